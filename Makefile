@@ -1,0 +1,104 @@
+# collectd-runscope: build, test, demo and package.
+#
+# make            build/runscope.so
+# make check      unit tests (Check) and end-to-end tests (real collectd)
+# make demo       the fakes, a scripted story and collectd in the foreground
+# make memcheck   unit tests under valgrind, leaks are errors
+# make install    DESTDIR, PLUGINDIR, CONFDIR, MANDIR as usual
+# make lint, make format
+
+VERSION := $(shell cat VERSION)
+CC ?= cc
+COLLECTD_INCLUDE ?= /usr/include/collectd
+PLUGINDIR ?= /usr/lib/collectd
+CONFDIR ?= /etc/collectd/collectd.conf.d
+MANDIR ?= /usr/share/man
+DOCDIR ?= /usr/share/doc/collectd-runscope
+
+PKGS := libcurl json-c
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS = $(shell pkg-config --libs check)
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 -fPIC $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
+	-DRUNSCOPE_VERSION='"$(VERSION)"'
+PLUGIN_CPPFLAGS = -DHAVE_CONFIG_H -I$(COLLECTD_INCLUDE)
+
+B := build
+CORE_SRC := $(sort $(wildcard shared/*.c))
+CORE_OBJ := $(CORE_SRC:shared/%.c=$(B)/shared/%.o)
+PLUGIN_SRC := $(sort $(wildcard plugin/*.c))
+PLUGIN_OBJ := $(PLUGIN_SRC:plugin/%.c=$(B)/plugin/%.o)
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+
+.PHONY: all deps check unit e2e demo memcheck install lint format clean
+
+all: $(B)/runscope.so
+
+deps:
+	@packaging/install-deps.sh
+
+$(B)/shared/%.o: shared/%.c $(wildcard shared/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/plugin/%.o: plugin/%.c $(wildcard shared/*.h plugin/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CPPFLAGS) $(ALL_CFLAGS) -Ishared -c -o $@ $<
+
+$(B)/libcore.a: $(CORE_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# collectd's symbols stay undefined: the daemon exports them (no -z defs).
+$(B)/runscope.so: $(PLUGIN_OBJ) $(B)/libcore.a
+	$(CC) -shared $(LDFLAGS) -o $@ $(PLUGIN_OBJ) $(B)/libcore.a $(PKG_LIBS)
+
+$(B)/tests/%: tests/%.c $(B)/libcore.a $(wildcard tests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ishared -Itests -o $@ $< \
+		$(B)/libcore.a $(PKG_LIBS) $(CHECK_LIBS)
+
+unit: $(TEST_BIN)
+	@set -e; for t in $(TEST_BIN); do echo "== $$t"; \
+		RUNSCOPE_FIXTURES=tests/fixtures $$t; done
+
+e2e: $(B)/runscope.so
+	python3 -m unittest discover -s tests/e2e -p 'test_*.py' -v
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) e2e
+
+demo: deps
+	$(MAKE) all
+	python3 tests/demo.py
+
+memcheck: deps $(TEST_BIN)
+	@set -e; for t in $(TEST_BIN); do echo "== valgrind $$t"; \
+		CK_FORK=no RUNSCOPE_FIXTURES=tests/fixtures valgrind -q \
+		--leak-check=full --show-leak-kinds=definite,indirect \
+		--errors-for-leak-kinds=definite,indirect --error-exitcode=1 $$t; done
+
+install: $(B)/runscope.so
+	install -D -m 0644 $(B)/runscope.so $(DESTDIR)$(PLUGINDIR)/runscope.so
+	install -D -m 0644 conf.d/runscope.conf $(DESTDIR)$(CONFDIR)/runscope.conf
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	if [ -f collectd-runscope.5 ]; then install -D -m 0644 collectd-runscope.5 \
+		$(DESTDIR)$(MANDIR)/man5/collectd-runscope.5; fi
+
+lint:
+	clang-format --dry-run --Werror shared/*.[ch] plugin/*.[ch] tests/*.[ch]
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--suppress=missingIncludeSystem -Ishared shared plugin
+
+format:
+	clang-format -i shared/*.[ch] plugin/*.[ch] tests/*.[ch]
+
+clean:
+	rm -rf $(B)

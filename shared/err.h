@@ -1,0 +1,25 @@
+/* Error messages that name the step, the object and the cause. */
+#ifndef RUNSCOPE_ERR_H
+#define RUNSCOPE_ERR_H
+
+#define ERR_MSG_MAX 512
+
+/* A message for the caller to log once, e.g.
+ * "runscope: GET /buckets/abc/tests: HTTP 503". Functions that take a
+ * struct err * accept NULL and then keep the message to themselves. */
+struct err {
+  char msg[ERR_MSG_MAX];
+};
+
+/* Sets the message (truncated to ERR_MSG_MAX - 1 bytes, marked with "..."). */
+void err_set(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prepends context ("step: ") to the message already set. */
+void err_prefix(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Clears the message. */
+void err_clear(struct err *e);
+
+#endif

@@ -1,0 +1,160 @@
+/* Runscope REST API client: buckets, tests, test details and run results. */
+#ifndef RUNSCOPE_RUNSCOPE_H
+#define RUNSCOPE_RUNSCOPE_H
+
+#include "err.h"
+#include "http.h"
+
+#include <stddef.h>
+
+#define RS_ID_MAX 80    /* UUIDs and bucket keys; longer is -EPROTO */
+#define RS_NAME_MAX 256 /* display names; longer ones are cut (display only) */
+#define RS_URL_MAX 1024 /* longer is -EPROTO */
+
+/* Most runs rs_list_results returns for one call (it pages with `before`). */
+#define RS_RESULTS_MAX 500
+
+struct rs_bucket {
+  char key[RS_ID_MAX];
+  char name[RS_NAME_MAX];
+  char team_id[RS_ID_MAX]; /* team.id, or the older team.uuid */
+  char team_name[RS_NAME_MAX];
+};
+
+/* An item of the tests list. */
+struct rs_test {
+  char id[RS_ID_MAX];
+  char name[RS_NAME_MAX];
+  char default_environment_id[RS_ID_MAX];
+  /* last_run where the list gives it (not all API versions do): its id
+   * ("" when absent) and created/started time (0 when absent). */
+  char last_run_id[RS_ID_MAX];
+  double last_run_at;
+};
+
+struct rs_environment {
+  char id[RS_ID_MAX];
+  char name[RS_NAME_MAX];
+};
+
+struct rs_schedule {
+  char environment_id[RS_ID_MAX];
+  double interval; /* seconds, from "1m", "5m", "1.0h", "1d"; 0 if unknown */
+};
+
+/* GET /buckets/{key}/tests/{id}. Owns its arrays: release with
+ * rs_test_detail_fini. */
+struct rs_test_detail {
+  char id[RS_ID_MAX];
+  char name[RS_NAME_MAX];
+  char trigger_url[RS_URL_MAX];
+  char default_environment_id[RS_ID_MAX];
+  struct rs_environment *environments;
+  size_t n_environments;
+  struct rs_schedule *schedules;
+  size_t n_schedules;
+};
+
+void rs_test_detail_fini(struct rs_test_detail *d);
+
+enum rs_result {
+  RS_RESULT_UNFINISHED = 0, /* queued, working, init, or an unknown value */
+  RS_RESULT_PASS,
+  RS_RESULT_FAIL,
+  RS_RESULT_CANCELLED, /* final, but not a verdict */
+};
+
+/* One test run, from the results list. Missing numbers are 0, missing
+ * strings "". */
+struct rs_run {
+  char test_run_id[RS_ID_MAX];
+  char test_id[RS_ID_MAX];
+  char bucket_key[RS_ID_MAX];
+  char environment_id[RS_ID_MAX];
+  char environment_name[RS_NAME_MAX];
+  char region[RS_ID_MAX]; /* region code, "" for a private agent */
+  char agent[RS_ID_MAX];  /* private agent, "" for a region */
+  enum rs_result result;
+  double started_at;  /* Unix seconds, fractional */
+  double finished_at; /* 0 while unfinished */
+  long assertions_defined, assertions_passed, assertions_failed;
+  long scripts_defined, scripts_passed, scripts_failed;
+  long variables_defined, variables_passed, variables_failed;
+  long requests_executed;
+  char test_run_url[RS_URL_MAX];
+};
+
+/* Maps a result string to enum rs_result ("pass", "fail", "cancelled" or
+ * "canceled"; anything else is unfinished). */
+enum rs_result rs_result_parse(const char *s);
+
+/* Seconds in a schedule interval such as "1m", "15m", "1.0h", "12h", "1d";
+ * 0 when not understood. */
+double rs_parse_interval(const char *s);
+
+struct rs_client;
+
+/* Creates a client that sends its requests through http (borrowed; it must
+ * outlive the client). base_url ("https://api.runscope.com", no trailing
+ * slash needed) and token are copied. max_json_depth bounds parsing. Returns
+ * NULL when memory runs out. */
+struct rs_client *rs_new(struct http_client *http, const char *base_url,
+                         const char *token, int max_json_depth);
+
+/* Frees the client; NULL is a no-op. */
+void rs_free(struct rs_client *c);
+
+/* The calls below return 0, or a negative errno with err naming the call,
+ * the object and the cause ("runscope: GET /buckets/abc/tests: HTTP 503"):
+ *   -EACCES     401 or 403 (a bad token; Runscope also gives 403 for an
+ *               unknown test)
+ *   -ENOENT     404
+ *   -EAGAIN     429 or 5xx: retry later (rs_retry_after tells how long)
+ *   -EPROTO     an answer that is not the documented JSON envelope/shape
+ *   -EMSGSIZE   an answer larger than the cap
+ *   and the transport errors of http_do.
+ * Arrays handed back in *ret are the caller's to free() (one call each). */
+
+/* GET /buckets: every bucket the token sees. */
+int rs_list_buckets(struct rs_client *c, struct rs_bucket **ret,
+                    size_t *ret_n, struct err *err);
+
+/* GET /buckets/{key}. */
+int rs_get_bucket(struct rs_client *c, const char *bucket_key,
+                  struct rs_bucket *ret, struct err *err);
+
+/* GET /buckets/{key}/tests?count=50&offset=N, paging until a short page. */
+int rs_list_tests(struct rs_client *c, const char *bucket_key,
+                  struct rs_test **ret, size_t *ret_n, struct err *err);
+
+/* GET /buckets/{key}/tests/{id}; *ret is filled (release with
+ * rs_test_detail_fini, also after an error). */
+int rs_get_test(struct rs_client *c, const char *bucket_key,
+                const char *test_id, struct rs_test_detail *ret,
+                struct err *err);
+
+/* GET /buckets/{key}/tests/{id}/results?since=SINCE&count=50, paging back
+ * with `before` while pages are full, up to RS_RESULTS_MAX runs. The runs
+ * come back oldest first (by started_at). since <= 0 asks for the newest
+ * page only. */
+int rs_list_results(struct rs_client *c, const char *bucket_key,
+                    const char *test_id, double since, struct rs_run **ret,
+                    size_t *ret_n, struct err *err);
+
+/* Seconds the last answer asked to wait (Retry-After), or -1. */
+double rs_retry_after(const struct rs_client *c);
+
+/* Parsers behind the calls, for unit tests on fixtures. body is the whole
+ * answer (envelope included); same returns and ownership as the calls. */
+int rs_parse_buckets(const char *body, size_t len, int max_depth,
+                     struct rs_bucket **ret, size_t *ret_n, struct err *err);
+int rs_parse_bucket(const char *body, size_t len, int max_depth,
+                    struct rs_bucket *ret, struct err *err);
+int rs_parse_tests(const char *body, size_t len, int max_depth,
+                   struct rs_test **ret, size_t *ret_n, struct err *err);
+int rs_parse_test_detail(const char *body, size_t len, int max_depth,
+                         struct rs_test_detail *ret, struct err *err);
+int rs_parse_runs(const char *body, size_t len, int max_depth,
+                  struct rs_run **ret, size_t *ret_n, struct err *err);
+
+#endif

@@ -1,0 +1,116 @@
+/* xMatters client: trigger events, find active events, terminate them. */
+#ifndef RUNSCOPE_XMATTERS_H
+#define RUNSCOPE_XMATTERS_H
+
+#include "err.h"
+#include "http.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define XM_ID_MAX 80   /* event UUIDs, requestIds; longer is -EPROTO */
+#define XM_KEY_MAX 256 /* runscope_key values */
+
+/* The property that ties an event to a key <bucket>/<test>/<environment>. */
+#define XM_KEY_PROPERTY "runscope_key"
+
+/* An event as the events list shows it. */
+struct xm_event {
+  char id[XM_ID_MAX];         /* UUID */
+  char event_id[32];          /* the numeric id, as text */
+  char status[24];            /* ACTIVE, SUSPENDED, TERMINATED, ... */
+  char request_id[XM_ID_MAX]; /* "" when absent */
+  /* the runscope_key property ("runscope_key#en" accepted), "" when the
+   * list did not carry properties */
+  char runscope_key[XM_KEY_MAX];
+};
+
+enum xm_prop_type { XM_PROP_TEXT, XM_PROP_NUMBER };
+
+/* One event property. */
+struct xm_prop {
+  const char *name;
+  enum xm_prop_type type;
+  const char *text; /* XM_PROP_TEXT */
+  double number;    /* XM_PROP_NUMBER, sent as a JSON integer when whole */
+};
+
+/* What to trigger. Every pointer is borrowed for the call. */
+struct xm_trigger_req {
+  const struct xm_prop *props;
+  size_t n_props;
+  const char *const *recipients; /* ids, sent as {"id": ...}; may be 0 */
+  size_t n_recipients;
+  const char *priority; /* "HIGH", "MEDIUM", "LOW", or NULL to leave out */
+  /* response options to offer; NULL leaves them to the form (FYI events) */
+  const char *acknowledge_text; /* e.g. "Acknowledge" */
+  const char *rerun_text;       /* e.g. "Rerun" */
+};
+
+struct xm_client;
+
+/* Creates a client that sends through http (borrowed). base_url is the
+ * instance ("https://example.xmatters.com"); user and password are the REST
+ * web service user's Basic credentials (NULL: none). Strings are copied.
+ * Returns NULL when memory runs out. */
+struct xm_client *xm_new(struct http_client *http, const char *base_url,
+                         const char *user, const char *password,
+                         int max_json_depth);
+
+/* Frees the client; NULL is a no-op. */
+void xm_free(struct xm_client *c);
+
+/* The calls below return 0, or a negative errno with err naming the call
+ * and the cause (trigger URLs are logged with apiKey redacted):
+ *   -EACCES     401 or 403
+ *   -ENOENT     404
+ *   -EAGAIN     429 or 5xx: nothing was done, retry later
+ *   -EINVAL     another 4xx: nothing was done, the request is wrong
+ *   -EPROTO     an answer that is not the documented shape
+ *   and the transport errors of http_do (see http_maybe_sent). */
+
+/* POSTs the trigger body to trigger_url (an inbound integration or flow
+ * HTTP trigger, authenticated by its own apiKey, or else by the client's
+ * Basic credentials). On 2xx copies the requestId into ret_request_id ("" if
+ * the answer had none). */
+int xm_trigger(struct xm_client *c, const char *trigger_url,
+               const struct xm_trigger_req *req, char *ret_request_id,
+               size_t size, struct err *err);
+
+/* GET /api/xm/1/events?status=ACTIVE&propertyName=runscope_key&
+ * propertyValue=KEY, following links.next. *ret (caller frees) holds the
+ * events; their runscope_key is set to key. */
+int xm_find_active(struct xm_client *c, const char *key,
+                   struct xm_event **ret, size_t *ret_n, struct err *err);
+
+/* GET /api/xm/1/events?requestId=ID, following links.next: the events one
+ * trigger created, whatever their status. */
+int xm_find_by_request(struct xm_client *c, const char *request_id,
+                       struct xm_event **ret, size_t *ret_n,
+                       struct err *err);
+
+/* POST /api/xm/1/events {"id": ID, "status": "TERMINATED"}. -ENOENT when
+ * the event does not exist. */
+int xm_terminate(struct xm_client *c, const char *event_id, struct err *err);
+
+/* Seconds the last answer asked to wait (Retry-After), or -1. */
+double xm_retry_after(const struct xm_client *c);
+
+/* Builders and parsers behind the calls, for unit tests. */
+
+/* Appends the trigger body (properties, recipients, priority,
+ * responseOptions) as JSON to out. Returns 0, -ENOMEM or -EMSGSIZE. */
+int xm_build_trigger_body(const struct xm_trigger_req *req, struct buf *out);
+
+/* Parses an events page: appends its events to *ret/*ret_n (growing the
+ * array, caller frees) and copies links.next into next ("" when absent).
+ * Returns 0, -EPROTO or -ENOMEM. */
+int xm_parse_events_page(const char *body, size_t len, int max_depth,
+                         struct xm_event **ret, size_t *ret_n, char *next,
+                         size_t next_size, struct err *err);
+
+/* Parses a trigger answer's requestId into ret (size bytes). */
+int xm_parse_request_id(const char *body, size_t len, int max_depth,
+                        char *ret, size_t size, struct err *err);
+
+#endif
