@@ -102,7 +102,7 @@ double xm_retry_after(const struct xm_client *c);
  * responseOptions) as JSON to out. Returns 0, -ENOMEM or -EMSGSIZE. */
 int xm_build_trigger_body(const struct xm_trigger_req *req, struct buf *out);
 
-/* Parses an events page: appends its events to *ret/*ret_n (growing the
+/* Parses an events page: appends its events to *ret and *ret_n (growing the
  * array, caller frees) and copies links.next into next ("" when absent).
  * Returns 0, -EPROTO or -ENOMEM. */
 int xm_parse_events_page(const char *body, size_t len, int max_depth,
