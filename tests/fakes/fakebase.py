@@ -212,6 +212,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        import sys
+        if isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout)):
+            return  # the client went away (timeouts, fault tests): normal
+        super().handle_error(request, client_address)
+
 
 class FakeServer:
     """Base class of the fakes: server lifecycle, request log, faults.
@@ -495,7 +501,9 @@ class ControlClient:
                                      method=method)
         if data is not None:
             req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=self.timeout) as r:
+        # no proxy, whatever the environment says: loopback only
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(req, timeout=self.timeout) as r:
             text = r.read().decode()
         return json.loads(text) if text else None
 
