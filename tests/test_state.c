@@ -1,0 +1,870 @@
+/* Unit tests of the state store: the JSON format and the file handling. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#define _DEFAULT_SOURCE   /* srand48, lrand48 */
+#include "state.h"
+
+#include "buf.h"
+#include "err.h"
+#include "reconcile.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEPTH 64
+#define NOW                                                                    \
+  1700000123.75 /* a corrupt file goes to "<path>.corrupt-1700000123" */
+
+static char root[64];            /* every test's directory is in here */
+static char dir[PATH_MAX];       /* a fresh directory per test */
+static char path[PATH_MAX + 16]; /* dir/state.json */
+
+/* ---- fixtures and helpers ---- */
+
+static int rm_entry(const char *p, const struct stat *sb, int flag,
+                    struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  return remove(p);
+}
+
+/* Removes p and everything under it. */
+static void rm_tree(const char *p) {
+  chmod(p, 0700);
+  nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void teardown(void) { rm_tree(dir); }
+
+/* A fresh directory per test, under root. Check skips the teardown of a
+ * failed test in its child, so main removes root at the end. */
+static void setup(void) {
+  snprintf(dir, sizeof(dir), "%s/XXXXXX", root);
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/state.json", dir);
+}
+
+static void write_bytes(const char *p, const char *data, size_t len) {
+  FILE *f = fopen(p, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The contents of p (caller frees), or NULL when it cannot be read. */
+static char *slurp(const char *p, size_t *ret_len) {
+  FILE *f = fopen(p, "rb");
+  if (f == NULL)
+    return NULL;
+  struct buf b;
+  buf_init(&b, 1 << 24);
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    ck_assert_int_eq(buf_append(&b, chunk, n), 0);
+  fclose(f);
+  *ret_len = b.len;
+  return buf_detach(&b);
+}
+
+/* How many entries dir holds, and how many of them contain part. */
+static int count_entries(const char *part) {
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (part == NULL || strstr(e->d_name, part) != NULL)
+      n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static void assert_empty(const struct rec_state *st) {
+  ck_assert_uint_eq(st->n_keys, 0);
+  ck_assert_uint_eq(st->n_cursors, 0);
+  ck_assert_ptr_null(st->keys);
+  ck_assert_ptr_null(st->cursors);
+}
+
+static struct rec_key *add_key(struct rec_state *st, const char *b,
+                               const char *t, const char *e) {
+  struct rec_key *k = NULL;
+  ck_assert_int_eq(rec_key_get(st, b, t, e, &k), 0);
+  return k;
+}
+
+static void set_loc(struct rec_run *l, const char *location, const char *run,
+                    bool failed, double started, double finished, long a) {
+  snprintf(l->location, sizeof(l->location), "%s", location);
+  snprintf(l->test_run_id, sizeof(l->test_run_id), "%s", run);
+  l->failed = failed;
+  l->started_at = started;
+  l->finished_at = finished;
+  l->assertions_failed = a;
+  l->scripts_failed = a + 1;
+  l->variables_failed = a + 2;
+  l->requests_executed = a + 3;
+}
+
+/* Keys with locations, active events, requests with and without a request
+ * id, notified flags, the limits of every array and string, and cursors, all
+ * added out of order. */
+static void make_rich(struct rec_state *st) {
+  struct rec_key *k = add_key(st, "b1", "t1", "e1");
+  set_loc(&k->locs[0], "us1", "run-us1", true, 1700000000.123456,
+          1700000003.654321, 2);
+  set_loc(&k->locs[1], "eu1", "run-eu1", false, 1700000000.1234567,
+          1700000001.000001, 0);
+  set_loc(&k->locs[2], "agent:box-7", "run-agent", true, -1, 0.1 + 0.2,
+          LONG_MAX - 3);
+  k->n_locs = 3;
+  k->ev = REC_EV_ACTIVE;
+  snprintf(k->event_ids[0], sizeof(k->event_ids[0]), "ev-1");
+  snprintf(k->event_ids[1], sizeof(k->event_ids[1]), "ev-2");
+  k->n_events = 2;
+  k->alerted_through = 1700000000.123456;
+  k->checked_at = 1700000100.5;
+  k->notified_failing = true;
+  k->looked_up = true; /* transient: not saved */
+
+  k = add_key(st, "b1", "t2", "e1");
+  k->ev = REC_EV_REQUESTED;
+  snprintf(k->request_id, sizeof(k->request_id), "req-123");
+  k->request_confirmed = true;
+  k->requested_at = 1712345678.999999;
+  set_loc(&k->locs[0], "", "run-noloc", true, 1712345600.000001, 1712345601, 1);
+  k->n_locs = 1;
+
+  k = add_key(st, "b2", "t1", "e9");
+  k->ev = REC_EV_REQUESTED; /* the answer was lost: no request id */
+  k->requested_at = 1712345678.25;
+  k->alerted_through = 1712345600.000001 - 0.001;
+
+  add_key(st, "a0", "t0", "e0"); /* all zero */
+
+  char id[RS_ID_MAX];
+  memset(id, 'x', sizeof(id) - 1);
+  id[sizeof(id) - 1] = '\0';
+  k = add_key(st, "b3", id, "e3"); /* the longest id, every slot used */
+  for (size_t i = 0; i < REC_LOC_MAX; i++) {
+    char loc[16];
+    snprintf(loc, sizeof(loc), "loc%zu", i);
+    set_loc(&k->locs[i], loc, id, i % 2, 1700000000 + i * 0.000001,
+            1700000000.5 + i, (long)i);
+  }
+  k->n_locs = REC_LOC_MAX;
+  for (size_t i = 0; i < REC_EVENTS_MAX; i++)
+    snprintf(k->event_ids[i], sizeof(k->event_ids[i]), "%.*s-%zu", 70, id, i);
+  k->n_events = REC_EVENTS_MAX;
+  k->ev = REC_EV_ACTIVE;
+
+  ck_assert_int_eq(rec_cursor_set(st, "b2", "t1", 1712345600.000001), 0);
+  ck_assert_int_eq(rec_cursor_set(st, "b1", "t2", 1700000000.122456), 0);
+  ck_assert_int_eq(rec_cursor_set(st, "b1", "t1", 0), 0);
+}
+
+static void assert_run_eq(const struct rec_run *a, const struct rec_run *b) {
+  ck_assert_str_eq(a->location, b->location);
+  ck_assert_str_eq(a->test_run_id, b->test_run_id);
+  ck_assert_int_eq(a->failed, b->failed);
+  ck_assert_double_eq(a->started_at, b->started_at);
+  ck_assert_double_eq(a->finished_at, b->finished_at);
+  ck_assert_int_eq(a->assertions_failed, b->assertions_failed);
+  ck_assert_int_eq(a->scripts_failed, b->scripts_failed);
+  ck_assert_int_eq(a->variables_failed, b->variables_failed);
+  ck_assert_int_eq(a->requests_executed, b->requests_executed);
+}
+
+static void assert_key_eq(const struct rec_key *a, const struct rec_key *b) {
+  ck_assert_str_eq(a->key, b->key);
+  ck_assert_str_eq(a->bucket_key, b->bucket_key);
+  ck_assert_str_eq(a->test_id, b->test_id);
+  ck_assert_str_eq(a->environment_id, b->environment_id);
+  ck_assert_uint_eq(a->n_locs, b->n_locs);
+  for (size_t i = 0; i < a->n_locs; i++)
+    assert_run_eq(&a->locs[i], &b->locs[i]);
+  ck_assert_int_eq(a->ev, b->ev);
+  ck_assert_uint_eq(a->n_events, b->n_events);
+  for (size_t i = 0; i < a->n_events; i++)
+    ck_assert_str_eq(a->event_ids[i], b->event_ids[i]);
+  ck_assert_str_eq(a->request_id, b->request_id);
+  ck_assert_int_eq(a->request_confirmed, b->request_confirmed);
+  ck_assert_double_eq(a->requested_at, b->requested_at);
+  ck_assert_double_eq(a->alerted_through, b->alerted_through);
+  ck_assert_double_eq(a->checked_at, b->checked_at);
+  ck_assert_int_eq(a->notified_failing, b->notified_failing);
+}
+
+/* want is the original, got the loaded copy (looked_up is never loaded). */
+static void assert_state_eq(const struct rec_state *want,
+                            const struct rec_state *got) {
+  ck_assert_uint_eq(want->n_keys, got->n_keys);
+  for (size_t i = 0; i < want->n_keys; i++) {
+    assert_key_eq(&want->keys[i], &got->keys[i]);
+    ck_assert(!got->keys[i].looked_up);
+  }
+  ck_assert_uint_eq(want->n_cursors, got->n_cursors);
+  for (size_t i = 0; i < want->n_cursors; i++) {
+    ck_assert_str_eq(want->cursors[i].bucket_key, got->cursors[i].bucket_key);
+    ck_assert_str_eq(want->cursors[i].test_id, got->cursors[i].test_id);
+    ck_assert_double_eq(want->cursors[i].since, got->cursors[i].since);
+  }
+}
+
+static void from_text(const char *text, struct rec_state *st, struct err *err) {
+  rec_state_init(st);
+  ck_assert_msg(state_from_json(text, strlen(text), DEPTH, st, err) == 0, "%s",
+                err->msg);
+}
+
+#define HDR "{\"format\":\"collectd-runscope-state\",\"version\":1,"
+#define K1 "{\"bucket_key\":\"b\",\"test_id\":\"t\",\"environment_id\":\"e\"}"
+#define KEY_WITH(extra)                                                        \
+  HDR "\"keys\":[" K1 ",{\"bucket_key\":\"b\",\"test_id\":\"t2\","             \
+      "\"environment_id\":\"e\"," extra "}]}"
+
+/* ---- round trip ---- */
+
+START_TEST(test_roundtrip_json) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  from_text(text.data, &back, &err);
+  assert_state_eq(&st, &back);
+  /* readable and exact: a microsecond time is written as itself */
+  ck_assert_ptr_nonnull(strstr(text.data, "\"started_at\":1700000000.123456,"));
+  ck_assert_ptr_nonnull(strstr(text.data, "\"key\":\"b1/t1/e1\""));
+  ck_assert_ptr_null(strstr(text.data, "looked_up"));
+  buf_fini(&text);
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+}
+END_TEST
+
+START_TEST(test_roundtrip_file) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  ck_assert_msg(state_save(path, &st, &err) == 0, "%s", err.msg);
+  rec_state_init(&back);
+  ck_assert_msg(state_load(path, NOW, DEPTH, &back, &err) == 0, "%s", err.msg);
+  assert_state_eq(&st, &back);
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+}
+END_TEST
+
+START_TEST(test_roundtrip_empty) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_msg(state_save(path, &st, &err) == 0, "%s", err.msg);
+  rec_state_init(&back);
+  ck_assert_int_eq(state_load(path, NOW, DEPTH, &back, &err), 0);
+  assert_empty(&back);
+}
+END_TEST
+
+/* Many microsecond times near 1.7e9 and a few awkward doubles read back as
+ * the very same double. */
+START_TEST(test_roundtrip_precision) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  srand48(42);
+  const double odd[] = {0.1 + 0.2,          1e-7,    -1,
+                        1700000000.1234567, 2e9 / 3, 1700000000.123456 - 0.001,
+                        4503599627370497.0};
+  const size_t n_odd = sizeof(odd) / sizeof(odd[0]);
+  for (size_t i = 0; i < 2000; i++) {
+    char t[32];
+    snprintf(t, sizeof(t), "t%04zu", i);
+    double since = i < n_odd ? odd[i]
+                             : 1.7e9 + (double)(lrand48() % 100000000) +
+                                   (double)(lrand48() % 1000000) / 1e6;
+    ck_assert_int_eq(rec_cursor_set(&st, "b", t, since), 0);
+  }
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  from_text(text.data, &back, &err);
+  assert_state_eq(&st, &back);
+  buf_fini(&text);
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* ---- reading: order, unknown and missing fields ---- */
+
+START_TEST(test_read_sorts) {
+  struct rec_state st;
+  struct err err = {{0}};
+  from_text(HDR "\"keys\":["
+                "{\"bucket_key\":\"c\",\"test_id\":\"t\",\"environment_id\":"
+                "\"e\"},"
+                "{\"bucket_key\":\"a\",\"test_id\":\"t\",\"environment_id\":"
+                "\"e\"},"
+                "{\"bucket_key\":\"b\",\"test_id\":\"t\",\"environment_id\":"
+                "\"e\"}],"
+                "\"cursors\":["
+                "{\"bucket_key\":\"b\",\"test_id\":\"z\",\"since\":3},"
+                "{\"bucket_key\":\"b\",\"test_id\":\"a\",\"since\":2},"
+                "{\"bucket_key\":\"a\",\"test_id\":\"z\",\"since\":1}]}",
+            &st, &err);
+  ck_assert_uint_eq(st.n_keys, 3);
+  ck_assert_str_eq(st.keys[0].key, "a/t/e");
+  ck_assert_str_eq(st.keys[1].key, "b/t/e");
+  ck_assert_str_eq(st.keys[2].key, "c/t/e");
+  ck_assert_ptr_eq(rec_key_find(&st, "b/t/e"), &st.keys[1]);
+  ck_assert_uint_eq(st.n_cursors, 3);
+  ck_assert_double_eq(st.cursors[0].since, 1);
+  ck_assert_double_eq(st.cursors[1].since, 2);
+  ck_assert_double_eq(st.cursors[2].since, 3);
+  ck_assert_ptr_eq(rec_cursor_find(&st, "b", "a"), &st.cursors[1]);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* Unknown fields are ignored at every level; missing optional fields and
+ * nulls read as zero; "keys" and "cursors" may be absent. */
+START_TEST(test_read_lenient) {
+  struct rec_state st;
+  struct err err = {{0}};
+  from_text(HDR "\"written_by\":\"a later 1.x\",\"keys\":["
+                "{\"bucket_key\":\"b\",\"test_id\":\"t\",\"environment_id\":"
+                "\"e\",\"future\":{\"x\":[1,2,{}]},\"checked_at\":null,"
+                "\"locations\":[{\"region_name\":\"Virginia\"}]}]}",
+            &st, &err);
+  ck_assert_uint_eq(st.n_keys, 1);
+  const struct rec_key *k = &st.keys[0];
+  ck_assert_str_eq(k->key, "b/t/e");
+  ck_assert_uint_eq(k->n_locs, 1);
+  ck_assert_str_eq(k->locs[0].location, "");
+  ck_assert_int_eq(k->locs[0].failed, false);
+  ck_assert_double_eq(k->locs[0].started_at, 0);
+  ck_assert_int_eq(k->locs[0].requests_executed, 0);
+  ck_assert_int_eq(k->ev, REC_EV_NONE);
+  ck_assert_uint_eq(k->n_events, 0);
+  ck_assert_str_eq(k->request_id, "");
+  ck_assert_double_eq(k->checked_at, 0);
+  ck_assert_uint_eq(st.n_cursors, 0);
+  rec_state_fini(&st);
+
+  from_text("{\"version\":1,\"format\":\"collectd-runscope-state\"}", &st,
+            &err);
+  assert_empty(&st);
+}
+END_TEST
+
+/* A number JSON cannot hold is written as null and reads back as 0; an
+ * impossible in-memory state is refused. */
+START_TEST(test_write_edge_values) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  struct rec_key *k = add_key(&st, "b", "t", "e");
+  k->checked_at = NAN;
+  k->requested_at = INFINITY;
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_ptr_nonnull(strstr(text.data, "\"checked_at\":null"));
+  from_text(text.data, &back, &err);
+  ck_assert_double_eq(back.keys[0].checked_at, 0);
+  ck_assert_double_eq(back.keys[0].requested_at, 0);
+  rec_state_fini(&back);
+
+  buf_reset(&text);
+  k->n_locs = REC_LOC_MAX + 1;
+  ck_assert_int_eq(state_to_json(&st, &text), -EINVAL);
+  k->n_locs = 0;
+  k->ev = (enum rec_event_state)7;
+  ck_assert_int_eq(state_to_json(&st, &text), -EINVAL);
+  ck_assert_uint_eq(text.len, 0);
+
+  buf_fini(&text);
+  buf_init(&text, 10); /* too small: the bound is honoured */
+  k->ev = REC_EV_NONE;
+  ck_assert_int_eq(state_to_json(&st, &text), -EMSGSIZE);
+  ck_assert_uint_eq(text.len, 0);
+  buf_fini(&text);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* ---- loading: no file, corrupt files, unreadable paths ---- */
+
+START_TEST(test_load_missing) {
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_int_eq(state_load(path, NOW, DEPTH, &st, &err), -ENOENT);
+  assert_empty(&st);
+  ck_assert_int_eq(count_entries(NULL), 0); /* nothing created */
+}
+END_TEST
+
+static const struct {
+  const char *name;
+  const char *text; /* @TOKENS@ are expanded by expand() */
+  const char *why;  /* part of the message */
+} corrupt_cases[] = {
+    {"truncated", HDR "\"keys\":[" K1 ",{\"bucket_key\":\"b2\",\"test_",
+     "truncated"},
+    {"not JSON", "this is not a state file\n", "malformed JSON"},
+    {"empty file", "", "empty"},
+    {"only spaces", " \n\n", "empty"},
+    {"binary", "\x89PNG\r\n\x1a\n", "malformed JSON"},
+    {"top-level array", "[" K1 "]", "not a JSON object"},
+    /* jsonx_parse calls a top-level null "truncated JSON" */
+    {"top-level null", "null", "JSON"},
+    {"trailing bytes", HDR "\"keys\":[]}\n}", "trailing"},
+    {"too deep", HDR "\"future\":@DEEP@}", "deeper"},
+    {"unknown version 99",
+     "{\"format\":\"collectd-runscope-state\","
+     "\"version\":99,\"keys\":[" K1 "]}",
+     "version: 99 is not supported"},
+    {"version a string",
+     "{\"format\":\"collectd-runscope-state\","
+     "\"version\":\"1\"}",
+     "version: not an integer"},
+    {"version missing", "{\"format\":\"collectd-runscope-state\"}",
+     "version: missing"},
+    {"another format", "{\"format\":\"something-else\",\"version\":1}",
+     "format"},
+    {"format missing", "{\"version\":1,\"keys\":[]}", "format: missing"},
+    {"keys an object", HDR "\"keys\":{}}", "keys: not an array"},
+    {"key a number", HDR "\"keys\":[" K1 ",42]}", "keys[1]: not an object"},
+    {"bucket_key a number",
+     HDR "\"keys\":[" K1 ",{\"bucket_key\":7,\"test_id\":\"t\","
+         "\"environment_id\":\"e\"}]}",
+     "keys[1].bucket_key: not a string"},
+    {"environment_id missing",
+     HDR "\"keys\":[" K1 ",{\"bucket_key\":\"b\",\"test_id\":\"t2\"}]}",
+     "keys[1].environment_id: missing"},
+    {"started_at a string",
+     KEY_WITH("\"locations\":[{\"started_at\":\"yesterday\"}]"),
+     "keys[1].locations[0].started_at: not a number"},
+    {"started_at NaN", KEY_WITH("\"locations\":[{\"started_at\":NaN}]"),
+     "started_at"},
+    {"failed a string", KEY_WITH("\"locations\":[{\"failed\":\"yes\"}]"),
+     "failed: not a boolean"},
+    {"count a real", KEY_WITH("\"locations\":[{\"scripts_failed\":1.5}]"),
+     "scripts_failed: not an integer"},
+    {"location not an object", KEY_WITH("\"locations\":[[]]"),
+     "locations[0]: not an object"},
+    {"event_ids a string", KEY_WITH("\"event_ids\":\"ev-1\""),
+     "event_ids: not an array"},
+    {"test_id too long",
+     HDR "\"keys\":[" K1 ",{\"bucket_key\":\"b\",\"test_id\":\"@LONG@\","
+         "\"environment_id\":\"e\"}]}",
+     "keys[1].test_id: too long"},
+    {"event id too long", KEY_WITH("\"event_ids\":[\"@LONG@\"]"),
+     "event_ids[0]: too long"},
+    {"request_id too long", KEY_WITH("\"request_id\":\"@LONG@\""),
+     "request_id: too long"},
+    {"location too long",
+     KEY_WITH("\"locations\":[{\"location\":\"@LONG@@LONG@\"}]"),
+     "location: too long"},
+    {"too many locations", KEY_WITH("\"locations\":[@LOCS@]"),
+     "locations: 17 elements"},
+    {"too many events", KEY_WITH("\"event_ids\":[@EVENTS@]"),
+     "event_ids: 17 elements"},
+    {"unknown event state", KEY_WITH("\"event\":\"paused\""),
+     "unknown state \"paused\""},
+    {"key that does not match", KEY_WITH("\"key\":\"b/t/other\""),
+     "does not match"},
+    {"duplicate key", HDR "\"keys\":[" K1 "," K1 "]}", "appears twice"},
+    {"cursor without since",
+     HDR "\"cursors\":[{\"bucket_key\":\"b\",\"test_id\":\"t\"}]}",
+     "cursors[0].since: missing"},
+    {"duplicate cursor",
+     HDR "\"cursors\":[{\"bucket_key\":\"b\",\"test_id\":\"t\",\"since\":1},"
+         "{\"bucket_key\":\"b\",\"test_id\":\"t\",\"since\":2}]}",
+     "appears twice"},
+};
+
+/* Appends n copies of s to b. */
+static void repeat(struct buf *b, const char *s, size_t n, const char *sep) {
+  for (size_t i = 0; i < n; i++)
+    ck_assert_int_eq(buf_printf(b, "%s%s", i ? sep : "", s), 0);
+}
+
+/* tmpl with @LONG@ (an id one byte too long), @LOCS@, @EVENTS@ (one element
+ * too many) and @DEEP@ (nested past DEPTH) expanded into b. */
+static void expand(const char *tmpl, struct buf *b) {
+  char id[RS_ID_MAX + 1];
+  memset(id, 'x', RS_ID_MAX);
+  id[RS_ID_MAX] = '\0';
+  while (*tmpl != '\0') {
+    if (strncmp(tmpl, "@LONG@", 6) == 0)
+      repeat(b, id, 1, ""), tmpl += 6;
+    else if (strncmp(tmpl, "@LOCS@", 6) == 0)
+      repeat(b, "{}", REC_LOC_MAX + 1, ","), tmpl += 6;
+    else if (strncmp(tmpl, "@EVENTS@", 8) == 0)
+      repeat(b, "\"ev\"", REC_EVENTS_MAX + 1, ","), tmpl += 8;
+    else if (strncmp(tmpl, "@DEEP@", 6) == 0)
+      repeat(b, "[", DEPTH + 1, ""), repeat(b, "]", DEPTH + 1, ""), tmpl += 6;
+    else
+      ck_assert_int_eq(buf_append(b, tmpl++, 1), 0);
+  }
+}
+
+START_TEST(test_load_corrupt) {
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  expand(corrupt_cases[_i].text, &text);
+  const char *data = text.data ? text.data : "";
+  write_bytes(path, data, text.len);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_int_eq(state_load(path, NOW, DEPTH, &st, &err), -EBADMSG);
+  assert_empty(&st);
+
+  char aside[2 * PATH_MAX];
+  snprintf(aside, sizeof(aside), "%s.corrupt-1700000123", path);
+  ck_assert_int_eq(access(path, F_OK), -1);
+  size_t len;
+  char *moved = slurp(aside, &len);
+  ck_assert_msg(moved != NULL, "%s: %s not there", corrupt_cases[_i].name,
+                aside);
+  ck_assert_uint_eq(len, text.len);
+  ck_assert_mem_eq(moved, data, len);
+  ck_assert_int_eq(count_entries(NULL), 1);
+  ck_assert_msg(strstr(err.msg, aside) && strstr(err.msg, "corrupt") &&
+                    strstr(err.msg, corrupt_cases[_i].why),
+                "%s: message \"%s\" lacks \"%s\"", corrupt_cases[_i].name,
+                err.msg, corrupt_cases[_i].why);
+  free(moved);
+  buf_fini(&text);
+}
+END_TEST
+
+/* state_from_json on its own: the same text is refused and the state that
+ * came in (even a non-empty one) is left empty. */
+START_TEST(test_from_json_corrupt) {
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  expand(corrupt_cases[_i].text, &text);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  add_key(&st, "x", "y", "z");
+  ck_assert_int_eq(
+      state_from_json(text.data ? text.data : "", text.len, DEPTH, &st, &err),
+      -EBADMSG);
+  assert_empty(&st);
+  ck_assert_ptr_nonnull(strstr(err.msg, corrupt_cases[_i].why));
+  buf_fini(&text);
+}
+END_TEST
+
+/* A directory in place of the file: an error, and nothing is moved. */
+START_TEST(test_load_directory) {
+  ck_assert_int_eq(mkdir(path, 0700), 0);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_int_eq(state_load(path, NOW, DEPTH, &st, &err), -EISDIR);
+  assert_empty(&st);
+  ck_assert_ptr_nonnull(strstr(err.msg, path));
+  ck_assert_int_eq(count_entries("corrupt"), 0);
+  struct stat sb;
+  ck_assert_int_eq(stat(path, &sb), 0);
+  ck_assert(S_ISDIR(sb.st_mode));
+}
+END_TEST
+
+/* A regular file where a directory should be: -ENOTDIR, not a first start. */
+START_TEST(test_load_not_a_directory) {
+  char p[2 * PATH_MAX];
+  write_bytes(path, "x", 1);
+  snprintf(p, sizeof(p), "%s/state.json", path);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_int_eq(state_load(p, NOW, DEPTH, &st, &err), -ENOTDIR);
+  ck_assert_ptr_nonnull(strstr(err.msg, p));
+  ck_assert_int_eq(count_entries(NULL), 1);
+}
+END_TEST
+
+/* A file larger than STATE_FILE_MAX (sparse, so cheap) is not read, and not
+ * moved: it is not known to be corrupt. */
+START_TEST(test_load_too_large) {
+  int fd = open(path, O_WRONLY | O_CREAT, 0600);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(ftruncate(fd, (off_t)STATE_FILE_MAX + 1), 0);
+  close(fd);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_int_eq(state_load(path, NOW, DEPTH, &st, &err), -EFBIG);
+  ck_assert_ptr_nonnull(strstr(err.msg, path));
+  ck_assert_int_eq(access(path, F_OK), 0);
+  ck_assert_int_eq(count_entries(NULL), 1);
+}
+END_TEST
+
+/* An unreadable file: -EACCES, nothing moved. Root reads anything, so this
+ * only runs as another user. */
+START_TEST(test_load_unreadable) {
+  if (geteuid() == 0) {
+    fprintf(stderr, "test_load_unreadable: skipped as root\n");
+    return;
+  }
+  write_bytes(path, "{}", 2);
+  ck_assert_int_eq(chmod(path, 0), 0);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_int_eq(state_load(path, NOW, DEPTH, &st, &err), -EACCES);
+  ck_assert_ptr_nonnull(strstr(err.msg, "open"));
+  ck_assert_int_eq(count_entries("corrupt"), 0);
+}
+END_TEST
+
+/* ---- saving ---- */
+
+START_TEST(test_save_creates_0600) {
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  mode_t old_umask = umask(0); /* the mode must not come from the umask */
+  int rc = state_save(path, &st, &err);
+  umask(old_umask);
+  ck_assert_msg(rc == 0, "%s", err.msg);
+  struct stat sb;
+  ck_assert_int_eq(stat(path, &sb), 0);
+  ck_assert_int_eq(sb.st_mode & 07777, 0600);
+  ck_assert_int_eq(count_entries(NULL), 1); /* no temp file left */
+
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  size_t len;
+  char *saved = slurp(path, &len);
+  ck_assert_uint_eq(len, text.len);
+  ck_assert_mem_eq(saved, text.data, len);
+  free(saved);
+  buf_fini(&text);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* The new file replaces the old one by rename: a hard link to the old file
+ * still holds the old bytes, so it was never rewritten in place. */
+START_TEST(test_save_replaces) {
+  char link_path[2 * PATH_MAX];
+  snprintf(link_path, sizeof(link_path), "%s/old", dir);
+  write_bytes(path, "OLD CONTENT", 11);
+  ck_assert_int_eq(link(path, link_path), 0);
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  ck_assert_msg(state_save(path, &st, &err) == 0, "%s", err.msg);
+  size_t len;
+  char *old = slurp(link_path, &len);
+  ck_assert_uint_eq(len, 11);
+  ck_assert_mem_eq(old, "OLD CONTENT", 11);
+  free(old);
+  rec_state_init(&back);
+  ck_assert_int_eq(state_load(path, NOW, DEPTH, &back, &err), 0);
+  assert_state_eq(&st, &back);
+  ck_assert_int_eq(count_entries(NULL), 2); /* state.json and old */
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+}
+END_TEST
+
+START_TEST(test_save_missing_dir) {
+  char p[2 * PATH_MAX];
+  snprintf(p, sizeof(p), "%s/nope/state.json", dir);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  ck_assert_int_eq(state_save(p, &st, &err), -ENOENT);
+  ck_assert_msg(strstr(err.msg, p) && strstr(err.msg, "does not exist"), "%s",
+                err.msg);
+  ck_assert_int_eq(count_entries(NULL), 0); /* nothing created */
+  rec_state_fini(&st);
+}
+END_TEST
+
+static void assert_old_intact(void) {
+  size_t len;
+  char *old = slurp(path, &len);
+  ck_assert_ptr_nonnull(old);
+  ck_assert_uint_eq(len, 11);
+  ck_assert_mem_eq(old, "OLD CONTENT", 11);
+  free(old);
+  ck_assert_int_eq(count_entries(".tmp-"), 0);
+}
+
+/* A write that really fails, even as root: RLIMIT_FSIZE makes write() past
+ * 64 bytes return EFBIG (SIGXFSZ ignored). */
+START_TEST(test_save_write_fails) {
+  write_bytes(path, "OLD CONTENT", 11);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  struct rlimit old_lim, lim;
+  ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+  lim = old_lim;
+  lim.rlim_cur = 64;
+  void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+  ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  int rc = state_save(path, &st, &err);
+  ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+  signal(SIGXFSZ, old_handler);
+  ck_assert_int_eq(rc, -EFBIG);
+  ck_assert_msg(strstr(err.msg, "state: write ") &&
+                    strstr(err.msg, "state.json.tmp-") && strstr(err.msg, dir),
+                "%s", err.msg);
+  assert_old_intact();
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* The rename fails (a non-empty directory is in the way): the temp file is
+ * removed and the directory is untouched. */
+START_TEST(test_save_rename_fails) {
+  char inner[2 * PATH_MAX];
+  ck_assert_int_eq(mkdir(path, 0700), 0);
+  snprintf(inner, sizeof(inner), "%s/keep", path);
+  write_bytes(inner, "k", 1);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  int rc = state_save(path, &st, &err);
+  ck_assert_int_lt(rc, 0);
+  ck_assert_msg(strstr(err.msg, "state: rename ") && strstr(err.msg, path),
+                "%s", err.msg);
+  ck_assert_int_eq(count_entries(".tmp-"), 0);
+  ck_assert_int_eq(access(inner, F_OK), 0);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* A read-only directory: the temp file cannot be created. Root writes
+ * anyway, so this only runs as another user. */
+START_TEST(test_save_readonly_dir) {
+  if (geteuid() == 0) {
+    fprintf(stderr, "test_save_readonly_dir: skipped as root\n");
+    return;
+  }
+  write_bytes(path, "OLD CONTENT", 11);
+  ck_assert_int_eq(chmod(dir, 0500), 0);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  int rc = state_save(path, &st, &err);
+  chmod(dir, 0700);
+  ck_assert_int_eq(rc, -EACCES);
+  ck_assert_ptr_nonnull(strstr(err.msg, "state: create "));
+  assert_old_intact();
+}
+END_TEST
+
+/* A bare file name saves into the current directory. */
+START_TEST(test_save_relative) {
+  char cwd[PATH_MAX];
+  ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+  ck_assert_int_eq(chdir(dir), 0);
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  int rc = state_save("state.json", &st, &err);
+  ck_assert_int_eq(chdir(cwd), 0);
+  ck_assert_msg(rc == 0, "%s", err.msg);
+  rec_state_init(&back);
+  ck_assert_int_eq(state_load(path, NOW, DEPTH, &back, &err), 0);
+  assert_state_eq(&st, &back);
+  ck_assert_int_eq(state_save("", &st, &err), -EINVAL);
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* ---- the suite ---- */
+
+static void add_case(Suite *s, const char *name, const TTest *t) {
+  TCase *tc = tcase_create(name);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, t);
+  suite_add_tcase(s, tc);
+}
+
+static Suite *state_suite(void) {
+  Suite *s = suite_create("state");
+  add_case(s, "roundtrip_json", test_roundtrip_json);
+  add_case(s, "roundtrip_file", test_roundtrip_file);
+  add_case(s, "roundtrip_empty", test_roundtrip_empty);
+  add_case(s, "roundtrip_precision", test_roundtrip_precision);
+  add_case(s, "read_sorts", test_read_sorts);
+  add_case(s, "read_lenient", test_read_lenient);
+  add_case(s, "write_edge_values", test_write_edge_values);
+  add_case(s, "load_missing", test_load_missing);
+  int n_corrupt = (int)(sizeof(corrupt_cases) / sizeof(corrupt_cases[0]));
+  TCase *tc = tcase_create("load_corrupt");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_loop_test(tc, test_load_corrupt, 0, n_corrupt);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("from_json_corrupt");
+  tcase_add_loop_test(tc, test_from_json_corrupt, 0, n_corrupt);
+  suite_add_tcase(s, tc);
+  add_case(s, "load_directory", test_load_directory);
+  add_case(s, "load_not_a_directory", test_load_not_a_directory);
+  add_case(s, "load_too_large", test_load_too_large);
+  add_case(s, "load_unreadable", test_load_unreadable);
+  add_case(s, "save_creates_0600", test_save_creates_0600);
+  add_case(s, "save_replaces", test_save_replaces);
+  add_case(s, "save_missing_dir", test_save_missing_dir);
+  add_case(s, "save_write_fails", test_save_write_fails);
+  add_case(s, "save_rename_fails", test_save_rename_fails);
+  add_case(s, "save_readonly_dir", test_save_readonly_dir);
+  add_case(s, "save_relative", test_save_relative);
+  return s;
+}
+
+int main(void) {
+  snprintf(root, sizeof(root), "/tmp/test_state-XXXXXX");
+  if (mkdtemp(root) == NULL) {
+    perror("test_state: mkdtemp /tmp/test_state-XXXXXX");
+    return 1;
+  }
+  SRunner *sr = srunner_create(state_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failures = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  rm_tree(root);
+  return failures ? 1 : 0;
+}
