@@ -1,0 +1,957 @@
+/* Unit tests of the HTTP layer: URL redaction, Retry-After, the transport
+ * seam, and libcurl against a loopback HTTP/1.1 server run in a thread. */
+#define _GNU_SOURCE /* memmem, strcasestr */
+
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* ---- a loopback HTTP/1.1 server ---- */
+
+enum srv_mode {
+  SRV_REPLY,  /* answer, keep the connection */
+  SRV_SILENT, /* read the request, never answer */
+  SRV_CUT,    /* promise a longer body, send part, close */
+  SRV_HANGUP, /* read the request, close without a word */
+};
+
+struct srv_reply {
+  enum srv_mode mode;
+  int status;
+  const char *headers; /* extra header lines, each ending in "\r\n" */
+  const char *body;    /* NULL: body_len bytes of 'x' */
+  size_t body_len;
+};
+
+#define SRV_MAX_REQ 8
+#define SRV_HEAD_MAX 4096
+#define SRV_BODY_MAX 8192
+
+struct srv_request {
+  char head[SRV_HEAD_MAX]; /* request line and headers */
+  char body[SRV_BODY_MAX]; /* the first bytes of the body */
+  size_t body_len;         /* all of it */
+};
+
+struct srv {
+  int listen_fd;
+  int stop[2]; /* a byte on stop[1] ends the thread */
+  int port;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  const struct srv_reply *replies; /* the last one repeats */
+  size_t n_replies;
+  int connections; /* accepted so far */
+  size_t n_requests;
+  struct srv_request req[SRV_MAX_REQ];
+  char in[SRV_HEAD_MAX + SRV_BODY_MAX]; /* bytes read, not yet parsed */
+  size_t in_len;
+};
+
+/* Waits until fd is readable (1), or the server is stopped or 10 s pass (0).
+ */
+static int srv_wait(struct srv *s, int fd) {
+  struct pollfd p[2] = {{fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
+  if (poll(p, 2, 10000) <= 0 || p[1].revents != 0)
+    return 0;
+  return 1;
+}
+
+/* Reads more bytes of the connection. Returns 1, or 0 on EOF/stop/error. */
+static int srv_fill(struct srv *s, int fd) {
+  if (s->in_len == sizeof(s->in) || !srv_wait(s, fd))
+    return 0;
+  ssize_t n = recv(fd, s->in + s->in_len, sizeof(s->in) - s->in_len, 0);
+  if (n <= 0)
+    return 0;
+  s->in_len += (size_t)n;
+  return 1;
+}
+
+/* The Content-Length of a request head, 0 when absent. */
+static size_t content_length(const char *head) {
+  const char *h = strcasestr(head, "\r\nContent-Length:");
+  return h ? strtoul(h + 17, NULL, 10) : 0;
+}
+
+/* Drops the first n bytes read. */
+static void srv_consume(struct srv *s, size_t n) {
+  s->in_len -= n;
+  memmove(s->in, s->in + n, s->in_len);
+}
+
+/* Reads r->body_len bytes of body, keeping the first SRV_BODY_MAX in r.
+ * Returns 1, or 0 on EOF/stop. */
+static int srv_read_body(struct srv *s, int fd, struct srv_request *r) {
+  size_t got = 0;
+  while (got < r->body_len) {
+    if (s->in_len == 0 && !srv_fill(s, fd))
+      return 0;
+    size_t n = r->body_len - got < s->in_len ? r->body_len - got : s->in_len;
+    if (got < SRV_BODY_MAX)
+      memcpy(r->body + got, s->in,
+             n < SRV_BODY_MAX - got ? n : SRV_BODY_MAX - got);
+    got += n;
+    srv_consume(s, n);
+  }
+  return 1;
+}
+
+/* Reads one request into the next slot. Returns 1, or 0 on EOF/stop. */
+static int srv_read_request(struct srv *s, int fd) {
+  char *end;
+  while ((end = memmem(s->in, s->in_len, "\r\n\r\n", 4)) == NULL)
+    if (!srv_fill(s, fd))
+      return 0;
+  size_t head_len = (size_t)(end - s->in) + 4;
+  struct srv_request r;
+  memset(&r, 0, sizeof(r));
+  memcpy(r.head, s->in, head_len < SRV_HEAD_MAX ? head_len : SRV_HEAD_MAX - 1);
+  r.body_len = content_length(r.head);
+  srv_consume(s, head_len);
+  if (!srv_read_body(s, fd, &r))
+    return 0;
+  pthread_mutex_lock(&s->lock);
+  if (s->n_requests < SRV_MAX_REQ)
+    s->req[s->n_requests] = r;
+  s->n_requests++;
+  pthread_mutex_unlock(&s->lock);
+  return 1;
+}
+
+static int srv_send(int fd, const char *data, size_t n) {
+  while (n > 0) {
+    ssize_t w = send(fd, data, n, MSG_NOSIGNAL);
+    if (w <= 0)
+      return 0;
+    data += w;
+    n -= (size_t)w;
+  }
+  return 1;
+}
+
+/* Sends reply r. Returns 1 to keep the connection, 0 to close it. */
+static int srv_answer(struct srv *s, int fd, const struct srv_reply *r) {
+  if (r->mode == SRV_HANGUP)
+    return 0;
+  if (r->mode == SRV_SILENT) {
+    while (srv_fill(s, fd))
+      ; /* until the client gives up */
+    return 0;
+  }
+  size_t len = r->body ? strlen(r->body) : r->body_len;
+  char head[1024];
+  int n = snprintf(head, sizeof(head),
+                   "HTTP/1.1 %d Test\r\nContent-Length: %zu\r\n%s\r\n",
+                   r->status, len + (r->mode == SRV_CUT ? 100 : 0),
+                   r->headers ? r->headers : "");
+  char *body = malloc(len + 1);
+  memset(body, 'x', len);
+  if (r->body)
+    memcpy(body, r->body, len);
+  int ok = srv_send(fd, head, (size_t)n) && srv_send(fd, body, len);
+  free(body);
+  return ok && r->mode == SRV_REPLY;
+}
+
+static void srv_serve(struct srv *s, int fd) {
+  s->in_len = 0;
+  while (srv_read_request(s, fd)) {
+    pthread_mutex_lock(&s->lock);
+    size_t i = s->n_requests - 1;
+    pthread_mutex_unlock(&s->lock);
+    if (i >= s->n_replies)
+      i = s->n_replies - 1;
+    if (!srv_answer(s, fd, &s->replies[i]))
+      return;
+  }
+}
+
+static void *srv_main(void *arg) {
+  struct srv *s = arg;
+  while (srv_wait(s, s->listen_fd)) {
+    int fd = accept(s->listen_fd, NULL, NULL);
+    if (fd < 0)
+      continue;
+    pthread_mutex_lock(&s->lock);
+    s->connections++;
+    pthread_mutex_unlock(&s->lock);
+    srv_serve(s, fd);
+    close(fd);
+  }
+  return NULL;
+}
+
+/* A socket bound to 127.0.0.1 on an ephemeral port; *port gets the port. */
+static int bind_loopback(int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  socklen_t len = sizeof(a);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+/* Starts a server that answers the i-th request with replies[i]. Free with
+ * srv_stop. */
+static struct srv *srv_start(const struct srv_reply *replies, size_t n) {
+  struct srv *s = calloc(1, sizeof(*s));
+  ck_assert_ptr_nonnull(s);
+  s->replies = replies;
+  s->n_replies = n;
+  s->listen_fd = bind_loopback(&s->port);
+  ck_assert_int_eq(listen(s->listen_fd, 8), 0);
+  ck_assert_int_eq(pipe(s->stop), 0);
+  pthread_mutex_init(&s->lock, NULL);
+  ck_assert_int_eq(pthread_create(&s->thread, NULL, srv_main, s), 0);
+  return s;
+}
+
+static void srv_stop(struct srv *s) {
+  ck_assert_int_eq(write(s->stop[1], "x", 1), 1);
+  pthread_join(s->thread, NULL);
+  close(s->stop[0]);
+  close(s->stop[1]);
+  close(s->listen_fd);
+  pthread_mutex_destroy(&s->lock);
+  free(s);
+}
+
+/* Copies request i as the server saw it (the server may still be running). */
+static struct srv_request srv_request(struct srv *s, size_t i) {
+  pthread_mutex_lock(&s->lock);
+  ck_assert_uint_lt(i, s->n_requests);
+  struct srv_request r = s->req[i];
+  pthread_mutex_unlock(&s->lock);
+  return r;
+}
+
+static int srv_connections(struct srv *s) {
+  pthread_mutex_lock(&s->lock);
+  int n = s->connections;
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
+/* ---- helpers ---- */
+
+static struct http_client *client(long timeout_ms, size_t max) {
+  struct http_opts o = {timeout_ms, max, "test-agent/1"};
+  struct http_client *c = http_new(&o);
+  ck_assert_ptr_nonnull(c);
+  return c;
+}
+
+static void url_for(char *out, size_t size, int port, const char *path) {
+  ck_assert_int_lt(snprintf(out, size, "http://127.0.0.1:%d%s", port, path),
+                   (int)size);
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* ---- http_redact_url ---- */
+
+static const struct {
+  const char *in;
+  const char *out;
+} redact_cases[] = {
+    {"https://api.runscope.com/buckets", "https://api.runscope.com/buckets"},
+    {"https://h/x?apiKey=abc&b=1", "https://h/x?apiKey=REDACTED&b=1"},
+    {"https://h/x?a=1&token=t&password=p&secret=s",
+     "https://h/x?a=1&token=REDACTED&password=REDACTED&secret=REDACTED"},
+    {"https://h/x?APIKEY=abc", "https://h/x?APIKEY=REDACTED"},
+    {"https://h/x?apiKeyId=abc&mytoken=z",
+     "https://h/x?apiKeyId=abc&mytoken=z"},
+    {"https://h/x?apiKey=", "https://h/x?apiKey=REDACTED"},
+    {"https://h/x?apiKey", "https://h/x?apiKey"},
+    {"https://h/x#token=abc", "https://h/x#token=REDACTED"},
+    {"https://user:pw@h:8080/x", "https://h:8080/x"},
+    {"https://user@h/x", "https://h/x"},
+    {"https://u:p@ss@h?token=1", "https://h?token=REDACTED"},
+    {"https://h/x?next=a@b", "https://h/x?next=a@b"},
+    {"https://h/x?next=http://u:p@z", "https://h/x?next=http://u:p@z"},
+    {"/relative?token=x", "/relative?token=REDACTED"},
+    {"", ""},
+};
+
+START_TEST(test_redact) {
+  char out[256];
+  memset(out, 'Z', sizeof(out));
+  http_redact_url(redact_cases[_i].in, out, sizeof(out));
+  ck_assert_str_eq(out, redact_cases[_i].out);
+}
+END_TEST
+
+START_TEST(test_redact_truncates) {
+  static const size_t sizes[] = {1, 5, 18, 20, 26};
+  static const char in[] = "https://h/?token=SECRETVALUE";
+  static const char full[] = "https://h/?token=REDACTED";
+  char out[64];
+  memset(out, 'Z', sizeof(out));
+  http_redact_url(in, out, sizes[_i]);
+  ck_assert_uint_eq(strlen(out), sizes[_i] - 1);
+  ck_assert_int_eq(strncmp(out, full, sizes[_i] - 1), 0);
+  ck_assert_int_eq(out[sizes[_i]], 'Z'); /* nothing written past size */
+}
+END_TEST
+
+START_TEST(test_redact_zero_size) {
+  char out[4] = "keep";
+  http_redact_url("https://h/", out, 0);
+  ck_assert_mem_eq(out, "keep", 4);
+}
+END_TEST
+
+/* ---- http_parse_retry_after ---- */
+
+#define IMF_T 784111777.0 /* Sun, 06 Nov 1994 08:49:37 GMT */
+
+static const struct {
+  const char *value;
+  double now;
+  double expect;
+} retry_cases[] = {
+    {"120", 0, 120},
+    {" 7 \r\n", 0, 7},
+    {"0", 0, 0},
+    {"Sun, 06 Nov 1994 08:49:37 GMT", IMF_T - 30, 30},
+    {"Sun, 06 Nov 1994 08:49:37 GMT\r\n", IMF_T - 30, 30},
+    {"Sun, 06 Nov 1994 08:49:37 GMT", IMF_T + 100, 0}, /* past: clamps */
+    {"Sunday, 06-Nov-94 08:49:37 GMT", IMF_T - 30, 30},
+    {"Sun Nov  6 08:49:37 1994", IMF_T - 30, 30},
+    {"soon", 0, -1},
+    {"", 0, -1},
+    {"  ", 0, -1},
+    {"-5", 0, -1},
+    {"1.5", 0, -1},
+    {"12abc", 0, -1},
+    {"Sun, 06 Nov 1994 08:49:37 GMT junk", 0, -1},
+    {"Sun, 06 Nov 1994", 0, -1},
+    {"Sun, 32 Nov 1994 08:49:37 GMT", 0, -1},
+};
+
+START_TEST(test_retry_after) {
+  double got =
+      http_parse_retry_after(retry_cases[_i].value, retry_cases[_i].now);
+  ck_assert_double_eq_tol(got, retry_cases[_i].expect, 1e-9);
+}
+END_TEST
+
+/* ---- http_maybe_sent ---- */
+
+static const struct {
+  int rc;
+  bool sent;
+} sent_cases[] = {
+    {0, false},       {-ECONNREFUSED, false}, {-ENOMEM, false},
+    {-EINVAL, false}, {-ETIMEDOUT, true},     {-ECONNRESET, true},
+    {-EIO, true},     {-EMSGSIZE, true},
+};
+
+START_TEST(test_maybe_sent) {
+  ck_assert_int_eq(http_maybe_sent(sent_cases[_i].rc), sent_cases[_i].sent);
+}
+END_TEST
+
+/* ---- the transport seam ---- */
+
+struct fake {
+  int calls;
+  const struct http_request *last;
+  int rc;
+  long status;
+  const char *body;
+};
+
+static int fake_transport(void *ctx, const struct http_request *req,
+                          struct http_response *resp, struct err *err) {
+  struct fake *f = ctx;
+  f->calls++;
+  f->last = req;
+  resp->status = f->status;
+  if (f->body)
+    ck_assert_int_eq(buf_puts(&resp->body, f->body), 0);
+  if (f->rc != 0)
+    err_set(err, "fake failure");
+  return f->rc;
+}
+
+START_TEST(test_seam) {
+  int port;
+  int fd = bind_loopback(&port); /* bound, not listening: refuses */
+  char url[128];
+  url_for(url, sizeof(url), port, "/x");
+  struct http_client *c = client(2000, 1024);
+  struct fake f = {0, NULL, 0, 429, "slow down"};
+  http_set_transport(c, fake_transport, &f);
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  struct err err;
+
+  ck_assert_int_eq(http_do(c, &req, &resp, &err), 0); /* curl would refuse */
+  ck_assert_int_eq(f.calls, 1);
+  ck_assert_ptr_eq(f.last, &req);
+  ck_assert_int_eq(resp.status, 429);
+  ck_assert_str_eq(resp.body.data, "slow down");
+
+  f = (struct fake){0, NULL, 0, 503, NULL};
+  ck_assert_int_eq(http_do(c, &req, &resp, &err), 0);
+  ck_assert_uint_eq(resp.body.len, 0); /* the previous body is gone */
+  ck_assert_ptr_nonnull(resp.body.data);
+  ck_assert_str_eq(resp.body.data, "");
+
+  f = (struct fake){0, NULL, -ETIMEDOUT, 0, NULL};
+  ck_assert_int_eq(http_do(c, &req, &resp, &err), -ETIMEDOUT);
+  ck_assert_str_eq(err.msg, "fake failure");
+
+  const struct http_stats *st = http_stats(c);
+  ck_assert_uint_eq(st->requests, 3);
+  ck_assert_uint_eq(st->rate_limited, 1);
+  ck_assert_uint_eq(st->server_errors, 1);
+  ck_assert_uint_eq(st->errors, 1);
+
+  http_set_transport(c, NULL, NULL); /* back to libcurl */
+  ck_assert_int_eq(http_do(c, &req, &resp, &err), -ECONNREFUSED);
+  ck_assert_int_eq(f.calls, 1);
+  ck_assert_uint_eq(st->requests, 4);
+  ck_assert_uint_eq(st->errors, 2);
+
+  http_response_fini(&resp);
+  http_free(c);
+  close(fd);
+}
+END_TEST
+
+START_TEST(test_invalid_request) {
+  struct http_client *c = client(2000, 1024);
+  struct fake f = {0, NULL, 0, 200, NULL};
+  http_set_transport(c, fake_transport, &f);
+  struct http_request reqs[] = {
+      {.method = NULL, .url = "http://h/"},
+      {.method = "GET", .url = NULL},
+      {.method = "GET", .url = "http://h/", .bearer = "tok\r\nX-Evil: 1"},
+      {.method = "POST", .url = "http://h/", .content_type = "a/b\nX: 1"},
+  };
+  struct http_response resp;
+  http_response_init(&resp, 64);
+  for (int i = 0; i < N(reqs); i++) {
+    struct err err;
+    ck_assert_int_eq(http_do(c, &reqs[i], &resp, &err), -EINVAL);
+    ck_assert_ptr_null(strstr(err.msg, "tok"));
+  }
+  ck_assert_int_eq(f.calls, 0);
+  http_response_fini(&resp);
+  http_free(c);
+}
+END_TEST
+
+/* ---- libcurl against the loopback server ---- */
+
+START_TEST(test_get_200) {
+  static const struct srv_reply r[] = {{SRV_REPLY, 200, NULL, "hello", 0}};
+  struct srv *s = srv_start(r, 1);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/path?q=1");
+  struct http_client *c = client(5000, 1024);
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  struct err err;
+  ck_assert_int_eq(http_do(c, &req, &resp, &err), 0);
+  ck_assert_int_eq(resp.status, 200);
+  ck_assert_str_eq(resp.body.data, "hello");
+  ck_assert_uint_eq(resp.body.len, 5);
+  ck_assert_double_eq(resp.retry_after, -1);
+  struct srv_request got = srv_request(s, 0);
+  ck_assert_int_eq(strncmp(got.head, "GET /path?q=1 HTTP/1.1\r\n", 24), 0);
+  ck_assert_ptr_nonnull(strstr(got.head, "\r\nUser-Agent: test-agent/1\r\n"));
+  ck_assert_uint_eq(http_stats(c)->requests, 1);
+  ck_assert_uint_eq(http_stats(c)->errors, 0);
+  http_response_fini(&resp);
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
+START_TEST(test_empty_body) {
+  static const struct srv_reply r[] = {{SRV_REPLY, 204, NULL, "", 0}};
+  struct srv *s = srv_start(r, 1);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/");
+  struct http_client *c = client(5000, 1024);
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  ck_assert_int_eq(http_do(c, &req, &resp, NULL), 0);
+  ck_assert_int_eq(resp.status, 204);
+  ck_assert_ptr_nonnull(resp.body.data); /* a C string even when empty */
+  ck_assert_str_eq(resp.body.data, "");
+  http_response_fini(&resp);
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
+static const struct {
+  int status;
+  const char *headers;
+  double retry_after;
+  int rate_limited, server_errors;
+} status_cases[] = {
+    {503, "Retry-After: 42\r\n", 42, 0, 1},
+    {429, "retry-after: 7\r\n", 7, 1, 0},
+    {500, "X-Other: 1\r\nRETRY-AFTER:   3  \r\n", 3, 0, 1},
+    {200, "Retry-After: soon\r\n", -1, 0, 0},
+    {404, "X-Retry-After: 9\r\n", -1, 0, 0},
+    {302, "Location: http://127.0.0.1:1/elsewhere\r\n", -1, 0, 0},
+};
+
+START_TEST(test_status_passthrough) {
+  const struct srv_reply r[] = {
+      {SRV_REPLY, status_cases[_i].status, status_cases[_i].headers, "{}", 0}};
+  struct srv *s = srv_start(r, 1);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/");
+  struct http_client *c = client(5000, 1024);
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  struct err err;
+  ck_assert_int_eq(http_do(c, &req, &resp, &err), 0);
+  ck_assert_int_eq(resp.status, status_cases[_i].status);
+  ck_assert_str_eq(resp.body.data, "{}");
+  ck_assert_double_eq_tol(resp.retry_after, status_cases[_i].retry_after, 1e-9);
+  const struct http_stats *st = http_stats(c);
+  ck_assert_uint_eq(st->errors, 0);
+  ck_assert_uint_eq(st->rate_limited, status_cases[_i].rate_limited);
+  ck_assert_uint_eq(st->server_errors, status_cases[_i].server_errors);
+  http_response_fini(&resp);
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
+START_TEST(test_retry_after_not_kept) {
+  static const struct srv_reply r[] = {
+      {SRV_REPLY, 503, "Retry-After: 42\r\n", "a", 0},
+      {SRV_REPLY, 200, NULL, "b", 0}};
+  struct srv *s = srv_start(r, 2);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/");
+  struct http_client *c = client(5000, 1024);
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  ck_assert_int_eq(http_do(c, &req, &resp, NULL), 0);
+  ck_assert_double_eq(resp.retry_after, 42);
+  ck_assert_int_eq(http_do(c, &req, &resp, NULL), 0);
+  ck_assert_int_eq(resp.status, 200);
+  ck_assert_double_eq(resp.retry_after, -1);
+  ck_assert_str_eq(resp.body.data, "b");
+  http_response_fini(&resp);
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
+static const struct {
+  size_t body_len;
+  size_t client_max; /* http_opts.max_response_bytes */
+  size_t resp_max;   /* http_response_init */
+  int rc;
+} cap_cases[] = {
+    {1000, 1000, 1000, 0},           /* exactly the cap */
+    {1001, 1000, 1000, -EMSGSIZE},   /* one past */
+    {200000, 1000, 1000, -EMSGSIZE}, /* many writes past */
+    {600, 500, 1000, -EMSGSIZE},     /* the client's cap is smaller */
+    {600, 1000, 500, -EMSGSIZE},     /* the response's cap is smaller */
+    {600, 0, 1000, 0},               /* 0: only the response's cap */
+};
+
+START_TEST(test_cap) {
+  const struct srv_reply r[] = {
+      {SRV_REPLY, 200, NULL, NULL, cap_cases[_i].body_len}};
+  struct srv *s = srv_start(r, 1);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/big");
+  struct http_client *c = client(5000, cap_cases[_i].client_max);
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, cap_cases[_i].resp_max);
+  struct err err;
+  int rc = http_do(c, &req, &resp, &err);
+  ck_assert_int_eq(rc, cap_cases[_i].rc);
+  if (rc == 0) {
+    ck_assert_uint_eq(resp.body.len, cap_cases[_i].body_len);
+    ck_assert_uint_eq(strlen(resp.body.data), cap_cases[_i].body_len);
+  } else {
+    ck_assert_ptr_nonnull(strstr(err.msg, "GET http://127.0.0.1:"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "larger than"));
+    ck_assert_uint_le(resp.body.len, cap_cases[_i].resp_max);
+    ck_assert_uint_eq(http_stats(c)->errors, 1);
+  }
+  http_response_fini(&resp);
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
+START_TEST(test_timeout) {
+  static const struct srv_reply r[] = {{SRV_SILENT, 0, NULL, NULL, 0}};
+  struct srv *s = srv_start(r, 1);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/slow");
+  struct http_client *c = client(300, 1024);
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  struct err err;
+  double t0 = now_ms();
+  int rc = http_do(c, &req, &resp, &err);
+  double elapsed = now_ms() - t0;
+  ck_assert_int_eq(rc, -ETIMEDOUT);
+  ck_assert_double_ge(elapsed, 250);
+  ck_assert_double_lt(elapsed, 3000);
+  ck_assert_int_eq(srv_connections(s), 1);
+  ck_assert_ptr_nonnull(strstr(err.msg, "GET http://127.0.0.1:"));
+  ck_assert(http_maybe_sent(rc));
+  ck_assert_uint_eq(http_stats(c)->errors, 1);
+  http_response_fini(&resp);
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
+START_TEST(test_refused) {
+  int port;
+  int fd = bind_loopback(&port); /* bound, not listening */
+  char url[128];
+  url_for(url, sizeof(url), port, "/");
+  struct http_client *c = client(2000, 1024);
+  struct http_request req = {
+      .method = "POST", .url = url, .body = "{}", .body_len = 2};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  struct err err;
+  int rc = http_do(c, &req, &resp, &err);
+  ck_assert_int_eq(rc, -ECONNREFUSED);
+  ck_assert(!http_maybe_sent(rc));
+  ck_assert_int_eq(resp.status, 0);
+  ck_assert_int_eq(strncmp(err.msg, "POST http://127.0.0.1:", 22), 0);
+  ck_assert_uint_eq(http_stats(c)->errors, 1);
+  http_response_fini(&resp);
+  http_free(c);
+  close(fd);
+}
+END_TEST
+
+static const enum srv_mode broken_modes[] = {SRV_CUT, SRV_HANGUP};
+
+START_TEST(test_connection_broken) {
+  const struct srv_reply r[] = {{broken_modes[_i], 200, NULL, "partial", 0}};
+  struct srv *s = srv_start(r, 1);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/");
+  struct http_client *c = client(5000, 1024);
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  struct err err;
+  int rc = http_do(c, &req, &resp, &err);
+  ck_assert_int_eq(rc, -ECONNRESET);
+  ck_assert(http_maybe_sent(rc));
+  ck_assert_ptr_nonnull(strstr(err.msg, "GET http://127.0.0.1:"));
+  http_response_fini(&resp);
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
+/* A POST with Basic auth, a large POST with a bearer token, then a GET: each
+ * arrives as sent, nothing leaks into the GET, and one connection serves
+ * all three. */
+START_TEST(test_post_then_get) {
+  static const struct srv_reply r[] = {{SRV_REPLY, 201, NULL, "ok", 0}};
+  struct srv *s = srv_start(r, 1);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/submit");
+  struct http_client *c = client(5000, 1024);
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  static const char json[] = "{\"a\":1}";
+  struct http_request post = {.method = "POST",
+                              .url = url,
+                              .body = json,
+                              .body_len = strlen(json),
+                              .content_type = "application/json",
+                              .user = "user",
+                              .password = "pass"};
+  ck_assert_int_eq(http_do(c, &post, &resp, NULL), 0);
+  ck_assert_int_eq(resp.status, 201);
+
+  /* Large enough for libcurl to ask "Expect: 100-continue" unless told not
+   * to, which would stall the request on servers that never answer 100. */
+  const size_t big_len = 1536 * 1024;
+  char *big = malloc(big_len);
+  ck_assert_ptr_nonnull(big);
+  for (size_t i = 0; i < big_len; i++)
+    big[i] = (char)('a' + i % 26);
+  struct http_request post2 = {.method = "POST",
+                               .url = url,
+                               .body = big,
+                               .body_len = big_len,
+                               .content_type = "text/plain",
+                               .bearer = "tok123"};
+  ck_assert_int_eq(http_do(c, &post2, &resp, NULL), 0);
+
+  struct http_request get = {.method = "GET", .url = url};
+  ck_assert_int_eq(http_do(c, &get, &resp, NULL), 0);
+
+  struct srv_request r0 = srv_request(s, 0);
+  ck_assert_int_eq(strncmp(r0.head, "POST /submit HTTP/1.1\r\n", 23), 0);
+  ck_assert_ptr_nonnull(
+      strstr(r0.head, "\r\nContent-Type: application/json\r\n"));
+  /* base64("user:pass") */
+  ck_assert_ptr_nonnull(
+      strstr(r0.head, "\r\nAuthorization: Basic dXNlcjpwYXNz\r\n"));
+  ck_assert_uint_eq(r0.body_len, strlen(json));
+  ck_assert_mem_eq(r0.body, json, strlen(json));
+
+  struct srv_request r1 = srv_request(s, 1);
+  ck_assert_ptr_nonnull(
+      strstr(r1.head, "\r\nAuthorization: Bearer tok123\r\n"));
+  ck_assert_ptr_null(strstr(r1.head, "Basic"));
+  ck_assert_ptr_null(strcasestr(r1.head, "\r\nExpect:"));
+  ck_assert_uint_eq(r1.body_len, big_len);
+  ck_assert_mem_eq(r1.body, big, SRV_BODY_MAX);
+  free(big);
+
+  struct srv_request r2 = srv_request(s, 2);
+  ck_assert_int_eq(strncmp(r2.head, "GET /submit HTTP/1.1\r\n", 22), 0);
+  ck_assert_ptr_null(strcasestr(r2.head, "Authorization"));
+  ck_assert_ptr_null(strcasestr(r2.head, "Content-Type"));
+  ck_assert_ptr_null(strcasestr(r2.head, "Content-Length"));
+  ck_assert_uint_eq(r2.body_len, 0);
+
+  ck_assert_int_eq(srv_connections(s), 1);
+  http_response_fini(&resp);
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
+START_TEST(test_keepalive) {
+  static const struct srv_reply r[] = {{SRV_REPLY, 200, NULL, "one", 0},
+                                       {SRV_REPLY, 200, NULL, "two", 0}};
+  struct srv *s = srv_start(r, 2);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/");
+  struct http_client *c = client(5000, 1024);
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  ck_assert_int_eq(http_do(c, &req, &resp, NULL), 0);
+  ck_assert_str_eq(resp.body.data, "one");
+  ck_assert_int_eq(http_do(c, &req, &resp, NULL), 0);
+  ck_assert_str_eq(resp.body.data, "two");
+  ck_assert_int_eq(srv_connections(s), 1);
+  ck_assert_uint_eq(http_stats(c)->requests, 2);
+  http_response_fini(&resp);
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
+/* ---- no secret in err, whatever the failure ---- */
+
+static const struct srv_reply secret_replies[] = {
+    {SRV_SILENT, 0, NULL, NULL, 0},     /* timeout */
+    {SRV_REPLY, 200, NULL, NULL, 5000}, /* too large */
+    {SRV_CUT, 200, NULL, "part", 0},    /* broken */
+    {SRV_HANGUP, 0, NULL, NULL, 0},     /* nothing */
+    {SRV_REPLY, 0, NULL, NULL, 0},      /* refused: no server */
+};
+
+static const char *const secrets[] = {"URLPASS", "KEYSECRET", "TOKSECRET",
+                                      "PWSECRET", "BEARERSECRET"};
+
+START_TEST(test_no_secret_in_err) {
+  bool refused = _i == N(secret_replies) - 1;
+  struct srv *s = NULL;
+  int port, fd = -1;
+  if (refused)
+    fd = bind_loopback(&port);
+  else
+    s = srv_start(&secret_replies[_i], 1);
+  char url[256];
+  ck_assert_int_lt(snprintf(url, sizeof(url),
+                            "http://alice:URLPASS@127.0.0.1:%d/x?apiKey="
+                            "KEYSECRET&token=TOKSECRET&n=1",
+                            refused ? port : s->port),
+                   (int)sizeof(url));
+  struct http_client *c = client(300, 1024);
+  struct http_request reqs[] = {
+      {.method = "GET", .url = url, .user = "bob", .password = "PWSECRET"},
+      {.method = "POST",
+       .url = url,
+       .body = "{}",
+       .body_len = 2,
+       .bearer = "BEARERSECRET"},
+  };
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  for (int i = 0; i < N(reqs); i++) {
+    struct err err;
+    ck_assert_int_ne(http_do(c, &reqs[i], &resp, &err), 0);
+    for (int k = 0; k < N(secrets); k++)
+      ck_assert_msg(strstr(err.msg, secrets[k]) == NULL, "%s leaked in: %s",
+                    secrets[k], err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "apiKey=REDACTED&token=REDACTED"));
+    ck_assert_int_eq(strncmp(err.msg, reqs[i].method, strlen(reqs[i].method)),
+                     0);
+  }
+  http_response_fini(&resp);
+  http_free(c);
+  if (s)
+    srv_stop(s);
+  if (fd >= 0)
+    close(fd);
+}
+END_TEST
+
+/* libcurl's cause may quote the host: a password equal to it is scrubbed
+ * from the whole message. */
+START_TEST(test_cause_scrubbed) {
+  int port;
+  int fd = bind_loopback(&port);
+  char url[128];
+  url_for(url, sizeof(url), port, "/");
+  struct http_client *c = client(2000, 1024);
+  struct http_request reqs[] = {
+      {.method = "GET", .url = url, .user = "u", .password = "127.0.0.1"},
+      {.method = "GET", .url = url, .bearer = "127.0.0.1"},
+  };
+  struct http_response resp;
+  http_response_init(&resp, 64);
+  for (int i = 0; i < N(reqs); i++) {
+    struct err err;
+    ck_assert_int_eq(http_do(c, &reqs[i], &resp, &err), -ECONNREFUSED);
+    ck_assert_ptr_null(strstr(err.msg, "127.0.0.1"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "GET http://REDACTED:"));
+  }
+  http_response_fini(&resp);
+  http_free(c);
+  close(fd);
+}
+END_TEST
+
+/* Only http and https: anything else fails without being tried. */
+static const char *const other_schemes[] = {"ftp", "dict", "gopher", "telnet"};
+
+START_TEST(test_other_protocols) {
+  int port;
+  int fd = bind_loopback(&port);
+  ck_assert_int_eq(listen(fd, 1), 0);
+  char url[128];
+  snprintf(url, sizeof(url), "%s://127.0.0.1:%d/", other_schemes[_i], port);
+  struct http_client *c = client(2000, 1024);
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  struct err err;
+  ck_assert_int_eq(http_do(c, &req, &resp, &err), -EIO);
+  ck_assert_uint_eq(resp.body.len, 0);
+  struct pollfd p = {fd, POLLIN, 0};
+  ck_assert_int_eq(poll(&p, 1, 0), 0); /* nobody connected */
+  http_response_fini(&resp);
+  http_free(c);
+  close(fd);
+}
+END_TEST
+
+/* ---- the suite ---- */
+
+static Suite *http_suite(void) {
+  Suite *s = suite_create("http");
+  TCase *tc = tcase_create("redact_url");
+  tcase_add_loop_test(tc, test_redact, 0, N(redact_cases));
+  tcase_add_loop_test(tc, test_redact_truncates, 0, 5);
+  tcase_add_test(tc, test_redact_zero_size);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("retry_after");
+  tcase_add_loop_test(tc, test_retry_after, 0, N(retry_cases));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("maybe_sent");
+  tcase_add_loop_test(tc, test_maybe_sent, 0, N(sent_cases));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("seam");
+  tcase_add_test(tc, test_seam);
+  tcase_add_test(tc, test_invalid_request);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("answers");
+  tcase_set_timeout(tc, 20);
+  tcase_add_test(tc, test_get_200);
+  tcase_add_test(tc, test_empty_body);
+  tcase_add_loop_test(tc, test_status_passthrough, 0, N(status_cases));
+  tcase_add_test(tc, test_retry_after_not_kept);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("cap");
+  tcase_set_timeout(tc, 20);
+  tcase_add_loop_test(tc, test_cap, 0, N(cap_cases));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("transport_errors");
+  tcase_set_timeout(tc, 20);
+  tcase_add_test(tc, test_timeout);
+  tcase_add_test(tc, test_refused);
+  tcase_add_loop_test(tc, test_connection_broken, 0, N(broken_modes));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("request_options");
+  tcase_set_timeout(tc, 20);
+  tcase_add_test(tc, test_post_then_get);
+  tcase_add_test(tc, test_keepalive);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("no_secrets");
+  tcase_set_timeout(tc, 20);
+  tcase_add_loop_test(tc, test_no_secret_in_err, 0, N(secret_replies));
+  tcase_add_test(tc, test_cause_scrubbed);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("protocols");
+  tcase_add_loop_test(tc, test_other_protocols, 0, N(other_schemes));
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+    return 1;
+  SRunner *sr = srunner_create(http_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  curl_global_cleanup();
+  return failed ? 1 : 0;
+}
