@@ -154,6 +154,17 @@ static struct rec_run *loc_slot(struct rec_key *k, const char *location) {
   return oldest;
 }
 
+/* Whether run comes after l, the latest run of its location: by start, then
+ * finish, then id, so that which of two runs that started together is the
+ * latest does not depend on the order they are seen in. */
+static bool run_after(const struct rs_run *run, const struct rec_run *l) {
+  if (run->started_at != l->started_at)
+    return run->started_at > l->started_at;
+  if (run->finished_at != l->finished_at)
+    return run->finished_at > l->finished_at;
+  return strcmp(run->test_run_id, l->test_run_id) > 0;
+}
+
 int rec_observe_run(struct rec_state *st, const char *bucket_key,
                     const struct rs_run *run) {
   if (run->result != RS_RESULT_PASS && run->result != RS_RESULT_FAIL)
@@ -164,11 +175,16 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
     return rc;
   char location[RS_ID_MAX + 8];
   run_location(run, location, sizeof(location));
+  size_t n_before = k->n_locs;
   struct rec_run *l = loc_slot(k, location);
-  bool same_location = strcmp(l->location, location) == 0 &&
-                       l->test_run_id[0] != '\0';
-  if (same_location && (run->started_at < l->started_at ||
-                        strcmp(l->test_run_id, run->test_run_id) == 0))
+  bool fresh = k->n_locs > n_before;
+  bool own = !fresh && strcmp(l->location, location) == 0;
+  bool same_run = l->test_run_id[0] != '\0' &&
+                  strcmp(l->test_run_id, run->test_run_id) == 0;
+  if (own && (same_run || !run_after(run, l)))
+    return 0;
+  /* A new location older than every one kept is the oldest: dropped. */
+  if (!own && !fresh && run->started_at < l->started_at)
     return 0;
   loc_fill(l, location, run);
   return 1;
