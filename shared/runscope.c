@@ -1,0 +1,1071 @@
+/* Runscope REST API client: buckets, tests, test details and run results.
+ *
+ * Open questions about the real API and what this client does about them
+ * (docs/runscope-api.md, sections 2, 3, 7 and 9):
+ *  - "error" may be null, absent or an object; a 2xx whose envelope carries
+ *    an error with a non-empty message (or a status >= 400) is a failure, as
+ *    nextrevision/go-runscope treats it: a list read as empty when the server
+ *    said "error" would make tests look deleted. error.status, when >= 400,
+ *    picks the errno as an HTTP status would.
+ *  - Error bodies may not be JSON: the message then carries a cleaned-up
+ *    snippet of the body (with the token, should it be echoed, redacted).
+ *  - Team ids come as team.id (new) or team.uuid (old); both are accepted.
+ *  - Times are ints, floats or numeric strings; all are read as doubles.
+ *  - The tests list's last_run may be an object (id or uuid; created_at,
+ *    started_at or finished_at), a bare id string, null or absent; a
+ *    top-level last_run_created_at is used when last_run has no time.
+ *  - The tests list's largest count is undocumented; clients use 50 to 1000,
+ *    so pages of 50 are asked for and a page shorter than 50 ends the list.
+ *  - Bucket and test ids that are absent or too long fail the whole list: a
+ *    partial list would make the missing ones look deleted. A results item
+ *    without a test_run_id or a numeric started_at is skipped instead (the
+ *    rest of the page stays usable; a run may be read again later). */
+#include "runscope.h"
+
+#include "buf.h"
+#include "jsonx.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define RS_PAGE 50              /* count asked for on every list page */
+#define RS_TESTS_MAX_PAGES 100  /* 5000 tests: a bound against loops */
+#define RS_RESULTS_MAX_PAGES 21 /* enough for RS_RESULTS_MAX with overlap */
+#define RS_BODY_MAX (64u << 20) /* outer bound; the http client's cap wins */
+#define RS_PATH_MAX 2048        /* a request path with its query */
+#define RS_SNIPPET_MAX 160      /* bytes of a non-JSON error body quoted */
+#define RS_WHERE_MAX 64         /* "data[12].team" */
+
+struct rs_client {
+  struct http_client *http; /* borrowed */
+  char *base_url;           /* no trailing slash */
+  char *token;
+  int max_depth;
+  double retry_after;
+};
+
+/* ---- small helpers ---- */
+
+/* Drops a UTF-8 sequence that truncation cut in two at the end of s. */
+static void utf8_trim(char *s) {
+  size_t n = strlen(s), i = n;
+  while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+    i--;
+  if (i == 0 || ((unsigned char)s[i - 1] & 0xC0) != 0xC0)
+    return;
+  unsigned char lead = (unsigned char)s[i - 1];
+  size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+  if (n - (i - 1) < want)
+    s[i - 1] = '\0';
+}
+
+/* Copies a display string member, cut to fit; "" when absent or no string. */
+static void copy_name(json_object *o, const char *key, char *dst, size_t size) {
+  if (jsonx_copy_str(o, key, dst, size) == -ENAMETOOLONG)
+    utf8_trim(dst);
+}
+
+/* Copies an id member into dst. Absent, null or not a string gives "" and 0
+ * (the caller decides whether it was required); too long is -EPROTO with err
+ * naming the field. */
+static int copy_id(json_object *o, const char *key, char *dst, size_t size,
+                   const char *where, struct err *err) {
+  if (jsonx_copy_str(o, key, dst, size) != -ENAMETOOLONG)
+    return 0;
+  dst[0] = '\0';
+  err_set(err, "%s.%s is longer than %zu bytes", where, key, size - 1);
+  return -EPROTO;
+}
+
+/* The first of two member names whose value is a non-empty string, else a
+ * (so that a lookup of the result finds nothing useful either way). */
+static const char *pick(json_object *o, const char *a, const char *b) {
+  const char *s = jsonx_str(o, a);
+  if (s != NULL && s[0] != '\0')
+    return a;
+  s = jsonx_str(o, b);
+  return s != NULL && s[0] != '\0' ? b : a;
+}
+
+/* Returns arr (n elements of size elem, room for *cap) with room for one
+ * more, or NULL when memory runs out (arr is then unchanged). */
+static void *grow(void *arr, size_t *cap, size_t n, size_t elem) {
+  if (n < *cap)
+    return arr;
+  size_t ncap = *cap ? *cap * 2 : 16;
+  void *q = realloc(arr, ncap * elem);
+  if (q != NULL)
+    *cap = ncap;
+  return q;
+}
+
+/* Maps an HTTP status (or an error.status) to the errno of the calls. */
+static int status_errno(long status) {
+  if (status == 401 || status == 403)
+    return -EACCES;
+  if (status == 404)
+    return -ENOENT;
+  if (status == 429 || (status >= 500 && status <= 599))
+    return -EAGAIN;
+  return -EPROTO;
+}
+
+/* Replaces every occurrence of secret in err's message with "REDACTED". */
+static void scrub(struct err *err, const char *secret) {
+  size_t n = secret ? strlen(secret) : 0;
+  if (err == NULL || n == 0 || strstr(err->msg, secret) == NULL)
+    return;
+  char out[ERR_MSG_MAX];
+  size_t o = 0;
+  for (const char *p = err->msg; *p != '\0' && o < sizeof(out) - 1;) {
+    if (strncmp(p, secret, n) == 0) {
+      int w = snprintf(out + o, sizeof(out) - o, "REDACTED");
+      o += (size_t)w < sizeof(out) - o ? (size_t)w : sizeof(out) - 1 - o;
+      p += n;
+    } else {
+      out[o++] = *p++;
+    }
+  }
+  out[o] = '\0';
+  memcpy(err->msg, out, o + 1);
+}
+
+/* Copies up to size - 1 bytes of text into out for a message: control
+ * characters become spaces, runs of blanks one space. */
+static void snippet(const char *text, size_t len, char *out, size_t size) {
+  size_t o = 0;
+  bool blank = true; /* drops leading blanks */
+  for (size_t i = 0; i < len && o < size - 1; i++) {
+    unsigned char ch = (unsigned char)text[i];
+    bool is_blank = ch <= ' ' || ch == 0x7f;
+    if (is_blank && blank)
+      continue;
+    out[o++] = is_blank ? ' ' : (char)ch;
+    blank = is_blank;
+  }
+  while (o > 0 && out[o - 1] == ' ')
+    o--;
+  out[o] = '\0';
+  utf8_trim(out);
+}
+
+/* ---- the envelope ---- */
+
+/* The message of an envelope's error (object with "message", or a string),
+ * or NULL. *ret_status gets error.status (0 when absent). */
+static const char *error_message(json_object *root, long *ret_status) {
+  json_object *e = NULL;
+  *ret_status = 0;
+  if (!json_object_object_get_ex(root, "error", &e) || e == NULL)
+    return NULL;
+  if (json_object_is_type(e, json_type_string))
+    return json_object_get_string(e);
+  *ret_status = (long)jsonx_int(e, "status", 0);
+  const char *msg = jsonx_str(e, "message");
+  return msg ? msg : jsonx_str(e, "error");
+}
+
+/* Fails a 2xx envelope that reports an error. Returns 0 or the errno. */
+static int envelope_error(json_object *root, struct err *err) {
+  long status;
+  const char *msg = error_message(root, &status);
+  bool has_msg = msg != NULL && msg[0] != '\0';
+  if (!has_msg && status < 400)
+    return 0;
+  err_set(err, "the answer carries an error (status %ld): %s", status,
+          has_msg ? msg : "no message");
+  return status >= 400 ? status_errno(status) : -EPROTO;
+}
+
+/* Parses body as the envelope and finds its "data" of type want (borrowed
+ * from *ret_root, which the caller puts). Returns 0 or a negative errno. */
+static int envelope(const char *body, size_t len, int max_depth, json_type want,
+                    json_object **ret_root, json_object **ret_data,
+                    struct err *err) {
+  json_object *root = NULL, *data = NULL;
+  int rc = jsonx_parse(body, len, max_depth, &root, err);
+  if (rc != 0)
+    return rc;
+  rc = -EPROTO;
+  if (!json_object_is_type(root, json_type_object)) {
+    err_set(err, "the answer is a JSON %s, not an object",
+            json_type_to_name(json_object_get_type(root)));
+    goto fail;
+  }
+  rc = envelope_error(root, err);
+  if (rc != 0)
+    goto fail;
+  rc = -EPROTO;
+  if (!json_object_object_get_ex(root, "data", &data) || data == NULL) {
+    err_set(err, "the answer has no \"data\"");
+    goto fail;
+  }
+  if (!json_object_is_type(data, want)) {
+    err_set(err, "\"data\" is a JSON %s, not %s",
+            json_type_to_name(json_object_get_type(data)),
+            json_type_to_name(want));
+    goto fail;
+  }
+  *ret_root = root;
+  *ret_data = data;
+  return 0;
+fail:
+  json_object_put(root);
+  return rc;
+}
+
+/* ---- buckets ---- */
+
+static int parse_bucket(json_object *o, const char *where, struct rs_bucket *b,
+                        struct err *err) {
+  char w[RS_WHERE_MAX];
+  memset(b, 0, sizeof(*b));
+  if (!json_object_is_type(o, json_type_object)) {
+    err_set(err, "%s is not an object", where);
+    return -EPROTO;
+  }
+  int rc = copy_id(o, "key", b->key, sizeof(b->key), where, err);
+  if (rc != 0)
+    return rc;
+  if (b->key[0] == '\0') {
+    err_set(err, "%s has no \"key\"", where);
+    return -EPROTO;
+  }
+  copy_name(o, "name", b->name, sizeof(b->name));
+  json_object *team = jsonx_obj(o, "team");
+  snprintf(w, sizeof(w), "%s.team", where);
+  rc = copy_id(team, pick(team, "id", "uuid"), b->team_id, sizeof(b->team_id),
+               w, err);
+  copy_name(team, "name", b->team_name, sizeof(b->team_name));
+  return rc;
+}
+
+/* Parses one item of a list into dst. Returns 0 or a negative errno. */
+typedef int (*item_fn)(json_object *o, const char *where, void *dst,
+                       struct err *err);
+
+/* Returns a new array (caller frees; never NULL on success) of parse_one
+ * over each item of arr, with *ret_n items, or NULL with *ret_rc set. */
+static void *parse_array(json_object *arr, size_t elem, item_fn parse_one,
+                         size_t *ret_n, int *ret_rc, struct err *err) {
+  size_t n = json_object_array_length(arr);
+  char *items = calloc(n ? n : 1, elem);
+  char where[RS_WHERE_MAX];
+  *ret_n = 0;
+  *ret_rc = -ENOMEM;
+  if (items == NULL) {
+    err_set(err, "out of memory for %zu items", n);
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    snprintf(where, sizeof(where), "data[%zu]", i);
+    *ret_rc = parse_one(json_object_array_get_idx(arr, i), where,
+                        items + i * elem, err);
+    if (*ret_rc != 0) {
+      free(items);
+      return NULL;
+    }
+  }
+  *ret_rc = 0;
+  *ret_n = n;
+  return items;
+}
+
+static int bucket_item(json_object *o, const char *where, void *dst,
+                       struct err *err) {
+  return parse_bucket(o, where, dst, err);
+}
+
+int rs_parse_buckets(const char *body, size_t len, int max_depth,
+                     struct rs_bucket **ret, size_t *ret_n, struct err *err) {
+  json_object *root, *data;
+  *ret = NULL;
+  *ret_n = 0;
+  int rc = envelope(body, len, max_depth, json_type_array, &root, &data, err);
+  if (rc != 0)
+    return rc;
+  *ret = parse_array(data, sizeof(**ret), bucket_item, ret_n, &rc, err);
+  json_object_put(root);
+  return rc;
+}
+
+int rs_parse_bucket(const char *body, size_t len, int max_depth,
+                    struct rs_bucket *ret, struct err *err) {
+  json_object *root, *data;
+  memset(ret, 0, sizeof(*ret));
+  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
+  if (rc != 0)
+    return rc;
+  rc = parse_bucket(data, "data", ret, err);
+  json_object_put(root);
+  return rc;
+}
+
+/* ---- tests ---- */
+
+/* The first positive time among a run's created/started/finished times. */
+static double run_time(json_object *run) {
+  static const char *const keys[] = {"created_at", "started_at", "finished_at"};
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    double t = jsonx_num(run, keys[i], 0);
+    if (t > 0)
+      return t;
+  }
+  return 0;
+}
+
+/* Reads last_run (object, id string, null or absent). */
+static int parse_last_run(json_object *o, const char *where, struct rs_test *t,
+                          struct err *err) {
+  char w[RS_WHERE_MAX];
+  json_object *lr = jsonx_obj(o, "last_run");
+  int rc;
+  snprintf(w, sizeof(w), "%s.last_run", where);
+  if (lr != NULL) {
+    rc = copy_id(lr, pick(lr, "id", "uuid"), t->last_run_id,
+                 sizeof(t->last_run_id), w, err);
+    t->last_run_at = run_time(lr);
+  } else {
+    rc = copy_id(o, "last_run", t->last_run_id, sizeof(t->last_run_id), where,
+                 err);
+  }
+  if (t->last_run_at <= 0)
+    t->last_run_at = jsonx_num(o, "last_run_created_at", 0);
+  if (t->last_run_at < 0)
+    t->last_run_at = 0;
+  return rc;
+}
+
+static int test_item(json_object *o, const char *where, void *dst,
+                     struct err *err) {
+  struct rs_test *t = dst;
+  memset(t, 0, sizeof(*t));
+  if (!json_object_is_type(o, json_type_object)) {
+    err_set(err, "%s is not an object", where);
+    return -EPROTO;
+  }
+  int rc = copy_id(o, "id", t->id, sizeof(t->id), where, err);
+  if (rc == 0 && t->id[0] == '\0') {
+    err_set(err, "%s has no \"id\"", where);
+    rc = -EPROTO;
+  }
+  if (rc == 0)
+    rc = copy_id(o, "default_environment_id", t->default_environment_id,
+                 sizeof(t->default_environment_id), where, err);
+  if (rc == 0)
+    rc = parse_last_run(o, where, t, err);
+  copy_name(o, "name", t->name, sizeof(t->name));
+  return rc;
+}
+
+int rs_parse_tests(const char *body, size_t len, int max_depth,
+                   struct rs_test **ret, size_t *ret_n, struct err *err) {
+  json_object *root, *data;
+  *ret = NULL;
+  *ret_n = 0;
+  int rc = envelope(body, len, max_depth, json_type_array, &root, &data, err);
+  if (rc != 0)
+    return rc;
+  *ret = parse_array(data, sizeof(**ret), test_item, ret_n, &rc, err);
+  json_object_put(root);
+  return rc;
+}
+
+/* ---- test detail ---- */
+
+void rs_test_detail_fini(struct rs_test_detail *d) {
+  if (d == NULL)
+    return;
+  free(d->environments);
+  free(d->schedules);
+  memset(d, 0, sizeof(*d));
+}
+
+/* Reads environments[]: items without an id are skipped. */
+static int parse_environments(json_object *data, struct rs_test_detail *d,
+                              struct err *err) {
+  json_object *arr = jsonx_arr(data, "environments");
+  size_t n = arr ? json_object_array_length(arr) : 0;
+  char w[RS_WHERE_MAX];
+  d->environments = calloc(n ? n : 1, sizeof(*d->environments));
+  if (d->environments == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    json_object *e = json_object_array_get_idx(arr, i);
+    struct rs_environment *env = &d->environments[d->n_environments];
+    snprintf(w, sizeof(w), "data.environments[%zu]", i);
+    int rc = copy_id(e, "id", env->id, sizeof(env->id), w, err);
+    if (rc != 0)
+      return rc;
+    if (env->id[0] == '\0')
+      continue;
+    copy_name(e, "name", env->name, sizeof(env->name));
+    d->n_environments++;
+  }
+  return 0;
+}
+
+/* Reads schedules[]: items that are not objects are skipped. */
+static int parse_schedules(json_object *data, struct rs_test_detail *d,
+                           struct err *err) {
+  json_object *arr = jsonx_arr(data, "schedules");
+  size_t n = arr ? json_object_array_length(arr) : 0;
+  char w[RS_WHERE_MAX];
+  d->schedules = calloc(n ? n : 1, sizeof(*d->schedules));
+  if (d->schedules == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    json_object *s = json_object_array_get_idx(arr, i);
+    struct rs_schedule *sch = &d->schedules[d->n_schedules];
+    if (!json_object_is_type(s, json_type_object))
+      continue;
+    snprintf(w, sizeof(w), "data.schedules[%zu]", i);
+    int rc = copy_id(s, pick(s, "environment_id", "environment_uuid"),
+                     sch->environment_id, sizeof(sch->environment_id), w, err);
+    if (rc != 0)
+      return rc;
+    const char *iv = jsonx_str(s, "interval");
+    sch->interval = iv ? rs_parse_interval(iv) : 0;
+    d->n_schedules++;
+  }
+  return 0;
+}
+
+static int parse_test_detail(json_object *data, struct rs_test_detail *d,
+                             struct err *err) {
+  int rc = copy_id(data, "id", d->id, sizeof(d->id), "data", err);
+  if (rc == 0 && d->id[0] == '\0') {
+    err_set(err, "data has no \"id\"");
+    rc = -EPROTO;
+  }
+  if (rc == 0)
+    rc = copy_id(data, "trigger_url", d->trigger_url, sizeof(d->trigger_url),
+                 "data", err);
+  if (rc == 0)
+    rc = copy_id(data, "default_environment_id", d->default_environment_id,
+                 sizeof(d->default_environment_id), "data", err);
+  if (rc == 0)
+    rc = parse_environments(data, d, err);
+  if (rc == 0)
+    rc = parse_schedules(data, d, err);
+  if (rc == -ENOMEM)
+    err_set(err, "out of memory");
+  copy_name(data, "name", d->name, sizeof(d->name));
+  return rc;
+}
+
+int rs_parse_test_detail(const char *body, size_t len, int max_depth,
+                         struct rs_test_detail *ret, struct err *err) {
+  json_object *root, *data;
+  memset(ret, 0, sizeof(*ret));
+  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
+  if (rc != 0)
+    return rc;
+  rc = parse_test_detail(data, ret, err);
+  if (rc != 0)
+    rs_test_detail_fini(ret);
+  json_object_put(root);
+  return rc;
+}
+
+/* ---- runs ---- */
+
+enum rs_result rs_result_parse(const char *s) {
+  if (s == NULL)
+    return RS_RESULT_UNFINISHED;
+  if (strcasecmp(s, "pass") == 0)
+    return RS_RESULT_PASS;
+  if (strcasecmp(s, "fail") == 0)
+    return RS_RESULT_FAIL;
+  if (strcasecmp(s, "cancelled") == 0 || strcasecmp(s, "canceled") == 0)
+    return RS_RESULT_CANCELLED;
+  return RS_RESULT_UNFINISHED;
+}
+
+/* Reads a number of seconds with an optional fraction, no sign or exponent
+ * (locale-independent). Returns the characters read, 0 for none. */
+static size_t read_decimal(const char *s, double *ret) {
+  size_t i = 0, digits = 0;
+  double v = 0, scale = 1;
+  for (; s[i] >= '0' && s[i] <= '9'; i++, digits++)
+    v = v * 10 + (s[i] - '0');
+  if (s[i] == '.') {
+    for (i++; s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+      scale /= 10;
+      v += (s[i] - '0') * scale;
+    }
+  }
+  *ret = v;
+  return digits ? i : 0;
+}
+
+double rs_parse_interval(const char *s) {
+  static const struct {
+    const char *unit;
+    double seconds;
+  } units[] = {
+      {"s", 1},     {"sec", 1},     {"second", 1},   {"seconds", 1},
+      {"m", 60},    {"min", 60},    {"minute", 60},  {"minutes", 60},
+      {"h", 3600},  {"hr", 3600},   {"hour", 3600},  {"hours", 3600},
+      {"d", 86400}, {"day", 86400}, {"days", 86400},
+  };
+  double v;
+  if (s == NULL)
+    return 0;
+  while (*s == ' ')
+    s++;
+  size_t n = read_decimal(s, &v);
+  if (n == 0 || v <= 0)
+    return 0;
+  s += n;
+  while (*s == ' ')
+    s++;
+  size_t ulen = strcspn(s, " ");
+  if (s[ulen + strspn(s + ulen, " ")] != '\0')
+    return 0;
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+    if (strlen(units[i].unit) == ulen &&
+        strncasecmp(s, units[i].unit, ulen) == 0)
+      return v * units[i].seconds;
+  return 0;
+}
+
+/* Reads a run's ids (with the naming drift of docs section 7.4). */
+static int run_ids(json_object *o, const char *where, struct rs_run *r,
+                   struct err *err) {
+  int rc = copy_id(o, pick(o, "test_run_id", "test_run_uuid"), r->test_run_id,
+                   sizeof(r->test_run_id), where, err);
+  if (rc == 0)
+    rc = copy_id(o, pick(o, "test_id", "test_uuid"), r->test_id,
+                 sizeof(r->test_id), where, err);
+  if (rc == 0)
+    rc = copy_id(o, "bucket_key", r->bucket_key, sizeof(r->bucket_key), where,
+                 err);
+  if (rc == 0)
+    rc = copy_id(o, pick(o, "environment_id", "environment_uuid"),
+                 r->environment_id, sizeof(r->environment_id), where, err);
+  if (rc == 0)
+    rc = copy_id(o, "test_run_url", r->test_run_url, sizeof(r->test_run_url),
+                 where, err);
+  return rc;
+}
+
+/* agent is a name, or (not seen, but cheap to accept) an object. */
+static void run_agent(json_object *o, struct rs_run *r) {
+  json_object *a = jsonx_obj(o, "agent");
+  if (a == NULL)
+    copy_name(o, "agent", r->agent, sizeof(r->agent));
+  else
+    copy_name(a, pick(a, "name", pick(a, "id", "uuid")), r->agent,
+              sizeof(r->agent));
+}
+
+static void run_counts(json_object *o, struct rs_run *r) {
+  r->assertions_defined = (long)jsonx_int(o, "assertions_defined", 0);
+  r->assertions_passed = (long)jsonx_int(o, "assertions_passed", 0);
+  r->assertions_failed = (long)jsonx_int(o, "assertions_failed", 0);
+  r->scripts_defined = (long)jsonx_int(o, "scripts_defined", 0);
+  r->scripts_passed = (long)jsonx_int(o, "scripts_passed", 0);
+  r->scripts_failed = (long)jsonx_int(o, "scripts_failed", 0);
+  r->variables_defined = (long)jsonx_int(o, "variables_defined", 0);
+  r->variables_passed = (long)jsonx_int(o, "variables_passed", 0);
+  r->variables_failed = (long)jsonx_int(o, "variables_failed", 0);
+  r->requests_executed = (long)jsonx_int(o, "requests_executed", 0);
+}
+
+/* Parses one results item. Returns 0, 1 when the item is to be skipped (no
+ * test_run_id, no numeric started_at, not an object), or -EPROTO. */
+static int parse_run(json_object *o, const char *where, struct rs_run *r,
+                     struct err *err) {
+  memset(r, 0, sizeof(*r));
+  if (!json_object_is_type(o, json_type_object))
+    return 1;
+  int rc = run_ids(o, where, r, err);
+  if (rc != 0)
+    return rc;
+  r->started_at = jsonx_num(o, "started_at", -1);
+  if (r->test_run_id[0] == '\0' || r->started_at <= 0)
+    return 1;
+  r->finished_at = jsonx_num(o, "finished_at", 0);
+  if (r->finished_at < 0)
+    r->finished_at = 0;
+  r->result = rs_result_parse(jsonx_str(o, "result"));
+  copy_name(o, "environment_name", r->environment_name,
+            sizeof(r->environment_name));
+  copy_name(o, "region", r->region, sizeof(r->region));
+  run_agent(o, r);
+  run_counts(o, r);
+  return 0;
+}
+
+/* Parses the runs of a results page into a new array (caller frees);
+ * *ret_raw gets the page's item count, skipped items included. */
+static int parse_runs(json_object *data, struct rs_run **ret, size_t *ret_n,
+                      size_t *ret_raw, struct err *err) {
+  size_t raw = json_object_array_length(data), n = 0;
+  struct rs_run *runs = calloc(raw ? raw : 1, sizeof(*runs));
+  char where[RS_WHERE_MAX];
+  if (runs == NULL) {
+    err_set(err, "out of memory for %zu runs", raw);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < raw; i++) {
+    snprintf(where, sizeof(where), "data[%zu]", i);
+    int rc =
+        parse_run(json_object_array_get_idx(data, i), where, &runs[n], err);
+    if (rc < 0) {
+      free(runs);
+      return rc;
+    }
+    if (rc == 0)
+      n++;
+  }
+  *ret = runs;
+  *ret_n = n;
+  *ret_raw = raw;
+  return 0;
+}
+
+int rs_parse_runs(const char *body, size_t len, int max_depth,
+                  struct rs_run **ret, size_t *ret_n, struct err *err) {
+  json_object *root, *data;
+  size_t raw;
+  *ret = NULL;
+  *ret_n = 0;
+  int rc = envelope(body, len, max_depth, json_type_array, &root, &data, err);
+  if (rc != 0)
+    return rc;
+  rc = parse_runs(data, ret, ret_n, &raw, err);
+  json_object_put(root);
+  return rc;
+}
+
+/* ---- the client ---- */
+
+struct rs_client *rs_new(struct http_client *http, const char *base_url,
+                         const char *token, int max_json_depth) {
+  struct rs_client *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return NULL;
+  c->http = http;
+  c->base_url = strdup(base_url ? base_url : "");
+  c->token = strdup(token ? token : "");
+  c->max_depth = max_json_depth;
+  c->retry_after = -1;
+  if (c->base_url == NULL || c->token == NULL) {
+    rs_free(c);
+    return NULL;
+  }
+  size_t n = strlen(c->base_url);
+  while (n > 0 && c->base_url[n - 1] == '/')
+    c->base_url[--n] = '\0';
+  return c;
+}
+
+void rs_free(struct rs_client *c) {
+  if (c == NULL)
+    return;
+  free(c->base_url);
+  free(c->token);
+  free(c);
+}
+
+double rs_retry_after(const struct rs_client *c) { return c->retry_after; }
+
+/* A request path: the part before the query names the object in messages. */
+struct rs_path {
+  struct buf b;
+  size_t object_len;
+};
+
+/* Starts path with "/buckets/{key}[/tests[/{id}]]" + tail, segments
+ * percent-encoded. Returns 0, -ENOMEM or -EMSGSIZE. */
+static int path_init(struct rs_path *p, const char *bucket, const char *test,
+                     const char *tail) {
+  int rc = 0;
+  buf_init(&p->b, RS_PATH_MAX);
+  rc = buf_puts(&p->b, "/buckets");
+  if (rc == 0 && bucket != NULL) {
+    rc = buf_puts(&p->b, "/");
+    if (rc == 0)
+      rc = buf_put_urlenc(&p->b, bucket);
+  }
+  if (rc == 0 && test != NULL) {
+    rc = buf_puts(&p->b, "/tests/");
+    if (rc == 0)
+      rc = buf_put_urlenc(&p->b, test);
+  }
+  if (rc == 0 && tail != NULL)
+    rc = buf_puts(&p->b, tail);
+  p->object_len = p->b.len;
+  return rc;
+}
+
+/* Sets err for an answer with a non-2xx status. */
+static void status_error(const struct rs_client *c, const struct rs_path *p,
+                         const struct http_response *resp, struct err *err) {
+  json_object *root = NULL;
+  long estatus;
+  const char *msg = NULL;
+  char text[RS_SNIPPET_MAX];
+  if (jsonx_parse(resp->body.data, resp->body.len, c->max_depth, &root, NULL) ==
+      0) {
+    msg = json_object_is_type(root, json_type_object)
+              ? error_message(root, &estatus)
+              : NULL;
+    if (msg == NULL)
+      msg = jsonx_str(root, "message");
+    if (msg == NULL && json_object_is_type(root, json_type_string))
+      msg = json_object_get_string(root);
+  } else if (resp->body.len > 0) {
+    snippet(resp->body.data, resp->body.len, text, sizeof(text));
+    msg = text;
+  }
+  if (msg != NULL && msg[0] != '\0')
+    err_set(err, "runscope: GET %.*s: HTTP %ld: %s", (int)p->object_len,
+            p->b.data, resp->status, msg);
+  else
+    err_set(err, "runscope: GET %.*s: HTTP %ld", (int)p->object_len, p->b.data,
+            resp->status);
+  json_object_put(root);
+  scrub(err, c->token);
+}
+
+/* GETs base_url + path into resp. Returns 0 for a 2xx answer, else the
+ * errno of the transport or of the status, with err set. */
+static int rs_get(struct rs_client *c, const struct rs_path *p,
+                  struct http_response *resp, struct err *err) {
+  struct buf url;
+  buf_init(&url, RS_PATH_MAX + strlen(c->base_url));
+  int rc = buf_puts(&url, c->base_url);
+  if (rc == 0)
+    rc = buf_append(&url, p->b.data, p->b.len);
+  if (rc != 0) {
+    err_set(err, "runscope: GET %.*s: URL too long", (int)p->object_len,
+            p->b.data);
+    buf_fini(&url);
+    return rc;
+  }
+  struct http_request req = {.method = "GET", .url = url.data};
+  req.bearer = c->token[0] != '\0' ? c->token : NULL;
+  rc = http_do(c->http, &req, resp, err);
+  buf_fini(&url);
+  c->retry_after = rc == 0 ? resp->retry_after : -1;
+  if (rc != 0) {
+    err_prefix(err, "runscope");
+    scrub(err, c->token);
+    return rc;
+  }
+  if (resp->status >= 200 && resp->status <= 299)
+    return 0;
+  status_error(c, p, resp, err);
+  return status_errno(resp->status);
+}
+
+/* Prefixes a parse failure of an answer with the call. */
+static void parse_failed(const struct rs_client *c, const struct rs_path *p,
+                         struct err *err) {
+  err_prefix(err, "runscope: GET %.*s", (int)p->object_len, p->b.data);
+  scrub(err, c->token);
+}
+
+/* GETs path and finds the envelope's data of type want. The caller puts
+ * *ret_root. */
+static int get_data(struct rs_client *c, const struct rs_path *p,
+                    json_type want, json_object **ret_root,
+                    json_object **ret_data, struct err *err) {
+  struct http_response resp;
+  http_response_init(&resp, RS_BODY_MAX);
+  int rc = rs_get(c, p, &resp, err);
+  if (rc == 0) {
+    rc = envelope(resp.body.data, resp.body.len, c->max_depth, want, ret_root,
+                  ret_data, err);
+    if (rc != 0)
+      parse_failed(c, p, err);
+  }
+  http_response_fini(&resp);
+  return rc;
+}
+
+int rs_list_buckets(struct rs_client *c, struct rs_bucket **ret, size_t *ret_n,
+                    struct err *err) {
+  struct rs_path p;
+  json_object *root, *data;
+  *ret = NULL;
+  *ret_n = 0;
+  int rc = path_init(&p, NULL, NULL, NULL);
+  if (rc == 0)
+    rc = get_data(c, &p, json_type_array, &root, &data, err);
+  if (rc == 0) {
+    *ret = parse_array(data, sizeof(**ret), bucket_item, ret_n, &rc, err);
+    if (rc != 0)
+      parse_failed(c, &p, err);
+    json_object_put(root);
+  }
+  buf_fini(&p.b);
+  return rc;
+}
+
+int rs_get_bucket(struct rs_client *c, const char *bucket_key,
+                  struct rs_bucket *ret, struct err *err) {
+  struct rs_path p;
+  json_object *root, *data;
+  memset(ret, 0, sizeof(*ret));
+  int rc = path_init(&p, bucket_key, NULL, NULL);
+  if (rc == 0)
+    rc = get_data(c, &p, json_type_object, &root, &data, err);
+  else
+    err_set(err, "runscope: bucket key too long");
+  if (rc == 0) {
+    rc = parse_bucket(data, "data", ret, err);
+    if (rc != 0)
+      parse_failed(c, &p, err);
+    json_object_put(root);
+  }
+  buf_fini(&p.b);
+  return rc;
+}
+
+int rs_get_test(struct rs_client *c, const char *bucket_key,
+                const char *test_id, struct rs_test_detail *ret,
+                struct err *err) {
+  struct rs_path p;
+  json_object *root, *data;
+  memset(ret, 0, sizeof(*ret));
+  int rc = path_init(&p, bucket_key, test_id, NULL);
+  if (rc == 0)
+    rc = get_data(c, &p, json_type_object, &root, &data, err);
+  else
+    err_set(err, "runscope: bucket key or test id too long");
+  if (rc == 0) {
+    rc = parse_test_detail(data, ret, err);
+    if (rc != 0) {
+      rs_test_detail_fini(ret);
+      parse_failed(c, &p, err);
+    }
+    json_object_put(root);
+  }
+  buf_fini(&p.b);
+  return rc;
+}
+
+/* ---- paged lists ---- */
+
+/* Appends the tests of page not already in *all. Returns the number added
+ * or -ENOMEM. */
+static long merge_tests(struct rs_test **all, size_t *n, size_t *cap,
+                        const struct rs_test *page, size_t page_n) {
+  long added = 0;
+  for (size_t i = 0; i < page_n; i++) {
+    bool seen = false;
+    for (size_t j = 0; j < *n && !seen; j++)
+      seen = strcmp((*all)[j].id, page[i].id) == 0;
+    if (seen)
+      continue;
+    struct rs_test *v = grow(*all, cap, *n, sizeof(**all));
+    if (v == NULL)
+      return -ENOMEM;
+    *all = v;
+    (*all)[(*n)++] = page[i];
+    added++;
+  }
+  return added;
+}
+
+/* Reads one page of the tests list. *ret_page is the caller's to free. */
+static int tests_page(struct rs_client *c, const char *bucket_key,
+                      size_t offset, struct rs_test **ret_page, size_t *ret_n,
+                      struct err *err) {
+  struct rs_path p;
+  json_object *root, *data;
+  int rc = path_init(&p, bucket_key, NULL, "/tests");
+  if (rc == 0)
+    rc = buf_printf(&p.b, "?count=%d&offset=%zu", RS_PAGE, offset);
+  if (rc != 0)
+    err_set(err, "runscope: bucket key too long");
+  if (rc == 0)
+    rc = get_data(c, &p, json_type_array, &root, &data, err);
+  if (rc == 0) {
+    *ret_page =
+        parse_array(data, sizeof(**ret_page), test_item, ret_n, &rc, err);
+    if (rc != 0)
+      parse_failed(c, &p, err);
+    json_object_put(root);
+  }
+  buf_fini(&p.b);
+  return rc;
+}
+
+int rs_list_tests(struct rs_client *c, const char *bucket_key,
+                  struct rs_test **ret, size_t *ret_n, struct err *err) {
+  struct rs_test *all = NULL, *page = NULL;
+  size_t n = 0, cap = 0, page_n = 0;
+  int rc = 0;
+  *ret = NULL;
+  *ret_n = 0;
+  for (int i = 0;; i++) {
+    if (i == RS_TESTS_MAX_PAGES) {
+      err_set(err, "runscope: GET /buckets/%s/tests: more than %d pages",
+              bucket_key, RS_TESTS_MAX_PAGES);
+      rc = -EPROTO;
+      break;
+    }
+    rc = tests_page(c, bucket_key, (size_t)i * RS_PAGE, &page, &page_n, err);
+    if (rc != 0)
+      break;
+    long added = merge_tests(&all, &n, &cap, page, page_n);
+    free(page);
+    if (added < 0) {
+      err_set(err, "runscope: out of memory for the tests list");
+      rc = -ENOMEM;
+      break;
+    }
+    /* A short page ends the list; a page with nothing new means the server
+     * ignores offset. */
+    if (page_n < RS_PAGE || added == 0)
+      break;
+  }
+  if (rc == 0 && all == NULL)
+    all = calloc(1, sizeof(*all));
+  if (rc == 0 && all == NULL)
+    rc = -ENOMEM;
+  if (rc != 0) {
+    free(all);
+    return rc;
+  }
+  *ret = all;
+  *ret_n = n;
+  return 0;
+}
+
+/* A set of runs collected over the results pages. */
+struct runs {
+  struct rs_run *v;
+  size_t n, cap;
+};
+
+/* Appends the runs of page whose test_run_id is new. Returns the number
+ * added or -ENOMEM. */
+static long merge_runs(struct runs *all, const struct rs_run *page,
+                       size_t page_n) {
+  long added = 0;
+  for (size_t i = 0; i < page_n; i++) {
+    bool seen = false;
+    for (size_t j = 0; j < all->n && !seen; j++)
+      seen = strcmp(all->v[j].test_run_id, page[i].test_run_id) == 0;
+    if (seen)
+      continue;
+    struct rs_run *v = grow(all->v, &all->cap, all->n, sizeof(*all->v));
+    if (v == NULL)
+      return -ENOMEM;
+    all->v = v;
+    all->v[all->n++] = page[i];
+    added++;
+  }
+  return added;
+}
+
+static int cmp_started(const void *a, const void *b) {
+  const struct rs_run *x = a, *y = b;
+  if (x->started_at != y->started_at)
+    return x->started_at < y->started_at ? -1 : 1;
+  return strcmp(x->test_run_id, y->test_run_id);
+}
+
+/* Reads one results page; *ret_page (caller frees) holds the usable runs,
+ * *ret_raw the page's item count. */
+static int results_page(struct rs_client *c, const char *bucket_key,
+                        const char *test_id, double since, double before,
+                        struct rs_run **ret_page, size_t *ret_n,
+                        size_t *ret_raw, struct err *err) {
+  struct rs_path p;
+  json_object *root, *data;
+  int rc = path_init(&p, bucket_key, test_id, "/results");
+  if (rc == 0)
+    rc = buf_printf(&p.b, "?count=%d", RS_PAGE);
+  if (rc == 0 && since > 0)
+    rc = buf_printf(&p.b, "&since=%.6f", since);
+  if (rc == 0 && before > 0)
+    rc = buf_printf(&p.b, "&before=%.6f", before);
+  if (rc != 0)
+    err_set(err, "runscope: bucket key or test id too long");
+  if (rc == 0)
+    rc = get_data(c, &p, json_type_array, &root, &data, err);
+  if (rc == 0) {
+    rc = parse_runs(data, ret_page, ret_n, ret_raw, err);
+    if (rc != 0)
+      parse_failed(c, &p, err);
+    json_object_put(root);
+  }
+  buf_fini(&p.b);
+  return rc;
+}
+
+/* The earliest started_at of runs[0..n), or 0 when n is 0. */
+static double oldest_start(const struct rs_run *runs, size_t n) {
+  double t = 0;
+  for (size_t i = 0; i < n; i++)
+    if (t == 0 || runs[i].started_at < t)
+      t = runs[i].started_at;
+  return t;
+}
+
+/* Reads pages newest first, going back with before = the oldest start of
+ * the previous page (exclusive: a run sharing that exact microsecond with
+ * the boundary would be missed; Runscope runs of one test practically never
+ * do). Stops on a page that is not full, adds nothing new or does not go
+ * back in time (a server ignoring before), and at RS_RESULTS_MAX runs. */
+static int collect_runs(struct rs_client *c, const char *bucket_key,
+                        const char *test_id, double since, struct runs *all,
+                        struct err *err) {
+  double before = 0;
+  for (int i = 0; i < RS_RESULTS_MAX_PAGES; i++) {
+    struct rs_run *page = NULL;
+    size_t page_n = 0, raw = 0;
+    int rc = results_page(c, bucket_key, test_id, since, before, &page, &page_n,
+                          &raw, err);
+    if (rc != 0)
+      return rc;
+    long added = merge_runs(all, page, page_n);
+    double oldest = oldest_start(page, page_n);
+    free(page);
+    if (added < 0) {
+      err_set(err, "runscope: out of memory for the results");
+      return -ENOMEM;
+    }
+    if (since <= 0 || raw < RS_PAGE || added == 0 || all->n >= RS_RESULTS_MAX ||
+        oldest <= 0 || (before > 0 && oldest >= before))
+      break;
+    before = oldest;
+  }
+  return 0;
+}
+
+int rs_list_results(struct rs_client *c, const char *bucket_key,
+                    const char *test_id, double since, struct rs_run **ret,
+                    size_t *ret_n, struct err *err) {
+  struct runs all = {NULL, 0, 0};
+  *ret = NULL;
+  *ret_n = 0;
+  int rc = collect_runs(c, bucket_key, test_id, since, &all, err);
+  if (rc == 0 && all.v == NULL && (all.v = calloc(1, sizeof(*all.v))) == NULL)
+    rc = -ENOMEM;
+  if (rc != 0) {
+    free(all.v);
+    return rc;
+  }
+  qsort(all.v, all.n, sizeof(*all.v), cmp_started);
+  /* Over the cap, keep the newest: they are what the pages asked for. */
+  if (all.n > RS_RESULTS_MAX) {
+    memmove(all.v, all.v + (all.n - RS_RESULTS_MAX),
+            RS_RESULTS_MAX * sizeof(*all.v));
+    all.n = RS_RESULTS_MAX;
+  }
+  *ret = all.v;
+  *ret_n = all.n;
+  return 0;
+}

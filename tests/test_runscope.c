@@ -1,0 +1,927 @@
+/* Unit tests of the Runscope client: parsers on recorded-shape fixtures, and
+ * the calls end to end through a scripted fake transport. */
+#define _GNU_SOURCE /* strcasestr */
+
+#include "jsonx.h"
+#include "runscope.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define DEPTH 64
+#define BASE "https://api.runscope.test"
+#define TOKEN "tok-3f1c9a7e-secret"
+
+/* Reads $RUNSCOPE_FIXTURES/name (default tests/fixtures); caller frees. */
+static char *fixture(const char *name, size_t *ret_len) {
+  const char *dir = getenv("RUNSCOPE_FIXTURES");
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "tests/fixtures",
+           name);
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "cannot open %s", path);
+  char *data = NULL;
+  size_t len = 0, cap = 0, n;
+  do {
+    if (cap - len < 4096) {
+      cap = cap ? cap * 2 : 8192;
+      data = realloc(data, cap + 1);
+      ck_assert_ptr_nonnull(data);
+    }
+    n = fread(data + len, 1, cap - len, f);
+    len += n;
+  } while (n > 0);
+  fclose(f);
+  data[len] = '\0';
+  if (ret_len != NULL)
+    *ret_len = len;
+  return data;
+}
+
+/* ---- a scripted transport ---- */
+
+#define FAKE_MAX 64
+
+struct fake_answer {
+  int rc;             /* transport result; 0 for an answer */
+  long status;        /* HTTP status */
+  char *body;         /* owned; NULL: empty */
+  double retry_after; /* -1: none */
+};
+
+struct fake_request {
+  char *method, *url, *bearer, *user, *password, *body;
+};
+
+struct fake {
+  struct fake_answer answers[FAKE_MAX];
+  size_t n_answers, next;
+  struct fake_request reqs[FAKE_MAX];
+  size_t n_reqs;
+};
+
+static char *dup0(const char *s) { return s ? strdup(s) : NULL; }
+
+static int fake_transport(void *ctx, const struct http_request *req,
+                          struct http_response *resp, struct err *err) {
+  struct fake *f = ctx;
+  ck_assert_uint_lt(f->n_reqs, FAKE_MAX);
+  struct fake_request *r = &f->reqs[f->n_reqs++];
+  r->method = dup0(req->method);
+  r->url = dup0(req->url);
+  r->bearer = dup0(req->bearer);
+  r->user = dup0(req->user);
+  r->password = dup0(req->password);
+  r->body = req->body ? strndup(req->body, req->body_len) : NULL;
+  if (f->next == f->n_answers) {
+    err_set(err, "%s %s: no answer scripted", req->method, req->url);
+    return -ECONNREFUSED;
+  }
+  const struct fake_answer *a = &f->answers[f->next++];
+  if (a->rc != 0) {
+    err_set(err, "%s %s: scripted failure", req->method, req->url);
+    return a->rc;
+  }
+  resp->status = a->status;
+  resp->retry_after = a->retry_after;
+  buf_reset(&resp->body);
+  if (a->body != NULL && buf_puts(&resp->body, a->body) != 0)
+    return -EMSGSIZE;
+  return 0;
+}
+
+/* Queues an answer; body is copied. */
+static void answer(struct fake *f, long status, const char *body) {
+  ck_assert_uint_lt(f->n_answers, FAKE_MAX);
+  struct fake_answer *a = &f->answers[f->n_answers++];
+  a->status = status;
+  a->body = dup0(body);
+  a->retry_after = -1;
+}
+
+static void answer_fixture(struct fake *f, long status, const char *name) {
+  char *body = fixture(name, NULL);
+  answer(f, status, body);
+  free(body);
+}
+
+static void fake_fini(struct fake *f) {
+  for (size_t i = 0; i < f->n_answers; i++)
+    free(f->answers[i].body);
+  for (size_t i = 0; i < f->n_reqs; i++) {
+    struct fake_request *r = &f->reqs[i];
+    free(r->method);
+    free(r->url);
+    free(r->bearer);
+    free(r->user);
+    free(r->password);
+    free(r->body);
+  }
+  memset(f, 0, sizeof(*f));
+}
+
+/* One client on one fake, per test. */
+static struct fake fk;
+static struct http_client *http;
+static struct rs_client *rs;
+
+static void setup(void) {
+  memset(&fk, 0, sizeof(fk));
+  struct http_opts opts = {
+      .timeout_ms = 1000, .max_response_bytes = 1 << 20, .user_agent = "test"};
+  http = http_new(&opts);
+  ck_assert_ptr_nonnull(http);
+  http_set_transport(http, fake_transport, &fk);
+  rs = rs_new(http, BASE "/", TOKEN, DEPTH);
+  ck_assert_ptr_nonnull(rs);
+}
+
+static void teardown(void) {
+  rs_free(rs);
+  http_free(http);
+  fake_fini(&fk);
+}
+
+/* Asserts the n-th request was an authenticated GET of BASE + path. */
+static void assert_get(size_t n, const char *path) {
+  ck_assert_uint_gt(fk.n_reqs, n);
+  char url[1024];
+  snprintf(url, sizeof(url), "%s%s", BASE, path);
+  ck_assert_str_eq(fk.reqs[n].method, "GET");
+  ck_assert_str_eq(fk.reqs[n].url, url);
+  ck_assert_str_eq(fk.reqs[n].bearer, TOKEN);
+  ck_assert_ptr_null(fk.reqs[n].user);
+  ck_assert_ptr_null(fk.reqs[n].password);
+}
+
+/* An envelope whose data lists tests t<first>..t<first+n-1>. */
+static char *tests_body(int first, int n) {
+  struct buf b;
+  buf_init(&b, 1 << 20);
+  ck_assert_int_eq(buf_puts(&b, "{\"data\": ["), 0);
+  for (int i = 0; i < n; i++)
+    ck_assert_int_eq(buf_printf(&b,
+                                "%s{\"id\": \"t%03d\", \"name\": \"Test %d\","
+                                " \"default_environment_id\": \"env\"}",
+                                i ? "," : "", first + i, first + i),
+                     0);
+  ck_assert_int_eq(buf_puts(&b, "], \"error\": null, \"meta\": "
+                                "{\"status\": \"success\"}}"),
+                   0);
+  return buf_detach(&b);
+}
+
+/* An envelope of n runs r<first>.., started at start, start - 10, ... */
+static char *runs_body(int first, int n, double start) {
+  struct buf b;
+  buf_init(&b, 1 << 20);
+  ck_assert_int_eq(buf_puts(&b, "{\"data\": ["), 0);
+  for (int i = 0; i < n; i++)
+    ck_assert_int_eq(
+        buf_printf(&b,
+                   "%s{\"test_run_id\": \"r%04d\", \"result\": \"pass\","
+                   " \"started_at\": %.6f, \"finished_at\": %.6f}",
+                   i ? "," : "", first + i, start - 10.0 * i,
+                   start - 10.0 * i + 2),
+        0);
+  ck_assert_int_eq(buf_puts(&b, "], \"meta\": {\"status\": \"success\"}}"), 0);
+  return buf_detach(&b);
+}
+
+static void answer_owned(struct fake *f, long status, char *body) {
+  answer(f, status, body);
+  free(body);
+}
+
+/* ---- parsers ---- */
+
+START_TEST(parse_buckets_fixture) {
+  size_t len, n;
+  char *body = fixture("runscope_buckets.json", &len);
+  struct rs_bucket *b = NULL;
+  struct err err;
+  ck_assert_int_eq(rs_parse_buckets(body, len, DEPTH, &b, &n, &err), 0);
+  ck_assert_uint_eq(n, 4);
+  ck_assert_str_eq(b[0].key, "z20co0kgljjk");
+  ck_assert_str_eq(b[0].name, "Lucky Notebook");
+  ck_assert_str_eq(b[0].team_id, "7a7a0917-91d7-43ef-b8f4-fe31762167e0");
+  ck_assert_str_eq(b[0].team_name, "Personal Team");
+  ck_assert_str_eq(b[1].key, "ov2f2tqifoov");
+  /* team.id (new) instead of team.uuid (old) */
+  ck_assert_str_eq(b[2].team_id, "ad216122-ee73-4b2f-8ff3-b1ce14b1fd52");
+  ck_assert_str_eq(b[2].team_name, "tester_runscope_team");
+  /* null name and team */
+  ck_assert_str_eq(b[3].key, "noteam0bucket");
+  ck_assert_str_eq(b[3].name, "");
+  ck_assert_str_eq(b[3].team_id, "");
+  free(b);
+  free(body);
+}
+END_TEST
+
+static const struct {
+  const char *file;
+  const char *key, *team_id;
+} buckets[] = {
+    {"runscope_bucket.json", "ez97w2r9wgzw",
+     "ad216122-ee73-4b2f-8ff3-b1ce14b1fd52"},
+    {"runscope_bucket_old.json", "ov2f2tq1floq",
+     "7a7a0917-91d7-43ef-b8f4-fe31762167e0"},
+};
+
+START_TEST(parse_bucket_fixture) {
+  size_t len;
+  char *body = fixture(buckets[_i].file, &len);
+  struct rs_bucket b;
+  struct err err;
+  ck_assert_int_eq(rs_parse_bucket(body, len, DEPTH, &b, &err), 0);
+  ck_assert_str_eq(b.key, buckets[_i].key);
+  ck_assert_str_eq(b.team_id, buckets[_i].team_id);
+  free(body);
+}
+END_TEST
+
+START_TEST(parse_tests_fixture) {
+  size_t len, n;
+  char *body = fixture("runscope_tests.json", &len);
+  struct rs_test *t = NULL;
+  struct err err;
+  ck_assert_int_eq(rs_parse_tests(body, len, DEPTH, &t, &n, &err), 0);
+  ck_assert_uint_eq(n, 6);
+  ck_assert_str_eq(t[0].id, "9b47981a-98fd-4dac-8f32-c05aa60b8caf");
+  ck_assert_str_eq(t[0].name, "My Service");
+  ck_assert_str_eq(t[0].default_environment_id,
+                   "1eeb3695-5d0f-467c-9d51-8b773dce29ba");
+  ck_assert_str_eq(t[0].last_run_id, ""); /* no last_run at all */
+  ck_assert_double_eq(t[0].last_run_at, 0);
+  ck_assert_str_eq(t[1].last_run_id, "50ded770-f0b5-48ec-91ce-782a932d6b80");
+  ck_assert_double_eq_tol(t[1].last_run_at, 1494623238.460797, 1e-6);
+  ck_assert_str_eq(t[2].last_run_id, ""); /* last_run: null */
+  ck_assert_str_eq(t[2].default_environment_id, "");
+  ck_assert_str_eq(t[3].last_run_id, "7b1f7a52-3f53-4c39-9a60-6f1c4e0f2b11");
+  ck_assert_double_eq_tol(t[3].last_run_at, 1700000000.25, 1e-6);
+  ck_assert_str_eq(t[4].last_run_id, "8c2a8b63-4064-4d4a-8b71-7a2d5f1a3c22");
+  ck_assert_double_eq_tol(t[4].last_run_at, 1406036406.68105, 1e-6);
+  ck_assert_str_eq(t[5].last_run_id, "9d3b9c74-5175-4e5b-9c82-8b3e6a2b4d33");
+  ck_assert_double_eq(t[5].last_run_at, 1406036406);
+  free(t);
+  free(body);
+}
+END_TEST
+
+START_TEST(parse_test_detail_fixture) {
+  size_t len;
+  char *body = fixture("runscope_test_detail.json", &len);
+  struct rs_test_detail d;
+  struct err err;
+  ck_assert_int_eq(rs_parse_test_detail(body, len, DEPTH, &d, &err), 0);
+  ck_assert_str_eq(d.id, "f0699a4b-0141-4fa2-8007-e016acede2bf");
+  ck_assert_str_eq(d.name, "Sample Name");
+  ck_assert_str_eq(d.trigger_url, "https://api.runscope.com/radar/"
+                                  "235d992e-cb62-43b1-9983-dd5864b64d89/"
+                                  "trigger");
+  ck_assert_str_eq(d.default_environment_id,
+                   "8e7afae4-23b6-492a-b4b9-75d515b5082b");
+  ck_assert_uint_eq(d.n_environments, 2); /* the id-less one is skipped */
+  ck_assert_str_eq(d.environments[0].id,
+                   "7e7afae4-23b6-492a-b4b9-75d515b5082b");
+  ck_assert_str_eq(d.environments[0].name, "Test Settings");
+  ck_assert_str_eq(d.environments[1].name, "Production");
+  ck_assert_uint_eq(d.n_schedules, 3);
+  ck_assert_str_eq(d.schedules[0].environment_id,
+                   "d44fe112-74ea-4713-92fc-caa27ef8ce8a");
+  ck_assert_double_eq(d.schedules[0].interval, 60);
+  ck_assert_double_eq(d.schedules[1].interval, 3600);
+  ck_assert_double_eq(d.schedules[2].interval, 0); /* "fortnightly" */
+  rs_test_detail_fini(&d);
+  ck_assert_ptr_null(d.environments);
+  rs_test_detail_fini(&d); /* twice is harmless */
+  free(body);
+}
+END_TEST
+
+START_TEST(parse_test_detail_nulls) {
+  size_t len;
+  char *body = fixture("runscope_test_detail_nulls.json", &len);
+  struct rs_test_detail d;
+  struct err err;
+  ck_assert_int_eq(rs_parse_test_detail(body, len, DEPTH, &d, &err), 0);
+  ck_assert_uint_eq(d.n_environments, 0);
+  ck_assert_uint_eq(d.n_schedules, 0);
+  ck_assert_str_eq(d.trigger_url, "http://api.runscope.com/radar/"
+                                  "b96ecee2-cce6-4d80-8f07-33ac22a22ebd/"
+                                  "trigger");
+  rs_test_detail_fini(&d);
+  free(body);
+}
+END_TEST
+
+START_TEST(parse_runs_fixture) {
+  size_t len, n;
+  char *body = fixture("runscope_results.json", &len);
+  struct rs_run *r = NULL;
+  struct err err;
+  ck_assert_int_eq(rs_parse_runs(body, len, DEPTH, &r, &n, &err), 0);
+  /* 9 items: no id, empty id, "yesterday", null start, a string: skipped */
+  ck_assert_uint_eq(n, 4);
+  ck_assert_str_eq(r[0].test_run_id, "5e2b1c9a-7d3f-4e8b-a6c4-2f1d0e9b8a7c");
+  ck_assert_int_eq(r[0].result, RS_RESULT_UNFINISHED);
+  ck_assert_double_eq(r[0].finished_at, 0); /* null while working */
+  ck_assert_double_eq(r[0].started_at, 1406061700);
+  ck_assert_str_eq(r[1].test_run_id, "0aa48464-f89e-4596-8d60-79bc678d313f");
+  ck_assert_int_eq(r[1].result, RS_RESULT_PASS);
+  ck_assert_double_eq_tol(r[1].started_at, 1406036406.68105, 1e-6);
+  ck_assert_double_eq_tol(r[1].finished_at, 1406061608.506811, 1e-6);
+  ck_assert_str_eq(r[1].bucket_key, "6knqwmwvqpzr");
+  ck_assert_str_eq(r[1].test_id, "db4cc896-2804-4520-ad06-0caf3bf216a8");
+  ck_assert_str_eq(r[1].environment_id, "abcdc896-2804-4520-ad06-0caf3bf216a8");
+  ck_assert_str_eq(r[1].environment_name, "My Test Environment");
+  ck_assert_str_eq(r[1].region, "us1");
+  ck_assert_str_eq(r[1].agent, "");
+  ck_assert_int_eq(r[1].assertions_passed, 2);
+  ck_assert_int_eq(r[1].requests_executed, 1);
+  ck_assert_ptr_nonnull(strstr(r[1].test_run_url, "/results/0aa48464"));
+  /* strings for numbers, a private agent, null region */
+  ck_assert_int_eq(r[2].result, RS_RESULT_FAIL);
+  ck_assert_double_eq_tol(r[2].started_at, 1406036400.5, 1e-6);
+  ck_assert_double_eq_tol(r[2].finished_at, 1406058767.591204, 1e-6);
+  ck_assert_int_eq(r[2].assertions_defined, 2);
+  ck_assert_int_eq(r[2].assertions_passed, 1);
+  ck_assert_int_eq(r[2].assertions_failed, 1);
+  ck_assert_str_eq(r[2].region, "");
+  ck_assert_str_eq(r[2].agent, "private-agent-7");
+  /* test_uuid / environment_uuid naming */
+  ck_assert_int_eq(r[3].result, RS_RESULT_CANCELLED);
+  ck_assert_str_eq(r[3].test_id, "db4cc896-2804-4520-ad06-0caf3bf216a8");
+  ck_assert_str_eq(r[3].environment_id, "abcdc896-2804-4520-ad06-0caf3bf216a8");
+  free(r);
+  free(body);
+}
+END_TEST
+
+/* Bodies every parser must refuse, with the errno and a piece of err. */
+static const struct {
+  const char *file; /* a fixture, or NULL for text */
+  const char *text;
+  int rc;
+  const char *cause;
+} bad_bodies[] = {
+    {"runscope_truncated.json", NULL, -EPROTO, "truncated JSON"},
+    {"runscope_deep.json", NULL, -EPROTO, "JSON nesting deeper than 64"},
+    {"runscope_no_data.json", NULL, -EPROTO, "no \"data\""},
+    {"runscope_error_403.json", NULL, -EACCES, "You must provide a valid"},
+    {"runscope_error_in_200.json", NULL, -EAGAIN, "Internal error"},
+    {NULL, "<html><body>502 Bad Gateway</body></html>", -EPROTO,
+     "malformed JSON at offset 0"},
+    {NULL, "[]", -EPROTO, "the answer is a JSON array, not an object"},
+    {NULL, "{\"data\": null}", -EPROTO, "no \"data\""},
+    {NULL, "{\"data\": [], \"error\": \"quota exceeded\"}", -EPROTO,
+     "quota exceeded"},
+    {NULL, "{\"data\": []} trailing", -EPROTO, "trailing bytes"},
+    {NULL, "", -EPROTO, "empty JSON text"},
+};
+
+START_TEST(parsers_refuse) {
+  size_t len, n = 99;
+  char *body = bad_bodies[_i].file ? fixture(bad_bodies[_i].file, &len)
+                                   : strdup(bad_bodies[_i].text);
+  if (bad_bodies[_i].file == NULL)
+    len = strlen(body);
+  struct err err;
+  struct rs_bucket *bl = (struct rs_bucket *)&n, b;
+  struct rs_test *tl = (struct rs_test *)&n;
+  struct rs_run *rl = (struct rs_run *)&n;
+  struct rs_test_detail d;
+  int rc = bad_bodies[_i].rc;
+  const char *cause = bad_bodies[_i].cause;
+#define REFUSED(call)                                                          \
+  do {                                                                         \
+    err_clear(&err);                                                           \
+    ck_assert_int_eq((call), rc);                                              \
+    ck_assert_msg(strstr(err.msg, cause) != NULL, "%s: \"%s\"", #call,         \
+                  err.msg);                                                    \
+  } while (0)
+  REFUSED(rs_parse_buckets(body, len, DEPTH, &bl, &n, &err));
+  ck_assert_ptr_null(bl);
+  ck_assert_uint_eq(n, 0);
+  REFUSED(rs_parse_tests(body, len, DEPTH, &tl, &n, &err));
+  ck_assert_ptr_null(tl);
+  REFUSED(rs_parse_runs(body, len, DEPTH, &rl, &n, &err));
+  ck_assert_ptr_null(rl);
+  REFUSED(rs_parse_bucket(body, len, DEPTH, &b, &err));
+  REFUSED(rs_parse_test_detail(body, len, DEPTH, &d, &err));
+  ck_assert_ptr_null(d.environments);
+#undef REFUSED
+  free(body);
+}
+END_TEST
+
+/* Wrong types and bad items, per parser. */
+static const struct {
+  int parser; /* 0 buckets, 1 bucket, 2 tests, 3 detail, 4 runs */
+  const char *text;
+  const char *cause;
+} bad_items[] = {
+    {0, "{\"data\": {\"key\": \"k\"}}", "\"data\" is a JSON object, not array"},
+    {1, "{\"data\": [{\"key\": \"k\"}]}",
+     "\"data\" is a JSON array, not object"},
+    {2, "{\"data\": \"tests\"}", "\"data\" is a JSON string, not array"},
+    {4, "{\"data\": {}}", "\"data\" is a JSON object, not array"},
+    {0, "{\"data\": [{\"name\": \"no key\"}]}", "data[0] has no \"key\""},
+    {0, "{\"data\": [{\"key\": \"k\"}, 7]}", "data[1] is not an object"},
+    {0,
+     "{\"data\": [{\"key\": \"k\", \"team\": {\"id\": "
+     "\"0123456789012345678901234567890123456789012345678901234567890123456789"
+     "0123456789\"}}]}",
+     "data[0].team.id is longer than 79 bytes"},
+    {2, "{\"data\": [{\"id\": 12}]}", "data[0] has no \"id\""},
+    {2,
+     "{\"data\": [{\"id\": "
+     "\"0123456789012345678901234567890123456789012345678901234567890123456789"
+     "0123456789\"}]}",
+     "data[0].id is longer than 79 bytes"},
+    {3, "{\"data\": {\"name\": \"no id\"}}", "data has no \"id\""},
+    {4,
+     "{\"data\": [{\"started_at\": 1, \"test_run_id\": "
+     "\"0123456789012345678901234567890123456789012345678901234567890123456789"
+     "0123456789\"}]}",
+     "data[0].test_run_id is longer than 79 bytes"},
+};
+
+START_TEST(parsers_refuse_items) {
+  const char *text = bad_items[_i].text;
+  size_t len = strlen(text), n;
+  struct err err;
+  void *list = NULL;
+  struct rs_bucket b;
+  struct rs_test_detail d;
+  int rc = 0;
+  err_clear(&err);
+  switch (bad_items[_i].parser) {
+  case 0:
+    rc = rs_parse_buckets(text, len, DEPTH, (struct rs_bucket **)&list, &n,
+                          &err);
+    break;
+  case 1:
+    rc = rs_parse_bucket(text, len, DEPTH, &b, &err);
+    break;
+  case 2:
+    rc = rs_parse_tests(text, len, DEPTH, (struct rs_test **)&list, &n, &err);
+    break;
+  case 3:
+    rc = rs_parse_test_detail(text, len, DEPTH, &d, &err);
+    break;
+  default:
+    rc = rs_parse_runs(text, len, DEPTH, (struct rs_run **)&list, &n, &err);
+  }
+  ck_assert_int_eq(rc, -EPROTO);
+  ck_assert_ptr_null(list);
+  ck_assert_msg(strstr(err.msg, bad_items[_i].cause) != NULL, "got \"%s\"",
+                err.msg);
+}
+END_TEST
+
+START_TEST(names_are_cut) {
+  char body[1024], name[400];
+  memset(name, 'x', sizeof(name) - 1);
+  name[sizeof(name) - 1] = '\0';
+  memcpy(name + 254, "\xc3\xa9", 2); /* an e-acute across the cut */
+  snprintf(body, sizeof(body), "{\"data\": {\"key\": \"k\", \"name\": \"%s\"}}",
+           name);
+  struct rs_bucket b;
+  ck_assert_int_eq(rs_parse_bucket(body, strlen(body), DEPTH, &b, NULL), 0);
+  ck_assert_uint_eq(strlen(b.name), 254); /* no half character */
+}
+END_TEST
+
+/* ---- intervals and results ---- */
+
+static const struct {
+  const char *text;
+  double seconds;
+} intervals[] = {
+    {"1m", 60},    {"5m", 300},      {"15m", 900},  {"30m", 1800},
+    {"1h", 3600},  {"1.0h", 3600},   {"6h", 21600}, {"12h", 43200},
+    {"1d", 86400}, {"1.5h", 5400},   {"90s", 90},   {" 5 min ", 300},
+    {"2H", 7200},  {"1 day", 86400}, {"", 0},       {"h", 0},
+    {"5", 0},      {"-5m", 0},       {"0m", 0},     {"5x", 0},
+    {"5m 2s", 0},  {"1e3s", 0},      {".5m", 30},   {"fortnightly", 0},
+};
+
+START_TEST(interval_parse) {
+  ck_assert_msg(rs_parse_interval(intervals[_i].text) == intervals[_i].seconds,
+                "\"%s\" -> %f", intervals[_i].text,
+                rs_parse_interval(intervals[_i].text));
+}
+END_TEST
+
+START_TEST(interval_null) { ck_assert_double_eq(rs_parse_interval(NULL), 0); }
+END_TEST
+
+static const struct {
+  const char *text;
+  enum rs_result result;
+} results[] = {
+    {"pass", RS_RESULT_PASS},
+    {"PASS", RS_RESULT_PASS},
+    {"fail", RS_RESULT_FAIL},
+    {"cancelled", RS_RESULT_CANCELLED},
+    {"canceled", RS_RESULT_CANCELLED},
+    {"working", RS_RESULT_UNFINISHED},
+    {"queued", RS_RESULT_UNFINISHED},
+    {"init", RS_RESULT_UNFINISHED},
+    {"completed", RS_RESULT_UNFINISHED},
+    {"", RS_RESULT_UNFINISHED},
+    {NULL, RS_RESULT_UNFINISHED},
+};
+
+START_TEST(result_parse) {
+  ck_assert_int_eq(rs_result_parse(results[_i].text), results[_i].result);
+}
+END_TEST
+
+/* ---- the calls ---- */
+
+START_TEST(call_list_buckets) {
+  answer_fixture(&fk, 200, "runscope_buckets.json");
+  struct rs_bucket *b = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(rs_list_buckets(rs, &b, &n, &err), 0);
+  ck_assert_uint_eq(n, 4);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  assert_get(0, "/buckets");
+  ck_assert_double_eq(rs_retry_after(rs), -1);
+  free(b);
+}
+END_TEST
+
+START_TEST(call_get_bucket_encodes) {
+  answer_fixture(&fk, 200, "runscope_bucket.json");
+  struct rs_bucket b;
+  struct err err;
+  ck_assert_int_eq(rs_get_bucket(rs, "a/b c?", &b, &err), 0);
+  assert_get(0, "/buckets/a%2Fb%20c%3F");
+  ck_assert_str_eq(b.key, "ez97w2r9wgzw");
+}
+END_TEST
+
+START_TEST(call_get_test) {
+  answer_fixture(&fk, 200, "runscope_test_detail.json");
+  struct rs_test_detail d;
+  struct err err;
+  ck_assert_int_eq(rs_get_test(rs, "6knqwmwvqpzr", "f0699a4b", &d, &err), 0);
+  assert_get(0, "/buckets/6knqwmwvqpzr/tests/f0699a4b");
+  ck_assert_uint_eq(d.n_schedules, 3);
+  rs_test_detail_fini(&d);
+}
+END_TEST
+
+START_TEST(call_get_test_error_leaves_empty) {
+  answer_fixture(&fk, 200, "runscope_wrong_type.json");
+  struct rs_test_detail d;
+  struct err err;
+  answer(&fk, 200,
+         "{\"data\": {\"id\": \"t\", \"environments\": [{\"id\": "
+         "\"0123456789012345678901234567890123456789012345678901234"
+         "5678901234567890123456789\"}]}}");
+  /* runscope_wrong_type.json is an object without "id" */
+  ck_assert_int_eq(rs_get_test(rs, "b", "t", &d, &err), -EPROTO);
+  ck_assert_str_eq(err.msg, "runscope: GET /buckets/b/tests/t: data has no "
+                            "\"id\"");
+  ck_assert_ptr_null(d.environments);
+  rs_test_detail_fini(&d);
+  ck_assert_int_eq(rs_get_test(rs, "b", "t", &d, &err), -EPROTO);
+  ck_assert_ptr_nonnull(
+      strstr(err.msg, "data.environments[0].id is longer than 79 bytes"));
+  ck_assert_ptr_null(d.environments);
+  ck_assert_uint_eq(d.n_environments, 0);
+  rs_test_detail_fini(&d);
+}
+END_TEST
+
+START_TEST(call_list_tests_pages) {
+  /* 120 tests: 50 + 50 + 20 */
+  answer_owned(&fk, 200, tests_body(0, 50));
+  answer_owned(&fk, 200, tests_body(50, 50));
+  answer_owned(&fk, 200, tests_body(100, 20));
+  struct rs_test *t = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(rs_list_tests(rs, "bkt/1", &t, &n, &err), 0);
+  ck_assert_uint_eq(fk.n_reqs, 3);
+  assert_get(0, "/buckets/bkt%2F1/tests?count=50&offset=0");
+  assert_get(1, "/buckets/bkt%2F1/tests?count=50&offset=50");
+  assert_get(2, "/buckets/bkt%2F1/tests?count=50&offset=100");
+  ck_assert_uint_eq(n, 120);
+  for (size_t i = 0; i < n; i++) {
+    char id[32];
+    snprintf(id, sizeof(id), "t%03zu", i);
+    ck_assert_str_eq(t[i].id, id);
+  }
+  free(t);
+}
+END_TEST
+
+START_TEST(call_list_tests_exact_pages) {
+  /* 100 tests: a full last page needs one more, empty, page */
+  answer_owned(&fk, 200, tests_body(0, 50));
+  answer_owned(&fk, 200, tests_body(50, 50));
+  answer_owned(&fk, 200, tests_body(100, 0));
+  struct rs_test *t = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, 3);
+  ck_assert_uint_eq(n, 100);
+  free(t);
+}
+END_TEST
+
+START_TEST(call_list_tests_ignored_offset) {
+  /* A server that ignores offset keeps sending the first page. */
+  for (int i = 0; i < 5; i++)
+    answer_owned(&fk, 200, tests_body(0, 50));
+  struct rs_test *t = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, 2);
+  ck_assert_uint_eq(n, 50);
+  free(t);
+}
+END_TEST
+
+START_TEST(call_list_tests_empty_and_error) {
+  answer_owned(&fk, 200, tests_body(0, 0));
+  struct rs_test *t = NULL;
+  size_t n = 7;
+  struct err err;
+  ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, &err), 0);
+  ck_assert_uint_eq(n, 0);
+  free(t);
+  /* a failing second page fails the list: no partial list */
+  answer_owned(&fk, 200, tests_body(0, 50));
+  answer(&fk, 503, "Service Unavailable");
+  ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, &err), -EAGAIN);
+  ck_assert_ptr_null(t);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_str_eq(err.msg, "runscope: GET /buckets/b/tests: HTTP 503: Service "
+                            "Unavailable");
+}
+END_TEST
+
+START_TEST(call_list_results_since_only) {
+  answer_fixture(&fk, 200, "runscope_results.json");
+  struct rs_run *r = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(rs_list_results(rs, "6knqwmwvqpzr", "db4cc896",
+                                   1406000000.25, &r, &n, &err),
+                   0);
+  ck_assert_uint_eq(fk.n_reqs, 1); /* 9 items: not a full page */
+  assert_get(0, "/buckets/6knqwmwvqpzr/tests/db4cc896/results?count=50&"
+                "since=1406000000.250000");
+  ck_assert_uint_eq(n, 4);
+  /* oldest first */
+  ck_assert_int_eq(r[0].result, RS_RESULT_CANCELLED);
+  ck_assert_int_eq(r[1].result, RS_RESULT_FAIL);
+  ck_assert_int_eq(r[2].result, RS_RESULT_PASS);
+  ck_assert_int_eq(r[3].result, RS_RESULT_UNFINISHED);
+  for (size_t i = 1; i < n; i++)
+    ck_assert(r[i - 1].started_at <= r[i].started_at);
+  free(r);
+}
+END_TEST
+
+START_TEST(call_list_results_newest_only) {
+  for (int i = 0; i < 3; i++)
+    answer_owned(&fk, 200, runs_body(i * 50, 50, 1700000000 - i * 500));
+  struct rs_run *r = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_list_results(rs, "b", "t", 0, &r, &n, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  assert_get(0, "/buckets/b/tests/t/results?count=50");
+  ck_assert_uint_eq(n, 50);
+  free(r);
+}
+END_TEST
+
+START_TEST(call_list_results_pages_back) {
+  /* 50 + 50 (one overlapping the first page) + 10 */
+  answer_owned(&fk, 200, runs_body(0, 50, 1700000000.5));
+  answer_owned(&fk, 200, runs_body(49, 50, 1700000000.5 - 490));
+  answer_owned(&fk, 200, runs_body(99, 10, 1700000000.5 - 990));
+  struct rs_run *r = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(rs_list_results(rs, "b", "t", 1600000000, &r, &n, &err), 0);
+  ck_assert_uint_eq(fk.n_reqs, 3);
+  assert_get(0, "/buckets/b/tests/t/results?count=50&since=1600000000.000000");
+  /* before = the oldest start of the page before */
+  assert_get(1, "/buckets/b/tests/t/results?count=50&since=1600000000.000000"
+                "&before=1699999510.500000");
+  assert_get(2, "/buckets/b/tests/t/results?count=50&since=1600000000.000000"
+                "&before=1699999020.500000");
+  ck_assert_uint_eq(n, 109); /* r0049 counted once */
+  ck_assert_str_eq(r[0].test_run_id, "r0108");
+  ck_assert_str_eq(r[n - 1].test_run_id, "r0000");
+  for (size_t i = 1; i < n; i++) {
+    ck_assert(r[i - 1].started_at < r[i].started_at);
+    ck_assert_str_ne(r[i - 1].test_run_id, r[i].test_run_id);
+  }
+  free(r);
+}
+END_TEST
+
+START_TEST(call_list_results_ignored_before) {
+  /* A server that ignores before keeps sending the same full page. */
+  for (int i = 0; i < 5; i++)
+    answer_owned(&fk, 200, runs_body(0, 50, 1700000000));
+  struct rs_run *r = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_list_results(rs, "b", "t", 1, &r, &n, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, 2);
+  ck_assert_uint_eq(n, 50);
+  free(r);
+}
+END_TEST
+
+START_TEST(call_list_results_cap) {
+  /* Full pages forever: stop at RS_RESULTS_MAX, keeping the newest. */
+  for (int i = 0; i < 12; i++)
+    answer_owned(&fk, 200, runs_body(i * 50, 50, 1700000000 - i * 500.0));
+  struct rs_run *r = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_list_results(rs, "b", "t", 1, &r, &n, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, RS_RESULTS_MAX / 50);
+  ck_assert_uint_eq(n, RS_RESULTS_MAX);
+  ck_assert_str_eq(r[n - 1].test_run_id, "r0000");
+  ck_assert_str_eq(r[0].test_run_id, "r0499");
+  free(r);
+}
+END_TEST
+
+START_TEST(call_list_results_error) {
+  answer_owned(&fk, 200, runs_body(0, 50, 1700000000));
+  answer_fixture(&fk, 403, "runscope_error_403.json");
+  struct rs_run *r = (struct rs_run *)&fk;
+  size_t n = 5;
+  struct err err;
+  ck_assert_int_eq(rs_list_results(rs, "b", "t", 1, &r, &n, &err), -EACCES);
+  ck_assert_ptr_null(r);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_str_eq(err.msg, "runscope: GET /buckets/b/tests/t/results: "
+                            "HTTP 403: You must provide a valid Authorization "
+                            "header to use the Runscope API.");
+}
+END_TEST
+
+/* Statuses and answers, the errno they give and what err must say. */
+static const struct {
+  long status;
+  const char *body;
+  double retry_after;
+  int rc;
+  const char *msg; /* exact */
+} statuses[] = {
+    {401, "{\"error\": {\"status\": 401, \"message\": \"Unauthorized\"}}", -1,
+     -EACCES, "runscope: GET /buckets/bk: HTTP 401: Unauthorized"},
+    {403, NULL, -1, -EACCES, "runscope: GET /buckets/bk: HTTP 403"},
+    {404,
+     "{\"data\": null, \"error\": {\"status\": 404, \"message\": \"Bucket "
+     "not found\"}, \"meta\": {\"status\": \"error\"}}",
+     -1, -ENOENT, "runscope: GET /buckets/bk: HTTP 404: Bucket not found"},
+    {429, "", 30, -EAGAIN, "runscope: GET /buckets/bk: HTTP 429"},
+    {500, "<html>\n<h1>Internal   Server Error</h1>\n</html>", -1, -EAGAIN,
+     "runscope: GET /buckets/bk: HTTP 500: <html> <h1>Internal Server "
+     "Error</h1> </html>"},
+    {502, "{\"message\": \"Bad gateway\"}", 5, -EAGAIN,
+     "runscope: GET /buckets/bk: HTTP 502: Bad gateway"},
+    {400, "{\"error\": {\"status\": 400, \"message\": \"bad count\"}}", -1,
+     -EPROTO, "runscope: GET /buckets/bk: HTTP 400: bad count"},
+    {302, "", -1, -EPROTO, "runscope: GET /buckets/bk: HTTP 302"},
+    {200, "<html>ok</html>", -1, -EPROTO,
+     "runscope: GET /buckets/bk: malformed JSON at offset 0: unexpected "
+     "character"},
+    {200, "{\"data\": [], \"error\": null}", -1, -EPROTO,
+     "runscope: GET /buckets/bk: \"data\" is a JSON array, not object"},
+    {200,
+     "{\"data\": {}, \"error\": {\"status\": 403, \"message\": \"You must "
+     "provide a valid Authorization header\"}}",
+     -1, -EACCES,
+     "runscope: GET /buckets/bk: the answer carries an error (status 403): "
+     "You must provide a valid Authorization header"},
+    /* a server echoing the token must not get it into the log */
+    {403, "{\"error\": {\"message\": \"bad token " TOKEN "\"}}", -1, -EACCES,
+     "runscope: GET /buckets/bk: HTTP 403: bad token REDACTED"},
+};
+
+START_TEST(call_status_errno) {
+  answer(&fk, statuses[_i].status, statuses[_i].body);
+  fk.answers[0].retry_after = statuses[_i].retry_after;
+  struct rs_bucket b;
+  struct err err;
+  err_clear(&err);
+  ck_assert_int_eq(rs_get_bucket(rs, "bk", &b, &err), statuses[_i].rc);
+  ck_assert_str_eq(err.msg, statuses[_i].msg);
+  ck_assert_ptr_null(strstr(err.msg, TOKEN));
+  ck_assert_double_eq(rs_retry_after(rs), statuses[_i].retry_after);
+}
+END_TEST
+
+START_TEST(call_transport_error) {
+  fk.answers[0].rc = -ETIMEDOUT;
+  fk.answers[0].retry_after = -1;
+  fk.n_answers = 1;
+  struct rs_bucket *b = (struct rs_bucket *)&fk;
+  size_t n = 3;
+  struct err err;
+  ck_assert_int_eq(rs_list_buckets(rs, &b, &n, &err), -ETIMEDOUT);
+  ck_assert_ptr_null(b);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_str_eq(err.msg, "runscope: GET " BASE "/buckets: scripted "
+                            "failure");
+  ck_assert_double_eq(rs_retry_after(rs), -1);
+}
+END_TEST
+
+START_TEST(call_no_token) {
+  struct rs_client *anon = rs_new(http, BASE, "", DEPTH);
+  ck_assert_ptr_nonnull(anon);
+  answer_fixture(&fk, 200, "runscope_buckets.json");
+  struct rs_bucket *b = NULL;
+  size_t n;
+  ck_assert_int_eq(rs_list_buckets(anon, &b, &n, NULL), 0);
+  ck_assert_ptr_null(fk.reqs[0].bearer);
+  free(b);
+  rs_free(anon);
+  rs_free(NULL);
+}
+END_TEST
+
+static Suite *runscope_suite(void) {
+  Suite *s = suite_create("runscope");
+  TCase *tc = tcase_create("parsers read the documented shapes");
+  tcase_add_test(tc, parse_buckets_fixture);
+  tcase_add_loop_test(tc, parse_bucket_fixture, 0, N(buckets));
+  tcase_add_test(tc, parse_tests_fixture);
+  tcase_add_test(tc, parse_test_detail_fixture);
+  tcase_add_test(tc, parse_test_detail_nulls);
+  tcase_add_test(tc, parse_runs_fixture);
+  tcase_add_test(tc, names_are_cut);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("parsers refuse what is not the envelope");
+  tcase_add_loop_test(tc, parsers_refuse, 0, N(bad_bodies));
+  tcase_add_loop_test(tc, parsers_refuse_items, 0, N(bad_items));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("intervals and results");
+  tcase_add_loop_test(tc, interval_parse, 0, N(intervals));
+  tcase_add_test(tc, interval_null);
+  tcase_add_loop_test(tc, result_parse, 0, N(results));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("calls send the documented requests");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, call_list_buckets);
+  tcase_add_test(tc, call_get_bucket_encodes);
+  tcase_add_test(tc, call_get_test);
+  tcase_add_test(tc, call_get_test_error_leaves_empty);
+  tcase_add_test(tc, call_no_token);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("tests list pages with count and offset");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, call_list_tests_pages);
+  tcase_add_test(tc, call_list_tests_exact_pages);
+  tcase_add_test(tc, call_list_tests_ignored_offset);
+  tcase_add_test(tc, call_list_tests_empty_and_error);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("results page back with before");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, call_list_results_since_only);
+  tcase_add_test(tc, call_list_results_newest_only);
+  tcase_add_test(tc, call_list_results_pages_back);
+  tcase_add_test(tc, call_list_results_ignored_before);
+  tcase_add_test(tc, call_list_results_cap);
+  tcase_add_test(tc, call_list_results_error);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("statuses map to errnos");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_loop_test(tc, call_status_errno, 0, N(statuses));
+  tcase_add_test(tc, call_transport_error);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+    return 1;
+  SRunner *sr = srunner_create(runscope_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  curl_global_cleanup();
+  return failed ? 1 : 0;
+}
