@@ -1,0 +1,862 @@
+/* Unit tests of the xMatters client: the trigger body, the events parser on
+ * recorded-shape fixtures, and the calls end to end through a scripted fake
+ * transport. */
+#include "jsonx.h"
+#include "xmatters.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define DEPTH 64
+#define BASE "https://corp.xmatters.test:8443"
+#define USER "rest-user"
+#define PASSWORD "pw-9d2e-hunter2"
+#define API_KEY "k-51c0ffee-apikey"
+#define TRIGGER                                                                \
+  BASE "/api/integration/1/functions/4b0a5c1e-9f2d-4c3b-8a7e-6d5c4b3a2f1e/"    \
+       "triggers"
+
+/* Reads $RUNSCOPE_FIXTURES/name (default tests/fixtures); caller frees. */
+static char *fixture(const char *name, size_t *ret_len) {
+  const char *dir = getenv("RUNSCOPE_FIXTURES");
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "tests/fixtures",
+           name);
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "cannot open %s", path);
+  char *data = NULL;
+  size_t len = 0, cap = 0, n;
+  do {
+    if (cap - len < 4096) {
+      cap = cap ? cap * 2 : 8192;
+      data = realloc(data, cap + 1);
+      ck_assert_ptr_nonnull(data);
+    }
+    n = fread(data + len, 1, cap - len, f);
+    len += n;
+  } while (n > 0);
+  fclose(f);
+  data[len] = '\0';
+  if (ret_len != NULL)
+    *ret_len = len;
+  return data;
+}
+
+/* ---- a scripted transport ---- */
+
+#define FAKE_MAX 128
+
+struct fake_answer {
+  int rc;             /* transport result; 0 for an answer */
+  long status;        /* HTTP status */
+  char *body;         /* owned; NULL: empty */
+  double retry_after; /* -1: none */
+};
+
+struct fake_request {
+  char *method, *url, *content_type, *bearer, *user, *password, *body;
+};
+
+struct fake {
+  struct fake_answer answers[FAKE_MAX];
+  size_t n_answers, next;
+  struct fake_request reqs[FAKE_MAX];
+  size_t n_reqs;
+};
+
+static char *dup0(const char *s) { return s ? strdup(s) : NULL; }
+
+static int fake_transport(void *ctx, const struct http_request *req,
+                          struct http_response *resp, struct err *err) {
+  struct fake *f = ctx;
+  ck_assert_uint_lt(f->n_reqs, FAKE_MAX);
+  struct fake_request *r = &f->reqs[f->n_reqs++];
+  r->method = dup0(req->method);
+  r->url = dup0(req->url);
+  r->content_type = dup0(req->content_type);
+  r->bearer = dup0(req->bearer);
+  r->user = dup0(req->user);
+  r->password = dup0(req->password);
+  r->body = req->body ? strndup(req->body, req->body_len) : NULL;
+  if (f->next == f->n_answers) {
+    err_set(err, "%s %s: no answer scripted", req->method, req->url);
+    return -ECONNREFUSED;
+  }
+  const struct fake_answer *a = &f->answers[f->next++];
+  if (a->rc != 0) {
+    char url[1024];
+    http_redact_url(req->url, url, sizeof(url));
+    err_set(err, "%s %s: scripted failure", req->method, url);
+    return a->rc;
+  }
+  resp->status = a->status;
+  resp->retry_after = a->retry_after;
+  buf_reset(&resp->body);
+  if (a->body != NULL && buf_puts(&resp->body, a->body) != 0)
+    return -EMSGSIZE;
+  return 0;
+}
+
+/* Queues an answer; body is copied. */
+static void answer(struct fake *f, long status, const char *body) {
+  ck_assert_uint_lt(f->n_answers, FAKE_MAX);
+  struct fake_answer *a = &f->answers[f->n_answers++];
+  a->status = status;
+  a->body = dup0(body);
+  a->retry_after = -1;
+}
+
+static void answer_fixture(struct fake *f, long status, const char *name) {
+  char *body = fixture(name, NULL);
+  answer(f, status, body);
+  free(body);
+}
+
+static void fake_fini(struct fake *f) {
+  for (size_t i = 0; i < f->n_answers; i++)
+    free(f->answers[i].body);
+  for (size_t i = 0; i < f->n_reqs; i++) {
+    struct fake_request *r = &f->reqs[i];
+    free(r->method);
+    free(r->url);
+    free(r->content_type);
+    free(r->bearer);
+    free(r->user);
+    free(r->password);
+    free(r->body);
+  }
+  memset(f, 0, sizeof(*f));
+}
+
+static struct fake fk;
+static struct http_client *http;
+static struct xm_client *xm;
+
+static void setup(void) {
+  memset(&fk, 0, sizeof(fk));
+  struct http_opts opts = {
+      .timeout_ms = 1000, .max_response_bytes = 1 << 20, .user_agent = "test"};
+  http = http_new(&opts);
+  ck_assert_ptr_nonnull(http);
+  http_set_transport(http, fake_transport, &fk);
+  xm = xm_new(http, BASE "/", USER, PASSWORD, DEPTH);
+  ck_assert_ptr_nonnull(xm);
+}
+
+static void teardown(void) {
+  xm_free(xm);
+  http_free(http);
+  fake_fini(&fk);
+}
+
+/* Asserts the n-th request: method, URL and Basic credentials. */
+static void assert_req(size_t n, const char *method, const char *url,
+                       const char *user, const char *password) {
+  ck_assert_uint_gt(fk.n_reqs, n);
+  const struct fake_request *r = &fk.reqs[n];
+  ck_assert_str_eq(r->method, method);
+  ck_assert_str_eq(r->url, url);
+  ck_assert_ptr_null(r->bearer);
+  if (user == NULL)
+    ck_assert_ptr_null(r->user);
+  else
+    ck_assert_str_eq(r->user, user);
+  if (password == NULL)
+    ck_assert_ptr_null(r->password);
+  else
+    ck_assert_str_eq(r->password, password);
+}
+
+/* Asserts that err names none of the secrets. */
+static void assert_no_secrets(const struct err *err) {
+  ck_assert_msg(strstr(err->msg, PASSWORD) == NULL, "%s", err->msg);
+  ck_assert_msg(strstr(err->msg, API_KEY) == NULL, "%s", err->msg);
+}
+
+/* ---- the trigger body ---- */
+
+static const struct xm_prop props[] = {
+    {"runscope_key", XM_PROP_TEXT, "bkt/tst/env", 0},
+    {"test_name", XM_PROP_TEXT, "Login \"API\" / \xc3\xa9t\xc3\xa9", 0},
+    {"failures", XM_PROP_NUMBER, NULL, 3},
+    {"started_at", XM_PROP_NUMBER, NULL, 1406036406.5},
+    {"big", XM_PROP_NUMBER, NULL, 1406036406},
+    {"not_a_number", XM_PROP_NUMBER, NULL, NAN},
+    {"no_text", XM_PROP_TEXT, NULL, 0},
+};
+static const char *const recipients[] = {"api-oncall", "mmcbride"};
+
+/* Builds the body of req and parses it back. */
+static json_object *build(const struct xm_trigger_req *req) {
+  struct buf b;
+  json_object *o = NULL;
+  struct err err;
+  buf_init(&b, 1 << 16);
+  ck_assert_int_eq(xm_build_trigger_body(req, &b), 0);
+  ck_assert_msg(jsonx_parse(b.data, b.len, 8, &o, &err) == 0, "%s: %s", b.data,
+                err.msg);
+  buf_fini(&b);
+  return o;
+}
+
+static void assert_option(json_object *opt, int number, const char *text,
+                          const char *description, const char *action,
+                          const char *contribution, bool allow_comments) {
+  ck_assert_int_eq(jsonx_int(opt, "number", -1), number);
+  ck_assert_str_eq(jsonx_str(opt, "text"), text);
+  ck_assert_str_eq(jsonx_str(opt, "prompt"), text);
+  ck_assert_str_eq(jsonx_str(opt, "description"), description);
+  ck_assert_str_eq(jsonx_str(opt, "action"), action);
+  ck_assert_str_eq(jsonx_str(opt, "contribution"), contribution);
+  ck_assert(!jsonx_bool(opt, "joinConference", true));
+  ck_assert(jsonx_bool(opt, "allowComments", !allow_comments) ==
+            allow_comments);
+}
+
+START_TEST(body_full) {
+  struct xm_trigger_req req = {props,  N(props),      recipients, 2,
+                               "HIGH", "Acknowledge", "Rerun"};
+  json_object *o = build(&req);
+  json_object *p = jsonx_obj(o, "properties");
+  ck_assert_int_eq(json_object_object_length(p), N(props));
+  ck_assert_str_eq(jsonx_str(p, "runscope_key"), "bkt/tst/env");
+  ck_assert_str_eq(jsonx_str(p, "test_name"),
+                   "Login \"API\" / \xc3\xa9t\xc3\xa9");
+  json_object *v = NULL;
+  ck_assert(json_object_object_get_ex(p, "failures", &v));
+  ck_assert(json_object_is_type(v, json_type_int)); /* whole: an integer */
+  ck_assert_int_eq(json_object_get_int64(v), 3);
+  ck_assert(json_object_object_get_ex(p, "started_at", &v));
+  ck_assert(json_object_is_type(v, json_type_double));
+  ck_assert_double_eq(json_object_get_double(v), 1406036406.5);
+  ck_assert(json_object_object_get_ex(p, "big", &v));
+  ck_assert(json_object_is_type(v, json_type_int));
+  ck_assert_int_eq(json_object_get_int64(v), 1406036406);
+  ck_assert(json_object_object_get_ex(p, "not_a_number", &v));
+  ck_assert_ptr_null(v); /* NaN is not JSON: null */
+  ck_assert_str_eq(jsonx_str(p, "no_text"), "");
+
+  json_object *r = jsonx_arr(o, "recipients");
+  ck_assert_uint_eq(json_object_array_length(r), 2);
+  ck_assert_str_eq(jsonx_str(json_object_array_get_idx(r, 0), "id"),
+                   "api-oncall");
+  ck_assert_str_eq(jsonx_str(json_object_array_get_idx(r, 1), "id"),
+                   "mmcbride");
+  ck_assert_str_eq(jsonx_str(o, "priority"), "HIGH");
+
+  json_object *opts = jsonx_arr(o, "responseOptions");
+  ck_assert_uint_eq(json_object_array_length(opts), 2);
+  assert_option(json_object_array_get_idx(opts, 0), 1, "Acknowledge",
+                "Acknowledge", "STOP_NOTIFYING_TARGET", "POSITIVE", true);
+  assert_option(json_object_array_get_idx(opts, 1), 2, "Rerun",
+                "Run the Runscope test again", "RECORD_RESPONSE", "NEUTRAL",
+                false);
+  json_object_put(o);
+}
+END_TEST
+
+START_TEST(body_minimal) {
+  /* FYI: no recipients, no priority, no response options */
+  struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
+  json_object *o = build(&req);
+  ck_assert_int_eq(json_object_object_length(o), 1);
+  ck_assert_str_eq(jsonx_str(jsonx_obj(o, "properties"), "runscope_key"),
+                   "bkt/tst/env");
+  json_object_put(o);
+  /* no properties at all still sends an object */
+  struct xm_trigger_req empty = {NULL, 0, NULL, 0, NULL, NULL, NULL};
+  o = build(&empty);
+  ck_assert_ptr_nonnull(jsonx_obj(o, "properties"));
+  ck_assert_int_eq(json_object_object_length(jsonx_obj(o, "properties")), 0);
+  json_object_put(o);
+}
+END_TEST
+
+START_TEST(body_one_option) {
+  struct xm_trigger_req req = {props, 1, NULL, 0, "LOW", "Got it", NULL};
+  json_object *o = build(&req);
+  json_object *opts = jsonx_arr(o, "responseOptions");
+  ck_assert_uint_eq(json_object_array_length(opts), 1);
+  assert_option(json_object_array_get_idx(opts, 0), 1, "Got it", "Got it",
+                "STOP_NOTIFYING_TARGET", "POSITIVE", true);
+  ck_assert_ptr_null(jsonx_arr(o, "recipients"));
+  json_object_put(o);
+}
+END_TEST
+
+START_TEST(body_too_large) {
+  struct xm_trigger_req req = {props,  N(props),      recipients, 2,
+                               "HIGH", "Acknowledge", "Rerun"};
+  struct buf b;
+  buf_init(&b, 64);
+  ck_assert_int_eq(xm_build_trigger_body(&req, &b), -EMSGSIZE);
+  buf_fini(&b);
+}
+END_TEST
+
+/* ---- parsers ---- */
+
+START_TEST(parse_events_fixture) {
+  size_t len, n = 0;
+  char *body = fixture("xmatters_events.json", &len);
+  struct xm_event *ev = NULL;
+  char next[256] = "stale";
+  struct err err;
+  ck_assert_int_eq(
+      xm_parse_events_page(body, len, DEPTH, &ev, &n, next, sizeof(next), &err),
+      0);
+  ck_assert_uint_eq(n, 2); /* the id-less event is skipped */
+  ck_assert_str_eq(next, "");
+  ck_assert_str_eq(ev[0].id, "116f41dc-395c-4bba-a806-df1eda88f4aa");
+  ck_assert_str_eq(ev[0].event_id, "981006"); /* a string */
+  ck_assert_str_eq(ev[0].status, "TERMINATED");
+  ck_assert_str_eq(ev[0].request_id, "");
+  ck_assert_str_eq(ev[0].runscope_key, "");
+  ck_assert_str_eq(ev[1].event_id, "2132003"); /* a number */
+  ck_assert_str_eq(ev[1].status, "ACTIVE");
+  ck_assert_str_eq(ev[1].request_id, "93e6b331-2108-424d-872b-8200b476907b");
+  ck_assert_str_eq(ev[1].runscope_key, /* from runscope_key#en */
+                   "6knqwmwvqpzr/db4cc896-2804-4520-ad06-0caf3bf216a8/"
+                   "abcdc896-2804-4520-ad06-0caf3bf216a8");
+  free(ev);
+  free(body);
+}
+END_TEST
+
+START_TEST(parse_events_appends) {
+  size_t len1, len2, n = 0;
+  char *p1 = fixture("xmatters_events_page1.json", &len1);
+  char *p2 = fixture("xmatters_events_page2.json", &len2);
+  struct xm_event *ev = NULL;
+  char next[512];
+  ck_assert_int_eq(
+      xm_parse_events_page(p1, len1, DEPTH, &ev, &n, next, sizeof(next), NULL),
+      0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(next, "/api/xm/1/events?status=ACTIVE&propertyName="
+                         "runscope_key&propertyValue=bkt%2Ftst%2Fenv&offset="
+                         "2&limit=2");
+  /* {"value": ...} with translations, under a #fr suffix */
+  ck_assert_str_eq(ev[1].runscope_key, "bkt/tst/env");
+  ck_assert_str_eq(ev[1].event_id, "1002");
+  ck_assert_int_eq(
+      xm_parse_events_page(p2, len2, DEPTH, &ev, &n, next, sizeof(next), NULL),
+      0);
+  ck_assert_uint_eq(n, 4);
+  ck_assert_str_eq(next, ""); /* "next": null */
+  ck_assert_str_eq(ev[0].id, "a1111111-1111-4111-8111-111111111111");
+  ck_assert_str_eq(ev[3].runscope_key, "bkt/tst/env-other");
+  free(ev);
+  free(p1);
+  free(p2);
+}
+END_TEST
+
+static const struct {
+  const char *file; /* a fixture, or NULL for text */
+  const char *text;
+  size_t next_size;
+  const char *cause;
+} bad_pages[] = {
+    {"xmatters_wrong_type.json", NULL, 256,
+     "\"data\" is a JSON object, not array"},
+    {"xmatters_truncated.json", NULL, 256, "truncated JSON"},
+    {"xmatters_deep.json", NULL, 256, "JSON nesting deeper than 64"},
+    {"xmatters_events_page1.json", NULL, 16, "links.next is longer than 15"},
+    {NULL, "Service Unavailable", 256, "malformed JSON at offset 0"},
+    {NULL, "[]", 256, "the answer is a JSON array, not an object"},
+    {NULL, "{\"count\": 0}", 256, "the answer has no \"data\""},
+    {NULL,
+     "{\"data\": [{\"id\": "
+     "\"0123456789012345678901234567890123456789012345678901234567890123456789"
+     "0123456789\"}]}",
+     256, "data[0].id is longer than 79 bytes"},
+    {NULL,
+     "{\"data\": [{\"id\": \"x\", \"eventId\": "
+     "\"123456789012345678901234567890123\"}]}",
+     256, "data[0].eventId is longer than 31 bytes"},
+};
+
+START_TEST(parse_events_refuses) {
+  size_t len, n = 0;
+  char *body = bad_pages[_i].file ? fixture(bad_pages[_i].file, &len)
+                                  : strdup(bad_pages[_i].text);
+  if (bad_pages[_i].file == NULL)
+    len = strlen(body);
+  struct xm_event *ev = NULL;
+  char next[256];
+  struct err err;
+  err_clear(&err);
+  ck_assert_int_eq(xm_parse_events_page(body, len, DEPTH, &ev, &n, next,
+                                        bad_pages[_i].next_size, &err),
+                   -EPROTO);
+  ck_assert_msg(strstr(err.msg, bad_pages[_i].cause) != NULL, "got \"%s\"",
+                err.msg);
+  ck_assert_str_eq(next, "");
+  free(ev);
+  free(body);
+}
+END_TEST
+
+static const struct {
+  const char *body;
+  size_t size;
+  int rc;
+  const char *request_id;
+} request_ids[] = {
+    {"{\"requestId\": \"93e6b331-2108-424d-872b-8200b476907b\"}", 80, 0,
+     "93e6b331-2108-424d-872b-8200b476907b"},
+    {"", 80, 0, ""},
+    {" \r\n", 80, 0, ""},
+    {"{}", 80, 0, ""},
+    {"{\"requestId\": null}", 80, 0, ""},
+    {"{\"id\": 2132004}", 80, 0, ""}, /* the legacy reapi answer */
+    {"{\"requestId\": \"93e6b331-2108\"}", 8, -EPROTO, ""},
+    {"Accepted", 80, -EPROTO, ""},
+    {"{\"requestId\": \"abc\"", 80, -EPROTO, ""},
+};
+
+START_TEST(parse_request_id) {
+  char id[80] = "stale";
+  struct err err;
+  ck_assert_int_eq(xm_parse_request_id(request_ids[_i].body,
+                                       strlen(request_ids[_i].body), DEPTH, id,
+                                       request_ids[_i].size, &err),
+                   request_ids[_i].rc);
+  ck_assert_str_eq(id, request_ids[_i].request_id);
+}
+END_TEST
+
+/* ---- trigger ---- */
+
+START_TEST(trigger_api_key) {
+  answer_fixture(&fk, 202, "xmatters_trigger_202.json");
+  struct xm_trigger_req req = {props,         2,      recipients, 1, "HIGH",
+                               "Acknowledge", "Rerun"};
+  char id[XM_ID_MAX] = "stale";
+  struct err err;
+  ck_assert_int_eq(
+      xm_trigger(xm, TRIGGER "?apiKey=" API_KEY, &req, id, sizeof(id), &err),
+      0);
+  ck_assert_str_eq(id, "93e6b331-2108-424d-872b-8200b476907b");
+  /* URL authentication: the URL as given, no Basic credentials */
+  assert_req(0, "POST", TRIGGER "?apiKey=" API_KEY, NULL, NULL);
+  ck_assert_str_eq(fk.reqs[0].content_type, "application/json");
+  json_object *o = NULL;
+  ck_assert_int_eq(
+      jsonx_parse(fk.reqs[0].body, strlen(fk.reqs[0].body), 8, &o, NULL), 0);
+  ck_assert_str_eq(jsonx_str(jsonx_obj(o, "properties"), "runscope_key"),
+                   "bkt/tst/env");
+  ck_assert_str_eq(jsonx_str(o, "priority"), "HIGH");
+  ck_assert_uint_eq(json_object_array_length(jsonx_arr(o, "recipients")), 1);
+  ck_assert_uint_eq(json_object_array_length(jsonx_arr(o, "responseOptions")),
+                    2);
+  json_object_put(o);
+}
+END_TEST
+
+START_TEST(trigger_basic) {
+  answer(&fk, 202, "");
+  answer(&fk, 200, "Accepted");
+  answer(&fk, 201, "{\"id\": 2132004}");
+  struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
+  char id[XM_ID_MAX] = "stale";
+  struct err err;
+  /* 202 without a body is accepted, with no requestId */
+  ck_assert_int_eq(xm_trigger(xm, TRIGGER, &req, id, sizeof(id), &err), 0);
+  ck_assert_str_eq(id, "");
+  assert_req(0, "POST", TRIGGER, USER, PASSWORD);
+  /* so is a 2xx that is not JSON, or lacks requestId */
+  strcpy(id, "stale");
+  ck_assert_int_eq(xm_trigger(xm, TRIGGER "?x=1", &req, id, sizeof(id), &err),
+                   0);
+  ck_assert_str_eq(id, "");
+  assert_req(1, "POST", TRIGGER "?x=1", USER, PASSWORD);
+  strcpy(id, "stale");
+  ck_assert_int_eq(xm_trigger(xm, TRIGGER, &req, id, sizeof(id), &err), 0);
+  ck_assert_str_eq(id, "");
+}
+END_TEST
+
+START_TEST(trigger_no_credentials) {
+  struct xm_client *anon = xm_new(http, BASE, NULL, NULL, DEPTH);
+  ck_assert_ptr_nonnull(anon);
+  answer(&fk, 202, "{\"requestId\": \"r1\"}");
+  struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
+  char id[XM_ID_MAX];
+  ck_assert_int_eq(xm_trigger(anon, TRIGGER, &req, id, sizeof(id), NULL), 0);
+  ck_assert_str_eq(id, "r1");
+  assert_req(0, "POST", TRIGGER, NULL, NULL);
+  xm_free(anon);
+  xm_free(NULL);
+}
+END_TEST
+
+/* Trigger statuses, the errno and the exact message (apiKey redacted). */
+static const struct {
+  long status;
+  const char *file, *text;
+  double retry_after;
+  int rc;
+  const char *msg;
+} trigger_statuses[] = {
+    {401, "xmatters_error_401.json", NULL, -1, -EACCES,
+     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 401: Access "
+     "token expired"},
+    {403, NULL, "Forbidden", -1, -EACCES,
+     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 403: "
+     "Forbidden"},
+    {404, "xmatters_error_404.json", NULL, -1, -ENOENT,
+     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 404: Not Found: "
+     "Could not find an event with id e2c792c3-c5d5-430d-a109-0fbae07807fe"},
+    {400, "xmatters_error_400.json", NULL, -1, -EINVAL,
+     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 400: Bad "
+     "Request: The property runscope_key is not defined on this form"},
+    {429, NULL, "", 60, -EAGAIN,
+     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 429"},
+    {503, NULL, "<html><body>\n\nUpstream down</body></html>", -1, -EAGAIN,
+     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 503: "
+     "<html><body> Upstream down</body></html>"},
+    /* an error body that echoes the key does not leak it */
+    {401, NULL,
+     "{\"code\": 401, \"reason\": \"Unauthorized\", \"message\": "
+     "\"Bad apiKey " API_KEY "\"}",
+     -1, -EACCES,
+     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 401: "
+     "Unauthorized: Bad apiKey REDACTED"},
+    {302, NULL, NULL, -1, -EPROTO,
+     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 302"},
+};
+
+START_TEST(trigger_status_errno) {
+  if (trigger_statuses[_i].file)
+    answer_fixture(&fk, trigger_statuses[_i].status, trigger_statuses[_i].file);
+  else
+    answer(&fk, trigger_statuses[_i].status, trigger_statuses[_i].text);
+  fk.answers[0].retry_after = trigger_statuses[_i].retry_after;
+  struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
+  char id[XM_ID_MAX] = "stale";
+  struct err err;
+  ck_assert_int_eq(xm_trigger(xm, TRIGGER "?apiKey=" API_KEY "&src=rs", &req,
+                              id, sizeof(id), &err),
+                   trigger_statuses[_i].rc);
+  ck_assert_str_eq(err.msg, trigger_statuses[_i].msg);
+  assert_no_secrets(&err);
+  ck_assert_str_eq(id, "");
+  ck_assert_double_eq(xm_retry_after(xm), trigger_statuses[_i].retry_after);
+}
+END_TEST
+
+START_TEST(trigger_transport_error) {
+  fk.answers[0].rc = -ETIMEDOUT;
+  fk.n_answers = 1;
+  struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
+  char id[XM_ID_MAX];
+  struct err err;
+  ck_assert_int_eq(
+      xm_trigger(xm, TRIGGER "?apiKey=" API_KEY, &req, id, sizeof(id), &err),
+      -ETIMEDOUT);
+  ck_assert_str_eq(err.msg, "xmatters: POST " TRIGGER
+                            "?apiKey=REDACTED: scripted failure");
+  assert_no_secrets(&err);
+  ck_assert_double_eq(xm_retry_after(xm), -1);
+}
+END_TEST
+
+/* ---- finding events ---- */
+
+#define ACTIVE_Q                                                               \
+  BASE "/api/xm/1/events?status=ACTIVE&propertyName=runscope_key&"             \
+       "propertyValue=bkt%2Ftst%2Fenv&limit=100"
+
+START_TEST(find_active_pages) {
+  answer_fixture(&fk, 200, "xmatters_events_page1.json");
+  answer_fixture(&fk, 200, "xmatters_events_page2.json");
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(xm_find_active(xm, "bkt/tst/env", &ev, &n, &err), 0);
+  ck_assert_uint_eq(fk.n_reqs, 2);
+  assert_req(0, "GET", ACTIVE_Q, USER, PASSWORD);
+  /* the relative next link, on the base URL's origin */
+  assert_req(1, "GET",
+             BASE "/api/xm/1/events?status=ACTIVE&propertyName=runscope_key&"
+                  "propertyValue=bkt%2Ftst%2Fenv&offset=2&limit=2",
+             USER, PASSWORD);
+  /* the one with another key's property is dropped */
+  ck_assert_uint_eq(n, 3);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_str_eq(ev[i].runscope_key, "bkt/tst/env");
+  ck_assert_str_eq(ev[2].id, "a3333333-3333-4333-8333-333333333333");
+  ck_assert_str_eq(ev[2].event_id, "1003");
+  free(ev);
+}
+END_TEST
+
+START_TEST(find_active_empty) {
+  answer_fixture(&fk, 200, "xmatters_events_empty.json");
+  struct xm_event *ev = NULL;
+  size_t n = 9;
+  ck_assert_int_eq(xm_find_active(xm, "a,b c", &ev, &n, NULL), 0);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_ptr_nonnull(ev);
+  /* a comma inside a value is %2C, not a list separator */
+  assert_req(0, "GET",
+             BASE "/api/xm/1/events?status=ACTIVE&propertyName=runscope_key&"
+                  "propertyValue=a%2Cb%20c&limit=100",
+             USER, PASSWORD);
+  free(ev);
+}
+END_TEST
+
+START_TEST(find_active_other_origin) {
+  answer_fixture(&fk, 200, "xmatters_events_offorigin.json");
+  struct xm_event *ev = (struct xm_event *)&fk;
+  size_t n = 9;
+  struct err err;
+  ck_assert_int_eq(xm_find_active(xm, "bkt/tst/env", &ev, &n, &err), -EPROTO);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  ck_assert_ptr_null(ev);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_str_eq(err.msg,
+                   "xmatters: GET /api/xm/1/events: links.next points at "
+                   "another origin: https://evil.example.net/api/xm/1/events?"
+                   "offset=1&limit=1&apiKey=REDACTED");
+}
+END_TEST
+
+START_TEST(find_active_same_origin_absolute) {
+  answer(&fk, 200,
+         "{\"data\": [{\"id\": \"e1\"}], \"links\": {\"next\": "
+         "\"HTTPS://corp.xmatters.test:8443/api/xm/1/events?offset=1\"}}");
+  answer(&fk, 200, "{\"data\": [{\"id\": \"e2\"}], \"links\": {}}");
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(xm_find_active(xm, "k", &ev, &n, NULL), 0);
+  ck_assert_uint_eq(n, 2);
+  assert_req(1, "GET",
+             "HTTPS://corp.xmatters.test:8443/api/xm/1/events?offset=1", USER,
+             PASSWORD);
+  free(ev);
+}
+END_TEST
+
+START_TEST(find_active_loops) {
+  /* a next link that points at the page itself */
+  answer(&fk, 200,
+         "{\"data\": [{\"id\": \"e1\"}], \"links\": {\"next\": "
+         "\"/api/xm/1/events?offset=1\"}}");
+  answer(&fk, 200,
+         "{\"data\": [{\"id\": \"e2\"}], \"links\": {\"next\": "
+         "\"/api/xm/1/events?offset=1\"}}");
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(xm_find_active(xm, "k", &ev, &n, &err), -EPROTO);
+  ck_assert_uint_eq(fk.n_reqs, 2);
+  ck_assert_str_eq(err.msg, "xmatters: GET /api/xm/1/events: links.next "
+                            "repeats the page it is on");
+  ck_assert_ptr_null(ev);
+}
+END_TEST
+
+START_TEST(find_active_bounded) {
+  /* next links that never end: stop after a bounded number of pages */
+  for (int i = 0; i < FAKE_MAX; i++) {
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"data\": [], \"links\": {\"next\": "
+             "\"/api/xm/1/events?offset=%d\"}}",
+             i + 1);
+    answer(&fk, 200, body);
+  }
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(xm_find_active(xm, "k", &ev, &n, &err), -EPROTO);
+  ck_assert_uint_eq(fk.n_reqs, 100);
+  ck_assert_ptr_nonnull(strstr(err.msg, "more than 100 pages"));
+}
+END_TEST
+
+START_TEST(find_by_request) {
+  answer_fixture(&fk, 200, "xmatters_events.json");
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(xm_find_by_request(xm,
+                                      "93e6b331-2108-424d-872b-8200b476907b",
+                                      &ev, &n, &err),
+                   0);
+  assert_req(0, "GET",
+             BASE "/api/xm/1/events?requestId="
+                  "93e6b331-2108-424d-872b-8200b476907b&limit=100",
+             USER, PASSWORD);
+  ck_assert_uint_eq(n, 2); /* the event without a requestId is kept */
+  ck_assert_str_eq(ev[1].id, "e2c792c3-c5d5-430d-a109-0fbae07807fe");
+  free(ev);
+  /* an event with another requestId is dropped */
+  answer_fixture(&fk, 200, "xmatters_events.json");
+  ck_assert_int_eq(xm_find_by_request(xm, "other", &ev, &n, &err), 0);
+  ck_assert_uint_eq(n, 1);
+  free(ev);
+}
+END_TEST
+
+static const struct {
+  long status;
+  const char *text;
+  int rc;
+  const char *msg;
+} find_statuses[] = {
+    {401, "{\"error\": \"invalid_token\"}", -EACCES,
+     "xmatters: GET /api/xm/1/events: HTTP 401: invalid_token"},
+    {403, "{\"code\": 403, \"reason\": \"Forbidden\"}", -EACCES,
+     "xmatters: GET /api/xm/1/events: HTTP 403: Forbidden"},
+    {400,
+     "{\"code\": 400, \"reason\": \"Bad Request\", \"message\": \"Unknown "
+     "property " PASSWORD "\"}",
+     -EINVAL,
+     "xmatters: GET /api/xm/1/events: HTTP 400: Bad Request: Unknown property "
+     "REDACTED"},
+    {500, NULL, -EAGAIN, "xmatters: GET /api/xm/1/events: HTTP 500"},
+    {200, "{\"data\": {}}", -EPROTO,
+     "xmatters: GET /api/xm/1/events: \"data\" is a JSON object, not array"},
+    {200, "", -EPROTO, "xmatters: GET /api/xm/1/events: empty JSON text"},
+};
+
+START_TEST(find_status_errno) {
+  answer(&fk, find_statuses[_i].status, find_statuses[_i].text);
+  struct xm_event *ev = (struct xm_event *)&fk;
+  size_t n = 4;
+  struct err err;
+  ck_assert_int_eq(xm_find_active(xm, "k", &ev, &n, &err),
+                   find_statuses[_i].rc);
+  ck_assert_str_eq(err.msg, find_statuses[_i].msg);
+  assert_no_secrets(&err);
+  ck_assert_ptr_null(ev);
+  ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+/* ---- terminate ---- */
+
+START_TEST(terminate_ok) {
+  answer_fixture(&fk, 200, "xmatters_terminated.json");
+  answer(&fk, 204, NULL);
+  struct err err;
+  ck_assert_int_eq(
+      xm_terminate(xm, "e2c792c3-c5d5-430d-a109-0fbae07807fe", &err), 0);
+  assert_req(0, "POST", BASE "/api/xm/1/events", USER, PASSWORD);
+  ck_assert_str_eq(fk.reqs[0].content_type, "application/json");
+  json_object *o = NULL;
+  ck_assert_int_eq(
+      jsonx_parse(fk.reqs[0].body, strlen(fk.reqs[0].body), 8, &o, NULL), 0);
+  ck_assert_int_eq(json_object_object_length(o), 2);
+  ck_assert_str_eq(jsonx_str(o, "id"), "e2c792c3-c5d5-430d-a109-0fbae07807fe");
+  ck_assert_str_eq(jsonx_str(o, "status"), "TERMINATED");
+  json_object_put(o);
+  /* an id that needs escaping stays one JSON string */
+  ck_assert_int_eq(xm_terminate(xm, "a\"b", &err), 0);
+  ck_assert_int_eq(
+      jsonx_parse(fk.reqs[1].body, strlen(fk.reqs[1].body), 8, &o, NULL), 0);
+  ck_assert_str_eq(jsonx_str(o, "id"), "a\"b");
+  json_object_put(o);
+}
+END_TEST
+
+static const struct {
+  long status;
+  const char *file, *text;
+  int rc;
+  const char *msg;
+} terminate_statuses[] = {
+    {404, "xmatters_error_404.json", NULL, -ENOENT,
+     "xmatters: POST /api/xm/1/events: HTTP 404: Not Found: Could not find an "
+     "event with id e2c792c3-c5d5-430d-a109-0fbae07807fe"},
+    {400, NULL, "{\"code\": 400, \"message\": \"Invalid status\"}", -EINVAL,
+     "xmatters: POST /api/xm/1/events: HTTP 400: Invalid status"},
+    {403, NULL,
+     "{\"code\": 403, \"reason\": \"Forbidden\", \"message\": "
+     "\"user rest-user:" PASSWORD " lacks permission\"}",
+     -EACCES,
+     "xmatters: POST /api/xm/1/events: HTTP 403: Forbidden: user "
+     "rest-user:REDACTED lacks permission"},
+    {502, NULL, "Bad Gateway", -EAGAIN,
+     "xmatters: POST /api/xm/1/events: HTTP 502: Bad Gateway"},
+    {409, NULL, "{\"code\":409,\"reason\":\"Conflict\",\"message\":\"\"}",
+     -EINVAL, "xmatters: POST /api/xm/1/events: HTTP 409: Conflict"},
+};
+
+START_TEST(terminate_status_errno) {
+  if (terminate_statuses[_i].file)
+    answer_fixture(&fk, terminate_statuses[_i].status,
+                   terminate_statuses[_i].file);
+  else
+    answer(&fk, terminate_statuses[_i].status, terminate_statuses[_i].text);
+  struct err err;
+  ck_assert_int_eq(
+      xm_terminate(xm, "e2c792c3-c5d5-430d-a109-0fbae07807fe", &err),
+      terminate_statuses[_i].rc);
+  ck_assert_str_eq(err.msg, terminate_statuses[_i].msg);
+  assert_no_secrets(&err);
+}
+END_TEST
+
+static Suite *xmatters_suite(void) {
+  Suite *s = suite_create("xmatters");
+  TCase *tc = tcase_create("trigger body");
+  tcase_add_test(tc, body_full);
+  tcase_add_test(tc, body_minimal);
+  tcase_add_test(tc, body_one_option);
+  tcase_add_test(tc, body_too_large);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("events pages and trigger answers parse");
+  tcase_add_test(tc, parse_events_fixture);
+  tcase_add_test(tc, parse_events_appends);
+  tcase_add_loop_test(tc, parse_events_refuses, 0, N(bad_pages));
+  tcase_add_loop_test(tc, parse_request_id, 0, N(request_ids));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("trigger posts with the right auth");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, trigger_api_key);
+  tcase_add_test(tc, trigger_basic);
+  tcase_add_test(tc, trigger_no_credentials);
+  tcase_add_loop_test(tc, trigger_status_errno, 0, N(trigger_statuses));
+  tcase_add_test(tc, trigger_transport_error);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("finding events follows links.next");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, find_active_pages);
+  tcase_add_test(tc, find_active_empty);
+  tcase_add_test(tc, find_active_other_origin);
+  tcase_add_test(tc, find_active_same_origin_absolute);
+  tcase_add_test(tc, find_active_loops);
+  tcase_add_test(tc, find_active_bounded);
+  tcase_add_test(tc, find_by_request);
+  tcase_add_loop_test(tc, find_status_errno, 0, N(find_statuses));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("terminate");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, terminate_ok);
+  tcase_add_loop_test(tc, terminate_status_errno, 0, N(terminate_statuses));
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+    return 1;
+  SRunner *sr = srunner_create(xmatters_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  curl_global_cleanup();
+  return failed ? 1 : 0;
+}
