@@ -58,6 +58,15 @@ $(B)/libcore.a: $(CORE_OBJ)
 $(B)/runscope.so: $(PLUGIN_OBJ) $(B)/libcore.a
 	$(CC) -shared $(LDFLAGS) -o $@ $(PLUGIN_OBJ) $(B)/libcore.a $(PKG_LIBS)
 
+# The parser's tests build oconfig trees by hand: collectd's headers, and the
+# plugin object that holds the parser (it calls no collectd function).
+$(B)/tests/test_config_parse: tests/test_config_parse.c \
+		$(B)/plugin/config_parse.o $(B)/libcore.a $(wildcard tests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CPPFLAGS) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ishared -Iplugin \
+		-Itests -o $@ $< $(B)/plugin/config_parse.o $(B)/libcore.a \
+		$(PKG_LIBS) $(CHECK_LIBS)
+
 $(B)/tests/%: tests/%.c $(B)/libcore.a $(wildcard tests/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ishared -Itests -o $@ $< \

@@ -2,6 +2,7 @@
 #include "config_parse.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,7 +117,9 @@ static int set_value(const struct key_spec *k, const oconfig_item_t *ci,
     *(double *)field = d;
     return 0;
   case K_INT:
-    if (get_number(ci, &d) != 0 || d != (double)(int)d)
+    /* The range first: converting an out-of-range double is undefined. */
+    if (get_number(ci, &d) != 0 || !(d >= INT_MIN && d <= INT_MAX) ||
+        d != (double)(int)d)
       return -EINVAL;
     *(int *)field = (int)d;
     return 0;

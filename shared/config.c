@@ -179,8 +179,8 @@ int cfg_check_url(const char *key, const char *url, bool allow_plain_http,
   bool https = strncasecmp(url, "https://", 8) == 0;
   bool http = strncasecmp(url, "http://", 7) == 0;
   if ((!https && !http) || url_host(url, host, sizeof(host)) != 0) {
-    err_set(err, "%s \"%s\": not an http(s) URL; use e.g. https://host/...",
-            key, url);
+    /* Not the value: it may hold an apiKey or a password. */
+    err_set(err, "%s: not an http(s) URL; use e.g. https://host/...", key);
     return -EINVAL;
   }
   if (http && !allow_plain_http && !cfg_url_is_loopback(url)) {
@@ -240,7 +240,14 @@ int cfg_read_secret(const char *key, const char *path, char **ret,
     err_set(err, "%s \"%s\": %s", key, path, strerror((int)-n));
     return (int)n;
   }
-  buf[strcspn(buf, "\r\n")] = '\0';
+  size_t len = strcspn(buf, "\r\n");
+  buf[len] = '\0';
+  if (len == sizeof(buf) - 1) { /* no line end in a full buffer */
+    explicit_bzero(buf, sizeof(buf));
+    err_set(err, "%s \"%s\": the first line is longer than %d bytes", key, path,
+            SECRET_MAX - 2);
+    return -EINVAL;
+  }
   if (buf[0] == '\0') {
     err_set(err, "%s \"%s\": the file is empty; put the secret on its first "
             "line", key, path);

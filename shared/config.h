@@ -128,8 +128,9 @@ bool cfg_url_is_loopback(const char *url);
 
 /* Reads a secret from path: the first line, without the line end; an empty
  * secret is an error. *ret is the caller's to free. Warns when the file is
- * group- or world-readable. Returns 0, -EINVAL (empty) or a negative errno
- * from open/read, err naming key and path. */
+ * group- or world-readable. Returns 0, -EINVAL (empty, or a first line
+ * longer than 4094 bytes) or a negative errno from open/read, err naming key
+ * and path. */
 int cfg_read_secret(const char *key, const char *path, char **ret,
                     cfg_warn_fn warn, void *warn_ctx, struct err *err);
 
