@@ -388,7 +388,7 @@ static void look_up_events(struct engine *e, double now) {
     return;
   }
   for (size_t i = 0; i < n && !e->xm_down; i++)
-    look_up_key(e, &e->state.keys[which[i]], now);
+    look_up_key(e, e->state.keys[which[i]], now);
   free(which);
 }
 
@@ -612,7 +612,7 @@ static void notify_key(struct engine *e, const struct rec_key *k,
 
 static void carry_out(struct engine *e, const struct rec_action *a,
                       double now) {
-  struct rec_key *k = &e->state.keys[a->key];
+  struct rec_key *k = e->state.keys[a->key];
   switch (a->type) {
   case REC_CREATE:
     if (!e->xm_down)
@@ -662,7 +662,7 @@ static void value(struct engine *e, const char *instance, const char *type,
 static void report_keys(struct engine *e) {
   size_t active = 0;
   for (size_t i = 0; i < e->state.n_keys; i++) {
-    const struct rec_key *k = &e->state.keys[i];
+    const struct rec_key *k = e->state.keys[i];
     active += k->n_events;
     enum rec_verdict verdict = rec_verdict(k, &e->opts);
     if (verdict == REC_UNKNOWN)

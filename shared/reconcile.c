@@ -15,6 +15,8 @@
 void rec_state_init(struct rec_state *st) { memset(st, 0, sizeof(*st)); }
 
 void rec_state_fini(struct rec_state *st) {
+  for (size_t i = 0; i < st->n_keys; i++)
+    free(st->keys[i]);
   free(st->keys);
   free(st->cursors);
   rec_state_init(st);
@@ -58,7 +60,7 @@ static size_t key_lower_bound(const struct rec_state *st, const char *key) {
   size_t lo = 0, hi = st->n_keys;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (strcmp(st->keys[mid].key, key) < 0)
+    if (strcmp(st->keys[mid]->key, key) < 0)
       lo = mid + 1;
     else
       hi = mid;
@@ -68,8 +70,8 @@ static size_t key_lower_bound(const struct rec_state *st, const char *key) {
 
 struct rec_key *rec_key_find(struct rec_state *st, const char *key) {
   size_t i = key_lower_bound(st, key);
-  if (i < st->n_keys && strcmp(st->keys[i].key, key) == 0)
-    return &st->keys[i];
+  if (i < st->n_keys && strcmp(st->keys[i]->key, key) == 0)
+    return st->keys[i];
   return NULL;
 }
 
@@ -93,22 +95,26 @@ int rec_key_get(struct rec_state *st, const char *bucket_key,
   if (rc != 0)
     return rc;
   size_t i = key_lower_bound(st, key);
-  if (i < st->n_keys && strcmp(st->keys[i].key, key) == 0) {
-    *ret = &st->keys[i];
+  if (i < st->n_keys && strcmp(st->keys[i]->key, key) == 0) {
+    *ret = st->keys[i];
     return 0;
   }
-  struct rec_key fresh;
-  rc = key_fill(&fresh, key, bucket_key, test_id, environment_id);
-  if (rc != 0)
+  struct rec_key *fresh = malloc(sizeof(*fresh));
+  if (fresh == NULL)
+    return -ENOMEM;
+  rc = key_fill(fresh, key, bucket_key, test_id, environment_id);
+  if (rc == 0)
+    rc = grow((void **)&st->keys, &st->cap_keys, st->n_keys,
+              sizeof(*st->keys));
+  if (rc != 0) {
+    free(fresh);
     return rc;
-  rc = grow((void **)&st->keys, &st->cap_keys, st->n_keys, sizeof(*st->keys));
-  if (rc != 0)
-    return rc;
+  }
   memmove(&st->keys[i + 1], &st->keys[i],
           (st->n_keys - i) * sizeof(*st->keys));
   st->keys[i] = fresh;
   st->n_keys++;
-  *ret = &st->keys[i];
+  *ret = fresh;
   return 0;
 }
 
@@ -254,7 +260,7 @@ int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o,
                      double now, size_t **ret, size_t *ret_n) {
   size_t cap = *ret_n;
   for (size_t i = 0; i < st->n_keys; i++) {
-    struct rec_key *k = &st->keys[i];
+    struct rec_key *k = st->keys[i];
     k->looked_up = false;
     if (!needs_lookup(k, o, now))
       continue;
@@ -353,7 +359,7 @@ int rec_plan_actions(struct rec_state *st, const struct rec_opts *o,
                      double now, struct rec_actions *out) {
   (void)now;
   for (size_t i = 0; i < st->n_keys; i++) {
-    struct rec_key *k = &st->keys[i];
+    struct rec_key *k = st->keys[i];
     enum rec_verdict v = rec_verdict(k, o);
     int rc = plan_notification(k, i, v, out);
     if (rc == 0)

@@ -85,9 +85,11 @@ struct rec_cursor {
 };
 
 /* Everything the reconciler remembers. Arrays are sorted (keys by key,
- * cursors by bucket then test) and owned: release with rec_state_fini. */
+ * cursors by bucket then test) and owned: release with rec_state_fini. Keys
+ * are held by pointer: an entry stays where it is while others are added,
+ * and an insert shifts pointers, not whole entries. */
 struct rec_state {
-  struct rec_key *keys;
+  struct rec_key **keys;
   size_t n_keys, cap_keys;
   struct rec_cursor *cursors;
   size_t n_cursors, cap_cursors;
@@ -133,9 +135,8 @@ int rec_make_key(char *out, size_t size, const char *bucket_key,
 /* The key's entry, or NULL. */
 struct rec_key *rec_key_find(struct rec_state *st, const char *key);
 
-/* The key's entry, added (empty) when absent. *ret points into st->keys and
- * is valid until the next key is added. Returns 0, -ENOMEM or
- * -ENAMETOOLONG. */
+/* The key's entry, added (empty) when absent. *ret is owned by st and stays
+ * valid until rec_state_fini. Returns 0, -ENOMEM or -ENAMETOOLONG. */
 int rec_key_get(struct rec_state *st, const char *bucket_key,
                 const char *test_id, const char *environment_id,
                 struct rec_key **ret);

@@ -174,7 +174,7 @@ static int state_fill(json_object *root, const struct rec_state *st) {
   int rc = add(root, "keys", keys);
   for (size_t i = 0; rc == 0 && i < st->n_keys; i++) {
     json_object *k = NULL;
-    rc = key_to_json(&st->keys[i], &k);
+    rc = key_to_json(st->keys[i], &k);
     if (rc == 0)
       rc = push(keys, k);
   }

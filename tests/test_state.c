@@ -215,8 +215,8 @@ static void assert_state_eq(const struct rec_state *want,
                             const struct rec_state *got) {
   ck_assert_uint_eq(want->n_keys, got->n_keys);
   for (size_t i = 0; i < want->n_keys; i++) {
-    assert_key_eq(&want->keys[i], &got->keys[i]);
-    ck_assert(!got->keys[i].looked_up);
+    assert_key_eq(want->keys[i], got->keys[i]);
+    ck_assert(!got->keys[i]->looked_up);
   }
   ck_assert_uint_eq(want->n_cursors, got->n_cursors);
   for (size_t i = 0; i < want->n_cursors; i++) {
@@ -333,10 +333,10 @@ START_TEST(test_read_sorts) {
                 "{\"bucket_key\":\"a\",\"test_id\":\"z\",\"since\":1}]}",
             &st, &err);
   ck_assert_uint_eq(st.n_keys, 3);
-  ck_assert_str_eq(st.keys[0].key, "a/t/e");
-  ck_assert_str_eq(st.keys[1].key, "b/t/e");
-  ck_assert_str_eq(st.keys[2].key, "c/t/e");
-  ck_assert_ptr_eq(rec_key_find(&st, "b/t/e"), &st.keys[1]);
+  ck_assert_str_eq(st.keys[0]->key, "a/t/e");
+  ck_assert_str_eq(st.keys[1]->key, "b/t/e");
+  ck_assert_str_eq(st.keys[2]->key, "c/t/e");
+  ck_assert_ptr_eq(rec_key_find(&st, "b/t/e"), st.keys[1]);
   ck_assert_uint_eq(st.n_cursors, 3);
   ck_assert_double_eq(st.cursors[0].since, 1);
   ck_assert_double_eq(st.cursors[1].since, 2);
@@ -357,7 +357,7 @@ START_TEST(test_read_lenient) {
                 "\"locations\":[{\"region_name\":\"Virginia\"}]}]}",
             &st, &err);
   ck_assert_uint_eq(st.n_keys, 1);
-  const struct rec_key *k = &st.keys[0];
+  const struct rec_key *k = st.keys[0];
   ck_assert_str_eq(k->key, "b/t/e");
   ck_assert_uint_eq(k->n_locs, 1);
   ck_assert_str_eq(k->locs[0].location, "");
@@ -391,8 +391,8 @@ START_TEST(test_write_edge_values) {
   ck_assert_int_eq(state_to_json(&st, &text), 0);
   ck_assert_ptr_nonnull(strstr(text.data, "\"checked_at\":null"));
   from_text(text.data, &back, &err);
-  ck_assert_double_eq(back.keys[0].checked_at, 0);
-  ck_assert_double_eq(back.keys[0].requested_at, 0);
+  ck_assert_double_eq(back.keys[0]->checked_at, 0);
+  ck_assert_double_eq(back.keys[0]->requested_at, 0);
   rec_state_fini(&back);
 
   buf_reset(&text);
