@@ -446,6 +446,13 @@ static int check_buckets(const struct cfg *c, struct err *err) {
       err_set(err, "<Bucket \"\">: the bucket key is empty");
       return -EINVAL;
     }
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(c->buckets[j].key, b->key) == 0) {
+        err_set(err, "<Bucket \"%s\"> appears twice; merge the blocks",
+                b->key);
+        return -EINVAL;
+      }
+    }
     for (size_t j = 0; j < b->n_alerts; j++) {
       int rc = check_alert(&b->alerts[j], err);
       if (rc != 0)

@@ -27,12 +27,16 @@ struct complaint {
   double interval; /* 0: not complaining */
 };
 
-/* Reachability of one API, for outage notifications. */
+/* How one API is doing: reachability (for outage notifications) and the
+ * damping of its two kinds of log lines. */
 struct api_health {
-  const char *name; /* "Runscope" or "xMatters" */
-  double down_since; /* 0: up */
+  const char *name;     /* "Runscope" or "xMatters" */
+  const char *instance; /* its value's type instance, "runscope_reachable" */
+  double down_since; /* 0: reachable */
   bool warned;       /* a WARNING notification went out */
-  struct complaint complaint;
+  struct complaint outage;  /* no answer, 429, 5xx */
+  struct complaint failure; /* answers that are errors: 4xx, bad JSON */
+  bool failed_this_cycle;   /* a failure (not an outage) in this cycle */
 };
 
 struct counters {
@@ -56,6 +60,8 @@ struct engine {
   bool dirty;        /* state changed since the last save */
   bool cycle_denied; /* an API rejected the credentials in this cycle */
   bool xm_down;      /* stop asking xMatters for the rest of the cycle */
+  bool started;      /* the first cycle has run */
+  double swept_at;   /* when every active event was last listed */
   struct api_health rs_health, xm_health;
   struct complaint save_complaint;
   struct counters n;
@@ -102,8 +108,8 @@ static void notify_api(struct engine *e, struct api_health *h,
   struct engine_notification n = {
       .severity = sev,
       .plugin_instance = "self",
-      .type = "gauge",
-      .type_instance = "api_reachable",
+      .type = "bool",
+      .type_instance = h->instance,
       .message = message,
       .meta = meta,
       .n_meta = 1,
@@ -113,8 +119,10 @@ static void notify_api(struct engine *e, struct api_health *h,
 
 /* An API answered: clears an outage. */
 static void api_up(struct engine *e, struct api_health *h) {
-  if (complain_release(&h->complaint))
-    elog(e, ENGINE_LOG_NOTICE, "%s API answers again.", h->name);
+  if (h->down_since == 0)
+    return;
+  if (complain_release(&h->outage))
+    elog(e, ENGINE_LOG_NOTICE, "The %s API answers again.", h->name);
   if (h->warned) {
     char msg[256];
     snprintf(msg, sizeof(msg), "The %s API is reachable again.", h->name);
@@ -124,19 +132,17 @@ static void api_up(struct engine *e, struct api_health *h) {
   h->warned = false;
 }
 
-/* An API call failed: logs (rate-limited), tracks the outage. rc is the
- * call's negative errno. */
-static void api_failed(struct engine *e, struct api_health *h, int rc,
-                       const struct err *err, double now) {
-  e->n.api_errors++;
-  if (rc == -EACCES)
-    e->cycle_denied = true;
-  if (complain_due(&h->complaint, now))
-    elog(e, rc == -EACCES ? ENGINE_LOG_ERR : ENGINE_LOG_WARNING, "%s",
-         err->msg);
-  bool outage = rc != -EACCES && rc != -ENOENT && rc != -EINVAL;
-  if (!outage)
-    return;
+/* True for errors that mean the API cannot be used now (no answer, 429,
+ * 5xx), as opposed to an answer that is an error. */
+static bool is_outage(int rc) {
+  return rc != -EACCES && rc != -ENOENT && rc != -EINVAL && rc != -EPROTO &&
+         rc != -ENOMEM;
+}
+
+static void outage(struct engine *e, struct api_health *h,
+                   const struct err *err, double now) {
+  if (complain_due(&h->outage, now))
+    elog(e, ENGINE_LOG_WARNING, "%s", err->msg);
   if (h->down_since == 0)
     h->down_since = now;
   if (!h->warned && now - h->down_since >= e->cfg->outage_threshold) {
@@ -146,6 +152,39 @@ static void api_failed(struct engine *e, struct api_health *h, int rc,
     notify_api(e, h, ENGINE_WARNING, msg);
     h->warned = true;
   }
+}
+
+/* An API call failed with rc (a negative errno): counts it, logs it
+ * (rate-limited) and tracks outages. Returns true for an outage. */
+static bool api_failed(struct engine *e, struct api_health *h, int rc,
+                       const struct err *err, double now) {
+  e->n.api_errors++;
+  if (is_outage(rc)) {
+    outage(e, h, err, now);
+    return true;
+  }
+  if (rc == -EACCES)
+    e->cycle_denied = true;
+  h->failed_this_cycle = true;
+  if (complain_due(&h->failure, now))
+    elog(e, rc == -EACCES ? ENGINE_LOG_ERR : ENGINE_LOG_WARNING, "%s",
+         err->msg);
+  return false;
+}
+
+/* An xMatters call failed: after an outage or rejected credentials the
+ * rest of the cycle leaves xMatters alone. */
+static void xm_failed(struct engine *e, int rc, const struct err *err,
+                      double now) {
+  if (api_failed(e, &e->xm_health, rc, err, now) || rc == -EACCES)
+    e->xm_down = true;
+}
+
+/* Ends the failure complaint of an API that had none in this cycle. */
+static void api_cycle_done(struct api_health *h) {
+  if (!h->failed_this_cycle)
+    complain_release(&h->failure);
+  h->failed_this_cycle = false;
 }
 
 static void save_state(struct engine *e, double now) {
@@ -221,7 +260,9 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
   e->sink = *sink;
   str_copy(e->hostname, sizeof(e->hostname), hostname ? hostname : "");
   e->rs_health.name = "Runscope";
+  e->rs_health.instance = "runscope_reachable";
   e->xm_health.name = "xMatters";
+  e->xm_health.instance = "xmatters_reachable";
   cat_init(&e->cat);
   rec_state_init(&e->state);
   rec_opts_default(&e->opts);
@@ -320,7 +361,7 @@ static void poll_results(struct engine *e, double now) {
     const struct cat_bucket *b = &e->cat.buckets[i];
     for (size_t j = 0; j < b->n_tests; j++) {
       int rc = poll_test(e, b, &b->tests[j], now);
-      if (rc != 0 && rc != -ENOENT && rc != -EACCES && rc != -EPROTO)
+      if (rc != 0 && is_outage(rc))
         return;
     }
   }
@@ -367,8 +408,7 @@ static void look_up_key(struct engine *e, struct rec_key *k, double now) {
   struct err err = {{0}};
   int rc = find_events(e, k, &ev, &n, &err);
   if (rc != 0) {
-    api_failed(e, &e->xm_health, rc, &err, now);
-    e->xm_down = rc != -EACCES && rc != -EPROTO && rc != -ENOENT;
+    xm_failed(e, rc, &err, now);
     free(ev);
     return;
   }
@@ -378,6 +418,74 @@ static void look_up_key(struct engine *e, struct rec_key *k, double now) {
   rec_apply_lookup(k, &e->opts, ids, m, now);
   free(ev);
   e->dirty = true;
+}
+
+/* Splits "<bucket>/<test>/<env>" into its parts (copied into parts). */
+static int split_key(const char *key, char parts[3][RS_ID_MAX]) {
+  const char *p = key;
+  for (int i = 0; i < 3; i++) {
+    size_t n = strcspn(p, "/");
+    if (n == 0 || n >= RS_ID_MAX || (i < 2 && p[n] != '/') ||
+        (i == 2 && p[n] != '\0'))
+      return -EINVAL;
+    memcpy(parts[i], p, n);
+    parts[i][n] = '\0';
+    p += n + 1;
+  }
+  return 0;
+}
+
+/* Learns an active event of a watched key that the state does not know. */
+static void adopt(struct engine *e, const struct xm_event *ev) {
+  char parts[3][RS_ID_MAX];
+  const struct cat_bucket *b;
+  struct rec_key *k;
+  if (split_key(ev->runscope_key, parts) != 0 ||
+      (b = cat_bucket_find(&e->cat, parts[0])) == NULL ||
+      cat_test_find(b, parts[1]) == NULL ||
+      rec_key_get(&e->state, parts[0], parts[1], parts[2], &k) != 0)
+    return;
+  if (rec_adopt_event(k, &e->opts, ev->id) == 0)
+    return;
+  e->dirty = true;
+  elog(e, ENGINE_LOG_INFO,
+       "Adopted active xMatters event %s of %s, which the state did not "
+       "know.",
+       ev->id, k->key);
+}
+
+/* At start and every ReconcileInterval: lists every active event that
+ * carries a runscope_key and adopts those the state does not know, so that
+ * a lost or older state file cannot leave an event open after a pass. */
+static void adopt_events(struct engine *e, double now) {
+  if (!e->cat.loaded || e->xm_down ||
+      (e->swept_at > 0 && now - e->swept_at < e->cfg->reconcile_interval))
+    return;
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  struct err err = {{0}};
+  int rc = xm_list_active(e->xm, &ev, &n, &err);
+  if (rc != 0) {
+    xm_failed(e, rc, &err, now);
+    free(ev);
+    return;
+  }
+  api_up(e, &e->xm_health);
+  e->swept_at = now;
+  for (size_t i = 0; i < n; i++)
+    adopt(e, &ev[i]);
+  free(ev);
+}
+
+/* On the first cycle: are the REST credentials accepted? So that
+ * `collectd -T` fails on a wrong xMatters password even when no test fails. */
+static void check_xmatters(struct engine *e, double now) {
+  struct err err = {{0}};
+  int rc = xm_check_credentials(e->xm, &err);
+  if (rc == 0)
+    api_up(e, &e->xm_health);
+  else
+    xm_failed(e, rc, &err, now);
 }
 
 static void look_up_events(struct engine *e, double now) {
@@ -503,10 +611,22 @@ static int send_trigger(struct engine *e, const struct key_view *v,
                     err);
 }
 
+/* An explicit answer (any HTTP status) says whether the event was
+ * accepted; only a lost answer leaves the question open. */
 static enum rec_create_outcome create_outcome(int rc) {
-  if (rc == 0)
+  switch (rc) {
+  case 0:
     return REC_CREATED;
-  return http_maybe_sent(rc) ? REC_MAYBE_SENT : REC_NOT_CREATED;
+  case -EAGAIN: /* 429 or 5xx */
+  case -EACCES:
+  case -ENOENT:
+  case -EINVAL:
+    return REC_NOT_CREATED;
+  case -EPROTO: /* a 2xx whose body could not be read */
+    return REC_MAYBE_SENT;
+  default:
+    return http_maybe_sent(rc) ? REC_MAYBE_SENT : REC_NOT_CREATED;
+  }
 }
 
 static void create_event(struct engine *e, struct rec_key *k, double now) {
@@ -533,7 +653,7 @@ static void create_event(struct engine *e, struct rec_key *k, double now) {
   rec_create_done(k, &e->opts, create_outcome(rc), request_id, now);
   if (rc != 0) {
     e->n.create_errors++;
-    api_failed(e, &e->xm_health, rc, &err, now);
+    xm_failed(e, rc, &err, now);
     return;
   }
   api_up(e, &e->xm_health);
@@ -559,7 +679,7 @@ static void terminate_event(struct engine *e, struct rec_key *k,
   rec_terminate_done(k, event_id, rc == 0 || rc == -ENOENT);
   e->dirty = true;
   if (rc != 0 && rc != -ENOENT) {
-    api_failed(e, &e->xm_health, rc, &err, now);
+    xm_failed(e, rc, &err, now);
     return;
   }
   api_up(e, &e->xm_health);
@@ -597,11 +717,12 @@ static void notify_key(struct engine *e, const struct rec_key *k,
       {"test_run_id", v.run ? v.run->test_run_id : ""},
       {"test_run_url", v.run_url},
       {"event_id", k->n_events > 0 ? k->event_ids[0] : ""},
+      {"xmatters_request_id", k->ev == REC_EV_REQUESTED ? k->request_id : ""},
   };
   struct engine_notification n = {
       .severity = sev,
       .plugin_instance = k->bucket_key,
-      .type = "gauge",
+      .type = "bool",
       .type_instance = instance,
       .message = msg,
       .meta = meta,
@@ -659,13 +780,19 @@ static void value(struct engine *e, const char *instance, const char *type,
   e->sink.value(e->sink.ctx, &ev);
 }
 
+/* True when the key's test is among those watched now. */
+static bool key_watched(const struct engine *e, const struct rec_key *k) {
+  return cat_test_find(cat_bucket_find(&e->cat, k->bucket_key), k->test_id) !=
+         NULL;
+}
+
 static void report_keys(struct engine *e) {
   size_t active = 0;
   for (size_t i = 0; i < e->state.n_keys; i++) {
     const struct rec_key *k = e->state.keys[i];
     active += k->n_events;
     enum rec_verdict verdict = rec_verdict(k, &e->opts);
-    if (verdict == REC_UNKNOWN)
+    if (verdict == REC_UNKNOWN || !key_watched(e, k))
       continue;
     char instance[2 * RS_ID_MAX + 2];
     snprintf(instance, sizeof(instance), "%s-%s", k->test_id,
@@ -693,6 +820,14 @@ static void report_self(struct engine *e, double duration) {
         (double)e->n.events_created);
   value(e, "self", "derive", "events_terminated", ENGINE_DERIVE,
         (double)e->n.events_terminated);
+  value(e, "self", "derive", "create_errors", ENGINE_DERIVE,
+        (double)e->n.create_errors);
+  value(e, "self", "derive", "api_errors", ENGINE_DERIVE,
+        (double)e->n.api_errors);
+  value(e, "self", "bool", e->rs_health.instance, ENGINE_GAUGE,
+        e->rs_health.down_since == 0);
+  value(e, "self", "bool", e->xm_health.instance, ENGINE_GAUGE,
+        e->xm_health.down_since == 0);
   value(e, "self", "duration", "cycle", ENGINE_GAUGE, duration);
 }
 
@@ -706,12 +841,18 @@ int engine_cycle(struct engine *e, double now) {
   double started = monotonic();
   e->cycle_denied = false;
   e->xm_down = false;
+  if (!e->started)
+    check_xmatters(e, now);
+  e->started = true;
   discover(e, now);
   if (e->cat.loaded)
     poll_results(e, now);
+  adopt_events(e, now);
   look_up_events(e, now);
   act(e, now);
   save_state(e, now);
+  api_cycle_done(&e->rs_health);
+  api_cycle_done(&e->xm_health);
   report_keys(e);
   report_self(e, monotonic() - started);
   return e->cycle_denied ? -EACCES : 0;

@@ -242,6 +242,13 @@ static bool has_new_failure(const struct rec_key *k, const struct rec_opts *o) {
   return f != NULL && f->started_at > k->alerted_through;
 }
 
+/* Adopts the newest failure as covered by the events the key now has. */
+static void cover_failures(struct rec_key *k, const struct rec_opts *o) {
+  const struct rec_run *f = rec_newest_failure(k, o);
+  if (f != NULL && f->started_at > k->alerted_through)
+    k->alerted_through = f->started_at;
+}
+
 static bool needs_lookup(const struct rec_key *k, const struct rec_opts *o,
                          double now) {
   enum rec_verdict v = rec_verdict(k, o);
@@ -262,6 +269,10 @@ int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o,
   for (size_t i = 0; i < st->n_keys; i++) {
     struct rec_key *k = st->keys[i];
     k->looked_up = false;
+    /* A failure seen while an event is open is that event's: if a person
+     * closes it, only a later failure pages again. */
+    if (k->ev == REC_EV_ACTIVE)
+      cover_failures(k, o);
     if (!needs_lookup(k, o, now))
       continue;
     int rc = grow((void **)ret, &cap, *ret_n, sizeof(**ret));
@@ -270,13 +281,6 @@ int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o,
     (*ret)[(*ret_n)++] = i;
   }
   return 0;
-}
-
-/* Adopts the newest failure as covered by the events the key now has. */
-static void cover_failures(struct rec_key *k, const struct rec_opts *o) {
-  const struct rec_run *f = rec_newest_failure(k, o);
-  if (f != NULL && f->started_at > k->alerted_through)
-    k->alerted_through = f->started_at;
 }
 
 /* No event showed up for a request. A confirmed request (202) that never
@@ -312,6 +316,22 @@ void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
     request_unseen(k, o, now);
   else
     k->ev = REC_EV_NONE; /* terminated elsewhere (a person): forget it */
+}
+
+int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,
+                    const char *event_id) {
+  for (size_t i = 0; i < k->n_events; i++)
+    if (strcmp(k->event_ids[i], event_id) == 0)
+      return 0;
+  if (k->n_events == REC_EVENTS_MAX ||
+      str_copy(k->event_ids[k->n_events], XM_ID_MAX, event_id) != 0)
+    return 0;
+  k->n_events++;
+  k->ev = REC_EV_ACTIVE;
+  k->request_id[0] = '\0';
+  k->request_confirmed = false;
+  cover_failures(k, o);
+  return 1;
 }
 
 static int push(struct rec_actions *out, enum rec_action_type type,
@@ -361,9 +381,10 @@ int rec_plan_actions(struct rec_state *st, const struct rec_opts *o,
   for (size_t i = 0; i < st->n_keys; i++) {
     struct rec_key *k = st->keys[i];
     enum rec_verdict v = rec_verdict(k, o);
-    int rc = plan_notification(k, i, v, out);
+    /* Events first: a FAILURE notification can then name the request. */
+    int rc = plan_events(k, i, v, o, out);
     if (rc == 0)
-      rc = plan_events(k, i, v, o, out);
+      rc = plan_notification(k, i, v, out);
     if (rc != 0)
       return rc;
   }

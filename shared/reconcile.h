@@ -155,8 +155,9 @@ enum rec_verdict rec_verdict(const struct rec_key *k, const struct rec_opts *o);
 const struct rec_run *rec_newest_failure(const struct rec_key *k,
                                          const struct rec_opts *o);
 
-/* Clears every key's looked_up mark and appends to *ret (grown, caller
- * frees) the indices of the keys xMatters must be asked about now. */
+/* Clears every key's looked_up mark, counts the failures of keys with an
+ * active event as covered by it, and appends to *ret (grown, caller frees)
+ * the indices of the keys xMatters must be asked about now. */
 int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o,
                      double now, size_t **ret, size_t *ret_n);
 
@@ -165,7 +166,16 @@ int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o,
 void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
                       const char *const *event_ids, size_t n, double now);
 
-/* Appends this cycle's actions to out. Create and terminate actions only
+/* Records an active event of key k found by listing every active event
+ * (not by a lookup of the key): the key learns it, so that a pass later
+ * terminates it and a failure does not page again. Listing only adds: an
+ * event missing from a list is forgotten only by a lookup of its key.
+ * Returns 1 when the event was new to the key, else 0. */
+int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,
+                    const char *event_id);
+
+/* Appends this cycle's actions to out, per key the create or terminate
+ * actions before the notification. Create and terminate actions only
  * concern keys looked up in this cycle; notifications follow verdict
  * changes (and are marked as sent). Returns 0 or -ENOMEM. */
 int rec_plan_actions(struct rec_state *st, const struct rec_opts *o,

@@ -628,7 +628,8 @@ static void url_path(const char *url, char *out, size_t size) {
 /* GETs the events at url and every page links.next leads to, appending
  * them to *ret (grown with realloc; the caller frees it). url is used as
  * scratch space. */
-static int get_events(struct xm_client *c, struct buf *url,
+/* Reads the events at url, following links.next unless one_page. */
+static int get_events(struct xm_client *c, struct buf *url, bool one_page,
                       struct xm_event **ret, size_t *ret_n, struct err *err) {
   struct call call = {.method = "GET", .api_key = ""};
   struct http_response resp;
@@ -648,7 +649,7 @@ static int get_events(struct xm_client *c, struct buf *url,
       break;
     rc = xm_parse_events_page(resp.body.data, resp.body.len, c->max_depth, ret,
                               ret_n, next, sizeof(next), err);
-    if (rc == 0 && next[0] == '\0')
+    if (rc == 0 && (next[0] == '\0' || one_page))
       break;
     if (rc == 0)
       rc = next_url(c, next, &nurl, err);
@@ -691,7 +692,7 @@ static void keep_matching(struct xm_event *v, size_t *n, size_t off,
 
 /* Runs a first events query (path + query) and follows its pages. The
  * array in *ret is the caller's to free (never NULL on success). */
-static int find_events(struct xm_client *c, struct buf *query,
+static int find_events(struct xm_client *c, struct buf *query, bool one_page,
                        struct xm_event **ret, size_t *ret_n, struct err *err) {
   struct buf url;
   buf_init(&url, XM_URL_MAX);
@@ -701,7 +702,7 @@ static int find_events(struct xm_client *c, struct buf *query,
   if (rc != 0) {
     err_set(err, "xmatters: GET " XM_EVENTS_PATH ": URL too long");
   } else {
-    rc = get_events(c, &url, ret, ret_n, err);
+    rc = get_events(c, &url, one_page, ret, ret_n, err);
   }
   if (rc == 0 && *ret == NULL && (*ret = calloc(1, sizeof(**ret))) == NULL)
     rc = -ENOMEM;
@@ -730,7 +731,7 @@ int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
   if (rc != 0)
     err_set(err, "xmatters: GET " XM_EVENTS_PATH ": key too long");
   else
-    rc = find_events(c, &q, ret, ret_n, err);
+    rc = find_events(c, &q, false, ret, ret_n, err);
   buf_fini(&q);
   if (rc != 0)
     return rc;
@@ -754,11 +755,47 @@ int xm_find_by_request(struct xm_client *c, const char *request_id,
   if (rc != 0)
     err_set(err, "xmatters: GET " XM_EVENTS_PATH ": requestId too long");
   else
-    rc = find_events(c, &q, ret, ret_n, err);
+    rc = find_events(c, &q, false, ret, ret_n, err);
   buf_fini(&q);
   if (rc == 0)
     keep_matching(*ret, ret_n, offsetof(struct xm_event, request_id),
                   request_id);
+  return rc;
+}
+
+int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
+                   struct err *err) {
+  struct buf q;
+  *ret = NULL;
+  *ret_n = 0;
+  buf_init(&q, XM_URL_MAX);
+  int rc = buf_printf(&q, XM_EVENTS_PATH "?status=ACTIVE&embed=properties"
+                                         "&limit=%d",
+                      XM_LIMIT);
+  if (rc == 0)
+    rc = find_events(c, &q, false, ret, ret_n, err);
+  buf_fini(&q);
+  if (rc != 0)
+    return rc;
+  size_t kept = 0;
+  for (size_t i = 0; i < *ret_n; i++)
+    if ((*ret)[i].runscope_key[0] != '\0')
+      (*ret)[kept++] = (*ret)[i];
+  *ret_n = kept;
+  return 0;
+}
+
+int xm_check_credentials(struct xm_client *c, struct err *err) {
+  struct buf q;
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  buf_init(&q, XM_URL_MAX);
+  /* One page of one event: enough to learn whether the user is accepted. */
+  int rc = buf_puts(&q, XM_EVENTS_PATH "?status=ACTIVE&limit=1");
+  if (rc == 0)
+    rc = find_events(c, &q, true, &ev, &n, err);
+  buf_fini(&q);
+  free(ev);
   return rc;
 }
 

@@ -89,6 +89,16 @@ int xm_find_by_request(struct xm_client *c, const char *request_id,
                        struct xm_event **ret, size_t *ret_n,
                        struct err *err);
 
+/* GET /api/xm/1/events?status=ACTIVE&embed=properties, following
+ * links.next: the active events that carry a runscope_key property (the
+ * others are left out). For adopting events the state does not know. */
+int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
+                   struct err *err);
+
+/* Reads one page of one active event: 0 when the REST credentials are
+ * accepted, -EACCES when not (or another error of the calls above). */
+int xm_check_credentials(struct xm_client *c, struct err *err);
+
 /* POST /api/xm/1/events {"id": ID, "status": "TERMINATED"}. -ENOENT when
  * the event does not exist. */
 int xm_terminate(struct xm_client *c, const char *event_id, struct err *err);

@@ -710,6 +710,13 @@ static void bad_bucket_key(struct cfg *c) {
   ck_assert_int_eq(cfg_add_bucket(c, "", &b), 0);
 }
 
+static void bad_bucket_twice(struct cfg *c) {
+  struct cfg_bucket *b;
+  ck_assert_int_eq(cfg_add_bucket(c, "shop", &b), 0);
+  ck_assert_int_eq(cfg_add_bucket(c, "other", &b), 0);
+  ck_assert_int_eq(cfg_add_bucket(c, "shop", &b), 0);
+}
+
 static const struct {
   const char *name;
   void (*mutate)(struct cfg *c);
@@ -797,6 +804,9 @@ static const struct {
     {"empty bucket key",
      bad_bucket_key,
      {"<Bucket \"\">", "the bucket key is empty", NULL}},
+    {"bucket twice",
+     bad_bucket_twice,
+     {"<Bucket \"shop\">", "appears twice", "merge"}},
 };
 
 START_TEST(test_finish_errors) {
