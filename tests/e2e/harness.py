@@ -352,7 +352,7 @@ class Harness:
     def run_once(self, timeout=60, isolate_network=False):
         """Runs `collectd -T -C conf` (config, init, one read cycle,
         shutdown); returns (exit status, log and console output)."""
-        before = len(self.output())
+        log_before, console_before = len(self.log()), len(self.console())
         try:
             proc = subprocess.run(
                 self._command("-T", isolate_network), cwd=self.tmp,
@@ -361,7 +361,8 @@ class Harness:
         except subprocess.TimeoutExpired:
             raise AssertionError("collectd -T did not finish within %s s"
                                  % timeout)
-        return proc.returncode, self.output()[before:]
+        return proc.returncode, (self.log()[log_before:] +
+                                 self.console()[console_before:])
 
     # ----- output
 

@@ -38,6 +38,15 @@ class HarnessTest(unittest.TestCase):
         rc, out = self.h.run_once()
         self.assertEqual(rc, 0, out)
 
+    def test_run_once_returns_only_its_own_output(self):
+        self.h.write_config(with_runscope=False)
+        rc1, out1 = self.h.run_once()
+        rc2, out2 = self.h.run_once()
+        self.assertEqual((rc1, rc2), (0, 0))
+        for out in (out1, out2):
+            self.assertEqual(out.count("Exiting normally"), 1, out)
+        self.assertEqual(self.h.log().count("Exiting normally"), 2)
+
     def test_run_once_without_network(self):
         self.h.write_config(with_runscope=False)
         rc, out = self.h.run_once(isolate_network=True)
