@@ -625,10 +625,9 @@ static void url_path(const char *url, char *out, size_t size) {
   snprintf(out, size, "%.*s", (int)strcspn(p, "?#"), p);
 }
 
-/* GETs the events at url and every page links.next leads to, appending
- * them to *ret (grown with realloc; the caller frees it). url is used as
- * scratch space. */
-/* Reads the events at url, following links.next unless one_page. */
+/* GETs the events at url and, unless one_page, every page links.next leads
+ * to, appending them to *ret (grown with realloc; the caller frees it). url
+ * is used as scratch space. */
 static int get_events(struct xm_client *c, struct buf *url, bool one_page,
                       struct xm_event **ret, size_t *ret_n, struct err *err) {
   struct call call = {.method = "GET", .api_key = ""};

@@ -551,8 +551,7 @@ START_TEST(test_equal_start_same_location) {
   ck_assert_uint_eq(st2.keys[0]->n_locs, 1);
   ck_assert_str_eq(st1.keys[0]->locs[0].test_run_id,
                    st2.keys[0]->locs[0].test_run_id);
-  ck_assert_int_eq(rec_verdict(st1.keys[0], &o),
-                   rec_verdict(st2.keys[0], &o));
+  ck_assert_int_eq(rec_verdict(st1.keys[0], &o), rec_verdict(st2.keys[0], &o));
   ck_assert_int_eq(rec_observe_run(&st1, BUCKET, &a), 0);
   ck_assert_int_eq(rec_observe_run(&st1, BUCKET, &b), 0);
   ck_assert_int_eq(rec_observe_run(&st2, BUCKET, &a), 0);
@@ -1186,6 +1185,256 @@ START_TEST(test_plan_lookups_appends) {
 }
 END_TEST
 
+/* ---- adopting listed events ---- */
+
+/* The engine's sweep at now: lists every active event xMatters shows and
+ * adopts those of keys the state has. Returns how many were new. */
+static size_t sim_sweep(struct sim *s, double now) {
+  size_t adopted = 0;
+  s->now = now;
+  for (size_t i = 0; i < s->n_ev; i++) {
+    const struct fx_event *e = &s->ev[i];
+    struct rec_key *k = rec_key_find(&s->st, e->key);
+    if (!e->active || e->visible_at > now || k == NULL)
+      continue;
+    int rc = rec_adopt_event(k, &s->o, e->id);
+    ck_assert(rc == 0 || rc == 1);
+    adopted += (size_t)rc;
+  }
+  return adopted;
+}
+
+/* An event the state did not know, on a passing key: terminated by the
+ * next cycle. */
+START_TEST(test_adopt_passing) {
+  struct sim *s = sim_new();
+  cycle1(s, 100, mkrun("us1", RS_RESULT_PASS, 90));
+  ck_assert_uint_eq(s->n_log, 0);
+  fx_add(s, KEY, "ext-1", 0);
+  ck_assert_uint_eq(sim_sweep(s, 105), 1);
+  struct rec_key *k = key_of(s, KEY);
+  ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+  ck_assert_uint_eq(k->n_events, 1);
+  ck_assert_str_eq(k->event_ids[0], "ext-1");
+  cycle(s, 110, NULL, 0);
+  ck_assert_uint_eq(s->lookups, 1);
+  ck_assert_uint_eq(s->n_log, 1); /* never notified failing: no OKAY */
+  ck_assert_int_eq(s->log[0].type, REC_TERMINATE);
+  ck_assert_str_eq(s->log[0].event_id, "ext-1");
+  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
+  ck_assert_uint_eq(fx_count(s, KEY), 0);
+  ck_assert_uint_eq(s->total_creates, 0);
+  sim_free(s);
+}
+END_TEST
+
+/* An event adopted on a failing key covers the failure: nothing is
+ * created, not for newer failing runs either while the event stays
+ * active, nor when a person then terminates it. */
+START_TEST(test_adopt_failing) {
+  struct sim *s = sim_new();
+  struct rs_run run = mkrun("us1", RS_RESULT_FAIL, 90);
+  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 1);
+  fx_add(s, KEY, "ext-1", 0);
+  ck_assert_uint_eq(sim_sweep(s, 95), 1);
+  struct rec_key *k = key_of(s, KEY);
+  ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+  ck_assert_double_eq(k->alerted_through, 90);
+  cycle(s, 100, NULL, 0);
+  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+  ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, KEY), 1);
+  size_t lookups = 0;
+  for (int i = 0; i < 10; i++) {
+    cycle1(s, 200 + 100 * i, mkrun("us1", RS_RESULT_FAIL, 190 + 100 * i));
+    lookups += s->lookups;
+    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+    ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
+    ck_assert_double_eq(key_of(s, KEY)->alerted_through, 190 + 100 * i);
+  }
+  ck_assert_uint_eq(lookups, 3); /* at 300, 600 and 900: still active */
+  fx_terminate(s, "ext-1");
+  cycle(s, 1200, NULL, 0);
+  ck_assert_uint_eq(s->lookups, 1);
+  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
+  ck_assert_uint_eq(s->n_log, 0);
+  ck_assert_uint_eq(s->total_creates, 0);
+  sim_free(s);
+}
+END_TEST
+
+/* An id the key knows is not new, whether adopted or looked up; and a
+ * listing that misses an event does not forget it. */
+START_TEST(test_adopt_twice) {
+  struct sim *s = sim_new();
+  make_active(s); /* knows ev-1 from a lookup */
+  struct rec_key *k = key_of(s, KEY);
+  ck_assert_int_eq(rec_adopt_event(k, &s->o, "ev-1"), 0);
+  ck_assert_uint_eq(sim_sweep(s, 120), 0);
+  ck_assert_uint_eq(k->n_events, 1);
+  fx_add(s, KEY, "ext-1", 0);
+  ck_assert_uint_eq(sim_sweep(s, 130), 1);
+  ck_assert_uint_eq(sim_sweep(s, 140), 0);
+  ck_assert_int_eq(rec_adopt_event(k, &s->o, "ext-1"), 0);
+  ck_assert_uint_eq(k->n_events, 2);
+  ck_assert_str_eq(k->event_ids[0], "ev-1");
+  ck_assert_str_eq(k->event_ids[1], "ext-1");
+  fx_terminate(s, "ev-1");
+  fx_terminate(s, "ext-1");
+  ck_assert_uint_eq(sim_sweep(s, 150), 0);
+  ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+  ck_assert_uint_eq(k->n_events, 2);
+  sim_free(s);
+}
+END_TEST
+
+/* A key that holds REC_EVENTS_MAX events adopts no more; an id too long
+ * to keep is not adopted either. */
+START_TEST(test_adopt_full) {
+  struct sim *s = sim_new();
+  struct rs_run run = mkrun("us1", RS_RESULT_PASS, 90);
+  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 1);
+  struct rec_key *k = key_of(s, KEY);
+  char id[XM_ID_MAX + 1];
+  memset(id, 'x', XM_ID_MAX);
+  id[XM_ID_MAX] = '\0';
+  ck_assert_int_eq(rec_adopt_event(k, &s->o, id), 0);
+  ck_assert_int_eq(k->ev, REC_EV_NONE);
+  ck_assert_uint_eq(k->n_events, 0);
+  for (int i = 0; i < REC_EVENTS_MAX; i++) {
+    snprintf(id, sizeof(id), "ext-%d", i);
+    ck_assert_int_eq(rec_adopt_event(k, &s->o, id), 1);
+  }
+  ck_assert_uint_eq(k->n_events, REC_EVENTS_MAX);
+  ck_assert_int_eq(rec_adopt_event(k, &s->o, "one-too-many"), 0);
+  ck_assert_uint_eq(k->n_events, REC_EVENTS_MAX);
+  for (int i = 0; i < REC_EVENTS_MAX; i++) {
+    snprintf(id, sizeof(id), "ext-%d", i);
+    ck_assert_str_eq(k->event_ids[i], id);
+  }
+  ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+  sim_free(s);
+}
+END_TEST
+
+struct adopt_requested_row {
+  enum rec_create_outcome outcome;
+  const char *request_id; /* what the key holds while requested */
+};
+
+static const struct adopt_requested_row adopt_requested_rows[] = {
+    {REC_CREATED, "req-1"},
+    {REC_MAYBE_SENT, ""}, /* the answer was lost, the event exists */
+};
+
+/* The listing shows the event a request created before a lookup does: the
+ * key takes it, the request is cleared, and nothing is created again. */
+START_TEST(test_adopt_requested) {
+  const struct adopt_requested_row *r = &adopt_requested_rows[_i];
+  struct sim *s = sim_new();
+  s->outcome = r->outcome;
+  s->lost_exists = true;
+  s->delay = 30;
+  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
+  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
+  cycle(s, 110, NULL, 0);
+  struct rec_key *k = key_of(s, KEY);
+  ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
+  ck_assert_str_eq(k->request_id, r->request_id);
+  ck_assert(k->request_confirmed == (r->outcome == REC_CREATED));
+  ck_assert_uint_eq(sim_sweep(s, 130), 1); /* ev-1 is visible from 130 */
+  ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+  ck_assert_str_eq(k->request_id, "");
+  ck_assert(!k->request_confirmed);
+  ck_assert_uint_eq(k->n_events, 1);
+  ck_assert_str_eq(k->event_ids[0], "ev-1");
+  ck_assert_double_eq(k->alerted_through, 90);
+  for (double t = 140; t <= 200; t += 10) {
+    cycle(s, t, NULL, 0);
+    ck_assert_uint_eq(s->lookups, 0);
+    ck_assert_uint_eq(s->n_log, 0);
+  }
+  cycle1(s, 250, mkrun("us1", RS_RESULT_PASS, 240));
+  ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 1);
+  ck_assert(terminated(s, "ev-1"));
+  ck_assert_uint_eq(s->total_creates, 1);
+  ck_assert_uint_eq(fx_count(s, KEY), 0);
+  sim_free(s);
+}
+END_TEST
+
+/* A failing run seen while the event is active is that event's: when a
+ * person terminates the event before the next lookup, the run does not
+ * page again; a still newer failing run pages, once. */
+START_TEST(test_active_covers_failures) {
+  struct sim *s = sim_new();
+  make_active(s); /* failing at 90, checked at 110 */
+  cycle1(s, 200, mkrun("us1", RS_RESULT_FAIL, 190));
+  ck_assert_uint_eq(s->lookups, 0);
+  ck_assert_uint_eq(s->n_log, 0);
+  ck_assert_double_eq(key_of(s, KEY)->alerted_through, 190);
+  fx_terminate(s, "ev-1");
+  cycle(s, 410, NULL, 0); /* reconcile_interval after 110 */
+  ck_assert_uint_eq(s->lookups, 1);
+  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
+  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+  for (int i = 0; i < 3; i++) {
+    cycle1(s, 420 + 10 * i, mkrun("us1", RS_RESULT_FAIL, 190));
+    ck_assert_uint_eq(s->lookups, 0);
+    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+  }
+  cycle1(s, 500, mkrun("us1", RS_RESULT_FAIL, 490));
+  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
+  cycle(s, 510, NULL, 0);
+  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+  ck_assert_uint_eq(s->total_creates, 2);
+  sim_free(s);
+}
+END_TEST
+
+/* ---- the order of actions ---- */
+
+/* Where the first action of type for key is in the last cycle's list. */
+static size_t log_index(const struct sim *s, enum rec_action_type type,
+                        const char *key) {
+  for (size_t i = 0; i < s->n_log; i++)
+    if (s->log[i].type == type && strcmp(s->log[i].key, key) == 0)
+      return i;
+  ck_abort_msg("no action %d for %s", type, key);
+  return 0;
+}
+
+/* Per key, the create or terminate comes before the notification (so a
+ * FAILURE notification can name the request). */
+START_TEST(test_events_before_notification) {
+  struct sim *s = sim_new();
+  const char *ka = BUCKET "/ta/" ENV, *kb = BUCKET "/tb/" ENV;
+  struct rs_run fails[] = {
+      mkrun_full(BUCKET, "ta", ENV, "us1", RS_RESULT_FAIL, 90, "a1"),
+      mkrun_full(BUCKET, "tb", ENV, "us1", RS_RESULT_FAIL, 90, "b1"),
+  };
+  cycle(s, 100, fails, 2);
+  ck_assert_uint_eq(s->lookups, 2);
+  ck_assert_uint_eq(s->n_log, 4);
+  ck_assert_uint_eq(log_index(s, REC_CREATE, ka), 0);
+  ck_assert_uint_eq(log_index(s, REC_NOTIFY_FAILURE, ka), 1);
+  ck_assert_uint_eq(log_index(s, REC_CREATE, kb), 2);
+  ck_assert_uint_eq(log_index(s, REC_NOTIFY_FAILURE, kb), 3);
+  cycle(s, 110, NULL, 0);
+  ck_assert_int_eq(key_of(s, ka)->ev, REC_EV_ACTIVE);
+  struct rs_run passes[] = {
+      mkrun_full(BUCKET, "ta", ENV, "us1", RS_RESULT_PASS, 190, "a2"),
+      mkrun_full(BUCKET, "tb", ENV, "us1", RS_RESULT_PASS, 190, "b2"),
+  };
+  cycle(s, 200, passes, 2);
+  ck_assert_uint_eq(s->n_log, 4);
+  ck_assert_uint_eq(log_index(s, REC_TERMINATE, ka), 0);
+  ck_assert_uint_eq(log_index(s, REC_NOTIFY_OKAY, ka), 1);
+  ck_assert_uint_eq(log_index(s, REC_TERMINATE, kb), 2);
+  ck_assert_uint_eq(log_index(s, REC_NOTIFY_OKAY, kb), 3);
+  sim_free(s);
+}
+END_TEST
+
 /* ---- the results cursor ---- */
 
 struct cur_run {
@@ -1465,6 +1714,13 @@ static Suite *reconcile_suite(void) {
   add(s, "xm_unreachable", test_xm_unreachable, 0);
   add(s, "only_looked_up_keys", test_only_looked_up_keys, 0);
   add(s, "plan_lookups_appends", test_plan_lookups_appends, 0);
+  add(s, "adopt_passing", test_adopt_passing, 0);
+  add(s, "adopt_failing", test_adopt_failing, 0);
+  add(s, "adopt_twice", test_adopt_twice, 0);
+  add(s, "adopt_full", test_adopt_full, 0);
+  add(s, "adopt_requested", test_adopt_requested, N_ROWS(adopt_requested_rows));
+  add(s, "active_covers_failures", test_active_covers_failures, 0);
+  add(s, "events_before_notification", test_events_before_notification, 0);
   add(s, "cursor_next", test_cursor_next, N_ROWS(cursor_rows));
   add(s, "cursor_set_find", test_cursor_set_find, 0);
   add(s, "cursor_paging", test_cursor_paging, 0);

@@ -745,6 +745,168 @@ START_TEST(find_status_errno) {
 }
 END_TEST
 
+/* ---- listing every active event ---- */
+
+#define LIST_Q BASE "/api/xm/1/events?status=ACTIVE&embed=properties&limit=100"
+#define CHECK_Q BASE "/api/xm/1/events?status=ACTIVE&limit=1"
+
+START_TEST(list_active_pages) {
+  answer_fixture(&fk, 200, "xmatters_events_page1.json");
+  answer_fixture(&fk, 200, "xmatters_events_page2.json");
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(xm_list_active(xm, &ev, &n, &err), 0);
+  ck_assert_uint_eq(fk.n_reqs, 2);
+  assert_req(0, "GET", LIST_Q, USER, PASSWORD);
+  assert_req(1, "GET",
+             BASE "/api/xm/1/events?status=ACTIVE&propertyName=runscope_key&"
+                  "propertyValue=bkt%2Ftst%2Fenv&offset=2&limit=2",
+             USER, PASSWORD);
+  /* 1003 has no properties: dropped; every key is kept as it came */
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(ev[0].event_id, "1001");
+  ck_assert_str_eq(ev[0].runscope_key, "bkt/tst/env");
+  ck_assert_str_eq(ev[1].event_id, "1002"); /* runscope_key#fr, a value */
+  ck_assert_str_eq(ev[1].runscope_key, "bkt/tst/env");
+  ck_assert_str_eq(ev[2].id, "a4444444-4444-4444-8444-444444444444");
+  ck_assert_str_eq(ev[2].runscope_key, "bkt/tst/env-other"); /* #en */
+  free(ev);
+}
+END_TEST
+
+START_TEST(list_active_keyless_dropped) {
+  /* one event with properties but no runscope_key, one with
+   * runscope_key#en, one without an id */
+  answer_fixture(&fk, 200, "xmatters_events.json");
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(xm_list_active(xm, &ev, &n, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  assert_req(0, "GET", LIST_Q, USER, PASSWORD);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(ev[0].id, "e2c792c3-c5d5-430d-a109-0fbae07807fe");
+  ck_assert_str_eq(ev[0].runscope_key,
+                   "6knqwmwvqpzr/db4cc896-2804-4520-ad06-0caf3bf216a8/"
+                   "abcdc896-2804-4520-ad06-0caf3bf216a8");
+  free(ev);
+  /* none carries a key: an empty list */
+  answer(&fk, 200,
+         "{\"data\": [{\"id\": \"e1\", \"properties\": {\"runscope\": "
+         "\"x\", \"runscope_keys\": \"y\"}}, {\"id\": \"e2\"}]}");
+  n = 9;
+  ck_assert_int_eq(xm_list_active(xm, &ev, &n, NULL), 0);
+  ck_assert_uint_eq(n, 0);
+  free(ev);
+}
+END_TEST
+
+START_TEST(list_active_no_credentials) {
+  struct xm_client *anon = xm_new(http, BASE, NULL, NULL, DEPTH);
+  ck_assert_ptr_nonnull(anon);
+  answer_fixture(&fk, 200, "xmatters_events_empty.json");
+  struct xm_event *ev = NULL;
+  size_t n = 9;
+  ck_assert_int_eq(xm_list_active(anon, &ev, &n, NULL), 0);
+  ck_assert_uint_eq(n, 0);
+  assert_req(0, "GET", LIST_Q, NULL, NULL);
+  free(ev);
+  xm_free(anon);
+}
+END_TEST
+
+/* A page that fails after a good one: nothing is returned. */
+START_TEST(list_active_second_page_fails) {
+  answer_fixture(&fk, 200, "xmatters_events_page1.json");
+  answer(&fk, 503, "Service Unavailable");
+  struct xm_event *ev = (struct xm_event *)&fk;
+  size_t n = 9;
+  struct err err;
+  ck_assert_int_eq(xm_list_active(xm, &ev, &n, &err), -EAGAIN);
+  ck_assert_uint_eq(fk.n_reqs, 2);
+  ck_assert_ptr_null(ev);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_str_eq(err.msg, "xmatters: GET /api/xm/1/events: HTTP 503: "
+                            "Service Unavailable");
+}
+END_TEST
+
+/* The statuses of finding events, for the listing. */
+START_TEST(list_status_errno) {
+  answer(&fk, find_statuses[_i].status, find_statuses[_i].text);
+  struct xm_event *ev = (struct xm_event *)&fk;
+  size_t n = 4;
+  struct err err;
+  ck_assert_int_eq(xm_list_active(xm, &ev, &n, &err), find_statuses[_i].rc);
+  ck_assert_str_eq(err.msg, find_statuses[_i].msg);
+  assert_no_secrets(&err);
+  ck_assert_ptr_null(ev);
+  ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+/* ---- checking the credentials ---- */
+
+START_TEST(check_credentials_one_page) {
+  /* a next link is not followed: one request */
+  answer_fixture(&fk, 200, "xmatters_events_page1.json");
+  answer_fixture(&fk, 200, "xmatters_events_page2.json");
+  struct err err;
+  ck_assert_int_eq(xm_check_credentials(xm, &err), 0);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  assert_req(0, "GET", CHECK_Q, USER, PASSWORD);
+}
+END_TEST
+
+static const struct {
+  long status;
+  const char *text;
+  int rc;
+  const char *msg; /* what err starts with; NULL: success */
+} check_statuses[] = {
+    {200, "{\"data\": [], \"links\": {}}", 0, NULL},
+    {401, "{\"code\": 401, \"reason\": \"Unauthorized\"}", -EACCES,
+     "xmatters: GET /api/xm/1/events: HTTP 401: Unauthorized"},
+    {403,
+     "{\"code\": 403, \"reason\": \"Forbidden\", \"message\": \"user "
+     "rest-user:" PASSWORD " lacks permission\"}",
+     -EACCES,
+     "xmatters: GET /api/xm/1/events: HTTP 403: Forbidden: user "
+     "rest-user:REDACTED lacks permission"},
+    {503, "<html>Service Unavailable</html>", -EAGAIN,
+     "xmatters: GET /api/xm/1/events: HTTP 503: <html>Service "
+     "Unavailable</html>"},
+    /* a sign-in page from a proxy is no events page */
+    {200, "<html>Sign in</html>", -EPROTO,
+     "xmatters: GET /api/xm/1/events: malformed JSON at offset 0"},
+};
+
+START_TEST(check_credentials_status) {
+  answer(&fk, check_statuses[_i].status, check_statuses[_i].text);
+  answer(&fk, 200, "{\"data\": []}"); /* never asked for */
+  struct err err;
+  err_clear(&err);
+  ck_assert_int_eq(xm_check_credentials(xm, &err), check_statuses[_i].rc);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  assert_req(0, "GET", CHECK_Q, USER, PASSWORD);
+  const char *want = check_statuses[_i].msg ? check_statuses[_i].msg : "";
+  ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0 &&
+                    (*want != '\0' || *err.msg == '\0'),
+                "got \"%s\"", err.msg);
+  assert_no_secrets(&err);
+}
+END_TEST
+
+START_TEST(check_credentials_transport_error) {
+  fk.answers[0].rc = -ECONNREFUSED;
+  fk.n_answers = 1;
+  struct err err;
+  ck_assert_int_eq(xm_check_credentials(xm, &err), -ECONNREFUSED);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  ck_assert_str_eq(err.msg, "xmatters: GET " CHECK_Q ": scripted failure");
+}
+END_TEST
+
 /* ---- terminate ---- */
 
 START_TEST(terminate_ok) {
@@ -841,6 +1003,20 @@ static Suite *xmatters_suite(void) {
   tcase_add_test(tc, find_active_bounded);
   tcase_add_test(tc, find_by_request);
   tcase_add_loop_test(tc, find_status_errno, 0, N(find_statuses));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("listing every active event");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, list_active_pages);
+  tcase_add_test(tc, list_active_keyless_dropped);
+  tcase_add_test(tc, list_active_no_credentials);
+  tcase_add_test(tc, list_active_second_page_fails);
+  tcase_add_loop_test(tc, list_status_errno, 0, N(find_statuses));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("checking the credentials reads one page");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, check_credentials_one_page);
+  tcase_add_loop_test(tc, check_credentials_status, 0, N(check_statuses));
+  tcase_add_test(tc, check_credentials_transport_error);
   suite_add_tcase(s, tc);
   tc = tcase_create("terminate");
   tcase_add_checked_fixture(tc, setup, teardown);
