@@ -1,6 +1,7 @@
 """A fake Runscope REST API on 127.0.0.1, for the end-to-end tests.
 
-Shapes follow /work/shared/docs/runscope-api.md (sections 2-4, 7, 8).
+Shapes follow Runscope's documented REST API (envelope, errors, buckets,
+tests, results, trigger URLs) and the fixtures of its public clients.
 
 Usage in-process:
 

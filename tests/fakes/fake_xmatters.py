@@ -1,6 +1,7 @@
 """A fake xMatters (inbound integration trigger + REST API) on 127.0.0.1.
 
-Shapes follow /work/shared/docs/xmatters-api.md (sections 2-5.1, 7, 8).
+Shapes follow xMatters' documented REST API (trigger, events, status changes,
+user deliveries) and the fixtures of its public clients.
 
 Usage in-process:
 
