@@ -19,8 +19,7 @@ enum kind {
   K_BLOCK,   /* a nested block: see block */
 };
 
-typedef int (*block_fn)(const oconfig_item_t *ci, void *base,
-                        struct err *err);
+typedef int (*block_fn)(const oconfig_item_t *ci, void *base, struct err *err);
 
 struct key_spec {
   const char *name;
@@ -53,8 +52,8 @@ static bool one_value(const oconfig_item_t *ci, int type) {
 
 static int bad_value(const struct block_spec *b, const oconfig_item_t *ci,
                      enum kind kind, struct err *err) {
-  err_set(err, "%s%s%s: expects %s", b->title, b->title[0] ? " " : "",
-          ci->key, kind_example[kind]);
+  err_set(err, "%s%s%s: expects %s", b->title, b->title[0] ? " " : "", ci->key,
+          kind_example[kind]);
   return -EINVAL;
 }
 
@@ -233,8 +232,7 @@ static const struct key_spec bucket_keys[] = {
     {"TrafficAlert", K_BLOCK, 0, parse_alert},
 };
 
-static int parse_bucket(const oconfig_item_t *ci, void *base,
-                        struct err *err) {
+static int parse_bucket(const oconfig_item_t *ci, void *base, struct err *err) {
   const char *key;
   struct cfg_bucket *b;
   int rc = block_name(ci, "Bucket", &key, err);

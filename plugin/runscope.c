@@ -109,8 +109,8 @@ static int rs_init(void) {
       .notify = dispatch_notification,
   };
   struct err err = {{0}};
-  g_engine = engine_new(&g_cfg, &sink, hostname_g,
-                        CDTIME_T_TO_DOUBLE(cdtime()), &err);
+  g_engine =
+      engine_new(&g_cfg, &sink, hostname_g, CDTIME_T_TO_DOUBLE(cdtime()), &err);
   if (g_engine == NULL) {
     ERROR(PLUGIN_NAME " plugin: %s", err.msg);
     return -1;

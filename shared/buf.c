@@ -79,8 +79,7 @@ int buf_printf(struct buf *b, const char *fmt, ...) {
 
 static int is_unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-         c == '~';
+         (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 int buf_put_urlenc(struct buf *b, const char *s) {

@@ -57,13 +57,20 @@ static void bucket_fini(struct cfg_bucket *b) {
 
 void cfg_fini(struct cfg *c) {
   char **strings[] = {
-      &c->state_file,          &c->dashboard_url,
-      &c->runscope.base_url,   &c->runscope.token,
-      &c->runscope.token_file, &c->xmatters.base_url,
-      &c->xmatters.user,       &c->xmatters.password,
-      &c->xmatters.password_file, &c->xmatters.test_results_trigger_url,
-      &c->xmatters.live_traffic_trigger_url, &c->xmatters.priority,
-      &c->xmatters.acknowledge_response, &c->xmatters.rerun_response,
+      &c->state_file,
+      &c->dashboard_url,
+      &c->runscope.base_url,
+      &c->runscope.token,
+      &c->runscope.token_file,
+      &c->xmatters.base_url,
+      &c->xmatters.user,
+      &c->xmatters.password,
+      &c->xmatters.password_file,
+      &c->xmatters.test_results_trigger_url,
+      &c->xmatters.live_traffic_trigger_url,
+      &c->xmatters.priority,
+      &c->xmatters.acknowledge_response,
+      &c->xmatters.rerun_response,
   };
   for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
     free(*strings[i]);
@@ -249,8 +256,10 @@ int cfg_read_secret(const char *key, const char *path, char **ret,
     return -EINVAL;
   }
   if (buf[0] == '\0') {
-    err_set(err, "%s \"%s\": the file is empty; put the secret on its first "
-            "line", key, path);
+    err_set(err,
+            "%s \"%s\": the file is empty; put the secret on its first "
+            "line",
+            key, path);
     return -EINVAL;
   }
   *ret = strdup(buf);
@@ -283,8 +292,8 @@ static int default_string(char **dst, const char *value) {
 }
 
 static int finish_defaults(struct cfg *c) {
-  int rc = default_string(&c->state_file,
-                          "/var/lib/collectd/runscope/state.json");
+  int rc =
+      default_string(&c->state_file, "/var/lib/collectd/runscope/state.json");
   if (rc == 0)
     rc = default_string(&c->dashboard_url, "https://www.runscope.com");
   if (rc == 0)
@@ -316,8 +325,8 @@ static int check_positive(const struct cfg *c, struct err *err) {
   };
   for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
     if (!(v[i].value > 0)) {
-      err_set(err, "%s must be a positive number of seconds, got %g",
-              v[i].key, v[i].value);
+      err_set(err, "%s must be a positive number of seconds, got %g", v[i].key,
+              v[i].value);
       return -EINVAL;
     }
   }
@@ -336,8 +345,8 @@ static int check_positive(const struct cfg *c, struct err *err) {
 
 static int finish_runscope(struct cfg_runscope *r, cfg_warn_fn warn,
                            void *warn_ctx, struct err *err) {
-  int rc = cfg_check_url("<Runscope> BaseURL", r->base_url,
-                         r->allow_plain_http, err);
+  int rc = cfg_check_url("<Runscope> BaseURL", r->base_url, r->allow_plain_http,
+                         err);
   if (rc != 0)
     return rc;
   return finish_secret("Runscope", "Token", &r->token, "TokenFile",
@@ -351,8 +360,7 @@ static int check_priority(const char *priority, struct err *err) {
   for (size_t i = 0; i < 3; i++)
     if (strcmp(priority, ok[i]) == 0)
       return 0;
-  err_set(err, "<XMatters> Priority \"%s\": use HIGH, MEDIUM or LOW",
-          priority);
+  err_set(err, "<XMatters> Priority \"%s\": use HIGH, MEDIUM or LOW", priority);
   return -EINVAL;
 }
 
@@ -363,8 +371,7 @@ static int check_trigger_urls(const struct cfg_xmatters *x, struct err *err) {
     return -EINVAL;
   }
   int rc = cfg_check_url("<XMatters> TestResultsTriggerURL",
-                         x->test_results_trigger_url, x->allow_plain_http,
-                         err);
+                         x->test_results_trigger_url, x->allow_plain_http, err);
   if (rc == 0 && x->live_traffic_trigger_url != NULL)
     rc = cfg_check_url("<XMatters> LiveTrafficTriggerURL",
                        x->live_traffic_trigger_url, x->allow_plain_http, err);
@@ -379,8 +386,8 @@ static int finish_rest_api(struct cfg_xmatters *x, cfg_warn_fn warn,
                  "instance, e.g. https://example.xmatters.com");
     return -EINVAL;
   }
-  int rc = cfg_check_url("<XMatters> BaseURL", x->base_url,
-                         x->allow_plain_http, err);
+  int rc = cfg_check_url("<XMatters> BaseURL", x->base_url, x->allow_plain_http,
+                         err);
   if (rc != 0)
     return rc;
   if (x->user == NULL) {
@@ -419,8 +426,10 @@ static int check_regex(const char *rule, const char *key, const char *re,
 static int check_alert(const struct cfg_alert *a, struct err *err) {
   if (a->methods.n == 0 && a->path == NULL && a->host == NULL &&
       a->status_min == 0 && a->status_max == 0) {
-    err_set(err, "<TrafficAlert \"%s\"> has no condition; set Method, Path, "
-            "Host, StatusMin or StatusMax", a->name);
+    err_set(err,
+            "<TrafficAlert \"%s\"> has no condition; set Method, Path, "
+            "Host, StatusMin or StatusMax",
+            a->name);
     return -EINVAL;
   }
   if (a->status_max != 0 && a->status_min > a->status_max) {
@@ -448,8 +457,7 @@ static int check_buckets(const struct cfg *c, struct err *err) {
     }
     for (size_t j = 0; j < i; j++) {
       if (strcmp(c->buckets[j].key, b->key) == 0) {
-        err_set(err, "<Bucket \"%s\"> appears twice; merge the blocks",
-                b->key);
+        err_set(err, "<Bucket \"%s\"> appears twice; merge the blocks", b->key);
         return -EINVAL;
       }
     }

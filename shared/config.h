@@ -18,8 +18,8 @@ struct cfg_list {
 struct cfg_alert {
   char *name;
   struct cfg_list methods;
-  char *path; /* POSIX extended regex, unanchored; NULL: any */
-  char *host; /* POSIX extended regex, unanchored; NULL: any */
+  char *path;                 /* POSIX extended regex, unanchored; NULL: any */
+  char *host;                 /* POSIX extended regex, unanchored; NULL: any */
   int status_min, status_max; /* inclusive; 0: no bound */
   double min_alert_interval;  /* seconds; 0 turns flood control off */
   struct cfg_list recipients;

@@ -52,9 +52,9 @@ struct http_opts {
 
 /* Counters since http_new, for the plugin's own health values. */
 struct http_stats {
-  uint64_t requests;     /* every http_do call */
-  uint64_t errors;       /* transport errors (no complete answer) */
-  uint64_t rate_limited; /* answers with status 429 */
+  uint64_t requests;      /* every http_do call */
+  uint64_t errors;        /* transport errors (no complete answer) */
+  uint64_t rate_limited;  /* answers with status 429 */
   uint64_t server_errors; /* answers with status 5xx */
 };
 
@@ -69,8 +69,7 @@ struct http_client *http_new(const struct http_opts *opts);
 void http_free(struct http_client *c);
 
 /* Replaces libcurl with fn (unit tests); fn == NULL restores libcurl. */
-void http_set_transport(struct http_client *c, http_transport_fn fn,
-                        void *ctx);
+void http_set_transport(struct http_client *c, http_transport_fn fn, void *ctx);
 
 /* Performs req. resp must have been set up with http_response_init; its
  * previous contents are replaced. Returns 0 or the transport's negative errno

@@ -16,8 +16,8 @@
  * max_depth. On success *ret is a new root the caller releases with
  * json_object_put. Returns 0 or -EPROTO (malformed, trailing bytes, too
  * deep), with err naming the cause. */
-int jsonx_parse(const char *text, size_t len, int max_depth,
-                json_object **ret, struct err *err);
+int jsonx_parse(const char *text, size_t len, int max_depth, json_object **ret,
+                struct err *err);
 
 /* Borrowed member lookups; NULL when o is not an object, the key is absent,
  * or the value is null or of another type. */
@@ -39,7 +39,8 @@ double jsonx_num(json_object *o, const char *key, double dflt);
 /* As jsonx_num, for integers (a double is truncated). */
 long long jsonx_int(json_object *o, const char *key, long long dflt);
 
-/* A boolean member (JSON true/false; "true"/"false" strings); dflt otherwise. */
+/* A boolean member (JSON true/false; "true"/"false" strings); dflt otherwise.
+ */
 bool jsonx_bool(json_object *o, const char *key, bool dflt);
 
 #endif

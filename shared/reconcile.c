@@ -37,8 +37,7 @@ void rec_opts_default(struct rec_opts *o) {
 
 int rec_make_key(char *out, size_t size, const char *bucket_key,
                  const char *test_id, const char *environment_id) {
-  int n = snprintf(out, size, "%s/%s/%s", bucket_key, test_id,
-                   environment_id);
+  int n = snprintf(out, size, "%s/%s/%s", bucket_key, test_id, environment_id);
   return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
 }
 
@@ -81,8 +80,8 @@ static int key_fill(struct rec_key *k, const char *key, const char *bucket_key,
   if (str_copy(k->key, sizeof(k->key), key) != 0 ||
       str_copy(k->bucket_key, sizeof(k->bucket_key), bucket_key) != 0 ||
       str_copy(k->test_id, sizeof(k->test_id), test_id) != 0 ||
-      str_copy(k->environment_id, sizeof(k->environment_id),
-               environment_id) != 0)
+      str_copy(k->environment_id, sizeof(k->environment_id), environment_id) !=
+          0)
     return -ENAMETOOLONG;
   return 0;
 }
@@ -104,14 +103,12 @@ int rec_key_get(struct rec_state *st, const char *bucket_key,
     return -ENOMEM;
   rc = key_fill(fresh, key, bucket_key, test_id, environment_id);
   if (rc == 0)
-    rc = grow((void **)&st->keys, &st->cap_keys, st->n_keys,
-              sizeof(*st->keys));
+    rc = grow((void **)&st->keys, &st->cap_keys, st->n_keys, sizeof(*st->keys));
   if (rc != 0) {
     free(fresh);
     return rc;
   }
-  memmove(&st->keys[i + 1], &st->keys[i],
-          (st->n_keys - i) * sizeof(*st->keys));
+  memmove(&st->keys[i + 1], &st->keys[i], (st->n_keys - i) * sizeof(*st->keys));
   st->keys[i] = fresh;
   st->n_keys++;
   *ret = fresh;
@@ -263,8 +260,8 @@ static bool needs_lookup(const struct rec_key *k, const struct rec_opts *o,
   return false;
 }
 
-int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o,
-                     double now, size_t **ret, size_t *ret_n) {
+int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
+                     size_t **ret, size_t *ret_n) {
   size_t cap = *ret_n;
   for (size_t i = 0; i < st->n_keys; i++) {
     struct rec_key *k = st->keys[i];
@@ -334,8 +331,8 @@ int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,
   return 1;
 }
 
-static int push(struct rec_actions *out, enum rec_action_type type,
-                size_t key, const char *event_id) {
+static int push(struct rec_actions *out, enum rec_action_type type, size_t key,
+                const char *event_id) {
   int rc = grow((void **)&out->v, &out->cap, out->n, sizeof(*out->v));
   if (rc != 0)
     return rc;
@@ -346,8 +343,8 @@ static int push(struct rec_actions *out, enum rec_action_type type,
   return 0;
 }
 
-static int plan_notification(struct rec_key *k, size_t i,
-                             enum rec_verdict v, struct rec_actions *out) {
+static int plan_notification(struct rec_key *k, size_t i, enum rec_verdict v,
+                             struct rec_actions *out) {
   if (v == REC_FAILING && !k->notified_failing) {
     k->notified_failing = true;
     return push(out, REC_NOTIFY_FAILURE, i, NULL);
@@ -375,8 +372,8 @@ static int plan_events(const struct rec_key *k, size_t i, enum rec_verdict v,
   return 0;
 }
 
-int rec_plan_actions(struct rec_state *st, const struct rec_opts *o,
-                     double now, struct rec_actions *out) {
+int rec_plan_actions(struct rec_state *st, const struct rec_opts *o, double now,
+                     struct rec_actions *out) {
   (void)now;
   for (size_t i = 0; i < st->n_keys; i++) {
     struct rec_key *k = st->keys[i];
@@ -446,8 +443,7 @@ static size_t cursor_lower_bound(const struct rec_state *st,
   return lo;
 }
 
-struct rec_cursor *rec_cursor_find(struct rec_state *st,
-                                   const char *bucket_key,
+struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
                                    const char *test_id) {
   size_t i = cursor_lower_bound(st, bucket_key, test_id);
   if (i < st->n_cursors &&

@@ -96,8 +96,8 @@ struct rec_state {
 };
 
 struct rec_opts {
-  double location_window; /* seconds; default 86400 */
-  double pending_timeout; /* seconds a requested event may stay unseen; 60 */
+  double location_window;    /* seconds; default 86400 */
+  double pending_timeout;    /* seconds a requested event may stay unseen; 60 */
   double reconcile_interval; /* seconds between checks of an active key; 300 */
 };
 
@@ -158,8 +158,8 @@ const struct rec_run *rec_newest_failure(const struct rec_key *k,
 /* Clears every key's looked_up mark, counts the failures of keys with an
  * active event as covered by it, and appends to *ret (grown, caller frees)
  * the indices of the keys xMatters must be asked about now. */
-int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o,
-                     double now, size_t **ret, size_t *ret_n);
+int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
+                     size_t **ret, size_t *ret_n);
 
 /* Reports what xMatters holds for key k: the ids of its active events
  * (n may be 0). Marks the key looked up. */
@@ -178,13 +178,13 @@ int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,
  * actions before the notification. Create and terminate actions only
  * concern keys looked up in this cycle; notifications follow verdict
  * changes (and are marked as sent). Returns 0 or -ENOMEM. */
-int rec_plan_actions(struct rec_state *st, const struct rec_opts *o,
-                     double now, struct rec_actions *out);
+int rec_plan_actions(struct rec_state *st, const struct rec_opts *o, double now,
+                     struct rec_actions *out);
 
 /* Outcome of a REC_CREATE. */
 enum rec_create_outcome {
-  REC_CREATED,     /* accepted; request_id may be "" */
-  REC_MAYBE_SENT,  /* the answer was lost: it may exist, look before resending */
+  REC_CREATED,    /* accepted; request_id may be "" */
+  REC_MAYBE_SENT, /* the answer was lost: it may exist, look before resending */
   REC_NOT_CREATED, /* an explicit rejection: nothing exists, retry later */
 };
 
@@ -202,8 +202,7 @@ void rec_create_done(struct rec_key *k, const struct rec_opts *o,
 void rec_terminate_done(struct rec_key *k, const char *event_id, bool gone);
 
 /* The cursor of a test, or NULL. */
-struct rec_cursor *rec_cursor_find(struct rec_state *st,
-                                   const char *bucket_key,
+struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
                                    const char *test_id);
 
 /* Sets the cursor of a test (added when absent). 0, -ENOMEM, -ENAMETOOLONG. */

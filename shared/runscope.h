@@ -7,9 +7,11 @@
 
 #include <stddef.h>
 
-#define RS_ID_MAX 80    /* UUIDs and bucket keys; longer is -EPROTO */
-#define RS_NAME_MAX 256 /* display names; longer ones are cut (display only) */
-#define RS_URL_MAX 1024 /* longer is -EPROTO */
+/* Field sizes: a longer id or URL is -EPROTO; a longer display name is cut
+ * (it is only displayed). */
+#define RS_ID_MAX 80
+#define RS_NAME_MAX 256
+#define RS_URL_MAX 1024
 
 /* Most runs rs_list_results returns for one call (it pages with `before`). */
 #define RS_RESULTS_MAX 500
@@ -116,8 +118,8 @@ void rs_free(struct rs_client *c);
  * Arrays handed back in *ret are the caller's to free() (one call each). */
 
 /* GET /buckets: every bucket the token sees. */
-int rs_list_buckets(struct rs_client *c, struct rs_bucket **ret,
-                    size_t *ret_n, struct err *err);
+int rs_list_buckets(struct rs_client *c, struct rs_bucket **ret, size_t *ret_n,
+                    struct err *err);
 
 /* GET /buckets/{key}. */
 int rs_get_bucket(struct rs_client *c, const char *bucket_key,

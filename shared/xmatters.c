@@ -117,8 +117,6 @@ static void api_key_of(const char *url, char *out, size_t size) {
   out[0] = '\0';
   for (const char *p = q; p != NULL && *p != '\0' && *p != '#';
        p = strpbrk(p + 1, "&#")) {
-    if (*p == '#')
-      break;
     if (strncasecmp(p + 1, "apiKey=", 7) == 0) {
       size_t n = strcspn(p + 8, "&#");
       snprintf(out, size, "%.*s", (int)n, p + 8);
@@ -768,8 +766,9 @@ int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
   *ret = NULL;
   *ret_n = 0;
   buf_init(&q, XM_URL_MAX);
-  int rc = buf_printf(&q, XM_EVENTS_PATH "?status=ACTIVE&embed=properties"
-                                         "&limit=%d",
+  int rc = buf_printf(&q,
+                      XM_EVENTS_PATH "?status=ACTIVE&embed=properties"
+                                     "&limit=%d",
                       XM_LIMIT);
   if (rc == 0)
     rc = find_events(c, &q, false, ret, ret_n, err);

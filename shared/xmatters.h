@@ -80,14 +80,13 @@ int xm_trigger(struct xm_client *c, const char *trigger_url,
 /* GET /api/xm/1/events?status=ACTIVE&propertyName=runscope_key&
  * propertyValue=KEY, following links.next. *ret (caller frees) holds the
  * events; their runscope_key is set to key. */
-int xm_find_active(struct xm_client *c, const char *key,
-                   struct xm_event **ret, size_t *ret_n, struct err *err);
+int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
+                   size_t *ret_n, struct err *err);
 
 /* GET /api/xm/1/events?requestId=ID, following links.next: the events one
  * trigger created, whatever their status. */
 int xm_find_by_request(struct xm_client *c, const char *request_id,
-                       struct xm_event **ret, size_t *ret_n,
-                       struct err *err);
+                       struct xm_event **ret, size_t *ret_n, struct err *err);
 
 /* GET /api/xm/1/events?status=ACTIVE&embed=properties, following
  * links.next: the active events that carry a runscope_key property (the
@@ -120,7 +119,7 @@ int xm_parse_events_page(const char *body, size_t len, int max_depth,
                          size_t next_size, struct err *err);
 
 /* Parses a trigger answer's requestId into ret (size bytes). */
-int xm_parse_request_id(const char *body, size_t len, int max_depth,
-                        char *ret, size_t size, struct err *err);
+int xm_parse_request_id(const char *body, size_t len, int max_depth, char *ret,
+                        size_t size, struct err *err);
 
 #endif

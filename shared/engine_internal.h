@@ -1,0 +1,149 @@
+/* The engine's parts and what they share; included by the engine's own
+ * files (engine.c, runs.c, events.c, report.c) only. */
+#ifndef RUNSCOPE_ENGINE_INTERNAL_H
+#define RUNSCOPE_ENGINE_INTERNAL_H
+
+#include "catalog.h"
+#include "engine.h"
+#include "http.h"
+#include "reconcile.h"
+#include "runscope.h"
+#include "xmatters.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DRY_RUN_PREFIX "dry-run:"
+#define COMPLAIN_MAX_INTERVAL 86400.0
+
+/* A log line that would repeat every cycle is repeated with a doubling gap
+ * (collectd's c_complain), and once more when the condition clears. */
+struct complaint {
+  double next_at;  /* do not log again before this */
+  double interval; /* 0: not complaining */
+};
+
+/* How one API is doing: reachability (for outage notifications) and the
+ * damping of its two kinds of log lines. */
+struct api_health {
+  const char *name;        /* "Runscope" or "xMatters" */
+  const char *instance;    /* its value's type instance, "runscope_reachable" */
+  double down_since;       /* 0: reachable */
+  bool warned;             /* a WARNING notification went out */
+  struct complaint outage; /* no answer, 429, 5xx */
+  struct complaint failure; /* answers that are errors: 4xx, bad JSON */
+  bool failed_this_cycle;   /* a failure (not an outage) in this cycle */
+};
+
+struct counters {
+  uint64_t events_created;
+  uint64_t events_terminated;
+  uint64_t create_errors;
+  uint64_t api_errors;
+};
+
+struct engine {
+  const struct cfg *cfg;
+  struct engine_sink sink;
+  char hostname[256];
+  struct http_client *rs_http, *xm_http;
+  struct rs_client *rs;
+  struct xm_client *xm;
+  struct catalog cat;
+  double discovered_at;
+  struct rec_state state;
+  struct rec_opts opts;
+  bool dirty;        /* state changed since the last save */
+  bool cycle_denied; /* an API rejected the credentials in this cycle */
+  bool xm_down;      /* stop asking xMatters for the rest of the cycle */
+  bool started;      /* the first cycle has run */
+  double swept_at;   /* when every active event was last listed */
+  struct api_health rs_health, xm_health;
+  struct complaint save_complaint;
+  struct counters n;
+};
+
+/* Everything an event or notification says about a key, from the catalog
+ * and the key's newest relevant run. */
+struct key_view {
+  const struct rec_key *k;
+  const struct rec_run *run; /* newest failure, or newest run; may be NULL */
+  const char *bucket_name;
+  const char *test_name;
+  const char *env_name;
+  const char *region;
+  const char *agent;
+  char test_url[RS_URL_MAX];
+  char run_url[RS_URL_MAX];
+  char started[32], finished[32];
+};
+
+/* engine.c: logging, API health, the state file. */
+
+/* Logs one line through the sink. */
+void eng_log(struct engine *e, enum engine_log_level level, const char *fmt,
+             ...) __attribute__((format(printf, 3, 4)));
+
+/* An API answered: clears its outage (OKAY notification after a WARNING). */
+void eng_api_up(struct engine *e, struct api_health *h);
+
+/* True for errors that mean the API cannot be used now (no answer, 429,
+ * 5xx), as opposed to an answer that is an error. */
+bool eng_is_outage(int rc);
+
+/* An API call failed with rc (a negative errno): counts it, logs it
+ * (rate-limited) and tracks outages. Returns true for an outage. */
+bool eng_api_failed(struct engine *e, struct api_health *h, int rc,
+                    const struct err *err, double now);
+
+/* An xMatters call failed: after an outage or rejected credentials the
+ * rest of the cycle leaves xMatters alone. */
+void eng_xm_failed(struct engine *e, int rc, const struct err *err, double now);
+
+/* Saves the state file when it changed (never in DryRun). */
+void eng_save_state(struct engine *e, double now);
+
+/* runs.c: the Runscope side. */
+
+/* Re-reads buckets, tests and details every DiscoveryInterval. */
+void eng_discover(struct engine *e, double now);
+
+/* Reads the new runs of every watched test into the reconciler. */
+void eng_poll_results(struct engine *e, double now);
+
+/* events.c: the xMatters side. */
+
+/* True for the placeholder ids DryRun gives the events it did not create. */
+bool eng_is_dry_run_id(const char *id);
+
+/* First cycle: are the xMatters REST credentials accepted? */
+void eng_check_xmatters(struct engine *e, double now);
+
+/* At start and every ReconcileInterval: adopts active events of watched
+ * keys that the state does not know. */
+void eng_adopt_events(struct engine *e, double now);
+
+/* Asks xMatters about the keys the reconciler needs to know about. */
+void eng_look_up_events(struct engine *e, double now);
+
+/* Plans and carries out this cycle's creates, terminates and
+ * notifications. */
+void eng_act(struct engine *e, double now);
+
+/* report.c: what the engine says about keys: views, notifications, values. */
+
+/* Fills v from the catalog and the key's newest relevant run. */
+void eng_key_view_init(struct engine *e, const struct rec_key *k,
+                       struct key_view *v);
+
+/* FAILURE when a key starts failing, OKAY when it recovers. */
+void eng_notify_key(struct engine *e, const struct rec_key *k,
+                    enum engine_severity sev);
+
+/* Per-key values (pass/fail of watched keys) and the active events count. */
+void eng_report_keys(struct engine *e);
+
+/* The plugin's own health values; duration is the cycle's, in seconds. */
+void eng_report_self(struct engine *e, double duration);
+
+#endif
