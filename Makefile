@@ -1,7 +1,7 @@
 # collectd-runscope: build, test, demo and package.
 #
 # make            build/runscope.so
-# make check      unit tests (Check) and end-to-end tests (real collectd)
+# make check      lint, unit tests (Check), end-to-end tests (real collectd)
 # make demo       the fakes, a scripted story and collectd in the foreground
 # make memcheck   unit tests under valgrind, leaks are errors
 # make install    DESTDIR, PLUGINDIR, CONFDIR, MANDIR as usual
@@ -81,6 +81,7 @@ e2e: $(B)/runscope.so
 
 check: deps
 	$(MAKE) all
+	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) e2e
 
@@ -105,6 +106,9 @@ lint:
 	clang-format --dry-run --Werror shared/*.[ch] plugin/*.[ch] tests/*.[ch]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--suppress=missingIncludeSystem -Ishared shared plugin
+	pyflakes3 tests
+	@out=$$(groff -man -ww -z collectd-runscope.5 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
 format:
 	clang-format -i shared/*.[ch] plugin/*.[ch] tests/*.[ch]

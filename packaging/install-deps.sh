@@ -3,7 +3,8 @@
 #
 # Usage: packaging/install-deps.sh [build|package]
 #   build    (default) compiler, collectd headers and daemon, libcurl, json-c,
-#            Check, valgrind, python3 for the fake servers
+#            Check, valgrind, python3 for the fake servers, groff for the man
+#            page, clang-format and cppcheck for make lint
 #   package  build plus debhelper, dpkg-dev, rpm and lintian
 #
 # As root on Debian or Ubuntu it runs apt-get for what is missing; otherwise it
@@ -11,7 +12,8 @@
 set -eu
 
 BUILD_PKGS="gcc make pkg-config collectd-core collectd-dev libcurl4-openssl-dev
-libjson-c-dev check python3 valgrind libyajl2 groff-base"
+libjson-c-dev check python3 valgrind libyajl2 groff-base clang-format cppcheck
+pyflakes3"
 PACKAGE_PKGS="debhelper dpkg-dev fakeroot rpm lintian"
 
 case "${1:-build}" in
