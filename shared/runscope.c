@@ -1,4 +1,5 @@
-/* Runscope REST API client: buckets, tests, test details and run results.
+/* Runscope REST API client: buckets, tests, test details, run results and
+ * trigger URLs.
  *
  * Open questions about the real API and what this client does about them
  * (docs/runscope-api.md, sections 2, 3, 7 and 9):
@@ -555,13 +556,16 @@ static int run_ids(json_object *o, const char *where, struct rs_run *r,
 }
 
 /* agent is a name, or (not seen, but cheap to accept) an object. */
-static void run_agent(json_object *o, struct rs_run *r) {
+static void copy_agent(json_object *o, char *dst, size_t size) {
   json_object *a = jsonx_obj(o, "agent");
   if (a == NULL)
-    copy_name(o, "agent", r->agent, sizeof(r->agent));
+    copy_name(o, "agent", dst, size);
   else
-    copy_name(a, pick(a, "name", pick(a, "id", "uuid")), r->agent,
-              sizeof(r->agent));
+    copy_name(a, pick(a, "name", pick(a, "id", "uuid")), dst, size);
+}
+
+static void run_agent(json_object *o, struct rs_run *r) {
+  copy_agent(o, r->agent, sizeof(r->agent));
 }
 
 static void run_counts(json_object *o, struct rs_run *r) {
@@ -705,8 +709,10 @@ static int path_init(struct rs_path *p, const char *bucket, const char *test,
   return rc;
 }
 
-/* Sets err for an answer with a non-2xx status. */
-static void status_error(const struct rs_client *c, const struct rs_path *p,
+/* Sets err for an answer with a non-2xx status, naming the call as method
+ * and what[0..what_len). */
+static void status_error(const struct rs_client *c, const char *method,
+                         const char *what, int what_len,
                          const struct http_response *resp, struct err *err) {
   json_object *root = NULL;
   long estatus;
@@ -726,10 +732,10 @@ static void status_error(const struct rs_client *c, const struct rs_path *p,
     msg = text;
   }
   if (msg != NULL && msg[0] != '\0')
-    err_set(err, "runscope: GET %.*s: HTTP %ld: %s", (int)p->object_len,
-            p->b.data, resp->status, msg);
+    err_set(err, "runscope: %s %.*s: HTTP %ld: %s", method, what_len, what,
+            resp->status, msg);
   else
-    err_set(err, "runscope: GET %.*s: HTTP %ld", (int)p->object_len, p->b.data,
+    err_set(err, "runscope: %s %.*s: HTTP %ld", method, what_len, what,
             resp->status);
   json_object_put(root);
   scrub(err, c->token);
@@ -762,7 +768,7 @@ static int rs_get(struct rs_client *c, const struct rs_path *p,
   }
   if (resp->status >= 200 && resp->status <= 299)
     return 0;
-  status_error(c, p, resp, err);
+  status_error(c, "GET", p->b.data, (int)p->object_len, resp, err);
   return status_errno(resp->status);
 }
 
@@ -1068,4 +1074,169 @@ int rs_list_results(struct rs_client *c, const char *bucket_key,
   *ret = all.v;
   *ret_n = all.n;
   return 0;
+}
+
+/* ---- trigger URLs ---- */
+
+/* Parses one item of data.runs[]. Returns 0, 1 to skip it (not an object,
+ * no test_run_id), or -EPROTO. */
+static int started_item(json_object *o, const char *where,
+                        struct rs_started_run *r, struct err *err) {
+  memset(r, 0, sizeof(*r));
+  if (!json_object_is_type(o, json_type_object))
+    return 1;
+  int rc = copy_id(o, pick(o, "test_run_id", "test_run_uuid"), r->test_run_id,
+                   sizeof(r->test_run_id), where, err);
+  if (rc == 0)
+    rc = copy_id(o, pick(o, "environment_id", "environment_uuid"),
+                 r->environment_id, sizeof(r->environment_id), where, err);
+  if (rc == 0)
+    rc = copy_id(o, "region", r->region, sizeof(r->region), where, err);
+  if (rc != 0)
+    return rc;
+  copy_agent(o, r->agent, sizeof(r->agent));
+  return r->test_run_id[0] == '\0' ? 1 : 0;
+}
+
+int rs_parse_trigger(const char *body, size_t len, int max_depth,
+                     struct rs_started_run **ret, size_t *ret_n,
+                     struct err *err) {
+  json_object *root, *data;
+  *ret = NULL;
+  *ret_n = 0;
+  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
+  if (rc != 0)
+    return rc;
+  json_object *runs = jsonx_arr(data, "runs");
+  size_t n = runs ? json_object_array_length(runs) : 0;
+  if (n > RS_STARTED_MAX)
+    n = RS_STARTED_MAX;
+  struct rs_started_run *v = calloc(n ? n : 1, sizeof(*v));
+  char where[RS_WHERE_MAX];
+  if (runs == NULL) {
+    err_set(err, "\"data\" has no \"runs\" array");
+    rc = -EPROTO;
+  } else if (v == NULL) {
+    err_set(err, "out of memory for %zu runs", n);
+    rc = -ENOMEM;
+  }
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    snprintf(where, sizeof(where), "data.runs[%zu]", i);
+    int item = started_item(json_object_array_get_idx(runs, i), where,
+                            &v[*ret_n], err);
+    if (item < 0)
+      rc = item;
+    else if (item == 0)
+      (*ret_n)++;
+  }
+  json_object_put(root);
+  if (rc != 0) {
+    free(v);
+    *ret_n = 0;
+    return rc;
+  }
+  *ret = v;
+  return 0;
+}
+
+/* The trigger id of a trigger URL, the path segment before the last one
+ * (".../radar/{id}/trigger", ".../radar/bucket/{id}/trigger"), into out
+ * ("" when the path has no such segment). */
+static void trigger_id_of(const char *url, char *out, size_t size) {
+  const char *sep = strstr(url, "://");
+  const char *path = sep ? sep + 3 + strcspn(sep + 3, "/?#") : url;
+  size_t path_len = strcspn(path, "?#");
+  const char *last = NULL, *prev = NULL;
+  for (const char *p = path; p < path + path_len; p++) {
+    if (*p == '/') {
+      prev = last;
+      last = p;
+    }
+  }
+  out[0] = '\0';
+  /* A short segment is no trigger id, and scrubbing it would garble. */
+  if (prev != NULL && last - prev > 8)
+    snprintf(out, size, "%.*s", (int)(last - prev - 1), prev + 1);
+}
+
+/* Maps a trigger answer's status to its errno (runscope.h, rs_trigger). */
+static int trigger_errno(long status) {
+  if (status >= 400 && status <= 499 && status != 401 && status != 403 &&
+      status != 404 && status != 429)
+    return -EINVAL;
+  return status_errno(status);
+}
+
+/* Builds trigger_url with the reserved parameters of req into url. */
+static int trigger_url_with(const char *trigger_url,
+                            const struct rs_trigger_req *req, struct buf *url) {
+  const char *names[] = {"runscope_environment", "runscope_region",
+                         "runscope_agent"};
+  const char *values[] = {req->environment_id, req->region, req->agent};
+  char sep = strchr(trigger_url, '?') ? '&' : '?';
+  int rc = buf_append(url, trigger_url, strcspn(trigger_url, "#"));
+  for (size_t i = 0; rc == 0 && i < 3; i++) {
+    if (values[i] == NULL || values[i][0] == '\0')
+      continue;
+    rc = buf_printf(url, "%c%s=", sep, names[i]);
+    if (rc == 0)
+      rc = buf_put_urlenc(url, values[i]);
+    sep = '&';
+  }
+  return rc;
+}
+
+/* POSTs url; fills *ret and *ret_n from a 2xx answer. what names the URL
+ * in messages; secret is scrubbed from them. */
+static int trigger_post(struct rs_client *c, const char *url, const char *what,
+                        const char *secret, struct rs_started_run **ret,
+                        size_t *ret_n, struct err *err) {
+  struct http_response resp;
+  http_response_init(&resp, RS_BODY_MAX);
+  struct http_request req = {.method = "POST", .url = url};
+  int rc = http_do(c->http, &req, &resp, err);
+  c->retry_after = rc == 0 ? resp.retry_after : -1;
+  if (rc != 0) {
+    err_prefix(err, "runscope");
+  } else if (resp.status < 200 || resp.status > 299) {
+    status_error(c, "POST", what, (int)strlen(what), &resp, err);
+    rc = trigger_errno(resp.status);
+  } else if (rs_parse_trigger(resp.body.data, resp.body.len, c->max_depth, ret,
+                              ret_n, NULL) != 0 &&
+             (*ret = calloc(1, sizeof(**ret))) == NULL) {
+    err_set(err, "runscope: POST %s: out of memory", what);
+    rc = -ENOMEM;
+  }
+  scrub(err, secret);
+  scrub(err, c->token);
+  http_response_fini(&resp);
+  return rc;
+}
+
+int rs_trigger(struct rs_client *c, const char *trigger_url,
+               const struct rs_trigger_req *req, struct rs_started_run **ret,
+               size_t *ret_n, struct err *err) {
+  char id[RS_URL_MAX], what[RS_URL_MAX];
+  struct buf url;
+  *ret = NULL;
+  *ret_n = 0;
+  trigger_id_of(trigger_url, id, sizeof(id));
+  http_redact_url(trigger_url, what, sizeof(what));
+  struct err tmp;
+  err_set(&tmp, "%s", what);
+  scrub(&tmp, id);
+  str_copy(what, sizeof(what), tmp.msg);
+  if (strncasecmp(trigger_url, "https://", 8) != 0 &&
+      strncasecmp(trigger_url, "http://", 7) != 0) {
+    err_set(err, "runscope: POST %s: not an http(s) trigger URL", what);
+    return -EINVAL;
+  }
+  buf_init(&url, RS_URL_MAX + RS_PATH_MAX);
+  int rc = trigger_url_with(trigger_url, req, &url);
+  if (rc != 0)
+    err_set(err, "runscope: POST %s: URL too long", what);
+  else
+    rc = trigger_post(c, url.data, what, id, ret, ret_n, err);
+  buf_fini(&url);
+  return rc;
 }

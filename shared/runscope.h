@@ -1,4 +1,5 @@
-/* Runscope REST API client: buckets, tests, test details and run results. */
+/* Runscope REST API client: buckets, tests, test details, run results and
+ * trigger URLs. */
 #ifndef RUNSCOPE_RUNSCOPE_H
 #define RUNSCOPE_RUNSCOPE_H
 
@@ -143,6 +144,46 @@ int rs_list_results(struct rs_client *c, const char *bucket_key,
                     const char *test_id, double since, struct rs_run **ret,
                     size_t *ret_n, struct err *err);
 
+/* What a trigger should run; every pointer is borrowed, and NULL or ""
+ * leaves its parameter out (Runscope then uses the test's default
+ * environment, or every location of the environment). */
+struct rs_trigger_req {
+  const char *environment_id; /* runscope_environment */
+  const char *region;         /* runscope_region: a region code */
+  const char *agent;          /* runscope_agent: a private agent's id */
+};
+
+/* A run a trigger started: an item of the answer's data.runs[]. */
+struct rs_started_run {
+  char test_run_id[RS_ID_MAX];
+  char environment_id[RS_ID_MAX];
+  char region[RS_ID_MAX]; /* "" for a private agent */
+  char agent[RS_ID_MAX];  /* "" for a region */
+};
+
+/* Most runs read from one trigger answer (one per test and location). */
+#define RS_STARTED_MAX 64
+
+/* Runs a test again through its trigger URL (from the test detail): POST
+ * trigger_url?runscope_environment=E[&runscope_region=R][&runscope_agent=A]
+ * with an empty body and without the token (the trigger URL is its own
+ * credential, and need not be on the API's host). On a 2xx answer *ret
+ * (caller frees; never NULL) holds the runs it started, as far as the
+ * answer could be read: a 2xx means the test was triggered even when its
+ * body is not the documented shape (*ret_n is then 0). Messages show the
+ * trigger URL with its trigger id replaced by REDACTED. Returns 0, or
+ *   -EAGAIN     429 (more than 10 triggers in 10 s on this URL) or 5xx:
+ *               nothing started, retry later (rs_retry_after tells when);
+ *   -ENOENT     404 (no such trigger);
+ *   -EACCES     401 or 403;
+ *   -EINVAL     another 4xx (e.g. an unknown environment): do not retry;
+ *               also for a trigger_url that is not http(s);
+ *   -ENOMEM, and the transport errors of http_do (http_maybe_sent tells
+ *               whether the test may have been triggered all the same). */
+int rs_trigger(struct rs_client *c, const char *trigger_url,
+               const struct rs_trigger_req *req, struct rs_started_run **ret,
+               size_t *ret_n, struct err *err);
+
 /* Seconds the last answer asked to wait (Retry-After), or -1. */
 double rs_retry_after(const struct rs_client *c);
 
@@ -158,5 +199,9 @@ int rs_parse_test_detail(const char *body, size_t len, int max_depth,
                          struct rs_test_detail *ret, struct err *err);
 int rs_parse_runs(const char *body, size_t len, int max_depth,
                   struct rs_run **ret, size_t *ret_n, struct err *err);
-
+/* The runs of a trigger answer (data.runs[], at most RS_STARTED_MAX; items
+ * without a test_run_id are skipped). *ret is the caller's to free. */
+int rs_parse_trigger(const char *body, size_t len, int max_depth,
+                     struct rs_started_run **ret, size_t *ret_n,
+                     struct err *err);
 #endif

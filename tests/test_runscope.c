@@ -863,6 +863,200 @@ START_TEST(call_no_token) {
 }
 END_TEST
 
+/* ---- trigger URLs ---- */
+
+#define TRIGGER_ID "235d992e-cb62-43b1-9983-dd5864b64d89"
+#define TRIGGER_URL BASE "/radar/" TRIGGER_ID "/trigger"
+
+START_TEST(parse_trigger_fixture) {
+  size_t len;
+  char *body = fixture("runscope_trigger.json", &len);
+  struct rs_started_run *r = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_parse_trigger(body, len, DEPTH, &r, &n, NULL), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(r[0].test_run_id, "df359b71-56d1-42f3-ab50-5e517a848ac7");
+  ck_assert_str_eq(r[0].environment_id, "ab234cdf-26c1-41c6-80ef-a9bb145fe8ff");
+  ck_assert_str_eq(r[0].region, "us1");
+  ck_assert_str_eq(r[0].agent, "");
+  free(r);
+  free(body);
+}
+END_TEST
+
+START_TEST(parse_trigger_variants) {
+  /* an agent run, the older *_uuid names, an item without an id, junk */
+  const char *body =
+      "{\"data\": {\"runs\": [{\"test_run_uuid\": \"r1\", \"region\": null,"
+      " \"agent\": \"a-77\", \"environment_uuid\": \"e1\"},"
+      " {\"status\": \"init\"}, 7,"
+      " {\"test_run_id\": \"r2\", \"region\": \"eu1\"}]},"
+      " \"error\": null}";
+  struct rs_started_run *r = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_parse_trigger(body, strlen(body), DEPTH, &r, &n, NULL),
+                   0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(r[0].test_run_id, "r1");
+  ck_assert_str_eq(r[0].agent, "a-77");
+  ck_assert_str_eq(r[0].region, "");
+  ck_assert_str_eq(r[0].environment_id, "e1");
+  ck_assert_str_eq(r[1].test_run_id, "r2");
+  ck_assert_str_eq(r[1].region, "eu1");
+  free(r);
+}
+END_TEST
+
+START_TEST(parse_trigger_refuses) {
+  static const char *const bodies[] = {
+      "{\"data\": {}, \"error\": null}",
+      "{\"data\": {\"runs\": {}}, \"error\": null}",
+      "{\"data\": [], \"error\": null}",
+      "{\"data\": {\"runs\": []}, \"error\": {\"status\": 429, \"message\": "
+      "\"slow down\"}}",
+  };
+  for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+    struct rs_started_run *r = (struct rs_started_run *)&fk;
+    size_t n = 9;
+    struct err err;
+    ck_assert_int_lt(
+        rs_parse_trigger(bodies[i], strlen(bodies[i]), DEPTH, &r, &n, &err), 0);
+    ck_assert_ptr_null(r);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_str_ne(err.msg, "");
+  }
+}
+END_TEST
+
+START_TEST(parse_trigger_capped) {
+  struct buf b;
+  buf_init(&b, 1 << 20);
+  ck_assert_int_eq(buf_puts(&b, "{\"data\": {\"runs\": ["), 0);
+  for (int i = 0; i < RS_STARTED_MAX + 5; i++)
+    ck_assert_int_eq(
+        buf_printf(&b, "%s{\"test_run_id\": \"r%d\"}", i ? "," : "", i), 0);
+  ck_assert_int_eq(buf_puts(&b, "]}}"), 0);
+  struct rs_started_run *r = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_parse_trigger(b.data, b.len, DEPTH, &r, &n, NULL), 0);
+  ck_assert_uint_eq(n, RS_STARTED_MAX);
+  free(r);
+  buf_fini(&b);
+}
+END_TEST
+
+START_TEST(call_trigger_region) {
+  answer_fixture(&fk, 200, "runscope_trigger.json");
+  struct rs_trigger_req req = {.environment_id = "env 1/2", .region = "us1"};
+  struct rs_started_run *r = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_trigger(rs, TRIGGER_URL, &req, &r, &n, NULL), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(r[0].region, "us1");
+  free(r);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  ck_assert_str_eq(fk.reqs[0].method, "POST");
+  ck_assert_str_eq(fk.reqs[0].url, TRIGGER_URL "?runscope_environment=env%201"
+                                               "%2F2&runscope_region=us1");
+  ck_assert_ptr_null(fk.reqs[0].bearer); /* the token stays home */
+  ck_assert_ptr_null(fk.reqs[0].body);
+}
+END_TEST
+
+START_TEST(call_trigger_agent_and_query) {
+  answer(&fk, 201, "{\"data\": {\"runs\": []}}");
+  answer(&fk, 200, "not json at all");
+  struct rs_trigger_req req = {.environment_id = "e1", .agent = "ag-1"};
+  struct rs_started_run *r = NULL;
+  size_t n = 9;
+  ck_assert_int_eq(
+      rs_trigger(rs, TRIGGER_URL "?baseUrl=x#frag", &req, &r, &n, NULL), 0);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_ptr_nonnull(r);
+  free(r);
+  ck_assert_str_eq(fk.reqs[0].url, TRIGGER_URL "?baseUrl=x&runscope_"
+                                               "environment=e1&runscope_agent="
+                                               "ag-1");
+  /* a 2xx is a trigger, whatever its body */
+  struct rs_trigger_req none = {0};
+  ck_assert_int_eq(rs_trigger(rs, TRIGGER_URL, &none, &r, &n, NULL), 0);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_ptr_nonnull(r);
+  free(r);
+  ck_assert_str_eq(fk.reqs[1].url, TRIGGER_URL);
+}
+END_TEST
+
+static const struct {
+  long status;
+  const char *body;
+  double retry_after;
+  int rc;
+  const char *msg;
+} trigger_statuses[] = {
+    {429,
+     "{\"error\": {\"status\": 429, \"message\": \"Trigger URL rate limit "
+     "exceeded\"}}",
+     7, -EAGAIN,
+     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 429: Trigger URL "
+     "rate limit exceeded"},
+    {429, "", -1, -EAGAIN,
+     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 429"},
+    {503, "down", -1, -EAGAIN,
+     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 503: down"},
+    {404,
+     "{\"error\": {\"status\": 404, \"message\": \"Trigger " TRIGGER_ID
+     " not found\"}}",
+     -1, -ENOENT,
+     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 404: Trigger "
+     "REDACTED not found"},
+    {400,
+     "{\"error\": {\"status\": 400, \"message\": \"Invalid "
+     "runscope_environment\"}}",
+     -1, -EINVAL,
+     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 400: Invalid "
+     "runscope_environment"},
+    {403, NULL, -1, -EACCES,
+     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 403"},
+    {302, NULL, -1, -EPROTO,
+     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 302"},
+};
+
+START_TEST(call_trigger_status_errno) {
+  answer(&fk, trigger_statuses[_i].status, trigger_statuses[_i].body);
+  fk.answers[0].retry_after = trigger_statuses[_i].retry_after;
+  struct rs_trigger_req req = {.environment_id = "e1"};
+  struct rs_started_run *r = (struct rs_started_run *)&fk;
+  size_t n = 3;
+  struct err err;
+  ck_assert_int_eq(rs_trigger(rs, TRIGGER_URL, &req, &r, &n, &err),
+                   trigger_statuses[_i].rc);
+  ck_assert_ptr_null(r);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_str_eq(err.msg, trigger_statuses[_i].msg);
+  ck_assert_double_eq(rs_retry_after(rs), trigger_statuses[_i].retry_after);
+}
+END_TEST
+
+START_TEST(call_trigger_transport_and_scheme) {
+  fk.answers[0].rc = -ETIMEDOUT;
+  fk.n_answers = 1;
+  struct rs_trigger_req req = {.environment_id = "e1"};
+  struct rs_started_run *r = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(rs_trigger(rs, TRIGGER_URL, &req, &r, &n, &err), -ETIMEDOUT);
+  ck_assert_ptr_null(strstr(err.msg, TRIGGER_ID));
+  ck_assert_ptr_nonnull(strstr(err.msg, "REDACTED"));
+  ck_assert_int_eq(rs_trigger(rs, "ftp://x.test/radar/" TRIGGER_ID "/trigger",
+                              &req, &r, &n, &err),
+                   -EINVAL);
+  ck_assert_str_eq(err.msg, "runscope: POST ftp://x.test/radar/REDACTED/"
+                            "trigger: not an http(s) trigger URL");
+  ck_assert_uint_eq(fk.n_reqs, 1);
+}
+END_TEST
+
 static Suite *runscope_suite(void) {
   Suite *s = suite_create("runscope");
   TCase *tc = tcase_create("parsers read the documented shapes");
@@ -911,6 +1105,17 @@ static Suite *runscope_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_loop_test(tc, call_status_errno, 0, N(statuses));
   tcase_add_test(tc, call_transport_error);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("trigger URLs run a test again");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, parse_trigger_fixture);
+  tcase_add_test(tc, parse_trigger_variants);
+  tcase_add_test(tc, parse_trigger_refuses);
+  tcase_add_test(tc, parse_trigger_capped);
+  tcase_add_test(tc, call_trigger_region);
+  tcase_add_test(tc, call_trigger_agent_and_query);
+  tcase_add_loop_test(tc, call_trigger_status_errno, 0, N(trigger_statuses));
+  tcase_add_test(tc, call_trigger_transport_and_scheme);
   suite_add_tcase(s, tc);
   return s;
 }
