@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define XM_EVENTS_PATH "/api/xm/1/events"
 #define XM_LIMIT 100
@@ -836,5 +837,351 @@ int xm_terminate(struct xm_client *c, const char *event_id, struct err *err) {
 out:
   buf_fini(&url);
   json_object_put(body);
+  return rc;
+}
+
+/* ---- one event, and the responses to it ---- */
+
+/* Reads exactly n digits at *p into *ret and moves *p past them. */
+static bool read_digits(const char **p, int n, int *ret) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    char ch = (*p)[i];
+    if (ch < '0' || ch > '9')
+      return false;
+    v = v * 10 + (ch - '0');
+  }
+  *p += n;
+  *ret = v;
+  return true;
+}
+
+/* Moves *p past ch when it is there. */
+static bool skip(const char **p, const char *set) {
+  if (**p == '\0' || strchr(set, **p) == NULL)
+    return false;
+  (*p)++;
+  return true;
+}
+
+/* Reads the date and time of an ISO-8601 stamp into tm and its fraction
+ * of a second into *frac; *p ends after them. */
+static bool read_date_time(const char **p, struct tm *tm, double *frac) {
+  int y, mo, d, h, mi, s = 0;
+  const char *q = *p;
+  if (!read_digits(&q, 4, &y) || !skip(&q, "-") || !read_digits(&q, 2, &mo) ||
+      !skip(&q, "-") || !read_digits(&q, 2, &d) || !skip(&q, "Tt ") ||
+      !read_digits(&q, 2, &h) || !skip(&q, ":") || !read_digits(&q, 2, &mi))
+    return false;
+  if (skip(&q, ":") && !read_digits(&q, 2, &s))
+    return false;
+  *frac = 0;
+  if (*q == '.' || *q == ',') {
+    double scale = 1;
+    if (*++q < '0' || *q > '9')
+      return false;
+    for (; *q >= '0' && *q <= '9'; q++)
+      *frac += (*q - '0') * (scale /= 10);
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    return false;
+  *tm = (struct tm){.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = s};
+  *p = q;
+  return true;
+}
+
+/* Reads a zone ("Z", "+HH:MM", "+HHMM", "+HH", or none) into *ret_offset
+ * (seconds east of UTC); *p must then be at the end. */
+static bool read_zone(const char *p, int *ret_offset) {
+  int h = 0, m = 0, sign = 1;
+  *ret_offset = 0;
+  if (*p == 'Z' || *p == 'z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    sign = *p++ == '-' ? -1 : 1;
+    if (!read_digits(&p, 2, &h))
+      return false;
+    if (skip(&p, ":") && !read_digits(&p, 2, &m))
+      return false;
+    if (*p >= '0' && *p <= '9' && !read_digits(&p, 2, &m))
+      return false;
+    if (h > 23 || m > 59)
+      return false;
+  }
+  while (*p == ' ')
+    p++;
+  *ret_offset = sign * (h * 3600 + m * 60);
+  return *p == '\0';
+}
+
+int xm_parse_time(const char *s, double *ret) {
+  struct tm tm;
+  double frac;
+  int offset, mday, mon;
+  if (s == NULL)
+    return -EINVAL;
+  while (*s == ' ')
+    s++;
+  if (!read_date_time(&s, &tm, &frac) || !read_zone(s, &offset))
+    return -EINVAL;
+  mday = tm.tm_mday;
+  mon = tm.tm_mon;
+  time_t t = timegm(&tm);
+  /* timegm normalises 31 February into March: refuse such dates. */
+  if (t == (time_t)-1 || tm.tm_mday != mday || tm.tm_mon != mon)
+    return -EINVAL;
+  *ret = (double)t + frac - offset;
+  return 0;
+}
+
+/* A received time: an ISO-8601 string, or a number of seconds (or of
+ * milliseconds, when too large for seconds). 0 when neither. */
+static double received_time(json_object *response) {
+  json_object *v = NULL;
+  double t = 0;
+  if (response == NULL ||
+      !json_object_object_get_ex(response, "received", &v) || v == NULL)
+    return 0;
+  if (json_object_is_type(v, json_type_string)) {
+    if (xm_parse_time(json_object_get_string(v), &t) != 0)
+      return 0;
+  } else if (json_object_is_type(v, json_type_int) ||
+             json_object_is_type(v, json_type_double)) {
+    t = json_object_get_double(v);
+    if (t > 1e11)
+      t /= 1000;
+  }
+  return isfinite(t) && t > 0 ? t : 0;
+}
+
+/* Copies a display string member, cut to fit ("" when absent). */
+static void copy_cut(json_object *o, const char *key, char *dst, size_t size) {
+  if (jsonx_copy_str(o, key, dst, size) == -EPROTO)
+    dst[0] = '\0';
+}
+
+/* The responder: person, else recipient; its targetName, else its id. */
+static void delivery_user(json_object *o, struct xm_delivery *d) {
+  json_object *who = jsonx_obj(o, "person");
+  if (who == NULL)
+    who = jsonx_obj(o, "recipient");
+  copy_cut(who, "targetName", d->user, sizeof(d->user));
+  if (d->user[0] == '\0')
+    copy_cut(who, "id", d->user, sizeof(d->user));
+}
+
+/* Parses one user-deliveries item. Returns 0, 1 to skip it, or -EPROTO. */
+static int parse_delivery(json_object *o, const char *where,
+                          struct xm_delivery *d, struct err *err) {
+  char w[XM_WHERE_MAX + 8];
+  memset(d, 0, sizeof(*d));
+  if (!json_object_is_type(o, json_type_object))
+    return 1;
+  json_object *ev = jsonx_obj(o, "event");
+  snprintf(w, sizeof(w), "%s.event", where);
+  int rc = copy_id(ev, "id", d->event_id, sizeof(d->event_id), w, err);
+  if (rc == 0 && ev != NULL)
+    rc = copy_event_id(ev, d->event_number, sizeof(d->event_number), w, err);
+  if (rc != 0)
+    return rc;
+  delivery_user(o, d);
+  json_object *response = jsonx_obj(o, "response");
+  copy_cut(response, "text", d->text, sizeof(d->text));
+  d->received = received_time(response);
+  return 0;
+}
+
+int xm_parse_deliveries_page(const char *body, size_t len, int max_depth,
+                             struct xm_delivery **ret, size_t *ret_n,
+                             char *next, size_t next_size, struct err *err) {
+  json_object *root = NULL;
+  char where[XM_WHERE_MAX];
+  next[0] = '\0';
+  int rc = jsonx_parse(body, len, max_depth, &root, err);
+  if (rc != 0)
+    return rc;
+  json_object *data = jsonx_arr(root, "data");
+  size_t n = data ? json_object_array_length(data) : 0;
+  struct xm_delivery *v = NULL;
+  if (data == NULL) {
+    err_set(err, "the answer has no \"data\" array");
+    rc = -EPROTO;
+  } else if (n > 0 && (v = realloc(*ret, (*ret_n + n) * sizeof(*v))) == NULL) {
+    err_set(err, "out of memory for %zu deliveries", *ret_n + n);
+    rc = -ENOMEM;
+  } else if (n > 0) {
+    *ret = v;
+  }
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    snprintf(where, sizeof(where), "data[%zu]", i);
+    int item = parse_delivery(json_object_array_get_idx(data, i), where,
+                              &v[*ret_n], err);
+    if (item < 0)
+      rc = item;
+    else if (item == 0)
+      (*ret_n)++;
+  }
+  if (rc == 0 && jsonx_copy_str(jsonx_obj(root, "links"), "next", next,
+                                next_size) == -ENAMETOOLONG) {
+    next[0] = '\0';
+    err_set(err, "links.next is longer than %zu bytes", next_size - 1);
+    rc = -EPROTO;
+  }
+  json_object_put(root);
+  return rc;
+}
+
+/* Parses one page at body into the caller's context; copies links.next. */
+typedef int (*page_fn)(void *ctx, const char *body, size_t len, int max_depth,
+                       char *next, size_t next_size, struct err *err);
+
+/* GETs url and every page links.next leads to (up to XM_MAX_PAGES), handing
+ * each to parse. url is used as scratch space. */
+static int get_pages(struct xm_client *c, struct buf *url, page_fn parse,
+                     void *ctx, struct err *err) {
+  struct call call = {.method = "GET", .api_key = ""};
+  struct http_response resp;
+  struct buf nurl;
+  char next[XM_URL_MAX];
+  int rc = 0;
+  http_response_init(&resp, XM_BODY_MAX);
+  buf_init(&nurl, XM_URL_MAX);
+  for (int page = 0;; page++) {
+    url_path(url->data, call.what, sizeof(call.what));
+    struct http_request req = {.method = "GET",
+                               .url = url->data,
+                               .user = c->user,
+                               .password = c->password};
+    rc = xm_do(c, &call, &req, &resp, err);
+    if (rc != 0)
+      break;
+    rc = parse(ctx, resp.body.data, resp.body.len, c->max_depth, next,
+               sizeof(next), err);
+    if (rc == 0 && next[0] == '\0')
+      break;
+    if (rc == 0)
+      rc = next_url(c, next, &nurl, err);
+    if (rc == 0 && strcmp(nurl.data, url->data) == 0) {
+      err_set(err, "links.next repeats the page it is on");
+      rc = -EPROTO;
+    }
+    if (rc == 0 && page + 1 == XM_MAX_PAGES) {
+      err_set(err, "more than %d pages", XM_MAX_PAGES);
+      rc = -EPROTO;
+    }
+    if (rc == 0) {
+      buf_reset(url);
+      rc = buf_append(url, nurl.data, nurl.len);
+    }
+    if (rc != 0) {
+      err_prefix(err, "xmatters: GET %s", call.what);
+      scrub_all(c, &call, err);
+      break;
+    }
+  }
+  buf_fini(&nurl);
+  http_response_fini(&resp);
+  return rc;
+}
+
+struct deliveries {
+  struct xm_delivery **ret;
+  size_t *ret_n;
+};
+
+static int deliveries_page(void *ctx, const char *body, size_t len,
+                           int max_depth, char *next, size_t next_size,
+                           struct err *err) {
+  struct deliveries *d = ctx;
+  return xm_parse_deliveries_page(body, len, max_depth, d->ret, d->ret_n, next,
+                                  next_size, err);
+}
+
+/* Starts url with base_url + XM_EVENTS_PATH "/" + the encoded id. */
+static int event_url(const struct xm_client *c, const char *event_id,
+                     struct buf *url) {
+  int rc = buf_puts(url, c->base_url);
+  if (rc == 0)
+    rc = buf_puts(url, XM_EVENTS_PATH "/");
+  if (rc == 0)
+    rc = buf_put_urlenc(url, event_id);
+  return rc;
+}
+
+int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
+                       struct xm_delivery **ret, size_t *ret_n,
+                       struct err *err) {
+  struct buf url;
+  char at[32] = "";
+  time_t t = (time_t)now;
+  struct tm tm;
+  *ret = NULL;
+  *ret_n = 0;
+  if (gmtime_r(&t, &tm) != NULL)
+    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  buf_init(&url, XM_URL_MAX);
+  int rc = event_url(c, event_id, &url);
+  if (rc == 0)
+    rc = buf_puts(&url, "/user-deliveries?at=");
+  if (rc == 0)
+    rc = buf_put_urlenc(&url, at);
+  if (rc == 0)
+    rc = buf_printf(&url, "&limit=%d", XM_LIMIT);
+  struct deliveries ctx = {ret, ret_n};
+  if (rc != 0)
+    err_set(err, "xmatters: GET " XM_EVENTS_PATH "/.../user-deliveries: "
+                 "event id too long");
+  else
+    rc = get_pages(c, &url, deliveries_page, &ctx, err);
+  if (rc == 0 && *ret == NULL && (*ret = calloc(1, sizeof(**ret))) == NULL)
+    rc = -ENOMEM;
+  if (rc != 0) {
+    free(*ret);
+    *ret = NULL;
+    *ret_n = 0;
+  }
+  buf_fini(&url);
+  return rc;
+}
+
+int xm_get_event(struct xm_client *c, const char *event_id,
+                 struct xm_event *ret, struct err *err) {
+  struct call call = {.method = "GET", .api_key = ""};
+  struct http_response resp;
+  struct buf url;
+  json_object *root = NULL;
+  memset(ret, 0, sizeof(*ret));
+  buf_init(&url, XM_URL_MAX);
+  int rc = event_url(c, event_id, &url);
+  if (rc != 0) {
+    err_set(err, "xmatters: GET " XM_EVENTS_PATH "/...: id too long");
+    buf_fini(&url);
+    return rc;
+  }
+  url_path(url.data, call.what, sizeof(call.what));
+  struct http_request req = {.method = "GET",
+                             .url = url.data,
+                             .user = c->user,
+                             .password = c->password};
+  http_response_init(&resp, XM_BODY_MAX);
+  rc = xm_do(c, &call, &req, &resp, err);
+  if (rc == 0)
+    rc = jsonx_parse(resp.body.data, resp.body.len, c->max_depth, &root, err);
+  if (rc == 0 && (rc = parse_event(root, "the answer", ret, err)) == 1) {
+    err_set(err, "the answer is not an event with an id");
+    rc = -EPROTO;
+  }
+  if (rc == -EPROTO) {
+    err_prefix(err, "xmatters: GET %s", call.what);
+    scrub_all(c, &call, err);
+  }
+  json_object_put(root);
+  http_response_fini(&resp);
+  buf_fini(&url);
   return rc;
 }

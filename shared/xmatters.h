@@ -1,4 +1,5 @@
-/* xMatters client: trigger events, find active events, terminate them. */
+/* xMatters client: trigger events, find active events, terminate them,
+ * read the responses to them. */
 #ifndef RUNSCOPE_XMATTERS_H
 #define RUNSCOPE_XMATTERS_H
 
@@ -102,6 +103,34 @@ int xm_check_credentials(struct xm_client *c, struct err *err);
  * the event does not exist. */
 int xm_terminate(struct xm_client *c, const char *event_id, struct err *err);
 
+/* GET /api/xm/1/events/{id}: the event (status, and its runscope_key
+ * property when it has one) into *ret. -ENOENT when xMatters does not know
+ * it. */
+int xm_get_event(struct xm_client *c, const char *event_id,
+                 struct xm_event *ret, struct err *err);
+
+#define XM_USER_MAX 256 /* a responder's name or id; longer is cut */
+#define XM_TEXT_MAX 256 /* a response text; longer is cut */
+
+/* One user's delivery of an event, from user-deliveries: who, and the last
+ * response that user gave (xmatters-api.md 5.1). */
+struct xm_delivery {
+  char event_id[XM_ID_MAX]; /* data[].event.id; "" when absent */
+  char event_number[32];    /* data[].event.eventId; "" when absent */
+  char user[XM_USER_MAX];   /* person (or recipient) targetName, else id */
+  char text[XM_TEXT_MAX];   /* response.text; "" when no response (yet) */
+  double received;          /* response.received, Unix seconds; 0 when
+                               absent or not understood */
+};
+
+/* GET /api/xm/1/events/{id}/user-deliveries?at=NOW&limit=100 (now in
+ * ISO-8601 UTC: the endpoint reads the historical store), following
+ * links.next. *ret (caller frees; never NULL on success) holds one item per
+ * user the event reached, in the answer's order. */
+int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
+                       struct xm_delivery **ret, size_t *ret_n,
+                       struct err *err);
+
 /* Seconds the last answer asked to wait (Retry-After), or -1. */
 double xm_retry_after(const struct xm_client *c);
 
@@ -121,5 +150,20 @@ int xm_parse_events_page(const char *body, size_t len, int max_depth,
 /* Parses a trigger answer's requestId into ret (size bytes). */
 int xm_parse_request_id(const char *body, size_t len, int max_depth, char *ret,
                         size_t size, struct err *err);
+
+/* Parses a user-deliveries page: appends its items to *ret and *ret_n
+ * (growing the array, caller frees) and copies links.next into next (""
+ * when absent). Items that are not objects are skipped; an event id longer
+ * than XM_ID_MAX is -EPROTO; a missing person, response or received leaves
+ * its fields empty. Returns 0, -EPROTO or -ENOMEM. */
+int xm_parse_deliveries_page(const char *body, size_t len, int max_depth,
+                             struct xm_delivery **ret, size_t *ret_n,
+                             char *next, size_t next_size, struct err *err);
+
+/* Reads an xMatters timestamp: "2019-11-12T16:54:37.656+0000", "...Z",
+ * "...+00:00", other offsets ("-05:00", "+0530", "+02"), with or without
+ * fractions or seconds; no zone means UTC. Returns 0 with *ret in Unix
+ * seconds, or -EINVAL. */
+int xm_parse_time(const char *s, double *ret);
 
 #endif

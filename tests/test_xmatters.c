@@ -971,6 +971,228 @@ START_TEST(terminate_status_errno) {
 }
 END_TEST
 
+/* ---- responses: timestamps, user deliveries, one event ---- */
+
+static const struct {
+  const char *text;
+  int rc;
+  double t;
+} times[] = {
+    {"2019-11-12T16:54:37.656+0000", 0, 1573577677.656},
+    {"2019-11-12T16:54:37.656Z", 0, 1573577677.656},
+    {"2019-11-12T16:54:37.656+00:00", 0, 1573577677.656},
+    {"2019-11-12T16:54:37Z", 0, 1573577677},
+    {"2019-11-12T16:54:37", 0, 1573577677}, /* no zone: UTC */
+    {" 2019-11-12 16:54:37z ", 0, 1573577677},
+    {"2019-11-12T16:54Z", 0, 1573577640},
+    {"2019-11-12T17:54:37.656+01:00", 0, 1573577677.656},
+    {"2019-11-12T11:54:37.656-0500", 0, 1573577677.656},
+    {"2019-11-12T18:54:37+02", 0, 1573577677},
+    {"2019-11-12T16:54:37,5Z", 0, 1573577677.5},
+    {"2016-02-29T00:00:00Z", 0, 1456704000},
+    {"", -EINVAL, 0},
+    {"2019-11-12", -EINVAL, 0},
+    {"2019-02-30T00:00:00Z", -EINVAL, 0},
+    {"2019-13-01T00:00:00Z", -EINVAL, 0},
+    {"2019-11-12T24:00:00Z", -EINVAL, 0},
+    {"2019-11-12T16:54:37+25:00", -EINVAL, 0},
+    {"2019-11-12T16:54:37.Z", -EINVAL, 0},
+    {"2019-11-12T16:54:37Zjunk", -EINVAL, 0},
+    {"2019-11-12T16:54:37+0", -EINVAL, 0},
+    {"19-11-12T16:54:37Z", -EINVAL, 0},
+    {"1573577677", -EINVAL, 0},
+};
+
+START_TEST(parse_time) {
+  double t = -1;
+  ck_assert_msg(xm_parse_time(times[_i].text, &t) == times[_i].rc, "%s",
+                times[_i].text);
+  if (times[_i].rc == 0)
+    ck_assert_msg(fabs(t - times[_i].t) < 1e-6, "%s: %.6f", times[_i].text, t);
+  ck_assert_int_eq(xm_parse_time(NULL, &t), -EINVAL);
+}
+END_TEST
+
+START_TEST(parse_deliveries_documented) {
+  size_t len;
+  char *body = fixture("xmatters_user_deliveries.json", &len);
+  struct xm_delivery *d = NULL;
+  size_t n = 0;
+  char next[256];
+  ck_assert_int_eq(xm_parse_deliveries_page(body, len, DEPTH, &d, &n, next,
+                                            sizeof(next), NULL),
+                   0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(d[0].event_id, "7af4cab7-5301-4156-9d9e-33983a7f2b18");
+  ck_assert_str_eq(d[0].event_number, "24721002");
+  ck_assert_str_eq(d[0].user, "thanks");
+  /* the last response is the top-level one, not the notification's */
+  ck_assert_str_eq(d[0].text, "On my way - be there in 5 minutes");
+  ck_assert_double_eq_tol(d[0].received, 1573577677.656, 1e-6);
+  ck_assert_str_eq(next, "");
+  free(d);
+  free(body);
+}
+END_TEST
+
+START_TEST(parse_deliveries_variants) {
+  const char *body =
+      "{\"data\": ["
+      /* a recipient instead of a person, a "Z" time, an eventId number */
+      "{\"event\": {\"id\": \"ev1\", \"eventId\": 2132001},"
+      " \"recipient\": {\"targetName\": \"jdoe|Work Email\"},"
+      " \"response\": {\"text\": \"rerun\", \"received\": "
+      "\"2024-01-01T00:00:05.000Z\"}},"
+      /* delivered, no response yet; a person with an id only */
+      "{\"event\": {\"id\": \"ev1\"}, \"person\": {\"id\": \"p-42\"},"
+      " \"deliveryStatus\": \"DELIVERED\"},"
+      /* +00:00, no event object, received in milliseconds elsewhere */
+      "{\"person\": {\"targetName\": \"amy\"}, \"response\": {\"text\": "
+      "\"Acknowledge\", \"received\": \"2024-01-01T00:00:05+00:00\"}},"
+      "{\"person\": {\"targetName\": \"bob\"}, \"response\": {\"text\": "
+      "\"Maybe\", \"received\": 1704067205000}},"
+      /* unreadable received, text of the wrong type; junk items */
+      "{\"person\": {\"targetName\": 7}, \"response\": {\"text\": 3,"
+      " \"received\": \"yesterday\"}}, 12, null],"
+      " \"links\": {\"next\": \"/api/xm/1/events/ev1/user-deliveries?"
+      "offset=100&limit=100\"}}";
+  struct xm_delivery *d = NULL;
+  size_t n = 0;
+  char next[256];
+  ck_assert_int_eq(xm_parse_deliveries_page(body, strlen(body), DEPTH, &d, &n,
+                                            next, sizeof(next), NULL),
+                   0);
+  ck_assert_uint_eq(n, 5);
+  ck_assert_str_eq(d[0].event_number, "2132001");
+  ck_assert_str_eq(d[0].user, "jdoe|Work Email");
+  ck_assert_str_eq(d[0].text, "rerun");
+  ck_assert_double_eq_tol(d[0].received, 1704067205, 1e-6);
+  ck_assert_str_eq(d[1].user, "p-42");
+  ck_assert_str_eq(d[1].text, "");
+  ck_assert_double_eq(d[1].received, 0);
+  ck_assert_str_eq(d[2].event_id, "");
+  ck_assert_str_eq(d[2].text, "Acknowledge");
+  ck_assert_double_eq_tol(d[2].received, 1704067205, 1e-6);
+  ck_assert_double_eq_tol(d[3].received, 1704067205, 1e-6);
+  ck_assert_str_eq(d[4].user, "");
+  ck_assert_str_eq(d[4].text, "");
+  ck_assert_double_eq(d[4].received, 0);
+  ck_assert_str_eq(next,
+                   "/api/xm/1/events/ev1/user-deliveries?offset=100&limit=100");
+  free(d);
+}
+END_TEST
+
+START_TEST(parse_deliveries_refuses) {
+  static const char *const bodies[] = {
+      "{\"count\": 0}",
+      "{\"data\": {}}",
+      "[]",
+      "{\"data\": [{\"event\": {\"id\": \"0123456789012345678901234567890123"
+      "4567890123456789012345678901234567890123456789\"}}]}",
+      "{\"data\": [",
+  };
+  for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+    struct xm_delivery *d = NULL;
+    size_t n = 0;
+    char next[64];
+    struct err err;
+    err_clear(&err);
+    ck_assert_int_eq(xm_parse_deliveries_page(bodies[i], strlen(bodies[i]),
+                                              DEPTH, &d, &n, next, sizeof(next),
+                                              &err),
+                     -EPROTO);
+    ck_assert_str_ne(err.msg, "");
+    free(d);
+  }
+}
+END_TEST
+
+#define EV_ID "5f1c5b8e-8c43-4bd4-9e37-2c1d9a6a2b10"
+#define DELIVERIES_URL                                                         \
+  BASE "/api/xm/1/events/" EV_ID                                               \
+       "/user-deliveries?at=2023-11-14T22%3A13%3A20Z"                          \
+       "&limit=100"
+
+START_TEST(user_deliveries_pages) {
+  answer(&fk, 200,
+         "{\"data\": [{\"person\": {\"targetName\": \"amy\"}, \"response\": "
+         "{\"text\": \"Rerun\", \"received\": \"2023-11-14T22:13:00Z\"}}],"
+         " \"links\": {\"next\": \"/api/xm/1/events/" EV_ID
+         "/user-deliveries?offset=100&limit=100\"}}");
+  answer(&fk, 200,
+         "{\"data\": [{\"person\": {\"targetName\": \"bob\"}}], \"links\": "
+         "{}}");
+  struct xm_delivery *d = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(xm_user_deliveries(xm, EV_ID, 1700000000.7, &d, &n, NULL),
+                   0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(d[0].user, "amy");
+  ck_assert_str_eq(d[0].text, "Rerun");
+  ck_assert_double_eq(d[0].received, 1699999980);
+  ck_assert_str_eq(d[1].user, "bob");
+  free(d);
+  assert_req(0, "GET", DELIVERIES_URL, USER, PASSWORD);
+  assert_req(1, "GET",
+             BASE "/api/xm/1/events/" EV_ID
+                  "/user-deliveries?offset=100&limit=100",
+             USER, PASSWORD);
+}
+END_TEST
+
+START_TEST(user_deliveries_empty_and_errors) {
+  answer(&fk, 200, "{\"count\": 0, \"total\": 0, \"data\": []}");
+  answer_fixture(&fk, 404, "xmatters_error_404.json");
+  answer(&fk, 200,
+         "{\"data\": [], \"links\": {\"next\": "
+         "\"https://elsewhere.test/api/xm/1/x\"}}");
+  answer(&fk, 503, "busy");
+  struct xm_delivery *d = NULL;
+  size_t n = 7;
+  struct err err;
+  ck_assert_int_eq(xm_user_deliveries(xm, EV_ID, 1700000000, &d, &n, &err), 0);
+  ck_assert_ptr_nonnull(d);
+  ck_assert_uint_eq(n, 0);
+  free(d);
+  ck_assert_int_eq(xm_user_deliveries(xm, EV_ID, 1700000000, &d, &n, &err),
+                   -ENOENT);
+  ck_assert_ptr_null(d);
+  ck_assert_ptr_nonnull(strstr(err.msg, "HTTP 404"));
+  ck_assert_int_eq(xm_user_deliveries(xm, EV_ID, 1700000000, &d, &n, &err),
+                   -EPROTO);
+  ck_assert_ptr_nonnull(strstr(err.msg, "another origin"));
+  ck_assert_int_eq(xm_user_deliveries(xm, EV_ID, 1700000000, &d, &n, &err),
+                   -EAGAIN);
+  ck_assert_ptr_null(d);
+  ck_assert_uint_eq(n, 0);
+  assert_no_secrets(&err);
+}
+END_TEST
+
+START_TEST(get_event) {
+  answer(&fk, 200,
+         "{\"id\": \"" EV_ID "\", \"eventId\": \"2132001\", \"status\": "
+         "\"TERMINATED\", \"properties\": {\"runscope_key#en\": \"b/t/e\"}}");
+  answer_fixture(&fk, 404, "xmatters_error_404.json");
+  answer(&fk, 200, "{\"status\": \"ACTIVE\"}");
+  answer(&fk, 200, "<html>");
+  struct xm_event ev;
+  struct err err;
+  ck_assert_int_eq(xm_get_event(xm, EV_ID, &ev, &err), 0);
+  assert_req(0, "GET", BASE "/api/xm/1/events/" EV_ID, USER, PASSWORD);
+  ck_assert_str_eq(ev.id, EV_ID);
+  ck_assert_str_eq(ev.event_id, "2132001");
+  ck_assert_str_eq(ev.status, "TERMINATED");
+  ck_assert_str_eq(ev.runscope_key, "b/t/e");
+  ck_assert_int_eq(xm_get_event(xm, EV_ID, &ev, &err), -ENOENT);
+  ck_assert_int_eq(xm_get_event(xm, EV_ID, &ev, &err), -EPROTO);
+  ck_assert_ptr_nonnull(strstr(err.msg, "not an event"));
+  ck_assert_int_eq(xm_get_event(xm, EV_ID, &ev, &err), -EPROTO);
+  ck_assert_ptr_nonnull(strstr(err.msg, "/api/xm/1/events/" EV_ID));
+}
+END_TEST
+
 static Suite *xmatters_suite(void) {
   Suite *s = suite_create("xmatters");
   TCase *tc = tcase_create("trigger body");
@@ -1022,6 +1244,16 @@ static Suite *xmatters_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, terminate_ok);
   tcase_add_loop_test(tc, terminate_status_errno, 0, N(terminate_statuses));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("responses: user deliveries and their times");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_loop_test(tc, parse_time, 0, N(times));
+  tcase_add_test(tc, parse_deliveries_documented);
+  tcase_add_test(tc, parse_deliveries_variants);
+  tcase_add_test(tc, parse_deliveries_refuses);
+  tcase_add_test(tc, user_deliveries_pages);
+  tcase_add_test(tc, user_deliveries_empty_and_errors);
+  tcase_add_test(tc, get_event);
   suite_add_tcase(s, tc);
   return s;
 }
