@@ -4,7 +4,9 @@
 # make check      lint, unit tests (Check), end-to-end tests (real collectd)
 # make demo       the fakes, a scripted story and collectd in the foreground
 # make memcheck   unit tests under valgrind, leaks are errors
-# make install    DESTDIR, PLUGINDIR, CONFDIR, MANDIR as usual
+# make install    DESTDIR, PLUGINDIR, CONFDIR, MANDIR, DOCDIR, STATEDIR as usual
+# make deb, make rpm   packages of the committed tree, left in build/
+# make pkgtest   the .deb installed with apt-get and run (root, Debian)
 # make lint, make format
 
 VERSION := $(shell cat VERSION)
@@ -14,6 +16,7 @@ PLUGINDIR ?= /usr/lib/collectd
 CONFDIR ?= /etc/collectd/collectd.conf.d
 MANDIR ?= /usr/share/man
 DOCDIR ?= /usr/share/doc/collectd-runscope
+STATEDIR ?= /var/lib/collectd/runscope
 
 PKGS := libcurl json-c
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -35,7 +38,8 @@ PLUGIN_OBJ := $(PLUGIN_SRC:plugin/%.c=$(B)/plugin/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 
-.PHONY: all deps check unit e2e demo memcheck install lint format clean
+.PHONY: all deps check unit e2e demo memcheck install lint format clean \
+	deb rpm pkgtest
 
 all: $(B)/runscope.so
 
@@ -101,6 +105,21 @@ install: $(B)/runscope.so
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	if [ -f collectd-runscope.5 ]; then install -D -m 0644 collectd-runscope.5 \
 		$(DESTDIR)$(MANDIR)/man5/collectd-runscope.5; fi
+	install -d -m 0750 $(DESTDIR)$(STATEDIR)
+
+# Packages are built from the committed tree (git archive HEAD) in build/deb
+# and build/rpm; the source tree stays clean.
+deb:
+	@packaging/install-deps.sh package
+	packaging/build-deb.sh
+
+rpm:
+	@packaging/install-deps.sh package
+	packaging/build-rpm.sh
+
+pkgtest: deb
+	lintian --fail-on error build/collectd-runscope_*.deb
+	python3 tests/pkg/test_installed_deb.py
 
 lint:
 	clang-format --dry-run --Werror shared/*.[ch] plugin/*.[ch] tests/*.[ch]
