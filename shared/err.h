@@ -5,7 +5,7 @@
 #define ERR_MSG_MAX 512
 
 /* A message for the caller to log once, e.g.
- * "runscope: GET /buckets/abc/tests: HTTP 503". Functions that take a
+ * "Runscope API: GET /buckets/abc/tests: HTTP 503". Functions that take a
  * struct err * accept NULL and then keep the message to themselves. */
 struct err {
   char msg[ERR_MSG_MAX];

@@ -648,117 +648,6 @@ int rs_parse_runs(const char *body, size_t len, int max_depth,
   return rc;
 }
 
-/* ---- run detail ---- */
-
-/* Empties d without freeing anything (it may hold garbage). */
-static void detail_reset(struct rs_run_detail *d) {
-  memset(d, 0, sizeof(*d));
-  d->agent_expired = -1;
-}
-
-void rs_run_detail_fini(struct rs_run_detail *d) {
-  if (d == NULL)
-    return;
-  free(d->steps);
-  detail_reset(d);
-}
-
-/* Counts the items of o[key] (an array of {"result": ...}) into pass, fail
- * and total, unless o gives them as <what>_passed/_failed/_defined. */
-static void step_counts(json_object *o, const char *what, long *pass,
-                        long *fail, long *total) {
-  char k[32];
-  json_object *arr = jsonx_arr(o, what);
-  size_t n = arr ? json_object_array_length(arr) : 0;
-  long p = 0, f = 0;
-  for (size_t i = 0; i < n; i++) {
-    enum rs_result r =
-        rs_result_parse(jsonx_str(json_object_array_get_idx(arr, i), "result"));
-    p += r == RS_RESULT_PASS;
-    f += r == RS_RESULT_FAIL;
-  }
-  snprintf(k, sizeof(k), "%s_passed", what);
-  *pass = (long)jsonx_int(o, k, p);
-  snprintf(k, sizeof(k), "%s_failed", what);
-  *fail = (long)jsonx_int(o, k, f);
-  snprintf(k, sizeof(k), "%s_defined", what);
-  *total = (long)jsonx_int(o, k, (long long)n);
-}
-
-/* A number member that is not in the documented shape: -1 when absent. */
-static long optional_count(json_object *o, const char *key) {
-  long long v = jsonx_int(o, key, -1);
-  return v < 0 || v > 0x7fffffffL ? -1 : (long)v;
-}
-
-static void parse_step(json_object *o, struct rs_step *s) {
-  memset(s, 0, sizeof(*s));
-  copy_name(o, "url", s->url, sizeof(s->url));
-  copy_name(o, "method", s->method, sizeof(s->method));
-  copy_name(o, "result", s->result, sizeof(s->result));
-  copy_name(o, "note", s->note, sizeof(s->note));
-  copy_name(o, "step_type", s->step_type, sizeof(s->step_type));
-  step_counts(o, "assertions", &s->assertions_pass, &s->assertions_fail,
-              &s->assertions_total);
-  step_counts(o, "scripts", &s->scripts_pass, &s->scripts_fail,
-              &s->scripts_total);
-  step_counts(o, "variables", &s->variables_pass, &s->variables_fail,
-              &s->variables_total);
-  s->response_status_code = optional_count(o, "response_status_code");
-  s->response_time_ms = optional_count(o, "response_time_ms");
-  s->response_size_bytes = optional_count(o, "response_size_bytes");
-}
-
-/* Reads requests[] (absent or null: no steps; items that are not objects
- * are skipped). */
-static int parse_steps(json_object *data, struct rs_run_detail *d,
-                       struct err *err) {
-  json_object *arr = jsonx_arr(data, "requests");
-  size_t n = arr ? json_object_array_length(arr) : 0;
-  d->steps = calloc(n ? n : 1, sizeof(*d->steps));
-  if (d->steps == NULL) {
-    err_set(err, "out of memory for %zu steps", n);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < n; i++) {
-    json_object *o = json_object_array_get_idx(arr, i);
-    if (json_object_is_type(o, json_type_object))
-      parse_step(o, &d->steps[d->n_steps++]);
-  }
-  return 0;
-}
-
-static int parse_run_detail(json_object *data, struct rs_run_detail *d,
-                            struct err *err) {
-  int rc = parse_run(data, "data", &d->run, err);
-  if (rc == 1) {
-    err_set(err, "data is not a run: no test_run_id or started_at");
-    rc = -EPROTO;
-  }
-  if (rc != 0)
-    return rc;
-  copy_name(data, "test_name", d->test_name, sizeof(d->test_name));
-  json_object *ae = NULL;
-  if (json_object_object_get_ex(data, "agent_expired", &ae) &&
-      json_object_is_type(ae, json_type_boolean))
-    d->agent_expired = json_object_get_boolean(ae) ? 1 : 0;
-  return parse_steps(data, d, err);
-}
-
-int rs_parse_run_detail(const char *body, size_t len, int max_depth,
-                        struct rs_run_detail *ret, struct err *err) {
-  json_object *root, *data;
-  detail_reset(ret);
-  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
-  if (rc != 0)
-    return rc;
-  rc = parse_run_detail(data, ret, err);
-  if (rc != 0)
-    rs_run_detail_fini(ret);
-  json_object_put(root);
-  return rc;
-}
-
 /* ---- the client ---- */
 
 struct rs_client *rs_new(struct http_client *http, const char *base_url,
@@ -843,10 +732,10 @@ static void status_error(const struct rs_client *c, const char *method,
     msg = text;
   }
   if (msg != NULL && msg[0] != '\0')
-    err_set(err, "runscope: %s %.*s: HTTP %ld: %s", method, what_len, what,
+    err_set(err, "Runscope API: %s %.*s: HTTP %ld: %s", method, what_len, what,
             resp->status, msg);
   else
-    err_set(err, "runscope: %s %.*s: HTTP %ld", method, what_len, what,
+    err_set(err, "Runscope API: %s %.*s: HTTP %ld", method, what_len, what,
             resp->status);
   json_object_put(root);
   scrub(err, c->token);
@@ -862,7 +751,7 @@ static int rs_get(struct rs_client *c, const struct rs_path *p,
   if (rc == 0)
     rc = buf_append(&url, p->b.data, p->b.len);
   if (rc != 0) {
-    err_set(err, "runscope: GET %.*s: URL too long", (int)p->object_len,
+    err_set(err, "Runscope API: GET %.*s: URL too long", (int)p->object_len,
             p->b.data);
     buf_fini(&url);
     return rc;
@@ -873,7 +762,7 @@ static int rs_get(struct rs_client *c, const struct rs_path *p,
   buf_fini(&url);
   c->retry_after = rc == 0 ? resp->retry_after : -1;
   if (rc != 0) {
-    err_prefix(err, "runscope");
+    err_prefix(err, "Runscope API");
     scrub(err, c->token);
     return rc;
   }
@@ -886,7 +775,7 @@ static int rs_get(struct rs_client *c, const struct rs_path *p,
 /* Prefixes a parse failure of an answer with the call. */
 static void parse_failed(const struct rs_client *c, const struct rs_path *p,
                          struct err *err) {
-  err_prefix(err, "runscope: GET %.*s", (int)p->object_len, p->b.data);
+  err_prefix(err, "Runscope API: GET %.*s", (int)p->object_len, p->b.data);
   scrub(err, c->token);
 }
 
@@ -936,7 +825,7 @@ int rs_get_bucket(struct rs_client *c, const char *bucket_key,
   if (rc == 0)
     rc = get_data(c, &p, json_type_object, &root, &data, err);
   else
-    err_set(err, "runscope: bucket key too long");
+    err_set(err, "Runscope API: bucket key too long");
   if (rc == 0) {
     rc = parse_bucket(data, "data", ret, err);
     if (rc != 0)
@@ -957,37 +846,11 @@ int rs_get_test(struct rs_client *c, const char *bucket_key,
   if (rc == 0)
     rc = get_data(c, &p, json_type_object, &root, &data, err);
   else
-    err_set(err, "runscope: bucket key or test id too long");
+    err_set(err, "Runscope API: bucket key or test id too long");
   if (rc == 0) {
     rc = parse_test_detail(data, ret, err);
     if (rc != 0) {
       rs_test_detail_fini(ret);
-      parse_failed(c, &p, err);
-    }
-    json_object_put(root);
-  }
-  buf_fini(&p.b);
-  return rc;
-}
-
-int rs_get_run(struct rs_client *c, const char *bucket_key, const char *test_id,
-               const char *test_run_id, struct rs_run_detail *ret,
-               struct err *err) {
-  struct rs_path p;
-  json_object *root, *data;
-  detail_reset(ret);
-  int rc = path_init(&p, bucket_key, test_id, "/results/");
-  if (rc == 0)
-    rc = buf_put_urlenc(&p.b, test_run_id);
-  p.object_len = p.b.len;
-  if (rc != 0)
-    err_set(err, "Runscope API: bucket key, test id or run id too long");
-  if (rc == 0)
-    rc = get_data(c, &p, json_type_object, &root, &data, err);
-  if (rc == 0) {
-    rc = parse_run_detail(data, ret, err);
-    if (rc != 0) {
-      rs_run_detail_fini(ret);
       parse_failed(c, &p, err);
     }
     json_object_put(root);
@@ -1029,7 +892,7 @@ static int tests_page(struct rs_client *c, const char *bucket_key,
   if (rc == 0)
     rc = buf_printf(&p.b, "?count=%d&offset=%zu", RS_PAGE, offset);
   if (rc != 0)
-    err_set(err, "runscope: bucket key too long");
+    err_set(err, "Runscope API: bucket key too long");
   if (rc == 0)
     rc = get_data(c, &p, json_type_array, &root, &data, err);
   if (rc == 0) {
@@ -1052,7 +915,7 @@ int rs_list_tests(struct rs_client *c, const char *bucket_key,
   *ret_n = 0;
   for (int i = 0;; i++) {
     if (i == RS_TESTS_MAX_PAGES) {
-      err_set(err, "runscope: GET /buckets/%s/tests: more than %d pages",
+      err_set(err, "Runscope API: GET /buckets/%s/tests: more than %d pages",
               bucket_key, RS_TESTS_MAX_PAGES);
       rc = -EPROTO;
       break;
@@ -1063,7 +926,7 @@ int rs_list_tests(struct rs_client *c, const char *bucket_key,
     long added = merge_tests(&all, &n, &cap, page, page_n);
     free(page);
     if (added < 0) {
-      err_set(err, "runscope: out of memory for the tests list");
+      err_set(err, "Runscope API: out of memory for the tests list");
       rc = -ENOMEM;
       break;
     }
@@ -1135,7 +998,7 @@ static int results_page(struct rs_client *c, const char *bucket_key,
   if (rc == 0 && before > 0)
     rc = buf_printf(&p.b, "&before=%.6f", before);
   if (rc != 0)
-    err_set(err, "runscope: bucket key or test id too long");
+    err_set(err, "Runscope API: bucket key or test id too long");
   if (rc == 0)
     rc = get_data(c, &p, json_type_array, &root, &data, err);
   if (rc == 0) {
@@ -1177,7 +1040,7 @@ static int collect_runs(struct rs_client *c, const char *bucket_key,
     double oldest = oldest_start(page, page_n);
     free(page);
     if (added < 0) {
-      err_set(err, "runscope: out of memory for the results");
+      err_set(err, "Runscope API: out of memory for the results");
       return -ENOMEM;
     }
     if (since <= 0 || raw < RS_PAGE || added == 0 || all->n >= RS_RESULTS_MAX ||
@@ -1334,14 +1197,14 @@ static int trigger_post(struct rs_client *c, const char *url, const char *what,
   int rc = http_do(c->http, &req, &resp, err);
   c->retry_after = rc == 0 ? resp.retry_after : -1;
   if (rc != 0) {
-    err_prefix(err, "runscope");
+    err_prefix(err, "Runscope API");
   } else if (resp.status < 200 || resp.status > 299) {
     status_error(c, "POST", what, (int)strlen(what), &resp, err);
     rc = trigger_errno(resp.status);
   } else if (rs_parse_trigger(resp.body.data, resp.body.len, c->max_depth, ret,
                               ret_n, NULL) != 0 &&
              (*ret = calloc(1, sizeof(**ret))) == NULL) {
-    err_set(err, "runscope: POST %s: out of memory", what);
+    err_set(err, "Runscope API: POST %s: out of memory", what);
     rc = -ENOMEM;
   }
   scrub(err, secret);
@@ -1365,13 +1228,13 @@ int rs_trigger(struct rs_client *c, const char *trigger_url,
   str_copy(what, sizeof(what), tmp.msg);
   if (strncasecmp(trigger_url, "https://", 8) != 0 &&
       strncasecmp(trigger_url, "http://", 7) != 0) {
-    err_set(err, "runscope: POST %s: not an http(s) trigger URL", what);
+    err_set(err, "Runscope API: POST %s: not an http(s) trigger URL", what);
     return -EINVAL;
   }
   buf_init(&url, RS_URL_MAX + RS_PATH_MAX);
   int rc = trigger_url_with(trigger_url, req, &url);
   if (rc != 0)
-    err_set(err, "runscope: POST %s: URL too long", what);
+    err_set(err, "Runscope API: POST %s: URL too long", what);
   else
     rc = trigger_post(c, url.data, what, id, ret, ret_n, err);
   buf_fini(&url);

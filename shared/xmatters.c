@@ -515,10 +515,10 @@ static void status_error(const struct xm_client *c, const struct call *call,
   char text[ERR_MSG_MAX];
   const char *t = error_text(c, resp, text, sizeof(text), &root);
   if (t != NULL)
-    err_set(err, "xmatters: %s %s: HTTP %ld: %s", call->method, call->what,
+    err_set(err, "xMatters API: %s %s: HTTP %ld: %s", call->method, call->what,
             resp->status, t);
   else
-    err_set(err, "xmatters: %s %s: HTTP %ld", call->method, call->what,
+    err_set(err, "xMatters API: %s %s: HTTP %ld", call->method, call->what,
             resp->status);
   json_object_put(root);
 }
@@ -538,7 +538,7 @@ static int xm_do(struct xm_client *c, const struct call *call,
   int rc = http_do(c->http, req, resp, err);
   c->retry_after = rc == 0 ? resp->retry_after : -1;
   if (rc != 0) {
-    err_prefix(err, "xmatters");
+    err_prefix(err, "xMatters API");
   } else if (resp->status < 200 || resp->status > 299) {
     status_error(c, call, resp, err);
     rc = status_errno(resp->status);
@@ -561,7 +561,7 @@ int xm_trigger(struct xm_client *c, const char *trigger_url,
   buf_init(&body, XM_BODY_OUT_MAX);
   int rc = xm_build_trigger_body(req, &body);
   if (rc != 0) {
-    err_set(err, "xmatters: POST %s: cannot build the body (%s)", call.what,
+    err_set(err, "xMatters API: POST %s: cannot build the body (%s)", call.what,
             rc == -ENOMEM ? "out of memory" : "too large");
     buf_fini(&body);
     return rc;
@@ -660,14 +660,14 @@ static int get_events(struct xm_client *c, struct buf *url, bool one_page,
       rc = -EPROTO;
     }
     if (rc != 0) {
-      err_prefix(err, "xmatters: GET %s", call.what);
+      err_prefix(err, "xMatters API: GET %s", call.what);
       scrub_all(c, &call, err);
       break;
     }
     buf_reset(url);
     rc = buf_append(url, nurl.data, nurl.len);
     if (rc != 0) {
-      err_set(err, "xmatters: GET %s: links.next too long", call.what);
+      err_set(err, "xMatters API: GET %s: links.next too long", call.what);
       break;
     }
   }
@@ -698,7 +698,7 @@ static int find_events(struct xm_client *c, struct buf *query, bool one_page,
   if (rc == 0)
     rc = buf_append(&url, query->data, query->len);
   if (rc != 0) {
-    err_set(err, "xmatters: GET " XM_EVENTS_PATH ": URL too long");
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": URL too long");
   } else {
     rc = get_events(c, &url, one_page, ret, ret_n, err);
   }
@@ -727,7 +727,7 @@ int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
   if (rc == 0)
     rc = buf_printf(&q, "&limit=%d", XM_LIMIT);
   if (rc != 0)
-    err_set(err, "xmatters: GET " XM_EVENTS_PATH ": key too long");
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": key too long");
   else
     rc = find_events(c, &q, false, ret, ret_n, err);
   buf_fini(&q);
@@ -751,7 +751,7 @@ int xm_find_by_request(struct xm_client *c, const char *request_id,
   if (rc == 0)
     rc = buf_printf(&q, "&limit=%d", XM_LIMIT);
   if (rc != 0)
-    err_set(err, "xmatters: GET " XM_EVENTS_PATH ": requestId too long");
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": requestId too long");
   else
     rc = find_events(c, &q, false, ret, ret_n, err);
   buf_fini(&q);
@@ -813,14 +813,14 @@ int xm_terminate(struct xm_client *c, const char *event_id, struct err *err) {
   if (rc == 0)
     rc = buf_puts(&url, XM_EVENTS_PATH);
   if (rc != 0) {
-    err_set(err, "xmatters: POST " XM_EVENTS_PATH ": %s",
+    err_set(err, "xMatters API: POST " XM_EVENTS_PATH ": %s",
             rc == -ENOMEM ? "out of memory" : "URL too long");
     goto out;
   }
   const char *text =
       json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
   if (text == NULL) {
-    err_set(err, "xmatters: POST " XM_EVENTS_PATH ": out of memory");
+    err_set(err, "xMatters API: POST " XM_EVENTS_PATH ": out of memory");
     rc = -ENOMEM;
     goto out;
   }
@@ -1079,7 +1079,7 @@ static int get_pages(struct xm_client *c, struct buf *url, page_fn parse,
       rc = buf_append(url, nurl.data, nurl.len);
     }
     if (rc != 0) {
-      err_prefix(err, "xmatters: GET %s", call.what);
+      err_prefix(err, "xMatters API: GET %s", call.what);
       scrub_all(c, &call, err);
       break;
     }
@@ -1134,7 +1134,7 @@ int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
     rc = buf_printf(&url, "&limit=%d", XM_LIMIT);
   struct deliveries ctx = {ret, ret_n};
   if (rc != 0)
-    err_set(err, "xmatters: GET " XM_EVENTS_PATH "/.../user-deliveries: "
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH "/.../user-deliveries: "
                  "event id too long");
   else
     rc = get_pages(c, &url, deliveries_page, &ctx, err);
@@ -1159,7 +1159,7 @@ int xm_get_event(struct xm_client *c, const char *event_id,
   buf_init(&url, XM_URL_MAX);
   int rc = event_url(c, event_id, &url);
   if (rc != 0) {
-    err_set(err, "xmatters: GET " XM_EVENTS_PATH "/...: id too long");
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH "/...: id too long");
     buf_fini(&url);
     return rc;
   }
@@ -1177,7 +1177,7 @@ int xm_get_event(struct xm_client *c, const char *event_id,
     rc = -EPROTO;
   }
   if (rc == -EPROTO) {
-    err_prefix(err, "xmatters: GET %s", call.what);
+    err_prefix(err, "xMatters API: GET %s", call.what);
     scrub_all(c, &call, err);
   }
   json_object_put(root);

@@ -592,7 +592,7 @@ START_TEST(call_get_test_error_leaves_empty) {
          "5678901234567890123456789\"}]}}");
   /* runscope_wrong_type.json is an object without "id" */
   ck_assert_int_eq(rs_get_test(rs, "b", "t", &d, &err), -EPROTO);
-  ck_assert_str_eq(err.msg, "runscope: GET /buckets/b/tests/t: data has no "
+  ck_assert_str_eq(err.msg, "Runscope API: GET /buckets/b/tests/t: data has no "
                             "\"id\"");
   ck_assert_ptr_null(d.environments);
   rs_test_detail_fini(&d);
@@ -669,8 +669,9 @@ START_TEST(call_list_tests_empty_and_error) {
   ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, &err), -EAGAIN);
   ck_assert_ptr_null(t);
   ck_assert_uint_eq(n, 0);
-  ck_assert_str_eq(err.msg, "runscope: GET /buckets/b/tests: HTTP 503: Service "
-                            "Unavailable");
+  ck_assert_str_eq(err.msg,
+                   "Runscope API: GET /buckets/b/tests: HTTP 503: Service "
+                   "Unavailable");
 }
 END_TEST
 
@@ -774,7 +775,7 @@ START_TEST(call_list_results_error) {
   ck_assert_int_eq(rs_list_results(rs, "b", "t", 1, &r, &n, &err), -EACCES);
   ck_assert_ptr_null(r);
   ck_assert_uint_eq(n, 0);
-  ck_assert_str_eq(err.msg, "runscope: GET /buckets/b/tests/t/results: "
+  ck_assert_str_eq(err.msg, "Runscope API: GET /buckets/b/tests/t/results: "
                             "HTTP 403: You must provide a valid Authorization "
                             "header to use the Runscope API.");
 }
@@ -789,35 +790,35 @@ static const struct {
   const char *msg; /* exact */
 } statuses[] = {
     {401, "{\"error\": {\"status\": 401, \"message\": \"Unauthorized\"}}", -1,
-     -EACCES, "runscope: GET /buckets/bk: HTTP 401: Unauthorized"},
-    {403, NULL, -1, -EACCES, "runscope: GET /buckets/bk: HTTP 403"},
+     -EACCES, "Runscope API: GET /buckets/bk: HTTP 401: Unauthorized"},
+    {403, NULL, -1, -EACCES, "Runscope API: GET /buckets/bk: HTTP 403"},
     {404,
      "{\"data\": null, \"error\": {\"status\": 404, \"message\": \"Bucket "
      "not found\"}, \"meta\": {\"status\": \"error\"}}",
-     -1, -ENOENT, "runscope: GET /buckets/bk: HTTP 404: Bucket not found"},
-    {429, "", 30, -EAGAIN, "runscope: GET /buckets/bk: HTTP 429"},
+     -1, -ENOENT, "Runscope API: GET /buckets/bk: HTTP 404: Bucket not found"},
+    {429, "", 30, -EAGAIN, "Runscope API: GET /buckets/bk: HTTP 429"},
     {500, "<html>\n<h1>Internal   Server Error</h1>\n</html>", -1, -EAGAIN,
-     "runscope: GET /buckets/bk: HTTP 500: <html> <h1>Internal Server "
+     "Runscope API: GET /buckets/bk: HTTP 500: <html> <h1>Internal Server "
      "Error</h1> </html>"},
     {502, "{\"message\": \"Bad gateway\"}", 5, -EAGAIN,
-     "runscope: GET /buckets/bk: HTTP 502: Bad gateway"},
+     "Runscope API: GET /buckets/bk: HTTP 502: Bad gateway"},
     {400, "{\"error\": {\"status\": 400, \"message\": \"bad count\"}}", -1,
-     -EPROTO, "runscope: GET /buckets/bk: HTTP 400: bad count"},
-    {302, "", -1, -EPROTO, "runscope: GET /buckets/bk: HTTP 302"},
+     -EPROTO, "Runscope API: GET /buckets/bk: HTTP 400: bad count"},
+    {302, "", -1, -EPROTO, "Runscope API: GET /buckets/bk: HTTP 302"},
     {200, "<html>ok</html>", -1, -EPROTO,
-     "runscope: GET /buckets/bk: malformed JSON at offset 0: unexpected "
+     "Runscope API: GET /buckets/bk: malformed JSON at offset 0: unexpected "
      "character"},
     {200, "{\"data\": [], \"error\": null}", -1, -EPROTO,
-     "runscope: GET /buckets/bk: \"data\" is a JSON array, not object"},
+     "Runscope API: GET /buckets/bk: \"data\" is a JSON array, not object"},
     {200,
      "{\"data\": {}, \"error\": {\"status\": 403, \"message\": \"You must "
      "provide a valid Authorization header\"}}",
      -1, -EACCES,
-     "runscope: GET /buckets/bk: the answer carries an error (status 403): "
+     "Runscope API: GET /buckets/bk: the answer carries an error (status 403): "
      "You must provide a valid Authorization header"},
     /* a server echoing the token must not get it into the log */
     {403, "{\"error\": {\"message\": \"bad token " TOKEN "\"}}", -1, -EACCES,
-     "runscope: GET /buckets/bk: HTTP 403: bad token REDACTED"},
+     "Runscope API: GET /buckets/bk: HTTP 403: bad token REDACTED"},
 };
 
 START_TEST(call_status_errno) {
@@ -843,7 +844,7 @@ START_TEST(call_transport_error) {
   ck_assert_int_eq(rs_list_buckets(rs, &b, &n, &err), -ETIMEDOUT);
   ck_assert_ptr_null(b);
   ck_assert_uint_eq(n, 0);
-  ck_assert_str_eq(err.msg, "runscope: GET " BASE "/buckets: scripted "
+  ck_assert_str_eq(err.msg, "Runscope API: GET " BASE "/buckets: scripted "
                             "failure");
   ck_assert_double_eq(rs_retry_after(rs), -1);
 }
@@ -998,28 +999,29 @@ static const struct {
      "{\"error\": {\"status\": 429, \"message\": \"Trigger URL rate limit "
      "exceeded\"}}",
      7, -EAGAIN,
-     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 429: Trigger URL "
+     "Runscope API: POST " BASE
+     "/radar/REDACTED/trigger: HTTP 429: Trigger URL "
      "rate limit exceeded"},
     {429, "", -1, -EAGAIN,
-     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 429"},
+     "Runscope API: POST " BASE "/radar/REDACTED/trigger: HTTP 429"},
     {503, "down", -1, -EAGAIN,
-     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 503: down"},
+     "Runscope API: POST " BASE "/radar/REDACTED/trigger: HTTP 503: down"},
     {404,
      "{\"error\": {\"status\": 404, \"message\": \"Trigger " TRIGGER_ID
      " not found\"}}",
      -1, -ENOENT,
-     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 404: Trigger "
+     "Runscope API: POST " BASE "/radar/REDACTED/trigger: HTTP 404: Trigger "
      "REDACTED not found"},
     {400,
      "{\"error\": {\"status\": 400, \"message\": \"Invalid "
      "runscope_environment\"}}",
      -1, -EINVAL,
-     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 400: Invalid "
+     "Runscope API: POST " BASE "/radar/REDACTED/trigger: HTTP 400: Invalid "
      "runscope_environment"},
     {403, NULL, -1, -EACCES,
-     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 403"},
+     "Runscope API: POST " BASE "/radar/REDACTED/trigger: HTTP 403"},
     {302, NULL, -1, -EPROTO,
-     "runscope: POST " BASE "/radar/REDACTED/trigger: HTTP 302"},
+     "Runscope API: POST " BASE "/radar/REDACTED/trigger: HTTP 302"},
 };
 
 START_TEST(call_trigger_status_errno) {
@@ -1051,163 +1053,9 @@ START_TEST(call_trigger_transport_and_scheme) {
   ck_assert_int_eq(rs_trigger(rs, "ftp://x.test/radar/" TRIGGER_ID "/trigger",
                               &req, &r, &n, &err),
                    -EINVAL);
-  ck_assert_str_eq(err.msg, "runscope: POST ftp://x.test/radar/REDACTED/"
+  ck_assert_str_eq(err.msg, "Runscope API: POST ftp://x.test/radar/REDACTED/"
                             "trigger: not an http(s) trigger URL");
   ck_assert_uint_eq(fk.n_reqs, 1);
-}
-END_TEST
-
-/* ---- run detail ---- */
-
-START_TEST(parse_run_detail_fixture) {
-  size_t len;
-  char *body = fixture("runscope_run_detail.json", &len);
-  struct rs_run_detail d;
-  struct err err;
-  ck_assert_int_eq(rs_parse_run_detail(body, len, DEPTH, &d, &err), 0);
-  ck_assert_str_eq(d.run.test_run_id, "0aa48464-f89e-4596-8d60-79bc678d313f");
-  ck_assert_str_eq(d.run.test_id, "db4cc896-2804-4520-ad06-0caf3bf216a8");
-  ck_assert_int_eq(d.run.result, RS_RESULT_FAIL);
-  ck_assert_double_eq_tol(d.run.started_at, 1406036406.531371, 1e-6);
-  ck_assert_double_eq_tol(d.run.finished_at, 1406061608.969942, 1e-6);
-  ck_assert_str_eq(d.run.region, "us1");
-  ck_assert_int_eq(d.run.assertions_failed, 1);
-  ck_assert_int_eq(d.agent_expired, -1);
-  ck_assert_str_eq(d.test_name, "");
-  ck_assert_uint_eq(d.n_steps, 1);
-  const struct rs_step *s = &d.steps[0];
-  ck_assert_str_eq(s->url, "https://yourapihere.com/");
-  ck_assert_str_eq(s->method, "GET");
-  ck_assert_str_eq(s->result, "fail");
-  ck_assert_str_eq(s->note, "");
-  ck_assert_str_eq(s->step_type, "");
-  ck_assert_int_eq(s->assertions_pass, 1);
-  ck_assert_int_eq(s->assertions_fail, 1);
-  ck_assert_int_eq(s->assertions_total, 2);
-  ck_assert_int_eq(s->scripts_pass, 1);
-  ck_assert_int_eq(s->scripts_fail, 1);
-  ck_assert_int_eq(s->scripts_total, 2);
-  ck_assert_int_eq(s->variables_pass, 1);
-  ck_assert_int_eq(s->variables_fail, 1);
-  ck_assert_int_eq(s->variables_total, 2);
-  ck_assert_int_eq(s->response_status_code, -1);
-  ck_assert_int_eq(s->response_time_ms, -1);
-  ck_assert_int_eq(s->response_size_bytes, -1);
-  rs_run_detail_fini(&d);
-  ck_assert_ptr_null(d.steps);
-  rs_run_detail_fini(&d); /* twice is harmless */
-  rs_run_detail_fini(NULL);
-  free(body);
-}
-END_TEST
-
-/* Counts from the items when the totals are missing, numbers as strings,
- * the webhook's own step fields when present, a private agent, the
- * test_uuid/environment_uuid naming, items that are not objects. */
-START_TEST(parse_run_detail_variants) {
-  size_t len;
-  char *body = fixture("runscope_run_detail_variants.json", &len);
-  struct rs_run_detail d;
-  struct err err;
-  ck_assert_int_eq(rs_parse_run_detail(body, len, DEPTH, &d, &err), 0);
-  ck_assert_str_eq(d.run.agent, "private-agent-7");
-  ck_assert_str_eq(d.run.region, "");
-  ck_assert_str_eq(d.run.test_id, "db4cc896-2804-4520-ad06-0caf3bf216a8");
-  ck_assert_str_eq(d.run.environment_id,
-                   "abcdc896-2804-4520-ad06-0caf3bf216a8");
-  ck_assert_double_eq(d.run.started_at, 1406036400);
-  ck_assert_int_eq(d.run.result, RS_RESULT_PASS);
-  ck_assert_str_eq(d.test_name, "Checkout API");
-  ck_assert_int_eq(d.agent_expired, 1);
-  ck_assert_uint_eq(d.n_steps, 2); /* "not a step" skipped */
-  const struct rs_step *s = &d.steps[0];
-  ck_assert_str_eq(s->method, "POST");
-  ck_assert_str_eq(s->note, "Log in");
-  ck_assert_str_eq(s->step_type, "request");
-  ck_assert_int_eq(s->response_status_code, 201); /* "201" */
-  ck_assert_int_eq(s->response_time_ms, 87);
-  ck_assert_int_eq(s->response_size_bytes, 512);
-  ck_assert_int_eq(s->assertions_pass, 2);
-  ck_assert_int_eq(s->assertions_fail, 1);
-  ck_assert_int_eq(s->assertions_total, 3);
-  ck_assert_int_eq(s->scripts_total, 0);
-  ck_assert_int_eq(s->variables_total, 0); /* null */
-  s = &d.steps[1];
-  ck_assert_str_eq(s->url, "");
-  ck_assert_int_eq(s->assertions_total, 3); /* "3" */
-  ck_assert_int_eq(s->assertions_pass, 3);
-  rs_run_detail_fini(&d);
-  free(body);
-}
-END_TEST
-
-static const struct {
-  const char *body;
-  int rc;
-  const char *cause;
-} bad_details[] = {
-    {"{\"data\": {\"result\": \"pass\", \"started_at\": 1}}", -EPROTO,
-     "data is not a run"},
-    {"{\"data\": {\"test_run_id\": \"r\"}}", -EPROTO, "data is not a run"},
-    {"{\"data\": []}", -EPROTO, "\"data\" is a JSON array, not object"},
-    {"{\"data\": {\"test_run_id\": \"r\", \"started_at\": 1, \"test_id\": "
-     "\"012345678901234567890123456789012345678901234567890123456789012345678"
-     "901234567890\"}}",
-     -EPROTO, "data.test_id is longer than 79 bytes"},
-    {"{\"data\": {}, \"error\": {\"status\": 404, \"message\": \"gone\"}}",
-     -ENOENT, "gone"},
-};
-
-START_TEST(parse_run_detail_refuses) {
-  struct rs_run_detail d;
-  struct err err;
-  err_clear(&err);
-  const char *b = bad_details[_i].body;
-  ck_assert_int_eq(rs_parse_run_detail(b, strlen(b), DEPTH, &d, &err),
-                   bad_details[_i].rc);
-  ck_assert_msg(strstr(err.msg, bad_details[_i].cause) != NULL,
-                "\"%s\" lacks \"%s\"", err.msg, bad_details[_i].cause);
-  ck_assert_ptr_null(d.steps);
-  ck_assert_uint_eq(d.n_steps, 0);
-  ck_assert_int_eq(d.agent_expired, -1);
-  rs_run_detail_fini(&d);
-}
-END_TEST
-
-START_TEST(call_get_run) {
-  answer_fixture(&fk, 200, "runscope_run_detail.json");
-  struct rs_run_detail d;
-  struct err err;
-  ck_assert_int_eq(
-      rs_get_run(rs, "6knqwmwvqpzr", "db4cc896", "0aa48464/x y", &d, &err), 0);
-  assert_get(0,
-             "/buckets/6knqwmwvqpzr/tests/db4cc896/results/0aa48464%2Fx%20y");
-  ck_assert_uint_eq(d.n_steps, 1);
-  rs_run_detail_fini(&d);
-}
-END_TEST
-
-START_TEST(call_get_run_errors) {
-  answer(&fk, 404,
-         "{\"data\": {}, \"error\": {\"status\": 404, "
-         "\"message\": \"Test run not found\"}}");
-  answer(&fk, 200, "{\"data\": {\"result\": \"pass\"}}");
-  answer(&fk, 503, "busy");
-  struct rs_run_detail d;
-  struct err err;
-  ck_assert_int_eq(rs_get_run(rs, "b", "t", "r1", &d, &err), -ENOENT);
-  ck_assert_msg(strstr(err.msg, ": GET /buckets/b/tests/t/results/r1: HTTP "
-                                "404: Test run not found") != NULL,
-                "%s", err.msg);
-  ck_assert_ptr_null(d.steps);
-  ck_assert_int_eq(rs_get_run(rs, "b", "t", "r2", &d, &err), -EPROTO);
-  ck_assert_msg(strstr(err.msg,
-                       ": GET /buckets/b/tests/t/results/r2: data is "
-                       "not a run: no test_run_id or started_at") != NULL,
-                "%s", err.msg);
-  ck_assert_ptr_null(d.steps);
-  ck_assert_int_eq(rs_get_run(rs, "b", "t", "r3", &d, &err), -EAGAIN);
-  rs_run_detail_fini(&d);
 }
 END_TEST
 
@@ -1270,14 +1118,6 @@ static Suite *runscope_suite(void) {
   tcase_add_test(tc, call_trigger_agent_and_query);
   tcase_add_loop_test(tc, call_trigger_status_errno, 0, N(trigger_statuses));
   tcase_add_test(tc, call_trigger_transport_and_scheme);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("run detail: the steps of one run");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, parse_run_detail_fixture);
-  tcase_add_test(tc, parse_run_detail_variants);
-  tcase_add_loop_test(tc, parse_run_detail_refuses, 0, N(bad_details));
-  tcase_add_test(tc, call_get_run);
-  tcase_add_test(tc, call_get_run_errors);
   suite_add_tcase(s, tc);
   return s;
 }

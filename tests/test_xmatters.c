@@ -507,31 +507,32 @@ static const struct {
   const char *msg;
 } trigger_statuses[] = {
     {401, "xmatters_error_401.json", NULL, -1, -EACCES,
-     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 401: Access "
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 401: Access "
      "token expired"},
     {403, NULL, "Forbidden", -1, -EACCES,
-     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 403: "
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 403: "
      "Forbidden"},
     {404, "xmatters_error_404.json", NULL, -1, -ENOENT,
-     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 404: Not Found: "
+     "xMatters API: POST " TRIGGER
+     "?apiKey=REDACTED&src=rs: HTTP 404: Not Found: "
      "Could not find an event with id e2c792c3-c5d5-430d-a109-0fbae07807fe"},
     {400, "xmatters_error_400.json", NULL, -1, -EINVAL,
-     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 400: Bad "
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 400: Bad "
      "Request: The property runscope_key is not defined on this form"},
     {429, NULL, "", 60, -EAGAIN,
-     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 429"},
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 429"},
     {503, NULL, "<html><body>\n\nUpstream down</body></html>", -1, -EAGAIN,
-     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 503: "
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 503: "
      "<html><body> Upstream down</body></html>"},
     /* an error body that echoes the key does not leak it */
     {401, NULL,
      "{\"code\": 401, \"reason\": \"Unauthorized\", \"message\": "
      "\"Bad apiKey " API_KEY "\"}",
      -1, -EACCES,
-     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 401: "
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 401: "
      "Unauthorized: Bad apiKey REDACTED"},
     {302, NULL, NULL, -1, -EPROTO,
-     "xmatters: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 302"},
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 302"},
 };
 
 START_TEST(trigger_status_errno) {
@@ -562,7 +563,7 @@ START_TEST(trigger_transport_error) {
   ck_assert_int_eq(
       xm_trigger(xm, TRIGGER "?apiKey=" API_KEY, &req, id, sizeof(id), &err),
       -ETIMEDOUT);
-  ck_assert_str_eq(err.msg, "xmatters: POST " TRIGGER
+  ck_assert_str_eq(err.msg, "xMatters API: POST " TRIGGER
                             "?apiKey=REDACTED: scripted failure");
   assert_no_secrets(&err);
   ck_assert_double_eq(xm_retry_after(xm), -1);
@@ -625,7 +626,7 @@ START_TEST(find_active_other_origin) {
   ck_assert_ptr_null(ev);
   ck_assert_uint_eq(n, 0);
   ck_assert_str_eq(err.msg,
-                   "xmatters: GET /api/xm/1/events: links.next points at "
+                   "xMatters API: GET /api/xm/1/events: links.next points at "
                    "another origin: https://evil.example.net/api/xm/1/events?"
                    "offset=1&limit=1&apiKey=REDACTED");
 }
@@ -660,7 +661,7 @@ START_TEST(find_active_loops) {
   struct err err;
   ck_assert_int_eq(xm_find_active(xm, "k", &ev, &n, &err), -EPROTO);
   ck_assert_uint_eq(fk.n_reqs, 2);
-  ck_assert_str_eq(err.msg, "xmatters: GET /api/xm/1/events: links.next "
+  ck_assert_str_eq(err.msg, "xMatters API: GET /api/xm/1/events: links.next "
                             "repeats the page it is on");
   ck_assert_ptr_null(ev);
 }
@@ -716,19 +717,21 @@ static const struct {
   const char *msg;
 } find_statuses[] = {
     {401, "{\"error\": \"invalid_token\"}", -EACCES,
-     "xmatters: GET /api/xm/1/events: HTTP 401: invalid_token"},
+     "xMatters API: GET /api/xm/1/events: HTTP 401: invalid_token"},
     {403, "{\"code\": 403, \"reason\": \"Forbidden\"}", -EACCES,
-     "xmatters: GET /api/xm/1/events: HTTP 403: Forbidden"},
+     "xMatters API: GET /api/xm/1/events: HTTP 403: Forbidden"},
     {400,
      "{\"code\": 400, \"reason\": \"Bad Request\", \"message\": \"Unknown "
      "property " PASSWORD "\"}",
      -EINVAL,
-     "xmatters: GET /api/xm/1/events: HTTP 400: Bad Request: Unknown property "
+     "xMatters API: GET /api/xm/1/events: HTTP 400: Bad Request: Unknown "
+     "property "
      "REDACTED"},
-    {500, NULL, -EAGAIN, "xmatters: GET /api/xm/1/events: HTTP 500"},
+    {500, NULL, -EAGAIN, "xMatters API: GET /api/xm/1/events: HTTP 500"},
     {200, "{\"data\": {}}", -EPROTO,
-     "xmatters: GET /api/xm/1/events: \"data\" is a JSON object, not array"},
-    {200, "", -EPROTO, "xmatters: GET /api/xm/1/events: empty JSON text"},
+     "xMatters API: GET /api/xm/1/events: \"data\" is a JSON object, not "
+     "array"},
+    {200, "", -EPROTO, "xMatters API: GET /api/xm/1/events: empty JSON text"},
 };
 
 START_TEST(find_status_errno) {
@@ -826,7 +829,7 @@ START_TEST(list_active_second_page_fails) {
   ck_assert_uint_eq(fk.n_reqs, 2);
   ck_assert_ptr_null(ev);
   ck_assert_uint_eq(n, 0);
-  ck_assert_str_eq(err.msg, "xmatters: GET /api/xm/1/events: HTTP 503: "
+  ck_assert_str_eq(err.msg, "xMatters API: GET /api/xm/1/events: HTTP 503: "
                             "Service Unavailable");
 }
 END_TEST
@@ -866,19 +869,19 @@ static const struct {
 } check_statuses[] = {
     {200, "{\"data\": [], \"links\": {}}", 0, NULL},
     {401, "{\"code\": 401, \"reason\": \"Unauthorized\"}", -EACCES,
-     "xmatters: GET /api/xm/1/events: HTTP 401: Unauthorized"},
+     "xMatters API: GET /api/xm/1/events: HTTP 401: Unauthorized"},
     {403,
      "{\"code\": 403, \"reason\": \"Forbidden\", \"message\": \"user "
      "rest-user:" PASSWORD " lacks permission\"}",
      -EACCES,
-     "xmatters: GET /api/xm/1/events: HTTP 403: Forbidden: user "
+     "xMatters API: GET /api/xm/1/events: HTTP 403: Forbidden: user "
      "rest-user:REDACTED lacks permission"},
     {503, "<html>Service Unavailable</html>", -EAGAIN,
-     "xmatters: GET /api/xm/1/events: HTTP 503: <html>Service "
+     "xMatters API: GET /api/xm/1/events: HTTP 503: <html>Service "
      "Unavailable</html>"},
     /* a sign-in page from a proxy is no events page */
     {200, "<html>Sign in</html>", -EPROTO,
-     "xmatters: GET /api/xm/1/events: malformed JSON at offset 0"},
+     "xMatters API: GET /api/xm/1/events: malformed JSON at offset 0"},
 };
 
 START_TEST(check_credentials_status) {
@@ -903,7 +906,7 @@ START_TEST(check_credentials_transport_error) {
   struct err err;
   ck_assert_int_eq(xm_check_credentials(xm, &err), -ECONNREFUSED);
   ck_assert_uint_eq(fk.n_reqs, 1);
-  ck_assert_str_eq(err.msg, "xmatters: GET " CHECK_Q ": scripted failure");
+  ck_assert_str_eq(err.msg, "xMatters API: GET " CHECK_Q ": scripted failure");
 }
 END_TEST
 
@@ -940,20 +943,21 @@ static const struct {
   const char *msg;
 } terminate_statuses[] = {
     {404, "xmatters_error_404.json", NULL, -ENOENT,
-     "xmatters: POST /api/xm/1/events: HTTP 404: Not Found: Could not find an "
+     "xMatters API: POST /api/xm/1/events: HTTP 404: Not Found: Could not find "
+     "an "
      "event with id e2c792c3-c5d5-430d-a109-0fbae07807fe"},
     {400, NULL, "{\"code\": 400, \"message\": \"Invalid status\"}", -EINVAL,
-     "xmatters: POST /api/xm/1/events: HTTP 400: Invalid status"},
+     "xMatters API: POST /api/xm/1/events: HTTP 400: Invalid status"},
     {403, NULL,
      "{\"code\": 403, \"reason\": \"Forbidden\", \"message\": "
      "\"user rest-user:" PASSWORD " lacks permission\"}",
      -EACCES,
-     "xmatters: POST /api/xm/1/events: HTTP 403: Forbidden: user "
+     "xMatters API: POST /api/xm/1/events: HTTP 403: Forbidden: user "
      "rest-user:REDACTED lacks permission"},
     {502, NULL, "Bad Gateway", -EAGAIN,
-     "xmatters: POST /api/xm/1/events: HTTP 502: Bad Gateway"},
+     "xMatters API: POST /api/xm/1/events: HTTP 502: Bad Gateway"},
     {409, NULL, "{\"code\":409,\"reason\":\"Conflict\",\"message\":\"\"}",
-     -EINVAL, "xmatters: POST /api/xm/1/events: HTTP 409: Conflict"},
+     -EINVAL, "xMatters API: POST /api/xm/1/events: HTTP 409: Conflict"},
 };
 
 START_TEST(terminate_status_errno) {
