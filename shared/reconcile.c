@@ -19,6 +19,7 @@ void rec_state_fini(struct rec_state *st) {
     free(st->keys[i]);
   free(st->keys);
   free(st->cursors);
+  free(st->responses);
   rec_state_init(st);
 }
 

@@ -34,6 +34,8 @@
 #define REC_LOC_MAX 16    /* locations per key; the oldest is dropped */
 #define REC_EVENTS_MAX 16 /* active events remembered per key */
 
+struct resp_event; /* responses.h */
+
 /* The latest finished verdict run of one location of a key. */
 struct rec_run {
   char location[RS_ID_MAX + 8]; /* region, "agent:<name>", or "" */
@@ -93,6 +95,9 @@ struct rec_state {
   size_t n_keys, cap_keys;
   struct rec_cursor *cursors;
   size_t n_cursors, cap_cursors;
+  /* the responses to events, kept by responses.c (plain structs) */
+  struct resp_event *responses;
+  size_t n_responses, cap_responses;
 };
 
 struct rec_opts {

@@ -3,6 +3,7 @@
 #include "state.h"
 
 #include "jsonx.h"
+#include "responses.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,6 +166,84 @@ static json_object *cursor_to_json(const struct rec_cursor *c) {
   return o;
 }
 
+/* ---- responses: written ---- */
+
+static const char *const rerun_names[] = {
+    [RESP_RERUN_NONE] = "none",
+    [RESP_RERUN_PENDING] = "pending",
+    [RESP_RERUN_SENDING] = "sending",
+    [RESP_RERUN_AWAITING] = "awaiting",
+    [RESP_RERUN_TERMINATING] = "terminating",
+};
+#define N_RERUN_NAMES (sizeof(rerun_names) / sizeof(rerun_names[0]))
+
+/* Adds the "seen" array of ev: {"id": 16 hex digits, "received"}. */
+static int add_seen(json_object *o, const struct resp_event *ev) {
+  json_object *a = json_object_new_array_ext((int)ev->n_seen);
+  int rc = add(o, "seen", a);
+  for (size_t i = 0; rc == 0 && i < ev->n_seen; i++) {
+    char id[17];
+    snprintf(id, sizeof(id), "%016llx", (unsigned long long)ev->seen[i].id);
+    json_object *s = json_object_new_object();
+    rc = push(a, s);
+    if (rc == 0)
+      rc = add_str(s, "id", id) ? -ENOMEM
+                                : add_num(s, "received", ev->seen[i].received);
+  }
+  return rc;
+}
+
+/* Adds the "rerun_runs" array of ev. */
+static int add_rerun_runs(json_object *o, const struct resp_event *ev) {
+  json_object *a = json_object_new_array_ext((int)ev->n_rerun_runs);
+  int rc = add(o, "rerun_runs", a);
+  for (size_t i = 0; rc == 0 && i < ev->n_rerun_runs; i++)
+    rc = push(a, json_object_new_string(ev->rerun_runs[i]));
+  return rc;
+}
+
+/* The JSON of one event's responses in *ret. 0, -EINVAL (more seen
+ * responses or runs than fit, an unknown rerun state) or -ENOMEM. */
+static int response_to_json(const struct resp_event *ev, json_object **ret) {
+  if (ev->n_seen > RESP_SEEN_MAX || ev->n_rerun_runs > RESP_RUNS_MAX ||
+      (size_t)ev->rerun >= N_RERUN_NAMES)
+    return -EINVAL;
+  json_object *o = json_object_new_object();
+  if (o == NULL)
+    return -ENOMEM;
+  if (add_str(o, "event_id", ev->event_id) || add_str(o, "key", ev->key) ||
+      add_seen(o, ev) || add_num(o, "seen_through", ev->seen_through) ||
+      add_long(o, "reruns", (long)ev->reruns) ||
+      add_str(o, "rerun", rerun_names[ev->rerun]) ||
+      add_str(o, "rerun_by", ev->rerun_by) ||
+      add_str(o, "rerun_location", ev->rerun_location) ||
+      add_num(o, "rerun_asked_at", ev->rerun_asked_at) ||
+      add_num(o, "rerun_sent_at", ev->rerun_sent_at) || add_rerun_runs(o, ev) ||
+      add_str(o, "acknowledged_by", ev->acked_by) ||
+      add_num(o, "acknowledged_at", ev->acked_at)) {
+    json_object_put(o);
+    return -ENOMEM;
+  }
+  *ret = o;
+  return 0;
+}
+
+/* Adds the "responses" array (only when there are records, so that a file
+ * without responses does not change shape). 0, -EINVAL or -ENOMEM. */
+static int add_responses(json_object *root, const struct rec_state *st) {
+  if (st->n_responses == 0)
+    return 0;
+  json_object *a = json_object_new_array_ext((int)st->n_responses);
+  int rc = add(root, "responses", a);
+  for (size_t i = 0; rc == 0 && i < st->n_responses; i++) {
+    json_object *r = NULL;
+    rc = response_to_json(&st->responses[i], &r);
+    if (rc == 0)
+      rc = push(a, r);
+  }
+  return rc;
+}
+
 /* Fills root with the whole state. 0, -EINVAL or -ENOMEM. */
 static int state_fill(json_object *root, const struct rec_state *st) {
   if (add_str(root, "format", STATE_FORMAT) ||
@@ -184,6 +263,8 @@ static int state_fill(json_object *root, const struct rec_state *st) {
   rc = add(root, "cursors", cursors);
   for (size_t i = 0; rc == 0 && i < st->n_cursors; i++)
     rc = push(cursors, cursor_to_json(&st->cursors[i]));
+  if (rc == 0)
+    rc = add_responses(root, st);
   return rc;
 }
 
@@ -460,6 +541,94 @@ static int parse_cursor(json_object *o, const char *where, struct rec_state *st,
   return 0;
 }
 
+/* ---- responses: read ---- */
+
+static int parse_seen(json_object *o, const char *where, struct resp_event *ev,
+                      struct err *err) {
+  json_object *a;
+  if (get_arr(o, where, "seen", RESP_SEEN_MAX, &a, err))
+    return -EBADMSG;
+  ev->n_seen = a ? json_object_array_length(a) : 0;
+  for (size_t i = 0; i < ev->n_seen; i++) {
+    json_object *s = json_object_array_get_idx(a, i);
+    char at[128], id[24], *end;
+    snprintf(at, sizeof(at), "%s.seen[%zu]", where, i);
+    if (!json_object_is_type(s, json_type_object))
+      return bad(err, at, "", "not an object");
+    if (get_str(s, at, "id", true, id, sizeof(id), err) ||
+        get_num(s, at, "received", false, &ev->seen[i].received, err))
+      return -EBADMSG;
+    errno = 0;
+    ev->seen[i].id = strtoull(id, &end, 16);
+    if (strlen(id) != 16 || *end != '\0' || errno != 0)
+      return bad(err, at, "id", "\"%s\" is not 16 hex digits", id);
+  }
+  return 0;
+}
+
+static int parse_rerun(json_object *o, const char *where, struct resp_event *ev,
+                       struct err *err) {
+  char name[16];
+  long reruns;
+  json_object *a;
+  if (get_str(o, where, "rerun", false, name, sizeof(name), err) ||
+      get_long(o, where, "reruns", &reruns, err) ||
+      get_arr(o, where, "rerun_runs", RESP_RUNS_MAX, &a, err))
+    return -EBADMSG;
+  size_t r = 0;
+  while (r < N_RERUN_NAMES && name[0] != '\0' && strcmp(name, rerun_names[r]))
+    r++;
+  if (r == N_RERUN_NAMES)
+    return bad(err, where, "rerun", "unknown state \"%s\"", name);
+  if (reruns < 0 || reruns > 1000000)
+    return bad(err, where, "reruns", "%ld is out of range", reruns);
+  ev->rerun = (enum resp_rerun)r;
+  ev->reruns = (unsigned)reruns;
+  ev->n_rerun_runs = a ? json_object_array_length(a) : 0;
+  for (size_t i = 0; i < ev->n_rerun_runs; i++) {
+    char at[32];
+    snprintf(at, sizeof(at), "rerun_runs[%zu]", i);
+    if (copy_str(json_object_array_get_idx(a, i), where, at, ev->rerun_runs[i],
+                 sizeof(ev->rerun_runs[i]), err))
+      return -EBADMSG;
+  }
+  return 0;
+}
+
+/* Parses one event's responses and adds them to st. 0, -EBADMSG or
+ * -ENOMEM. */
+static int parse_response(json_object *o, const char *where,
+                          struct rec_state *st, struct err *err) {
+  struct resp_event ev, *slot;
+  memset(&ev, 0, sizeof(ev));
+  if (!json_object_is_type(o, json_type_object))
+    return bad(err, where, "", "not an object");
+  if (get_str(o, where, "event_id", true, ev.event_id, sizeof(ev.event_id),
+              err) ||
+      get_str(o, where, "key", false, ev.key, sizeof(ev.key), err) ||
+      parse_seen(o, where, &ev, err) ||
+      get_num(o, where, "seen_through", false, &ev.seen_through, err) ||
+      parse_rerun(o, where, &ev, err) ||
+      get_str(o, where, "rerun_by", false, ev.rerun_by, sizeof(ev.rerun_by),
+              err) ||
+      get_str(o, where, "rerun_location", false, ev.rerun_location,
+              sizeof(ev.rerun_location), err) ||
+      get_num(o, where, "rerun_asked_at", false, &ev.rerun_asked_at, err) ||
+      get_num(o, where, "rerun_sent_at", false, &ev.rerun_sent_at, err) ||
+      get_str(o, where, "acknowledged_by", false, ev.acked_by,
+              sizeof(ev.acked_by), err) ||
+      get_num(o, where, "acknowledged_at", false, &ev.acked_at, err))
+    return -EBADMSG;
+  if (resp_find(st, ev.event_id) != NULL)
+    return bad(err, where, "event_id", "\"%s\" appears twice", ev.event_id);
+  if (resp_get(st, ev.key, ev.event_id, &slot) != 0) {
+    err_set(err, "%s: out of memory", where);
+    return -ENOMEM;
+  }
+  *slot = ev;
+  return 0;
+}
+
 /* "format" and "version": this file is a state file this build can read. */
 static int parse_header(json_object *root, struct err *err) {
   char format[64];
@@ -515,6 +684,8 @@ int state_from_json(const char *text, size_t len, int max_json_depth,
     rc = parse_list(root, "keys", parse_key, &tmp, err);
   if (rc == 0)
     rc = parse_list(root, "cursors", parse_cursor, &tmp, err);
+  if (rc == 0)
+    rc = parse_list(root, "responses", parse_response, &tmp, err);
   json_object_put(root);
   rec_state_fini(st);
   if (rc == 0)

@@ -11,6 +11,17 @@
  *              "request_id", "request_confirmed", "requested_at",
  *              "alerted_through", "checked_at", "notified_failing"}],
  *    "cursors": [{"bucket_key", "test_id", "since"}]}
+ * "responses" (responses.h: for each event of the plugin, the responses
+ * handled, its rerun and its latest acknowledgement) is written only when
+ * it has entries; a file without it loads with none:
+ *   [{"event_id", "key", "seen": [{"id": 16 hex digits, "received"}],
+ *     "seen_through", "reruns", "rerun": "none" | "pending" | "sending" |
+ *     "awaiting" | "terminating", "rerun_by", "rerun_location",
+ *     "rerun_asked_at", "rerun_sent_at", "rerun_runs": [...],
+ *     "acknowledged_by", "acknowledged_at"}]
+ * Of a response record only event_id is required; the same event_id twice,
+ * more seen responses or runs than fit, or an unknown rerun state make the
+ * file corrupt.
  * Every field of struct rec_key but the transient looked_up is saved. Times
  * are written with the fewest digits that read back as the same double
  * (a NaN or infinity, which JSON cannot hold, as null).

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "err.h"
 #include "reconcile.h"
+#include "responses.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -823,6 +824,186 @@ static void add_case(Suite *s, const char *name, const TTest *t) {
   suite_add_tcase(s, tc);
 }
 
+/* ---- responses to events ---- */
+
+/* Two events' records: one with every field set to its limit, one empty. */
+static void make_responses(struct rec_state *st) {
+  struct resp_event *ev;
+  ck_assert_int_eq(resp_get(st, "b1/t1/e1", "ev-1", &ev), 0);
+  for (size_t i = 0; i < RESP_SEEN_MAX; i++) {
+    ev->seen[i].id = 0xfedcba9876543210ULL - i;
+    ev->seen[i].received = 1700000000.123456 + (double)i;
+  }
+  ev->n_seen = RESP_SEEN_MAX;
+  ev->seen[1].received = 0;
+  ev->seen_through = 1699999999.5;
+  ev->reruns = 2;
+  ev->rerun = RESP_RERUN_AWAITING;
+  snprintf(ev->rerun_by, sizeof(ev->rerun_by), "jdoe \"the\" on-call");
+  snprintf(ev->rerun_location, sizeof(ev->rerun_location), "agent:ag-7");
+  ev->rerun_asked_at = 1700000100.25;
+  ev->rerun_sent_at = 1700000101.000001;
+  for (size_t i = 0; i < RESP_RUNS_MAX; i++)
+    snprintf(ev->rerun_runs[i], sizeof(ev->rerun_runs[i]), "run-%zu", i);
+  ev->n_rerun_runs = RESP_RUNS_MAX;
+  snprintf(ev->acked_by, sizeof(ev->acked_by), "amy");
+  ev->acked_at = 1700000050.5;
+  ck_assert_int_eq(resp_get(st, "b1/t1/e1", "ev-2", &ev), 0);
+  ev->rerun = RESP_RERUN_SENDING;
+}
+
+static void assert_responses_eq(const struct rec_state *want,
+                                const struct rec_state *got) {
+  ck_assert_uint_eq(want->n_responses, got->n_responses);
+  for (size_t i = 0; i < want->n_responses; i++) {
+    const struct resp_event *a = &want->responses[i], *b = &got->responses[i];
+    ck_assert_str_eq(a->event_id, b->event_id);
+    ck_assert_str_eq(a->key, b->key);
+    ck_assert_uint_eq(a->n_seen, b->n_seen);
+    for (size_t j = 0; j < a->n_seen; j++) {
+      ck_assert(a->seen[j].id == b->seen[j].id);
+      ck_assert_double_eq(a->seen[j].received, b->seen[j].received);
+    }
+    ck_assert_double_eq(a->seen_through, b->seen_through);
+    ck_assert_uint_eq(a->reruns, b->reruns);
+    ck_assert_int_eq(a->rerun, b->rerun);
+    ck_assert_str_eq(a->rerun_by, b->rerun_by);
+    ck_assert_str_eq(a->rerun_location, b->rerun_location);
+    ck_assert_double_eq(a->rerun_asked_at, b->rerun_asked_at);
+    ck_assert_double_eq(a->rerun_sent_at, b->rerun_sent_at);
+    ck_assert_uint_eq(a->n_rerun_runs, b->n_rerun_runs);
+    for (size_t j = 0; j < a->n_rerun_runs; j++)
+      ck_assert_str_eq(a->rerun_runs[j], b->rerun_runs[j]);
+    ck_assert_str_eq(a->acked_by, b->acked_by);
+    ck_assert_double_eq(a->acked_at, b->acked_at);
+  }
+}
+
+START_TEST(test_roundtrip_responses) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  make_responses(&st);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_ptr_nonnull(strstr(text.data, "\"responses\":[{\"event_id\":"
+                                          "\"ev-1\",\"key\":\"b1/t1/e1\","
+                                          "\"seen\":[{\"id\":"
+                                          "\"fedcba9876543210\","));
+  ck_assert_ptr_nonnull(strstr(text.data, "\"rerun\":\"awaiting\""));
+  from_text(text.data, &back, &err);
+  assert_state_eq(&st, &back);
+  assert_responses_eq(&st, &back);
+  rec_state_fini(&back);
+  buf_fini(&text);
+  ck_assert_msg(state_save(path, &st, &err) == 0, "%s", err.msg);
+  rec_state_init(&back);
+  ck_assert_msg(state_load(path, NOW, DEPTH, &back, &err) == 0, "%s", err.msg);
+  assert_responses_eq(&st, &back);
+  rec_state_fini(&back);
+  /* an impossible record is refused, not written */
+  st.responses[0].rerun = (enum resp_rerun)42;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), -EINVAL);
+  buf_fini(&text);
+  rec_state_fini(&st);
+  ck_assert_uint_eq(st.n_responses, 0);
+}
+END_TEST
+
+/* A file written before responses were kept loads with none, and a state
+ * without responses does not write the section; a record needs only its
+ * event id. */
+START_TEST(test_responses_optional) {
+  struct rec_state st;
+  struct err err = {{0}};
+  from_text(HDR "\"keys\":[" K1 "],\"cursors\":[]}", &st, &err);
+  ck_assert_uint_eq(st.n_keys, 1);
+  ck_assert_uint_eq(st.n_responses, 0);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_ptr_null(strstr(text.data, "responses"));
+  buf_fini(&text);
+  rec_state_fini(&st);
+  from_text(HDR "\"responses\":[{\"event_id\":\"e\",\"rerun\":null,"
+                "\"future\":[1]}]}",
+            &st, &err);
+  ck_assert_uint_eq(st.n_responses, 1);
+  ck_assert_str_eq(st.responses[0].event_id, "e");
+  ck_assert_int_eq(st.responses[0].rerun, RESP_RERUN_NONE);
+  ck_assert_uint_eq(st.responses[0].reruns, 0);
+  rec_state_fini(&st);
+}
+END_TEST
+
+static const struct {
+  const char *records;
+  const char *msg;
+} bad_responses[] = {
+    {"[{\"key\":\"b/t/e\"}]", "responses[0].event_id: missing"},
+    {"[{\"event_id\":\"e\"},{\"event_id\":\"e\"}]",
+     "responses[1].event_id: \"e\" appears twice"},
+    {"[{\"event_id\":\"e\",\"rerun\":\"maybe\"}]",
+     "responses[0].rerun: unknown state \"maybe\""},
+    {"[{\"event_id\":\"e\",\"reruns\":-1}]",
+     "responses[0].reruns: -1 is out of range"},
+    {"[{\"event_id\":\"e\",\"reruns\":1.5}]",
+     "responses[0].reruns: not an integer"},
+    {"[{\"event_id\":\"e\",\"seen\":[{\"id\":\"xyz\"}]}]",
+     "responses[0].seen[0].id: \"xyz\" is not 16 hex digits"},
+    {"[{\"event_id\":\"e\",\"seen\":[{\"received\":1}]}]",
+     "responses[0].seen[0].id: missing"},
+    {"[{\"event_id\":\"e\",\"seen\":[7]}]",
+     "responses[0].seen[0]: not an object"},
+    {"[{\"event_id\":\"e\",\"rerun_runs\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}]",
+     "responses[0].rerun_runs: 5 elements, at most 4"},
+    {"[{\"event_id\":\"e\",\"acknowledged_at\":\"soon\"}]",
+     "responses[0].acknowledged_at: not a number"},
+    {"{\"event_id\":\"e\"}", "responses: not an array"},
+    {"[\"e\"]", "responses[0]: not an object"},
+};
+
+START_TEST(test_responses_corrupt) {
+  struct buf text;
+  buf_init(&text, 1 << 16);
+  ck_assert_int_eq(
+      buf_printf(&text, HDR "\"responses\":%s}", bad_responses[_i].records), 0);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_int_eq(state_from_json(text.data, text.len, DEPTH, &st, &err),
+                   -EBADMSG);
+  ck_assert_str_eq(err.msg, bad_responses[_i].msg);
+  ck_assert_uint_eq(st.n_responses, 0);
+  ck_assert_ptr_null(st.responses);
+  buf_fini(&text);
+}
+END_TEST
+
+/* Too many seen responses for one record make the file corrupt. */
+START_TEST(test_responses_too_many_seen) {
+  struct buf text;
+  buf_init(&text, 1 << 16);
+  ck_assert_int_eq(buf_puts(&text, HDR "\"responses\":[{\"event_id\":\"e\","
+                                       "\"seen\":["),
+                   0);
+  for (int i = 0; i <= RESP_SEEN_MAX; i++)
+    ck_assert_int_eq(buf_printf(&text, "%s{\"id\":\"%016x\"}", i ? "," : "", i),
+                     0);
+  ck_assert_int_eq(buf_puts(&text, "]}]}"), 0);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_int_eq(state_from_json(text.data, text.len, DEPTH, &st, &err),
+                   -EBADMSG);
+  ck_assert_str_eq(err.msg, "responses[0].seen: 33 elements, at most 32");
+  buf_fini(&text);
+}
+END_TEST
+
 static Suite *state_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
@@ -832,6 +1013,13 @@ static Suite *state_suite(void) {
   add_case(s, "read_sorts", test_read_sorts);
   add_case(s, "read_lenient", test_read_lenient);
   add_case(s, "write_edge_values", test_write_edge_values);
+  add_case(s, "roundtrip_responses", test_roundtrip_responses);
+  add_case(s, "responses_optional", test_responses_optional);
+  add_case(s, "responses_too_many_seen", test_responses_too_many_seen);
+  TCase *rc = tcase_create("responses_corrupt");
+  tcase_add_loop_test(rc, test_responses_corrupt, 0,
+                      (int)(sizeof(bad_responses) / sizeof(bad_responses[0])));
+  suite_add_tcase(s, rc);
   add_case(s, "load_missing", test_load_missing);
   int n_corrupt = (int)(sizeof(corrupt_cases) / sizeof(corrupt_cases[0]));
   TCase *tc = tcase_create("load_corrupt");
