@@ -648,6 +648,117 @@ int rs_parse_runs(const char *body, size_t len, int max_depth,
   return rc;
 }
 
+/* ---- run detail ---- */
+
+/* Empties d without freeing anything (it may hold garbage). */
+static void detail_reset(struct rs_run_detail *d) {
+  memset(d, 0, sizeof(*d));
+  d->agent_expired = -1;
+}
+
+void rs_run_detail_fini(struct rs_run_detail *d) {
+  if (d == NULL)
+    return;
+  free(d->steps);
+  detail_reset(d);
+}
+
+/* Counts the items of o[key] (an array of {"result": ...}) into pass, fail
+ * and total, unless o gives them as <what>_passed/_failed/_defined. */
+static void step_counts(json_object *o, const char *what, long *pass,
+                        long *fail, long *total) {
+  char k[32];
+  json_object *arr = jsonx_arr(o, what);
+  size_t n = arr ? json_object_array_length(arr) : 0;
+  long p = 0, f = 0;
+  for (size_t i = 0; i < n; i++) {
+    enum rs_result r =
+        rs_result_parse(jsonx_str(json_object_array_get_idx(arr, i), "result"));
+    p += r == RS_RESULT_PASS;
+    f += r == RS_RESULT_FAIL;
+  }
+  snprintf(k, sizeof(k), "%s_passed", what);
+  *pass = (long)jsonx_int(o, k, p);
+  snprintf(k, sizeof(k), "%s_failed", what);
+  *fail = (long)jsonx_int(o, k, f);
+  snprintf(k, sizeof(k), "%s_defined", what);
+  *total = (long)jsonx_int(o, k, (long long)n);
+}
+
+/* A number member that is not in the documented shape: -1 when absent. */
+static long optional_count(json_object *o, const char *key) {
+  long long v = jsonx_int(o, key, -1);
+  return v < 0 || v > 0x7fffffffL ? -1 : (long)v;
+}
+
+static void parse_step(json_object *o, struct rs_step *s) {
+  memset(s, 0, sizeof(*s));
+  copy_name(o, "url", s->url, sizeof(s->url));
+  copy_name(o, "method", s->method, sizeof(s->method));
+  copy_name(o, "result", s->result, sizeof(s->result));
+  copy_name(o, "note", s->note, sizeof(s->note));
+  copy_name(o, "step_type", s->step_type, sizeof(s->step_type));
+  step_counts(o, "assertions", &s->assertions_pass, &s->assertions_fail,
+              &s->assertions_total);
+  step_counts(o, "scripts", &s->scripts_pass, &s->scripts_fail,
+              &s->scripts_total);
+  step_counts(o, "variables", &s->variables_pass, &s->variables_fail,
+              &s->variables_total);
+  s->response_status_code = optional_count(o, "response_status_code");
+  s->response_time_ms = optional_count(o, "response_time_ms");
+  s->response_size_bytes = optional_count(o, "response_size_bytes");
+}
+
+/* Reads requests[] (absent or null: no steps; items that are not objects
+ * are skipped). */
+static int parse_steps(json_object *data, struct rs_run_detail *d,
+                       struct err *err) {
+  json_object *arr = jsonx_arr(data, "requests");
+  size_t n = arr ? json_object_array_length(arr) : 0;
+  d->steps = calloc(n ? n : 1, sizeof(*d->steps));
+  if (d->steps == NULL) {
+    err_set(err, "out of memory for %zu steps", n);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_object *o = json_object_array_get_idx(arr, i);
+    if (json_object_is_type(o, json_type_object))
+      parse_step(o, &d->steps[d->n_steps++]);
+  }
+  return 0;
+}
+
+static int parse_run_detail(json_object *data, struct rs_run_detail *d,
+                            struct err *err) {
+  int rc = parse_run(data, "data", &d->run, err);
+  if (rc == 1) {
+    err_set(err, "data is not a run: no test_run_id or started_at");
+    rc = -EPROTO;
+  }
+  if (rc != 0)
+    return rc;
+  copy_name(data, "test_name", d->test_name, sizeof(d->test_name));
+  json_object *ae = NULL;
+  if (json_object_object_get_ex(data, "agent_expired", &ae) &&
+      json_object_is_type(ae, json_type_boolean))
+    d->agent_expired = json_object_get_boolean(ae) ? 1 : 0;
+  return parse_steps(data, d, err);
+}
+
+int rs_parse_run_detail(const char *body, size_t len, int max_depth,
+                        struct rs_run_detail *ret, struct err *err) {
+  json_object *root, *data;
+  detail_reset(ret);
+  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
+  if (rc != 0)
+    return rc;
+  rc = parse_run_detail(data, ret, err);
+  if (rc != 0)
+    rs_run_detail_fini(ret);
+  json_object_put(root);
+  return rc;
+}
+
 /* ---- the client ---- */
 
 struct rs_client *rs_new(struct http_client *http, const char *base_url,
@@ -851,6 +962,32 @@ int rs_get_test(struct rs_client *c, const char *bucket_key,
     rc = parse_test_detail(data, ret, err);
     if (rc != 0) {
       rs_test_detail_fini(ret);
+      parse_failed(c, &p, err);
+    }
+    json_object_put(root);
+  }
+  buf_fini(&p.b);
+  return rc;
+}
+
+int rs_get_run(struct rs_client *c, const char *bucket_key, const char *test_id,
+               const char *test_run_id, struct rs_run_detail *ret,
+               struct err *err) {
+  struct rs_path p;
+  json_object *root, *data;
+  detail_reset(ret);
+  int rc = path_init(&p, bucket_key, test_id, "/results/");
+  if (rc == 0)
+    rc = buf_put_urlenc(&p.b, test_run_id);
+  p.object_len = p.b.len;
+  if (rc != 0)
+    err_set(err, "Runscope API: bucket key, test id or run id too long");
+  if (rc == 0)
+    rc = get_data(c, &p, json_type_object, &root, &data, err);
+  if (rc == 0) {
+    rc = parse_run_detail(data, ret, err);
+    if (rc != 0) {
+      rs_run_detail_fini(ret);
       parse_failed(c, &p, err);
     }
     json_object_put(root);

@@ -87,6 +87,35 @@ struct rs_run {
   char test_run_url[RS_URL_MAX];
 };
 
+/* One item of a run detail's requests[] (a step of the run), reduced to
+ * what Runscope's webhook payload says about it. Counts the answer does not
+ * give as *_defined/_passed/_failed are counted from the step's
+ * assertions[], scripts[] and variables[] items. The response_* numbers are
+ * not in the documented run detail: -1 when absent. */
+struct rs_step {
+  char url[RS_URL_MAX]; /* cut to fit: it is only displayed */
+  char method[16];
+  char result[16]; /* "pass", "fail", or "" */
+  char note[RS_NAME_MAX];
+  char step_type[32]; /* "" when absent */
+  long assertions_pass, assertions_fail, assertions_total;
+  long scripts_pass, scripts_fail, scripts_total;
+  long variables_pass, variables_fail, variables_total;
+  long response_status_code, response_time_ms, response_size_bytes;
+};
+
+/* GET /buckets/{key}/tests/{id}/results/{run}. Owns steps: release with
+ * rs_run_detail_fini. */
+struct rs_run_detail {
+  struct rs_run run;           /* the fields the results list also has */
+  char test_name[RS_NAME_MAX]; /* "" when absent */
+  int agent_expired;           /* -1 when absent or null, else 0 or 1 */
+  struct rs_step *steps;       /* requests[], in order */
+  size_t n_steps;
+};
+
+void rs_run_detail_fini(struct rs_run_detail *d);
+
 /* Maps a result string to enum rs_result ("pass", "fail", "cancelled" or
  * "canceled"; anything else is unfinished). */
 enum rs_result rs_result_parse(const char *s);
@@ -185,6 +214,13 @@ int rs_trigger(struct rs_client *c, const char *trigger_url,
                const struct rs_trigger_req *req, struct rs_started_run **ret,
                size_t *ret_n, struct err *err);
 
+/* GET /buckets/{key}/tests/{id}/results/{run}: one run with its steps
+ * (requests[]); *ret is filled (release with rs_run_detail_fini, also after
+ * an error). A data object without a test_run_id or started_at is -EPROTO. */
+int rs_get_run(struct rs_client *c, const char *bucket_key, const char *test_id,
+               const char *test_run_id, struct rs_run_detail *ret,
+               struct err *err);
+
 /* Seconds the last answer asked to wait (Retry-After), or -1. */
 double rs_retry_after(const struct rs_client *c);
 
@@ -200,6 +236,8 @@ int rs_parse_test_detail(const char *body, size_t len, int max_depth,
                          struct rs_test_detail *ret, struct err *err);
 int rs_parse_runs(const char *body, size_t len, int max_depth,
                   struct rs_run **ret, size_t *ret_n, struct err *err);
+int rs_parse_run_detail(const char *body, size_t len, int max_depth,
+                        struct rs_run_detail *ret, struct err *err);
 /* The runs of a trigger answer (data.runs[], at most RS_STARTED_MAX; items
  * without a test_run_id are skipped). *ret is the caller's to free. */
 int rs_parse_trigger(const char *body, size_t len, int max_depth,

@@ -1059,6 +1059,160 @@ START_TEST(call_trigger_transport_and_scheme) {
 }
 END_TEST
 
+/* ---- run detail ---- */
+
+START_TEST(parse_run_detail_fixture) {
+  size_t len;
+  char *body = fixture("runscope_run_detail.json", &len);
+  struct rs_run_detail d;
+  struct err err;
+  ck_assert_int_eq(rs_parse_run_detail(body, len, DEPTH, &d, &err), 0);
+  ck_assert_str_eq(d.run.test_run_id, "0aa48464-f89e-4596-8d60-79bc678d313f");
+  ck_assert_str_eq(d.run.test_id, "db4cc896-2804-4520-ad06-0caf3bf216a8");
+  ck_assert_int_eq(d.run.result, RS_RESULT_FAIL);
+  ck_assert_double_eq_tol(d.run.started_at, 1406036406.531371, 1e-6);
+  ck_assert_double_eq_tol(d.run.finished_at, 1406061608.969942, 1e-6);
+  ck_assert_str_eq(d.run.region, "us1");
+  ck_assert_int_eq(d.run.assertions_failed, 1);
+  ck_assert_int_eq(d.agent_expired, -1);
+  ck_assert_str_eq(d.test_name, "");
+  ck_assert_uint_eq(d.n_steps, 1);
+  const struct rs_step *s = &d.steps[0];
+  ck_assert_str_eq(s->url, "https://yourapihere.com/");
+  ck_assert_str_eq(s->method, "GET");
+  ck_assert_str_eq(s->result, "fail");
+  ck_assert_str_eq(s->note, "");
+  ck_assert_str_eq(s->step_type, "");
+  ck_assert_int_eq(s->assertions_pass, 1);
+  ck_assert_int_eq(s->assertions_fail, 1);
+  ck_assert_int_eq(s->assertions_total, 2);
+  ck_assert_int_eq(s->scripts_pass, 1);
+  ck_assert_int_eq(s->scripts_fail, 1);
+  ck_assert_int_eq(s->scripts_total, 2);
+  ck_assert_int_eq(s->variables_pass, 1);
+  ck_assert_int_eq(s->variables_fail, 1);
+  ck_assert_int_eq(s->variables_total, 2);
+  ck_assert_int_eq(s->response_status_code, -1);
+  ck_assert_int_eq(s->response_time_ms, -1);
+  ck_assert_int_eq(s->response_size_bytes, -1);
+  rs_run_detail_fini(&d);
+  ck_assert_ptr_null(d.steps);
+  rs_run_detail_fini(&d); /* twice is harmless */
+  rs_run_detail_fini(NULL);
+  free(body);
+}
+END_TEST
+
+/* Counts from the items when the totals are missing, numbers as strings,
+ * the webhook's own step fields when present, a private agent, the
+ * test_uuid/environment_uuid naming, items that are not objects. */
+START_TEST(parse_run_detail_variants) {
+  size_t len;
+  char *body = fixture("runscope_run_detail_variants.json", &len);
+  struct rs_run_detail d;
+  struct err err;
+  ck_assert_int_eq(rs_parse_run_detail(body, len, DEPTH, &d, &err), 0);
+  ck_assert_str_eq(d.run.agent, "private-agent-7");
+  ck_assert_str_eq(d.run.region, "");
+  ck_assert_str_eq(d.run.test_id, "db4cc896-2804-4520-ad06-0caf3bf216a8");
+  ck_assert_str_eq(d.run.environment_id,
+                   "abcdc896-2804-4520-ad06-0caf3bf216a8");
+  ck_assert_double_eq(d.run.started_at, 1406036400);
+  ck_assert_int_eq(d.run.result, RS_RESULT_PASS);
+  ck_assert_str_eq(d.test_name, "Checkout API");
+  ck_assert_int_eq(d.agent_expired, 1);
+  ck_assert_uint_eq(d.n_steps, 2); /* "not a step" skipped */
+  const struct rs_step *s = &d.steps[0];
+  ck_assert_str_eq(s->method, "POST");
+  ck_assert_str_eq(s->note, "Log in");
+  ck_assert_str_eq(s->step_type, "request");
+  ck_assert_int_eq(s->response_status_code, 201); /* "201" */
+  ck_assert_int_eq(s->response_time_ms, 87);
+  ck_assert_int_eq(s->response_size_bytes, 512);
+  ck_assert_int_eq(s->assertions_pass, 2);
+  ck_assert_int_eq(s->assertions_fail, 1);
+  ck_assert_int_eq(s->assertions_total, 3);
+  ck_assert_int_eq(s->scripts_total, 0);
+  ck_assert_int_eq(s->variables_total, 0); /* null */
+  s = &d.steps[1];
+  ck_assert_str_eq(s->url, "");
+  ck_assert_int_eq(s->assertions_total, 3); /* "3" */
+  ck_assert_int_eq(s->assertions_pass, 3);
+  rs_run_detail_fini(&d);
+  free(body);
+}
+END_TEST
+
+static const struct {
+  const char *body;
+  int rc;
+  const char *cause;
+} bad_details[] = {
+    {"{\"data\": {\"result\": \"pass\", \"started_at\": 1}}", -EPROTO,
+     "data is not a run"},
+    {"{\"data\": {\"test_run_id\": \"r\"}}", -EPROTO, "data is not a run"},
+    {"{\"data\": []}", -EPROTO, "\"data\" is a JSON array, not object"},
+    {"{\"data\": {\"test_run_id\": \"r\", \"started_at\": 1, \"test_id\": "
+     "\"012345678901234567890123456789012345678901234567890123456789012345678"
+     "901234567890\"}}",
+     -EPROTO, "data.test_id is longer than 79 bytes"},
+    {"{\"data\": {}, \"error\": {\"status\": 404, \"message\": \"gone\"}}",
+     -ENOENT, "gone"},
+};
+
+START_TEST(parse_run_detail_refuses) {
+  struct rs_run_detail d;
+  struct err err;
+  err_clear(&err);
+  const char *b = bad_details[_i].body;
+  ck_assert_int_eq(rs_parse_run_detail(b, strlen(b), DEPTH, &d, &err),
+                   bad_details[_i].rc);
+  ck_assert_msg(strstr(err.msg, bad_details[_i].cause) != NULL,
+                "\"%s\" lacks \"%s\"", err.msg, bad_details[_i].cause);
+  ck_assert_ptr_null(d.steps);
+  ck_assert_uint_eq(d.n_steps, 0);
+  ck_assert_int_eq(d.agent_expired, -1);
+  rs_run_detail_fini(&d);
+}
+END_TEST
+
+START_TEST(call_get_run) {
+  answer_fixture(&fk, 200, "runscope_run_detail.json");
+  struct rs_run_detail d;
+  struct err err;
+  ck_assert_int_eq(
+      rs_get_run(rs, "6knqwmwvqpzr", "db4cc896", "0aa48464/x y", &d, &err), 0);
+  assert_get(0,
+             "/buckets/6knqwmwvqpzr/tests/db4cc896/results/0aa48464%2Fx%20y");
+  ck_assert_uint_eq(d.n_steps, 1);
+  rs_run_detail_fini(&d);
+}
+END_TEST
+
+START_TEST(call_get_run_errors) {
+  answer(&fk, 404,
+         "{\"data\": {}, \"error\": {\"status\": 404, "
+         "\"message\": \"Test run not found\"}}");
+  answer(&fk, 200, "{\"data\": {\"result\": \"pass\"}}");
+  answer(&fk, 503, "busy");
+  struct rs_run_detail d;
+  struct err err;
+  ck_assert_int_eq(rs_get_run(rs, "b", "t", "r1", &d, &err), -ENOENT);
+  ck_assert_msg(strstr(err.msg, ": GET /buckets/b/tests/t/results/r1: HTTP "
+                                "404: Test run not found") != NULL,
+                "%s", err.msg);
+  ck_assert_ptr_null(d.steps);
+  ck_assert_int_eq(rs_get_run(rs, "b", "t", "r2", &d, &err), -EPROTO);
+  ck_assert_msg(strstr(err.msg,
+                       ": GET /buckets/b/tests/t/results/r2: data is "
+                       "not a run: no test_run_id or started_at") != NULL,
+                "%s", err.msg);
+  ck_assert_ptr_null(d.steps);
+  ck_assert_int_eq(rs_get_run(rs, "b", "t", "r3", &d, &err), -EAGAIN);
+  rs_run_detail_fini(&d);
+}
+END_TEST
+
 static Suite *runscope_suite(void) {
   Suite *s = suite_create("runscope");
   TCase *tc = tcase_create("parsers read the documented shapes");
@@ -1118,6 +1272,14 @@ static Suite *runscope_suite(void) {
   tcase_add_test(tc, call_trigger_agent_and_query);
   tcase_add_loop_test(tc, call_trigger_status_errno, 0, N(trigger_statuses));
   tcase_add_test(tc, call_trigger_transport_and_scheme);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("run detail: the steps of one run");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, parse_run_detail_fixture);
+  tcase_add_test(tc, parse_run_detail_variants);
+  tcase_add_loop_test(tc, parse_run_detail_refuses, 0, N(bad_details));
+  tcase_add_test(tc, call_get_run);
+  tcase_add_test(tc, call_get_run_errors);
   suite_add_tcase(s, tc);
   return s;
 }
