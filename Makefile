@@ -1,7 +1,8 @@
 # collectd-runscope: build, test, demo and package.
 #
 # make            build/runscope.so
-# make check      lint, unit tests (Check), end-to-end tests (real collectd)
+# make check      lint, unit tests (Check), end-to-end tests (real collectd),
+#                 the installed-package test (pkgtest)
 # make demo       the fakes, a scripted story and collectd in the foreground
 # make memcheck   unit tests under valgrind, leaks are errors
 # make install    DESTDIR, PLUGINDIR, CONFDIR, MANDIR, DOCDIR, STATEDIR as usual
@@ -88,6 +89,7 @@ check: deps
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) e2e
+	$(MAKE) pkgtest
 
 demo: deps
 	$(MAKE) all
@@ -101,7 +103,11 @@ memcheck: deps $(TEST_BIN)
 
 install: $(B)/runscope.so
 	install -D -m 0644 $(B)/runscope.so $(DESTDIR)$(PLUGINDIR)/runscope.so
-	install -D -m 0644 conf.d/runscope.conf $(DESTDIR)$(CONFDIR)/runscope.conf
+	@conf=$(DESTDIR)$(CONFDIR)/runscope.conf; \
+	if [ -e "$$conf" ] && ! cmp -s conf.d/runscope.conf "$$conf"; then \
+		install -m 0644 conf.d/runscope.conf "$$conf.new"; \
+		echo "kept the existing $$conf; the new example is $$conf.new"; \
+	else install -D -m 0644 conf.d/runscope.conf "$$conf"; fi
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	if [ -f collectd-runscope.5 ]; then install -D -m 0644 collectd-runscope.5 \
 		$(DESTDIR)$(MANDIR)/man5/collectd-runscope.5; fi
