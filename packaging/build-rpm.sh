@@ -4,8 +4,10 @@
 # build/rpm, and copies the binary RPM to build/.
 #
 # On Debian this builds against Debian's collectd headers and libraries: a
-# smoke test of the spec (see its header). COLLECTD_INCLUDE names another
-# header tree.
+# smoke test of the spec (see its header). On an RPM distribution, name the
+# header tree made by packaging/rpm/collectd-headers.py:
+#
+#   COLLECTD_INCLUDE=/opt/collectd-5.12.0-headers/collectd packaging/build-rpm.sh
 #
 # Usage: packaging/build-rpm.sh   (make rpm; run from the top of a checkout)
 set -eu
@@ -39,10 +41,12 @@ fi
 
 git archive --format=tar.gz --prefix="collectd-runscope-$version/" "$ref" \
 	>"$top/SOURCES/collectd-runscope-$version.tar.gz"
-# --nodeps: rpm's database on Debian is empty, so the BuildRequires cannot be
-# checked there (install-deps.sh installed their Debian equivalents).
+# rpm's database on Debian is empty, so the BuildRequires cannot be checked
+# there (install-deps.sh installed their Debian equivalents): --nodeps.
+nodeps=
+rpm -q glibc >/dev/null 2>&1 || nodeps=--nodeps
 rpmbuild --define "_topdir $top" --define "collectd_include $include" \
-	--nodeps -ba "$spec"
+	$nodeps -ba "$spec"
 
 rm -f build/collectd-runscope-[0-9]*.rpm
 cp "$top"/RPMS/*/collectd-runscope-"$version"-*.rpm build/
