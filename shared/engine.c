@@ -102,6 +102,7 @@ static void outage(struct engine *e, struct api_health *h,
 bool eng_api_failed(struct engine *e, struct api_health *h, int rc,
                     const struct err *err, double now) {
   e->n.api_errors++;
+  h->errors++;
   if (eng_is_outage(rc)) {
     outage(e, h, err, now);
     return true;
@@ -206,6 +207,7 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
   e->rs_health.instance = "runscope_reachable";
   e->xm_health.name = "xMatters";
   e->xm_health.instance = "xmatters_reachable";
+  e->polled_at = now;
   cat_init(&e->cat);
   rec_state_init(&e->state);
   rec_opts_default(&e->opts);
@@ -261,6 +263,6 @@ int engine_cycle(struct engine *e, double now) {
   api_cycle_done(&e->rs_health);
   api_cycle_done(&e->xm_health);
   eng_report_keys(e);
-  eng_report_self(e, monotonic() - started);
+  eng_report_self(e, now, monotonic() - started);
   return e->cycle_denied ? -EACCES : 0;
 }

@@ -33,6 +33,7 @@ struct api_health {
   struct complaint outage; /* no answer, 429, 5xx */
   struct complaint failure; /* answers that are errors: 4xx, bad JSON */
   bool failed_this_cycle;   /* a failure (not an outage) in this cycle */
+  uint64_t errors;          /* failed calls, whatever the cause */
 };
 
 struct counters {
@@ -40,6 +41,7 @@ struct counters {
   uint64_t events_terminated;
   uint64_t create_errors;
   uint64_t api_errors;
+  uint64_t reruns_triggered; /* Rerun responses that ran the test again */
 };
 
 struct engine {
@@ -61,6 +63,7 @@ struct engine {
   struct api_health rs_health, xm_health;
   struct complaint save_complaint;
   struct counters n;
+  double polled_at; /* Runscope last answered a poll (start until then) */
 };
 
 /* Everything an event or notification says about a key, from the catalog
@@ -143,7 +146,8 @@ void eng_notify_key(struct engine *e, const struct rec_key *k,
 /* Per-key values (pass/fail of watched keys) and the active events count. */
 void eng_report_keys(struct engine *e);
 
-/* The plugin's own health values; duration is the cycle's, in seconds. */
-void eng_report_self(struct engine *e, double duration);
+/* The plugin's own health values at time now; duration is the cycle's, in
+ * seconds. */
+void eng_report_self(struct engine *e, double now, double duration);
 
 #endif

@@ -23,6 +23,8 @@ void eng_discover(struct engine *e, double now) {
   size_t tests = 0;
   for (size_t i = 0; i < e->cat.n_buckets; i++)
     tests += e->cat.buckets[i].n_tests;
+  if (tests == 0) /* nothing to read: the discovery is the whole poll */
+    e->polled_at = now;
   eng_log(e, ENGINE_LOG_DEBUG, "Discovery: %zu buckets, %zu tests watched.",
           e->cat.n_buckets, tests);
 }
@@ -51,6 +53,7 @@ static int poll_test(struct engine *e, const struct cat_bucket *b,
     return rc;
   }
   eng_api_up(e, &e->rs_health);
+  e->polled_at = now;
   for (size_t i = 0; i < n; i++) {
     if (!run_selected(b, t, &runs[i]))
       continue;
