@@ -548,42 +548,53 @@ static int xm_do(struct xm_client *c, const struct call *call,
   return rc;
 }
 
-int xm_trigger(struct xm_client *c, const char *trigger_url,
-               const struct xm_trigger_req *req, char *ret_request_id,
-               size_t size, struct err *err) {
+int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
+                 size_t len, char *ret_request_id, size_t size,
+                 struct err *err) {
   struct call call = {.method = "POST"};
-  struct buf body;
   struct http_response resp;
   if (size > 0)
     ret_request_id[0] = '\0';
   http_redact_url(trigger_url, call.what, sizeof(call.what));
   api_key_of(trigger_url, call.api_key, sizeof(call.api_key));
-  buf_init(&body, XM_BODY_OUT_MAX);
-  int rc = xm_build_trigger_body(req, &body);
-  if (rc != 0) {
-    err_set(err, "xMatters API: POST %s: cannot build the body (%s)", call.what,
-            rc == -ENOMEM ? "out of memory" : "too large");
-    buf_fini(&body);
-    return rc;
-  }
   /* URL authentication (?apiKey=) needs, and wants, no header. */
   struct http_request hreq = {.method = "POST",
                               .url = trigger_url,
-                              .body = body.data,
-                              .body_len = body.len,
+                              .body = body,
+                              .body_len = len,
                               .content_type = "application/json"};
   if (call.api_key[0] == '\0') {
     hreq.user = c->user;
     hreq.password = c->password;
   }
   http_response_init(&resp, XM_BODY_MAX);
-  rc = xm_do(c, &call, &hreq, &resp, err);
+  int rc = xm_do(c, &call, &hreq, &resp, err);
   /* A 2xx is accepted whatever its body says (see the top of the file). */
   if (rc == 0 && size > 0 &&
       xm_parse_request_id(resp.body.data, resp.body.len, c->max_depth,
                           ret_request_id, size, NULL) != 0)
     ret_request_id[0] = '\0';
   http_response_fini(&resp);
+  return rc;
+}
+
+int xm_trigger(struct xm_client *c, const char *trigger_url,
+               const struct xm_trigger_req *req, char *ret_request_id,
+               size_t size, struct err *err) {
+  struct buf body;
+  if (size > 0)
+    ret_request_id[0] = '\0';
+  buf_init(&body, XM_BODY_OUT_MAX);
+  int rc = xm_build_trigger_body(req, &body);
+  if (rc != 0) {
+    char what[XM_URL_MAX];
+    http_redact_url(trigger_url, what, sizeof(what));
+    err_set(err, "xMatters API: POST %s: cannot build the body (%s)", what,
+            rc == -ENOMEM ? "out of memory" : "too large");
+  } else {
+    rc = xm_post_json(c, trigger_url, body.data, body.len, ret_request_id, size,
+                      err);
+  }
   buf_fini(&body);
   return rc;
 }

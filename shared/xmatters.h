@@ -78,6 +78,14 @@ int xm_trigger(struct xm_client *c, const char *trigger_url,
                const struct xm_trigger_req *req, char *ret_request_id,
                size_t size, struct err *err);
 
+/* POSTs body[0..len) (JSON, prepared by the caller) to trigger_url,
+ * authenticated and answered as xm_trigger: the same statuses give the same
+ * errors, and a 2xx copies the requestId ("" if none) into ret_request_id.
+ * For forward mode, whose body is Runscope's webhook payload. */
+int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
+                 size_t len, char *ret_request_id, size_t size,
+                 struct err *err);
+
 /* GET /api/xm/1/events?status=ACTIVE&propertyName=runscope_key&
  * propertyValue=KEY, following links.next. *ret (caller frees) holds the
  * events; their runscope_key is set to key. */

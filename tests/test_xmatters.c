@@ -570,6 +570,60 @@ START_TEST(trigger_transport_error) {
 }
 END_TEST
 
+/* A prepared body goes out byte for byte, authenticated as a trigger. */
+START_TEST(post_json_body) {
+  static const char body[] = "{\"test_run_id\": \"r1\", \"result\": \"fail\"}";
+  answer_fixture(&fk, 202, "xmatters_trigger_202.json");
+  answer(&fk, 202, "");
+  char id[XM_ID_MAX] = "stale";
+  struct err err;
+  ck_assert_int_eq(xm_post_json(xm, TRIGGER "?apiKey=" API_KEY, body,
+                                strlen(body), id, sizeof(id), &err),
+                   0);
+  ck_assert_str_eq(id, "93e6b331-2108-424d-872b-8200b476907b");
+  assert_req(0, "POST", TRIGGER "?apiKey=" API_KEY, NULL, NULL);
+  ck_assert_str_eq(fk.reqs[0].content_type, "application/json");
+  ck_assert_str_eq(fk.reqs[0].body, body);
+  /* without an apiKey: the client's Basic credentials; no id asked for */
+  ck_assert_int_eq(xm_post_json(xm, TRIGGER, body, 5, NULL, 0, &err), 0);
+  assert_req(1, "POST", TRIGGER, USER, PASSWORD);
+  ck_assert_str_eq(fk.reqs[1].body, "{\"tes");
+}
+END_TEST
+
+/* The same statuses give the same errors as xm_trigger. */
+START_TEST(post_json_status_errno) {
+  if (trigger_statuses[_i].file)
+    answer_fixture(&fk, trigger_statuses[_i].status, trigger_statuses[_i].file);
+  else
+    answer(&fk, trigger_statuses[_i].status, trigger_statuses[_i].text);
+  fk.answers[0].retry_after = trigger_statuses[_i].retry_after;
+  char id[XM_ID_MAX] = "stale";
+  struct err err;
+  ck_assert_int_eq(xm_post_json(xm, TRIGGER "?apiKey=" API_KEY "&src=rs", "{}",
+                                2, id, sizeof(id), &err),
+                   trigger_statuses[_i].rc);
+  ck_assert_str_eq(err.msg, trigger_statuses[_i].msg);
+  assert_no_secrets(&err);
+  ck_assert_str_eq(id, "");
+  ck_assert_double_eq(xm_retry_after(xm), trigger_statuses[_i].retry_after);
+}
+END_TEST
+
+START_TEST(post_json_transport_error) {
+  fk.answers[0].rc = -ECONNRESET;
+  fk.n_answers = 1;
+  char id[XM_ID_MAX] = "stale";
+  struct err err;
+  ck_assert_int_eq(xm_post_json(xm, TRIGGER "?apiKey=" API_KEY, "{}", 2, id,
+                                sizeof(id), &err),
+                   -ECONNRESET);
+  ck_assert(http_maybe_sent(-ECONNRESET));
+  ck_assert_str_eq(id, "");
+  assert_no_secrets(&err);
+}
+END_TEST
+
 /* ---- finding events ---- */
 
 #define ACTIVE_Q                                                               \
@@ -1218,6 +1272,9 @@ static Suite *xmatters_suite(void) {
   tcase_add_test(tc, trigger_no_credentials);
   tcase_add_loop_test(tc, trigger_status_errno, 0, N(trigger_statuses));
   tcase_add_test(tc, trigger_transport_error);
+  tcase_add_test(tc, post_json_body);
+  tcase_add_loop_test(tc, post_json_status_errno, 0, N(trigger_statuses));
+  tcase_add_test(tc, post_json_transport_error);
   suite_add_tcase(s, tc);
   tc = tcase_create("finding events follows links.next");
   tcase_add_checked_fixture(tc, setup, teardown);
