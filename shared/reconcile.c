@@ -20,6 +20,7 @@ void rec_state_fini(struct rec_state *st) {
   free(st->keys);
   free(st->cursors);
   free(st->responses);
+  fwd_state_fini(&st->fwd);
   rec_state_init(st);
 }
 

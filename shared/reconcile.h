@@ -24,6 +24,7 @@
 #ifndef RUNSCOPE_RECONCILE_H
 #define RUNSCOPE_RECONCILE_H
 
+#include "forward.h"
 #include "runscope.h"
 #include "xmatters.h"
 
@@ -98,6 +99,7 @@ struct rec_state {
   /* the responses to events, kept by responses.c (plain structs) */
   struct resp_event *responses;
   size_t n_responses, cap_responses;
+  struct fwd_state fwd; /* forward mode's delivery memory (forward.h) */
 };
 
 struct rec_opts {

@@ -244,6 +244,48 @@ static int add_responses(json_object *root, const struct rec_state *st) {
   return rc;
 }
 
+/* The JSON of one forward entry in *ret. 0, -EINVAL (too many delivered
+ * ids) or -ENOMEM. */
+static int fwd_to_json(const struct fwd_test *t, json_object **ret) {
+  if (t->n_delivered > FWD_DELIVERED_MAX)
+    return -EINVAL;
+  json_object *o = json_object_new_object();
+  json_object *ids = json_object_new_array_ext((int)t->n_delivered);
+  if (o == NULL || add(o, "delivered", ids) != 0) {
+    json_object_put(o);
+    return -ENOMEM;
+  }
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < t->n_delivered; i++)
+    rc = push(ids, json_object_new_string(t->delivered[i]));
+  if (rc != 0 || add_str(o, "bucket_key", t->bucket_key) ||
+      add_str(o, "test_id", t->test_id) || add_num(o, "through", t->through) ||
+      add_str(o, "through_id", t->through_id) ||
+      add_str(o, "sending", t->sending) ||
+      add_num(o, "sending_at", t->sending_at)) {
+    json_object_put(o);
+    return -ENOMEM;
+  }
+  *ret = o;
+  return 0;
+}
+
+/* Adds the "forward" array (only when forward mode has entries, so that a
+ * manage-mode file does not change shape). 0, -EINVAL or -ENOMEM. */
+static int add_forward(json_object *root, const struct fwd_state *fwd) {
+  if (fwd->n == 0)
+    return 0;
+  json_object *a = json_object_new_array_ext((int)fwd->n);
+  int rc = add(root, "forward", a);
+  for (size_t i = 0; rc == 0 && i < fwd->n; i++) {
+    json_object *t = NULL;
+    rc = fwd_to_json(&fwd->tests[i], &t);
+    if (rc == 0)
+      rc = push(a, t);
+  }
+  return rc;
+}
+
 /* Fills root with the whole state. 0, -EINVAL or -ENOMEM. */
 static int state_fill(json_object *root, const struct rec_state *st) {
   if (add_str(root, "format", STATE_FORMAT) ||
@@ -265,6 +307,8 @@ static int state_fill(json_object *root, const struct rec_state *st) {
     rc = push(cursors, cursor_to_json(&st->cursors[i]));
   if (rc == 0)
     rc = add_responses(root, st);
+  if (rc == 0)
+    rc = add_forward(root, &st->fwd);
   return rc;
 }
 
@@ -629,6 +673,55 @@ static int parse_response(json_object *o, const char *where,
   return 0;
 }
 
+/* The delivered ids of a forward entry. */
+static int parse_delivered(json_object *o, const char *where,
+                           struct fwd_test *t, struct err *err) {
+  json_object *a;
+  if (get_arr(o, where, "delivered", FWD_DELIVERED_MAX, &a, err))
+    return -EBADMSG;
+  t->n_delivered = a ? json_object_array_length(a) : 0;
+  for (size_t i = 0; i < t->n_delivered; i++) {
+    char at[32];
+    snprintf(at, sizeof(at), "delivered[%zu]", i);
+    if (copy_str(json_object_array_get_idx(a, i), where, at, t->delivered[i],
+                 sizeof(t->delivered[i]), err))
+      return -EBADMSG;
+  }
+  return 0;
+}
+
+/* Parses one forward entry and adds it to st. 0, -EBADMSG or -ENOMEM. */
+static int parse_forward(json_object *o, const char *where,
+                         struct rec_state *st, struct err *err) {
+  struct fwd_test t;
+  memset(&t, 0, sizeof(t));
+  if (!json_object_is_type(o, json_type_object))
+    return bad(err, where, "", "not an object");
+  if (get_str(o, where, "bucket_key", true, t.bucket_key, sizeof(t.bucket_key),
+              err) ||
+      get_str(o, where, "test_id", true, t.test_id, sizeof(t.test_id), err) ||
+      get_num(o, where, "through", true, &t.through, err) ||
+      get_str(o, where, "through_id", false, t.through_id, sizeof(t.through_id),
+              err) ||
+      parse_delivered(o, where, &t, err) ||
+      get_str(o, where, "sending", false, t.sending, sizeof(t.sending), err) ||
+      get_num(o, where, "sending_at", false, &t.sending_at, err))
+    return -EBADMSG;
+  if (fwd_test_find(&st->fwd, t.bucket_key, t.test_id) != NULL)
+    return bad(err, where, "", "the forward entry of %s/%s appears twice",
+               t.bucket_key, t.test_id);
+  struct fwd_test *slot;
+  int rc = fwd_test_get(&st->fwd, t.bucket_key, t.test_id, t.through, &slot);
+  if (rc == -ENOMEM) {
+    err_set(err, "%s: out of memory", where);
+    return rc;
+  }
+  if (rc != 0)
+    return bad(err, where, "", "rejected: %s", strerror(-rc));
+  *slot = t;
+  return 0;
+}
+
 /* "format" and "version": this file is a state file this build can read. */
 static int parse_header(json_object *root, struct err *err) {
   char format[64];
@@ -686,6 +779,8 @@ int state_from_json(const char *text, size_t len, int max_json_depth,
     rc = parse_list(root, "cursors", parse_cursor, &tmp, err);
   if (rc == 0)
     rc = parse_list(root, "responses", parse_response, &tmp, err);
+  if (rc == 0)
+    rc = parse_list(root, "forward", parse_forward, &tmp, err);
   json_object_put(root);
   rec_state_fini(st);
   if (rc == 0)

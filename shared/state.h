@@ -10,7 +10,11 @@
  *              "event": "none" | "requested" | "active", "event_ids": [...],
  *              "request_id", "request_confirmed", "requested_at",
  *              "alerted_through", "checked_at", "notified_failing"}],
- *    "cursors": [{"bucket_key", "test_id", "since"}]}
+ *    "cursors": [{"bucket_key", "test_id", "since"}],
+ *    "forward": [{"bucket_key", "test_id", "through", "through_id",
+ *                 "delivered": [...], "sending", "sending_at"}]}
+ * "forward" (forward mode's delivery memory, forward.h) is written only when
+ * it has entries; a file without it loads with none.
  * "responses" (responses.h: for each event of the plugin, the responses
  * handled, its rerun and its latest acknowledgement) is written only when
  * it has entries; a file without it loads with none:
@@ -28,13 +32,15 @@
  *
  * Reading is strict about what it needs and liberal about the rest: format,
  * version, and the identity of every key (bucket_key, test_id,
- * environment_id) and cursor (bucket_key, test_id, since) are required;
+ * environment_id), cursor (bucket_key, test_id, since) and forward entry
+ * (bucket_key, test_id, through) are required;
  * other fields may be absent (zero value) and unknown fields are ignored, so
  * a later writer of version 1 may add fields. A field of the wrong type, a
- * string too long for its field, more locations or events than fit, an
- * unknown event state, a "key" that does not match its parts, or the same key
- * or cursor twice make the file corrupt. Entries may come in any order; the
- * loaded arrays are sorted as the reconciler expects. */
+ * string too long for its field, more locations, events or delivered ids
+ * than fit, an unknown event state, a "key" that does not match its parts,
+ * or the same key, cursor or forward entry twice make the file corrupt. Entries
+ * may come in any order; the loaded arrays are sorted as the reconciler
+ * expects. */
 #ifndef RUNSCOPE_STATE_H
 #define RUNSCOPE_STATE_H
 

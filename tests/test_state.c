@@ -100,6 +100,8 @@ static void assert_empty(const struct rec_state *st) {
   ck_assert_uint_eq(st->n_cursors, 0);
   ck_assert_ptr_null(st->keys);
   ck_assert_ptr_null(st->cursors);
+  ck_assert_uint_eq(st->fwd.n, 0);
+  ck_assert_ptr_null(st->fwd.tests);
 }
 
 static struct rec_key *add_key(struct rec_state *st, const char *b,
@@ -414,6 +416,118 @@ START_TEST(test_write_edge_values) {
 }
 END_TEST
 
+/* ---- the forward section ---- */
+
+/* Forward entries in every shape: a cursor from a time (no id), a cursor
+ * at a run, the delivered ids full, a write-ahead mark, the longest ids. */
+static void make_forward(struct rec_state *st) {
+  struct fwd_test *t;
+  ck_assert_int_eq(fwd_test_get(&st->fwd, "b2", "t1", 1700000000.25, &t), 0);
+  ck_assert_int_eq(fwd_test_get(&st->fwd, "b1", "t9", 0, &t), 0);
+  t->through = 1712345600.000001;
+  snprintf(t->through_id, sizeof(t->through_id), "run-9");
+  snprintf(t->delivered[0], sizeof(t->delivered[0]), "run-8");
+  snprintf(t->delivered[1], sizeof(t->delivered[1]), "run-9");
+  t->n_delivered = 2;
+  fwd_mark_sending(t, "run-10", 1712345700.5);
+  char id[RS_ID_MAX];
+  memset(id, 'x', sizeof(id) - 1);
+  id[sizeof(id) - 1] = '\0';
+  ck_assert_int_eq(fwd_test_get(&st->fwd, "b1", id, 1.5, &t), 0);
+  for (size_t i = 0; i < FWD_DELIVERED_MAX; i++)
+    snprintf(t->delivered[i], sizeof(t->delivered[i]), "%.*s%02zu", 70, id, i);
+  t->n_delivered = FWD_DELIVERED_MAX;
+  snprintf(t->through_id, sizeof(t->through_id), "%s", id);
+}
+
+static void assert_forward_eq(const struct fwd_state *want,
+                              const struct fwd_state *got) {
+  ck_assert_uint_eq(want->n, got->n);
+  for (size_t i = 0; i < want->n; i++) {
+    const struct fwd_test *a = &want->tests[i], *b = &got->tests[i];
+    ck_assert_str_eq(a->bucket_key, b->bucket_key);
+    ck_assert_str_eq(a->test_id, b->test_id);
+    ck_assert_double_eq(a->through, b->through);
+    ck_assert_str_eq(a->through_id, b->through_id);
+    ck_assert_uint_eq(a->n_delivered, b->n_delivered);
+    for (size_t j = 0; j < a->n_delivered; j++)
+      ck_assert_str_eq(a->delivered[j], b->delivered[j]);
+    ck_assert_str_eq(a->sending, b->sending);
+    ck_assert_double_eq(a->sending_at, b->sending_at);
+  }
+}
+
+/* The section round-trips through the JSON and the file, next to keys and
+ * cursors, and the loaded entries can be found. */
+START_TEST(test_roundtrip_forward) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  make_forward(&st);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_ptr_nonnull(strstr(text.data, "\"forward\":[{\"delivered\":["));
+  ck_assert_ptr_nonnull(strstr(text.data, "\"sending\":\"run-10\""));
+  from_text(text.data, &back, &err);
+  assert_state_eq(&st, &back);
+  assert_forward_eq(&st.fwd, &back.fwd);
+  ck_assert_ptr_eq(fwd_test_find(&back.fwd, "b2", "t1"), &back.fwd.tests[2]);
+  rec_state_fini(&back);
+  buf_fini(&text);
+
+  ck_assert_msg(state_save(path, &st, &err) == 0, "%s", err.msg);
+  rec_state_init(&back);
+  ck_assert_msg(state_load(path, NOW, DEPTH, &back, &err) == 0, "%s", err.msg);
+  assert_state_eq(&st, &back);
+  assert_forward_eq(&st.fwd, &back.fwd);
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+  ck_assert_uint_eq(st.fwd.n, 0); /* rec_state_fini frees the section */
+}
+END_TEST
+
+/* A file without the section (every file written before forward mode, and
+ * manage mode's) loads with no entries, and an empty section is not
+ * written; entries may come in any order and need only their identity. */
+START_TEST(test_forward_optional) {
+  struct rec_state st;
+  struct err err = {{0}};
+  from_text(HDR "\"keys\":[" K1 "],\"cursors\":[{\"bucket_key\":\"b\","
+                "\"test_id\":\"t\",\"since\":5}]}",
+            &st, &err);
+  ck_assert_uint_eq(st.n_keys, 1);
+  ck_assert_uint_eq(st.fwd.n, 0);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_ptr_null(strstr(text.data, "forward"));
+  rec_state_fini(&st);
+
+  from_text(HDR "\"forward\":[{\"bucket_key\":\"z\",\"test_id\":\"t\","
+                "\"through\":2,\"future\":[1]},"
+                "{\"bucket_key\":\"a\",\"test_id\":\"t\",\"through\":1,"
+                "\"sending\":null}]}",
+            &st, &err);
+  ck_assert_uint_eq(st.fwd.n, 2);
+  ck_assert_str_eq(st.fwd.tests[0].bucket_key, "a");
+  ck_assert_double_eq(st.fwd.tests[1].through, 2);
+  ck_assert_str_eq(st.fwd.tests[1].through_id, "");
+  ck_assert_uint_eq(st.fwd.tests[1].n_delivered, 0);
+  ck_assert_str_eq(st.fwd.tests[0].sending, "");
+
+  /* an impossible in-memory entry is refused */
+  st.fwd.tests[0].n_delivered = FWD_DELIVERED_MAX + 1;
+  buf_reset(&text);
+  ck_assert_int_eq(state_to_json(&st, &text), -EINVAL);
+  ck_assert_uint_eq(text.len, 0);
+  st.fwd.tests[0].n_delivered = 0;
+  buf_fini(&text);
+  rec_state_fini(&st);
+}
+END_TEST
+
 /* ---- loading: no file, corrupt files, unreadable paths ---- */
 
 START_TEST(test_load_missing) {
@@ -425,6 +539,10 @@ START_TEST(test_load_missing) {
   ck_assert_int_eq(count_entries(NULL), 0); /* nothing created */
 }
 END_TEST
+
+/* One delivered id more than a forward entry holds. */
+#define FWD_IDS_4 "\"r\",\"r\",\"r\",\"r\","
+#define FWD_IDS_17 FWD_IDS_4 FWD_IDS_4 FWD_IDS_4 FWD_IDS_4 "\"r\""
 
 static const struct {
   const char *name;
@@ -500,6 +618,40 @@ static const struct {
     {"cursor without since",
      HDR "\"cursors\":[{\"bucket_key\":\"b\",\"test_id\":\"t\"}]}",
      "cursors[0].since: missing"},
+    {"forward entry without through",
+     HDR "\"forward\":[{\"bucket_key\":\"b\",\"test_id\":\"t\"}]}",
+     "forward[0].through: missing"},
+    {"forward entry without test_id",
+     HDR "\"forward\":[{\"bucket_key\":\"b\",\"through\":1}]}",
+     "forward[0].test_id: missing"},
+    {"forward an object", HDR "\"forward\":{}}", "forward: not an array"},
+    {"forward entry a string", HDR "\"forward\":[\"b/t\"]}",
+     "forward[0]: not an object"},
+    {"delivered a string",
+     HDR "\"forward\":[{\"bucket_key\":\"b\",\"test_id\":\"t\","
+         "\"through\":1,\"delivered\":\"r1\"}]}",
+     "forward[0].delivered: not an array"},
+    {"too many delivered ids",
+     HDR "\"forward\":[{\"bucket_key\":\"b\",\"test_id\":\"t\","
+         "\"through\":1,\"delivered\":[" FWD_IDS_17 "]}]}",
+     "forward[0].delivered: 17 elements"},
+    {"delivered id too long",
+     HDR "\"forward\":[{\"bucket_key\":\"b\",\"test_id\":\"t\","
+         "\"through\":1,\"delivered\":[\"@LONG@\"]}]}",
+     "forward[0].delivered[0]: too long"},
+    {"through a string",
+     HDR "\"forward\":[{\"bucket_key\":\"b\",\"test_id\":\"t\","
+         "\"through\":\"1\"}]}",
+     "forward[0].through: not a number"},
+    {"sending too long",
+     HDR "\"forward\":[{\"bucket_key\":\"b\",\"test_id\":\"t\","
+         "\"through\":1,\"sending\":\"@LONG@\"}]}",
+     "forward[0].sending: too long"},
+    {"duplicate forward entry",
+     HDR "\"forward\":[{\"bucket_key\":\"b\",\"test_id\":\"t\","
+         "\"through\":1},{\"bucket_key\":\"b\",\"test_id\":\"t\","
+         "\"through\":2}]}",
+     "the forward entry of b/t appears twice"},
     {"duplicate cursor",
      HDR "\"cursors\":[{\"bucket_key\":\"b\",\"test_id\":\"t\",\"since\":1},"
          "{\"bucket_key\":\"b\",\"test_id\":\"t\",\"since\":2}]}",
@@ -1013,6 +1165,8 @@ static Suite *state_suite(void) {
   add_case(s, "read_sorts", test_read_sorts);
   add_case(s, "read_lenient", test_read_lenient);
   add_case(s, "write_edge_values", test_write_edge_values);
+  add_case(s, "roundtrip_forward", test_roundtrip_forward);
+  add_case(s, "forward_optional", test_forward_optional);
   add_case(s, "roundtrip_responses", test_roundtrip_responses);
   add_case(s, "responses_optional", test_responses_optional);
   add_case(s, "responses_too_many_seen", test_responses_too_many_seen);
