@@ -306,11 +306,5 @@ static const struct key_spec plugin_keys[] = {
 
 int cfgp_parse(const oconfig_item_t *ci, struct cfg *c, struct err *err) {
   struct block_spec spec = {"", plugin_keys, N(plugin_keys)};
-  int rc = parse_children(&spec, ci, c, err);
-  if (rc == 0 && c->xmatters.mode == CFG_MODE_FORWARD) {
-    err_set(err, "<XMatters> Mode \"forward\" is not available in this "
-                 "version; use Mode \"manage\"");
-    rc = -EINVAL;
-  }
-  return rc;
+  return parse_children(&spec, ci, c, err);
 }

@@ -402,11 +402,54 @@ static int finish_rest_api(struct cfg_xmatters *x, cfg_warn_fn warn,
 static int finish_xmatters(struct cfg_xmatters *x, cfg_warn_fn warn,
                            void *warn_ctx, struct err *err) {
   int rc = check_trigger_urls(x, err);
-  if (rc == 0)
+  if (rc == 0 && x->mode == CFG_MODE_MANAGE)
     rc = check_priority(x->priority, err);
   if (rc == 0 && x->mode == CFG_MODE_MANAGE)
     rc = finish_rest_api(x, warn, warn_ctx, err);
   return rc;
+}
+
+/* Forward mode only posts Runscope's webhook payload to
+ * TestResultsTriggerURL: the plan's integration creates, de-duplicates and
+ * terminates the events and handles their responses. Warns, naming them,
+ * about the <XMatters> keys that are set and that it does not use (before
+ * the defaults are filled in, so that only the user's keys are named). */
+static void warn_forward_ignored(const struct cfg_xmatters *x, cfg_warn_fn warn,
+                                 void *warn_ctx) {
+  const struct {
+    const char *key;
+    bool set;
+  } keys[] = {
+      {"BaseURL", x->base_url != NULL},
+      {"User", x->user != NULL},
+      {"Password", x->password != NULL},
+      {"PasswordFile", x->password_file != NULL},
+      {"Recipient", x->recipients.n > 0},
+      {"Priority", x->priority != NULL},
+      {"AcknowledgeResponse", x->acknowledge_response != NULL},
+      {"RerunResponse", x->rerun_response != NULL},
+  };
+  char names[256] = "";
+  size_t used = 0;
+  if (x->mode != CFG_MODE_FORWARD || warn == NULL)
+    return;
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    if (!keys[i].set || used >= sizeof(names))
+      continue;
+    int n = snprintf(names + used, sizeof(names) - used, "%s%s",
+                     used ? ", " : "", keys[i].key);
+    used += n > 0 ? (size_t)n : 0;
+  }
+  if (used == 0)
+    return;
+  char msg[ERR_MSG_MAX];
+  snprintf(msg, sizeof(msg),
+           "<XMatters> Mode \"forward\" ignores %s: the plan's inbound "
+           "integration creates, de-duplicates and terminates the events; "
+           "forward mode uses only TestResultsTriggerURL, Timeout and "
+           "AllowPlainHTTP",
+           names);
+  warn(warn_ctx, msg);
 }
 
 static int check_regex(const char *rule, const char *key, const char *re,
@@ -472,6 +515,7 @@ static int check_buckets(const struct cfg *c, struct err *err) {
 
 int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,
                struct err *err) {
+  warn_forward_ignored(&c->xmatters, warn, warn_ctx);
   if (finish_defaults(c) != 0) {
     err_set(err, "out of memory");
     return -ENOMEM;

@@ -876,6 +876,82 @@ START_TEST(test_finish_null_err) {
 }
 END_TEST
 
+/* ---- forward mode: the keys it uses and those it ignores ---- */
+
+/* Forward mode only posts to TestResultsTriggerURL: one warning names every
+ * ignored <XMatters> key that is set, nothing it names is checked or read
+ * (an invalid Priority, a PasswordFile that does not exist), and the keys
+ * it uses are named. */
+START_TEST(test_forward_warns_ignored) {
+  struct cfg c;
+  base_config(&c); /* BaseURL, User and Password set */
+  c.xmatters.mode = CFG_MODE_FORWARD;
+  ck_assert_int_eq(cfg_list_add(&c.xmatters.recipients, "api-oncall"), 0);
+  set(&c.xmatters.priority, "URGENT");
+  set(&c.xmatters.acknowledge_response, "Got it");
+  set(&c.xmatters.password_file, "/nonexistent/xmatters.pass");
+  struct warns w = {0};
+  struct err err = {{0}};
+  ck_assert_msg(cfg_finish(&c, collect_warn, &w, &err) == 0, "%s", err.msg);
+  ck_assert_int_eq(w.n, 1);
+  ck_assert_has(w.last, "<XMatters> Mode \"forward\" ignores BaseURL, User, "
+                        "Password, PasswordFile, Recipient, Priority, "
+                        "AcknowledgeResponse:");
+  ck_assert_has(w.last, "uses only TestResultsTriggerURL, Timeout and "
+                        "AllowPlainHTTP");
+  ck_assert_lacks(w.last, "RerunResponse"); /* not set, only defaulted */
+  ck_assert_lacks(w.last, "xm-pass");       /* a key's name, never a value */
+  cfg_fini(&c);
+}
+END_TEST
+
+/* Nothing ignored is set: no warning; the same keys in manage mode: none. */
+START_TEST(test_forward_quiet) {
+  struct cfg c;
+  cfg_init(&c);
+  set(&c.runscope.token, "rs-token");
+  set(&c.xmatters.test_results_trigger_url, TRIGGER_URL);
+  c.xmatters.mode = CFG_MODE_FORWARD;
+  struct warns w = {0};
+  struct err err = {{0}};
+  ck_assert_msg(cfg_finish(&c, collect_warn, &w, &err) == 0, "%s", err.msg);
+  ck_assert_int_eq(w.n, 0);
+  cfg_fini(&c);
+
+  base_config(&c);
+  ck_assert_int_eq(cfg_list_add(&c.xmatters.recipients, "api-oncall"), 0);
+  set(&c.xmatters.priority, "HIGH");
+  ck_assert_msg(cfg_finish(&c, collect_warn, &w, &err) == 0, "%s", err.msg);
+  ck_assert_int_eq(w.n, 0);
+  cfg_fini(&c);
+}
+END_TEST
+
+/* What forward mode uses is still required and checked. */
+START_TEST(test_forward_needs_trigger_url) {
+  struct cfg c;
+  struct err err = {{0}};
+  cfg_init(&c);
+  set(&c.runscope.token, "rs-token");
+  c.xmatters.mode = CFG_MODE_FORWARD;
+  ck_assert_int_eq(cfg_finish(&c, NULL, NULL, &err), -EINVAL);
+  ck_assert_has(err.msg, "<XMatters> TestResultsTriggerURL is required");
+  cfg_fini(&c);
+
+  cfg_init(&c);
+  set(&c.runscope.token, "rs-token");
+  c.xmatters.mode = CFG_MODE_FORWARD;
+  set(&c.xmatters.test_results_trigger_url,
+      "http://xm.example/api/integration/1/functions/U/triggers?apiKey=K");
+  ck_assert_int_eq(cfg_finish(&c, NULL, NULL, &err), -EINVAL);
+  ck_assert_has(err.msg, "<XMatters> TestResultsTriggerURL: plain http://");
+  ck_assert_lacks(err.msg, "apiKey=K");
+  c.xmatters.allow_plain_http = true;
+  ck_assert_int_eq(cfg_finish(&c, NULL, NULL, &err), 0);
+  cfg_fini(&c);
+}
+END_TEST
+
 /* ---- the suite ---- */
 
 static void add(Suite *s, const char *name, const TTest *fn, int rows,
@@ -913,6 +989,9 @@ static Suite *config_suite(void) {
   add(s, "finish_intervals", test_finish_intervals,
       N_ROWS(interval_keys) * N_BAD_SECONDS, false);
   add(s, "finish_null_err", test_finish_null_err, 0, false);
+  add(s, "forward_warns_ignored", test_forward_warns_ignored, 0, false);
+  add(s, "forward_quiet", test_forward_quiet, 0, false);
+  add(s, "forward_needs_trigger_url", test_forward_needs_trigger_url, 0, false);
   return s;
 }
 

@@ -373,6 +373,19 @@ START_TEST(test_mode_manage) {
 }
 END_TEST
 
+static const char *const forward_spellings[] = {"forward", "Forward",
+                                                "FORWARD"};
+
+START_TEST(test_mode_forward) {
+  struct cfg c;
+  struct err err = {{0}};
+  ck_assert_int_eq(
+      parse(PLUGIN(XMATTERS(S("Mode", forward_spellings[_i]))), &c, &err), 0);
+  ck_assert_int_eq(c.xmatters.mode, CFG_MODE_FORWARD);
+  cfg_fini(&c);
+}
+END_TEST
+
 /* ---- numbers the parser accepts: 0 seconds, whole numbers as doubles ---- */
 
 START_TEST(test_numbers) {
@@ -515,11 +528,8 @@ static oconfig_item_t *t_mode_other(void) {
 static oconfig_item_t *t_mode_number(void) {
   return PLUGIN(XMATTERS(NUM("Mode", 1)));
 }
-static oconfig_item_t *t_mode_forward(void) {
-  return PLUGIN(XMATTERS(S("Mode", "forward")));
-}
-static oconfig_item_t *t_mode_forward_caps(void) {
-  return PLUGIN(XMATTERS(S("Mode", "Forward")));
+static oconfig_item_t *t_mode_two(void) {
+  return PLUGIN(XMATTERS(add_str(S("Mode", "forward"), "manage")));
 }
 static oconfig_item_t *t_bucket_unnamed(void) {
   return PLUGIN(BUCKET(NULL, S("Test", "t")));
@@ -647,13 +657,9 @@ static const struct {
      t_mode_other,
      {"<XMatters> Mode: expects", "\"manage\"", NULL}},
     {"Mode 1", t_mode_number, {"<XMatters> Mode: expects", NULL, NULL}},
-    {"Mode \"forward\"",
-     t_mode_forward,
-     {"<XMatters> Mode \"forward\" is not available in this version",
-      "use Mode \"manage\"", NULL}},
-    {"Mode \"Forward\"",
-     t_mode_forward_caps,
-     {"Mode \"forward\" is not available in this version", NULL, NULL}},
+    {"Mode with two values",
+     t_mode_two,
+     {"<XMatters> Mode: expects \"manage\" or \"forward\"", NULL, NULL}},
     {"<Bucket> without a name",
      t_bucket_unnamed,
      {"<Bucket> needs one quoted name", "<Bucket \"name\">", NULL}},
@@ -709,6 +715,7 @@ static Suite *config_parse_suite(void) {
   add(s, "repeated", test_repeated, 0);
   add(s, "booleans", test_booleans, N_ROWS(bool_cases));
   add(s, "mode_manage", test_mode_manage, N_ROWS(manage_spellings));
+  add(s, "mode_forward", test_mode_forward, N_ROWS(forward_spellings));
   add(s, "numbers", test_numbers, 0);
   add(s, "empty", test_empty, 0);
   add(s, "parse_and_finish", test_parse_and_finish, 0);
