@@ -109,6 +109,8 @@ static int rs_init(void) {
       .notify = dispatch_notification,
   };
   struct err err = {{0}};
+  /* The read callback below gets this interval (registered with 0). */
+  g_cfg.interval = CDTIME_T_TO_DOUBLE(plugin_get_interval());
   g_engine =
       engine_new(&g_cfg, &sink, hostname_g, CDTIME_T_TO_DOUBLE(cdtime()), &err);
   if (g_engine == NULL) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void eng_log(struct engine *e, enum engine_log_level level, const char *fmt,
              ...) {
@@ -62,6 +63,7 @@ static void notify_api(struct engine *e, struct api_health *h,
 
 /* An API answered: clears an outage. */
 void eng_api_up(struct engine *e, struct api_health *h) {
+  h->ok_this_cycle = true;
   if (h->down_since == 0)
     return;
   if (complain_release(&h->outage))
@@ -82,19 +84,59 @@ bool eng_is_outage(int rc) {
          rc != -ENOMEM;
 }
 
+/* A WARNING notification once the API has been unreachable for
+ * OutageThreshold, with the last error. */
+static void outage_warn(struct engine *e, struct api_health *h, double now) {
+  if (h->down_since == 0 || h->warned ||
+      now - h->down_since < e->cfg->outage_threshold)
+    return;
+  char msg[ERR_MSG_MAX + 128];
+  snprintf(msg, sizeof(msg), "The %s API has been unreachable for %.0f s: %s",
+           h->name, now - h->down_since, h->last_error);
+  notify_api(e, h, ENGINE_WARNING, msg);
+  h->warned = true;
+}
+
 static void outage(struct engine *e, struct api_health *h,
                    const struct err *err, double now) {
   if (complain_due(&h->outage, now))
     eng_log(e, ENGINE_LOG_WARNING, "%s", err->msg);
+  str_copy(h->last_error, sizeof(h->last_error), err->msg);
   if (h->down_since == 0)
     h->down_since = now;
-  if (!h->warned && now - h->down_since >= e->cfg->outage_threshold) {
-    char msg[ERR_MSG_MAX + 128];
-    snprintf(msg, sizeof(msg), "The %s API has been unreachable for %.0f s: %s",
-             h->name, now - h->down_since, err->msg);
-    notify_api(e, h, ENGINE_WARNING, msg);
-    h->warned = true;
+  outage_warn(e, h, now);
+}
+
+/* True for failures that back the API off: an outage, or an answer that is
+ * not what the API should say (-EPROTO; -EINVAL: another 4xx of xMatters).
+ * Rejected credentials and missing objects (one deleted test) do not. */
+static bool backs_off(int rc) {
+  return eng_is_outage(rc) || rc == -EPROTO || rc == -EINVAL;
+}
+
+/* Starts or extends the back-off of h: from the poll interval, doubling up
+ * to BACKOFF_MAX, at least what the answer's Retry-After asked. */
+static void back_off(struct engine *e, struct api_health *h, double now) {
+  double base = e->cfg->interval > 0 ? e->cfg->interval : 10;
+  double retry_after =
+      h == &e->rs_health ? rs_retry_after(e->rs) : xm_retry_after(e->xm);
+  backoff_failed(&h->backoff, now, base, BACKOFF_MAX, retry_after,
+                 backoff_jitter(&e->jitter));
+  h->backoff_this_cycle = true;
+}
+
+bool eng_api_ready(struct engine *e, struct api_health *h, double now) {
+  if (!backoff_active(&h->backoff, now))
+    return true;
+  if (!h->backoff.announced) {
+    h->backoff.announced = true;
+    eng_log(e, ENGINE_LOG_NOTICE,
+            "Backing off the %s API after %u failed cycles: not calling it "
+            "for %.1f s.",
+            h->name, h->backoff.failures, h->backoff.until - now);
   }
+  outage_warn(e, h, now);
+  return false;
 }
 
 /* An API call failed with rc (a negative errno): counts it, logs it
@@ -103,6 +145,8 @@ bool eng_api_failed(struct engine *e, struct api_health *h, int rc,
                     const struct err *err, double now) {
   e->n.api_errors++;
   h->errors++;
+  if (backs_off(rc))
+    back_off(e, h, now);
   if (eng_is_outage(rc)) {
     outage(e, h, err, now);
     return true;
@@ -124,11 +168,17 @@ void eng_xm_failed(struct engine *e, int rc, const struct err *err,
     e->xm_down = true;
 }
 
-/* Ends the failure complaint of an API that had none in this cycle. */
+/* Ends the failure complaint of an API that had none in this cycle, and
+ * the back-off of one that answered every call of the cycle (not just one:
+ * lookups that work must not hide triggers that keep failing). */
 static void api_cycle_done(struct api_health *h) {
   if (!h->failed_this_cycle)
     complain_release(&h->failure);
+  if (h->ok_this_cycle && !h->backoff_this_cycle)
+    backoff_reset(&h->backoff);
   h->failed_this_cycle = false;
+  h->ok_this_cycle = false;
+  h->backoff_this_cycle = false;
 }
 
 void eng_save_state(struct engine *e, double now) {
@@ -208,6 +258,7 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
   e->xm_health.name = "xMatters";
   e->xm_health.instance = "xmatters_reachable";
   e->polled_at = now;
+  e->jitter = (uint32_t)((uint64_t)(now * 1e6) ^ (uint64_t)getpid());
   cat_init(&e->cat);
   rec_state_init(&e->state);
   rec_opts_default(&e->opts);
@@ -246,19 +297,34 @@ static double monotonic(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Probes an xMatters that is down when nothing asked it anything in this
+ * cycle (Runscope down too, or no key to act on), so that its WARNING and
+ * OKAY notifications do not wait for the next page. Not in forward mode,
+ * which has no REST API to ask. */
+static void probe_xmatters(struct engine *e, double now) {
+  const struct api_health *h = &e->xm_health;
+  if (h->down_since != 0 && !e->xm_down && !h->ok_this_cycle &&
+      !h->backoff_this_cycle && e->cfg->xmatters.mode != CFG_MODE_FORWARD)
+    eng_check_xmatters(e, now);
+}
+
 int engine_cycle(struct engine *e, double now) {
   double started = monotonic();
   e->cycle_denied = false;
-  e->xm_down = false;
-  if (!e->started)
+  /* An API that backs off is not called in this cycle. */
+  e->xm_down = !eng_api_ready(e, &e->xm_health, now);
+  if (!e->started && !e->xm_down)
     eng_check_xmatters(e, now);
   e->started = true;
-  eng_discover(e, now);
-  if (e->cat.loaded)
-    eng_poll_results(e, now);
+  if (eng_api_ready(e, &e->rs_health, now)) {
+    eng_discover(e, now);
+    if (e->cat.loaded && !backoff_active(&e->rs_health.backoff, now))
+      eng_poll_results(e, now);
+  }
   eng_adopt_events(e, now);
   eng_look_up_events(e, now);
   eng_act(e, now);
+  probe_xmatters(e, now);
   eng_save_state(e, now);
   api_cycle_done(&e->rs_health);
   api_cycle_done(&e->xm_health);

@@ -3,6 +3,7 @@
 #ifndef RUNSCOPE_ENGINE_INTERNAL_H
 #define RUNSCOPE_ENGINE_INTERNAL_H
 
+#include "backoff.h"
 #include "catalog.h"
 #include "engine.h"
 #include "http.h"
@@ -23,8 +24,8 @@ struct complaint {
   double interval; /* 0: not complaining */
 };
 
-/* How one API is doing: reachability (for outage notifications) and the
- * damping of its two kinds of log lines. */
+/* How one API is doing: reachability (for outage notifications), its
+ * back-off and the damping of its two kinds of log lines. */
 struct api_health {
   const char *name;        /* "Runscope" or "xMatters" */
   const char *instance;    /* its value's type instance, "runscope_reachable" */
@@ -34,6 +35,13 @@ struct api_health {
   struct complaint failure; /* answers that are errors: 4xx, bad JSON */
   bool failed_this_cycle;   /* a failure (not an outage) in this cycle */
   uint64_t errors;          /* failed calls, whatever the cause */
+  /* Not called before backoff.until; ended by a cycle in which every call
+   * succeeded. The outage's last error, for a WARNING that falls due while
+   * the API backs off. */
+  struct backoff backoff;
+  bool ok_this_cycle;      /* a call succeeded in this cycle */
+  bool backoff_this_cycle; /* a call failed and backed the API off */
+  char last_error[ERR_MSG_MAX];
 };
 
 struct counters {
@@ -64,6 +72,8 @@ struct engine {
   struct complaint save_complaint;
   struct counters n;
   double polled_at; /* Runscope last answered a poll (start until then) */
+  /* the state of the back-off's jitter */
+  uint32_t jitter;
 };
 
 /* Everything an event or notification says about a key, from the catalog
@@ -95,9 +105,16 @@ void eng_api_up(struct engine *e, struct api_health *h);
 bool eng_is_outage(int rc);
 
 /* An API call failed with rc (a negative errno): counts it, logs it
- * (rate-limited) and tracks outages. Returns true for an outage. */
+ * (rate-limited), tracks outages and, for an outage or an answer that is
+ * not the API's (429, 5xx, no answer, bad JSON, another 4xx of xMatters),
+ * backs the API off until a cycle in which all its calls succeed. Returns
+ * true for an outage. */
 bool eng_api_failed(struct engine *e, struct api_health *h, int rc,
                     const struct err *err, double now);
+
+/* False while the API backs off: the cycle does not call it (said once per
+ * streak of failures in the log; an outage still gets its WARNING). */
+bool eng_api_ready(struct engine *e, struct api_health *h, double now);
 
 /* An xMatters call failed: after an outage or rejected credentials the
  * rest of the cycle leaves xMatters alone. */
