@@ -57,7 +57,12 @@ static void look_up_key(struct engine *e, struct rec_key *k, double now) {
   eng_api_up(e, &e->xm_health);
   const char *ids[REC_EVENTS_MAX];
   size_t m = open_event_ids(ev, n, ids, REC_EVENTS_MAX);
-  rec_apply_lookup(k, &e->opts, ids, m, now);
+  /* Events but none open: only the requestId lookup finds those. The
+   * trigger's event came and was terminated before we saw it. */
+  if (m == 0 && n > 0 && k->ev == REC_EV_REQUESTED)
+    rec_request_ended(k, &e->opts, now);
+  else
+    rec_apply_lookup(k, &e->opts, ids, m, now);
   free(ev);
   e->dirty = true;
 }

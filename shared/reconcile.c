@@ -282,6 +282,24 @@ int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
   return 0;
 }
 
+/* Counts the failures a delivered request was about as covered: the newest
+ * one that started before the request, not those that came after it (they
+ * page again once the request is over). */
+static void cover_request(struct rec_key *k, const struct rec_opts *o) {
+  const struct rec_run *f = rec_newest_failure(k, o);
+  double through = f ? f->started_at : 0;
+  if (through > k->requested_at)
+    through = k->requested_at;
+  if (through > k->alerted_through)
+    k->alerted_through = through;
+}
+
+static void forget_request(struct rec_key *k) {
+  k->ev = REC_EV_NONE;
+  k->request_id[0] = '\0';
+  k->request_confirmed = false;
+}
+
 /* No event showed up for a request. A confirmed request (202) that never
  * became visible is taken as delivered, since sending it again could page
  * twice; a request whose answer was lost is sent again. */
@@ -290,10 +308,8 @@ static void request_unseen(struct rec_key *k, const struct rec_opts *o,
   if (now - k->requested_at < o->pending_timeout)
     return;
   if (k->request_confirmed)
-    cover_failures(k, o);
-  k->ev = REC_EV_NONE;
-  k->request_id[0] = '\0';
-  k->request_confirmed = false;
+    cover_request(k, o);
+  forget_request(k);
 }
 
 void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
@@ -315,6 +331,17 @@ void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
     request_unseen(k, o, now);
   else
     k->ev = REC_EV_NONE; /* terminated elsewhere (a person): forget it */
+}
+
+void rec_request_ended(struct rec_key *k, const struct rec_opts *o,
+                       double now) {
+  k->looked_up = true;
+  k->checked_at = now;
+  k->n_events = 0;
+  if (k->ev != REC_EV_REQUESTED)
+    return;
+  cover_request(k, o);
+  forget_request(k);
 }
 
 int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,

@@ -173,6 +173,12 @@ int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
 void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
                       const char *const *event_ids, size_t n, double now);
 
+/* Reports that the event a requested create made exists but is over (a
+ * person terminated it before a lookup saw it active): the request was
+ * delivered, the failures it was about are covered, and a newer failure
+ * pages again. Marks the key looked up. */
+void rec_request_ended(struct rec_key *k, const struct rec_opts *o, double now);
+
 /* Records an active event of key k found by listing every active event
  * (not by a lookup of the key): the key learns it, so that a pass later
  * terminates it and a failure does not page again. Listing only adds: an

@@ -887,6 +887,89 @@ START_TEST(test_pending_confirmed_never_visible) {
 }
 END_TEST
 
+/* The CREATE actions rec_plan_actions plans at now. */
+static size_t planned_creates(struct rec_state *st, const struct rec_opts *o,
+                              double now) {
+  struct rec_actions a;
+  size_t n = 0;
+  rec_actions_init(&a);
+  ck_assert_int_eq(rec_plan_actions(st, o, now, &a), 0);
+  for (size_t i = 0; i < a.n; i++)
+    n += a.v[i].type == REC_CREATE;
+  rec_actions_fini(&a);
+  return n;
+}
+
+/* Marks the keys rec_plan_lookups asks for as looked up, with nothing
+ * active in xMatters; returns how many there were. */
+static size_t look_up_none(struct rec_state *st, const struct rec_opts *o,
+                           double now) {
+  size_t *which = NULL, n = 0;
+  ck_assert_int_eq(rec_plan_lookups(st, o, now, &which, &n), 0);
+  for (size_t i = 0; i < n; i++)
+    rec_apply_lookup(st->keys[which[i]], o, NULL, 0, now);
+  free(which);
+  return n;
+}
+
+/* The requested event showed up terminated (a person closed it before a
+ * lookup saw it active): the request is over at once, its failure stays
+ * covered, and a newer failure pages again. */
+START_TEST(test_request_ended) {
+  struct rec_state st;
+  struct rec_opts o;
+  rec_state_init(&st);
+  rec_opts_default(&o);
+  struct rs_run r = mkrun("us1", RS_RESULT_FAIL, 90);
+  ck_assert_int_eq(rec_observe_run(&st, BUCKET, &r), 1);
+  struct rec_key *k = rec_key_find(&st, KEY);
+  rec_create_done(k, &o, REC_CREATED, "req-1", 100);
+  rec_request_ended(k, &o, 110);
+  ck_assert_int_eq(k->ev, REC_EV_NONE);
+  ck_assert(k->looked_up);
+  ck_assert_double_eq(k->checked_at, 110);
+  ck_assert_str_eq(k->request_id, "");
+  ck_assert_double_eq(k->alerted_through, 90);
+  ck_assert_uint_eq(look_up_none(&st, &o, 120), 0); /* nothing new */
+  ck_assert_uint_eq(planned_creates(&st, &o, 120), 0);
+  r = mkrun("us1", RS_RESULT_FAIL, 115);
+  ck_assert_int_eq(rec_observe_run(&st, BUCKET, &r), 1);
+  ck_assert_uint_eq(look_up_none(&st, &o, 130), 1);
+  ck_assert_uint_eq(planned_creates(&st, &o, 130), 1);
+  /* on a key that is not requested it changes nothing but the lookup */
+  rec_create_done(k, &o, REC_CREATED, "req-2", 130);
+  rec_apply_lookup(k, &o, (const char *[]){"ev-2"}, 1, 140);
+  rec_request_ended(k, &o, 150);
+  ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* A confirmed request that never shows up covers the failure it was sent
+ * for, not one that started after it: that one pages once the request is
+ * given up on (else it would be lost). */
+START_TEST(test_pending_confirmed_covers_only_older_failures) {
+  struct rec_state st;
+  struct rec_opts o;
+  rec_state_init(&st);
+  rec_opts_default(&o);
+  struct rs_run r = mkrun("us1", RS_RESULT_FAIL, 90);
+  rec_observe_run(&st, BUCKET, &r);
+  struct rec_key *k = rec_key_find(&st, KEY);
+  rec_create_done(k, &o, REC_CREATED, "req-1", 100);
+  r = mkrun("us1", RS_RESULT_FAIL, 130); /* after the request */
+  rec_observe_run(&st, BUCKET, &r);
+  ck_assert_uint_eq(look_up_none(&st, &o, 150), 1);
+  ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
+  ck_assert_uint_eq(planned_creates(&st, &o, 150), 0);
+  ck_assert_uint_eq(look_up_none(&st, &o, 160), 1); /* pending_timeout */
+  ck_assert_int_eq(k->ev, REC_EV_NONE);
+  ck_assert_double_eq(k->alerted_through, 100);
+  ck_assert_uint_eq(planned_creates(&st, &o, 160), 1);
+  rec_state_fini(&st);
+}
+END_TEST
+
 /* The answer to a create was lost and nothing was created: after
  * pending_timeout it is created again, once. */
 START_TEST(test_pending_lost_not_created) {
@@ -1703,6 +1786,9 @@ static Suite *reconcile_suite(void) {
   add(s, "pending_confirmed_never_visible",
       test_pending_confirmed_never_visible, 0);
   add(s, "pending_lost_not_created", test_pending_lost_not_created, 0);
+  add(s, "request_ended", test_request_ended, 0);
+  add(s, "pending_confirmed_covers_only_older_failures",
+      test_pending_confirmed_covers_only_older_failures, 0);
   add(s, "pending_lost_but_created", test_pending_lost_but_created, 0);
   add(s, "not_created_retried", test_not_created_retried, 0);
   add(s, "write_ahead_crash", test_write_ahead_crash, N_ROWS(crash_rows));
