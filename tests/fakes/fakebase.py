@@ -265,6 +265,18 @@ class FakeServer:
             self._httpd.server_close()
             self._httpd = None
 
+    def suspend(self):
+        """Stops listening, keeping the data and the port: connections are
+        refused until resume(). (Connections already open stay served:
+        suspend before the client connects.)"""
+        port = self.port
+        self.stop()
+        self._want_port = port
+
+    def resume(self):
+        """Listens again on the port suspend() released. Returns self."""
+        return self.start()
+
     def __enter__(self):
         return self.start()
 
