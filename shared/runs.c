@@ -37,6 +37,23 @@ static bool run_selected(const struct cat_bucket *b, const struct cat_test *t,
   return cat_env_selected(b, r->environment_id, name);
 }
 
+/* After a long downtime a test may have more runs since its cursor than one
+ * read takes: the newest RS_RESULTS_MAX are read and the cursor moves past
+ * the others. Only the latest run of each location is a verdict, so that
+ * loses nothing for a location that ran again since; a location with no run
+ * among them (a rarely scheduled environment beside a frequent one) keeps
+ * its older verdict until it runs again. Said in the log. */
+static void note_cut(struct engine *e, const char *bk, const struct cat_test *t,
+                     size_t n, double since) {
+  if (n < RS_RESULTS_MAX)
+    return;
+  eng_log(e, ENGINE_LOG_NOTICE,
+          "Read the newest %d runs of test \"%s\" (%s/%s) since %.0f; older "
+          "ones are skipped: only the latest run of each location is a "
+          "verdict.",
+          RS_RESULTS_MAX, t->detail.name, bk, t->detail.id, since);
+}
+
 /* Feeds the new runs of one test to the reconciler and moves its cursor.
  * Returns 0 or the Runscope call's negative errno. */
 static int poll_test(struct engine *e, const struct cat_bucket *b,
@@ -62,6 +79,7 @@ static int poll_test(struct engine *e, const struct cat_bucket *b,
     if (rec_observe_run(&e->state, bk, &runs[i]) > 0)
       e->dirty = true;
   }
+  note_cut(e, bk, t, n, since);
   double next = rec_cursor_next(since, runs, n, now, e->cfg->max_run_duration);
   free(runs);
   if (cur == NULL || next != since) {
