@@ -1377,3 +1377,378 @@ int rs_trigger(struct rs_client *c, const char *trigger_url,
   buf_fini(&url);
   return rc;
 }
+
+/* ---- captured traffic: the Errors stream and its messages ----
+ *
+ * The message shape is only partly documented (docs/runscope-api.md 6.2):
+ * uuid, bucket_key and request.{method, host, path, scheme, timestamp,
+ * headers, params}; public clients confirm that a list's data[] items carry
+ * "uuid" and a detail's data carries "request". No sample of either is
+ * known, and the response's attribute names are not documented at all. So
+ * what follows is a tolerant guess, not a contract:
+ *  - the id is "uuid" (documented), else "id";
+ *  - method, host and path come from "request" (documented), else from the
+ *    top level; a host or path still missing is taken from a URL
+ *    ("request.url" or "url", scheme://host[:port]/path?query: without the
+ *    port and the query);
+ *  - the time is request.timestamp (documented), else a top-level
+ *    "timestamp", else response.timestamp;
+ *  - the status is response.status or response.status_code (an integer, or
+ *    a string that starts with the three digits: "503", "503 Service
+ *    Unavailable"), else a top-level status_code, response_status or
+ *    response_status_code; "response": null is a message without a
+ *    response (a connection error): status 0, known.
+ * A field found nowhere is reported absent (rs_message `have`), so that a
+ * rule that needs it makes the caller read the message's detail. */
+
+#define RS_MSG_PAGE 100     /* count asked for on every errors page */
+#define RS_MSG_MAX_PAGES 12 /* enough for RS_MESSAGES_MAX with overlap */
+
+/* An HTTP status from member key of o: a number, or a string starting with
+ * exactly three digits. False when absent or not a status. */
+static bool status_of(json_object *o, const char *key, int *ret) {
+  json_object *v = NULL;
+  long long n = -1;
+  if (!json_object_is_type(o, json_type_object) ||
+      !json_object_object_get_ex(o, key, &v) || v == NULL)
+    return false;
+  if (json_object_is_type(v, json_type_int) ||
+      json_object_is_type(v, json_type_double)) {
+    n = json_object_get_int64(v);
+  } else if (json_object_is_type(v, json_type_string)) {
+    const char *s = json_object_get_string(v);
+    size_t i = 0;
+    for (n = 0; i < 4 && s[i] >= '0' && s[i] <= '9'; i++)
+      n = n * 10 + (s[i] - '0');
+    if (i != 3)
+      n = -1;
+  }
+  if (n < 100 || n > 999)
+    return false;
+  *ret = (int)n;
+  return true;
+}
+
+static void message_status(json_object *o, struct rs_message *m) {
+  static const char *const in_response[] = {"status", "status_code"};
+  static const char *const top[] = {"status_code", "response_status",
+                                    "response_status_code"};
+  json_object *resp = NULL;
+  bool has_response = json_object_object_get_ex(o, "response", &resp);
+  for (size_t i = 0; i < sizeof(in_response) / sizeof(in_response[0]); i++)
+    if (status_of(resp, in_response[i], &m->status)) {
+      m->have |= RS_MSG_STATUS;
+      return;
+    }
+  for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+    if (status_of(o, top[i], &m->status)) {
+      m->have |= RS_MSG_STATUS;
+      return;
+    }
+  if (has_response && resp == NULL) { /* "response": null */
+    m->status = 0;
+    m->have |= RS_MSG_STATUS;
+  }
+}
+
+/* Copies the string member key of req (else of o) into dst and sets bit. */
+static void message_text(json_object *req, json_object *o, const char *key,
+                         char *dst, size_t size, unsigned bit,
+                         struct rs_message *m) {
+  json_object *src = jsonx_str(req, key) ? req : jsonx_str(o, key) ? o : NULL;
+  if (src == NULL)
+    return;
+  copy_name(src, key, dst, size);
+  m->have |= bit;
+}
+
+/* Copies s[0..n) into dst (cut to fit). */
+static void copy_part(char *dst, size_t size, const char *s, size_t n) {
+  if (n >= size)
+    n = size - 1;
+  memcpy(dst, s, n);
+  dst[n] = '\0';
+  utf8_trim(dst);
+}
+
+/* Takes the host and the path m lacks from url
+ * (scheme://[user@]host[:port][/path][?query][#fragment]). */
+static void message_url(const char *url, struct rs_message *m) {
+  const char *p = strstr(url, "://");
+  if (p == NULL)
+    return;
+  p += 3;
+  size_t auth = strcspn(p, "/?#");
+  const char *at = memchr(p, '@', auth);
+  if (at != NULL) {
+    auth -= (size_t)(at + 1 - p);
+    p = at + 1;
+  }
+  size_t host = *p == '[' ? strcspn(p + 1, "]") : strcspn(p, ":/?#");
+  if (!(m->have & RS_MSG_HOST) && host > 0 && host <= auth) {
+    copy_part(m->host, sizeof(m->host), *p == '[' ? p + 1 : p, host);
+    m->have |= RS_MSG_HOST;
+  }
+  const char *path = p + auth;
+  if (!(m->have & RS_MSG_PATH)) {
+    size_t n = strcspn(path, "?#");
+    copy_part(m->path, sizeof(m->path), n ? path : "/", n ? n : 1);
+    m->have |= RS_MSG_PATH;
+  }
+}
+
+/* Reads every field of message o but its uuid into m. */
+static void message_fields(json_object *o, struct rs_message *m) {
+  json_object *req = jsonx_obj(o, "request");
+  message_text(req, o, "method", m->method, sizeof(m->method), RS_MSG_METHOD,
+               m);
+  message_text(req, o, "host", m->host, sizeof(m->host), RS_MSG_HOST, m);
+  message_text(req, o, "path", m->path, sizeof(m->path), RS_MSG_PATH, m);
+  const char *url = jsonx_str(req, "url");
+  if (url == NULL)
+    url = jsonx_str(o, "url");
+  if (url != NULL)
+    message_url(url, m);
+  message_status(o, m);
+  m->timestamp = jsonx_num(req, "timestamp", 0);
+  if (!(m->timestamp > 0))
+    m->timestamp = jsonx_num(o, "timestamp", 0);
+  if (!(m->timestamp > 0))
+    m->timestamp = jsonx_num(jsonx_obj(o, "response"), "timestamp", 0);
+  if (!(m->timestamp > 0))
+    m->timestamp = 0;
+}
+
+/* Reads one list item. Returns 0, or 1 for an item that cannot be used
+ * (not an object, no uuid or too long a one, no time). */
+static int parse_list_item(json_object *o, struct rs_message *m) {
+  memset(m, 0, sizeof(*m));
+  if (!json_object_is_type(o, json_type_object))
+    return 1;
+  if (jsonx_copy_str(o, pick(o, "uuid", "id"), m->uuid, sizeof(m->uuid)) != 0 ||
+      m->uuid[0] == '\0')
+    return 1;
+  message_fields(o, m);
+  return m->timestamp > 0 ? 0 : 1;
+}
+
+/* Reads a message detail (data). Its uuid may be absent ("" then). */
+static int parse_detail(json_object *data, struct rs_message *m,
+                        struct err *err) {
+  memset(m, 0, sizeof(*m));
+  if (jsonx_copy_str(data, pick(data, "uuid", "id"), m->uuid,
+                     sizeof(m->uuid)) == -ENAMETOOLONG) {
+    err_set(err, "data.uuid is longer than %zu bytes", sizeof(m->uuid) - 1);
+    return -EPROTO;
+  }
+  message_fields(data, m);
+  return 0;
+}
+
+/* The usable messages of a list's data[] in a new array (caller frees);
+ * *ret_raw gets the item count, unusable items included. */
+static int parse_message_list(json_object *data, struct rs_message **ret,
+                              size_t *ret_n, size_t *ret_raw, struct err *err) {
+  size_t raw = json_object_array_length(data), n = 0;
+  struct rs_message *v = calloc(raw ? raw : 1, sizeof(*v));
+  if (v == NULL) {
+    err_set(err, "out of memory for %zu messages", raw);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < raw; i++)
+    if (parse_list_item(json_object_array_get_idx(data, i), &v[n]) == 0)
+      n++;
+  *ret = v;
+  *ret_n = n;
+  *ret_raw = raw;
+  return 0;
+}
+
+int rs_parse_messages(const char *body, size_t len, int max_depth,
+                      struct rs_message **ret, size_t *ret_n, struct err *err) {
+  json_object *root, *data;
+  size_t raw;
+  *ret = NULL;
+  *ret_n = 0;
+  int rc = envelope(body, len, max_depth, json_type_array, &root, &data, err);
+  if (rc != 0)
+    return rc;
+  rc = parse_message_list(data, ret, ret_n, &raw, err);
+  json_object_put(root);
+  return rc;
+}
+
+int rs_parse_message(const char *body, size_t len, int max_depth,
+                     struct rs_message *ret, struct err *err) {
+  json_object *root, *data;
+  memset(ret, 0, sizeof(*ret));
+  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
+  if (rc != 0)
+    return rc;
+  rc = parse_detail(data, ret, err);
+  json_object_put(root);
+  return rc;
+}
+
+/* Messages collected over the errors pages. */
+struct messages {
+  struct rs_message *v;
+  size_t n, cap;
+};
+
+/* Appends the messages of page whose uuid is new. Returns the number added
+ * or -ENOMEM. */
+static long merge_messages(struct messages *all, const struct rs_message *page,
+                           size_t page_n) {
+  long added = 0;
+  for (size_t i = 0; i < page_n; i++) {
+    bool seen = false;
+    for (size_t j = 0; j < all->n && !seen; j++)
+      seen = strcmp(all->v[j].uuid, page[i].uuid) == 0;
+    if (seen)
+      continue;
+    struct rs_message *v = grow(all->v, &all->cap, all->n, sizeof(*all->v));
+    if (v == NULL)
+      return -ENOMEM;
+    all->v = v;
+    all->v[all->n++] = page[i];
+    added++;
+  }
+  return added;
+}
+
+static int cmp_message_time(const void *a, const void *b) {
+  const struct rs_message *x = a, *y = b;
+  if (x->timestamp != y->timestamp)
+    return x->timestamp < y->timestamp ? -1 : 1;
+  return strcmp(x->uuid, y->uuid);
+}
+
+/* Whole seconds for since (rounded down) and before (rounded up). */
+static long long secs_down(double t) { return (long long)t; }
+static long long secs_up(double t) {
+  long long s = (long long)t;
+  return (double)s < t ? s + 1 : s;
+}
+
+/* Reads one errors page; *ret_page (caller frees) holds its usable
+ * messages, *ret_raw its item count. */
+static int errors_page(struct rs_client *c, const char *bucket_key,
+                       double since, double before,
+                       struct rs_message **ret_page, size_t *ret_n,
+                       size_t *ret_raw, struct err *err) {
+  struct rs_path p;
+  json_object *root, *data;
+  int rc = path_init(&p, bucket_key, NULL, "/errors");
+  if (rc == 0)
+    rc = buf_printf(&p.b, "?count=%d", RS_MSG_PAGE);
+  if (rc == 0 && since > 0)
+    rc = buf_printf(&p.b, "&since=%lld", secs_down(since));
+  if (rc == 0 && before > 0)
+    rc = buf_printf(&p.b, "&before=%lld", secs_up(before));
+  if (rc != 0)
+    err_set(err, "Runscope API: bucket key too long");
+  if (rc == 0)
+    rc = get_data(c, &p, json_type_array, &root, &data, err);
+  if (rc == 0) {
+    rc = parse_message_list(data, ret_page, ret_n, ret_raw, err);
+    if (rc != 0)
+      parse_failed(c, &p, err);
+    json_object_put(root);
+  }
+  buf_fini(&p.b);
+  return rc;
+}
+
+/* The earliest timestamp of msgs[0..n), 0 when n is 0. */
+static double oldest_message(const struct rs_message *msgs, size_t n) {
+  double t = 0;
+  for (size_t i = 0; i < n; i++)
+    if (t == 0 || msgs[i].timestamp < t)
+      t = msgs[i].timestamp;
+  return t;
+}
+
+/* Reads pages newest first, going back with before = the oldest time of
+ * the previous page, until a page is not full (*ret_truncated false), or
+ * the cap, a page with nothing new, or a server that ignores before stops
+ * it with more left (*ret_truncated true). */
+static int collect_messages(struct rs_client *c, const char *bucket_key,
+                            double since, struct messages *all,
+                            bool *ret_truncated, struct err *err) {
+  double before = 0;
+  *ret_truncated = false;
+  for (int i = 0; i < RS_MSG_MAX_PAGES; i++) {
+    struct rs_message *page = NULL;
+    size_t page_n = 0, raw = 0;
+    int rc =
+        errors_page(c, bucket_key, since, before, &page, &page_n, &raw, err);
+    if (rc != 0)
+      return rc;
+    long added = merge_messages(all, page, page_n);
+    double oldest = oldest_message(page, page_n);
+    free(page);
+    if (added < 0) {
+      err_set(err, "Runscope API: out of memory for the messages");
+      return -ENOMEM;
+    }
+    if (since <= 0 || raw < RS_MSG_PAGE)
+      return 0;
+    if (added == 0 || all->n >= RS_MESSAGES_MAX || oldest <= 0 ||
+        (before > 0 && oldest >= before))
+      break;
+    before = oldest;
+  }
+  *ret_truncated = true;
+  return 0;
+}
+
+int rs_list_errors(struct rs_client *c, const char *bucket_key, double since,
+                   struct rs_message **ret, size_t *ret_n, bool *ret_truncated,
+                   struct err *err) {
+  struct messages all = {NULL, 0, 0};
+  *ret = NULL;
+  *ret_n = 0;
+  int rc = collect_messages(c, bucket_key, since, &all, ret_truncated, err);
+  if (rc == 0 && all.v == NULL && (all.v = calloc(1, sizeof(*all.v))) == NULL)
+    rc = -ENOMEM;
+  if (rc != 0) {
+    free(all.v);
+    return rc;
+  }
+  qsort(all.v, all.n, sizeof(*all.v), cmp_message_time);
+  if (all.n > RS_MESSAGES_MAX) { /* keep the newest, as the pages did */
+    memmove(all.v, all.v + (all.n - RS_MESSAGES_MAX),
+            RS_MESSAGES_MAX * sizeof(*all.v));
+    all.n = RS_MESSAGES_MAX;
+    *ret_truncated = true;
+  }
+  *ret = all.v;
+  *ret_n = all.n;
+  return 0;
+}
+
+int rs_get_message(struct rs_client *c, const char *bucket_key,
+                   const char *uuid, struct rs_message *ret, struct err *err) {
+  struct rs_path p;
+  json_object *root, *data;
+  memset(ret, 0, sizeof(*ret));
+  int rc = path_init(&p, bucket_key, NULL, "/messages/");
+  if (rc == 0)
+    rc = buf_put_urlenc(&p.b, uuid);
+  p.object_len = p.b.len;
+  if (rc != 0)
+    err_set(err, "Runscope API: bucket key or message uuid too long");
+  if (rc == 0)
+    rc = get_data(c, &p, json_type_object, &root, &data, err);
+  if (rc == 0) {
+    rc = parse_detail(data, ret, err);
+    if (rc != 0)
+      parse_failed(c, &p, err);
+    else /* the message asked for, whether or not the answer repeats it */
+      str_copy(ret->uuid, sizeof(ret->uuid), uuid);
+    json_object_put(root);
+  }
+  buf_fini(&p.b);
+  return rc;
+}

@@ -243,4 +243,57 @@ int rs_parse_run_detail(const char *body, size_t len, int max_depth,
 int rs_parse_trigger(const char *body, size_t len, int max_depth,
                      struct rs_started_run **ret, size_t *ret_n,
                      struct err *err);
+
+/* ---- captured traffic: a bucket's Errors stream and its messages ---- */
+
+/* Most messages rs_list_errors returns for one call (it pages with
+ * `before`); more are left out and *ret_truncated says so. */
+#define RS_MESSAGES_MAX 1000
+#define RS_METHOD_MAX 16
+
+/* Which fields a message answer carried (struct rs_message `have`). */
+#define RS_MSG_METHOD 0x1u
+#define RS_MSG_HOST 0x2u
+#define RS_MSG_PATH 0x4u
+#define RS_MSG_STATUS 0x8u /* set with status 0 for "response": null */
+
+/* A captured request/response pair ("message"). Strings the answer did not
+ * carry are "", and `have` says which of method, host, path and status it
+ * did carry (a list item may leave some out; the message detail has
+ * them). Too long a host or path is cut (they are matched and displayed);
+ * too long a uuid makes the item unusable. */
+struct rs_message {
+  char uuid[RS_ID_MAX];
+  char method[RS_METHOD_MAX];
+  char host[RS_NAME_MAX];
+  char path[RS_URL_MAX];
+  int status;       /* the response's status; 0 when there was none */
+  double timestamp; /* the request's time, Unix seconds */
+  unsigned have;    /* RS_MSG_* */
+};
+
+/* GET /buckets/{key}/errors?count=100&since=SINCE, paging back with
+ * `before` while pages are full, up to RS_MESSAGES_MAX messages (the newest
+ * are kept; *ret_truncated is then true). since and before are sent as
+ * whole seconds, as the documentation's examples do (since rounded down,
+ * before up: a message may come twice, never not at all). Items without a
+ * uuid or a time are skipped. *ret (caller frees; never NULL on success)
+ * holds the messages oldest first, by time then uuid. since <= 0 asks for
+ * the newest page only. */
+int rs_list_errors(struct rs_client *c, const char *bucket_key, double since,
+                   struct rs_message **ret, size_t *ret_n, bool *ret_truncated,
+                   struct err *err);
+
+/* GET /buckets/{key}/messages/{uuid}: one message, with every field the
+ * answer carries. */
+int rs_get_message(struct rs_client *c, const char *bucket_key,
+                   const char *uuid, struct rs_message *ret, struct err *err);
+
+/* Parsers behind the two calls, for unit tests on fixtures: a message list
+ * (data an array of messages) and a message detail (data the message). */
+int rs_parse_messages(const char *body, size_t len, int max_depth,
+                      struct rs_message **ret, size_t *ret_n, struct err *err);
+int rs_parse_message(const char *body, size_t len, int max_depth,
+                     struct rs_message *ret, struct err *err);
+
 #endif

@@ -1213,6 +1213,239 @@ START_TEST(call_get_run_errors) {
 }
 END_TEST
 
+/* ---- captured traffic: the Errors stream and message details ---- */
+
+/* Asserts the fields of a parsed message; NULL or -1 for "absent". */
+static void assert_message(const struct rs_message *m, const char *uuid,
+                           const char *method, const char *host,
+                           const char *path, int status, double timestamp) {
+  ck_assert_str_eq(m->uuid, uuid);
+  ck_assert_msg(!!(m->have & RS_MSG_METHOD) == (method != NULL), "%s method",
+                uuid);
+  ck_assert_str_eq(m->method, method ? method : "");
+  ck_assert_msg(!!(m->have & RS_MSG_HOST) == (host != NULL), "%s host", uuid);
+  ck_assert_str_eq(m->host, host ? host : "");
+  ck_assert_msg(!!(m->have & RS_MSG_PATH) == (path != NULL), "%s path", uuid);
+  ck_assert_str_eq(m->path, path ? path : "");
+  ck_assert_msg(!!(m->have & RS_MSG_STATUS) == (status >= 0), "%s status",
+                uuid);
+  ck_assert_int_eq(m->status, status >= 0 ? status : 0);
+  ck_assert_msg(m->timestamp == timestamp, "%s timestamp %.6f", uuid,
+                m->timestamp);
+}
+
+/* The documented shape: request.{method, host, path, timestamp}; the
+ * response's status (assumed: the response is undocumented). */
+START_TEST(parse_messages_fixture) {
+  size_t len;
+  char *body = fixture("runscope_errors.json", &len);
+  struct rs_message *m = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(rs_parse_messages(body, len, DEPTH, &m, &n, &err), 0);
+  ck_assert_uint_eq(n, 3); /* no uuid, no time, not an object: skipped */
+  assert_message(&m[0], "0b5f9e0c-6d0b-4e3a-9c53-1a8b0f6c2a01", "POST",
+                 "pay.example.com", "/checkout/cart", 503, 1700000100.123456);
+  /* "response": null: a message without a response, status known absent */
+  assert_message(&m[1], "0b5f9e0c-6d0b-4e3a-9c53-1a8b0f6c2a02", "GET",
+                 "api.example.com", "/v1/orders", 0, 1700000050.5);
+  /* no "response" at all: the status is unknown (read the detail) */
+  assert_message(&m[2], "0b5f9e0c-6d0b-4e3a-9c53-1a8b0f6c2a03", "DELETE",
+                 "api.example.com", "/v1/orders/17", -1, 1700000075);
+  free(m);
+  free(body);
+}
+END_TEST
+
+/* Plausible variants of the undocumented parts. */
+START_TEST(parse_messages_variants) {
+  size_t len;
+  char *body = fixture("runscope_errors_variants.json", &len);
+  struct rs_message *m = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_parse_messages(body, len, DEPTH, &m, &n, NULL), 0);
+  ck_assert_uint_eq(n, 5);
+  /* "id", request.url (userinfo, port, query and fragment left out),
+   * response.status_code as text, a numeric string time */
+  assert_message(&m[0], "v1-url-and-status-code", "put", "shop.example.com",
+                 "/api/items/9", 502, 1700000200.25);
+  /* top-level fields; an IPv6 URL without a path */
+  assert_message(&m[1], "v2-top-level", "PATCH", "2001:db8::1", "/", 504,
+                 1700000190);
+  /* response.status as text; response.timestamp when the request has none */
+  assert_message(&m[2], "v3-response-time-only", "GET", "a.example.com", "/p",
+                 404, 1700000180.5);
+  /* a response without a readable status: unknown */
+  assert_message(&m[3], "v4-no-status-fields", "GET", "a.example.com", "/q", -1,
+                 1700000170);
+  /* request.host wins over the URL's; the path comes from the URL */
+  assert_message(&m[4], "v5-host-and-url", "GET", "kept.example.com",
+                 "/from-url", 500, 1700000160);
+  free(m);
+  free(body);
+}
+END_TEST
+
+START_TEST(parse_message_detail) {
+  size_t len;
+  char *body = fixture("runscope_message.json", &len);
+  struct rs_message m;
+  ck_assert_int_eq(rs_parse_message(body, len, DEPTH, &m, NULL), 0);
+  assert_message(&m, "0b5f9e0c-6d0b-4e3a-9c53-1a8b0f6c2a03", "DELETE",
+                 "api.example.com", "/v1/orders/17", 504, 1700000075.0);
+  free(body);
+  body = fixture("runscope_message_variant.json", &len);
+  ck_assert_int_eq(rs_parse_message(body, len, DEPTH, &m, NULL), 0);
+  assert_message(&m, "", "POST", "pay.example.com", "/checkout", 500,
+                 1700000300.75);
+  free(body);
+  /* the envelope's rules hold: a list is not a detail */
+  body = fixture("runscope_errors.json", &len);
+  ck_assert_int_eq(rs_parse_message(body, len, DEPTH, &m, NULL), -EPROTO);
+  struct rs_message *v = NULL;
+  size_t n = 0;
+  free(body);
+  body = fixture("runscope_message.json", &len);
+  ck_assert_int_eq(rs_parse_messages(body, len, DEPTH, &v, &n, NULL), -EPROTO);
+  ck_assert_ptr_null(v);
+  free(body);
+  body = fixture("runscope_error_in_200.json", &len);
+  ck_assert_int_ne(rs_parse_messages(body, len, DEPTH, &v, &n, NULL), 0);
+  free(body);
+}
+END_TEST
+
+/* An envelope of n error messages m<first>.., at start, start - 1, ... */
+static char *messages_body(int first, int n, double start) {
+  struct buf b;
+  buf_init(&b, 1 << 20);
+  ck_assert_int_eq(buf_puts(&b, "{\"data\": ["), 0);
+  for (int i = 0; i < n; i++)
+    ck_assert_int_eq(
+        buf_printf(&b,
+                   "%s{\"uuid\": \"m%04d\", \"request\": {\"method\": "
+                   "\"GET\", \"host\": \"h\", \"path\": \"/\", "
+                   "\"timestamp\": %.6f}, \"response\": {\"status\": 500}}",
+                   i ? "," : "", first + i, start - 1.0 * i),
+        0);
+  ck_assert_int_eq(buf_puts(&b, "], \"meta\": {\"status\": \"success\"}}"), 0);
+  return buf_detach(&b);
+}
+
+START_TEST(call_list_errors_one_page) {
+  answer_fixture(&fk, 200, "runscope_errors.json");
+  struct rs_message *m = NULL;
+  size_t n = 0;
+  bool truncated = true;
+  struct err err;
+  ck_assert_int_eq(
+      rs_list_errors(rs, "a1b2c3d4", 1700000000.75, &m, &n, &truncated, &err),
+      0);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  /* whole seconds, since rounded down */
+  assert_get(0, "/buckets/a1b2c3d4/errors?count=100&since=1700000000");
+  ck_assert(!truncated);
+  ck_assert_uint_eq(n, 3);
+  /* oldest first */
+  ck_assert_str_eq(m[0].path, "/v1/orders");
+  ck_assert_str_eq(m[1].path, "/v1/orders/17");
+  ck_assert_str_eq(m[2].path, "/checkout/cart");
+  free(m);
+}
+END_TEST
+
+START_TEST(call_list_errors_pages_back) {
+  /* 100 + 100 (two overlapping the first page) + 5 */
+  answer_owned(&fk, 200, messages_body(0, 100, 1700000500.5));
+  answer_owned(&fk, 200, messages_body(98, 100, 1700000500.5 - 98));
+  answer_owned(&fk, 200, messages_body(198, 5, 1700000500.5 - 198));
+  struct rs_message *m = NULL;
+  size_t n = 0;
+  bool truncated = true;
+  ck_assert_int_eq(
+      rs_list_errors(rs, "b", 1600000000, &m, &n, &truncated, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, 3);
+  /* before = the oldest time of the page before, rounded up */
+  assert_get(1, "/buckets/b/errors?count=100&since=1600000000"
+                "&before=1700000402");
+  assert_get(2, "/buckets/b/errors?count=100&since=1600000000"
+                "&before=1700000304");
+  ck_assert(!truncated);
+  ck_assert_uint_eq(n, 203); /* each once */
+  ck_assert_str_eq(m[0].uuid, "m0202");
+  ck_assert_str_eq(m[n - 1].uuid, "m0000");
+  for (size_t i = 1; i < n; i++)
+    ck_assert(m[i - 1].timestamp < m[i].timestamp);
+  free(m);
+}
+END_TEST
+
+START_TEST(call_list_errors_truncated) {
+  /* a server that ignores before: the same full page again */
+  answer_owned(&fk, 200, messages_body(0, 100, 1700000000));
+  answer_owned(&fk, 200, messages_body(0, 100, 1700000000));
+  struct rs_message *m = NULL;
+  size_t n = 0;
+  bool truncated = false;
+  ck_assert_int_eq(rs_list_errors(rs, "b", 1, &m, &n, &truncated, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, 2);
+  ck_assert_uint_eq(n, 100);
+  ck_assert(truncated);
+  free(m);
+}
+END_TEST
+
+START_TEST(call_list_errors_cap) {
+  /* full pages forever: stop at RS_MESSAGES_MAX, keeping the newest */
+  for (int i = 0; i < 12; i++)
+    answer_owned(&fk, 200, messages_body(i * 100, 100, 1700000000 - i * 100));
+  struct rs_message *m = NULL;
+  size_t n = 0;
+  bool truncated = false;
+  ck_assert_int_eq(rs_list_errors(rs, "b", 1, &m, &n, &truncated, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, RS_MESSAGES_MAX / 100);
+  ck_assert_uint_eq(n, RS_MESSAGES_MAX);
+  ck_assert(truncated);
+  ck_assert_str_eq(m[n - 1].uuid, "m0000");
+  free(m);
+}
+END_TEST
+
+START_TEST(call_list_errors_error) {
+  answer_owned(&fk, 200, messages_body(0, 100, 1700000000));
+  answer_fixture(&fk, 403, "runscope_error_403.json");
+  struct rs_message *m = NULL;
+  size_t n = 0;
+  bool truncated;
+  struct err err;
+  ck_assert_int_eq(rs_list_errors(rs, "b", 1, &m, &n, &truncated, &err),
+                   -EACCES);
+  ck_assert_ptr_null(m);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_ptr_nonnull(
+      strstr(err.msg, "Runscope API: GET /buckets/b/errors: HTTP 403"));
+  answer(&fk, 503, "busy");
+  ck_assert_int_eq(rs_list_errors(rs, "b", 1, &m, &n, &truncated, &err),
+                   -EAGAIN);
+}
+END_TEST
+
+START_TEST(call_get_message) {
+  answer_fixture(&fk, 200, "runscope_message_variant.json");
+  answer(&fk, 404, "{\"error\": {\"status\": 404, \"message\": \"gone\"}}");
+  struct rs_message m;
+  struct err err;
+  ck_assert_int_eq(rs_get_message(rs, "a1b2", "u 1/2", &m, &err), 0);
+  assert_get(0, "/buckets/a1b2/messages/u%201%2F2");
+  /* the uuid asked for, though the answer does not repeat it */
+  ck_assert_str_eq(m.uuid, "u 1/2");
+  ck_assert_int_eq(m.status, 500);
+  ck_assert_int_eq(rs_get_message(rs, "a1b2", "u2", &m, &err), -ENOENT);
+  ck_assert_str_eq(err.msg, "Runscope API: GET /buckets/a1b2/messages/u2: HTTP "
+                            "404: gone");
+}
+END_TEST
+
 static Suite *runscope_suite(void) {
   Suite *s = suite_create("runscope");
   TCase *tc = tcase_create("parsers read the documented shapes");
@@ -1280,6 +1513,18 @@ static Suite *runscope_suite(void) {
   tcase_add_loop_test(tc, parse_run_detail_refuses, 0, N(bad_details));
   tcase_add_test(tc, call_get_run);
   tcase_add_test(tc, call_get_run_errors);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("captured traffic: errors and messages");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, parse_messages_fixture);
+  tcase_add_test(tc, parse_messages_variants);
+  tcase_add_test(tc, parse_message_detail);
+  tcase_add_test(tc, call_list_errors_one_page);
+  tcase_add_test(tc, call_list_errors_pages_back);
+  tcase_add_test(tc, call_list_errors_truncated);
+  tcase_add_test(tc, call_list_errors_cap);
+  tcase_add_test(tc, call_list_errors_error);
+  tcase_add_test(tc, call_get_message);
   suite_add_tcase(s, tc);
   return s;
 }
