@@ -28,6 +28,7 @@ void cfg_init(struct cfg *c) {
   c->max_json_depth = 64;
   c->runscope.timeout = 10;
   c->xmatters.timeout = 10;
+  c->xmatters.max_reruns_per_event = 3;
 }
 
 static void list_fini(struct cfg_list *l) {
@@ -378,6 +379,17 @@ static int check_trigger_urls(const struct cfg_xmatters *x, struct err *err) {
   return rc;
 }
 
+/* MaxRerunsPerEvent: 0 (Rerun responses are ignored) to 1000. */
+static int check_max_reruns(const struct cfg_xmatters *x, struct err *err) {
+  if (x->max_reruns_per_event >= 0 && x->max_reruns_per_event <= 1000)
+    return 0;
+  err_set(err,
+          "<XMatters> MaxRerunsPerEvent must be between 0 (Rerun responses "
+          "are ignored) and 1000, got %d",
+          x->max_reruns_per_event);
+  return -EINVAL;
+}
+
 /* Manage mode talks to the REST API: it needs the instance and a user. */
 static int finish_rest_api(struct cfg_xmatters *x, cfg_warn_fn warn,
                            void *warn_ctx, struct err *err) {
@@ -404,6 +416,8 @@ static int finish_xmatters(struct cfg_xmatters *x, cfg_warn_fn warn,
   int rc = check_trigger_urls(x, err);
   if (rc == 0 && x->mode == CFG_MODE_MANAGE)
     rc = check_priority(x->priority, err);
+  if (rc == 0)
+    rc = check_max_reruns(x, err);
   if (rc == 0 && x->mode == CFG_MODE_MANAGE)
     rc = finish_rest_api(x, warn, warn_ctx, err);
   return rc;

@@ -55,6 +55,8 @@ struct cfg_xmatters {
   char *priority; /* HIGH, MEDIUM, LOW; NULL: the form's default */
   char *acknowledge_response;
   char *rerun_response;
+  bool rerun_keeps_event_open; /* a rerun's result decides the event */
+  int max_reruns_per_event;    /* Rerun responses acted on per event */
   enum cfg_mode mode;
   double timeout;
   bool allow_plain_http;

@@ -287,6 +287,7 @@ void engine_free(struct engine *e) {
   http_free(e->rs_http);
   http_free(e->xm_http);
   cat_fini(&e->cat);
+  resp_limiter_fini(&e->triggers);
   rec_state_fini(&e->state);
   free(e);
 }
@@ -324,6 +325,7 @@ int engine_cycle(struct engine *e, double now) {
   eng_adopt_events(e, now);
   eng_look_up_events(e, now);
   eng_act(e, now);
+  eng_handle_responses(e, now);
   probe_xmatters(e, now);
   eng_save_state(e, now);
   api_cycle_done(&e->rs_health);

@@ -8,6 +8,8 @@
 #include "engine.h"
 #include "http.h"
 #include "reconcile.h"
+#include "report.h"
+#include "responses.h"
 #include "runscope.h"
 #include "xmatters.h"
 
@@ -50,6 +52,7 @@ struct counters {
   uint64_t create_errors;
   uint64_t api_errors;
   uint64_t reruns_triggered; /* Rerun responses that ran the test again */
+  uint64_t acknowledgements; /* Acknowledge responses recorded */
 };
 
 struct engine {
@@ -71,6 +74,7 @@ struct engine {
   struct api_health rs_health, xm_health;
   struct complaint save_complaint;
   struct counters n;
+  struct resp_limiter triggers; /* trigger URLs: 10 per 10 s (respond.c) */
   double polled_at; /* Runscope last answered a poll (start until then) */
   /* the state of the back-off's jitter */
   uint32_t jitter;
@@ -150,6 +154,22 @@ void eng_look_up_events(struct engine *e, double now);
  * notifications. */
 void eng_act(struct engine *e, double now);
 
+/* Terminates event_id of k (DryRun: says it would) and forgets it; why ends
+ * the log line ("the test passes in every location"). Returns 0 when the
+ * event is gone (xMatters may not have known it any more), else the errno
+ * of the call (the event stays, to be tried again). */
+int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
+                  const char *why, double now);
+
+/* respond.c: the responses to the plugin's events. */
+
+/* Reads the responses to every active event of the plugin's keys and acts
+ * on the new ones: Rerun runs the test again through its trigger URL (at
+ * most 10 per 10 s per URL; a 429 waits and retries) and then terminates
+ * the event or, with RerunKeepsEventOpen, lets the rerun's result decide;
+ * Acknowledge is recorded, logged, notified and counted. */
+void eng_handle_responses(struct engine *e, double now);
+
 /* report.c: what the engine says about keys: views, notifications, values. */
 
 /* Fills v from the catalog and the key's newest relevant run. */
@@ -157,6 +177,12 @@ void eng_key_view_init(struct engine *e, const struct rec_key *k,
                        struct key_view *v);
 
 /* FAILURE when a key starts failing, OKAY when it recovers. */
+/* The identifiers of key k's values and notifications: the bucket's plugin
+ * instance and the key's type instance ("" when memory ran out). */
+void eng_key_ids(const struct engine *e, const struct rec_key *k,
+                 char instance[REPORT_NAME_MAX],
+                 char name[REPORT_KEY_NAME_MAX]);
+
 void eng_notify_key(struct engine *e, const struct rec_key *k,
                     enum engine_severity sev);
 

@@ -252,14 +252,14 @@ static void create_event(struct engine *e, struct rec_key *k, double now) {
           request_id[0] ? request_id : "(none)");
 }
 
-static void terminate_event(struct engine *e, struct rec_key *k,
-                            const char *event_id, double now) {
+int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
+                  const char *why, double now) {
   if (e->cfg->dry_run || eng_is_dry_run_id(event_id)) {
     eng_log(e, ENGINE_LOG_NOTICE,
-            "DryRun: would terminate xMatters event %s of %s: the test passes.",
-            event_id, k->key);
+            "DryRun: would terminate xMatters event %s of %s: %s.", event_id,
+            k->key, why);
     rec_terminate_done(k, event_id, true);
-    return;
+    return 0;
   }
   struct err err = {{0}};
   int rc = xm_terminate(e->xm, event_id, &err);
@@ -267,14 +267,13 @@ static void terminate_event(struct engine *e, struct rec_key *k,
   e->dirty = true;
   if (rc != 0 && rc != -ENOENT) {
     eng_xm_failed(e, rc, &err, now);
-    return;
+    return rc;
   }
   eng_api_up(e, &e->xm_health);
   e->n.events_terminated++;
-  eng_log(e, ENGINE_LOG_INFO,
-          "Terminated xMatters event %s of %s: the test passes in every "
-          "location.",
-          event_id, k->key);
+  eng_log(e, ENGINE_LOG_INFO, "Terminated xMatters event %s of %s: %s.",
+          event_id, k->key, why);
+  return 0;
 }
 
 static void carry_out(struct engine *e, const struct rec_action *a,
@@ -287,7 +286,8 @@ static void carry_out(struct engine *e, const struct rec_action *a,
     break;
   case REC_TERMINATE:
     if (!e->xm_down)
-      terminate_event(e, k, a->event_id, now);
+      eng_terminate(e, k, a->event_id, "the test passes in every location",
+                    now);
     break;
   case REC_NOTIFY_FAILURE:
     eng_notify_key(e, k, ENGINE_FAILURE);

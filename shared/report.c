@@ -360,6 +360,13 @@ static void key_name(const struct engine *e, const struct rec_key *k,
   bucket_names_fini(&bn);
 }
 
+void eng_key_ids(const struct engine *e, const struct rec_key *k,
+                 char instance[REPORT_NAME_MAX],
+                 char name[REPORT_KEY_NAME_MAX]) {
+  report_bucket_instance(k->bucket_key, instance);
+  key_name(e, k, name);
+}
+
 /* ---- notifications ---- */
 
 /* FAILURE when a key starts failing, OKAY when it recovers: plugin instance
@@ -503,6 +510,8 @@ void eng_report_self(struct engine *e, double now, double duration) {
         (double)e->n.events_terminated);
   value(e, "self", "derive", "reruns_triggered", ENGINE_DERIVE,
         (double)e->n.reruns_triggered);
+  value(e, "self", "derive", "acknowledgements", ENGINE_DERIVE,
+        (double)e->n.acknowledgements);
   value(e, "self", "derive", "create_errors", ENGINE_DERIVE,
         (double)e->n.create_errors);
   value(e, "self", "derive", "api_errors", ENGINE_DERIVE,

@@ -99,11 +99,16 @@ static bool event_held(const struct rec_state *st, const char *event_id) {
   return false;
 }
 
-size_t resp_prune(struct rec_state *st) {
+size_t resp_prune(struct rec_state *st, double now, double keep) {
   size_t kept = 0;
-  for (size_t i = 0; i < st->n_responses; i++)
-    if (event_held(st, st->responses[i].event_id))
-      st->responses[kept++] = st->responses[i];
+  for (size_t i = 0; i < st->n_responses; i++) {
+    struct resp_event *ev = &st->responses[i];
+    if (event_held(st, ev->event_id))
+      ev->held_at = now;
+    else if (now - ev->held_at > keep)
+      continue; /* gone for long enough: forgotten */
+    st->responses[kept++] = *ev;
+  }
   size_t dropped = st->n_responses - kept;
   st->n_responses = kept;
   return dropped;

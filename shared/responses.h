@@ -66,6 +66,7 @@ struct resp_event {
   size_t n_rerun_runs;
   char acked_by[RESP_USER_MAX]; /* the latest Acknowledge: who, when */
   double acked_at;
+  double held_at; /* when a key last held the event (resp_prune) */
 };
 
 /* Which option a response text is. */
@@ -120,9 +121,12 @@ struct resp_event *resp_find(struct rec_state *st, const char *event_id);
 int resp_get(struct rec_state *st, const char *key, const char *event_id,
              struct resp_event **ret);
 
-/* Drops the records of events that no key of st holds any more (the event
- * was terminated, or forgotten). Returns how many were dropped. */
-size_t resp_prune(struct rec_state *st);
+/* Notes now as the held_at of every record whose event a key of st holds,
+ * and drops the records of events that no key has held for `keep` seconds
+ * (the event was terminated, or forgotten: the grace keeps an event that
+ * comes back, adopted again after a lookup missed it, from having its old
+ * responses acted on twice). Returns how many were dropped. */
+size_t resp_prune(struct rec_state *st, double now, double keep);
 
 /* True when d[0..n) holds a response to ev that resp_review would act on
  * (new, for ev's event, with a text). The engine then checks the event

@@ -220,7 +220,8 @@ static int response_to_json(const struct resp_event *ev, json_object **ret) {
       add_num(o, "rerun_asked_at", ev->rerun_asked_at) ||
       add_num(o, "rerun_sent_at", ev->rerun_sent_at) || add_rerun_runs(o, ev) ||
       add_str(o, "acknowledged_by", ev->acked_by) ||
-      add_num(o, "acknowledged_at", ev->acked_at)) {
+      add_num(o, "acknowledged_at", ev->acked_at) ||
+      add_num(o, "held_at", ev->held_at)) {
     json_object_put(o);
     return -ENOMEM;
   }
@@ -661,7 +662,8 @@ static int parse_response(json_object *o, const char *where,
       get_num(o, where, "rerun_sent_at", false, &ev.rerun_sent_at, err) ||
       get_str(o, where, "acknowledged_by", false, ev.acked_by,
               sizeof(ev.acked_by), err) ||
-      get_num(o, where, "acknowledged_at", false, &ev.acked_at, err))
+      get_num(o, where, "acknowledged_at", false, &ev.acked_at, err) ||
+      get_num(o, where, "held_at", false, &ev.held_at, err))
     return -EBADMSG;
   if (resp_find(st, ev.event_id) != NULL)
     return bad(err, where, "event_id", "\"%s\" appears twice", ev.event_id);

@@ -22,7 +22,7 @@
  *     "seen_through", "reruns", "rerun": "none" | "pending" | "sending" |
  *     "awaiting" | "terminating", "rerun_by", "rerun_location",
  *     "rerun_asked_at", "rerun_sent_at", "rerun_runs": [...],
- *     "acknowledged_by", "acknowledged_at"}]
+ *     "acknowledged_by", "acknowledged_at", "held_at"}]
  * Of a response record only event_id is required; the same event_id twice,
  * more seen responses or runs than fit, or an unknown rerun state make the
  * file corrupt.

@@ -952,6 +952,39 @@ START_TEST(test_forward_needs_trigger_url) {
 }
 END_TEST
 
+/* ---- responses: RerunKeepsEventOpen, MaxRerunsPerEvent ---- */
+
+static const struct {
+  int max_reruns;
+  bool ok;
+} reruns_cases[] = {
+    {0, true}, {1, true}, {3, true}, {1000, true}, {-1, false}, {1001, false},
+};
+
+START_TEST(test_responses_options) {
+  struct cfg c;
+  struct err err = {{0}};
+  base_config(&c);
+  ck_assert(!c.xmatters.rerun_keeps_event_open);
+  ck_assert_int_eq(c.xmatters.max_reruns_per_event, 3);
+  c.xmatters.max_reruns_per_event = reruns_cases[_i].max_reruns;
+  int rc = cfg_finish(&c, NULL, NULL, &err);
+  if (reruns_cases[_i].ok) {
+    ck_assert_msg(rc == 0, "%s", err.msg);
+  } else {
+    ck_assert_int_eq(rc, -EINVAL);
+    ck_assert_has(err.msg, "<XMatters> MaxRerunsPerEvent");
+    ck_assert_has(err.msg, "between 0");
+  }
+  ck_assert_int_eq(c.xmatters.max_reruns_per_event,
+                   reruns_cases[_i].max_reruns);
+  cfg_fini(&c);
+  /* cfg_fini starts over: the defaults again */
+  ck_assert_int_eq(c.xmatters.max_reruns_per_event, 3);
+  ck_assert(!c.xmatters.rerun_keeps_event_open);
+}
+END_TEST
+
 /* ---- the suite ---- */
 
 static void add(Suite *s, const char *name, const TTest *fn, int rows,
@@ -989,6 +1022,8 @@ static Suite *config_suite(void) {
   add(s, "finish_intervals", test_finish_intervals,
       N_ROWS(interval_keys) * N_BAD_SECONDS, false);
   add(s, "finish_null_err", test_finish_null_err, 0, false);
+  add(s, "responses_options", test_responses_options, N_ROWS(reruns_cases),
+      false);
   add(s, "forward_warns_ignored", test_forward_warns_ignored, 0, false);
   add(s, "forward_quiet", test_forward_quiet, 0, false);
   add(s, "forward_needs_trigger_url", test_forward_needs_trigger_url, 0, false);

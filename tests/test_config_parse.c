@@ -697,6 +697,60 @@ START_TEST(test_errors_null_err) {
 }
 END_TEST
 
+/* ---- responses: RerunKeepsEventOpen, MaxRerunsPerEvent ---- */
+
+static oconfig_item_t *t_reruns_ok(void) {
+  return PLUGIN(
+      XMATTERS(BOOL("RerunKeepsEventOpen", true), NUM("MaxRerunsPerEvent", 5)));
+}
+static oconfig_item_t *t_reruns_strings(void) {
+  return PLUGIN(
+      XMATTERS(S("rerunkeepseventopen", "yes"), NUM("maxrerunsperevent", 0)));
+}
+static oconfig_item_t *t_reruns_fraction(void) {
+  return PLUGIN(XMATTERS(NUM("MaxRerunsPerEvent", 2.5)));
+}
+static oconfig_item_t *t_reruns_string(void) {
+  return PLUGIN(XMATTERS(S("MaxRerunsPerEvent", "3")));
+}
+static oconfig_item_t *t_keep_open_maybe(void) {
+  return PLUGIN(XMATTERS(S("RerunKeepsEventOpen", "maybe")));
+}
+static oconfig_item_t *t_keep_open_outside(void) {
+  return PLUGIN(BOOL("RerunKeepsEventOpen", true));
+}
+
+static const struct {
+  oconfig_item_t *(*tree)(void);
+  int rc;
+  bool keep_open;
+  int max_reruns;
+  const char *want; /* in the message, for errors */
+} reruns_keys[] = {
+    {t_reruns_ok, 0, true, 5, NULL},
+    {t_reruns_strings, 0, true, 0, NULL},
+    {t_reruns_fraction, -EINVAL, false, 3,
+     "<XMatters> MaxRerunsPerEvent: expects a whole number"},
+    {t_reruns_string, -EINVAL, false, 3,
+     "<XMatters> MaxRerunsPerEvent: expects a whole number"},
+    {t_keep_open_maybe, -EINVAL, false, 3,
+     "<XMatters> RerunKeepsEventOpen: expects true or false"},
+    {t_keep_open_outside, -EINVAL, false, 3,
+     "unknown option \"RerunKeepsEventOpen\" in <Plugin runscope>"},
+};
+
+START_TEST(test_responses_keys) {
+  struct cfg c;
+  struct err err = {{0}};
+  ck_assert_int_eq(parse(reruns_keys[_i].tree(), &c, &err), reruns_keys[_i].rc);
+  if (reruns_keys[_i].want != NULL)
+    ck_assert_has(err.msg, reruns_keys[_i].want);
+  ck_assert(c.xmatters.rerun_keeps_event_open == reruns_keys[_i].keep_open);
+  ck_assert_int_eq(c.xmatters.max_reruns_per_event, reruns_keys[_i].max_reruns);
+  cfg_fini(&c);
+}
+END_TEST
+
 /* ---- the suite ---- */
 
 static void add(Suite *s, const char *name, const TTest *fn, int rows) {
@@ -721,6 +775,7 @@ static Suite *config_parse_suite(void) {
   add(s, "parse_and_finish", test_parse_and_finish, 0);
   add(s, "errors", test_errors, N_ROWS(bad_cases));
   add(s, "errors_null_err", test_errors_null_err, N_ROWS(bad_cases));
+  add(s, "responses_keys", test_responses_keys, N_ROWS(reruns_keys));
   return s;
 }
 

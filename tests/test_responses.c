@@ -79,13 +79,27 @@ START_TEST(records_get_find_prune) {
   long_id[XM_ID_MAX] = '\0';
   ck_assert_int_eq(resp_get(&st, KEY, long_id, &c), -ENAMETOOLONG);
   ck_assert_uint_eq(st.n_responses, 3);
-  /* ev-gone is no key's event: dropped; the others stay, unchanged */
-  ck_assert_uint_eq(resp_prune(&st), 1);
+  /* ev-gone is no key's event: kept for a while, then dropped; the others
+   * stay, unchanged */
+  ck_assert_uint_eq(resp_prune(&st, 1000, 100), 1);
   ck_assert_uint_eq(st.n_responses, 2);
   ck_assert_ptr_null(resp_find(&st, "ev-gone"));
   ck_assert_uint_eq(resp_find(&st, "ev-a")->reruns, 2);
+  ck_assert_double_eq(resp_find(&st, "ev-a")->held_at, 1000);
   ck_assert_ptr_nonnull(resp_find(&st, "ev-b"));
-  ck_assert_uint_eq(resp_prune(&st), 0);
+  /* ev-b goes from the key: kept for `keep` seconds after 1000 */
+  st.keys[0]->n_events = 1;
+  ck_assert_uint_eq(resp_prune(&st, 1100, 100), 0);
+  ck_assert_double_eq(resp_find(&st, "ev-b")->held_at, 1000);
+  ck_assert_double_eq(resp_find(&st, "ev-a")->held_at, 1100);
+  /* it comes back (adopted again): its record is still there */
+  st.keys[0]->n_events = 2;
+  ck_assert_uint_eq(resp_prune(&st, 1150, 100), 0);
+  ck_assert_double_eq(resp_find(&st, "ev-b")->held_at, 1150);
+  st.keys[0]->n_events = 1;
+  ck_assert_uint_eq(resp_prune(&st, 1251, 100), 1);
+  ck_assert_ptr_null(resp_find(&st, "ev-b"));
+  ck_assert_uint_eq(st.n_responses, 1);
   rec_state_fini(&st);
   ck_assert_ptr_null(st.responses);
   ck_assert_uint_eq(st.n_responses, 0);

@@ -1000,6 +1000,7 @@ static void make_responses(struct rec_state *st) {
   ev->n_rerun_runs = RESP_RUNS_MAX;
   snprintf(ev->acked_by, sizeof(ev->acked_by), "amy");
   ev->acked_at = 1700000050.5;
+  ev->held_at = 1700000200.000001;
   ck_assert_int_eq(resp_get(st, "b1/t1/e1", "ev-2", &ev), 0);
   ev->rerun = RESP_RERUN_SENDING;
 }
@@ -1028,6 +1029,7 @@ static void assert_responses_eq(const struct rec_state *want,
       ck_assert_str_eq(a->rerun_runs[j], b->rerun_runs[j]);
     ck_assert_str_eq(a->acked_by, b->acked_by);
     ck_assert_double_eq(a->acked_at, b->acked_at);
+    ck_assert_double_eq(a->held_at, b->held_at);
   }
 }
 

@@ -34,7 +34,8 @@ SELF_VALUES = [
     ("derive", "runscope_rate_limited"), ("derive", "xmatters_rate_limited"),
     ("bool", "runscope_reachable"), ("bool", "xmatters_reachable"),
     ("derive", "events_created"), ("derive", "events_terminated"),
-    ("derive", "reruns_triggered"), ("derive", "create_errors"),
+    ("derive", "reruns_triggered"), ("derive", "acknowledgements"),
+    ("derive", "create_errors"),
     ("derive", "api_errors"), ("count", "active_events"),
     ("duration", "cycle"), ("duration", "runscope_poll_age"),
 ]
