@@ -45,6 +45,10 @@ static void alert_fini(struct cfg_alert *a) {
   free(a->path);
   free(a->host);
   list_fini(&a->recipients);
+  if (a->path_compiled)
+    regfree(&a->path_re);
+  if (a->host_compiled)
+    regfree(&a->host_re);
 }
 
 static void bucket_fini(struct cfg_bucket *b) {
@@ -466,21 +470,31 @@ static void warn_forward_ignored(const struct cfg_xmatters *x, cfg_warn_fn warn,
   warn(warn_ctx, msg);
 }
 
-static int check_regex(const char *rule, const char *key, const char *re,
-                       struct err *err) {
-  regex_t compiled;
-  int rc = regcomp(&compiled, re, REG_EXTENDED | REG_NOSUB);
+/* Compiles re into *out (kept for the rule's use; *compiled says so). */
+static int compile_regex(const char *rule, const char *key, const char *re,
+                         regex_t *out, bool *compiled, struct err *err) {
+  if (*compiled)
+    regfree(out);
+  *compiled = false;
+  int rc = regcomp(out, re, REG_EXTENDED | REG_NOSUB);
   if (rc == 0) {
-    regfree(&compiled);
+    *compiled = true;
     return 0;
   }
   char why[128];
-  regerror(rc, &compiled, why, sizeof(why));
+  regerror(rc, out, why, sizeof(why));
   err_set(err, "<TrafficAlert \"%s\"> %s \"%s\": %s", rule, key, re, why);
   return -EINVAL;
 }
 
-static int check_alert(const struct cfg_alert *a, struct err *err) {
+static int check_alert(struct cfg_alert *a, struct err *err) {
+  if (strlen(a->name) >= CFG_RULE_NAME_MAX) {
+    err_set(err,
+            "<TrafficAlert \"%.40s...\">: the name is longer than %d "
+            "bytes",
+            a->name, CFG_RULE_NAME_MAX - 1);
+    return -EINVAL;
+  }
   if (a->methods.n == 0 && a->path == NULL && a->host == NULL &&
       a->status_min == 0 && a->status_max == 0) {
     err_set(err,
@@ -499,15 +513,47 @@ static int check_alert(const struct cfg_alert *a, struct err *err) {
             a->name);
     return -EINVAL;
   }
-  int rc = a->path ? check_regex(a->name, "Path", a->path, err) : 0;
+  int rc = a->path ? compile_regex(a->name, "Path", a->path, &a->path_re,
+                                   &a->path_compiled, err)
+                   : 0;
   if (rc == 0 && a->host)
-    rc = check_regex(a->name, "Host", a->host, err);
+    rc = compile_regex(a->name, "Host", a->host, &a->host_re, &a->host_compiled,
+                       err);
   return rc;
 }
 
-static int check_buckets(const struct cfg *c, struct err *err) {
+/* The rules of bucket b: each checked (and its regexes compiled), each
+ * name once, and a trigger URL for their events. */
+static int check_alerts(struct cfg_bucket *b, const struct cfg_xmatters *x,
+                        struct err *err) {
+  for (size_t j = 0; j < b->n_alerts; j++) {
+    int rc = check_alert(&b->alerts[j], err);
+    if (rc != 0)
+      return rc;
+    for (size_t k = 0; k < j; k++) {
+      if (strcmp(b->alerts[k].name, b->alerts[j].name) == 0) {
+        err_set(err,
+                "<Bucket \"%s\"> <TrafficAlert \"%s\"> appears twice; give "
+                "each rule its own name",
+                b->key, b->alerts[j].name);
+        return -EINVAL;
+      }
+    }
+  }
+  if (b->n_alerts > 0 && x->live_traffic_trigger_url == NULL) {
+    err_set(err,
+            "<Bucket \"%s\"> <TrafficAlert \"%s\"> needs <XMatters> "
+            "LiveTrafficTriggerURL: the trigger that creates the FYI events "
+            "of traffic-alert matches",
+            b->key, b->alerts[0].name);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+static int check_buckets(struct cfg *c, struct err *err) {
   for (size_t i = 0; i < c->n_buckets; i++) {
-    const struct cfg_bucket *b = &c->buckets[i];
+    struct cfg_bucket *b = &c->buckets[i];
     if (b->key[0] == '\0') {
       err_set(err, "<Bucket \"\">: the bucket key is empty");
       return -EINVAL;
@@ -518,11 +564,9 @@ static int check_buckets(const struct cfg *c, struct err *err) {
         return -EINVAL;
       }
     }
-    for (size_t j = 0; j < b->n_alerts; j++) {
-      int rc = check_alert(&b->alerts[j], err);
-      if (rc != 0)
-        return rc;
-    }
+    int rc = check_alerts(b, &c->xmatters, err);
+    if (rc != 0)
+      return rc;
   }
   return 0;
 }

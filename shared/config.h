@@ -4,6 +4,7 @@
 
 #include "err.h"
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -13,8 +14,11 @@ struct cfg_list {
   size_t n;
 };
 
+/* The longest <TrafficAlert> name, NUL included (a longer one is refused). */
+#define CFG_RULE_NAME_MAX 256
+
 /* <TrafficAlert "name"> inside <Bucket>: stored and checked here; the
- * traffic-alert poller uses it. */
+ * traffic-alert stage (traffic.h) uses it. */
 struct cfg_alert {
   char *name;
   struct cfg_list methods;
@@ -23,6 +27,10 @@ struct cfg_alert {
   int status_min, status_max; /* inclusive; 0: no bound */
   double min_alert_interval;  /* seconds; 0 turns flood control off */
   struct cfg_list recipients;
+  /* path and host compiled (REG_EXTENDED | REG_NOSUB) by cfg_finish,
+   * freed by cfg_fini; the flags say which are. */
+  regex_t path_re, host_re;
+  bool path_compiled, host_compiled;
 };
 
 /* <Bucket "key">. */

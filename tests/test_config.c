@@ -555,6 +555,7 @@ static struct cfg_alert *add_rule(struct cfg *c, const char *name) {
 }
 
 static void ok_rules(struct cfg *c) {
+  set(&c->xmatters.live_traffic_trigger_url, TRIGGER_URL);
   struct cfg_alert *a = add_rule(c, "status");
   a->status_min = a->status_max = 500;
   a->min_alert_interval = 0; /* flood control off */
@@ -705,6 +706,24 @@ static void bad_rule_interval(struct cfg *c) {
   a->min_alert_interval = -1;
 }
 
+static void bad_rule_no_trigger(struct cfg *c) {
+  add_rule(c, "5xx")->status_min = 500;
+}
+
+static void bad_rule_twice(struct cfg *c) {
+  set(&c->xmatters.live_traffic_trigger_url, TRIGGER_URL);
+  add_rule(c, "5xx")->status_min = 500;
+  add_rule(c, "4xx")->status_min = 400;
+  add_rule(c, "5xx")->status_max = 599;
+}
+
+static void bad_rule_long_name(struct cfg *c) {
+  char name[CFG_RULE_NAME_MAX + 1];
+  memset(name, 'r', sizeof(name) - 1);
+  name[sizeof(name) - 1] = '\0';
+  add_rule(c, name)->status_min = 500;
+}
+
 static void bad_bucket_key(struct cfg *c) {
   struct cfg_bucket *b;
   ck_assert_int_eq(cfg_add_bucket(c, "", &b), 0);
@@ -801,6 +820,16 @@ static const struct {
     {"MinAlertInterval < 0",
      bad_rule_interval,
      {"<TrafficAlert \"negative\"> MinAlertInterval", "0 or more", NULL}},
+    {"rules without LiveTrafficTriggerURL",
+     bad_rule_no_trigger,
+     {"<Bucket \"bkt\"> <TrafficAlert \"5xx\">",
+      "needs <XMatters> LiveTrafficTriggerURL", NULL}},
+    {"rule name twice",
+     bad_rule_twice,
+     {"<Bucket \"bkt\"> <TrafficAlert \"5xx\">", "appears twice", NULL}},
+    {"rule name too long",
+     bad_rule_long_name,
+     {"<TrafficAlert \"rrrr", "longer than 255 bytes", NULL}},
     {"empty bucket key",
      bad_bucket_key,
      {"<Bucket \"\">", "the bucket key is empty", NULL}},
@@ -864,6 +893,32 @@ START_TEST(test_finish_intervals) {
   *(double *)((char *)&c + interval_keys[key].offset) = 0.5;
   ck_assert_int_eq(cfg_finish(&c, NULL, NULL, &err), 0);
   cfg_fini(&c);
+}
+END_TEST
+
+/* The rules' regexes are compiled once and kept for matching: unanchored
+ * POSIX extended expressions; a rule without Path or Host has none. */
+START_TEST(test_finish_keeps_regexes) {
+  struct cfg c;
+  base_config(&c);
+  set(&c.xmatters.live_traffic_trigger_url, TRIGGER_URL);
+  struct cfg_alert *a = add_rule(&c, "checkout");
+  set(&a->path, "^/checkout(/|$)");
+  set(&a->host, "(shop|pay)\\.example\\.com");
+  add_rule(&c, "status")->status_min = 500;
+  struct err err = {{0}};
+  ck_assert_int_eq(cfg_finish(&c, NULL, NULL, &err), 0);
+  a = &c.buckets[0].alerts[0];
+  ck_assert(a->path_compiled && a->host_compiled);
+  ck_assert_int_eq(regexec(&a->path_re, "/checkout/cart", 0, NULL, 0), 0);
+  ck_assert_int_eq(regexec(&a->path_re, "/checkout", 0, NULL, 0), 0);
+  ck_assert_int_ne(regexec(&a->path_re, "/v1/checkout", 0, NULL, 0), 0);
+  ck_assert_int_ne(regexec(&a->path_re, "/checkouts", 0, NULL, 0), 0);
+  ck_assert_int_eq(regexec(&a->host_re, "api.pay.example.com", 0, NULL, 0), 0);
+  ck_assert_int_ne(regexec(&a->host_re, "payXexample.com", 0, NULL, 0), 0);
+  const struct cfg_alert *b = &c.buckets[0].alerts[1];
+  ck_assert(!b->path_compiled && !b->host_compiled);
+  cfg_fini(&c); /* frees them (make memcheck) */
 }
 END_TEST
 
@@ -1024,6 +1079,7 @@ static Suite *config_suite(void) {
   add(s, "finish_null_err", test_finish_null_err, 0, false);
   add(s, "responses_options", test_responses_options, N_ROWS(reruns_cases),
       false);
+  add(s, "finish_keeps_regexes", test_finish_keeps_regexes, 0, false);
   add(s, "forward_warns_ignored", test_forward_warns_ignored, 0, false);
   add(s, "forward_quiet", test_forward_quiet, 0, false);
   add(s, "forward_needs_trigger_url", test_forward_needs_trigger_url, 0, false);

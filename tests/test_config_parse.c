@@ -431,6 +431,9 @@ START_TEST(test_parse_and_finish) {
                S("TestResultsTriggerURL", "http://127.0.0.1:18081/"
                                           "api/integration/1/functions/U/"
                                           "triggers?apiKey=K"),
+               S("LiveTrafficTriggerURL", "http://127.0.0.1:18081/"
+                                          "api/integration/1/functions/L/"
+                                          "triggers?apiKey=K"),
                S("Recipient", "api-oncall"), S("Mode", "manage")),
       BUCKET("bkt", S("Test", "t1"),
              ALERT("5xx", S("Path", "^/checkout"), NUM("StatusMin", 500))));
