@@ -323,6 +323,99 @@ class RunscopeFakeTest(unittest.TestCase):
         self.assertEqual(self.rs.requests(), [])
         self.assertEqual(self.get("/buckets")[2]["data"], [])
 
+    # ----- captured traffic (errors stream and message details)
+
+    def _errors(self, query=""):
+        status, _, body = self.get("/buckets/b1/errors%s" % query)
+        self.assertEqual(status, 200)
+        return body["data"]
+
+    def test_errors_stream_filters_pages_and_orders(self):
+        self.rs.add_bucket("b1")
+        self.rs.add_bucket("b2")
+        t0 = 1700000000.25
+        ids = [self.rs.add_message("b1", status=500 + i % 4,
+                                   timestamp=t0 + i)["uuid"]
+               for i in range(60)]
+        ok = self.rs.add_message("b1", status=200, timestamp=t0 + 100)
+        none = self.rs.add_message("b1", status=None, timestamp=t0 + 101)
+        self.rs.add_message("b2", status=500, timestamp=t0 + 102)
+        data = self._errors()
+        self.assertEqual(len(data), 50, "default count is 50")
+        self.assertEqual([m["uuid"] for m in data],
+                         [none["uuid"]] + ids[::-1][:49],
+                         "newest first, errors only, this bucket only")
+        self.assertNotIn(ok["uuid"], [m["uuid"] for m in self._errors(
+            "?count=5000")])
+        self.assertEqual(len(self._errors("?count=5000")), 61)
+        data = self._errors("?since=%f" % (t0 + 57))
+        self.assertEqual([m["request"]["timestamp"] for m in data],
+                         [t0 + 101, t0 + 59, t0 + 58], "since is exclusive")
+        data = self._errors("?since=%f&before=%f" % (t0 + 10, t0 + 13))
+        self.assertEqual([m["request"]["timestamp"] for m in data],
+                         [t0 + 12, t0 + 11], "before is exclusive")
+        self.assertEqual(self.get("/buckets/b1/errors?since=x")[0], 400)
+        self.assertEqual(len(self.get("/buckets/b1/messages?count=1000")[2]
+                             ["data"]), 62, "messages lists every message")
+        self.rs.set_config(messages_max=7)
+        self.assertEqual(len(self._errors("?count=1000")), 7, "the cap")
+
+    def test_message_shapes_list_and_detail(self):
+        self.rs.add_bucket("b1")
+        m = self.rs.add_message("b1", method="POST", host="pay.example.com",
+                                path="/checkout", status=503,
+                                timestamp=1700000000.5)
+        gone = self.rs.add_message("b1", status=None, timestamp=1700000001)
+        (item,) = [x for x in self._errors() if x["uuid"] == m["uuid"]]
+        self.assertEqual(item["bucket_key"], "b1")
+        self.assertEqual({k: item["request"][k] for k in
+                          ("method", "host", "path", "scheme", "timestamp")},
+                         {"method": "POST", "host": "pay.example.com",
+                          "path": "/checkout", "scheme": "https",
+                          "timestamp": 1700000000.5})
+        self.assertIsInstance(item["request"]["headers"]["Accept"], list)
+        self.assertEqual(item["response"]["status"], 503)
+        self.assertNotIn("body", item["request"], "lists have no bodies")
+        self.assertNotIn("body", item["response"])
+        (item,) = [x for x in self._errors() if x["uuid"] == gone["uuid"]]
+        self.assertIsNone(item["response"], "no response: null")
+        self.assertEqual(self.rs.message_fetches(m["uuid"]), 0)
+        status, _, body = self.get("/buckets/b1/messages/" + m["uuid"])
+        self.assertEqual(status, 200)
+        self.assertEqual(body["data"]["response"]["status"], 503)
+        self.assertIn("body", body["data"]["response"])
+        self.assertIn("body", body["data"]["request"])
+        self.assertEqual(self.rs.message_fetches(m["uuid"]), 1)
+        self.assertEqual(self.get("/buckets/b1/messages/nope")[0], 404)
+        self.assertEqual(self.get("/buckets/b9/errors")[0], 404)
+        self.assertEqual(self.get("/buckets/b1/errors", headers={})[0], 403)
+        # lists that leave the response out: the detail has it
+        self.rs.set_config(errors_list_response=False)
+        self.assertTrue(all("response" not in x for x in self._errors()))
+        self.rs.set_config(errors_list_response=True)
+        quiet = self.rs.add_message("b1", status=502, list_response=False)
+        (item,) = [x for x in self._errors() if x["uuid"] == quiet["uuid"]]
+        self.assertNotIn("response", item)
+        self.assertEqual(self.get("/buckets/b1/messages/" + quiet["uuid"])
+                         [2]["data"]["response"]["status"], 502)
+
+    def test_messages_control_over_http(self):
+        c = self.rs.base_url
+        call(c, "POST", "/_control/buckets", {"key": "b1", "name": "Shop"})
+        status, _, m = call(c, "POST", "/_control/buckets/b1/messages",
+                            {"method": "DELETE", "path": "/v1/x",
+                             "status": 504, "uuid": "m-1",
+                             "timestamp": 1700000000})
+        self.assertEqual((status, m["uuid"]), (201, "m-1"))
+        self.assertEqual(call(c, "POST", "/_control/buckets/b1/messages",
+                              {"uuid": "m-1"})[0], 400, "uuids are unique")
+        self.get("/buckets/b1/messages/m-1")
+        status, _, got = call(c, "GET", "/_control/messages/m-1")
+        self.assertEqual((status, got["fetches"]), (200, 1))
+        self.assertEqual(got["request"]["method"], "DELETE")
+        self.assertEqual(call(c, "POST", "/_control/reset")[0], 200)
+        self.assertEqual(self.rs.messages(), [])
+
     def test_fault_status_with_retry_after_then_normal(self):
         self.rs.add_bucket("b1")
         self.rs.inject_fault(method="GET", path="^/buckets$", count=2,

@@ -36,6 +36,19 @@ API routes (every one but the trigger URL needs `Authorization: Bearer
     GET /buckets/{key}/tests/{id}/results/latest   404 when never run
     GET /buckets/{key}/tests/{id}/results/{run_id}
     GET /regions
+    GET /buckets/{key}/errors?count=&since=&before=
+                                                   the captured messages
+                                                   that failed (status >= 400
+                                                   or no response); default
+                                                   50, max 1000 (more is
+                                                   clamped); since/before
+                                                   exclusive on
+                                                   request.timestamp; newest
+                                                   first; no bodies
+    GET /buckets/{key}/messages?count=&since=&before=
+                                                   every captured message,
+                                                   the same way
+    GET /buckets/{key}/messages/{uuid}             one message, with bodies
     GET|POST /radar/{trigger_id}/trigger?runscope_environment=&
              runscope_region=                      no token needed; recorded;
                                                    more than 10 accepted
@@ -70,12 +83,29 @@ faults, config):
                                                served ("served")
     GET  /_control/triggers                    recorded trigger calls
     GET  /_control/state                       buckets, tests, runs
+    POST /_control/buckets/{key}/messages      {"method", "host", "path",
+                                                "status" (null: no
+                                                response), "timestamp",
+                                                "uuid", "list_response"}
+    GET  /_control/messages/{uuid}             the message and how often
+                                               its detail was read
+                                               ("fetches")
+
+Captured messages ("Traffic Inspector") follow the attributes Runscope
+documents (uuid, bucket_key, request.{headers, host, method, params, path,
+scheme, timestamp}); the response's attributes are not documented, so
+"response": {"status", "headers", "timestamp", "body", "reason"} is an
+assumption of this fake, as docs/runscope-api.md 6.2 suggests. A message
+without a response has "response": null.
 
 Options (constructor keywords, or POST /_control/config): token,
 results_max (50), tests_max (50), trigger_limit (10), trigger_window (10 s),
 trigger_retry_after (None: no Retry-After header on 429), unknown_status
 (404), list_last_run (True: test list items carry last_run and
-last_run_created_at as newer API versions do), trigger_creates_runs (True).
+last_run_created_at as newer API versions do), trigger_creates_runs (True),
+messages_max (1000), errors_list_response (True: list items carry the
+response without its body; False: they leave "response" out, so that a
+client must read the detail for the status).
 """
 
 import collections
@@ -106,6 +136,8 @@ _OPTIONS = {
     "unknown_status": 404,
     "list_last_run": True,
     "trigger_creates_runs": True,
+    "messages_max": 1000,
+    "errors_list_response": True,
 }
 
 REGIONS = [
@@ -169,6 +201,9 @@ class FakeRunscope(fakebase.FakeServer):
         self._served = collections.Counter()
         self._triggers = []
         self._trigger_times = collections.defaultdict(collections.deque)
+        self._messages = {}     # bucket key -> [message]
+        self._message_by_id = {}
+        self._fetches = collections.Counter()  # message detail reads
         self._clock = 0         # insertion order, to break ties
 
     def _tick(self):
@@ -403,6 +438,60 @@ class FakeRunscope(fakebase.FakeServer):
         with self.lock:
             return copy.deepcopy(self._triggers)
 
+    # ----- Python API: captured traffic
+
+    def add_message(self, bucket_key, method="GET", host="api.example.com",
+                    path="/", status=500, timestamp=None, uuid_=None,
+                    list_response=None, scheme="https", body="",
+                    response_body='{"error": "upstream failed"}'):
+        """Adds a captured message (a request and its response) to a
+        bucket. status None makes a message without a response (a
+        connection error). timestamp (the request's) defaults to now.
+        list_response False leaves "response" out of this message's list
+        items (None: the errors_list_response option decides). A message
+        whose status is >= 400 or None is in the Errors stream. Returns the
+        message as its detail shows it."""
+        with self.lock:
+            if bucket_key not in self._buckets:
+                raise KeyError("no bucket %s" % bucket_key)
+            uid = uuid_ or str(uuid.uuid4())
+            if uid in self._message_by_id:
+                raise ValueError("message %s exists" % uid)
+            ts = time.time() if timestamp is None else float(timestamp)
+            msg = {
+                "uuid": uid, "bucket_key": bucket_key,
+                "request": {
+                    "headers": {"Accept": ["application/json"],
+                                "User-Agent": ["e2e/1.0"]},
+                    "host": host, "method": method, "params": {},
+                    "path": path, "scheme": scheme, "timestamp": ts,
+                    "body": body},
+                "response": None if status is None else {
+                    "headers": {"Content-Type": ["application/json"]},
+                    "status": status, "reason": "Error",
+                    "timestamp": ts + 0.05, "body": response_body},
+                "_list_response": list_response,
+                "_order": self._tick(),
+            }
+            self._messages.setdefault(bucket_key, []).append(msg)
+            self._message_by_id[uid] = msg
+            return self._message_detail(msg)
+
+    def messages(self, bucket_key=None):
+        """The captured messages (of a bucket), newest first, as their
+        detail shows them."""
+        with self.lock:
+            keys = [bucket_key] if bucket_key else list(self._messages)
+            out = [m for k in keys for m in self._messages.get(k, [])]
+            return [self._message_detail(m)
+                    for m in sorted(out, key=self._message_order,
+                                    reverse=True)]
+
+    def message_fetches(self, message_uuid):
+        """How often the message's detail was read."""
+        with self.lock:
+            return self._fetches[message_uuid]
+
     def state(self):
         with self.lock:
             return {"buckets": copy.deepcopy(list(self._buckets.values())),
@@ -426,6 +515,31 @@ class FakeRunscope(fakebase.FakeServer):
         return sorted(self._runs.get(test_id, []),
                       key=lambda r: (r["started_at"], r["_order"]),
                       reverse=True)
+
+    @staticmethod
+    def _message_order(m):
+        return (m["request"]["timestamp"], m["_order"])
+
+    @staticmethod
+    def _is_error(m):
+        return m["response"] is None or m["response"]["status"] >= 400
+
+    def _message_detail(self, m):
+        return {k: copy.deepcopy(v) for k, v in m.items()
+                if not k.startswith("_")}
+
+    def _message_item(self, m):
+        """A list item: no bodies; the response per the options."""
+        item = self._message_detail(m)
+        item["request"].pop("body", None)
+        show = m["_list_response"]
+        if show is None:
+            show = self.options["errors_list_response"]
+        if not show:
+            item.pop("response")
+        elif item["response"] is not None:
+            item["response"].pop("body", None)
+        return item
 
     def _last_run(self, t):
         runs = self._sorted_runs(t["id"])
@@ -530,6 +644,9 @@ class FakeRunscope(fakebase.FakeServer):
             ("GET", t + r"/results/latest", self._r_latest),
             ("GET", t + r"/results/(?P<run>[^/]+)", self._r_run),
             ("GET", r"/regions", self._r_regions),
+            ("GET", b + r"/errors", self._r_errors),
+            ("GET", b + r"/messages", self._r_messages),
+            ("GET", b + r"/messages/(?P<message>[^/]+)", self._r_message),
             ("GET|POST", r"/radar/(?P<trigger>[^/]+)/trigger",
              self._r_trigger),
         ]
@@ -660,6 +777,44 @@ class FakeRunscope(fakebase.FakeServer):
         self._served[run["test_run_id"]] += 1
         return json_response(envelope(self._run_detail(run)))
 
+    def _message_list(self, req, bucket_key, errors_only):
+        if bucket_key not in self._buckets:
+            return self._unknown("Bucket")
+        try:
+            count = self._int_param(req, "count", 50)
+            since = self._float_param(req, "since")
+            before = self._float_param(req, "before")
+        except ValueError:
+            return self._bad("count must be an integer, since and before "
+                             "numbers")
+        count = max(1, min(count, int(self.options["messages_max"])))
+        msgs = sorted(self._messages.get(bucket_key, []),
+                      key=self._message_order, reverse=True)
+        msgs = [x for x in msgs
+                if (not errors_only or self._is_error(x))
+                and (since is None or x["request"]["timestamp"] > since)
+                and (before is None or x["request"]["timestamp"] < before)]
+        return json_response(envelope([self._message_item(x)
+                                       for x in msgs[:count]]))
+
+    @_api
+    def _r_errors(self, req, m):
+        return self._message_list(req, m["bucket"], True)
+
+    @_api
+    def _r_messages(self, req, m):
+        return self._message_list(req, m["bucket"], False)
+
+    @_api
+    def _r_message(self, req, m):
+        if m["bucket"] not in self._buckets:
+            return self._unknown("Bucket")
+        msg = self._message_by_id.get(m["message"])
+        if msg is None or msg["bucket_key"] != m["bucket"]:
+            return self._unknown("Message")
+        self._fetches[msg["uuid"]] += 1
+        return json_response(envelope(self._message_detail(msg)))
+
     @_api
     def _r_regions(self, req, m):
         return json_response(envelope({"regions": copy.deepcopy(REGIONS)}))
@@ -761,6 +916,9 @@ class FakeRunscope(fakebase.FakeServer):
             ("GET", c + r"/runs/(?P<run>[^/]+)", self._c_get_run),
             ("GET", c + r"/triggers", self._c_triggers),
             ("GET", c + r"/state", self._c_state),
+            ("POST", c + r"/buckets/(?P<bucket>[^/]+)/messages",
+             self._c_add_message),
+            ("GET", c + r"/messages/(?P<message>[^/]+)", self._c_get_message),
         ]
 
     def _c_add_bucket(self, req, m):
@@ -791,6 +949,19 @@ class FakeRunscope(fakebase.FakeServer):
 
     def _c_state(self, req, m):
         return json_response(self.state())
+
+    def _c_add_message(self, req, m):
+        body = dict(req.json() or {})
+        if "uuid" in body:
+            body["uuid_"] = body.pop("uuid")
+        return json_response(self.add_message(m["bucket"], **body), 201)
+
+    def _c_get_message(self, req, m):
+        with self.lock:
+            msg = self._message_by_id[m["message"]]
+            out = self._message_detail(msg)
+        out["fetches"] = self.message_fetches(m["message"])
+        return json_response(out)
 
 
 def main(argv=None):
