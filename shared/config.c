@@ -28,7 +28,7 @@ void cfg_init(struct cfg *c) {
   c->max_json_depth = 64;
   c->runscope.timeout = 10;
   c->xmatters.timeout = 10;
-  c->xmatters.max_reruns_per_event = 3;
+  c->xmatters.max_reruns_per_event = CFG_MAX_RERUNS_DEFAULT;
 }
 
 static void list_fini(struct cfg_list *l) {
@@ -446,6 +446,8 @@ static void warn_forward_ignored(const struct cfg_xmatters *x, cfg_warn_fn warn,
       {"Priority", x->priority != NULL},
       {"AcknowledgeResponse", x->acknowledge_response != NULL},
       {"RerunResponse", x->rerun_response != NULL},
+      {"RerunKeepsEventOpen", x->rerun_keeps_event_open},
+      {"MaxRerunsPerEvent", x->max_reruns_per_event != CFG_MAX_RERUNS_DEFAULT},
   };
   char names[256] = "";
   size_t used = 0;

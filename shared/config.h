@@ -91,6 +91,9 @@ struct cfg {
   size_t n_buckets;
 };
 
+/* MaxRerunsPerEvent's default. */
+#define CFG_MAX_RERUNS_DEFAULT 3
+
 /* Sets every default (see the man page); strings are NULL. */
 void cfg_init(struct cfg *c);
 

@@ -1040,6 +1040,32 @@ START_TEST(test_responses_options) {
 }
 END_TEST
 
+/* Forward mode leaves the responses to the plan: set, they are named. */
+START_TEST(test_responses_options_forward) {
+  struct cfg c;
+  struct warns w = {0};
+  struct err err = {{0}};
+  cfg_init(&c);
+  set(&c.runscope.token, "rs-token");
+  set(&c.xmatters.test_results_trigger_url, TRIGGER_URL);
+  c.xmatters.mode = CFG_MODE_FORWARD;
+  c.xmatters.rerun_keeps_event_open = true;
+  c.xmatters.max_reruns_per_event = 5;
+  ck_assert_msg(cfg_finish(&c, collect_warn, &w, &err) == 0, "%s", err.msg);
+  ck_assert_int_eq(w.n, 1);
+  ck_assert_has(w.last, "ignores RerunKeepsEventOpen, MaxRerunsPerEvent:");
+  cfg_fini(&c);
+  cfg_init(&c);
+  set(&c.runscope.token, "rs-token");
+  set(&c.xmatters.test_results_trigger_url, TRIGGER_URL);
+  c.xmatters.mode = CFG_MODE_FORWARD;
+  w.n = 0;
+  ck_assert_msg(cfg_finish(&c, collect_warn, &w, &err) == 0, "%s", err.msg);
+  ck_assert_int_eq(w.n, 0); /* the defaults are not named */
+  cfg_fini(&c);
+}
+END_TEST
+
 /* ---- the suite ---- */
 
 static void add(Suite *s, const char *name, const TTest *fn, int rows,
@@ -1079,6 +1105,7 @@ static Suite *config_suite(void) {
   add(s, "finish_null_err", test_finish_null_err, 0, false);
   add(s, "responses_options", test_responses_options, N_ROWS(reruns_cases),
       false);
+  add(s, "responses_options_forward", test_responses_options_forward, 0, false);
   add(s, "finish_keeps_regexes", test_finish_keeps_regexes, 0, false);
   add(s, "forward_warns_ignored", test_forward_warns_ignored, 0, false);
   add(s, "forward_quiet", test_forward_quiet, 0, false);

@@ -140,9 +140,11 @@ class ResponsesTest(harness.CollectdTestCase):
     def test_same_response_after_a_restart_triggers_nothing(self):
         t, key, ev = self.open_event(KEEP_OPEN)
         self.xm.add_response(ev["id"], "jdoe", "Rerun")
-        self.wait_triggers(1)
-        self.h.wait_for(lambda: self.record(ev["id"]), WAIT,
-                        "the response in the state file")
+        (call,) = self.wait_triggers(1)
+        # the rerun fails: the event stays open, ready for another Rerun
+        self.rs.finish_run(call["run_ids"][0], "fail")
+        self.h.wait_for(lambda: (self.record(ev["id"]) or {}).get(
+            "rerun") == "none", WAIT, "the rerun's result in the state file")
         self.assertEqual(self.h.stop(), 0)
         rec = self.record(ev["id"])
         self.assertEqual(rec["reruns"], 1)
