@@ -314,7 +314,9 @@ int engine_cycle(struct engine *e, double now) {
   e->cycle_denied = false;
   /* An API that backs off is not called in this cycle. */
   e->xm_down = !eng_api_ready(e, &e->xm_health, now);
-  if (!e->started && !e->xm_down)
+  /* Forward mode posts to the trigger URL only: no REST API, no events. */
+  bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
+  if (!e->started && !e->xm_down && !forward)
     eng_check_xmatters(e, now);
   e->started = true;
   if (eng_api_ready(e, &e->rs_health, now)) {
@@ -322,11 +324,18 @@ int engine_cycle(struct engine *e, double now) {
     if (e->cat.loaded && !backoff_active(&e->rs_health.backoff, now))
       eng_poll_results(e, now);
   }
-  eng_adopt_events(e, now);
-  eng_look_up_events(e, now);
-  eng_act(e, now);
-  eng_handle_responses(e, now);
-  probe_xmatters(e, now);
+  if (forward) {
+    eng_forward(e, now);
+  } else {
+    eng_adopt_events(e, now);
+    eng_look_up_events(e, now);
+  }
+  eng_act(e, now); /* in forward mode: notifications only */
+  /* In forward mode the plan handles the responses. */
+  if (!forward)
+    eng_handle_responses(e, now);
+  if (!forward)
+    probe_xmatters(e, now);
   eng_save_state(e, now);
   api_cycle_done(&e->rs_health);
   api_cycle_done(&e->xm_health);

@@ -53,7 +53,20 @@ struct counters {
   uint64_t api_errors;
   uint64_t reruns_triggered; /* Rerun responses that ran the test again */
   uint64_t acknowledgements; /* Acknowledge responses recorded */
+  uint64_t runs_forwarded;   /* forward mode: runs posted and accepted */
+  uint64_t forward_errors;   /* forward mode: posts that failed */
 };
+
+/* Forward mode: a run to post in this cycle (catalog entries are borrowed
+ * for the cycle). */
+struct fwd_item {
+  const struct cat_bucket *b;
+  const struct cat_test *t;
+  struct rs_run run;
+};
+
+/* The most runs forward mode posts in one cycle; the rest wait, in order. */
+#define FWD_MAX_PER_CYCLE 250
 
 struct engine {
   const struct cfg *cfg;
@@ -78,6 +91,11 @@ struct engine {
   double polled_at; /* Runscope last answered a poll (start until then) */
   /* the state of the back-off's jitter */
   uint32_t jitter;
+  /* forward mode (forwarder.c): this cycle's runs to post, in order per
+   * test, and whether the test being read holds its later runs back */
+  struct fwd_item *fwd_queue;
+  size_t fwd_n, fwd_cap;
+  bool fwd_held;
 };
 
 /* Everything an event or notification says about a key, from the catalog
@@ -134,6 +152,23 @@ void eng_discover(struct engine *e, double now);
 
 /* Reads the new runs of every watched test into the reconciler. */
 void eng_poll_results(struct engine *e, double now);
+
+/* forwarder.c: forward mode, Runscope's webhook payload for every run. */
+
+/* Before a test's results are read: the `since` to read them from (lowered
+ * to the test's forward cursor; the entry is made at `since` when new). */
+double eng_forward_since(struct engine *e, const char *bucket_key,
+                         const char *test_id, double since);
+
+/* For each run read (oldest first, selected environments only): queues it
+ * when it is after the test's forward cursor and nothing before it waits. */
+void eng_forward_run(struct engine *e, const struct cat_bucket *b,
+                     const struct cat_test *t, const struct rs_run *run,
+                     double now);
+
+/* Posts the queued runs in order, each test stopping at its first failure,
+ * and empties the queue. */
+void eng_forward(struct engine *e, double now);
 
 /* events.c: the xMatters side. */
 

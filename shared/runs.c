@@ -61,6 +61,9 @@ static int poll_test(struct engine *e, const struct cat_bucket *b,
   const char *bk = b->info.key, *id = t->detail.id;
   struct rec_cursor *cur = rec_cursor_find(&e->state, bk, id);
   double since = cur ? cur->since : now - e->cfg->max_catch_up;
+  bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
+  if (forward) /* from the oldest run not yet forwarded */
+    since = eng_forward_since(e, bk, id, since);
   struct rs_run *runs = NULL;
   size_t n = 0;
   struct err err = {{0}};
@@ -78,6 +81,8 @@ static int poll_test(struct engine *e, const struct cat_bucket *b,
     str_copy(runs[i].test_id, sizeof(runs[i].test_id), id);
     if (rec_observe_run(&e->state, bk, &runs[i]) > 0)
       e->dirty = true;
+    if (forward)
+      eng_forward_run(e, b, t, &runs[i], now);
   }
   note_cut(e, bk, t, n, since);
   double next = rec_cursor_next(since, runs, n, now, e->cfg->max_run_duration);
