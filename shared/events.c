@@ -261,6 +261,12 @@ int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
     rec_terminate_done(k, event_id, true);
     return 0;
   }
+  /* Write-ahead, as for a create: a crash after sending must not leave a
+   * state whose open event hides the key's next failure. */
+  if (rec_terminate_start(k)) {
+    e->dirty = true;
+    eng_save_state(e, now);
+  }
   struct err err = {{0}};
   int rc = xm_terminate(e->xm, event_id, &err);
   rec_terminate_done(k, event_id, rc == 0 || rc == -ENOENT);

@@ -268,11 +268,15 @@ int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
   for (size_t i = 0; i < st->n_keys; i++) {
     struct rec_key *k = st->keys[i];
     k->looked_up = false;
+    bool due = needs_lookup(k, o, now);
     /* A failure seen while an event is open is that event's: if a person
-     * closes it, only a later failure pages again. */
-    if (k->ev == REC_EV_ACTIVE)
+     * closes it, only a later failure pages again. Unless xMatters is asked
+     * about the key in this cycle: then its answer decides, as the event may
+     * be gone (closed by a person, or by a terminate whose outcome a crash
+     * lost). */
+    if (k->ev == REC_EV_ACTIVE && !due)
       cover_failures(k, o);
-    if (!needs_lookup(k, o, now))
+    if (!due)
       continue;
     int rc = grow((void **)ret, &cap, *ret_n, sizeof(**ret));
     if (rc != 0)
@@ -436,6 +440,12 @@ void rec_create_done(struct rec_key *k, const struct rec_opts *o,
   k->request_id[0] = '\0';
   if (outcome == REC_CREATED && request_id != NULL)
     str_copy(k->request_id, sizeof(k->request_id), request_id);
+}
+
+bool rec_terminate_start(struct rec_key *k) {
+  bool changed = k->checked_at != 0;
+  k->checked_at = 0;
+  return changed;
 }
 
 void rec_terminate_done(struct rec_key *k, const char *event_id, bool gone) {

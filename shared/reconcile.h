@@ -210,6 +210,14 @@ void rec_create_done(struct rec_key *k, const struct rec_opts *o,
                      enum rec_create_outcome outcome, const char *request_id,
                      double now);
 
+/* Records that a terminate of one of k's events is about to be sent: the
+ * key counts as never checked, so that xMatters is asked about it before a
+ * new failure is taken as covered by its events (after a crash that lost
+ * the terminate's outcome, the event may be gone). A caller that wants this
+ * to survive a crash saves the state before sending. Returns true when k
+ * changed. */
+bool rec_terminate_start(struct rec_key *k);
+
 /* Outcome of a REC_TERMINATE: gone is true when the event is terminated or
  * does not exist any more. */
 void rec_terminate_done(struct rec_key *k, const char *event_id, bool gone);

@@ -970,6 +970,63 @@ START_TEST(test_pending_confirmed_covers_only_older_failures) {
 }
 END_TEST
 
+/* A key with an active event (failing at 90, checked at 110) whose
+ * terminate was about to be sent when the process died. (Times from 1000
+ * on: a key never checked is due once reconcile_interval has passed.) */
+static struct rec_key *terminating_key(struct rec_state *st,
+                                       const struct rec_opts *o) {
+  struct rs_run r = mkrun("us1", RS_RESULT_FAIL, 90);
+  rec_observe_run(st, BUCKET, &r);
+  struct rec_key *k = rec_key_find(st, KEY);
+  rec_create_done(k, o, REC_CREATED, "req-1", 100);
+  rec_apply_lookup(k, o, (const char *[]){"ev-1"}, 1, 110);
+  ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+  ck_assert(rec_terminate_start(k));
+  ck_assert(!rec_terminate_start(k)); /* once is enough */
+  ck_assert_double_eq(k->checked_at, 0);
+  return k;
+}
+
+/* The terminate went through but the crash lost its outcome: the state
+ * still holds the event. The next failure is not taken as covered by it
+ * before xMatters is asked, and pages. */
+START_TEST(test_terminate_lost_in_a_crash) {
+  struct rec_state st;
+  struct rec_opts o;
+  rec_state_init(&st);
+  rec_opts_default(&o);
+  struct rec_key *k = terminating_key(&st, &o);
+  struct rs_run r = mkrun("us1", RS_RESULT_FAIL, 1000);
+  rec_observe_run(&st, BUCKET, &r);
+  ck_assert_uint_eq(look_up_none(&st, &o, 1010), 1);
+  ck_assert_double_eq(k->alerted_through, 90);
+  ck_assert_int_eq(k->ev, REC_EV_NONE);
+  ck_assert_uint_eq(planned_creates(&st, &o, 1010), 1);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* The same, but the event is still open: the lookup covers the failure. */
+START_TEST(test_terminate_start_event_still_open) {
+  struct rec_state st;
+  struct rec_opts o;
+  rec_state_init(&st);
+  rec_opts_default(&o);
+  struct rec_key *k = terminating_key(&st, &o);
+  struct rs_run r = mkrun("us1", RS_RESULT_FAIL, 1000);
+  rec_observe_run(&st, BUCKET, &r);
+  size_t *which = NULL, n = 0;
+  ck_assert_int_eq(rec_plan_lookups(&st, &o, 1010, &which, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  free(which);
+  ck_assert_double_eq(k->alerted_through, 90); /* the lookup decides */
+  rec_apply_lookup(k, &o, (const char *[]){"ev-1"}, 1, 1010);
+  ck_assert_double_eq(k->alerted_through, 1000);
+  ck_assert_uint_eq(planned_creates(&st, &o, 1010), 0);
+  rec_state_fini(&st);
+}
+END_TEST
+
 /* The answer to a create was lost and nothing was created: after
  * pending_timeout it is created again, once. */
 START_TEST(test_pending_lost_not_created) {
@@ -1787,6 +1844,9 @@ static Suite *reconcile_suite(void) {
       test_pending_confirmed_never_visible, 0);
   add(s, "pending_lost_not_created", test_pending_lost_not_created, 0);
   add(s, "request_ended", test_request_ended, 0);
+  add(s, "terminate_lost_in_a_crash", test_terminate_lost_in_a_crash, 0);
+  add(s, "terminate_start_event_still_open",
+      test_terminate_start_event_still_open, 0);
   add(s, "pending_confirmed_covers_only_older_failures",
       test_pending_confirmed_covers_only_older_failures, 0);
   add(s, "pending_lost_but_created", test_pending_lost_but_created, 0);

@@ -294,11 +294,20 @@ class CrashTest(RestartTestCase):
                 if e["plain_properties"].get("test_run_id") ==
                 fail_run["test_run_id"]]
 
-    def wait_outcome(self, key, failing, fail_run, timeout):
-        self.h.wait_for(lambda: self.outcome_reached(key, failing, fail_run),
-                        timeout, "%s for the story's key" % (
-                            "an active event" if failing else
-                            "no active event"))
+    def wait_outcome(self, key, failing, fail_run, timeout, where=""):
+        try:
+            self.h.wait_for(lambda: self.outcome_reached(key, failing,
+                                                         fail_run),
+                            timeout, "%s for the story's key" % (
+                                "an active event" if failing else
+                                "no active event"))
+        except AssertionError as e:
+            raise AssertionError("%s (%s, seed %d)\nevents: %s\nstate: %s" % (
+                e, where, self.seed, [
+                    (ev["plain_properties"].get("test_run_id"),
+                     ev["status"], ev["visible"])
+                    for ev in self.xm.events(key=key)],
+                harness.Harness._read(self.h.state_path)))
 
     def test_kill_9_at_many_points_pages_once_per_failure(self):
         t, key = self.shop()
@@ -332,7 +341,9 @@ class CrashTest(RestartTestCase):
             self.h.kill()
             kills.append(mode)
             self.h.start()
-            self.wait_outcome(key, failing, episodes[-1], WAIT * 2)
+            self.wait_outcome(key, failing, episodes[-1], WAIT * 2,
+                              "restart %d, %s, run %s" % (
+                                  i, mode, run["test_run_id"]))
         self.h.wait_cycles(t["id"], 3)
         self.check_story(key, episodes, failing_at_end=self.RESTARTS % 2)
         sys_msg = "%d kills (%s) in %.0f s, seed %d" % (
