@@ -21,6 +21,7 @@ void rec_state_fini(struct rec_state *st) {
   free(st->cursors);
   free(st->responses);
   fwd_state_fini(&st->fwd);
+  tr_state_fini(&st->traffic);
   rec_state_init(st);
 }
 

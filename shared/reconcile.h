@@ -26,6 +26,7 @@
 
 #include "forward.h"
 #include "runscope.h"
+#include "traffic.h"
 #include "xmatters.h"
 
 #include <stdbool.h>
@@ -100,6 +101,8 @@ struct rec_state {
   struct resp_event *responses;
   size_t n_responses, cap_responses;
   struct fwd_state fwd; /* forward mode's delivery memory (forward.h) */
+  /* traffic alerts' read cursors and flood control (traffic.h) */
+  struct tr_state traffic;
 };
 
 struct rec_opts {

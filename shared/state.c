@@ -287,6 +287,76 @@ static int add_forward(json_object *root, const struct fwd_state *fwd) {
   return rc;
 }
 
+/* ---- traffic alerts: written ---- */
+
+/* The JSON of one bucket's traffic cursor and seen messages in *ret.
+ * 0, -EINVAL (more seen messages than fit) or -ENOMEM. */
+static int traffic_bucket_to_json(const struct tr_bucket_state *b,
+                                  json_object **ret) {
+  if (b->n_seen > TR_SEEN_MAX)
+    return -EINVAL;
+  json_object *o = json_object_new_object();
+  if (o == NULL)
+    return -ENOMEM;
+  json_object *seen = json_object_new_array_ext((int)b->n_seen);
+  if (add(o, "seen", seen) != 0 || add_str(o, "bucket_key", b->bucket_key) ||
+      add_num(o, "since", b->since)) {
+    json_object_put(o);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < b->n_seen; i++) {
+    json_object *s = json_object_new_object();
+    if (push(seen, s) != 0 || add_str(s, "uuid", b->seen[i].uuid) ||
+        add_num(s, "at", b->seen[i].at)) {
+      json_object_put(o);
+      return -ENOMEM;
+    }
+  }
+  *ret = o;
+  return 0;
+}
+
+/* The JSON of one rule's flood control (its counters are not saved). */
+static json_object *traffic_rule_to_json(const struct tr_rule_state *r) {
+  json_object *o = json_object_new_object();
+  if (o == NULL)
+    return NULL;
+  if (add_str(o, "bucket_key", r->bucket_key) || add_str(o, "rule", r->rule) ||
+      add_num(o, "last_sent", r->last_sent) ||
+      add_long(o, "held", r->held.count) ||
+      add_num(o, "first_held_at", r->held.first_at) ||
+      add_num(o, "last_held_at", r->held.last_at) ||
+      add_str(o, "last_held_uuid", r->held.last_uuid) ||
+      add_str(o, "sending", r->sending)) {
+    json_object_put(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* Adds "traffic_buckets" and "traffic_rules" (only when traffic alerts have
+ * entries, so that a file without rules does not change shape). 0, -EINVAL
+ * or -ENOMEM. */
+static int add_traffic(json_object *root, const struct tr_state *tr) {
+  if (tr->n_buckets == 0 && tr->n_rules == 0)
+    return 0;
+  json_object *buckets = json_object_new_array_ext((int)tr->n_buckets);
+  int rc = add(root, "traffic_buckets", buckets);
+  for (size_t i = 0; rc == 0 && i < tr->n_buckets; i++) {
+    json_object *b = NULL;
+    rc = traffic_bucket_to_json(tr->buckets[i], &b);
+    if (rc == 0)
+      rc = push(buckets, b);
+  }
+  if (rc != 0)
+    return rc;
+  json_object *rules = json_object_new_array_ext((int)tr->n_rules);
+  rc = add(root, "traffic_rules", rules);
+  for (size_t i = 0; rc == 0 && i < tr->n_rules; i++)
+    rc = push(rules, traffic_rule_to_json(tr->rules[i]));
+  return rc;
+}
+
 /* Fills root with the whole state. 0, -EINVAL or -ENOMEM. */
 static int state_fill(json_object *root, const struct rec_state *st) {
   if (add_str(root, "format", STATE_FORMAT) ||
@@ -310,6 +380,8 @@ static int state_fill(json_object *root, const struct rec_state *st) {
     rc = add_responses(root, st);
   if (rc == 0)
     rc = add_forward(root, &st->fwd);
+  if (rc == 0)
+    rc = add_traffic(root, &st->traffic);
   return rc;
 }
 
@@ -724,6 +796,87 @@ static int parse_forward(json_object *o, const char *where,
   return 0;
 }
 
+/* ---- traffic alerts: read ---- */
+
+/* The seen messages of a traffic bucket. */
+static int parse_traffic_seen(json_object *o, const char *where,
+                              struct tr_bucket_state *b, struct err *err) {
+  json_object *a;
+  if (get_arr(o, where, "seen", TR_SEEN_MAX, &a, err))
+    return -EBADMSG;
+  size_t n = a ? json_object_array_length(a) : 0;
+  for (size_t i = 0; i < n; i++) {
+    char at[128];
+    char uuid[RS_ID_MAX];
+    double t;
+    json_object *s = json_object_array_get_idx(a, i);
+    snprintf(at, sizeof(at), "%s.seen[%zu]", where, i);
+    if (!json_object_is_type(s, json_type_object))
+      return bad(err, at, "", "not an object");
+    if (get_str(s, at, "uuid", true, uuid, sizeof(uuid), err) ||
+        get_num(s, at, "at", true, &t, err))
+      return -EBADMSG;
+    if (tr_seen_has(b, uuid))
+      return bad(err, at, "uuid", "\"%s\" appears twice", uuid);
+    if (tr_seen_add(b, uuid, t) != 0) {
+      err_set(err, "%s: out of memory", at);
+      return -ENOMEM;
+    }
+  }
+  return 0;
+}
+
+/* Parses one traffic bucket and adds it to st. 0, -EBADMSG or -ENOMEM. */
+static int parse_traffic_bucket(json_object *o, const char *where,
+                                struct rec_state *st, struct err *err) {
+  char key[RS_ID_MAX];
+  double since;
+  struct tr_bucket_state *b;
+  if (!json_object_is_type(o, json_type_object))
+    return bad(err, where, "", "not an object");
+  if (get_str(o, where, "bucket_key", true, key, sizeof(key), err) ||
+      get_num(o, where, "since", true, &since, err))
+    return -EBADMSG;
+  if (tr_bucket_find(&st->traffic, key) != NULL)
+    return bad(err, where, "bucket_key", "\"%s\" appears twice", key);
+  if (tr_bucket_get(&st->traffic, key, since, &b) != 0) {
+    err_set(err, "%s: out of memory", where);
+    return -ENOMEM;
+  }
+  return parse_traffic_seen(o, where, b, err);
+}
+
+/* Parses one traffic rule's flood control and adds it to st. */
+static int parse_traffic_rule(json_object *o, const char *where,
+                              struct rec_state *st, struct err *err) {
+  struct tr_rule_state r, *slot;
+  memset(&r, 0, sizeof(r));
+  if (!json_object_is_type(o, json_type_object))
+    return bad(err, where, "", "not an object");
+  if (get_str(o, where, "bucket_key", true, r.bucket_key, sizeof(r.bucket_key),
+              err) ||
+      get_str(o, where, "rule", true, r.rule, sizeof(r.rule), err) ||
+      get_num(o, where, "last_sent", false, &r.last_sent, err) ||
+      get_long(o, where, "held", &r.held.count, err) ||
+      get_num(o, where, "first_held_at", false, &r.held.first_at, err) ||
+      get_num(o, where, "last_held_at", false, &r.held.last_at, err) ||
+      get_str(o, where, "last_held_uuid", false, r.held.last_uuid,
+              sizeof(r.held.last_uuid), err) ||
+      get_str(o, where, "sending", false, r.sending, sizeof(r.sending), err))
+    return -EBADMSG;
+  if (r.held.count < 0)
+    return bad(err, where, "held", "negative");
+  if (tr_rule_find(&st->traffic, r.bucket_key, r.rule) != NULL)
+    return bad(err, where, "rule", "\"%s\" of %s appears twice", r.rule,
+               r.bucket_key);
+  if (tr_rule_get(&st->traffic, r.bucket_key, r.rule, &slot) != 0) {
+    err_set(err, "%s: out of memory", where);
+    return -ENOMEM;
+  }
+  *slot = r;
+  return 0;
+}
+
 /* "format" and "version": this file is a state file this build can read. */
 static int parse_header(json_object *root, struct err *err) {
   char format[64];
@@ -783,6 +936,10 @@ int state_from_json(const char *text, size_t len, int max_json_depth,
     rc = parse_list(root, "responses", parse_response, &tmp, err);
   if (rc == 0)
     rc = parse_list(root, "forward", parse_forward, &tmp, err);
+  if (rc == 0)
+    rc = parse_list(root, "traffic_buckets", parse_traffic_bucket, &tmp, err);
+  if (rc == 0)
+    rc = parse_list(root, "traffic_rules", parse_traffic_rule, &tmp, err);
   json_object_put(root);
   rec_state_fini(st);
   if (rc == 0)

@@ -14,7 +14,17 @@
  *    "forward": [{"bucket_key", "test_id", "through", "through_id",
  *                 "delivered": [...], "sending", "sending_at"}]}
  * "forward" (forward mode's delivery memory, forward.h) is written only when
- * it has entries; a file without it loads with none.
+ * it has entries; a file without it loads with none. So are
+ *    "traffic_buckets": [{"bucket_key", "since",
+ *                         "seen": [{"uuid", "at"}]}],
+ *    "traffic_rules": [{"bucket_key", "rule", "last_sent", "held",
+ *                       "first_held_at", "last_held_at", "last_held_uuid",
+ *                       "sending"}]
+ * (traffic alerts' read cursors, seen messages and flood control,
+ * traffic.h; a rule's counters are not saved). Their required fields are
+ * bucket_key and since; uuid and at; bucket_key and rule. The same bucket,
+ * seen uuid or rule twice, more than TR_SEEN_MAX seen messages, or a
+ * negative held count make the file corrupt.
  * "responses" (responses.h: for each event of the plugin, the responses
  * handled, its rerun and its latest acknowledgement) is written only when
  * it has entries; a file without it loads with none:

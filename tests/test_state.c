@@ -656,6 +656,46 @@ static const struct {
      HDR "\"cursors\":[{\"bucket_key\":\"b\",\"test_id\":\"t\",\"since\":1},"
          "{\"bucket_key\":\"b\",\"test_id\":\"t\",\"since\":2}]}",
      "appears twice"},
+    {"traffic bucket without since",
+     HDR "\"traffic_buckets\":[{\"bucket_key\":\"b\"}]}",
+     "traffic_buckets[0].since: missing"},
+    {"traffic bucket twice",
+     HDR "\"traffic_buckets\":[{\"bucket_key\":\"b\",\"since\":1},"
+         "{\"bucket_key\":\"b\",\"since\":2}]}",
+     "traffic_buckets[1].bucket_key: \"b\" appears twice"},
+    {"seen a string",
+     HDR "\"traffic_buckets\":[{\"bucket_key\":\"b\",\"since\":1,"
+         "\"seen\":\"m1\"}]}",
+     "traffic_buckets[0].seen: not an array"},
+    {"seen entry without at",
+     HDR "\"traffic_buckets\":[{\"bucket_key\":\"b\",\"since\":1,"
+         "\"seen\":[{\"uuid\":\"m1\"}]}]}",
+     "traffic_buckets[0].seen[0].at: missing"},
+    {"seen uuid twice",
+     HDR "\"traffic_buckets\":[{\"bucket_key\":\"b\",\"since\":1,"
+         "\"seen\":[{\"uuid\":\"m1\",\"at\":5},{\"uuid\":\"m1\",\"at\":6}]}]}",
+     "traffic_buckets[0].seen[1].uuid: \"m1\" appears twice"},
+    {"seen uuid too long",
+     HDR "\"traffic_buckets\":[{\"bucket_key\":\"b\",\"since\":1,"
+         "\"seen\":[{\"uuid\":\"@LONG@\",\"at\":5}]}]}",
+     "seen[0].uuid: too long"},
+    {"traffic rule without rule",
+     HDR "\"traffic_rules\":[{\"bucket_key\":\"b\"}]}",
+     "traffic_rules[0].rule: missing"},
+    {"traffic rule twice",
+     HDR "\"traffic_rules\":[{\"bucket_key\":\"b\",\"rule\":\"r\"},"
+         "{\"bucket_key\":\"b\",\"rule\":\"r\",\"held\":1}]}",
+     "traffic_rules[1].rule: \"r\" of b appears twice"},
+    {"held a real",
+     HDR "\"traffic_rules\":[{\"bucket_key\":\"b\",\"rule\":\"r\","
+         "\"held\":1.5}]}",
+     "traffic_rules[0].held: not an integer"},
+    {"held negative",
+     HDR "\"traffic_rules\":[{\"bucket_key\":\"b\",\"rule\":\"r\","
+         "\"held\":-1}]}",
+     "traffic_rules[0].held: negative"},
+    {"traffic_rules an object", HDR "\"traffic_rules\":{}}",
+     "traffic_rules: not an array"},
 };
 
 /* Appends n copies of s to b. */
@@ -976,6 +1016,146 @@ static void add_case(Suite *s, const char *name, const TTest *t) {
   suite_add_tcase(s, tc);
 }
 
+/* ---- traffic alerts' section ---- */
+
+/* Two buckets with seen messages and three rules' flood control. */
+static void make_traffic(struct rec_state *st) {
+  struct tr_bucket_state *b;
+  struct tr_rule_state *r;
+  ck_assert_int_eq(tr_bucket_get(&st->traffic, "shop", 1700000000.5, &b), 0);
+  ck_assert_int_eq(tr_seen_add(b, "m-2", 1700000100.123456), 0);
+  ck_assert_int_eq(tr_seen_add(b, "m-1", 1700000050.25), 0);
+  ck_assert_int_eq(tr_bucket_get(&st->traffic, "empty", 1699999000, &b), 0);
+  ck_assert_int_eq(tr_rule_get(&st->traffic, "shop", "5xx", &r), 0);
+  r->last_sent = 1700000101.75;
+  r->held.count = 3;
+  r->held.first_at = 1700000102.5;
+  r->held.last_at = 1700000140.000001;
+  snprintf(r->held.last_uuid, sizeof(r->held.last_uuid), "m-9");
+  r->matches = 7; /* transient: not saved */
+  ck_assert_int_eq(tr_rule_get(&st->traffic, "shop", "checkout \"x\"", &r), 0);
+  snprintf(r->sending, sizeof(r->sending), "m-2");
+  ck_assert_int_eq(tr_rule_get(&st->traffic, "empty", "quiet", &r), 0);
+}
+
+static void assert_traffic_eq(const struct tr_state *want,
+                              const struct tr_state *got) {
+  ck_assert_uint_eq(want->n_buckets, got->n_buckets);
+  for (size_t i = 0; i < want->n_buckets; i++) {
+    const struct tr_bucket_state *a = want->buckets[i], *b = got->buckets[i];
+    ck_assert_str_eq(a->bucket_key, b->bucket_key);
+    ck_assert_double_eq(a->since, b->since);
+    ck_assert_uint_eq(a->n_seen, b->n_seen);
+    for (size_t j = 0; j < a->n_seen; j++) {
+      ck_assert_str_eq(a->seen[j].uuid, b->seen[j].uuid);
+      ck_assert_double_eq(a->seen[j].at, b->seen[j].at);
+    }
+  }
+  ck_assert_uint_eq(want->n_rules, got->n_rules);
+  for (size_t i = 0; i < want->n_rules; i++) {
+    const struct tr_rule_state *a = want->rules[i], *b = got->rules[i];
+    ck_assert_str_eq(a->bucket_key, b->bucket_key);
+    ck_assert_str_eq(a->rule, b->rule);
+    ck_assert_double_eq(a->last_sent, b->last_sent);
+    ck_assert_int_eq(a->held.count, b->held.count);
+    ck_assert_double_eq(a->held.first_at, b->held.first_at);
+    ck_assert_double_eq(a->held.last_at, b->held.last_at);
+    ck_assert_str_eq(a->held.last_uuid, b->held.last_uuid);
+    ck_assert_str_eq(a->sending, b->sending);
+    ck_assert_uint_eq(b->matches + b->events + b->suppressed, 0);
+  }
+}
+
+START_TEST(test_roundtrip_traffic) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  make_traffic(&st);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_ptr_nonnull(strstr(text.data, "\"traffic_buckets\":[{\"seen\":["
+                                          "{\"uuid\":\"m-1\",\"at\":"
+                                          "1700000050.25}"));
+  ck_assert_ptr_nonnull(strstr(text.data, "\"held\":3,"));
+  ck_assert_ptr_null(strstr(text.data, "matches"));
+  from_text(text.data, &back, &err);
+  assert_state_eq(&st, &back);
+  assert_traffic_eq(&st.traffic, &back.traffic);
+  rec_state_fini(&back);
+  buf_fini(&text);
+
+  ck_assert_msg(state_save(path, &st, &err) == 0, "%s", err.msg);
+  rec_state_init(&back);
+  ck_assert_msg(state_load(path, NOW, DEPTH, &back, &err) == 0, "%s", err.msg);
+  assert_state_eq(&st, &back);
+  assert_traffic_eq(&st.traffic, &back.traffic);
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+  ck_assert_uint_eq(st.traffic.n_buckets + st.traffic.n_rules, 0);
+}
+END_TEST
+
+/* Files without the section (written before it existed) still load, and
+ * a state without traffic alerts does not write it; null and unknown fields
+ * are tolerated as everywhere else. */
+START_TEST(test_traffic_optional) {
+  struct rec_state st;
+  struct err err = {{0}};
+  from_text(HDR "\"keys\":[" K1 "],\"cursors\":[]}", &st, &err);
+  ck_assert_uint_eq(st.n_keys, 1);
+  ck_assert_uint_eq(st.traffic.n_buckets + st.traffic.n_rules, 0);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_ptr_null(strstr(text.data, "traffic"));
+  rec_state_fini(&st);
+
+  from_text(HDR "\"traffic_buckets\":[{\"bucket_key\":\"b\",\"since\":5,"
+                "\"future\":1}],\"traffic_rules\":[{\"bucket_key\":\"b\","
+                "\"rule\":\"r\",\"sending\":null,\"held\":null}]}",
+            &st, &err);
+  ck_assert_uint_eq(st.traffic.n_buckets, 1);
+  ck_assert_uint_eq(st.traffic.buckets[0]->n_seen, 0);
+  ck_assert_uint_eq(st.traffic.n_rules, 1);
+  ck_assert_int_eq(st.traffic.rules[0]->held.count, 0);
+  ck_assert_str_eq(st.traffic.rules[0]->sending, "");
+
+  /* an impossible in-memory bucket is refused */
+  st.traffic.buckets[0]->n_seen = TR_SEEN_MAX + 1;
+  buf_reset(&text);
+  ck_assert_int_eq(state_to_json(&st, &text), -EINVAL);
+  ck_assert_uint_eq(text.len, 0);
+  st.traffic.buckets[0]->n_seen = 0;
+  buf_fini(&text);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* More seen messages than a bucket holds make the file corrupt. */
+START_TEST(test_traffic_too_many_seen) {
+  struct buf text;
+  buf_init(&text, 1 << 22);
+  ck_assert_int_eq(buf_puts(&text, HDR "\"traffic_buckets\":[{\"bucket_key\":"
+                                       "\"b\",\"since\":1,\"seen\":["),
+                   0);
+  for (int i = 0; i <= TR_SEEN_MAX; i++)
+    ck_assert_int_eq(buf_printf(&text, "%s{\"uuid\":\"m%d\",\"at\":%d}",
+                                i ? "," : "", i, i + 10),
+                     0);
+  ck_assert_int_eq(buf_puts(&text, "]}]}"), 0);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_int_eq(state_from_json(text.data, text.len, DEPTH, &st, &err),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err.msg, "traffic_buckets[0].seen: 4097"));
+  ck_assert_uint_eq(st.traffic.n_buckets, 0);
+  buf_fini(&text);
+}
+END_TEST
+
 /* ---- responses to events ---- */
 
 /* Two events' records: one with every field set to its limit, one empty. */
@@ -1169,6 +1349,9 @@ static Suite *state_suite(void) {
   add_case(s, "write_edge_values", test_write_edge_values);
   add_case(s, "roundtrip_forward", test_roundtrip_forward);
   add_case(s, "forward_optional", test_forward_optional);
+  add_case(s, "roundtrip_traffic", test_roundtrip_traffic);
+  add_case(s, "traffic_optional", test_traffic_optional);
+  add_case(s, "traffic_too_many_seen", test_traffic_too_many_seen);
   add_case(s, "roundtrip_responses", test_roundtrip_responses);
   add_case(s, "responses_optional", test_responses_optional);
   add_case(s, "responses_too_many_seen", test_responses_too_many_seen);
