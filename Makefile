@@ -5,6 +5,9 @@
 #                 the installed-package test (pkgtest)
 # make demo       the fakes, a scripted story and collectd in the foreground
 # make memcheck   unit tests under valgrind, leaks are errors
+# make sanitize   unit tests built with AddressSanitizer and UBSan
+# make fuzz       libFuzzer targets on the parsers, FUZZ_SECONDS (60) each
+# make crashtest  the kill -9 crash test with CRASH_RESTARTS (50) restarts
 # make install    DESTDIR, PLUGINDIR, CONFDIR, MANDIR, DOCDIR, STATEDIR as usual
 # make deb, make rpm   packages of the committed tree, left in build/
 # make pkgtest   the .deb installed with apt-get and run (root, Debian)
@@ -137,6 +140,51 @@ lint:
 
 format:
 	clang-format -i shared/*.[ch] plugin/*.[ch] tests/*.[ch]
+
+# The unit tests built with AddressSanitizer (leaks included) and
+# UndefinedBehaviorSanitizer, in build/san; any report fails the run. (The
+# warnings are the normal build's: -O1 makes gcc guess differently.)
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+sanitize: deps
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(MAKE) --no-print-directory B=$(B)/san CFLAGS="$(SAN_FLAGS)" \
+		WARN="$(filter-out -Werror,$(WARN))" unit
+
+# libFuzzer targets (clang) on the Runscope, xMatters and state-file
+# parsers, each run FUZZ_SECONDS on a corpus seeded from tests/fixtures.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_CORE_OBJ := $(CORE_SRC:shared/%.c=$(B)/fuzz/core/%.o)
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	$(PKG_CFLAGS) -DRUNSCOPE_VERSION='"$(VERSION)"' -Ishared
+
+$(B)/fuzz/core/%.o: shared/%.c $(wildcard shared/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_CORE_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_CORE_OBJ) \
+		$(PKG_LIBS)
+
+fuzz:
+	@packaging/install-deps.sh fuzz
+	$(MAKE) --no-print-directory $(FUZZ_BIN)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(B)/fuzz $(FUZZ_BIN)
+
+# The crash test of tests/e2e/test_restart.py with more restarts than
+# make check gives it.
+CRASH_RESTARTS ?= 50
+crashtest: deps
+	$(MAKE) all
+	CRASH_RESTARTS=$(CRASH_RESTARTS) python3 -m unittest discover \
+		-s tests/e2e -p test_restart.py -k CrashTest -v
+
+.PHONY: sanitize fuzz crashtest
 
 clean:
 	rm -rf $(B)

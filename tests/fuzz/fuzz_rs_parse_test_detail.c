@@ -1,0 +1,30 @@
+/* libFuzzer target: rs_parse_test_detail, one test with its environments
+ * and schedules. */
+#include "fuzz.h"
+#include "runscope.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  struct rs_test_detail d;
+  struct err err;
+  int rc = rs_parse_test_detail((const char *)data, size, FUZZ_DEPTH, &d, &err);
+  if (rc != 0) {
+    FUZZ_STR(err.msg);
+    rs_test_detail_fini(&d); /* allowed after an error too */
+    return 0;
+  }
+  FUZZ_STR(d.id);
+  FUZZ_STR(d.name);
+  FUZZ_STR(d.trigger_url);
+  FUZZ_STR(d.default_environment_id);
+  fuzz_assert(d.environments != NULL || d.n_environments == 0);
+  for (size_t i = 0; i < d.n_environments; i++) {
+    FUZZ_STR(d.environments[i].id);
+    FUZZ_STR(d.environments[i].name);
+  }
+  for (size_t i = 0; i < d.n_schedules; i++) {
+    FUZZ_STR(d.schedules[i].environment_id);
+    fuzz_assert(d.schedules[i].interval >= 0);
+  }
+  rs_test_detail_fini(&d);
+  return 0;
+}
