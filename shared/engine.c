@@ -334,6 +334,7 @@ int engine_cycle(struct engine *e, double now) {
   /* In forward mode the plan handles the responses. */
   if (!forward)
     eng_handle_responses(e, now);
+  eng_poll_traffic(e, now);
   if (!forward)
     probe_xmatters(e, now);
   eng_save_state(e, now);

@@ -88,6 +88,8 @@ struct engine {
   struct complaint save_complaint;
   struct counters n;
   struct resp_limiter triggers; /* trigger URLs: 10 per 10 s (respond.c) */
+  /* the traffic-alert stage has run once */
+  bool traffic_started;
   double polled_at; /* Runscope last answered a poll (start until then) */
   /* the state of the back-off's jitter */
   uint32_t jitter;
@@ -204,6 +206,13 @@ int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
  * the event or, with RerunKeepsEventOpen, lets the rerun's result decide;
  * Acknowledge is recorded, logged, notified and counted. */
 void eng_handle_responses(struct engine *e, double now);
+
+/* traffic_poll.c: live traffic alerts. */
+
+/* Reads the Errors stream of the watched buckets that have <TrafficAlert>
+ * rules, sends the FYI events of their matches (with flood control), and
+ * dispatches the rules' values and notifications. */
+void eng_poll_traffic(struct engine *e, double now);
 
 /* report.c: what the engine says about keys: views, notifications, values. */
 
