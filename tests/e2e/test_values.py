@@ -222,7 +222,7 @@ class ValuesTest(harness.CollectdTestCase):
                                     for ty, ti in SELF_VALUES), WAIT,
                         "every value of the plugin's own health")
         names = self.value_names("self")
-        self.assertEqual(names, {"%s-%s" % v for v in SELF_VALUES})
+        self.assertLessEqual({"%s-%s" % v for v in SELF_VALUES}, names)
         requests = self.csv("self", "http_requests", "runscope")
         self.assertGreater(requests[-1][1], requests[0][1],
                            "the Runscope requests are counted")
@@ -401,6 +401,21 @@ class ValuesTest(harness.CollectdTestCase):
         self.assert_log_line(out, r"Notification: severity = FAILURE, .*"
                              r"type_instance = %s," % NAME)
         self.assertFalse(os.path.exists(self.h.state_path))
+
+    # ----- the shipped example
+
+    def test_the_shipped_example_loads_nothing(self):
+        example = os.path.join(harness.REPO, "conf.d", "runscope.conf")
+        with open(example) as f:
+            live = [line for line in f
+                    if line.strip() and not line.lstrip().startswith("#")]
+        self.assertEqual(live, [], "every line is commented out")
+        self.h.write_config(with_runscope=False)
+        with open(self.h.conf_path, "a") as f:
+            f.write("Include %s\n" % harness.quote(example))
+        rc, out = self.h.run_once()
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("runscope", out)
 
 
 if __name__ == "__main__":
