@@ -35,7 +35,10 @@ double eng_forward_since(struct engine *e, const char *bucket_key,
                          const char *test_id, double since) {
   struct fwd_test *t;
   size_t before = e->state.fwd.n;
-  e->fwd_held = false;
+  /* While xMatters backs off nothing can be posted: the test is read as in
+   * manage mode (for its values), not again from its forward cursor, which
+   * stays where it is until xMatters answers. */
+  e->fwd_held = e->xm_down;
   if (fwd_test_get(&e->state.fwd, bucket_key, test_id, since, &t) != 0) {
     eng_log(e, ENGINE_LOG_ERR, "Out of memory for the forward cursor of %s/%s.",
             bucket_key, test_id);
@@ -45,7 +48,7 @@ double eng_forward_since(struct engine *e, const char *bucket_key,
   if (e->state.fwd.n != before)
     e->dirty = true;
   double s = fwd_since(t);
-  return s < since ? s : since;
+  return s < since && !e->fwd_held ? s : since;
 }
 
 void eng_forward_run(struct engine *e, const struct cat_bucket *b,

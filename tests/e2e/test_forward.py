@@ -382,6 +382,25 @@ class ForwardTest(harness.CollectdTestCase):
             r"Posting run %s of test \"Checkout API\" again"
             % re.escape(inflight["test_run_id"])))
 
+    def test_dry_run_posts_nothing_and_says_what_it_would_post(self):
+        self.shop()
+        run = self.add_run(self.checkout, "Staging", "fail", time.time() - 5)
+        self.configure(DryRun=True)
+        self.h.start()
+        self.h.wait_for(
+            lambda: self.h.log_lines(r"DryRun: would post run %s \(fail\) "
+                                     r"of test \"Checkout API\""
+                                     % re.escape(run["test_run_id"])),
+            WAIT, "the DryRun log line")
+        self.h.wait_cycles(self.checkout["id"], 2)
+        self.assertEqual(self.xm.requests(), [], "nothing sent to xMatters")
+        self.assertEqual(
+            len(self.h.log_lines(r"DryRun: would post run %s"
+                                 % re.escape(run["test_run_id"]))), 1,
+            "said once, not every cycle")
+        self.assertFalse(os.path.exists(self.h.state_path),
+                         "no state file in DryRun")
+
     # ----- configuration
 
     def test_ignored_keys_are_named_and_no_credentials_needed(self):
