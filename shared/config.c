@@ -429,11 +429,17 @@ static int finish_xmatters(struct cfg_xmatters *x, cfg_warn_fn warn,
 
 /* Forward mode only posts Runscope's webhook payload to
  * TestResultsTriggerURL: the plan's integration creates, de-duplicates and
- * terminates the events and handles their responses. Warns, naming them,
- * about the <XMatters> keys that are set and that it does not use (before
- * the defaults are filled in, so that only the user's keys are named). */
-static void warn_forward_ignored(const struct cfg_xmatters *x, cfg_warn_fn warn,
+ * terminates the events and handles their responses. <TrafficAlert> rules
+ * still send their FYI events (LiveTrafficTriggerURL, and the Recipient
+ * lines for rules without their own). Warns, naming them, about the
+ * <XMatters> keys that are set and that it does not use (before the
+ * defaults are filled in, so that only the user's keys are named). */
+static void warn_forward_ignored(const struct cfg *c, cfg_warn_fn warn,
                                  void *warn_ctx) {
+  const struct cfg_xmatters *x = &c->xmatters;
+  bool rules = false;
+  for (size_t i = 0; i < c->n_buckets; i++)
+    rules = rules || c->buckets[i].n_alerts > 0;
   const struct {
     const char *key;
     bool set;
@@ -442,7 +448,7 @@ static void warn_forward_ignored(const struct cfg_xmatters *x, cfg_warn_fn warn,
       {"User", x->user != NULL},
       {"Password", x->password != NULL},
       {"PasswordFile", x->password_file != NULL},
-      {"Recipient", x->recipients.n > 0},
+      {"Recipient", x->recipients.n > 0 && !rules},
       {"Priority", x->priority != NULL},
       {"AcknowledgeResponse", x->acknowledge_response != NULL},
       {"RerunResponse", x->rerun_response != NULL},
@@ -467,8 +473,11 @@ static void warn_forward_ignored(const struct cfg_xmatters *x, cfg_warn_fn warn,
            "<XMatters> Mode \"forward\" ignores %s: the plan's inbound "
            "integration creates, de-duplicates and terminates the events; "
            "forward mode uses only TestResultsTriggerURL, Timeout and "
-           "AllowPlainHTTP",
-           names);
+           "AllowPlainHTTP%s",
+           names,
+           rules ? " (and LiveTrafficTriggerURL and Recipient for the "
+                   "<TrafficAlert> rules)"
+                 : "");
   warn(warn_ctx, msg);
 }
 
@@ -575,7 +584,7 @@ static int check_buckets(struct cfg *c, struct err *err) {
 
 int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,
                struct err *err) {
-  warn_forward_ignored(&c->xmatters, warn, warn_ctx);
+  warn_forward_ignored(c, warn, warn_ctx);
   if (finish_defaults(c) != 0) {
     err_set(err, "out of memory");
     return -ENOMEM;

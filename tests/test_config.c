@@ -982,6 +982,26 @@ START_TEST(test_forward_quiet) {
 }
 END_TEST
 
+/* With <TrafficAlert> rules, Recipient is used (their FYI events) and the
+ * warning says so. */
+START_TEST(test_forward_with_rules) {
+  struct cfg c;
+  base_config(&c);
+  c.xmatters.mode = CFG_MODE_FORWARD;
+  ck_assert_int_eq(cfg_list_add(&c.xmatters.recipients, "api-oncall"), 0);
+  set(&c.xmatters.live_traffic_trigger_url, TRIGGER_URL);
+  add_rule(&c, "5xx")->status_min = 500;
+  struct warns w = {0};
+  struct err err = {{0}};
+  ck_assert_msg(cfg_finish(&c, collect_warn, &w, &err) == 0, "%s", err.msg);
+  ck_assert_int_eq(w.n, 1);
+  ck_assert_has(w.last, "ignores BaseURL, User, Password:");
+  ck_assert_has(w.last, "(and LiveTrafficTriggerURL and Recipient for the "
+                        "<TrafficAlert> rules)");
+  cfg_fini(&c);
+}
+END_TEST
+
 /* What forward mode uses is still required and checked. */
 START_TEST(test_forward_needs_trigger_url) {
   struct cfg c;
@@ -1109,6 +1129,7 @@ static Suite *config_suite(void) {
   add(s, "finish_keeps_regexes", test_finish_keeps_regexes, 0, false);
   add(s, "forward_warns_ignored", test_forward_warns_ignored, 0, false);
   add(s, "forward_quiet", test_forward_quiet, 0, false);
+  add(s, "forward_with_rules", test_forward_with_rules, 0, false);
   add(s, "forward_needs_trigger_url", test_forward_needs_trigger_url, 0, false);
   return s;
 }
