@@ -91,6 +91,10 @@ struct engine {
   /* the traffic-alert stage has run once */
   bool traffic_started;
   double polled_at; /* Runscope last answered a poll (start until then) */
+  /* The last event terminated in this cycle's actions, and its key: the
+   * key's OKAY notification names it. */
+  const struct rec_key *closed_key;
+  char closed_event[XM_ID_MAX];
   /* the state of the back-off's jitter */
   uint32_t jitter;
   /* forward mode (forwarder.c): this cycle's runs to post, in order per

@@ -291,9 +291,12 @@ static void carry_out(struct engine *e, const struct rec_action *a,
       create_event(e, k, now);
     break;
   case REC_TERMINATE:
-    if (!e->xm_down)
-      eng_terminate(e, k, a->event_id, "the test passes in every location",
-                    now);
+    if (!e->xm_down &&
+        eng_terminate(e, k, a->event_id, "the test passes in every location",
+                      now) == 0) {
+      e->closed_key = k;
+      str_copy(e->closed_event, sizeof(e->closed_event), a->event_id);
+    }
     break;
   case REC_NOTIFY_FAILURE:
     eng_notify_key(e, k, ENGINE_FAILURE);
@@ -309,6 +312,7 @@ static void carry_out(struct engine *e, const struct rec_action *a,
 void eng_act(struct engine *e, double now) {
   struct rec_actions actions;
   rec_actions_init(&actions);
+  e->closed_key = NULL;
   if (rec_plan_actions(&e->state, &e->opts, now, &actions) != 0)
     eng_log(e, ENGINE_LOG_ERR, "Out of memory planning the xMatters actions.");
   for (size_t i = 0; i < actions.n; i++)

@@ -384,6 +384,9 @@ void eng_notify_key(struct engine *e, const struct rec_key *k,
                      v.run ? v.run->assertions_failed : 0, v.run_url);
   report_bucket_instance(k->bucket_key, instance);
   key_name(e, k, name);
+  const char *event_id = k->n_events > 0 ? k->event_ids[0] : "";
+  if (event_id[0] == '\0' && e->closed_key == k)
+    event_id = e->closed_event; /* an OKAY: the event just terminated */
   const struct engine_meta all[] = {
       {"runscope_key", k->key},
       {"test_id", k->test_id},
@@ -392,7 +395,7 @@ void eng_notify_key(struct engine *e, const struct rec_key *k,
       {"environment_name", v.env_name},
       {"test_run_id", v.run ? v.run->test_run_id : ""},
       {"test_run_url", v.run_url},
-      {"event_id", k->n_events > 0 ? k->event_ids[0] : ""},
+      {"event_id", event_id},
       {"xmatters_request_id", k->ev == REC_EV_REQUESTED ? k->request_id : ""},
   };
   struct engine_meta meta[sizeof(all) / sizeof(all[0])];

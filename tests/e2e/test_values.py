@@ -321,6 +321,10 @@ class ValuesTest(harness.CollectdTestCase):
         self.assertEqual(okay["type_instance"], NAME)
         self.assertEqual(okay["meta"].get("test_run_id"), ok["test_run_id"])
         self.assertEqual(okay["meta"].get("test_id"), t["id"])
+        (event,) = self.xm.events(key=meta["runscope_key"])
+        self.assertEqual(event["status"], "TERMINATED")
+        self.assertEqual(okay["meta"].get("event_id"), event["id"],
+                         "the OKAY names the event it closed")
 
     def test_restart_with_unchanged_state_sends_no_notification_again(self):
         t = self.shop()
