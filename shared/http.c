@@ -345,6 +345,8 @@ static int build_headers(const struct http_request *req,
 static CURLcode set_request_opts(CURL *h, const struct http_request *req,
                                  struct curl_slist *headers) {
   CURLcode e = set_method(h, req);
+  if (req->once)
+    SETOPT(h, CURLOPT_FRESH_CONNECT, 1L, &e);
   SETOPT(h, CURLOPT_URL, req->url, &e);
   SETOPT(h, CURLOPT_HTTPHEADER, headers, &e);
   if (req->user != NULL) {

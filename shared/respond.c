@@ -314,6 +314,9 @@ static void trigger_failed(struct engine *e, const struct rec_key *k,
 /* Sends the rerun's trigger, when the per-URL limit allows. */
 static void send_trigger(struct engine *e, const struct rec_key *k,
                          struct resp_event *ev, const char *url, double now) {
+  /* Trigger URLs are Runscope's too: while its API backs off, wait. */
+  if (backoff_active(&e->rs_health.backoff, now))
+    return;
   double wait = resp_limiter_wait(&e->triggers, url, monotonic());
   if (wait > 0) {
     eng_log(e, ENGINE_LOG_DEBUG,

@@ -1330,7 +1330,7 @@ static int trigger_post(struct rs_client *c, const char *url, const char *what,
                         size_t *ret_n, struct err *err) {
   struct http_response resp;
   http_response_init(&resp, RS_BODY_MAX);
-  struct http_request req = {.method = "POST", .url = url};
+  struct http_request req = {.method = "POST", .url = url, .once = true};
   int rc = http_do(c->http, &req, &resp, err);
   c->retry_after = rc == 0 ? resp.retry_after : -1;
   if (rc != 0) {

@@ -562,7 +562,8 @@ int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
                               .url = trigger_url,
                               .body = body,
                               .body_len = len,
-                              .content_type = "application/json"};
+                              .content_type = "application/json",
+                              .once = true};
   if (call.api_key[0] == '\0') {
     hreq.user = c->user;
     hreq.password = c->password;

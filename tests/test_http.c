@@ -168,9 +168,22 @@ static int srv_answer(struct srv *s, int fd, const struct srv_reply *r) {
   return ok && r->mode == SRV_REPLY;
 }
 
+/* Between requests: 1 when the connection has more to read, 0 when a new
+ * connection is waiting instead (the client opened another one: this one is
+ * left, as a one-thread server must), or the server stops. */
+static int srv_next_on(struct srv *s, int fd) {
+  if (s->in_len > 0)
+    return 1;
+  struct pollfd p[3] = {
+      {fd, POLLIN, 0}, {s->listen_fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
+  if (poll(p, 3, 10000) <= 0 || p[2].revents != 0)
+    return 0;
+  return p[0].revents != 0;
+}
+
 static void srv_serve(struct srv *s, int fd) {
   s->in_len = 0;
-  while (srv_read_request(s, fd)) {
+  while (srv_next_on(s, fd) && srv_read_request(s, fd)) {
     pthread_mutex_lock(&s->lock);
     size_t i = s->n_requests - 1;
     pthread_mutex_unlock(&s->lock);
@@ -786,6 +799,29 @@ START_TEST(test_keepalive) {
 }
 END_TEST
 
+/* A request marked once never rides a reused connection. */
+START_TEST(test_once_fresh_connection) {
+  static const struct srv_reply r[] = {{SRV_REPLY, 200, NULL, "one", 0},
+                                       {SRV_REPLY, 202, NULL, "two", 0}};
+  struct srv *s = srv_start(r, 2);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/");
+  struct http_client *c = client(5000, 1024);
+  struct http_request get = {.method = "GET", .url = url};
+  struct http_request post = {
+      .method = "POST", .url = url, .body = "{}", .body_len = 2, .once = true};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  ck_assert_int_eq(http_do(c, &get, &resp, NULL), 0);
+  ck_assert_int_eq(http_do(c, &post, &resp, NULL), 0);
+  ck_assert_str_eq(resp.body.data, "two");
+  ck_assert_int_eq(srv_connections(s), 2);
+  http_response_fini(&resp);
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
 /* ---- no secret in err, whatever the failure ---- */
 
 static const struct srv_reply secret_replies[] = {
@@ -933,6 +969,7 @@ static Suite *http_suite(void) {
   tcase_set_timeout(tc, 20);
   tcase_add_test(tc, test_post_then_get);
   tcase_add_test(tc, test_keepalive);
+  tcase_add_test(tc, test_once_fresh_connection);
   suite_add_tcase(s, tc);
   tc = tcase_create("no_secrets");
   tcase_set_timeout(tc, 20);
