@@ -236,6 +236,11 @@ size_t report_key_message(char *out, size_t size, int failing,
     room_t = lt < budget - room_e ? lt : budget - room_e;
   }
   char t[RS_NAME_MAX + 4], e[RS_NAME_MAX + 4];
+  /* longer names than Runscope's are cut here too, and as well */
+  if (room_t > sizeof(t) - 1)
+    room_t = sizeof(t) - 1;
+  if (room_e > sizeof(e) - 1)
+    room_e = sizeof(e) - 1;
   cut_utf8(test_name, room_t, t, sizeof(t));
   cut_utf8(env_name, room_e, e, sizeof(e));
   format_message(out, size, failing, t, e, loc, assertions_failed,

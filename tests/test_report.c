@@ -445,6 +445,20 @@ START_TEST(test_message_cut) {
 }
 END_TEST
 
+/* A larger buffer than collectd's: names longer than Runscope's are still
+ * cut at a character, and marked. */
+START_TEST(test_message_long_name_large_buffer) {
+  char test[1024], out[2048];
+  fill(test, sizeof(test), "\xe6\x97\xa5", 300); /* 900 bytes */
+  size_t n =
+      report_key_message(out, sizeof(out), 1, test, "Production", "", 1, URL);
+  ck_assert_uint_eq(n, strlen(out));
+  ck_assert_ptr_nonnull(strstr(out, "...\" fails in environment"));
+  ck_assert_msg(valid_utf8(out), "a character is cut: %s", out);
+  ck_assert_int_eq(strcmp(out + n - strlen(URL), URL), 0);
+}
+END_TEST
+
 static Suite *report_suite(void) {
   Suite *s = suite_create("report");
   TCase *tc = tcase_create("sanitize");
@@ -483,6 +497,7 @@ static Suite *report_suite(void) {
                       sizeof(message_cases) / sizeof(message_cases[0]));
   tcase_add_loop_test(tc, test_message_cut, 0,
                       sizeof(cut_cases) / sizeof(cut_cases[0]));
+  tcase_add_test(tc, test_message_long_name_large_buffer);
   suite_add_tcase(s, tc);
   return s;
 }
