@@ -115,3 +115,32 @@ int str_copy(char *dst, size_t size, const char *src) {
   dst[size - 1] = '\0';
   return -ENAMETOOLONG;
 }
+
+void str_utf8_trim(char *s) {
+  size_t n = strlen(s), i = n;
+  while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+    i--;
+  if (i == 0 || ((unsigned char)s[i - 1] & 0xC0) != 0xC0)
+    return;
+  unsigned char lead = (unsigned char)s[i - 1];
+  size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+  if (n - (i - 1) < want)
+    s[i - 1] = '\0';
+}
+
+void str_snippet(const char *text, size_t len, char *out, size_t size) {
+  size_t o = 0;
+  int blank = 1; /* drops leading blanks */
+  for (size_t i = 0; i < len && o < size - 1; i++) {
+    unsigned char ch = (unsigned char)text[i];
+    int is_blank = ch <= ' ' || ch == 0x7f;
+    if (is_blank && blank)
+      continue;
+    out[o++] = is_blank ? ' ' : (char)ch;
+    blank = is_blank;
+  }
+  while (o > 0 && out[o - 1] == ' ')
+    o--;
+  out[o] = '\0';
+  str_utf8_trim(out);
+}

@@ -48,4 +48,12 @@ char *buf_detach(struct buf *b);
  * -ENAMETOOLONG when src did not fit (dst then holds the truncated prefix). */
 int str_copy(char *dst, size_t size, const char *src);
 
+/* Cuts a trailing incomplete UTF-8 sequence off s (after a truncation). */
+void str_utf8_trim(char *s);
+
+/* Copies up to size - 1 bytes of text[0..len) into out (size > 0) for
+ * quoting in a message: control characters become spaces, runs of blanks
+ * one space, no blank at either end, no cut UTF-8 sequence at the end. */
+void str_snippet(const char *text, size_t len, char *out, size_t size);
+
 #endif

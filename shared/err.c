@@ -38,3 +38,22 @@ void err_clear(struct err *e) {
   if (e != NULL)
     e->msg[0] = '\0';
 }
+
+void err_scrub(struct err *e, const char *secret) {
+  size_t n = secret ? strlen(secret) : 0;
+  if (e == NULL || n < ERR_SCRUB_MIN || strstr(e->msg, secret) == NULL)
+    return;
+  char out[ERR_MSG_MAX];
+  size_t o = 0;
+  for (const char *p = e->msg; *p != '\0' && o < sizeof(out) - 1;) {
+    if (strncmp(p, secret, n) == 0) {
+      int w = snprintf(out + o, sizeof(out) - o, "REDACTED");
+      o += (size_t)w < sizeof(out) - o ? (size_t)w : sizeof(out) - 1 - o;
+      p += n;
+    } else {
+      out[o++] = *p++;
+    }
+  }
+  out[o] = '\0';
+  memcpy(e->msg, out, o + 1);
+}

@@ -22,4 +22,11 @@ void err_prefix(struct err *e, const char *fmt, ...)
 /* Clears the message. */
 void err_clear(struct err *e);
 
+/* Replaces every occurrence of secret in the message with "REDACTED", for
+ * messages that may quote an answer or a URL. Secrets shorter than
+ * ERR_SCRUB_MIN bytes are left alone: they would mangle ordinary words and
+ * protect little. NULL e or secret is a no-op. */
+#define ERR_SCRUB_MIN 4
+void err_scrub(struct err *e, const char *secret);
+
 #endif

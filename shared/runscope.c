@@ -51,23 +51,10 @@ struct rs_client {
 
 /* ---- small helpers ---- */
 
-/* Drops a UTF-8 sequence that truncation cut in two at the end of s. */
-static void utf8_trim(char *s) {
-  size_t n = strlen(s), i = n;
-  while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-    i--;
-  if (i == 0 || ((unsigned char)s[i - 1] & 0xC0) != 0xC0)
-    return;
-  unsigned char lead = (unsigned char)s[i - 1];
-  size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-  if (n - (i - 1) < want)
-    s[i - 1] = '\0';
-}
-
 /* Copies a display string member, cut to fit; "" when absent or no string. */
 static void copy_name(json_object *o, const char *key, char *dst, size_t size) {
   if (jsonx_copy_str(o, key, dst, size) == -ENAMETOOLONG)
-    utf8_trim(dst);
+    str_utf8_trim(dst);
 }
 
 /* Copies an id member into dst. Absent, null or not a string gives "" and 0
@@ -113,45 +100,6 @@ static int status_errno(long status) {
   if (status == 429 || (status >= 500 && status <= 599))
     return -EAGAIN;
   return -EPROTO;
-}
-
-/* Replaces every occurrence of secret in err's message with "REDACTED". */
-static void scrub(struct err *err, const char *secret) {
-  size_t n = secret ? strlen(secret) : 0;
-  if (err == NULL || n == 0 || strstr(err->msg, secret) == NULL)
-    return;
-  char out[ERR_MSG_MAX];
-  size_t o = 0;
-  for (const char *p = err->msg; *p != '\0' && o < sizeof(out) - 1;) {
-    if (strncmp(p, secret, n) == 0) {
-      int w = snprintf(out + o, sizeof(out) - o, "REDACTED");
-      o += (size_t)w < sizeof(out) - o ? (size_t)w : sizeof(out) - 1 - o;
-      p += n;
-    } else {
-      out[o++] = *p++;
-    }
-  }
-  out[o] = '\0';
-  memcpy(err->msg, out, o + 1);
-}
-
-/* Copies up to size - 1 bytes of text into out for a message: control
- * characters become spaces, runs of blanks one space. */
-static void snippet(const char *text, size_t len, char *out, size_t size) {
-  size_t o = 0;
-  bool blank = true; /* drops leading blanks */
-  for (size_t i = 0; i < len && o < size - 1; i++) {
-    unsigned char ch = (unsigned char)text[i];
-    bool is_blank = ch <= ' ' || ch == 0x7f;
-    if (is_blank && blank)
-      continue;
-    out[o++] = is_blank ? ' ' : (char)ch;
-    blank = is_blank;
-  }
-  while (o > 0 && out[o - 1] == ' ')
-    o--;
-  out[o] = '\0';
-  utf8_trim(out);
 }
 
 /* ---- the envelope ---- */
@@ -839,7 +787,7 @@ static void status_error(const struct rs_client *c, const char *method,
     if (msg == NULL && json_object_is_type(root, json_type_string))
       msg = json_object_get_string(root);
   } else if (resp->body.len > 0) {
-    snippet(resp->body.data, resp->body.len, text, sizeof(text));
+    str_snippet(resp->body.data, resp->body.len, text, sizeof(text));
     msg = text;
   }
   if (msg != NULL && msg[0] != '\0')
@@ -849,7 +797,7 @@ static void status_error(const struct rs_client *c, const char *method,
     err_set(err, "Runscope API: %s %.*s: HTTP %ld", method, what_len, what,
             resp->status);
   json_object_put(root);
-  scrub(err, c->token);
+  err_scrub(err, c->token);
 }
 
 /* GETs base_url + path into resp. Returns 0 for a 2xx answer, else the
@@ -874,7 +822,7 @@ static int rs_get(struct rs_client *c, const struct rs_path *p,
   c->retry_after = rc == 0 ? resp->retry_after : -1;
   if (rc != 0) {
     err_prefix(err, "Runscope API");
-    scrub(err, c->token);
+    err_scrub(err, c->token);
     return rc;
   }
   if (resp->status >= 200 && resp->status <= 299)
@@ -887,7 +835,7 @@ static int rs_get(struct rs_client *c, const struct rs_path *p,
 static void parse_failed(const struct rs_client *c, const struct rs_path *p,
                          struct err *err) {
   err_prefix(err, "Runscope API: GET %.*s", (int)p->object_len, p->b.data);
-  scrub(err, c->token);
+  err_scrub(err, c->token);
 }
 
 /* GETs path and finds the envelope's data of type want. The caller puts
@@ -1344,8 +1292,8 @@ static int trigger_post(struct rs_client *c, const char *url, const char *what,
     err_set(err, "Runscope API: POST %s: out of memory", what);
     rc = -ENOMEM;
   }
-  scrub(err, secret);
-  scrub(err, c->token);
+  err_scrub(err, secret);
+  err_scrub(err, c->token);
   http_response_fini(&resp);
   return rc;
 }
@@ -1361,7 +1309,7 @@ int rs_trigger(struct rs_client *c, const char *trigger_url,
   http_redact_url(trigger_url, what, sizeof(what));
   struct err tmp;
   err_set(&tmp, "%s", what);
-  scrub(&tmp, id);
+  err_scrub(&tmp, id);
   str_copy(what, sizeof(what), tmp.msg);
   if (strncasecmp(trigger_url, "https://", 8) != 0 &&
       strncasecmp(trigger_url, "http://", 7) != 0) {
@@ -1468,7 +1416,7 @@ static void copy_part(char *dst, size_t size, const char *s, size_t n) {
     n = size - 1;
   memcpy(dst, s, n);
   dst[n] = '\0';
-  utf8_trim(dst);
+  str_utf8_trim(dst);
 }
 
 /* Takes the host and the path m lacks from url

@@ -53,44 +53,6 @@ struct xm_client {
 
 /* ---- small helpers ---- */
 
-/* Replaces every occurrence of secret in err's message with "REDACTED". */
-static void scrub(struct err *err, const char *secret) {
-  size_t n = secret ? strlen(secret) : 0;
-  if (err == NULL || n == 0 || strstr(err->msg, secret) == NULL)
-    return;
-  char out[ERR_MSG_MAX];
-  size_t o = 0;
-  for (const char *p = err->msg; *p != '\0' && o < sizeof(out) - 1;) {
-    if (strncmp(p, secret, n) == 0) {
-      int w = snprintf(out + o, sizeof(out) - o, "REDACTED");
-      o += (size_t)w < sizeof(out) - o ? (size_t)w : sizeof(out) - 1 - o;
-      p += n;
-    } else {
-      out[o++] = *p++;
-    }
-  }
-  out[o] = '\0';
-  memcpy(err->msg, out, o + 1);
-}
-
-/* Copies up to size - 1 bytes of text into out for a message: control
- * characters become spaces, runs of blanks one space. */
-static void snippet(const char *text, size_t len, char *out, size_t size) {
-  size_t o = 0;
-  bool blank = true; /* drops leading blanks */
-  for (size_t i = 0; i < len && o < size - 1; i++) {
-    unsigned char ch = (unsigned char)text[i];
-    bool is_blank = ch <= ' ' || ch == 0x7f;
-    if (is_blank && blank)
-      continue;
-    out[o++] = is_blank ? ' ' : (char)ch;
-    blank = is_blank;
-  }
-  while (o > 0 && out[o - 1] == ' ')
-    o--;
-  out[o] = '\0';
-}
-
 /* Maps an HTTP status to the errno of the calls (xmatters.h). */
 static int status_errno(long status) {
   if (status == 401 || status == 403)
@@ -490,7 +452,7 @@ static const char *error_text(const struct xm_client *c,
                               size_t size, json_object **root) {
   if (jsonx_parse(resp->body.data, resp->body.len, c->max_depth, root, NULL) !=
       0) {
-    snippet(resp->body.data, resp->body.len, buf, size);
+    str_snippet(resp->body.data, resp->body.len, buf, size);
     return buf[0] ? buf : NULL;
   }
   static const char *const keys[] = {"message", "error_description", "error",
@@ -526,8 +488,8 @@ static void status_error(const struct xm_client *c, const struct call *call,
 /* Removes the client's secrets and the call's apiKey from err. */
 static void scrub_all(const struct xm_client *c, const struct call *call,
                       struct err *err) {
-  scrub(err, c->password);
-  scrub(err, call->api_key);
+  err_scrub(err, c->password);
+  err_scrub(err, call->api_key);
 }
 
 /* Performs req into resp. Returns 0 for a 2xx answer, else the errno of the

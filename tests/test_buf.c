@@ -298,6 +298,82 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* ---- err_scrub, str_utf8_trim, str_snippet ---- */
+
+static const struct {
+  const char *msg, *secret, *want;
+} scrub_cases[] = {
+    {"GET /x?apiKey=s3cr3t: HTTP 403", "s3cr3t",
+     "GET /x?apiKey=REDACTED: HTTP 403"},
+    {"s3cr3t and s3cr3t", "s3cr3t", "REDACTED and REDACTED"},
+    {"no secret here", "s3cr3t", "no secret here"},
+    {"short pw in port", "pw", "short pw in port"}, /* below ERR_SCRUB_MIN */
+    {"empty secret", "", "empty secret"},
+    {"null secret", NULL, "null secret"},
+};
+
+START_TEST(test_err_scrub) {
+  struct err e;
+  err_set(&e, "%s", scrub_cases[_i].msg);
+  err_scrub(&e, scrub_cases[_i].secret);
+  ck_assert_str_eq(e.msg, scrub_cases[_i].want);
+  err_scrub(NULL, "s3cr3t"); /* no-op */
+}
+END_TEST
+
+/* A message at the limit: the replacement is cut, never overruns. */
+START_TEST(test_err_scrub_full) {
+  struct err e;
+  char msg[ERR_MSG_MAX];
+  memset(msg, 'a', sizeof(msg) - 8);
+  memcpy(msg + sizeof(msg) - 8, "zzzz", 5);
+  err_set(&e, "%s", msg);
+  err_scrub(&e, "zzzz");
+  ck_assert_uint_lt(strlen(e.msg), ERR_MSG_MAX);
+  ck_assert_ptr_null(strstr(e.msg, "zzzz"));
+}
+END_TEST
+
+static const struct {
+  const char *in, *want;
+} utf8_cases[] = {
+    {"plain", "plain"},
+    {"caf\xc3\xa9", "caf\xc3\xa9"},     /* complete 2-byte */
+    {"caf\xc3", "caf"},                 /* cut 2-byte */
+    {"x\xe2\x82", "x"},                 /* cut 3-byte */
+    {"x\xe2\x82\xac", "x\xe2\x82\xac"}, /* complete 3-byte */
+    {"x\xf0\x9f\x98", "x"},             /* cut 4-byte */
+    {"", ""},
+};
+
+START_TEST(test_utf8_trim) {
+  char s[32];
+  ck_assert_int_eq(str_copy(s, sizeof(s), utf8_cases[_i].in), 0);
+  str_utf8_trim(s);
+  ck_assert_str_eq(s, utf8_cases[_i].want);
+}
+END_TEST
+
+static const struct {
+  const char *in;
+  size_t size;
+  const char *want;
+} snippet_cases[] = {
+    {"  <html>\n\t<body>Bad   Gateway</body>\r\n", 64,
+     "<html> <body>Bad Gateway</body>"},
+    {"abcdef", 4, "abc"},
+    {"\n\n", 8, ""},
+    {"ab\xc3\xa9", 4, "ab"}, /* cut inside the character */
+};
+
+START_TEST(test_snippet) {
+  char out[64];
+  str_snippet(snippet_cases[_i].in, strlen(snippet_cases[_i].in), out,
+              snippet_cases[_i].size);
+  ck_assert_str_eq(out, snippet_cases[_i].want);
+}
+END_TEST
+
 static Suite *buf_suite(void) {
   Suite *s = suite_create("buf");
   TCase *tc = tcase_create("append_bounds");
@@ -329,6 +405,12 @@ static Suite *buf_suite(void) {
   tcase_add_test(tc, test_err_prefix);
   tcase_add_test(tc, test_err_prefix_truncates);
   tcase_add_test(tc, test_err_null_and_clear);
+  tcase_add_loop_test(tc, test_err_scrub, 0, N(scrub_cases));
+  tcase_add_test(tc, test_err_scrub_full);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("text");
+  tcase_add_loop_test(tc, test_utf8_trim, 0, N(utf8_cases));
+  tcase_add_loop_test(tc, test_snippet, 0, N(snippet_cases));
   suite_add_tcase(s, tc);
   return s;
 }

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "jsonx.h"
 #include "runscope.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <errno.h>
@@ -21,28 +22,6 @@
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define DEPTH 64
-
-/* Reads $RUNSCOPE_FIXTURES/name (default tests/fixtures); caller frees. */
-static char *fixture(const char *name, size_t *ret_len) {
-  const char *dir = getenv("RUNSCOPE_FIXTURES");
-  char path[512];
-  snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "tests/fixtures",
-           name);
-  FILE *f = fopen(path, "rb");
-  ck_assert_msg(f != NULL, "cannot open %s", path);
-  struct buf b;
-  buf_init(&b, 1 << 24);
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    ck_assert_int_eq(buf_append(&b, chunk, n), 0);
-  fclose(f);
-  if (ret_len != NULL)
-    *ret_len = b.len;
-  char *data = buf_detach(&b);
-  ck_assert_ptr_nonnull(data);
-  return data;
-}
 
 static json_object *parse_fixture(const char *name) {
   size_t len;

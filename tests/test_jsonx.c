@@ -1,5 +1,6 @@
 /* Unit tests of the json-c helpers: bounded parsing and typed lookups. */
 #include "jsonx.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <errno.h>
@@ -8,31 +9,6 @@
 #include <string.h>
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-/* Reads tests/fixtures/name (or $RUNSCOPE_FIXTURES/name); caller frees. */
-static char *fixture(const char *name, size_t *ret_len) {
-  const char *dir = getenv("RUNSCOPE_FIXTURES");
-  char path[512];
-  snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "tests/fixtures",
-           name);
-  FILE *f = fopen(path, "rb");
-  ck_assert_msg(f != NULL, "cannot open %s", path);
-  char *data = NULL;
-  size_t len = 0, cap = 0, n;
-  do {
-    if (cap - len < 4096) {
-      cap = cap ? cap * 2 : 8192;
-      data = realloc(data, cap + 1);
-      ck_assert_ptr_nonnull(data);
-    }
-    n = fread(data + len, 1, cap - len, f);
-    len += n;
-  } while (n > 0);
-  fclose(f);
-  data[len] = '\0';
-  *ret_len = len;
-  return data;
-}
 
 /* Nested arrays: depth levels of "[" around a 1. Caller frees. */
 static char *nested(int depth) {

@@ -4,6 +4,7 @@
 
 #include "jsonx.h"
 #include "runscope.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <curl/curl.h>
@@ -16,114 +17,6 @@
 #define DEPTH 64
 #define BASE "https://api.runscope.test"
 #define TOKEN "tok-3f1c9a7e-secret"
-
-/* Reads $RUNSCOPE_FIXTURES/name (default tests/fixtures); caller frees. */
-static char *fixture(const char *name, size_t *ret_len) {
-  const char *dir = getenv("RUNSCOPE_FIXTURES");
-  char path[512];
-  snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "tests/fixtures",
-           name);
-  FILE *f = fopen(path, "rb");
-  ck_assert_msg(f != NULL, "cannot open %s", path);
-  char *data = NULL;
-  size_t len = 0, cap = 0, n;
-  do {
-    if (cap - len < 4096) {
-      cap = cap ? cap * 2 : 8192;
-      data = realloc(data, cap + 1);
-      ck_assert_ptr_nonnull(data);
-    }
-    n = fread(data + len, 1, cap - len, f);
-    len += n;
-  } while (n > 0);
-  fclose(f);
-  data[len] = '\0';
-  if (ret_len != NULL)
-    *ret_len = len;
-  return data;
-}
-
-/* ---- a scripted transport ---- */
-
-#define FAKE_MAX 64
-
-struct fake_answer {
-  int rc;             /* transport result; 0 for an answer */
-  long status;        /* HTTP status */
-  char *body;         /* owned; NULL: empty */
-  double retry_after; /* -1: none */
-};
-
-struct fake_request {
-  char *method, *url, *bearer, *user, *password, *body;
-};
-
-struct fake {
-  struct fake_answer answers[FAKE_MAX];
-  size_t n_answers, next;
-  struct fake_request reqs[FAKE_MAX];
-  size_t n_reqs;
-};
-
-static char *dup0(const char *s) { return s ? strdup(s) : NULL; }
-
-static int fake_transport(void *ctx, const struct http_request *req,
-                          struct http_response *resp, struct err *err) {
-  struct fake *f = ctx;
-  ck_assert_uint_lt(f->n_reqs, FAKE_MAX);
-  struct fake_request *r = &f->reqs[f->n_reqs++];
-  r->method = dup0(req->method);
-  r->url = dup0(req->url);
-  r->bearer = dup0(req->bearer);
-  r->user = dup0(req->user);
-  r->password = dup0(req->password);
-  r->body = req->body ? strndup(req->body, req->body_len) : NULL;
-  if (f->next == f->n_answers) {
-    err_set(err, "%s %s: no answer scripted", req->method, req->url);
-    return -ECONNREFUSED;
-  }
-  const struct fake_answer *a = &f->answers[f->next++];
-  if (a->rc != 0) {
-    err_set(err, "%s %s: scripted failure", req->method, req->url);
-    return a->rc;
-  }
-  resp->status = a->status;
-  resp->retry_after = a->retry_after;
-  buf_reset(&resp->body);
-  if (a->body != NULL && buf_puts(&resp->body, a->body) != 0)
-    return -EMSGSIZE;
-  return 0;
-}
-
-/* Queues an answer; body is copied. */
-static void answer(struct fake *f, long status, const char *body) {
-  ck_assert_uint_lt(f->n_answers, FAKE_MAX);
-  struct fake_answer *a = &f->answers[f->n_answers++];
-  a->status = status;
-  a->body = dup0(body);
-  a->retry_after = -1;
-}
-
-static void answer_fixture(struct fake *f, long status, const char *name) {
-  char *body = fixture(name, NULL);
-  answer(f, status, body);
-  free(body);
-}
-
-static void fake_fini(struct fake *f) {
-  for (size_t i = 0; i < f->n_answers; i++)
-    free(f->answers[i].body);
-  for (size_t i = 0; i < f->n_reqs; i++) {
-    struct fake_request *r = &f->reqs[i];
-    free(r->method);
-    free(r->url);
-    free(r->bearer);
-    free(r->user);
-    free(r->password);
-    free(r->body);
-  }
-  memset(f, 0, sizeof(*f));
-}
 
 /* One client on one fake, per test. */
 static struct fake fk;
