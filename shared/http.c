@@ -15,22 +15,47 @@
 /* The longest header line we build ("Authorization: Bearer ..."). */
 #define HEADER_MAX 8192
 
-struct http_client {
-  CURL *curl;          /* one handle, reused for keep-alive */
-  long timeout_ms;     /* whole request */
-  size_t max_response; /* 0: only the response's own cap applies */
-  char *user_agent;    /* owned */
-  http_transport_fn transport;
-  void *transport_ctx;
-  struct http_stats stats;
-  char errbuf[CURL_ERROR_SIZE];
-};
+/* An answer's cap when the client sets none (http_run's own buffers). */
+#define BODY_DEFAULT_MAX (64u << 20)
+
+/* The longest wait in curl_multi_poll: transfers are checked this often. */
+#define POLL_MAX_MS 1000
 
 /* What the callbacks of one transfer share. */
 struct xfer {
   struct http_response *resp;
   size_t cap;   /* the most body bytes accepted */
   int write_rc; /* why the write callback aborted, or 0 */
+};
+
+/* One transfer handle and the request it carries. */
+struct slot {
+  CURL *easy; /* created on first use, then reused */
+  bool busy;
+  struct http_request req; /* borrowed pointers, valid until done */
+  struct http_response *resp;
+  void *tag;
+  struct xfer x;
+  struct curl_slist *headers;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+struct http_client {
+  CURLM *multi; /* owns the connection cache: keep-alive across requests */
+  struct slot *slots;
+  size_t n_slots;              /* max_parallel */
+  long timeout_ms;             /* whole request */
+  size_t max_response;         /* 0: only the response's own cap applies */
+  char *user_agent;            /* owned */
+  http_transport_fn transport; /* NULL: libcurl */
+  void *transport_ctx;
+  struct http_gate gate; /* wait == NULL: none */
+  http_clock_fn now;
+  http_sleep_fn sleep;
+  void *clock_ctx;
+  struct http_stats stats;
+  /* http_run's answers, one per slot (capped at max_response) */
+  struct http_response *answers;
 };
 
 /* Sets one libcurl option unless an earlier one failed; keeps the first
@@ -184,27 +209,62 @@ double http_parse_retry_after(const char *value, double now) {
 
 /* ---- the client ---- */
 
+static double monotonic(void *ctx) {
+  (void)ctx;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void nap(void *ctx, double seconds) {
+  (void)ctx;
+  if (!(seconds > 0))
+    return;
+  struct timespec ts;
+  ts.tv_sec = (time_t)seconds;
+  ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
 struct http_client *http_new(const struct http_opts *opts) {
   struct http_client *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return NULL;
   c->timeout_ms = opts->timeout_ms;
   c->max_response = opts->max_response_bytes;
+  c->n_slots = opts->max_parallel ? opts->max_parallel : 1;
   c->user_agent = strdup(opts->user_agent ? opts->user_agent : "");
-  c->curl = curl_easy_init();
-  if (c->user_agent == NULL || c->curl == NULL) {
+  c->slots = calloc(c->n_slots, sizeof(*c->slots));
+  c->answers = calloc(c->n_slots, sizeof(*c->answers));
+  c->multi = curl_multi_init();
+  if (c->user_agent == NULL || c->slots == NULL || c->answers == NULL ||
+      c->multi == NULL) {
     http_free(c);
     return NULL;
   }
+  size_t cap = c->max_response ? c->max_response : BODY_DEFAULT_MAX;
+  for (size_t i = 0; i < c->n_slots; i++)
+    http_response_init(&c->answers[i], cap);
+  /* No more connections kept than transfers run at a time. */
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->n_slots);
   http_set_transport(c, NULL, NULL);
+  http_set_clock(c, NULL, NULL, NULL);
   return c;
 }
 
 void http_free(struct http_client *c) {
   if (c == NULL)
     return;
-  if (c->curl != NULL)
-    curl_easy_cleanup(c->curl);
+  for (size_t i = 0; c->slots != NULL && i < c->n_slots; i++)
+    if (c->slots[i].easy != NULL)
+      curl_easy_cleanup(c->slots[i].easy);
+  for (size_t i = 0; c->answers != NULL && i < c->n_slots; i++)
+    http_response_fini(&c->answers[i]);
+  if (c->multi != NULL)
+    curl_multi_cleanup(c->multi);
+  free(c->slots);
+  free(c->answers);
   free(c->user_agent);
   free(c);
 }
@@ -212,6 +272,22 @@ void http_free(struct http_client *c) {
 const struct http_stats *http_stats(const struct http_client *c) {
   return &c->stats;
 }
+
+void http_set_gate(struct http_client *c, const struct http_gate *gate) {
+  if (gate != NULL)
+    c->gate = *gate;
+  else
+    memset(&c->gate, 0, sizeof(c->gate));
+}
+
+void http_set_clock(struct http_client *c, http_clock_fn now,
+                    http_sleep_fn sleep, void *ctx) {
+  c->now = now ? now : monotonic;
+  c->sleep = now ? sleep : nap;
+  c->clock_ctx = now ? ctx : NULL;
+}
+
+double http_now(const struct http_client *c) { return c->now(c->clock_ctx); }
 
 bool http_maybe_sent(int rc) {
   switch (rc) {
@@ -268,11 +344,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
 /* ---- one libcurl request ---- */
 
 /* The options every request gets; the handle was just reset. */
-static CURLcode set_fixed_opts(struct http_client *c, struct xfer *x) {
+static CURLcode set_fixed_opts(struct http_client *c, struct slot *sl) {
   CURLcode e = CURLE_OK;
-  CURL *h = c->curl;
-  c->errbuf[0] = '\0';
-  SETOPT(h, CURLOPT_ERRORBUFFER, c->errbuf, &e);
+  CURL *h = sl->easy;
+  struct xfer *x = &sl->x;
+  sl->errbuf[0] = '\0';
+  SETOPT(h, CURLOPT_ERRORBUFFER, sl->errbuf, &e);
   SETOPT(h, CURLOPT_NOSIGNAL, 1L, &e);
   SETOPT(h, CURLOPT_TIMEOUT_MS, c->timeout_ms, &e);
   SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms, &e);
@@ -418,18 +495,18 @@ static void set_error(struct err *err, const struct http_request *req,
 }
 
 /* Describes a failed transfer in err. */
-static void report_curl_error(struct http_client *c,
-                              const struct http_request *req, CURLcode e,
-                              const struct xfer *x, struct err *err) {
+static void report_curl_error(const struct slot *sl, CURLcode e,
+                              struct err *err) {
   char cause[128];
-  if (e == CURLE_WRITE_ERROR && x->write_rc == -EMSGSIZE) {
-    snprintf(cause, sizeof(cause), "answer larger than %zu bytes", x->cap);
+  const struct http_request *req = &sl->req;
+  if (e == CURLE_WRITE_ERROR && sl->x.write_rc == -EMSGSIZE) {
+    snprintf(cause, sizeof(cause), "answer larger than %zu bytes", sl->x.cap);
     set_error(err, req, cause);
-  } else if (e == CURLE_WRITE_ERROR && x->write_rc == -ENOMEM) {
+  } else if (e == CURLE_WRITE_ERROR && sl->x.write_rc == -ENOMEM) {
     set_error(err, req, "out of memory for the answer");
   } else {
     set_error(err, req,
-              c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(e));
+              sl->errbuf[0] != '\0' ? sl->errbuf : curl_easy_strerror(e));
   }
 }
 
@@ -442,41 +519,10 @@ static size_t body_cap(const struct http_client *c,
   return cap;
 }
 
-/* The libcurl transport (ctx is the client). */
-static int curl_transport(void *ctx, const struct http_request *req,
-                          struct http_response *resp, struct err *err) {
-  struct http_client *c = ctx;
-  struct xfer x = {resp, body_cap(c, resp), 0};
-  struct curl_slist *headers = NULL;
-  int rc = build_headers(req, &headers);
-  if (rc != 0) {
-    set_error(err, req, rc == -ENOMEM ? "out of memory" : "header too long");
-    goto out;
-  }
-  /* Keep-alive survives the reset; nothing of the last request does. */
-  curl_easy_reset(c->curl);
-  CURLcode e = set_fixed_opts(c, &x);
-  if (e == CURLE_OK)
-    e = set_request_opts(c->curl, req, headers);
-  if (e == CURLE_OK)
-    e = curl_easy_perform(c->curl);
-  long status = 0;
-  if (curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK)
-    resp->status = status;
-  rc = map_curl_error(e, x.write_rc);
-  if (rc != 0)
-    report_curl_error(c, req, e, &x, err);
-  /* Drop the borrowed body, headers and credentials from the handle. */
-  curl_easy_reset(c->curl);
-out:
-  curl_slist_free_all(headers);
-  return rc;
-}
-
 void http_set_transport(struct http_client *c, http_transport_fn fn,
                         void *ctx) {
-  c->transport = fn ? fn : curl_transport;
-  c->transport_ctx = fn ? ctx : c;
+  c->transport = fn;
+  c->transport_ctx = ctx;
 }
 
 /* Rejects a request libcurl cannot send as asked. Returns 0 or -EINVAL. */
@@ -505,18 +551,260 @@ static void count(struct http_stats *s, int rc, long status) {
     s->server_errors++;
 }
 
-int http_do(struct http_client *c, const struct http_request *req,
-            struct http_response *resp, struct err *err) {
-  c->stats.requests++;
-  response_reset(resp);
-  int rc = check_request(req, err);
-  if (rc == 0)
-    rc = c->transport(c->transport_ctx, req, resp, err);
+/* ---- running requests ---- */
+
+/* Where the requests of one run come from and where they end. resp picks
+ * the answer buffer of a request (NULL: the slot's own). */
+struct source {
+  const struct http_batch *b;
+  struct http_response *resp; /* http_do's caller's answer, or NULL */
+};
+
+/* Seconds the gate makes the next request wait (0: it may start). */
+static double gate_wait(const struct http_client *c) {
+  if (c->gate.wait == NULL)
+    return 0;
+  double w = c->gate.wait(c->gate.ctx, http_now(c));
+  return w > 0 ? w : 0;
+}
+
+static void gate_note(struct http_client *c) {
+  if (c->gate.note != NULL)
+    c->gate.note(c->gate.ctx, http_now(c));
+}
+
+/* A request ended: makes the body a C string, counts it and reports it.
+ * Returns what done returned. */
+static bool finish(struct http_client *c, const struct source *src,
+                   const struct http_request *req, void *tag, int rc,
+                   struct http_response *resp, struct err *err) {
   /* An answer's body is always a C string, even when empty. */
   if (rc == 0 && buf_append(&resp->body, "", 0) != 0) {
     set_error(err, req, "out of memory");
     rc = -ENOMEM;
   }
   count(&c->stats, rc, resp->status);
-  return rc;
+  return src->b->done(src->b->ctx, tag, rc, resp, err);
+}
+
+/* The transport seam: one request after the other. */
+static int run_seam(struct http_client *c, const struct source *src) {
+  struct http_request req;
+  void *tag;
+  for (;;) {
+    double wait = gate_wait(c);
+    if (wait > 0) {
+      c->sleep(c->clock_ctx, wait);
+      continue;
+    }
+    memset(&req, 0, sizeof(req));
+    if (!src->b->next(src->b->ctx, &req, &tag))
+      return 0;
+    struct http_response *resp = src->resp ? src->resp : &c->answers[0];
+    struct err err = {{0}};
+    response_reset(resp);
+    c->stats.requests++;
+    gate_note(c);
+    int rc = check_request(&req, &err);
+    if (rc == 0)
+      rc = c->transport(c->transport_ctx, &req, resp, &err);
+    if (!finish(c, src, &req, tag, rc, resp, &err))
+      return 0;
+  }
+}
+
+/* Sets up slot sl for its request and adds it to the multi handle. Returns
+ * 0, or the request's errno (it then ends at once, err set). */
+static int slot_start(struct http_client *c, struct slot *sl, struct err *err) {
+  int rc = check_request(&sl->req, err);
+  if (rc != 0)
+    return rc;
+  sl->x = (struct xfer){sl->resp, body_cap(c, sl->resp), 0};
+  rc = build_headers(&sl->req, &sl->headers);
+  if (rc != 0) {
+    set_error(err, &sl->req,
+              rc == -ENOMEM ? "out of memory" : "header too long");
+    return rc;
+  }
+  if (sl->easy == NULL && (sl->easy = curl_easy_init()) == NULL) {
+    set_error(err, &sl->req, "out of memory");
+    return -ENOMEM;
+  }
+  CURLcode e = set_fixed_opts(c, sl);
+  if (e == CURLE_OK)
+    e = set_request_opts(sl->easy, &sl->req, sl->headers);
+  if (e == CURLE_OK && curl_multi_add_handle(c->multi, sl->easy) != CURLM_OK)
+    e = CURLE_OUT_OF_MEMORY;
+  if (e != CURLE_OK) {
+    set_error(err, &sl->req, curl_easy_strerror(e));
+    return map_curl_error(e, 0);
+  }
+  return 0;
+}
+
+/* Drops the borrowed body, headers and credentials of a finished transfer;
+ * the connection stays in the multi handle's cache. */
+static void slot_clear(struct slot *sl) {
+  curl_easy_reset(sl->easy);
+  curl_slist_free_all(sl->headers);
+  sl->headers = NULL;
+  sl->busy = false;
+}
+
+/* Hands a free slot the next request and starts it. Returns 1 when one was
+ * taken (started, or ended at once), 0 when the source had none. *stop is
+ * set when done asked to stop. */
+static int start_next(struct http_client *c, const struct source *src,
+                      struct slot *sl, size_t idx, bool *stop) {
+  memset(&sl->req, 0, sizeof(sl->req));
+  if (!src->b->next(src->b->ctx, &sl->req, &sl->tag))
+    return 0;
+  sl->resp = src->resp ? src->resp : &c->answers[idx];
+  response_reset(sl->resp);
+  c->stats.requests++;
+  gate_note(c);
+  struct err err = {{0}};
+  int rc = slot_start(c, sl, &err);
+  if (rc == 0) {
+    sl->busy = true;
+    return 1;
+  }
+  if (sl->easy != NULL)
+    curl_easy_reset(sl->easy);
+  curl_slist_free_all(sl->headers);
+  sl->headers = NULL;
+  if (!finish(c, src, &sl->req, sl->tag, rc, sl->resp, &err))
+    *stop = true;
+  return 1;
+}
+
+/* Reports the transfers libcurl finished. Returns how many ended. */
+static size_t reap(struct http_client *c, const struct source *src,
+                   bool *stop) {
+  CURLMsg *m;
+  int left;
+  size_t ended = 0;
+  while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+    if (m->msg != CURLMSG_DONE)
+      continue;
+    struct slot *sl = NULL;
+    for (size_t i = 0; i < c->n_slots && sl == NULL; i++)
+      if (c->slots[i].busy && c->slots[i].easy == m->easy_handle)
+        sl = &c->slots[i];
+    CURLcode e = m->data.result;
+    curl_multi_remove_handle(c->multi, m->easy_handle);
+    if (sl == NULL)
+      continue;
+    long status = 0;
+    if (curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status) ==
+        CURLE_OK)
+      sl->resp->status = status;
+    struct err err = {{0}};
+    int rc = map_curl_error(e, sl->x.write_rc);
+    if (rc != 0)
+      report_curl_error(sl, e, &err);
+    slot_clear(sl);
+    ended++;
+    if (!finish(c, src, &sl->req, sl->tag, rc, sl->resp, &err))
+      *stop = true;
+  }
+  return ended;
+}
+
+/* Starts requests in the free slots while the gate lets them. Returns the
+ * number of transfers in flight; *wait_ms is how long the gate holds the
+ * next one (0: not held). */
+static size_t fill(struct http_client *c, const struct source *src, bool *stop,
+                   bool *drained, long *wait_ms) {
+  size_t busy = 0;
+  *wait_ms = 0;
+  for (size_t i = 0; i < c->n_slots; i++) {
+    struct slot *sl = &c->slots[i];
+    while (!sl->busy && !*stop && !*drained) {
+      double wait = gate_wait(c);
+      if (wait > 0) {
+        *wait_ms = (long)(wait * 1000) + 1;
+        break;
+      }
+      if (start_next(c, src, sl, i, stop) == 0)
+        *drained = true;
+    }
+    busy += sl->busy;
+  }
+  return busy;
+}
+
+/* libcurl's multi interface (curl's multi-app pattern): start what may
+ * start, perform, reap, poll. */
+static int run_multi(struct http_client *c, const struct source *src) {
+  bool stop = false;
+  for (;;) {
+    bool drained = false;
+    long wait_ms;
+    size_t busy = fill(c, src, &stop, &drained, &wait_ms);
+    if (busy == 0) {
+      if (stop || wait_ms == 0)
+        return 0; /* nothing in flight, nothing to start */
+      c->sleep(c->clock_ctx, (double)wait_ms / 1000);
+      continue;
+    }
+    int running = 0;
+    if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+      running = 0;
+    if (reap(c, src, &stop) > 0)
+      continue;
+    long ms = POLL_MAX_MS;
+    if (wait_ms > 0 && wait_ms < ms)
+      ms = wait_ms;
+    if (curl_multi_poll(c->multi, NULL, 0, (int)ms, NULL) != CURLM_OK)
+      c->sleep(c->clock_ctx, 0.01);
+  }
+}
+
+static int run(struct http_client *c, const struct source *src) {
+  return c->transport != NULL ? run_seam(c, src) : run_multi(c, src);
+}
+
+int http_run(struct http_client *c, const struct http_batch *b) {
+  struct source src = {b, NULL};
+  return run(c, &src);
+}
+
+/* http_do's batch of one. */
+struct one {
+  const struct http_request *req;
+  bool handed;
+  int rc;
+  struct err *err;
+};
+
+static bool one_next(void *ctx, struct http_request *req, void **ret_tag) {
+  struct one *o = ctx;
+  if (o->handed)
+    return false;
+  o->handed = true;
+  *req = *o->req;
+  *ret_tag = o;
+  return true;
+}
+
+static bool one_done(void *ctx, void *tag, int rc,
+                     const struct http_response *resp, const struct err *err) {
+  struct one *o = ctx;
+  (void)tag;
+  (void)resp;
+  o->rc = rc;
+  if (rc != 0 && o->err != NULL)
+    *o->err = *err;
+  return true;
+}
+
+int http_do(struct http_client *c, const struct http_request *req,
+            struct http_response *resp, struct err *err) {
+  struct one o = {req, false, -EIO, err};
+  struct http_batch b = {one_next, one_done, &o};
+  struct source src = {&b, resp};
+  response_reset(resp);
+  run(c, &src);
+  return o.rc;
 }

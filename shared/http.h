@@ -53,6 +53,7 @@ struct http_opts {
   long timeout_ms;           /* whole request, connect included */
   size_t max_response_bytes; /* a larger answer is -EMSGSIZE */
   const char *user_agent;    /* copied */
+  size_t max_parallel;       /* requests of a batch at a time; 0 means 1 */
 };
 
 /* Counters since http_new, for the plugin's own health values. */
@@ -65,9 +66,10 @@ struct http_stats {
 
 struct http_client;
 
-/* Creates a client with one reusable libcurl handle (keep-alive). Returns
- * NULL when memory runs out. Free with http_free. curl_global_init must have
- * run before. */
+/* Creates a client on one libcurl multi handle, whose connections are kept
+ * alive and reused by every request of the client, with max_parallel
+ * transfer handles. Returns NULL when memory runs out. Free with http_free.
+ * curl_global_init must have run before. */
 struct http_client *http_new(const struct http_opts *opts);
 
 /* Frees the client; NULL is a no-op. */
@@ -81,6 +83,52 @@ void http_set_transport(struct http_client *c, http_transport_fn fn, void *ctx);
  * (see http_transport_fn); an HTTP error status is data, not an error. */
 int http_do(struct http_client *c, const struct http_request *req,
             struct http_response *resp, struct err *err);
+
+/* A batch of independent requests for http_run. */
+struct http_batch {
+  /* Hands out the next request: fills *req (what it points to must stay
+   * valid until the request's done call) and *ret_tag, and returns true;
+   * returns false when there is none for now (one that ends later may make
+   * another, e.g. a next page). */
+  bool (*next)(void *ctx, struct http_request *req, void **ret_tag);
+  /* The request tagged tag ended: rc, resp and err as http_do gives them
+   * (resp and err are valid during the call only). Returns false to start
+   * no further request; those in flight still end and are reported. */
+  bool (*done)(void *ctx, void *tag, int rc, const struct http_response *resp,
+               const struct err *err);
+  void *ctx;
+};
+
+/* Runs the requests of b, up to the client's max_parallel at a time through
+ * libcurl's multi interface over the client's kept-alive connections (the
+ * transport seam, when set, runs them one after the other). Each request is
+ * bounded, checked, counted and reported as http_do's, its answer capped at
+ * max_response_bytes; the gate applies to each. Returns when b has no
+ * request left and none is in flight (or done asked to stop): 0, or -ENOMEM
+ * when the transfers could not be set up (no request was handed out). */
+int http_run(struct http_client *c, const struct http_batch *b);
+
+/* When requests may start, e.g. a cap on the request rate: wait says how
+ * many seconds a request must wait at now (0: it may start now), note
+ * counts one that starts at now. Times are the client's clock. */
+struct http_gate {
+  double (*wait)(void *ctx, double now);
+  void (*note)(void *ctx, double now);
+  void *ctx;
+};
+
+/* Sets the gate every request of c passes (copied); NULL removes it. */
+void http_set_gate(struct http_client *c, const struct http_gate *gate);
+
+/* The client's clock: monotonic seconds, and a sleep for the gate's waits.
+ * Replaced in unit tests; NULL restores CLOCK_MONOTONIC and nanosleep. */
+typedef double (*http_clock_fn)(void *ctx);
+typedef void (*http_sleep_fn)(void *ctx, double seconds);
+void http_set_clock(struct http_client *c, http_clock_fn now,
+                    http_sleep_fn sleep, void *ctx);
+
+/* The client's clock now (seconds). */
+double http_now(const struct http_client *c);
 
 /* The counters of c. */
 const struct http_stats *http_stats(const struct http_client *c);

@@ -316,14 +316,25 @@ enum resp_result resp_rerun_result(struct resp_event *ev,
 
 /* ---- the trigger limit ---- */
 
-void resp_limiter_init(struct resp_limiter *l, size_t limit, double window) {
-  size_t max = sizeof(l->v[0].at) / sizeof(l->v[0].at[0]);
+static void limiter_init(struct resp_limiter *l, size_t limit, double window,
+                         size_t max) {
   memset(l, 0, sizeof(*l));
   l->limit = limit == 0 ? 1 : limit > max ? max : limit;
   l->window = window;
 }
 
+void resp_limiter_init(struct resp_limiter *l, size_t limit, double window) {
+  limiter_init(l, limit, window, RESP_LIMIT_SLOT);
+}
+
+void resp_limiter_init_rate(struct resp_limiter *l, size_t limit,
+                            double window) {
+  limiter_init(l, limit, window, RESP_RATE_MAX);
+}
+
 void resp_limiter_fini(struct resp_limiter *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i].at);
   free(l->v);
   memset(l, 0, sizeof(*l));
 }
@@ -360,6 +371,8 @@ static void slots_prune(struct resp_limiter *l, double now) {
                 (s->n == 0 || s->at[s->n - 1] + l->window <= now);
     if (!idle)
       l->v[kept++] = *s;
+    else
+      free(s->at);
   }
   l->n = kept;
 }
@@ -380,9 +393,13 @@ static struct resp_limit_slot *slot_get(struct resp_limiter *l, const char *url,
     l->v = v;
     l->cap = cap;
   }
+  double *at = malloc(l->limit * sizeof(*at));
+  if (at == NULL)
+    return NULL;
   s = &l->v[l->n++];
   memset(s, 0, sizeof(*s));
   s->url = h;
+  s->at = at;
   return s;
 }
 

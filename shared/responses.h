@@ -172,11 +172,14 @@ enum resp_result {
 enum resp_result resp_rerun_result(struct resp_event *ev,
                                    const struct rec_key *k);
 
-/* A per-URL limit on triggers: at most `limit` in any `window` seconds,
- * and none while Runscope asked to wait (429). Owned: resp_limiter_fini. */
+/* A sliding-window limit per key (a URL, or an API's name): at most
+ * `limit` events in any `window` seconds, and none while the server asked
+ * to wait (429). Triggers use it per trigger URL (10 per 10 s); the HTTP
+ * clients' request-rate cap (MaxRequestsPerSecond) uses one key per API.
+ * Owned: resp_limiter_fini. */
 struct resp_limit_slot {
-  uint64_t url;  /* hash of the trigger URL */
-  double at[16]; /* when its recent triggers completed, oldest first */
+  uint64_t url; /* hash of the key */
+  double *at;   /* when its recent events happened, oldest first (limit) */
   size_t n;
   double blocked_until;
 };
@@ -184,11 +187,20 @@ struct resp_limit_slot {
 struct resp_limiter {
   struct resp_limit_slot *v;
   size_t n, cap;
-  size_t limit; /* at most 16 */
+  size_t limit; /* at most RESP_LIMIT_SLOT, or RESP_RATE_MAX (rate mode) */
   double window;
 };
 
+/* The largest limit of resp_limiter_init (a per-URL trigger limit). */
+#define RESP_LIMIT_SLOT 16
+/* The largest limit of resp_limiter_init_rate (events per window). */
+#define RESP_RATE_MAX 100000
+
+/* A limiter of at most limit (clamped to 1..RESP_LIMIT_SLOT) per window. */
 void resp_limiter_init(struct resp_limiter *l, size_t limit, double window);
+/* The same for a request rate: limit clamped to 1..RESP_RATE_MAX. */
+void resp_limiter_init_rate(struct resp_limiter *l, size_t limit,
+                            double window);
 void resp_limiter_fini(struct resp_limiter *l);
 
 /* Seconds to wait before a trigger of url may go at now (0: it may). */

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* memmem, strcasestr */
 
 #include "http.h"
+#include "responses.h" /* the limiter behind MaxRequestsPerSecond */
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -268,7 +269,7 @@ static int srv_connections(struct srv *s) {
 /* ---- helpers ---- */
 
 static struct http_client *client(long timeout_ms, size_t max) {
-  struct http_opts o = {timeout_ms, max, "test-agent/1"};
+  struct http_opts o = {timeout_ms, max, "test-agent/1", 1};
   struct http_client *c = http_new(&o);
   ck_assert_ptr_nonnull(c);
   return c;
@@ -393,7 +394,7 @@ END_TEST
 
 struct fake {
   int calls;
-  const struct http_request *last;
+  const char *last_url; /* the URL of the last request, as passed */
   int rc;
   long status;
   const char *body;
@@ -403,7 +404,7 @@ static int fake_transport(void *ctx, const struct http_request *req,
                           struct http_response *resp, struct err *err) {
   struct fake *f = ctx;
   f->calls++;
-  f->last = req;
+  f->last_url = req->url;
   resp->status = f->status;
   if (f->body)
     ck_assert_int_eq(buf_puts(&resp->body, f->body), 0);
@@ -427,7 +428,7 @@ START_TEST(test_seam) {
 
   ck_assert_int_eq(http_do(c, &req, &resp, &err), 0); /* curl would refuse */
   ck_assert_int_eq(f.calls, 1);
-  ck_assert_ptr_eq(f.last, &req);
+  ck_assert_ptr_eq(f.last_url, url); /* borrowed, not copied */
   ck_assert_int_eq(resp.status, 429);
   ck_assert_str_eq(resp.body.data, "slow down");
 
@@ -929,6 +930,466 @@ START_TEST(test_other_protocols) {
 }
 END_TEST
 
+/* ---- batches: a server with a thread per connection ---- */
+
+/* Answers every request with its own path as the body, after delay_ms
+ * (paths starting "/slow"), or with big_len bytes (paths starting "/big");
+ * keeps connections alive. Counts connections and requests, and the most
+ * requests in flight at once. */
+#define ESRV_CONNS 32
+
+struct esrv {
+  int listen_fd;
+  int stop[2];
+  int port;
+  int delay_ms;
+  size_t big_len;
+  pthread_t accept_thread;
+  pthread_t conn_threads[ESRV_CONNS];
+  int conn_fds[ESRV_CONNS];
+  pthread_mutex_t lock;
+  int connections, requests, in_flight, max_in_flight;
+};
+
+struct esrv_conn {
+  struct esrv *s;
+  int fd;
+};
+
+/* Reads a request head into buf (NUL-terminated). Returns 1, or 0 on
+ * EOF or stop. */
+static int esrv_read_head(struct esrv *s, int fd, char *buf, size_t size) {
+  size_t len = 0;
+  while (strstr(buf, "\r\n\r\n") == NULL) {
+    struct pollfd p[2] = {{fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
+    if (len + 1 >= size || poll(p, 2, 10000) <= 0 || p[1].revents != 0)
+      return 0;
+    ssize_t n = recv(fd, buf + len, size - 1 - len, 0);
+    if (n <= 0)
+      return 0;
+    len += (size_t)n;
+    buf[len] = '\0';
+  }
+  return 1;
+}
+
+static void esrv_count(struct esrv *s, int delta) {
+  pthread_mutex_lock(&s->lock);
+  s->in_flight += delta;
+  if (delta > 0) {
+    s->requests++;
+    if (s->in_flight > s->max_in_flight)
+      s->max_in_flight = s->in_flight;
+  }
+  pthread_mutex_unlock(&s->lock);
+}
+
+static void *esrv_conn_main(void *arg) {
+  struct esrv_conn *c = arg;
+  struct esrv *s = c->s;
+  char head[4096];
+  for (;;) {
+    head[0] = '\0';
+    if (!esrv_read_head(s, c->fd, head, sizeof(head)))
+      break;
+    esrv_count(s, 1);
+    char path[512] = "";
+    sscanf(head, "%*s %511s", path);
+    if (strncmp(path, "/slow", 5) == 0) {
+      struct timespec ts = {s->delay_ms / 1000,
+                            (long)(s->delay_ms % 1000) * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+    bool big = strncmp(path, "/big", 4) == 0;
+    size_t len = big ? s->big_len : strlen(path);
+    char out[8192];
+    int n = snprintf(out, sizeof(out),
+                     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", len);
+    int ok = srv_send(c->fd, out, (size_t)n);
+    if (big) {
+      memset(out, 'x', sizeof(out));
+      for (size_t sent = 0; ok && sent < len; sent += sizeof(out))
+        ok = srv_send(c->fd, out,
+                      len - sent < sizeof(out) ? len - sent : sizeof(out));
+    } else {
+      ok = ok && srv_send(c->fd, path, len);
+    }
+    esrv_count(s, -1);
+    if (!ok)
+      break;
+  }
+  close(c->fd);
+  free(c);
+  return NULL;
+}
+
+static void *esrv_main(void *arg) {
+  struct esrv *s = arg;
+  for (;;) {
+    struct pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
+    if (poll(p, 2, 10000) <= 0 || p[1].revents != 0)
+      break;
+    int fd = accept(s->listen_fd, NULL, NULL);
+    if (fd < 0)
+      continue;
+    pthread_mutex_lock(&s->lock);
+    int i = s->connections < ESRV_CONNS ? s->connections++ : -1;
+    pthread_mutex_unlock(&s->lock);
+    struct esrv_conn *c = malloc(sizeof(*c));
+    if (i < 0 || c == NULL) {
+      free(c);
+      close(fd);
+      continue;
+    }
+    *c = (struct esrv_conn){s, fd};
+    pthread_create(&s->conn_threads[i], NULL, esrv_conn_main, c);
+  }
+  return NULL;
+}
+
+static struct esrv *esrv_start(int delay_ms, size_t big_len) {
+  struct esrv *s = calloc(1, sizeof(*s));
+  ck_assert_ptr_nonnull(s);
+  s->delay_ms = delay_ms;
+  s->big_len = big_len;
+  s->listen_fd = bind_loopback(&s->port);
+  ck_assert_int_eq(listen(s->listen_fd, 16), 0);
+  ck_assert_int_eq(pipe(s->stop), 0);
+  pthread_mutex_init(&s->lock, NULL);
+  ck_assert_int_eq(pthread_create(&s->accept_thread, NULL, esrv_main, s), 0);
+  return s;
+}
+
+static void esrv_stop(struct esrv *s) {
+  ck_assert_int_eq(write(s->stop[1], "x", 1), 1);
+  pthread_join(s->accept_thread, NULL);
+  for (int i = 0; i < s->connections; i++)
+    pthread_join(s->conn_threads[i], NULL);
+  close(s->stop[0]);
+  close(s->stop[1]);
+  close(s->listen_fd);
+  pthread_mutex_destroy(&s->lock);
+  free(s);
+}
+
+static int esrv_get(struct esrv *s, int *field) {
+  pthread_mutex_lock(&s->lock);
+  int v = *field;
+  pthread_mutex_unlock(&s->lock);
+  return v;
+}
+
+/* A batch over a list of URLs; records what each request ended with. */
+#define BATCH_MAX 64
+
+struct batch {
+  const char *urls[BATCH_MAX];
+  size_t n, handed, reported;
+  int rc[BATCH_MAX];
+  long status[BATCH_MAX];
+  char body[BATCH_MAX][64];
+  char err[BATCH_MAX][ERR_MSG_MAX];
+  int stop_after; /* done returns false after this many; 0: never */
+  size_t follow;  /* requests handed out only once one has ended */
+};
+
+static bool b_next(void *ctx, struct http_request *req, void **ret_tag) {
+  struct batch *b = ctx;
+  size_t limit =
+      b->n - b->follow + (b->reported < b->follow ? b->reported : b->follow);
+  if (b->handed >= b->n || b->handed >= limit)
+    return false;
+  req->method = "GET";
+  req->url = b->urls[b->handed];
+  *ret_tag = (void *)(b->handed++ + 1);
+  return true;
+}
+
+static bool b_done(void *ctx, void *tag, int rc,
+                   const struct http_response *resp, const struct err *err) {
+  struct batch *b = ctx;
+  size_t i = (size_t)tag - 1;
+  ck_assert_uint_lt(i, b->n);
+  b->rc[i] = rc;
+  b->status[i] = resp->status;
+  snprintf(b->body[i], sizeof(b->body[i]), "%s",
+           resp->body.data ? resp->body.data : "(null)");
+  snprintf(b->err[i], sizeof(b->err[i]), "%s", rc ? err->msg : "");
+  b->reported++;
+  return b->stop_after == 0 || (int)b->reported < b->stop_after;
+}
+
+static double batch_run(struct http_client *c, struct batch *b) {
+  struct http_batch hb = {b_next, b_done, b};
+  double t0 = now_ms();
+  ck_assert_int_eq(http_run(c, &hb), 0);
+  return now_ms() - t0;
+}
+
+static struct http_client *parallel_client(size_t parallel, long timeout_ms,
+                                           size_t max) {
+  struct http_opts o = {timeout_ms, max, "test-agent/1", parallel};
+  struct http_client *c = http_new(&o);
+  ck_assert_ptr_nonnull(c);
+  return c;
+}
+
+static char batch_urls[BATCH_MAX][128];
+
+static void batch_fill(struct batch *b, int port, const char *prefix,
+                       size_t n) {
+  memset(b, 0, sizeof(*b));
+  for (size_t i = 0; i < n; i++) {
+    char path[64];
+    snprintf(path, sizeof(path), "%s/%zu", prefix, i);
+    url_for(batch_urls[i], sizeof(batch_urls[i]), port, path);
+    b->urls[i] = batch_urls[i];
+  }
+  b->n = n;
+}
+
+/* Eight slow requests, four at a time: two rounds, not eight; each answer
+ * reaches its own request; four connections, reused by the next batch and
+ * by http_do. */
+START_TEST(test_batch_parallel) {
+  struct esrv *s = esrv_start(300, 0);
+  struct http_client *c = parallel_client(4, 5000, 1024);
+  struct batch b;
+  batch_fill(&b, s->port, "/slow", 8);
+  double ms = batch_run(c, &b);
+  ck_assert_uint_eq(b.reported, 8);
+  for (size_t i = 0; i < 8; i++) {
+    char want[32];
+    snprintf(want, sizeof(want), "/slow/%zu", i);
+    ck_assert_int_eq(b.rc[i], 0);
+    ck_assert_int_eq(b.status[i], 200);
+    ck_assert_str_eq(b.body[i], want);
+  }
+  ck_assert_msg(ms >= 550 && ms < 1500, "8 requests of 300 ms took %.0f ms",
+                ms);
+  ck_assert_int_eq(esrv_get(s, &s->max_in_flight), 4);
+  ck_assert_int_eq(esrv_get(s, &s->connections), 4);
+  batch_fill(&b, s->port, "/again", 8);
+  batch_run(c, &b);
+  ck_assert_uint_eq(b.reported, 8);
+  struct http_request req = {.method = "GET", .url = b.urls[0]};
+  struct http_response resp;
+  http_response_init(&resp, 1024);
+  ck_assert_int_eq(http_do(c, &req, &resp, NULL), 0);
+  ck_assert_str_eq(resp.body.data, "/again/0");
+  ck_assert_int_eq(esrv_get(s, &s->connections), 4); /* kept alive */
+  ck_assert_int_eq(esrv_get(s, &s->requests), 17);
+  ck_assert_uint_eq(http_stats(c)->requests, 17);
+  http_response_fini(&resp);
+  http_free(c);
+  esrv_stop(s);
+}
+END_TEST
+
+/* One at a time when the client says so. */
+START_TEST(test_batch_serial) {
+  struct esrv *s = esrv_start(100, 0);
+  struct http_client *c = parallel_client(1, 5000, 1024);
+  struct batch b;
+  batch_fill(&b, s->port, "/slow", 4);
+  double ms = batch_run(c, &b);
+  ck_assert_uint_eq(b.reported, 4);
+  ck_assert_msg(ms >= 390, "4 requests of 100 ms took %.0f ms", ms);
+  ck_assert_int_eq(esrv_get(s, &s->max_in_flight), 1);
+  ck_assert_int_eq(esrv_get(s, &s->connections), 1);
+  http_free(c);
+  esrv_stop(s);
+}
+END_TEST
+
+/* In a batch each request keeps http_do's guarantees: the cap, the
+ * timeout, the mapping of errors and a redacted message; one failure does
+ * not stop the others. */
+START_TEST(test_batch_errors) {
+  struct esrv *s = esrv_start(1500, 4000);
+  int refused_port;
+  int refused_fd = bind_loopback(&refused_port);
+  struct http_client *c = parallel_client(4, 700, 1024);
+  struct batch b;
+  batch_fill(&b, s->port, "/ok", 5);
+  url_for(batch_urls[1], sizeof(batch_urls[1]), s->port, "/big?apiKey=SEKRIT");
+  url_for(batch_urls[2], sizeof(batch_urls[2]), s->port, "/slow");
+  url_for(batch_urls[3], sizeof(batch_urls[3]), refused_port,
+          "/x?token=SEKRIT");
+  batch_run(c, &b);
+  ck_assert_uint_eq(b.reported, 5);
+  ck_assert_int_eq(b.rc[0], 0);
+  ck_assert_str_eq(b.body[0], "/ok/0");
+  ck_assert_int_eq(b.rc[1], -EMSGSIZE);
+  ck_assert_ptr_nonnull(strstr(b.err[1], "apiKey=REDACTED"));
+  ck_assert_ptr_nonnull(strstr(b.err[1], "answer larger than 1024 bytes"));
+  ck_assert_int_eq(b.rc[2], -ETIMEDOUT);
+  ck_assert_int_eq(b.rc[3], -ECONNREFUSED);
+  ck_assert_ptr_null(strstr(b.err[3], "SEKRIT"));
+  ck_assert_int_eq(b.rc[4], 0);
+  ck_assert_str_eq(b.body[4], "/ok/4");
+  const struct http_stats *st = http_stats(c);
+  ck_assert_uint_eq(st->requests, 5);
+  ck_assert_uint_eq(st->errors, 3);
+  http_free(c);
+  close(refused_fd);
+  esrv_stop(s);
+}
+END_TEST
+
+/* done returning false starts nothing more; a source that has a request
+ * only once another ended (a next page) is drained. */
+START_TEST(test_batch_stop_and_follow) {
+  struct esrv *s = esrv_start(0, 0);
+  struct http_client *c = parallel_client(2, 5000, 1024);
+  struct batch b;
+  batch_fill(&b, s->port, "/p", 10);
+  b.stop_after = 3;
+  batch_run(c, &b);
+  ck_assert_uint_ge(b.reported, 3);
+  ck_assert_uint_le(b.reported, 4); /* the one in flight still ends */
+  ck_assert_uint_eq(b.handed, b.reported);
+  batch_fill(&b, s->port, "/f", 6);
+  b.follow = 5; /* one at first, then one per request ended */
+  batch_run(c, &b);
+  ck_assert_uint_eq(b.reported, 6);
+  for (size_t i = 0; i < 6; i++)
+    ck_assert_int_eq(b.rc[i], 0);
+  http_free(c);
+  esrv_stop(s);
+}
+END_TEST
+
+/* With the transport seam a batch runs one request at a time through it. */
+START_TEST(test_batch_seam) {
+  struct http_client *c = parallel_client(4, 1000, 1024);
+  struct fake f = {0, NULL, 0, 200, "seam"};
+  http_set_transport(c, fake_transport, &f);
+  struct batch b;
+  batch_fill(&b, 1, "/s", 6);
+  batch_run(c, &b);
+  ck_assert_int_eq(f.calls, 6);
+  ck_assert_uint_eq(b.reported, 6);
+  ck_assert_str_eq(b.body[5], "seam");
+  ck_assert_ptr_eq(f.last_url, b.urls[5]);
+  f.rc = -ECONNRESET;
+  batch_fill(&b, 1, "/s", 2);
+  batch_run(c, &b);
+  ck_assert_int_eq(b.rc[0], -ECONNRESET);
+  ck_assert_str_eq(b.err[1], "fake failure");
+  ck_assert_uint_eq(http_stats(c)->requests, 8);
+  ck_assert_uint_eq(http_stats(c)->errors, 2);
+  http_free(c);
+}
+END_TEST
+
+/* ---- the request-rate cap (MaxRequestsPerSecond) ---- */
+
+/* A clock that only sleeps move. */
+struct fake_clock {
+  double now;
+  double slept;
+  double starts[256];
+  size_t n;
+};
+
+static double fc_now(void *ctx) { return ((struct fake_clock *)ctx)->now; }
+
+static void fc_sleep(void *ctx, double s) {
+  struct fake_clock *fc = ctx;
+  ck_assert(s > 0);
+  fc->now += s;
+  fc->slept += s;
+}
+
+static int fc_transport(void *ctx, const struct http_request *req,
+                        struct http_response *resp, struct err *err) {
+  struct fake_clock *fc = ctx;
+  (void)req;
+  (void)err;
+  if (fc->n < 256)
+    fc->starts[fc->n++] = fc->now;
+  fc->now += 0.001; /* each answer takes a millisecond */
+  resp->status = 200;
+  return 0;
+}
+
+static double gate_wait_fn(void *ctx, double now) {
+  return resp_limiter_wait(ctx, "api", now);
+}
+
+static void gate_note_fn(void *ctx, double now) {
+  resp_limiter_note(ctx, "api", now);
+}
+
+static const int rate_caps[] = {1, 5, 20, 100};
+
+/* Whatever the cap, no one-second window holds more than the cap of
+ * requests, and the cap costs no more time than it must. */
+START_TEST(test_rate_cap) {
+  int cap = rate_caps[_i];
+  struct fake_clock fc = {1000, 0, {0}, 0};
+  struct resp_limiter l;
+  resp_limiter_init_rate(&l, (size_t)cap, 1.0);
+  struct http_client *c = parallel_client(4, 1000, 1024);
+  http_set_transport(c, fc_transport, &fc);
+  http_set_clock(c, fc_now, fc_sleep, &fc);
+  struct http_gate g = {gate_wait_fn, gate_note_fn, &l};
+  http_set_gate(c, &g);
+  struct batch b;
+  size_t n =
+      (size_t)(cap * 3 + 1) < BATCH_MAX ? (size_t)(cap * 3 + 1) : BATCH_MAX;
+  batch_fill(&b, 1, "/r", n);
+  batch_run(c, &b);
+  ck_assert_uint_eq(b.reported, n);
+  ck_assert_uint_eq(fc.n, n);
+  for (size_t i = (size_t)cap; i < n; i++)
+    ck_assert_msg(fc.starts[i] - fc.starts[i - (size_t)cap] >= 1.0 - 1e-9,
+                  "cap %d: %d requests within %.3f s", cap, cap + 1,
+                  fc.starts[i] - fc.starts[i - (size_t)cap]);
+  /* n requests need (n - 1) / cap seconds (and their answers), no more */
+  double spent = fc.starts[n - 1] - fc.starts[0];
+  ck_assert_msg(spent <= (double)((n - 1) / (size_t)cap) + 0.001 * n + 1e-6,
+                "cap %d: %zu requests took %.3f s", cap, n, spent);
+  /* http_do passes the gate too */
+  struct http_request req = {.method = "GET", .url = "http://127.0.0.1:1/"};
+  struct http_response resp;
+  http_response_init(&resp, 64);
+  double before = fc.now;
+  ck_assert_int_eq(http_do(c, &req, &resp, NULL), 0);
+  ck_assert_double_ge(fc.starts[fc.n - 1] - fc.starts[fc.n - 1 - (size_t)cap],
+                      1.0 - 1e-9);
+  ck_assert_double_ge(fc.now, before);
+  http_set_gate(c, NULL);
+  before = fc.slept;
+  ck_assert_int_eq(http_do(c, &req, &resp, NULL), 0);
+  ck_assert_double_eq(fc.slept, before); /* no gate, no wait */
+  http_response_fini(&resp);
+  http_free(c);
+  resp_limiter_fini(&l);
+}
+END_TEST
+
+/* Through libcurl's multi interface too: 12 requests under a cap of 5 per
+ * second take two seconds at least, while four may be in flight. */
+START_TEST(test_rate_cap_multi) {
+  struct esrv *s = esrv_start(0, 0);
+  struct resp_limiter l;
+  resp_limiter_init_rate(&l, 5, 1.0);
+  struct http_client *c = parallel_client(4, 5000, 1024);
+  struct http_gate g = {gate_wait_fn, gate_note_fn, &l};
+  http_set_gate(c, &g);
+  struct batch b;
+  batch_fill(&b, s->port, "/m", 12);
+  double ms = batch_run(c, &b);
+  ck_assert_uint_eq(b.reported, 12);
+  ck_assert_msg(ms >= 1990 && ms < 3500, "12 requests at 5/s took %.0f ms", ms);
+  http_free(c);
+  resp_limiter_fini(&l);
+  esrv_stop(s);
+}
+END_TEST
+
 /* ---- the suite ---- */
 
 static Suite *http_suite(void) {
@@ -975,6 +1436,19 @@ static Suite *http_suite(void) {
   tcase_set_timeout(tc, 20);
   tcase_add_loop_test(tc, test_no_secret_in_err, 0, N(secret_replies));
   tcase_add_test(tc, test_cause_scrubbed);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("batches");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, test_batch_parallel);
+  tcase_add_test(tc, test_batch_serial);
+  tcase_add_test(tc, test_batch_errors);
+  tcase_add_test(tc, test_batch_stop_and_follow);
+  tcase_add_test(tc, test_batch_seam);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("rate_cap");
+  tcase_set_timeout(tc, 30);
+  tcase_add_loop_test(tc, test_rate_cap, 0, N(rate_caps));
+  tcase_add_test(tc, test_rate_cap_multi);
   suite_add_tcase(s, tc);
   tc = tcase_create("protocols");
   tcase_add_loop_test(tc, test_other_protocols, 0, N(other_schemes));
