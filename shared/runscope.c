@@ -282,6 +282,8 @@ static int parse_last_run(json_object *o, const char *where, struct rs_test *t,
     rc = copy_id(o, "last_run", t->last_run_id, sizeof(t->last_run_id), where,
                  err);
   }
+  t->last_run_known = json_object_object_get_ex(o, "last_run", NULL) ||
+                      json_object_object_get_ex(o, "last_run_created_at", NULL);
   if (t->last_run_at <= 0)
     t->last_run_at = jsonx_num(o, "last_run_created_at", 0);
   if (t->last_run_at < 0)
@@ -895,29 +897,6 @@ int rs_get_bucket(struct rs_client *c, const char *bucket_key,
   return rc;
 }
 
-int rs_get_test(struct rs_client *c, const char *bucket_key,
-                const char *test_id, struct rs_test_detail *ret,
-                struct err *err) {
-  struct rs_path p;
-  json_object *root, *data;
-  memset(ret, 0, sizeof(*ret));
-  int rc = path_init(&p, bucket_key, test_id, NULL);
-  if (rc == 0)
-    rc = get_data(c, &p, json_type_object, &root, &data, err);
-  else
-    err_set(err, "Runscope API: bucket key or test id too long");
-  if (rc == 0) {
-    rc = parse_test_detail(data, ret, err);
-    if (rc != 0) {
-      rs_test_detail_fini(ret);
-      parse_failed(c, &p, err);
-    }
-    json_object_put(root);
-  }
-  buf_fini(&p.b);
-  return rc;
-}
-
 int rs_get_run(struct rs_client *c, const char *bucket_key, const char *test_id,
                const char *test_run_id, struct rs_run_detail *ret,
                struct err *err) {
@@ -944,7 +923,182 @@ int rs_get_run(struct rs_client *c, const char *bucket_key, const char *test_id,
   return rc;
 }
 
-/* ---- paged lists ---- */
+/* ---- many reads at once ---- */
+
+struct many;
+
+/* What one kind of read does with its items. */
+struct many_ops {
+  json_type want; /* the type of an answer's data */
+  /* Sets up p (path_init and the query) for item i's next request.
+   * Returns 0 or a negative errno (err set). */
+  int (*path)(struct many *m, size_t i, struct rs_path *p, struct err *err);
+  /* Item i's answer (the envelope's data): 1 when another page is needed,
+   * 0 when the item is complete, or a negative errno (err set). */
+  int (*page)(struct many *m, size_t i, json_object *data, struct err *err);
+  /* Reports item i (rc 0, or its errno) to the caller and releases what it
+   * holds. Returns false to stop. */
+  bool (*finish)(struct many *m, size_t i, int rc, const struct err *err);
+};
+
+/* A run of many reads (http_run's batch). */
+struct many {
+  struct rs_client *c;
+  const struct many_ops *ops;
+  void *kind;    /* the kind's own state */
+  size_t n;      /* items */
+  size_t next;   /* the first item not started */
+  size_t *again; /* items whose next page is due, first in first out */
+  size_t n_again, head, cap_again;
+  double deadline;
+  bool stop;
+};
+
+/* One request in flight. */
+struct many_req {
+  struct many *m;
+  size_t i;
+  struct rs_path p;
+  struct buf url;
+};
+
+static void many_req_free(struct many_req *r) {
+  if (r == NULL)
+    return;
+  buf_fini(&r->p.b);
+  buf_fini(&r->url);
+  free(r);
+}
+
+/* Builds item i's next request into r. Returns 0 or a negative errno. */
+static int many_build(struct many *m, size_t i, struct many_req *r,
+                      struct err *err) {
+  r->m = m;
+  r->i = i;
+  buf_init(&r->url, RS_PATH_MAX + strlen(m->c->base_url));
+  int rc = m->ops->path(m, i, &r->p, err);
+  if (rc != 0)
+    return rc;
+  rc = buf_puts(&r->url, m->c->base_url);
+  if (rc == 0)
+    rc = buf_append(&r->url, r->p.b.data, r->p.b.len);
+  if (rc != 0)
+    err_set(err, "Runscope API: GET %.*s: URL too long", (int)r->p.object_len,
+            r->p.b.data);
+  return rc;
+}
+
+/* The item whose request goes next: a next page first, then a new item
+ * while the deadline allows. False when there is none. */
+static bool many_pick(struct many *m, size_t *ret) {
+  if (m->head < m->n_again) {
+    *ret = m->again[m->head++];
+    if (m->head == m->n_again)
+      m->head = m->n_again = 0;
+    return true;
+  }
+  if (m->next >= m->n ||
+      (m->deadline > 0 && http_now(m->c->http) >= m->deadline))
+    return false;
+  *ret = m->next++;
+  return true;
+}
+
+static bool many_next(void *ctx, struct http_request *req, void **ret_tag) {
+  struct many *m = ctx;
+  size_t i;
+  while (!m->stop && many_pick(m, &i)) {
+    struct err err = {{0}};
+    struct many_req *r = calloc(1, sizeof(*r));
+    int rc = r ? many_build(m, i, r, &err) : -ENOMEM;
+    if (rc == 0) {
+      req->method = "GET";
+      req->url = r->url.data;
+      req->bearer = m->c->token[0] != '\0' ? m->c->token : NULL;
+      *ret_tag = r;
+      return true;
+    }
+    if (r == NULL)
+      err_set(&err, "Runscope API: out of memory");
+    many_req_free(r);
+    if (!m->ops->finish(m, i, rc, &err))
+      m->stop = true;
+  }
+  return false;
+}
+
+/* Queues item i for its next page. Returns 0 or -ENOMEM. */
+static int many_again(struct many *m, size_t i) {
+  size_t *v = grow(m->again, &m->cap_again, m->n_again, sizeof(*v));
+  if (v == NULL)
+    return -ENOMEM;
+  m->again = v;
+  m->again[m->n_again++] = i;
+  return 0;
+}
+
+/* Checks an answer and hands its data to the kind: as rs_get and get_data
+ * do for one call. Returns the kind's 1 or 0, or a negative errno. */
+static int many_answer(struct many *m, struct many_req *r, int rc,
+                       const struct http_response *resp, const struct err *herr,
+                       struct err *err) {
+  struct rs_client *c = m->c;
+  if (rc != 0) {
+    *err = *herr;
+    err_prefix(err, "Runscope API");
+    err_scrub(err, c->token);
+    return rc;
+  }
+  if (resp->retry_after > c->retry_after)
+    c->retry_after = resp->retry_after;
+  if (resp->status < 200 || resp->status > 299) {
+    status_error(c, "GET", r->p.b.data, (int)r->p.object_len, resp, err);
+    return status_errno(resp->status);
+  }
+  json_object *root, *data;
+  rc = envelope(resp->body.data, resp->body.len, c->max_depth, m->ops->want,
+                &root, &data, err);
+  if (rc == 0) {
+    rc = m->ops->page(m, r->i, data, err);
+    json_object_put(root);
+  }
+  if (rc < 0)
+    parse_failed(c, &r->p, err);
+  return rc;
+}
+
+static bool many_done(void *ctx, void *tag, int rc,
+                      const struct http_response *resp,
+                      const struct err *herr) {
+  struct many *m = ctx;
+  struct many_req *r = tag;
+  struct err err = {{0}};
+  size_t i = r->i;
+  rc = many_answer(m, r, rc, resp, herr, &err);
+  many_req_free(r);
+  if (rc == 1 && many_again(m, i) == 0)
+    return !m->stop;
+  if (rc == 1) {
+    err_set(&err, "Runscope API: out of memory");
+    rc = -ENOMEM;
+  }
+  if (!m->ops->finish(m, i, rc, &err))
+    m->stop = true;
+  return !m->stop;
+}
+
+/* Reads n items of a kind. Returns 0 or -ENOMEM. */
+static int many_run(struct rs_client *c, const struct many_ops *ops, void *kind,
+                    size_t n, double deadline) {
+  struct many m = {c, ops, kind, n, 0, NULL, 0, 0, 0, deadline, false};
+  struct http_batch b = {many_next, many_done, &m};
+  c->retry_after = -1;
+  int rc = http_run(c->http, &b);
+  free(m.again);
+  return rc;
+}
+
+/* ---- tests lists ---- */
 
 /* Appends the tests of page not already in *all. Returns the number added
  * or -ENOMEM. */
@@ -967,71 +1121,213 @@ static long merge_tests(struct rs_test **all, size_t *n, size_t *cap,
   return added;
 }
 
-/* Reads one page of the tests list. *ret_page is the caller's to free. */
-static int tests_page(struct rs_client *c, const char *bucket_key,
-                      size_t offset, struct rs_test **ret_page, size_t *ret_n,
+struct tests_item {
+  struct rs_test *all;
+  size_t n, cap;
+  size_t pages;
+};
+
+struct tests_kind {
+  const char *const *keys;
+  struct tests_item *items;
+  rs_tests_fn done;
+  void *ctx;
+};
+
+static int tests_path(struct many *m, size_t i, struct rs_path *p,
                       struct err *err) {
-  struct rs_path p;
-  json_object *root, *data;
-  int rc = path_init(&p, bucket_key, NULL, "/tests");
+  const struct tests_kind *k = m->kind;
+  int rc = path_init(p, k->keys[i], NULL, "/tests");
   if (rc == 0)
-    rc = buf_printf(&p.b, "?count=%d&offset=%zu", RS_PAGE, offset);
+    rc = buf_printf(&p->b, "?count=%d&offset=%zu", RS_PAGE,
+                    k->items[i].pages * RS_PAGE);
   if (rc != 0)
     err_set(err, "Runscope API: bucket key too long");
-  if (rc == 0)
-    rc = get_data(c, &p, json_type_array, &root, &data, err);
-  if (rc == 0) {
-    *ret_page =
-        parse_array(data, sizeof(**ret_page), test_item, ret_n, &rc, err);
-    if (rc != 0)
-      parse_failed(c, &p, err);
-    json_object_put(root);
-  }
-  buf_fini(&p.b);
   return rc;
+}
+
+/* A short page ends the list; a page with nothing new means the server
+ * ignores offset. */
+static int tests_page(struct many *m, size_t i, json_object *data,
+                      struct err *err) {
+  struct tests_item *it = &((struct tests_kind *)m->kind)->items[i];
+  size_t page_n = 0;
+  int rc;
+  struct rs_test *page =
+      parse_array(data, sizeof(*page), test_item, &page_n, &rc, err);
+  if (rc != 0)
+    return rc;
+  long added = merge_tests(&it->all, &it->n, &it->cap, page, page_n);
+  free(page);
+  if (added < 0) {
+    err_set(err, "out of memory for the tests list");
+    return -ENOMEM;
+  }
+  if (page_n < RS_PAGE || added == 0)
+    return 0;
+  if (++it->pages == RS_TESTS_MAX_PAGES) {
+    err_set(err, "more than %d pages", RS_TESTS_MAX_PAGES);
+    return -EPROTO;
+  }
+  return 1;
+}
+
+static bool tests_finish(struct many *m, size_t i, int rc,
+                         const struct err *err) {
+  struct tests_kind *k = m->kind;
+  struct tests_item *it = &k->items[i];
+  static const struct rs_test none;
+  bool go = k->done(k->ctx, i, rc, it->all ? it->all : &none,
+                    rc == 0 ? it->n : 0, rc == 0 ? NULL : err);
+  free(it->all);
+  memset(it, 0, sizeof(*it));
+  return go;
+}
+
+static const struct many_ops tests_ops = {json_type_array, tests_path,
+                                          tests_page, tests_finish};
+
+int rs_list_tests_many(struct rs_client *c, const char *const *bucket_keys,
+                       size_t n, rs_tests_fn done, void *ctx) {
+  struct tests_kind k = {bucket_keys, calloc(n ? n : 1, sizeof(*k.items)), done,
+                         ctx};
+  if (k.items == NULL)
+    return -ENOMEM;
+  int rc = many_run(c, &tests_ops, &k, n, 0);
+  for (size_t i = 0; i < n; i++)
+    free(k.items[i].all); /* items stopped between pages */
+  free(k.items);
+  return rc;
+}
+
+/* The single calls keep their item here. */
+struct one {
+  int rc;
+  struct err *err;
+  void *ret;
+  size_t ret_n;
+};
+
+static void one_failed(struct one *o, int rc, const struct err *err) {
+  o->rc = rc;
+  if (err != NULL && o->err != NULL)
+    *o->err = *err;
+}
+
+static bool one_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
+                      size_t n, const struct err *err) {
+  struct one *o = ctx;
+  (void)i;
+  if (rc != 0) {
+    one_failed(o, rc, err);
+    return true;
+  }
+  o->ret = malloc((n ? n : 1) * sizeof(*tests));
+  if (o->ret == NULL) {
+    err_set(o->err, "Runscope API: out of memory for the tests list");
+    o->rc = -ENOMEM;
+    return true;
+  }
+  memcpy(o->ret, tests, n * sizeof(*tests));
+  o->ret_n = n;
+  o->rc = 0;
+  return true;
 }
 
 int rs_list_tests(struct rs_client *c, const char *bucket_key,
                   struct rs_test **ret, size_t *ret_n, struct err *err) {
-  struct rs_test *all = NULL, *page = NULL;
-  size_t n = 0, cap = 0, page_n = 0;
-  int rc = 0;
+  struct one o = {-ENOMEM, err, NULL, 0};
   *ret = NULL;
   *ret_n = 0;
-  for (int i = 0;; i++) {
-    if (i == RS_TESTS_MAX_PAGES) {
-      err_set(err, "Runscope API: GET /buckets/%s/tests: more than %d pages",
-              bucket_key, RS_TESTS_MAX_PAGES);
-      rc = -EPROTO;
-      break;
-    }
-    rc = tests_page(c, bucket_key, (size_t)i * RS_PAGE, &page, &page_n, err);
-    if (rc != 0)
-      break;
-    long added = merge_tests(&all, &n, &cap, page, page_n);
-    free(page);
-    if (added < 0) {
-      err_set(err, "Runscope API: out of memory for the tests list");
-      rc = -ENOMEM;
-      break;
-    }
-    /* A short page ends the list; a page with nothing new means the server
-     * ignores offset. */
-    if (page_n < RS_PAGE || added == 0)
-      break;
+  if (rs_list_tests_many(c, &bucket_key, 1, one_tests, &o) != 0)
+    err_set(err, "Runscope API: out of memory");
+  if (o.rc == 0) {
+    *ret = o.ret;
+    *ret_n = o.ret_n;
   }
-  if (rc == 0 && all == NULL)
-    all = calloc(1, sizeof(*all));
-  if (rc == 0 && all == NULL)
-    rc = -ENOMEM;
-  if (rc != 0) {
-    free(all);
-    return rc;
-  }
-  *ret = all;
-  *ret_n = n;
-  return 0;
+  return o.rc;
 }
+
+/* ---- test details ---- */
+
+struct detail_kind {
+  const struct rs_test_ref *refs;
+  rs_detail_fn done;
+  void *ctx;
+  struct rs_test_detail scratch; /* the item being reported */
+};
+
+static int detail_path(struct many *m, size_t i, struct rs_path *p,
+                       struct err *err) {
+  const struct rs_test_ref *t = &((struct detail_kind *)m->kind)->refs[i];
+  int rc = path_init(p, t->bucket_key, t->test_id, NULL);
+  if (rc != 0)
+    err_set(err, "Runscope API: bucket key or test id too long");
+  return rc;
+}
+
+static int detail_page(struct many *m, size_t i, json_object *data,
+                       struct err *err) {
+  struct detail_kind *k = m->kind;
+  (void)i;
+  rs_test_detail_fini(&k->scratch);
+  int rc = parse_test_detail(data, &k->scratch, err);
+  if (rc != 0)
+    rs_test_detail_fini(&k->scratch);
+  return rc;
+}
+
+static bool detail_finish(struct many *m, size_t i, int rc,
+                          const struct err *err) {
+  struct detail_kind *k = m->kind;
+  if (rc != 0)
+    rs_test_detail_fini(&k->scratch);
+  bool go = k->done(k->ctx, i, rc, &k->scratch, rc == 0 ? NULL : err);
+  rs_test_detail_fini(&k->scratch);
+  return go;
+}
+
+static const struct many_ops detail_ops = {json_type_object, detail_path,
+                                           detail_page, detail_finish};
+
+int rs_get_tests_many(struct rs_client *c, const struct rs_test_ref *tests,
+                      size_t n, double deadline, rs_detail_fn done, void *ctx) {
+  struct detail_kind k;
+  memset(&k, 0, sizeof(k));
+  k.refs = tests;
+  k.done = done;
+  k.ctx = ctx;
+  int rc = many_run(c, &detail_ops, &k, n, deadline);
+  rs_test_detail_fini(&k.scratch);
+  return rc;
+}
+
+static bool one_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
+                       const struct err *err) {
+  struct one *o = ctx;
+  (void)i;
+  o->rc = rc;
+  if (rc != 0) {
+    one_failed(o, rc, err);
+    return true;
+  }
+  *(struct rs_test_detail *)o->ret = *d; /* taken over */
+  memset(d, 0, sizeof(*d));
+  return true;
+}
+
+int rs_get_test(struct rs_client *c, const char *bucket_key,
+                const char *test_id, struct rs_test_detail *ret,
+                struct err *err) {
+  struct rs_test_ref ref = {bucket_key, test_id, 0};
+  struct one o = {-ENOMEM, err, ret, 0};
+  memset(ret, 0, sizeof(*ret));
+  if (rs_get_tests_many(c, &ref, 1, 0, one_detail, &o) != 0)
+    err_set(err, "Runscope API: out of memory");
+  return o.rc;
+}
+
+/* ---- results ---- */
 
 /* A set of runs collected over the results pages. */
 struct runs {
@@ -1067,35 +1363,6 @@ static int cmp_started(const void *a, const void *b) {
   return strcmp(x->test_run_id, y->test_run_id);
 }
 
-/* Reads one results page; *ret_page (caller frees) holds the usable runs,
- * *ret_raw the page's item count. */
-static int results_page(struct rs_client *c, const char *bucket_key,
-                        const char *test_id, double since, double before,
-                        struct rs_run **ret_page, size_t *ret_n,
-                        size_t *ret_raw, struct err *err) {
-  struct rs_path p;
-  json_object *root, *data;
-  int rc = path_init(&p, bucket_key, test_id, "/results");
-  if (rc == 0)
-    rc = buf_printf(&p.b, "?count=%d", RS_PAGE);
-  if (rc == 0 && since > 0)
-    rc = buf_printf(&p.b, "&since=%.6f", since);
-  if (rc == 0 && before > 0)
-    rc = buf_printf(&p.b, "&before=%.6f", before);
-  if (rc != 0)
-    err_set(err, "Runscope API: bucket key or test id too long");
-  if (rc == 0)
-    rc = get_data(c, &p, json_type_array, &root, &data, err);
-  if (rc == 0) {
-    rc = parse_runs(data, ret_page, ret_n, ret_raw, err);
-    if (rc != 0)
-      parse_failed(c, &p, err);
-    json_object_put(root);
-  }
-  buf_fini(&p.b);
-  return rc;
-}
-
 /* The earliest started_at of runs[0..n), or 0 when n is 0. */
 static double oldest_start(const struct rs_run *runs, size_t n) {
   double t = 0;
@@ -1105,60 +1372,138 @@ static double oldest_start(const struct rs_run *runs, size_t n) {
   return t;
 }
 
-/* Reads pages newest first, going back with before = the oldest start of
- * the previous page (exclusive: a run sharing that exact microsecond with
- * the boundary would be missed; Runscope runs of one test practically never
+struct results_item {
+  struct runs all;
+  double before; /* 0 for the first page */
+  int pages;
+};
+
+struct results_kind {
+  const struct rs_test_ref *refs;
+  struct results_item *items;
+  rs_runs_fn done;
+  void *ctx;
+};
+
+static int results_path(struct many *m, size_t i, struct rs_path *p,
+                        struct err *err) {
+  const struct results_kind *k = m->kind;
+  const struct rs_test_ref *t = &k->refs[i];
+  double before = k->items[i].before;
+  int rc = path_init(p, t->bucket_key, t->test_id, "/results");
+  if (rc == 0)
+    rc = buf_printf(&p->b, "?count=%d", RS_PAGE);
+  if (rc == 0 && t->since > 0)
+    rc = buf_printf(&p->b, "&since=%.6f", t->since);
+  if (rc == 0 && before > 0)
+    rc = buf_printf(&p->b, "&before=%.6f", before);
+  if (rc != 0)
+    err_set(err, "Runscope API: bucket key or test id too long");
+  return rc;
+}
+
+/* Pages go newest first, back with before = the oldest start of the
+ * previous page (exclusive: a run sharing that exact microsecond with the
+ * boundary would be missed; Runscope runs of one test practically never
  * do). Stops on a page that is not full, adds nothing new or does not go
  * back in time (a server ignoring before), and at RS_RESULTS_MAX runs. */
-static int collect_runs(struct rs_client *c, const char *bucket_key,
-                        const char *test_id, double since, struct runs *all,
+static int results_page(struct many *m, size_t i, json_object *data,
                         struct err *err) {
-  double before = 0;
-  for (int i = 0; i < RS_RESULTS_MAX_PAGES; i++) {
-    struct rs_run *page = NULL;
-    size_t page_n = 0, raw = 0;
-    int rc = results_page(c, bucket_key, test_id, since, before, &page, &page_n,
-                          &raw, err);
-    if (rc != 0)
-      return rc;
-    long added = merge_runs(all, page, page_n);
-    double oldest = oldest_start(page, page_n);
-    free(page);
-    if (added < 0) {
-      err_set(err, "Runscope API: out of memory for the results");
-      return -ENOMEM;
-    }
-    if (since <= 0 || raw < RS_PAGE || added == 0 || all->n >= RS_RESULTS_MAX ||
-        oldest <= 0 || (before > 0 && oldest >= before))
-      break;
-    before = oldest;
+  const struct results_kind *k = m->kind;
+  struct results_item *it = &k->items[i];
+  double since = k->refs[i].since;
+  struct rs_run *page = NULL;
+  size_t page_n = 0, raw = 0;
+  int rc = parse_runs(data, &page, &page_n, &raw, err);
+  if (rc != 0)
+    return rc;
+  long added = merge_runs(&it->all, page, page_n);
+  double oldest = oldest_start(page, page_n);
+  free(page);
+  if (added < 0) {
+    err_set(err, "out of memory for the results");
+    return -ENOMEM;
   }
-  return 0;
+  if (since <= 0 || raw < RS_PAGE || added == 0 ||
+      it->all.n >= RS_RESULTS_MAX || oldest <= 0 ||
+      (it->before > 0 && oldest >= it->before) ||
+      ++it->pages >= RS_RESULTS_MAX_PAGES)
+    return 0;
+  it->before = oldest;
+  return 1;
+}
+
+static bool results_finish(struct many *m, size_t i, int rc,
+                           const struct err *err) {
+  struct results_kind *k = m->kind;
+  struct runs *all = &k->items[i].all;
+  static const struct rs_run none;
+  bool go;
+  if (rc == 0) {
+    qsort(all->v, all->n, sizeof(*all->v), cmp_started);
+    /* Over the cap, keep the newest: they are what the pages asked for. */
+    size_t skip = all->n > RS_RESULTS_MAX ? all->n - RS_RESULTS_MAX : 0;
+    go = k->done(k->ctx, i, 0, all->v ? all->v + skip : &none, all->n - skip,
+                 NULL);
+  } else {
+    go = k->done(k->ctx, i, rc, &none, 0, err);
+  }
+  free(all->v);
+  memset(&k->items[i], 0, sizeof(k->items[i]));
+  return go;
+}
+
+static const struct many_ops results_ops = {json_type_array, results_path,
+                                            results_page, results_finish};
+
+int rs_list_results_many(struct rs_client *c, const struct rs_test_ref *tests,
+                         size_t n, double deadline, rs_runs_fn done,
+                         void *ctx) {
+  struct results_kind k = {tests, calloc(n ? n : 1, sizeof(*k.items)), done,
+                           ctx};
+  if (k.items == NULL)
+    return -ENOMEM;
+  int rc = many_run(c, &results_ops, &k, n, deadline);
+  for (size_t i = 0; i < n; i++)
+    free(k.items[i].all.v); /* items stopped between pages */
+  free(k.items);
+  return rc;
+}
+
+static bool one_runs(void *ctx, size_t i, int rc, const struct rs_run *runs,
+                     size_t n, const struct err *err) {
+  struct one *o = ctx;
+  (void)i;
+  if (rc != 0) {
+    one_failed(o, rc, err);
+    return true;
+  }
+  o->ret = malloc((n ? n : 1) * sizeof(*runs));
+  if (o->ret == NULL) {
+    err_set(o->err, "Runscope API: out of memory for the results");
+    o->rc = -ENOMEM;
+    return true;
+  }
+  memcpy(o->ret, runs, n * sizeof(*runs));
+  o->ret_n = n;
+  o->rc = 0;
+  return true;
 }
 
 int rs_list_results(struct rs_client *c, const char *bucket_key,
                     const char *test_id, double since, struct rs_run **ret,
                     size_t *ret_n, struct err *err) {
-  struct runs all = {NULL, 0, 0};
+  struct rs_test_ref ref = {bucket_key, test_id, since};
+  struct one o = {-ENOMEM, err, NULL, 0};
   *ret = NULL;
   *ret_n = 0;
-  int rc = collect_runs(c, bucket_key, test_id, since, &all, err);
-  if (rc == 0 && all.v == NULL && (all.v = calloc(1, sizeof(*all.v))) == NULL)
-    rc = -ENOMEM;
-  if (rc != 0) {
-    free(all.v);
-    return rc;
+  if (rs_list_results_many(c, &ref, 1, 0, one_runs, &o) != 0)
+    err_set(err, "Runscope API: out of memory");
+  if (o.rc == 0) {
+    *ret = o.ret;
+    *ret_n = o.ret_n;
   }
-  qsort(all.v, all.n, sizeof(*all.v), cmp_started);
-  /* Over the cap, keep the newest: they are what the pages asked for. */
-  if (all.n > RS_RESULTS_MAX) {
-    memmove(all.v, all.v + (all.n - RS_RESULTS_MAX),
-            RS_RESULTS_MAX * sizeof(*all.v));
-    all.n = RS_RESULTS_MAX;
-  }
-  *ret = all.v;
-  *ret_n = all.n;
-  return 0;
+  return o.rc;
 }
 
 /* ---- trigger URLs ---- */

@@ -33,6 +33,9 @@ struct rs_test {
    * ("" when absent) and created/started time (0 when absent). */
   char last_run_id[RS_ID_MAX];
   double last_run_at;
+  /* The item has a last_run member (null for a test that never ran): the
+   * API tells about the last run, so a changed one means news. */
+  bool last_run_known;
 };
 
 struct rs_environment {
@@ -173,6 +176,49 @@ int rs_get_test(struct rs_client *c, const char *bucket_key,
 int rs_list_results(struct rs_client *c, const char *bucket_key,
                     const char *test_id, double since, struct rs_run **ret,
                     size_t *ret_n, struct err *err);
+
+/* ---- many reads at once ----
+ *
+ * The calls below read many objects through http_run: up to the http
+ * client's max_parallel requests at a time, over its kept-alive
+ * connections. Each item is reported to `done` once it is complete (every
+ * page read) or failed, in the order they complete, with the errnos of the
+ * single calls and err naming the call; `done` returns false to start no
+ * further request. An item that never started (the caller stopped, or the
+ * deadline passed) gets no call. deadline: no new item starts after this
+ * time of the http client's clock (http_now); 0 for none. Return 0, or
+ * -ENOMEM when nothing could be read (no item was reported). rs_retry_after
+ * then gives the longest Retry-After of the answers. */
+
+/* The tests lists of n buckets (as rs_list_tests). tests[0..n_tests) is
+ * borrowed for the call. */
+typedef bool (*rs_tests_fn)(void *ctx, size_t i, int rc,
+                            const struct rs_test *tests, size_t n_tests,
+                            const struct err *err);
+int rs_list_tests_many(struct rs_client *c, const char *const *bucket_keys,
+                       size_t n, rs_tests_fn done, void *ctx);
+
+/* A test of a bucket, for the calls below. */
+struct rs_test_ref {
+  const char *bucket_key;
+  const char *test_id;
+  double since; /* rs_list_results_many: as rs_list_results' */
+};
+
+/* The details of n tests (as rs_get_test). The callback may take *d over
+ * (copy it and zero it); what it leaves is released after the call. */
+typedef bool (*rs_detail_fn)(void *ctx, size_t i, int rc,
+                             struct rs_test_detail *d, const struct err *err);
+int rs_get_tests_many(struct rs_client *c, const struct rs_test_ref *tests,
+                      size_t n, double deadline, rs_detail_fn done, void *ctx);
+
+/* The new runs of n tests (as rs_list_results: oldest first, at most
+ * RS_RESULTS_MAX each). runs[0..n_runs) is borrowed for the call. */
+typedef bool (*rs_runs_fn)(void *ctx, size_t i, int rc,
+                           const struct rs_run *runs, size_t n_runs,
+                           const struct err *err);
+int rs_list_results_many(struct rs_client *c, const struct rs_test_ref *tests,
+                         size_t n, double deadline, rs_runs_fn done, void *ctx);
 
 /* What a trigger should run; every pointer is borrowed, and NULL or ""
  * leaves its parameter out (Runscope then uses the test's default
