@@ -92,84 +92,135 @@ static int read_buckets(struct rs_client *rs, const struct cfg *cfg,
   return 0;
 }
 
-/* Copies the old catalog's detail of the test, when there is one. */
-static void reuse_detail(struct cat_test *t, const struct cat_bucket *old) {
-  const struct cat_test *prev = cat_test_find(old, t->detail.id);
-  if (prev == NULL || !prev->has_detail)
-    return;
-  struct rs_test_detail *d = &t->detail;
-  *d = prev->detail;
-  size_t ne = d->n_environments * sizeof(*d->environments);
-  size_t ns = d->n_schedules * sizeof(*d->schedules);
-  d->environments = ne ? malloc(ne) : NULL;
-  d->schedules = ns ? malloc(ns) : NULL;
-  if ((ne && d->environments == NULL) || (ns && d->schedules == NULL)) {
-    rs_test_detail_fini(d);
-    return;
-  }
-  memcpy(d->environments, prev->detail.environments, ne);
-  memcpy(d->schedules, prev->detail.schedules, ns);
-  t->has_detail = true;
-}
-
-/* Reads the detail of t; falls back on the old catalog's copy. A test the
- * API no longer shows (403/404) is kept without detail. */
-static int read_detail(struct rs_client *rs, const char *bucket_key,
-                       struct cat_test *t, const struct cat_bucket *old,
-                       struct err *err) {
-  struct rs_test_detail d;
-  memset(&d, 0, sizeof(d));
-  int rc = rs_get_test(rs, bucket_key, t->detail.id, &d, err);
-  if (rc == 0) {
-    rs_test_detail_fini(&t->detail);
-    t->detail = d;
-    t->has_detail = true;
-    return 0;
-  }
-  rs_test_detail_fini(&d);
-  reuse_detail(t, old);
-  return (rc == -EACCES || rc == -ENOENT || rc == -EPROTO) ? 0 : rc;
-}
-
-static int read_tests(struct rs_client *rs, struct cat_bucket *b,
-                      const struct cat_bucket *old, struct err *err) {
-  struct rs_test *tests = NULL;
-  size_t n = 0;
-  int rc = rs_list_tests(rs, b->info.key, &tests, &n, err);
-  if (rc != 0)
-    return rc;
-  b->tests = calloc(n ? n : 1, sizeof(*b->tests));
-  if (b->tests == NULL) {
-    free(tests);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    if (!test_selected(b->cfg, &tests[i]))
+/* Moves the tests of the old catalog's bucket of the same key into b (the
+ * old bucket is left without them). */
+static void keep_tests(struct cat_bucket *b, struct catalog *old) {
+  for (size_t i = 0; i < old->n_buckets; i++) {
+    struct cat_bucket *o = &old->buckets[i];
+    if (strcmp(o->info.key, b->info.key) != 0)
       continue;
-    struct cat_test *t = &b->tests[b->n_tests++];
-    str_copy(t->detail.id, sizeof(t->detail.id), tests[i].id);
-    str_copy(t->detail.name, sizeof(t->detail.name), tests[i].name);
-    rc = read_detail(rs, b->info.key, t, old, err);
+    b->tests = o->tests;
+    b->n_tests = o->n_tests;
+    o->tests = NULL;
+    o->n_tests = 0;
+    return;
   }
-  free(tests);
-  return rc;
 }
 
-int cat_refresh(struct catalog *cat, struct rs_client *rs,
-                const struct cfg *cfg, struct err *err) {
+int cat_refresh_buckets(struct catalog *cat, struct rs_client *rs,
+                        const struct cfg *cfg, struct err *err) {
   struct catalog next;
   cat_init(&next);
   int rc = read_buckets(rs, cfg, &next.buckets, &next.n_buckets, err);
-  for (size_t i = 0; rc == 0 && i < next.n_buckets; i++) {
-    struct cat_bucket *b = &next.buckets[i];
-    rc = read_tests(rs, b, cat_bucket_find(cat, b->info.key), err);
-  }
   if (rc != 0) {
     cat_fini(&next);
     return rc;
   }
+  for (size_t i = 0; i < next.n_buckets; i++)
+    keep_tests(&next.buckets[i], cat);
   cat_fini(cat);
   *cat = next;
   cat->loaded = true;
   return 0;
+}
+
+void cat_unlist(struct catalog *cat) {
+  for (size_t i = 0; i < cat->n_buckets; i++)
+    for (size_t j = 0; j < cat->buckets[i].n_tests; j++)
+      cat->buckets[i].tests[j].list.listed = false;
+}
+
+/* An index of a bucket's tests by id: open addressing over a power of two
+ * (at least twice the tests), each slot 0 or a test's index + 1. */
+struct index {
+  size_t *slot;
+  size_t mask;
+};
+
+static size_t hash_id(const char *s) {
+  size_t h = 1469598103934665603u; /* FNV-1a */
+  for (; *s != '\0'; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return h;
+}
+
+static int index_build(struct index *ix, const struct cat_test *t, size_t n) {
+  size_t cap = 16;
+  while (cap < 2 * n)
+    cap *= 2;
+  ix->slot = calloc(cap, sizeof(*ix->slot));
+  ix->mask = cap - 1;
+  if (ix->slot == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    size_t h = hash_id(t[i].detail.id) & ix->mask;
+    while (ix->slot[h] != 0)
+      h = (h + 1) & ix->mask;
+    ix->slot[h] = i + 1;
+  }
+  return 0;
+}
+
+/* The index of the test with id in t[], or -1. */
+static long index_find(const struct index *ix, const struct cat_test *t,
+                       const char *id) {
+  for (size_t h = hash_id(id) & ix->mask; ix->slot[h] != 0;
+       h = (h + 1) & ix->mask)
+    if (strcmp(t[ix->slot[h] - 1].detail.id, id) == 0)
+      return (long)(ix->slot[h] - 1);
+  return -1;
+}
+
+/* The listing of an item of the tests list. */
+static void listing_set(struct cat_test *t, const struct rs_test *item) {
+  str_copy(t->detail.id, sizeof(t->detail.id), item->id);
+  str_copy(t->detail.name, sizeof(t->detail.name), item->name);
+  t->list.listed = true;
+  t->list.last_run_known = item->last_run_known;
+  str_copy(t->list.last_run_id, sizeof(t->list.last_run_id), item->last_run_id);
+  t->list.last_run_at = item->last_run_at;
+}
+
+int cat_merge_tests(struct cat_bucket *b, const struct rs_test *tests,
+                    size_t n) {
+  struct index ix;
+  struct cat_test *next = calloc(n ? n : 1, sizeof(*next));
+  if (next == NULL || index_build(&ix, b->tests, b->n_tests) != 0) {
+    free(next);
+    return -ENOMEM;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!test_selected(b->cfg, &tests[i]))
+      continue;
+    struct cat_test *t = &next[kept++];
+    long old = index_find(&ix, b->tests, tests[i].id);
+    if (old >= 0) { /* moved: its detail's arrays change hands */
+      *t = b->tests[old];
+      memset(&b->tests[old], 0, sizeof(b->tests[old]));
+    }
+    listing_set(t, &tests[i]);
+  }
+  free(ix.slot);
+  bucket_fini(b); /* the tests no longer listed */
+  b->tests = next;
+  b->n_tests = kept;
+  return 0;
+}
+
+void cat_set_detail(struct cat_test *t, struct rs_test_detail *d, double now) {
+  char name[RS_NAME_MAX];
+  /* The list's name is the newer when they differ. */
+  str_copy(name, sizeof(name), t->detail.name);
+  rs_test_detail_fini(&t->detail);
+  t->detail = *d;
+  memset(d, 0, sizeof(*d));
+  if (name[0] != '\0')
+    str_copy(t->detail.name, sizeof(t->detail.name), name);
+  t->has_detail = true;
+  t->detail_at = now;
+}
+
+bool cat_detail_due(const struct cat_test *t, double now, double max_age) {
+  return t->detail_at <= 0 || now - t->detail_at >= max_age;
 }

@@ -3,15 +3,28 @@
 #define RUNSCOPE_CATALOG_H
 
 #include "config.h"
+#include "due.h"
 #include "err.h"
 #include "runscope.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
+/* What the tests list said of a test in this cycle. */
+struct cat_listing {
+  bool listed;         /* the test was in this cycle's list */
+  bool last_run_known; /* the item had a last_run (null: never ran) */
+  char last_run_id[RS_ID_MAX];
+  double last_run_at;
+};
+
 struct cat_test {
   struct rs_test_detail detail; /* id, name, trigger_url, environments */
   bool has_detail;              /* false: the detail could not be read yet */
+  double detail_at; /* when the detail was last asked for and answered */
+  struct cat_listing list;
+  struct due_test due; /* which cycles read its results (due.h) */
+  double fwd_newest;   /* forward mode: newest forwardable run read */
 };
 
 struct cat_bucket {
@@ -25,19 +38,37 @@ struct cat_bucket {
 struct catalog {
   struct cat_bucket *buckets;
   size_t n_buckets;
-  bool loaded; /* at least one refresh succeeded */
+  bool loaded; /* the buckets were read at least once */
 };
 
 void cat_init(struct catalog *cat);
 void cat_fini(struct catalog *cat);
 
-/* Reads the buckets (the configured ones, or all the token sees), their
- * tests (filtered by the <Bucket> Test list, by id or name) and each test's
- * detail, and replaces *cat with the result. Details that cannot be read are
- * taken from the old catalog. Returns 0, or a negative errno of the first
- * call that failed (see runscope.h) with err set; *cat is then unchanged. */
-int cat_refresh(struct catalog *cat, struct rs_client *rs,
-                const struct cfg *cfg, struct err *err);
+/* Reads the buckets (the configured ones, or all the token sees) and
+ * replaces the catalog's: a bucket that stays keeps its tests, a new one
+ * starts without. Returns 0, or a negative errno of the first call that
+ * failed (see runscope.h) with err set; *cat is then unchanged. */
+int cat_refresh_buckets(struct catalog *cat, struct rs_client *rs,
+                        const struct cfg *cfg, struct err *err);
+
+/* Merges bucket b's tests list into b->tests, keeping the <Bucket> block's
+ * tests (by id or name): a test that stays keeps its detail and memory, a
+ * new one comes without detail, a test no longer listed is dropped; each
+ * gets this list's name and last_run. Pointers to b's tests are invalid
+ * afterwards. Returns 0 or -ENOMEM (b is then unchanged). */
+int cat_merge_tests(struct cat_bucket *b, const struct rs_test *tests,
+                    size_t n);
+
+/* Marks every test of the catalog as not listed in this cycle (before the
+ * lists are merged: a bucket whose list fails keeps its tests unlisted). */
+void cat_unlist(struct catalog *cat);
+
+/* Takes the detail *d over (zeroing it) as t's, read at now. */
+void cat_set_detail(struct cat_test *t, struct rs_test_detail *d, double now);
+
+/* True when t's detail is to be read at now: never read, or older than
+ * max_age. */
+bool cat_detail_due(const struct cat_test *t, double now, double max_age);
 
 /* The bucket with the given key, or NULL. */
 const struct cat_bucket *cat_bucket_find(const struct catalog *cat,

@@ -26,6 +26,8 @@ void cfg_init(struct cfg *c) {
   c->max_run_duration = 3600;
   c->max_response_bytes = 16 * 1024 * 1024;
   c->max_json_depth = 64;
+  c->max_concurrent_requests = 4;
+  c->max_requests_per_second = 20;
   c->runscope.timeout = 10;
   c->xmatters.timeout = 10;
   c->xmatters.max_reruns_per_event = CFG_MAX_RERUNS_DEFAULT;
@@ -315,6 +317,24 @@ struct positive {
   double value;
 };
 
+/* MaxConcurrentRequests and MaxRequestsPerSecond. */
+static int check_economy(const struct cfg *c, struct err *err) {
+  if (c->max_concurrent_requests < 1 || c->max_concurrent_requests > 64) {
+    err_set(err, "MaxConcurrentRequests must be between 1 and 64, got %d",
+            c->max_concurrent_requests);
+    return -EINVAL;
+  }
+  if (!(c->max_requests_per_second >= 0) ||
+      c->max_requests_per_second > 10000) {
+    err_set(err,
+            "MaxRequestsPerSecond must be between 0 (no cap) and 10000, "
+            "got %g",
+            c->max_requests_per_second);
+    return -EINVAL;
+  }
+  return 0;
+}
+
 static int check_positive(const struct cfg *c, struct err *err) {
   const struct positive v[] = {
       {"DiscoveryInterval", c->discovery_interval},
@@ -345,7 +365,7 @@ static int check_positive(const struct cfg *c, struct err *err) {
             c->max_json_depth);
     return -EINVAL;
   }
-  return 0;
+  return check_economy(c, err);
 }
 
 static int finish_runscope(struct cfg_runscope *r, cfg_warn_fn warn,

@@ -85,6 +85,8 @@ struct cfg {
   double max_run_duration; /* an unfinished run older than this is given up */
   double max_response_bytes;
   int max_json_depth;
+  int max_concurrent_requests;    /* Runscope reads at a time */
+  double max_requests_per_second; /* per API; 0: no cap */
   struct cfg_runscope runscope;
   struct cfg_xmatters xmatters;
   struct cfg_bucket *buckets;

@@ -61,9 +61,18 @@ static void notify_api(struct engine *e, struct api_health *h,
   e->sink.notify(e->sink.ctx, &n);
 }
 
-/* An API answered: clears an outage. */
+/* An API answered. The outage it ends is cleared at the end of the cycle,
+ * if no other call of the cycle met one (api_cycle_done): an API that
+ * answers some calls and not others is not back, and its complaint stays
+ * damped. */
 void eng_api_up(struct engine *e, struct api_health *h) {
+  (void)e;
   h->ok_this_cycle = true;
+}
+
+/* The API answered every call of a cycle that reached it: the outage is
+ * over (OKAY notification after a WARNING). */
+static void api_back(struct engine *e, struct api_health *h) {
   if (h->down_since == 0)
     return;
   if (complain_release(&h->outage))
@@ -99,6 +108,7 @@ static void outage_warn(struct engine *e, struct api_health *h, double now) {
 
 static void outage(struct engine *e, struct api_health *h,
                    const struct err *err, double now) {
+  h->outage_this_cycle = true;
   if (complain_due(&h->outage, now))
     eng_log(e, ENGINE_LOG_WARNING, "%s", err->msg);
   str_copy(h->last_error, sizeof(h->last_error), err->msg);
@@ -171,14 +181,17 @@ void eng_xm_failed(struct engine *e, int rc, const struct err *err,
 /* Ends the failure complaint of an API that had none in this cycle, and
  * the back-off of one that answered every call of the cycle (not just one:
  * lookups that work must not hide triggers that keep failing). */
-static void api_cycle_done(struct api_health *h) {
+static void api_cycle_done(struct engine *e, struct api_health *h) {
   if (!h->failed_this_cycle)
     complain_release(&h->failure);
   if (h->ok_this_cycle && !h->backoff_this_cycle)
     backoff_reset(&h->backoff);
+  if (h->ok_this_cycle && !h->outage_this_cycle)
+    api_back(e, h);
   h->failed_this_cycle = false;
   h->ok_this_cycle = false;
   h->backoff_this_cycle = false;
+  h->outage_this_cycle = false;
 }
 
 void eng_save_state(struct engine *e, double now) {
@@ -219,23 +232,50 @@ static int load_state(struct engine *e, double now, struct err *err) {
   }
 }
 
-static struct http_client *new_http(const struct cfg *cfg, double timeout) {
+static struct http_client *new_http(const struct cfg *cfg, double timeout,
+                                    size_t parallel) {
   char agent[64];
   snprintf(agent, sizeof(agent), "collectd-runscope/%s", RUNSCOPE_VERSION);
   struct http_opts o = {
       .timeout_ms = (long)(timeout * 1000),
       .max_response_bytes = (size_t)cfg->max_response_bytes,
       .user_agent = agent,
+      .max_parallel = parallel,
   };
   return http_new(&o);
 }
 
+/* MaxRequestsPerSecond: every request of an API passes its limiter. */
+static double rate_wait(void *ctx, double now) {
+  return resp_limiter_wait(ctx, "api", now);
+}
+
+static void rate_note(void *ctx, double now) {
+  resp_limiter_note(ctx, "api", now);
+}
+
+static void rate_cap(struct http_client *h, struct resp_limiter *l,
+                     double per_second) {
+  if (!(per_second > 0))
+    return;
+  /* per_second in any second; below 1, one per 1/per_second seconds */
+  if (per_second >= 1)
+    resp_limiter_init_rate(l, (size_t)per_second, 1.0);
+  else
+    resp_limiter_init_rate(l, 1, 1.0 / per_second);
+  struct http_gate g = {rate_wait, rate_note, l};
+  http_set_gate(h, &g);
+}
+
 static int new_clients(struct engine *e) {
   const struct cfg *c = e->cfg;
-  e->rs_http = new_http(c, c->runscope.timeout);
-  e->xm_http = new_http(c, c->xmatters.timeout);
+  e->rs_http =
+      new_http(c, c->runscope.timeout, (size_t)c->max_concurrent_requests);
+  e->xm_http = new_http(c, c->xmatters.timeout, 1);
   if (e->rs_http == NULL || e->xm_http == NULL)
     return -ENOMEM;
+  rate_cap(e->rs_http, &e->rs_rate, c->max_requests_per_second);
+  rate_cap(e->xm_http, &e->xm_rate, c->max_requests_per_second);
   e->rs = rs_new(e->rs_http, c->runscope.base_url, c->runscope.token,
                  c->max_json_depth);
   e->xm = xm_new(e->xm_http, c->xmatters.base_url ? c->xmatters.base_url : "",
@@ -288,6 +328,8 @@ void engine_free(struct engine *e) {
   http_free(e->xm_http);
   cat_fini(&e->cat);
   resp_limiter_fini(&e->triggers);
+  resp_limiter_fini(&e->rs_rate);
+  resp_limiter_fini(&e->xm_rate);
   rec_state_fini(&e->state);
   free(e);
 }
@@ -309,9 +351,44 @@ static void probe_xmatters(struct engine *e, double now) {
     eng_check_xmatters(e, now);
 }
 
+/* The share of the interval after which no Runscope read starts: the rest
+ * of the cycle (xMatters, responses, traffic) gets the remainder. */
+#define READ_BUDGET 0.7
+
+void eng_cycle_done(struct engine *e, double now, double duration) {
+  double interval = e->cfg->interval;
+  bool over = interval > 0 && duration > interval;
+  if (over)
+    e->overruns++;
+  if (!over && e->deferred == 0) {
+    if (complain_release(&e->overrun))
+      eng_log(e, ENGINE_LOG_NOTICE,
+              "Poll cycles fit their interval of %.1f s again.", interval);
+    return;
+  }
+  if (!complain_due(&e->overrun, now))
+    return;
+  if (over)
+    eng_log(e, ENGINE_LOG_WARNING,
+            "A poll cycle took %.1f s, longer than the interval of %.1f s; "
+            "%zu due tests were left for the next cycle. Raise "
+            "MaxRequestsPerSecond or MaxConcurrentRequests, or the Interval.",
+            duration, interval, e->deferred);
+  else
+    eng_log(e, ENGINE_LOG_WARNING,
+            "A poll cycle left %zu due tests for the next one: Runscope "
+            "reads stop after %.0f%% of the interval of %.1f s. Raise "
+            "MaxRequestsPerSecond or MaxConcurrentRequests, or the Interval.",
+            e->deferred, READ_BUDGET * 100, interval);
+}
+
 int engine_cycle(struct engine *e, double now) {
   double started = monotonic();
   e->cycle_denied = false;
+  e->cycle_start = http_now(e->rs_http);
+  e->read_deadline = e->cfg->interval > 0
+                         ? e->cycle_start + READ_BUDGET * e->cfg->interval
+                         : 0;
   /* An API that backs off is not called in this cycle. */
   e->xm_down = !eng_api_ready(e, &e->xm_health, now);
   /* Forward mode posts to the trigger URL only: no REST API, no events. */
@@ -338,9 +415,11 @@ int engine_cycle(struct engine *e, double now) {
   if (!forward)
     probe_xmatters(e, now);
   eng_save_state(e, now);
-  api_cycle_done(&e->rs_health);
-  api_cycle_done(&e->xm_health);
+  api_cycle_done(e, &e->rs_health);
+  api_cycle_done(e, &e->xm_health);
   eng_report_keys(e);
-  eng_report_self(e, now, monotonic() - started);
+  double duration = monotonic() - started;
+  eng_cycle_done(e, now, duration);
+  eng_report_self(e, now, duration);
   return e->cycle_denied ? -EACCES : 0;
 }

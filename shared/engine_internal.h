@@ -43,6 +43,7 @@ struct api_health {
   struct backoff backoff;
   bool ok_this_cycle;      /* a call succeeded in this cycle */
   bool backoff_this_cycle; /* a call failed and backed the API off */
+  bool outage_this_cycle;  /* a call had no answer, a 429 or a 5xx */
   char last_error[ERR_MSG_MAX];
 };
 
@@ -102,6 +103,15 @@ struct engine {
   struct fwd_item *fwd_queue;
   size_t fwd_n, fwd_cap;
   bool fwd_held;
+  /* request economy (runs.c): when the cycle started and no read may start
+   * any more (the HTTP clients' monotonic clock), the tests due in this
+   * cycle that were left for the next, cycles longer than the interval, and
+   * MaxRequestsPerSecond for each API */
+  double cycle_start, read_deadline;
+  size_t deferred;
+  uint64_t overruns;
+  struct complaint overrun;
+  struct resp_limiter rs_rate, xm_rate;
 };
 
 /* Everything an event or notification says about a key, from the catalog
@@ -153,11 +163,19 @@ void eng_save_state(struct engine *e, double now);
 
 /* runs.c: the Runscope side. */
 
-/* Re-reads buckets, tests and details every DiscoveryInterval. */
+/* Re-reads the buckets every DiscoveryInterval and the tests lists (with
+ * their last_run) every cycle. */
 void eng_discover(struct engine *e, double now);
 
-/* Reads the new runs of every watched test into the reconciler. */
+/* Reads the new runs of the watched tests that may have some (due.h) into
+ * the reconciler, many at a time, and the details of new tests and of
+ * those older than DiscoveryInterval; what the cycle's time does not allow
+ * waits for the next cycle. */
 void eng_poll_results(struct engine *e, double now);
+
+/* After the cycle: a cycle longer than the interval is counted, and one
+ * that overran or left due tests for the next is said (rate-limited). */
+void eng_cycle_done(struct engine *e, double now, double duration);
 
 /* forwarder.c: forward mode, Runscope's webhook payload for every run. */
 

@@ -527,4 +527,8 @@ void eng_report_self(struct engine *e, double now, double duration) {
   value(e, "self", "duration", "cycle", ENGINE_GAUGE, duration);
   value(e, "self", "duration", "runscope_poll_age", ENGINE_GAUGE,
         now > e->polled_at ? now - e->polled_at : 0);
+  value(e, "self", "derive", "cycle_overruns", ENGINE_DERIVE,
+        (double)e->overruns);
+  value(e, "self", "count", "tests_deferred", ENGINE_GAUGE,
+        (double)e->deferred);
 }

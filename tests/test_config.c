@@ -131,6 +131,8 @@ START_TEST(test_default_others) {
   struct err err = {{0}};
   ck_assert_int_eq(cfg_finish(&c, NULL, NULL, &err), 0);
   ck_assert_int_eq(c.max_json_depth, 64);
+  ck_assert_int_eq(c.max_concurrent_requests, 4);
+  ck_assert(c.max_requests_per_second == 20);
   ck_assert(!c.dry_run);
   ck_assert(!c.runscope.allow_plain_http);
   ck_assert(!c.xmatters.allow_plain_http);
@@ -544,6 +546,20 @@ static void ok_depth_upper(struct cfg *c) {
   c->max_response_bytes = 1e9;
 }
 
+static void ok_economy_low(struct cfg *c) {
+  c->max_concurrent_requests = 1;
+  c->max_requests_per_second = 0; /* no cap */
+}
+
+static void ok_economy_high(struct cfg *c) {
+  c->max_concurrent_requests = 64;
+  c->max_requests_per_second = 10000;
+}
+
+static void ok_economy_slow(struct cfg *c) {
+  c->max_requests_per_second = 0.5; /* one every two seconds */
+}
+
 static struct cfg_alert *add_rule(struct cfg *c, const char *name) {
   struct cfg_bucket *b;
   struct cfg_alert *a;
@@ -576,6 +592,9 @@ static const struct {
     {"Priority LOW", ok_priorities},
     {"lower bounds", ok_depth_bounds},
     {"upper bounds", ok_depth_upper},
+    {"one request at a time, no rate cap", ok_economy_low},
+    {"most requests at a time, highest rate cap", ok_economy_high},
+    {"a rate cap below one per second", ok_economy_slow},
     {"traffic-alert rules", ok_rules},
 };
 
@@ -675,6 +694,14 @@ static void bad_priority(struct cfg *c) {
   set(&c->xmatters.priority, "URGENT");
 }
 
+static void bad_parallel_low(struct cfg *c) { c->max_concurrent_requests = 0; }
+static void bad_parallel_high(struct cfg *c) {
+  c->max_concurrent_requests = 65;
+}
+static void bad_rate_negative(struct cfg *c) {
+  c->max_requests_per_second = -1;
+}
+static void bad_rate_high(struct cfg *c) { c->max_requests_per_second = 10001; }
 static void bad_depth_low(struct cfg *c) { c->max_json_depth = 1; }
 static void bad_depth_high(struct cfg *c) { c->max_json_depth = 1001; }
 static void bad_bytes_low(struct cfg *c) { c->max_response_bytes = 1023; }
@@ -793,6 +820,18 @@ static const struct {
     {"Priority",
      bad_priority,
      {"<XMatters> Priority \"URGENT\"", "HIGH, MEDIUM or LOW", NULL}},
+    {"MaxConcurrentRequests 0",
+     bad_parallel_low,
+     {"MaxConcurrentRequests", "between 1 and 64", "got 0"}},
+    {"MaxConcurrentRequests 65",
+     bad_parallel_high,
+     {"MaxConcurrentRequests", "between 1 and 64", "got 65"}},
+    {"MaxRequestsPerSecond -1",
+     bad_rate_negative,
+     {"MaxRequestsPerSecond", "0 (no cap) and 10000", "got -1"}},
+    {"MaxRequestsPerSecond 10001",
+     bad_rate_high,
+     {"MaxRequestsPerSecond", "0 (no cap) and 10000", "got 10001"}},
     {"MaxJSONDepth 1",
      bad_depth_low,
      {"MaxJSONDepth", "between 2 and 1000", "got 1"}},

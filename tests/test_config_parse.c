@@ -144,6 +144,7 @@ static oconfig_item_t *full_tree(void) {
       NUM("OutageThreshold", 605), NUM("PendingTimeout", 606),
       NUM("LocationWindow", 607), NUM("MaxRunDuration", 608),
       NUM("MaxResponseBytes", 1048576), NUM("MaxJSONDepth", 32),
+      NUM("MaxConcurrentRequests", 8), NUM("MaxRequestsPerSecond", 2.5),
       RUNSCOPE(S("BaseURL", "http://127.0.0.1:18080"), S("Token", "tok"),
                S("TokenFile", "/etc/collectd/runscope.token"),
                NUM("Timeout", 11), BOOL("AllowPlainHTTP", true)),
@@ -180,6 +181,8 @@ START_TEST(test_full_tree) {
   ck_assert(c.max_run_duration == 608);
   ck_assert(c.max_response_bytes == 1048576);
   ck_assert_int_eq(c.max_json_depth, 32);
+  ck_assert_int_eq(c.max_concurrent_requests, 8);
+  ck_assert(c.max_requests_per_second == 2.5);
 
   const struct cfg_runscope *r = &c.runscope;
   ck_assert_str_eq(r->base_url, "http://127.0.0.1:18080");
@@ -488,6 +491,12 @@ static oconfig_item_t *t_interval_negative(void) {
 static oconfig_item_t *t_alert_interval_negative(void) {
   return PLUGIN(BUCKET("b1", ALERT("5xx", NUM("MinAlertInterval", -1))));
 }
+static oconfig_item_t *t_parallel_fraction(void) {
+  return PLUGIN(NUM("MaxConcurrentRequests", 2.5));
+}
+static oconfig_item_t *t_rate_string(void) {
+  return PLUGIN(S("MaxRequestsPerSecond", "20"));
+}
 static oconfig_item_t *t_depth_fraction(void) {
   return PLUGIN(NUM("MaxJSONDepth", 1.5));
 }
@@ -617,6 +626,12 @@ static const struct {
      t_alert_interval_negative,
      {"<TrafficAlert \"5xx\"> MinAlertInterval: expects a number of seconds",
       NULL, NULL}},
+    {"MaxConcurrentRequests 2.5",
+     t_parallel_fraction,
+     {"MaxConcurrentRequests: expects a whole number", NULL, NULL}},
+    {"MaxRequestsPerSecond \"20\"",
+     t_rate_string,
+     {"MaxRequestsPerSecond: expects a number", NULL, NULL}},
     {"MaxJSONDepth 1.5",
      t_depth_fraction,
      {"MaxJSONDepth: expects a whole number", NULL, NULL}},
