@@ -24,6 +24,7 @@
 #include "runscope.h"
 
 #include "buf.h"
+#include "jscan.h"
 #include "jsonx.h"
 
 #include <errno.h>
@@ -313,8 +314,8 @@ static int test_item(json_object *o, const char *where, void *dst,
   return rc;
 }
 
-int rs_parse_tests(const char *body, size_t len, int max_depth,
-                   struct rs_test **ret, size_t *ret_n, struct err *err) {
+int rs_parse_tests_tree(const char *body, size_t len, int max_depth,
+                        struct rs_test **ret, size_t *ret_n, struct err *err) {
   json_object *root, *data;
   *ret = NULL;
   *ret_n = 0;
@@ -324,6 +325,206 @@ int rs_parse_tests(const char *body, size_t len, int max_depth,
   *ret = parse_array(data, sizeof(**ret), test_item, ret_n, &rc, err);
   json_object_put(root);
   return rc;
+}
+
+/* ---- the tests list without a tree ----
+ *
+ * The tests list is read every cycle, and json-c's tree of its items (each
+ * with its last_run object) costs more than the rest of an idle cycle.
+ * These read the same fields with jscan, and give up (-EPROTO) on anything
+ * out of the ordinary: an error in the envelope, a missing or unexpected
+ * value, a field too long, a string or number jscan does not convert as
+ * json-c does. The tree then reads the answer, so that both always agree:
+ * the fast path only ever returns what the tree would. */
+
+#define FAST_KEY_MAX 64
+
+/* A string value into dst (size bytes): 0, or -EPROTO when it is not a
+ * string or does not fit. */
+static int fast_id(struct jscan *s, char *dst, size_t size) {
+  if (jscan_peek(s) != JSCAN_STRING)
+    return -EPROTO;
+  return jscan_string(s, dst, size) == 0 ? 0 : -EPROTO;
+}
+
+/* A time: a number (finite) or null (0). */
+static int fast_time(struct jscan *s, double *ret) {
+  *ret = 0;
+  if (jscan_peek(s) == JSCAN_NULL)
+    return jscan_skip(s);
+  if (jscan_peek(s) != JSCAN_NUMBER)
+    return -EPROTO;
+  return jscan_number(s, ret);
+}
+
+/* An id or null (""). */
+static int fast_id_or_null(struct jscan *s, char *dst, size_t size) {
+  dst[0] = '\0';
+  return jscan_peek(s) == JSCAN_NULL ? jscan_skip(s) : fast_id(s, dst, size);
+}
+
+/* last_run as an object: its id (id, else uuid) and its first positive
+ * time among created_at, started_at and finished_at (as parse_last_run). */
+static int fast_last_run(struct jscan *s, struct rs_test *t) {
+  static const char *const times[] = {"created_at", "started_at",
+                                      "finished_at"};
+  char key[FAST_KEY_MAX], id[RS_ID_MAX] = "", uuid[RS_ID_MAX] = "";
+  double at[3] = {0, 0, 0};
+  int rc = jscan_enter(s, '{') ? 0 : -EPROTO;
+  while (rc == 0 && jscan_member(s, key, sizeof(key))) {
+    size_t k = 0;
+    while (k < 3 && strcmp(key, times[k]) != 0)
+      k++;
+    if (strcmp(key, "id") == 0)
+      rc = fast_id_or_null(s, id, sizeof(id));
+    else if (strcmp(key, "uuid") == 0)
+      rc = fast_id_or_null(s, uuid, sizeof(uuid));
+    else if (k < 3)
+      rc = fast_time(s, &at[k]);
+    else
+      rc = jscan_skip(s);
+  }
+  if (rc != 0 || s->failed)
+    return -EPROTO;
+  str_copy(t->last_run_id, sizeof(t->last_run_id), id[0] ? id : uuid);
+  t->last_run_at = 0;
+  for (size_t k = 0; k < 3 && t->last_run_at <= 0; k++)
+    t->last_run_at = at[k] > 0 ? at[k] : 0;
+  return 0;
+}
+
+/* The last_run member: an object, an id, or null. */
+static int fast_last_run_member(struct jscan *s, struct rs_test *t) {
+  t->last_run_id[0] = '\0';
+  t->last_run_at = 0;
+  switch (jscan_peek(s)) {
+  case JSCAN_OBJECT:
+    return fast_last_run(s, t);
+  case JSCAN_STRING:
+    return fast_id(s, t->last_run_id, sizeof(t->last_run_id));
+  case JSCAN_NULL:
+    return jscan_skip(s);
+  default:
+    return -EPROTO;
+  }
+}
+
+/* A display name: cut to fit at a character; not a string gives "". */
+static int fast_name(struct jscan *s, char *dst, size_t size) {
+  dst[0] = '\0';
+  if (jscan_peek(s) != JSCAN_STRING)
+    return jscan_skip(s);
+  int rc = jscan_string(s, dst, size);
+  if (rc == -ENAMETOOLONG)
+    str_utf8_trim(dst);
+  return rc == -EPROTO ? rc : 0;
+}
+
+/* One item of data[] (as test_item). */
+static int fast_test(struct jscan *s, struct rs_test *t) {
+  char key[FAST_KEY_MAX];
+  double created = 0;
+  memset(t, 0, sizeof(*t));
+  int rc = jscan_peek(s) == JSCAN_OBJECT && jscan_enter(s, '{') ? 0 : -EPROTO;
+  while (rc == 0 && jscan_member(s, key, sizeof(key))) {
+    if (strcmp(key, "id") == 0) {
+      rc = fast_id(s, t->id, sizeof(t->id));
+    } else if (strcmp(key, "name") == 0) {
+      rc = fast_name(s, t->name, sizeof(t->name));
+    } else if (strcmp(key, "default_environment_id") == 0) {
+      rc = jscan_peek(s) == JSCAN_STRING
+               ? fast_id(s, t->default_environment_id,
+                         sizeof(t->default_environment_id))
+               : jscan_skip(s);
+    } else if (strcmp(key, "last_run") == 0) {
+      t->last_run_known = true;
+      rc = fast_last_run_member(s, t);
+    } else if (strcmp(key, "last_run_created_at") == 0) {
+      t->last_run_known = true;
+      rc = fast_time(s, &created);
+    } else {
+      rc = jscan_skip(s);
+    }
+  }
+  if (rc != 0 || s->failed || t->id[0] == '\0')
+    return -EPROTO;
+  if (t->last_run_at <= 0)
+    t->last_run_at = created > 0 ? created : 0;
+  return 0;
+}
+
+/* data[]: the items into a new array (*ret: caller frees). */
+static int fast_tests_data(struct jscan *s, struct rs_test **ret,
+                           size_t *ret_n) {
+  size_t n = 0, cap = 0;
+  struct rs_test *v = NULL;
+  int rc = jscan_peek(s) == JSCAN_ARRAY && jscan_enter(s, '[') ? 0 : -EPROTO;
+  while (rc == 0 && jscan_item(s)) {
+    struct rs_test *w = grow(v, &cap, n, sizeof(*v));
+    if (w == NULL) {
+      rc = -ENOMEM;
+      break;
+    }
+    v = w;
+    rc = fast_test(s, &v[n]);
+    n += rc == 0;
+  }
+  if (rc == 0 && s->failed)
+    rc = -EPROTO;
+  if (rc != 0) {
+    free(v);
+    return rc == -ENOMEM ? rc : -EPROTO;
+  }
+  *ret = v ? v : calloc(1, sizeof(*v));
+  *ret_n = n;
+  return *ret ? 0 : -ENOMEM;
+}
+
+/* A tests list page: 0 with *ret (caller frees), or -EPROTO when the tree
+ * must read it (-ENOMEM: memory ran out). */
+static int fast_tests(const char *body, size_t len, int max_depth,
+                      struct rs_test **ret, size_t *ret_n) {
+  struct jscan s;
+  char key[FAST_KEY_MAX];
+  bool data = false;
+  int rc = 0;
+  *ret = NULL;
+  *ret_n = 0;
+  /* one level less than json-c is given: never read what it would not */
+  jscan_init(&s, body, len, max_depth - 1);
+  if (!jscan_enter(&s, '{'))
+    return -EPROTO;
+  while (rc == 0 && jscan_member(&s, key, sizeof(key))) {
+    if (strcmp(key, "data") == 0 && !data) {
+      data = true;
+      rc = fast_tests_data(&s, ret, ret_n);
+    } else if (strcmp(key, "data") == 0 || strcmp(key, "error") == 0) {
+      /* a second data (the tree keeps the last), or an error: the tree */
+      rc = strcmp(key, "error") == 0 && jscan_peek(&s) == JSCAN_NULL
+               ? jscan_skip(&s)
+               : -EPROTO;
+    } else {
+      rc = jscan_skip(&s);
+    }
+  }
+  if (rc == 0 && (!data || jscan_end(&s) != 0))
+    rc = -EPROTO;
+  if (rc != 0) {
+    free(*ret);
+    *ret = NULL;
+    *ret_n = 0;
+  }
+  return rc;
+}
+
+int rs_parse_tests(const char *body, size_t len, int max_depth,
+                   struct rs_test **ret, size_t *ret_n, struct err *err) {
+  int rc = fast_tests(body, len, max_depth, ret, ret_n);
+  if (rc == -ENOMEM)
+    err_set(err, "out of memory for the tests list");
+  if (rc != -EPROTO)
+    return rc;
+  return rs_parse_tests_tree(body, len, max_depth, ret, ret_n, err);
 }
 
 /* ---- test detail ---- */
@@ -939,7 +1140,13 @@ struct many_ops {
   /* Reports item i (rc 0, or its errno) to the caller and releases what it
    * holds. Returns false to stop. */
   bool (*finish)(struct many *m, size_t i, int rc, const struct err *err);
+  /* Optional: item i's 2xx answer read without a tree, as page returns,
+   * or MANY_TREE to leave it to json-c and page. */
+  int (*raw)(struct many *m, size_t i, const char *body, size_t len,
+             struct err *err);
 };
+
+#define MANY_TREE 2
 
 /* A run of many reads (http_run's batch). */
 struct many {
@@ -1055,6 +1262,11 @@ static int many_answer(struct many *m, struct many_req *r, int rc,
     status_error(c, "GET", r->p.b.data, (int)r->p.object_len, resp, err);
     return status_errno(resp->status);
   }
+  if (m->ops->raw != NULL) {
+    rc = m->ops->raw(m, r->i, resp->body.data, resp->body.len, err);
+    if (rc != MANY_TREE)
+      return rc;
+  }
   json_object *root, *data;
   rc = envelope(resp->body.data, resp->body.len, c->max_depth, m->ops->want,
                 &root, &data, err);
@@ -1148,15 +1360,8 @@ static int tests_path(struct many *m, size_t i, struct rs_path *p,
 
 /* A short page ends the list; a page with nothing new means the server
  * ignores offset. */
-static int tests_page(struct many *m, size_t i, json_object *data,
-                      struct err *err) {
-  struct tests_item *it = &((struct tests_kind *)m->kind)->items[i];
-  size_t page_n = 0;
-  int rc;
-  struct rs_test *page =
-      parse_array(data, sizeof(*page), test_item, &page_n, &rc, err);
-  if (rc != 0)
-    return rc;
+static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
+                     struct err *err) {
   long added = merge_tests(&it->all, &it->n, &it->cap, page, page_n);
   free(page);
   if (added < 0) {
@@ -1172,6 +1377,34 @@ static int tests_page(struct many *m, size_t i, json_object *data,
   return 1;
 }
 
+static int tests_page(struct many *m, size_t i, json_object *data,
+                      struct err *err) {
+  struct tests_item *it = &((struct tests_kind *)m->kind)->items[i];
+  size_t page_n = 0;
+  int rc;
+  struct rs_test *page =
+      parse_array(data, sizeof(*page), test_item, &page_n, &rc, err);
+  if (rc != 0)
+    return rc;
+  return tests_add(it, page, page_n, err);
+}
+
+/* The page read without a tree when it is ordinary (fast_tests). */
+static int tests_raw(struct many *m, size_t i, const char *body, size_t len,
+                     struct err *err) {
+  struct tests_item *it = &((struct tests_kind *)m->kind)->items[i];
+  struct rs_test *page = NULL;
+  size_t page_n = 0;
+  int rc = fast_tests(body, len, m->c->max_depth, &page, &page_n);
+  if (rc == -EPROTO)
+    return MANY_TREE;
+  if (rc != 0) {
+    err_set(err, "out of memory for the tests list");
+    return rc;
+  }
+  return tests_add(it, page, page_n, err);
+}
+
 static bool tests_finish(struct many *m, size_t i, int rc,
                          const struct err *err) {
   struct tests_kind *k = m->kind;
@@ -1185,7 +1418,7 @@ static bool tests_finish(struct many *m, size_t i, int rc,
 }
 
 static const struct many_ops tests_ops = {json_type_array, tests_path,
-                                          tests_page, tests_finish};
+                                          tests_page, tests_finish, tests_raw};
 
 int rs_list_tests_many(struct rs_client *c, const char *const *bucket_keys,
                        size_t n, rs_tests_fn done, void *ctx) {
@@ -1288,7 +1521,7 @@ static bool detail_finish(struct many *m, size_t i, int rc,
 }
 
 static const struct many_ops detail_ops = {json_type_object, detail_path,
-                                           detail_page, detail_finish};
+                                           detail_page, detail_finish, NULL};
 
 int rs_get_tests_many(struct rs_client *c, const struct rs_test_ref *tests,
                       size_t n, double deadline, rs_detail_fn done, void *ctx) {
@@ -1454,7 +1687,7 @@ static bool results_finish(struct many *m, size_t i, int rc,
 }
 
 static const struct many_ops results_ops = {json_type_array, results_path,
-                                            results_page, results_finish};
+                                            results_page, results_finish, NULL};
 
 int rs_list_results_many(struct rs_client *c, const struct rs_test_ref *tests,
                          size_t n, double deadline, rs_runs_fn done,

@@ -278,6 +278,10 @@ int rs_parse_bucket(const char *body, size_t len, int max_depth,
                     struct rs_bucket *ret, struct err *err);
 int rs_parse_tests(const char *body, size_t len, int max_depth,
                    struct rs_test **ret, size_t *ret_n, struct err *err);
+/* The same with json-c's tree only (rs_parse_tests reads ordinary pages
+ * without one): the unit tests check that both always agree. */
+int rs_parse_tests_tree(const char *body, size_t len, int max_depth,
+                        struct rs_test **ret, size_t *ret_n, struct err *err);
 int rs_parse_test_detail(const char *body, size_t len, int max_depth,
                          struct rs_test_detail *ret, struct err *err);
 int rs_parse_runs(const char *body, size_t len, int max_depth,

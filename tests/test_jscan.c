@@ -1,0 +1,376 @@
+/* Unit tests of jscan, the tree-free JSON reader, and of the tests list's
+ * fast path built on it: it must read exactly what json-c's tree reads. */
+#include "jscan.h"
+#include "runscope.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define DEPTH 64
+
+/* ---- whole documents: accepted or not ---- */
+
+static const struct {
+  const char *json;
+  bool ok;
+} docs[] = {
+    {"{}", true},
+    {"[]", true},
+    {" { \"a\" : [1, -2.5e3, true, false, null, \"x\"] } ", true},
+    {"\"\\u00e9\\ud83d\\ude00\\n\\\"\"", true},
+    {"0", true},
+    {"-0", true},
+    {"123456789012345", true},   /* 15 digits: exact */
+    {"1234567890123456", false}, /* 16: json-c's int64 path */
+    {"12345678901234567.5", true},
+    {"1e400", false}, /* not finite */
+    {"01", false},
+    {"1.", false},
+    {".5", false},
+    {"-", false},
+    {"+1", false},
+    {"[1,]", false},
+    {"{\"a\":1,}", false},
+    {"{\"a\" 1}", false},
+    {"{'a':1}", false},
+    {"[1] x", false},
+    {"", false},
+    {"   ", false},
+    {"nul", false},
+    {"[tru]", false},
+    {"\"a\tb\"", false},    /* a raw control character */
+    {"\"\\ud800\"", false}, /* a lone high surrogate */
+    {"\"\\udc00\"", false}, /* a lone low surrogate */
+    {"\"\\u0000\"", false}, /* would end json-c's C string */
+    {"\"\\x41\"", false},   /* no such escape */
+    {"\"\\u12g4\"", false},
+    {"\"open", false},
+    {"[1, 2", false},
+    {"{\"a\": [}", false},
+    {"// c\n1", false},
+    {"NaN", false},
+};
+
+START_TEST(documents) {
+  struct jscan s;
+  const char *j = docs[_i].json;
+  jscan_init(&s, j, strlen(j), DEPTH);
+  int rc = jscan_skip(&s);
+  if (rc == 0)
+    rc = jscan_end(&s);
+  ck_assert_msg((rc == 0) == docs[_i].ok, "%s: %d", j, rc);
+}
+END_TEST
+
+START_TEST(depth) {
+  struct jscan s;
+  const char *two = "[[1]]", *three = "[[[1]]]";
+  jscan_init(&s, two, strlen(two), 2);
+  ck_assert_int_eq(jscan_skip(&s), 0);
+  ck_assert_int_eq(jscan_end(&s), 0);
+  jscan_init(&s, three, strlen(three), 2);
+  ck_assert_int_ne(jscan_skip(&s), 0);
+  ck_assert_int_ne(jscan_end(&s), 0); /* the error sticks */
+}
+END_TEST
+
+/* ---- values ---- */
+
+START_TEST(strings_and_numbers) {
+  const char *j = "{\"s\":\"caf\\u00e9 \\ud83d\\ude00\\/\\\\\",\"n\":-1.25e2,"
+                  "\"long\":\"abcdefgh\",\"t\":true,\"z\":null}";
+  struct jscan s;
+  char key[16], str[64], small[5];
+  double d = 0;
+  jscan_init(&s, j, strlen(j), DEPTH);
+  ck_assert(jscan_enter(&s, '{'));
+  ck_assert(jscan_member(&s, key, sizeof(key)));
+  ck_assert_str_eq(key, "s");
+  ck_assert_int_eq(jscan_peek(&s), JSCAN_STRING);
+  ck_assert_int_eq(jscan_string(&s, str, sizeof(str)), 0);
+  ck_assert_str_eq(str, "caf\xc3\xa9 \xf0\x9f\x98\x80/\\");
+  ck_assert(jscan_member(&s, key, sizeof(key)));
+  ck_assert_int_eq(jscan_peek(&s), JSCAN_NUMBER);
+  ck_assert_int_eq(jscan_number(&s, &d), 0);
+  ck_assert_double_eq(d, -125);
+  ck_assert(jscan_member(&s, key, sizeof(key)));
+  ck_assert_int_eq(jscan_string(&s, small, sizeof(small)), -ENAMETOOLONG);
+  ck_assert_str_eq(small, "abcd"); /* cut, terminated */
+  ck_assert(jscan_member(&s, key, sizeof(key)));
+  ck_assert_int_eq(jscan_peek(&s), JSCAN_TRUE);
+  ck_assert_int_eq(jscan_skip(&s), 0);
+  ck_assert(jscan_member(&s, key, sizeof(key)));
+  ck_assert_int_eq(jscan_peek(&s), JSCAN_NULL);
+  ck_assert_int_eq(jscan_skip(&s), 0);
+  ck_assert(!jscan_member(&s, key, sizeof(key)));
+  ck_assert_int_eq(jscan_end(&s), 0);
+}
+END_TEST
+
+/* A key longer than the caller's buffer, or escaped, is an error (the
+ * fast path then leaves the answer to json-c). */
+START_TEST(keys) {
+  struct jscan s;
+  char key[4];
+  const char *a = "{\"abcd\":1}", *b = "{\"a\\u0062\":1}";
+  jscan_init(&s, a, strlen(a), DEPTH);
+  ck_assert(jscan_enter(&s, '{'));
+  ck_assert(!jscan_member(&s, key, sizeof(key)));
+  ck_assert_int_ne(jscan_end(&s), 0);
+  jscan_init(&s, b, strlen(b), DEPTH);
+  ck_assert(jscan_enter(&s, '{'));
+  ck_assert(!jscan_member(&s, key, sizeof(key)));
+  ck_assert(s.failed);
+}
+END_TEST
+
+START_TEST(arrays) {
+  const char *j = "[ {\"a\": [1, 2]}, [], \"x\" ]";
+  struct jscan s;
+  int items = 0;
+  jscan_init(&s, j, strlen(j), DEPTH);
+  ck_assert(jscan_enter(&s, '['));
+  while (jscan_item(&s)) {
+    items++;
+    ck_assert_int_eq(jscan_skip(&s), 0);
+  }
+  ck_assert_int_eq(items, 3);
+  ck_assert_int_eq(jscan_end(&s), 0);
+}
+END_TEST
+
+/* ---- the tests list: the fast path reads what the tree reads ---- */
+
+/* Both parsers on body: the same errno and, on success, the same tests. */
+static void same_reading(const char *body, size_t len, const char *what) {
+  struct rs_test *a = NULL, *b = NULL;
+  size_t na = 0, nb = 0;
+  struct err ea = {{0}}, eb = {{0}};
+  int ra = rs_parse_tests(body, len, DEPTH, &a, &na, &ea);
+  int rb = rs_parse_tests_tree(body, len, DEPTH, &b, &nb, &eb);
+  ck_assert_msg(ra == rb, "%s: fast %d (%s), tree %d (%s)", what, ra, ea.msg,
+                rb, eb.msg);
+  if (ra == 0) {
+    ck_assert_msg(na == nb, "%s: %zu and %zu tests", what, na, nb);
+    for (size_t i = 0; i < na; i++) {
+      ck_assert_str_eq(a[i].id, b[i].id);
+      ck_assert_str_eq(a[i].name, b[i].name);
+      ck_assert_str_eq(a[i].default_environment_id,
+                       b[i].default_environment_id);
+      ck_assert_str_eq(a[i].last_run_id, b[i].last_run_id);
+      ck_assert_msg(a[i].last_run_at == b[i].last_run_at, "%s: %.6f, %.6f",
+                    what, a[i].last_run_at, b[i].last_run_at);
+      ck_assert_int_eq(a[i].last_run_known, b[i].last_run_known);
+    }
+  } else {
+    ck_assert_str_eq(ea.msg, eb.msg);
+  }
+  free(a);
+  free(b);
+}
+
+/* A page as the fake Runscope serves it: 50 items, each with the full
+ * last_run object of a test detail. */
+static char *fake_page(size_t *ret_len) {
+  struct buf b;
+  buf_init(&b, 1 << 20);
+  ck_assert_int_eq(buf_puts(&b, "{\"data\": ["), 0);
+  for (int i = 0; i < 50; i++) {
+    ck_assert_int_eq(
+        buf_printf(
+            &b,
+            "%s{\"created_at\": %d, \"created_by\": {\"email\": "
+            "\"grace@example.com\", \"name\": \"Grace Hopper\", \"id\": "
+            "\"4ee15ecc-7fe1-43cb-aa12-ef50420f2cf9\"}, "
+            "\"default_environment_id\": \"e%04d\", \"description\": null, "
+            "\"name\": \"Bench test \\u00e9%05d\", \"id\": \"t-%05d\", "
+            "\"last_run\": {\"remote_agent_uuid\": null, \"finished_at\": "
+            "%s, \"error_count\": 0, \"message_success\": 1, \"test_uuid\": "
+            "\"t-%05d\", \"id\": \"r-%05d\", \"uuid\": \"r-%05d\", "
+            "\"environment_uuid\": \"e%04d\", \"environment_name\": "
+            "\"Production\", \"source\": \"scheduled\", \"status\": "
+            "\"completed\", \"bucket_key\": \"bench0001\", "
+            "\"template_uuids\": [\"a\", \"b\"], \"messages\": [], "
+            "\"created_at\": 1764000000.%06d, \"region\": \"us1\"}, "
+            "\"last_run_created_at\": 1764000000.%06d}",
+            i ? ", " : "", 1500000000 + i, i, i, i,
+            i % 3 ? "1764000002.5" : "null", i, i, i, i, i * 7919, i * 7919),
+        0);
+  }
+  ck_assert_int_eq(buf_puts(&b, "], \"error\": null, \"meta\": {\"status\": "
+                                "\"success\"}}"),
+                   0);
+  *ret_len = b.len;
+  return buf_detach(&b);
+}
+
+START_TEST(list_agrees_on_fixtures) {
+  static const char *const files[] = {
+      "runscope_tests.json",     "runscope_error_in_200.json",
+      "runscope_no_data.json",   "runscope_wrong_type.json",
+      "runscope_truncated.json", "runscope_deep.json",
+      "runscope_error_403.json"};
+  for (int i = 0; i < N(files); i++) {
+    size_t len;
+    char *body = fixture(files[i], &len);
+    same_reading(body, len, files[i]);
+    free(body);
+  }
+  size_t len;
+  char *page = fake_page(&len);
+  same_reading(page, len, "the fake's page");
+  struct rs_test *t = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_parse_tests(page, len, DEPTH, &t, &n, NULL), 0);
+  ck_assert_uint_eq(n, 50);
+  ck_assert_str_eq(t[7].last_run_id, "r-00007");
+  ck_assert_str_eq(t[7].name, "Bench test \xc3\xa9"
+                              "00007");
+  ck_assert(t[7].last_run_known);
+  free(t);
+  free(page);
+}
+END_TEST
+
+/* Ordinary variations of one item. */
+static const char *const variations[] = {
+    "{\"data\": [{\"id\": \"a\"}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run\": null}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run\": \"r1\"}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run\": {\"uuid\": \"u\", "
+    "\"started_at\": 5}}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run\": {\"id\": \"\", \"uuid\": "
+    "\"u\", \"created_at\": -1, \"finished_at\": 7}}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run\": {\"id\": 5}}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run_created_at\": \"12\"}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run_created_at\": -3}]}",
+    "{\"data\": [{\"id\": \"a\", \"name\": 5, \"default_environment_id\": "
+    "7}]}",
+    "{\"data\": [{\"id\": \"a\", \"id\": \"b\"}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run\": \"r\", \"last_run\": null}]}",
+    "{\"data\": [], \"data\": [{\"id\": \"x\"}]}",
+    "{\"data\": [{\"id\": \"\"}]}",
+    "{\"data\": [{\"id\": null}]}",
+    "{\"data\": [5]}",
+    "{\"data\": {}}",
+    "{\"error\": {\"status\": 500, \"message\": \"down\"}, \"data\": []}",
+    "{\"error\": {}, \"data\": [{\"id\": \"a\"}]}",
+    "{\"error\": \"boom\", \"data\": []}",
+    "[]",
+    "{\"data\": [{\"id\": \"a\\u0000b\"}]}",
+    "{\"data\": [{\"id\": \"a\", \"name\": \"\\ud800\"}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run\": {\"created_at\": "
+    "12345678901234567}}]}",
+    "{\"data\": [{\"id\": "
+    "\"0123456789012345678901234567890123456789012345678901234567890123456789"
+    "0123456789\"}]}",
+};
+
+START_TEST(list_agrees_on_variations) {
+  same_reading(variations[_i], strlen(variations[_i]), variations[_i]);
+}
+END_TEST
+
+/* Names longer than Runscope's field are cut at a character, both ways;
+ * ids too long are the tree's error. */
+START_TEST(list_agrees_on_long_values) {
+  char body[2048], name[600];
+  for (int len = RS_NAME_MAX - 4; len <= RS_NAME_MAX + 2; len++) {
+    memset(name, 'n', (size_t)len);
+    name[len] = '\0';
+    snprintf(body, sizeof(body),
+             "{\"data\": [{\"id\": \"a\", \"name\": \"%s\\u00e9z\"}]}", name);
+    same_reading(body, strlen(body), "a long name");
+    snprintf(body, sizeof(body),
+             "{\"data\": [{\"id\": \"a\", \"name\": \"%s\xc3\xa9z\"}]}", name);
+    same_reading(body, strlen(body), "a long raw UTF-8 name");
+  }
+}
+END_TEST
+
+/* Random damage to an ordinary page: whatever the bytes, both agree. */
+START_TEST(list_agrees_on_damage) {
+  size_t len;
+  char *page = fake_page(&len);
+  char *copy = malloc(len + 1);
+  ck_assert_ptr_nonnull(copy);
+  unsigned seed = 77u + (unsigned)_i;
+  static const char bytes[] = "{}[]\",:.-+eE0123456789 \\un\x01\xc3";
+  for (int round = 0; round < 300; round++) {
+    memcpy(copy, page, len + 1);
+    size_t n = len;
+    for (int k = 0, hits = 1 + rand_r(&seed) % 3; k < hits; k++) {
+      size_t at = (size_t)rand_r(&seed) % n;
+      if (rand_r(&seed) % 4 == 0)
+        n = at; /* cut short */
+      else
+        copy[at] = bytes[rand_r(&seed) % (sizeof(bytes) - 1)];
+    }
+    char what[64];
+    snprintf(what, sizeof(what), "seed %d round %d", _i, round);
+    same_reading(copy, n, what);
+  }
+  free(copy);
+  free(page);
+}
+END_TEST
+
+/* The point of it: an ordinary page costs a fraction of the tree. */
+START_TEST(fast_path_is_faster) {
+  size_t len;
+  char *page = fake_page(&len);
+  double t[2];
+  for (int k = 0; k < 2; k++) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int i = 0; i < 100; i++) {
+      struct rs_test *v = NULL;
+      size_t n = 0;
+      int rc = k == 0 ? rs_parse_tests(page, len, DEPTH, &v, &n, NULL)
+                      : rs_parse_tests_tree(page, len, DEPTH, &v, &n, NULL);
+      ck_assert_int_eq(rc, 0);
+      free(v);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    t[k] = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+  }
+  ck_assert_msg(t[0] * 2 < t[1], "fast %.1f ms, tree %.1f ms", t[0] * 1e3,
+                t[1] * 1e3);
+  free(page);
+}
+END_TEST
+
+static Suite *jscan_suite(void) {
+  Suite *s = suite_create("jscan");
+  TCase *tc = tcase_create("documents");
+  tcase_add_loop_test(tc, documents, 0, N(docs));
+  tcase_add_test(tc, depth);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("values");
+  tcase_add_test(tc, strings_and_numbers);
+  tcase_add_test(tc, keys);
+  tcase_add_test(tc, arrays);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("the tests list reads as with the tree");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, list_agrees_on_fixtures);
+  tcase_add_loop_test(tc, list_agrees_on_variations, 0, N(variations));
+  tcase_add_test(tc, list_agrees_on_long_values);
+  tcase_add_loop_test(tc, list_agrees_on_damage, 0, 6);
+  tcase_add_test(tc, fast_path_is_faster);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(jscan_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
