@@ -181,8 +181,32 @@ static void listing_set(struct cat_test *t, const struct rs_test *item) {
   t->list.last_run_at = item->last_run_at;
 }
 
+/* The common case: the list holds the same tests in the same order as
+ * last time. Updates their listings in place and returns true; false
+ * (nothing changed) when the list differs. */
+static bool merge_in_place(struct cat_bucket *b, const struct rs_test *tests,
+                           size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!test_selected(b->cfg, &tests[i]))
+      continue;
+    if (k == b->n_tests || strcmp(b->tests[k].detail.id, tests[i].id) != 0)
+      return false;
+    k++;
+  }
+  if (k != b->n_tests)
+    return false;
+  k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (test_selected(b->cfg, &tests[i]))
+      listing_set(&b->tests[k++], &tests[i]);
+  return true;
+}
+
 int cat_merge_tests(struct cat_bucket *b, const struct rs_test *tests,
                     size_t n) {
+  if (merge_in_place(b, tests, n))
+    return 0;
   struct index ix;
   struct cat_test *next = calloc(n ? n : 1, sizeof(*next));
   if (next == NULL || index_build(&ix, b->tests, b->n_tests) != 0) {

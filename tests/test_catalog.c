@@ -1,0 +1,177 @@
+/* Unit tests of the catalog's merge of a tests list: what a test keeps
+ * from cycle to cycle (its detail, its due memory), what comes and goes. */
+#include "buf.h"
+#include "catalog.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct rs_test item(const char *id, const char *name,
+                           const char *last_run, double at) {
+  struct rs_test t;
+  memset(&t, 0, sizeof(t));
+  str_copy(t.id, sizeof(t.id), id);
+  str_copy(t.name, sizeof(t.name), name);
+  str_copy(t.last_run_id, sizeof(t.last_run_id), last_run);
+  t.last_run_at = at;
+  t.last_run_known = true;
+  return t;
+}
+
+/* A detail with one environment and one schedule, as rs_get_test gives. */
+static void give_detail(struct cat_test *t, const char *env, double now) {
+  struct rs_test_detail d;
+  memset(&d, 0, sizeof(d));
+  str_copy(d.id, sizeof(d.id), t->detail.id);
+  str_copy(d.name, sizeof(d.name), "detail's name");
+  str_copy(d.trigger_url, sizeof(d.trigger_url),
+           "https://api.runscope.test/radar/x/trigger");
+  d.environments = calloc(1, sizeof(*d.environments));
+  d.schedules = calloc(1, sizeof(*d.schedules));
+  ck_assert_ptr_nonnull(d.environments);
+  ck_assert_ptr_nonnull(d.schedules);
+  str_copy(d.environments[0].id, sizeof(d.environments[0].id), env);
+  str_copy(d.environments[0].name, sizeof(d.environments[0].name),
+           "Production");
+  d.n_environments = 1;
+  str_copy(d.schedules[0].environment_id, sizeof(d.schedules[0].environment_id),
+           env);
+  d.schedules[0].interval = 300;
+  d.n_schedules = 1;
+  cat_set_detail(t, &d, now);
+  ck_assert_ptr_null(d.environments); /* taken over */
+}
+
+START_TEST(merge_keeps_what_stays) {
+  struct cat_bucket b;
+  memset(&b, 0, sizeof(b));
+  struct rs_test first[] = {item("t1", "One", "r1", 10),
+                            item("t2", "Two", "", 0)};
+  ck_assert_int_eq(cat_merge_tests(&b, first, 2), 0);
+  ck_assert_uint_eq(b.n_tests, 2);
+  ck_assert_str_eq(b.tests[0].detail.name, "One");
+  ck_assert(!b.tests[0].has_detail);
+  ck_assert(cat_detail_due(&b.tests[0], 100, 600));
+  give_detail(&b.tests[0], "env-1", 100);
+  ck_assert(b.tests[0].has_detail);
+  ck_assert_str_eq(b.tests[0].detail.name, "One"); /* the list's name */
+  ck_assert(!cat_detail_due(&b.tests[0], 699, 600));
+  ck_assert(cat_detail_due(&b.tests[0], 700, 600));
+  b.tests[0].due.known = true;
+  b.tests[0].due.read_at = 123;
+
+  /* the same tests: merged in place, listings updated */
+  struct rs_test same[] = {item("t1", "One", "r2", 20),
+                           item("t2", "Two", "", 0)};
+  struct cat_test *before = b.tests;
+  ck_assert_int_eq(cat_merge_tests(&b, same, 2), 0);
+  ck_assert_ptr_eq(b.tests, before);
+  ck_assert_str_eq(b.tests[0].list.last_run_id, "r2");
+  ck_assert(b.tests[0].list.listed);
+  ck_assert(b.tests[0].has_detail);
+  ck_assert_double_eq(b.tests[0].due.read_at, 123);
+
+  /* a new test first, t2 gone, t1 renamed: t1 keeps its detail and
+   * memory, the new one has none */
+  struct rs_test next[] = {item("t3", "Three", "r9", 30),
+                           item("t1", "One again", "r2", 20)};
+  ck_assert_int_eq(cat_merge_tests(&b, next, 2), 0);
+  ck_assert_uint_eq(b.n_tests, 2);
+  ck_assert_str_eq(b.tests[0].detail.id, "t3");
+  ck_assert(!b.tests[0].has_detail);
+  ck_assert(!b.tests[0].due.known);
+  ck_assert_str_eq(b.tests[1].detail.id, "t1");
+  ck_assert_str_eq(b.tests[1].detail.name, "One again");
+  ck_assert(b.tests[1].has_detail);
+  ck_assert_uint_eq(b.tests[1].detail.n_environments, 1);
+  ck_assert_str_eq(cat_env_name(&b.tests[1], "env-1"), "Production");
+  ck_assert_double_eq(b.tests[1].due.read_at, 123);
+  ck_assert_ptr_null(cat_test_find(&b, "t2"));
+
+  struct catalog cat = {&b, 1, true};
+  cat_unlist(&cat);
+  ck_assert(!b.tests[0].list.listed && !b.tests[1].list.listed);
+  /* an empty list empties the bucket */
+  ck_assert_int_eq(cat_merge_tests(&b, NULL, 0), 0);
+  ck_assert_uint_eq(b.n_tests, 0);
+  free(b.tests);
+}
+END_TEST
+
+/* A <Bucket> block's Test lines select by id or name. */
+START_TEST(merge_selects) {
+  struct cfg_bucket cb;
+  memset(&cb, 0, sizeof(cb));
+  ck_assert_int_eq(cfg_list_add(&cb.tests, "t2"), 0);
+  ck_assert_int_eq(cfg_list_add(&cb.tests, "Three"), 0);
+  struct cat_bucket b;
+  memset(&b, 0, sizeof(b));
+  b.cfg = &cb;
+  struct rs_test list[] = {item("t1", "One", "", 0), item("t2", "Two", "", 0),
+                           item("t3", "Three", "", 0)};
+  ck_assert_int_eq(cat_merge_tests(&b, list, 3), 0);
+  ck_assert_uint_eq(b.n_tests, 2);
+  ck_assert_str_eq(b.tests[0].detail.id, "t2");
+  ck_assert_str_eq(b.tests[1].detail.id, "t3");
+  /* the same list again goes in place, still selected */
+  ck_assert_int_eq(cat_merge_tests(&b, list, 3), 0);
+  ck_assert_uint_eq(b.n_tests, 2);
+  for (size_t i = 0; i < b.n_tests; i++)
+    rs_test_detail_fini(&b.tests[i].detail);
+  free(b.tests);
+  for (size_t i = 0; i < cb.tests.n; i++)
+    free(cb.tests.v[i]);
+  free(cb.tests.v);
+}
+END_TEST
+
+/* Many tests: the index finds every one, whatever the order. */
+START_TEST(merge_many) {
+  enum { T = 2000 };
+  struct rs_test *list = calloc(T, sizeof(*list));
+  ck_assert_ptr_nonnull(list);
+  for (int i = 0; i < T; i++) {
+    char id[32];
+    snprintf(id, sizeof(id), "test-%05d", i);
+    list[i] = item(id, "n", "", 0);
+  }
+  struct cat_bucket b;
+  memset(&b, 0, sizeof(b));
+  ck_assert_int_eq(cat_merge_tests(&b, list, T), 0);
+  for (int i = 0; i < T; i++)
+    b.tests[i].due.read_at = i;
+  for (int i = 0; i < T / 2; i++) { /* reverse the order */
+    struct rs_test x = list[i];
+    list[i] = list[T - 1 - i];
+    list[T - 1 - i] = x;
+  }
+  ck_assert_int_eq(cat_merge_tests(&b, list, T - 1), 0); /* one gone */
+  ck_assert_uint_eq(b.n_tests, T - 1);
+  for (int i = 0; i < T - 1; i++) {
+    const struct cat_test *t = &b.tests[i];
+    ck_assert_double_eq(t->due.read_at, atoi(t->detail.id + 5));
+  }
+  free(b.tests);
+  free(list);
+}
+END_TEST
+
+static Suite *catalog_suite(void) {
+  Suite *s = suite_create("catalog");
+  TCase *tc = tcase_create("merging a tests list");
+  tcase_add_test(tc, merge_keeps_what_stays);
+  tcase_add_test(tc, merge_selects);
+  tcase_add_test(tc, merge_many);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(catalog_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
