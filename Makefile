@@ -8,6 +8,7 @@
 # make sanitize   unit tests built with AddressSanitizer and UBSan
 # make fuzz       libFuzzer targets on the parsers, FUZZ_SECONDS (60) each
 # make crashtest  the kill -9 crash test with CRASH_RESTARTS (50) restarts
+# make bench      the request economy against a naive poller (~10 minutes)
 # make install    DESTDIR, PLUGINDIR, CONFDIR, MANDIR, DOCDIR, STATEDIR as usual
 # make deb, make rpm   packages of the committed tree, left in build/
 # make pkgtest   the .deb installed with apt-get and run (root, Debian)
@@ -184,7 +185,17 @@ crashtest: deps
 	CRASH_RESTARTS=$(CRASH_RESTARTS) python3 -m unittest discover \
 		-s tests/e2e -p test_restart.py -k CrashTest -v
 
-.PHONY: sanitize fuzz crashtest
+# The request economy measured: the plugin in the real collectd and a naive
+# poller against the same fake Runscope, at T = 100, 1,000 and 5,000 tests
+# (tests/bench/bench.py; BENCH_SIZES, BENCH_INTERVAL, BENCH_IDLE,
+# BENCH_BUSY). Prints the table and the targets, writes build/bench/
+# results.json, table.md and the chart bench.png. Not part of make check.
+bench:
+	@packaging/install-deps.sh bench
+	$(MAKE) all
+	python3 tests/bench/bench.py
+
+.PHONY: sanitize fuzz crashtest bench
 
 clean:
 	rm -rf $(B)

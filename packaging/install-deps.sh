@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages collectd-runscope needs to build, test and package.
 #
-# Usage: packaging/install-deps.sh [build|package|fuzz]
+# Usage: packaging/install-deps.sh [build|package|fuzz|bench]
 #   build    (default) compiler, collectd headers and daemon, libcurl, json-c,
 #            Check, valgrind, python3 for the fake servers, groff for the man
 #            page, clang-format and cppcheck for make lint
 #   package  build plus debhelper, dpkg-dev, rpm and lintian
 #   fuzz     build plus clang and its libFuzzer runtime, for make fuzz
+#   bench    build plus matplotlib, for the chart of make bench
 #
 # As root on Debian or Ubuntu it runs apt-get for what is missing; otherwise it
 # prints the command to run and exits non-zero when something is missing.
@@ -18,13 +19,15 @@ pyflakes3"
 PACKAGE_PKGS="debhelper dpkg-dev fakeroot rpm lintian"
 # libFuzzer comes with clang's runtime, only recommended by clang (Debian 12)
 FUZZ_PKGS="clang libclang-rt-14-dev"
+BENCH_PKGS="python3-matplotlib"
 
 case "${1:-build}" in
 build) wanted=$BUILD_PKGS ;;
 package) wanted="$BUILD_PKGS $PACKAGE_PKGS" ;;
 fuzz) wanted="$BUILD_PKGS $FUZZ_PKGS" ;;
+bench) wanted="$BUILD_PKGS $BENCH_PKGS" ;;
 *)
-	echo "usage: $0 [build|package|fuzz]" >&2
+	echo "usage: $0 [build|package|fuzz|bench]" >&2
 	exit 2
 	;;
 esac
