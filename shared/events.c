@@ -230,10 +230,8 @@ static void create_event(struct engine *e, struct rec_key *k, double now) {
     rec_apply_lookup(k, &e->opts, ids, 1, now);
     return;
   }
-  /* Write-ahead: a crash after sending must not lead to a second trigger. */
-  rec_create_done(k, &e->opts, REC_MAYBE_SENT, NULL, now);
-  e->dirty = true;
-  eng_save_state(e, now);
+  /* The trigger was recorded as possibly sent, and saved, before the
+   * cycle's first send (record_intents). */
   char request_id[XM_ID_MAX] = "";
   struct err err = {{0}};
   int rc = send_trigger(e, &v, request_id, sizeof(request_id), &err);
@@ -282,13 +280,43 @@ int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
   return 0;
 }
 
+/* Write-ahead for the cycle's sends: every trigger is recorded as possibly
+ * sent, and every key about to lose an event is marked for a check, then
+ * the state is saved once, before the first request goes out, so that a
+ * crash among the sends can neither page twice nor leave an event open.
+ * Returns whether the triggers were recorded (nothing is sent when
+ * xMatters is down or in DryRun). */
+static bool record_intents(struct engine *e, const struct rec_actions *actions,
+                           double now) {
+  if (e->cfg->dry_run || e->xm_down)
+    return false;
+  bool changed = false;
+  for (size_t i = 0; i < actions->n; i++) {
+    const struct rec_action *a = &actions->v[i];
+    struct rec_key *k = e->state.keys[a->key];
+    if (a->type == REC_CREATE) {
+      rec_create_done(k, &e->opts, REC_MAYBE_SENT, NULL, now);
+      changed = true;
+    } else if (a->type == REC_TERMINATE && !eng_is_dry_run_id(a->event_id)) {
+      changed |= rec_terminate_start(k);
+    }
+  }
+  if (changed) {
+    e->dirty = true;
+    eng_save_state(e, now);
+  }
+  return true;
+}
+
 static void carry_out(struct engine *e, const struct rec_action *a,
-                      double now) {
+                      bool recorded, double now) {
   struct rec_key *k = e->state.keys[a->key];
   switch (a->type) {
   case REC_CREATE:
     if (!e->xm_down)
       create_event(e, k, now);
+    else if (recorded) /* xMatters went down: this one was not sent */
+      rec_create_done(k, &e->opts, REC_NOT_CREATED, NULL, now);
     break;
   case REC_TERMINATE:
     if (!e->xm_down &&
@@ -315,7 +343,8 @@ void eng_act(struct engine *e, double now) {
   e->closed_key = NULL;
   if (rec_plan_actions(&e->state, &e->opts, now, &actions) != 0)
     eng_log(e, ENGINE_LOG_ERR, "Out of memory planning the xMatters actions.");
+  bool recorded = record_intents(e, &actions, now);
   for (size_t i = 0; i < actions.n; i++)
-    carry_out(e, &actions.v[i], now);
+    carry_out(e, &actions.v[i], recorded, now);
   rec_actions_fini(&actions);
 }

@@ -388,6 +388,35 @@ class CreateFaultsTest(FaultTestCase):
         self.assert_logged_once(XM + r"POST .*HTTP 400.*form not ready",
                                 3, "the rejection")
 
+    def test_rejected_trigger_leaves_the_cycles_other_trigger_unsent(self):
+        # Two tests fail in one cycle. Both triggers are recorded as
+        # possibly sent before the first goes out (write-ahead); its 503
+        # ends the cycle's sends, so the second is marked as not sent
+        # again: it goes out after the back-off, instead of being looked
+        # for as a trigger whose answer was lost (PendingTimeout).
+        self.rs.add_bucket(BUCKET, "Shop")
+        keys = []
+        for name in ("Checkout API", "Search API"):
+            t = self.rs.add_test(BUCKET, name, environments=[
+                {"name": "Production", "regions": ["us1"]}])
+            keys.append(runscope_key(BUCKET, t["id"],
+                                     t["environments"][0]["id"]))
+            self.rs.add_run(BUCKET, t["id"], "Production", "fail")
+        self.xm.inject_fault(method="POST", path=self.TRIGGER,
+                             action="status", status=503, count=1)
+        self.h.write_config(buckets=[BUCKET], plugin_options={
+            "OutageThreshold": 3600, "PendingTimeout": 300})
+        self.h.start()
+        for key in keys:
+            self.wait_event(key)
+        posts = self.trigger_posts()
+        self.assertEqual([p["fault"] is not None for p in posts],
+                         [True, False, False], "one rejected, two accepted")
+        self.assertLess(posts[-1]["time"] - posts[0]["time"], WAIT,
+                        "the unsent trigger waited for PendingTimeout")
+        for key in keys:
+            self.assertEqual(len(self.xm.events(key=key)), 1, key)
+
     def test_trigger_429_retry_after_is_honoured(self):
         t, key, run = self.story(xm_fault={"method": "POST",
                                            "path": self.TRIGGER,
