@@ -9,15 +9,66 @@
 
 void cat_init(struct catalog *cat) { memset(cat, 0, sizeof(*cat)); }
 
-static void bucket_fini(struct cat_bucket *b) {
+static size_t hash_id(const char *s) {
+  size_t h = 1469598103934665603u; /* FNV-1a */
+  for (; *s != '\0'; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return h;
+}
+
+static int index_build(struct cat_index *ix, const struct cat_test *t,
+                       size_t n) {
+  size_t cap = 16;
+  while (cap < 2 * n)
+    cap *= 2;
+  ix->slot = calloc(cap, sizeof(*ix->slot));
+  ix->mask = cap - 1;
+  if (ix->slot == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    size_t h = hash_id(t[i].detail.id) & ix->mask;
+    while (ix->slot[h] != 0)
+      h = (h + 1) & ix->mask;
+    ix->slot[h] = i + 1;
+  }
+  return 0;
+}
+
+static void index_fini(struct cat_index *ix) {
+  free(ix->slot);
+  ix->slot = NULL;
+  ix->mask = 0;
+}
+
+/* The index of the test with id in t[0..n), or -1. Without an index the
+ * tests are searched in order. */
+static long index_find(const struct cat_index *ix, const struct cat_test *t,
+                       size_t n, const char *id) {
+  if (ix->slot == NULL) {
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(t[i].detail.id, id) == 0)
+        return (long)i;
+    return -1;
+  }
+  for (size_t h = hash_id(id) & ix->mask; ix->slot[h] != 0;
+       h = (h + 1) & ix->mask)
+    if (strcmp(t[ix->slot[h] - 1].detail.id, id) == 0)
+      return (long)(ix->slot[h] - 1);
+  return -1;
+}
+
+void cat_bucket_fini(struct cat_bucket *b) {
   for (size_t i = 0; i < b->n_tests; i++)
     rs_test_detail_fini(&b->tests[i].detail);
   free(b->tests);
+  b->tests = NULL;
+  b->n_tests = 0;
+  index_fini(&b->index);
 }
 
 void cat_fini(struct catalog *cat) {
   for (size_t i = 0; i < cat->n_buckets; i++)
-    bucket_fini(&cat->buckets[i]);
+    cat_bucket_fini(&cat->buckets[i]);
   free(cat->buckets);
   cat_init(cat);
 }
@@ -32,10 +83,10 @@ const struct cat_bucket *cat_bucket_find(const struct catalog *cat,
 
 const struct cat_test *cat_test_find(const struct cat_bucket *b,
                                      const char *test_id) {
-  for (size_t i = 0; b != NULL && i < b->n_tests; i++)
-    if (strcmp(b->tests[i].detail.id, test_id) == 0)
-      return &b->tests[i];
-  return NULL;
+  if (b == NULL)
+    return NULL;
+  long i = index_find(&b->index, b->tests, b->n_tests, test_id);
+  return i < 0 ? NULL : &b->tests[i];
 }
 
 const char *cat_env_name(const struct cat_test *t, const char *env_id) {
@@ -101,8 +152,10 @@ static void keep_tests(struct cat_bucket *b, struct catalog *old) {
       continue;
     b->tests = o->tests;
     b->n_tests = o->n_tests;
+    b->index = o->index;
     o->tests = NULL;
     o->n_tests = 0;
+    o->index = (struct cat_index){NULL, 0};
     return;
   }
 }
@@ -128,47 +181,6 @@ void cat_unlist(struct catalog *cat) {
   for (size_t i = 0; i < cat->n_buckets; i++)
     for (size_t j = 0; j < cat->buckets[i].n_tests; j++)
       cat->buckets[i].tests[j].list.listed = false;
-}
-
-/* An index of a bucket's tests by id: open addressing over a power of two
- * (at least twice the tests), each slot 0 or a test's index + 1. */
-struct index {
-  size_t *slot;
-  size_t mask;
-};
-
-static size_t hash_id(const char *s) {
-  size_t h = 1469598103934665603u; /* FNV-1a */
-  for (; *s != '\0'; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211u;
-  return h;
-}
-
-static int index_build(struct index *ix, const struct cat_test *t, size_t n) {
-  size_t cap = 16;
-  while (cap < 2 * n)
-    cap *= 2;
-  ix->slot = calloc(cap, sizeof(*ix->slot));
-  ix->mask = cap - 1;
-  if (ix->slot == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    size_t h = hash_id(t[i].detail.id) & ix->mask;
-    while (ix->slot[h] != 0)
-      h = (h + 1) & ix->mask;
-    ix->slot[h] = i + 1;
-  }
-  return 0;
-}
-
-/* The index of the test with id in t[], or -1. */
-static long index_find(const struct index *ix, const struct cat_test *t,
-                       const char *id) {
-  for (size_t h = hash_id(id) & ix->mask; ix->slot[h] != 0;
-       h = (h + 1) & ix->mask)
-    if (strcmp(t[ix->slot[h] - 1].detail.id, id) == 0)
-      return (long)(ix->slot[h] - 1);
-  return -1;
 }
 
 /* The listing of an item of the tests list. */
@@ -207,38 +219,42 @@ int cat_merge_tests(struct cat_bucket *b, const struct rs_test *tests,
                     size_t n) {
   if (merge_in_place(b, tests, n))
     return 0;
-  struct index ix;
   struct cat_test *next = calloc(n ? n : 1, sizeof(*next));
-  if (next == NULL || index_build(&ix, b->tests, b->n_tests) != 0) {
-    free(next);
+  if (next == NULL)
     return -ENOMEM;
-  }
+  if (b->index.slot == NULL) /* without one, tests are searched in order */
+    (void)index_build(&b->index, b->tests, b->n_tests);
   size_t kept = 0;
   for (size_t i = 0; i < n; i++) {
     if (!test_selected(b->cfg, &tests[i]))
       continue;
     struct cat_test *t = &next[kept++];
-    long old = index_find(&ix, b->tests, tests[i].id);
+    long old = index_find(&b->index, b->tests, b->n_tests, tests[i].id);
     if (old >= 0) { /* moved: its detail's arrays change hands */
       *t = b->tests[old];
       memset(&b->tests[old], 0, sizeof(b->tests[old]));
     }
     listing_set(t, &tests[i]);
   }
-  free(ix.slot);
-  bucket_fini(b); /* the tests no longer listed */
+  cat_bucket_fini(b); /* the tests no longer listed, the old index */
   b->tests = next;
   b->n_tests = kept;
+  /* Without an index (no memory) cat_test_find searches in order. */
+  (void)index_build(&b->index, b->tests, b->n_tests);
   return 0;
 }
 
 void cat_set_detail(struct cat_test *t, struct rs_test_detail *d, double now) {
-  char name[RS_NAME_MAX];
-  /* The list's name is the newer when they differ. */
+  char id[RS_ID_MAX], name[RS_NAME_MAX];
+  /* The list's name is the newer when they differ; its id is what the
+   * bucket's index knows the test by. */
+  str_copy(id, sizeof(id), t->detail.id);
   str_copy(name, sizeof(name), t->detail.name);
   rs_test_detail_fini(&t->detail);
   t->detail = *d;
   memset(d, 0, sizeof(*d));
+  if (id[0] != '\0')
+    str_copy(t->detail.id, sizeof(t->detail.id), id);
   if (name[0] != '\0')
     str_copy(t->detail.name, sizeof(t->detail.name), name);
   t->has_detail = true;

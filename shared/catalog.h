@@ -27,11 +27,19 @@ struct cat_test {
   double fwd_newest;   /* forward mode: newest forwardable run read */
 };
 
+/* An index of a bucket's tests by id: open addressing over a power of two
+ * (at least twice the tests), each slot 0 or a test's index + 1. */
+struct cat_index {
+  size_t *slot; /* NULL: not built (the tests are then searched in order) */
+  size_t mask;
+};
+
 struct cat_bucket {
   struct rs_bucket info;
   const struct cfg_bucket *cfg; /* its <Bucket> block, NULL: all buckets */
   struct cat_test *tests;
   size_t n_tests;
+  struct cat_index index; /* of tests, rebuilt when they change */
 };
 
 /* Owned arrays; release with cat_fini. */
@@ -43,6 +51,9 @@ struct catalog {
 
 void cat_init(struct catalog *cat);
 void cat_fini(struct catalog *cat);
+
+/* Releases b's tests (their details) and index, leaving b without tests. */
+void cat_bucket_fini(struct cat_bucket *b);
 
 /* Reads the buckets (the configured ones, or all the token sees) and
  * replaces the catalog's: a bucket that stays keeps its tests, a new one

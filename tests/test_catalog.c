@@ -96,7 +96,7 @@ START_TEST(merge_keeps_what_stays) {
   /* an empty list empties the bucket */
   ck_assert_int_eq(cat_merge_tests(&b, NULL, 0), 0);
   ck_assert_uint_eq(b.n_tests, 0);
-  free(b.tests);
+  cat_bucket_fini(&b);
 }
 END_TEST
 
@@ -120,7 +120,7 @@ START_TEST(merge_selects) {
   ck_assert_uint_eq(b.n_tests, 2);
   for (size_t i = 0; i < b.n_tests; i++)
     rs_test_detail_fini(&b.tests[i].detail);
-  free(b.tests);
+  cat_bucket_fini(&b);
   for (size_t i = 0; i < cb.tests.n; i++)
     free(cb.tests.v[i]);
   free(cb.tests.v);
@@ -152,9 +152,54 @@ START_TEST(merge_many) {
   for (int i = 0; i < T - 1; i++) {
     const struct cat_test *t = &b.tests[i];
     ck_assert_double_eq(t->due.read_at, atoi(t->detail.id + 5));
+    ck_assert_ptr_eq(cat_test_find(&b, t->detail.id), t);
   }
-  free(b.tests);
+  ck_assert_ptr_null(cat_test_find(&b, list[T - 1].id)); /* the one gone */
+  cat_bucket_fini(&b);
   free(list);
+}
+END_TEST
+
+/* cat_test_find through the index: after merges that reorder, add and
+ * drop tests, after a detail that spells its id otherwise, and without an
+ * index. */
+START_TEST(find_by_id) {
+  struct cat_bucket b;
+  memset(&b, 0, sizeof(b));
+  ck_assert_ptr_null(cat_test_find(&b, "t1")); /* empty */
+  ck_assert_ptr_null(cat_test_find(NULL, "t1"));
+  struct rs_test one[] = {item("t1", "One", "", 0), item("t2", "Two", "", 0),
+                          item("t3", "Three", "", 0)};
+  ck_assert_int_eq(cat_merge_tests(&b, one, 3), 0);
+  for (size_t i = 0; i < 3; i++)
+    ck_assert_ptr_eq(cat_test_find(&b, one[i].id), &b.tests[i]);
+  struct rs_test two[] = {item("t4", "Four", "", 0), item("t3", "Three", "", 0),
+                          item("t1", "One", "", 0)};
+  ck_assert_int_eq(cat_merge_tests(&b, two, 3), 0);
+  ck_assert_ptr_eq(cat_test_find(&b, "t4"), &b.tests[0]);
+  ck_assert_ptr_eq(cat_test_find(&b, "t3"), &b.tests[1]);
+  ck_assert_ptr_eq(cat_test_find(&b, "t1"), &b.tests[2]);
+  ck_assert_ptr_null(cat_test_find(&b, "t2"));
+  ck_assert_ptr_null(cat_test_find(&b, "t"));
+  /* The same list again is merged in place: the index stays right. */
+  ck_assert_int_eq(cat_merge_tests(&b, two, 3), 0);
+  ck_assert_ptr_eq(cat_test_find(&b, "t1"), &b.tests[2]);
+  /* A detail whose id differs keeps the listed id. */
+  struct rs_test_detail d;
+  memset(&d, 0, sizeof(d));
+  str_copy(d.id, sizeof(d.id), "T3");
+  cat_set_detail(&b.tests[1], &d, 5);
+  ck_assert_str_eq(b.tests[1].detail.id, "t3");
+  ck_assert_ptr_eq(cat_test_find(&b, "t3"), &b.tests[1]);
+  /* Without an index the tests are searched in order. */
+  struct cat_index ix = b.index;
+  b.index.slot = NULL;
+  ck_assert_ptr_eq(cat_test_find(&b, "t1"), &b.tests[2]);
+  ck_assert_ptr_null(cat_test_find(&b, "t2"));
+  b.index = ix;
+  cat_bucket_fini(&b);
+  ck_assert_ptr_null(b.tests);
+  ck_assert_ptr_null(cat_test_find(&b, "t1"));
 }
 END_TEST
 
@@ -164,6 +209,7 @@ static Suite *catalog_suite(void) {
   tcase_add_test(tc, merge_keeps_what_stays);
   tcase_add_test(tc, merge_selects);
   tcase_add_test(tc, merge_many);
+  tcase_add_test(tc, find_by_id);
   suite_add_tcase(s, tc);
   return s;
 }
