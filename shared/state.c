@@ -25,44 +25,84 @@ static const char *const ev_names[] = {
 };
 #define N_EV_NAMES (sizeof(ev_names) / sizeof(ev_names[0]))
 
-/* Member names are literals: json-c may keep the pointer, not a copy. */
-#define ADD_FLAGS                                                              \
-  (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY)
+/* ---- writing ----
+ *
+ * The state is written straight into the text, without a JSON tree: with
+ * thousands of tests a tree costs several times the text in memory and
+ * most of a save's time. Each writer adds one member (or, with a NULL
+ * name, one array element), comma first when it is not the first of its
+ * object or array; the first error sticks and ends the writing. */
 
-/* ---- writing ---- */
+struct jw {
+  struct buf *out;
+  bool first; /* the next member is the first of its object or array */
+  int rc;     /* 0, or the first error */
+};
 
-/* Adds val (owned; released on failure) as member name of o. 0 or -ENOMEM. */
-static int add(json_object *o, const char *name, json_object *val) {
-  if (val == NULL)
-    return -ENOMEM;
-  if (json_object_object_add_ex(o, name, val, ADD_FLAGS) != 0) {
-    json_object_put(val);
-    return -ENOMEM;
+static void jw_raw(struct jw *w, const char *s, size_t n) {
+  if (w->rc == 0)
+    w->rc = buf_append(w->out, s, n);
+}
+
+static void jw_string(struct jw *w, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  jw_raw(w, "\"", 1);
+  const char *run = s;
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    jw_raw(w, run, (size_t)(s - run));
+    run = s + 1;
+    char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+    if (c == '"' || c == '\\')
+      jw_raw(w, (char[]){'\\', (char)c}, 2);
+    else if (c == '\n')
+      jw_raw(w, "\\n", 2);
+    else
+      jw_raw(w, esc, sizeof(esc));
   }
-  return 0;
+  jw_raw(w, run, (size_t)(s - run));
+  jw_raw(w, "\"", 1);
 }
 
-/* Appends val (owned; released on failure) to array a. 0 or -ENOMEM. */
-static int push(json_object *a, json_object *val) {
-  if (val == NULL)
-    return -ENOMEM;
-  if (json_object_array_add(a, val) != 0) {
-    json_object_put(val);
-    return -ENOMEM;
+/* The comma and the member name (none for an array element). */
+static void jw_name(struct jw *w, const char *name) {
+  if (!w->first)
+    jw_raw(w, ",", 1);
+  w->first = false;
+  if (name != NULL) {
+    jw_string(w, name);
+    jw_raw(w, ":", 1);
   }
-  return 0;
 }
 
-static int add_str(json_object *o, const char *name, const char *s) {
-  return add(o, name, json_object_new_string(s));
+/* Opens an object ('{') or array ('['). */
+static void jw_open(struct jw *w, const char *name, char bracket) {
+  jw_name(w, name);
+  jw_raw(w, &bracket, 1);
+  w->first = true;
 }
 
-static int add_bool(json_object *o, const char *name, bool b) {
-  return add(o, name, json_object_new_boolean(b));
+static void jw_close(struct jw *w, char bracket) {
+  jw_raw(w, &bracket, 1);
+  w->first = false;
 }
 
-static int add_long(json_object *o, const char *name, long v) {
-  return add(o, name, json_object_new_int64(v));
+static void jw_str(struct jw *w, const char *name, const char *v) {
+  jw_name(w, name);
+  jw_string(w, v);
+}
+
+static void jw_bool(struct jw *w, const char *name, bool v) {
+  jw_name(w, name);
+  jw_raw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+static void jw_long(struct jw *w, const char *name, long v) {
+  char s[32];
+  jw_name(w, name);
+  jw_raw(w, s, (size_t)snprintf(s, sizeof(s), "%ld", v));
 }
 
 /* Writes d with the fewest significant digits (15 to 17) that read back as
@@ -81,89 +121,79 @@ static void format_double(double d, char *out, size_t size) {
 }
 
 /* A number member; JSON has no NaN or infinity, so those are written as null
- * (read back as 0). */
-static int add_num(json_object *o, const char *name, double d) {
-  if (!isfinite(d))
-    return json_object_object_add_ex(o, name, NULL, ADD_FLAGS) == 0 ? 0
-                                                                    : -ENOMEM;
+ * (read back as 0). Whole numbers, the common case, skip the search for
+ * the shortest digits. */
+static void jw_num(struct jw *w, const char *name, double d) {
   char s[64];
-  format_double(d, s, sizeof(s));
-  return add(o, name, json_object_new_double_s(d, s));
-}
-
-static json_object *loc_to_json(const struct rec_run *l) {
-  json_object *o = json_object_new_object();
-  if (o == NULL)
-    return NULL;
-  if (add_str(o, "location", l->location) ||
-      add_str(o, "test_run_id", l->test_run_id) ||
-      add_bool(o, "failed", l->failed) ||
-      add_num(o, "started_at", l->started_at) ||
-      add_num(o, "finished_at", l->finished_at) ||
-      add_long(o, "assertions_failed", l->assertions_failed) ||
-      add_long(o, "scripts_failed", l->scripts_failed) ||
-      add_long(o, "variables_failed", l->variables_failed) ||
-      add_long(o, "requests_executed", l->requests_executed)) {
-    json_object_put(o);
-    return NULL;
+  jw_name(w, name);
+  if (!isfinite(d))
+    jw_raw(w, "null", 4);
+  else if (d == 0)
+    jw_raw(w, "0", 1);
+  else {
+    format_double(d, s, sizeof(s));
+    jw_raw(w, s, strlen(s));
   }
-  return o;
 }
 
-/* Adds the "locations" array of k to o. 0 or -ENOMEM. */
-static int add_locs(json_object *o, const struct rec_key *k) {
-  json_object *a = json_object_new_array_ext((int)k->n_locs);
-  int rc = add(o, "locations", a);
-  for (size_t i = 0; rc == 0 && i < k->n_locs; i++)
-    rc = push(a, loc_to_json(&k->locs[i]));
-  return rc;
+/* Ends the writing: 0, or the first error with out as it was before. */
+static int jw_end(struct jw *w, size_t start) {
+  if (w->rc != 0 && w->out->data != NULL) {
+    w->out->len = start;
+    w->out->data[start] = '\0';
+  }
+  return w->rc;
 }
 
-/* Adds the "event_ids" array of k to o. 0 or -ENOMEM. */
-static int add_event_ids(json_object *o, const struct rec_key *k) {
-  json_object *a = json_object_new_array_ext((int)k->n_events);
-  int rc = add(o, "event_ids", a);
-  for (size_t i = 0; rc == 0 && i < k->n_events; i++)
-    rc = push(a, json_object_new_string(k->event_ids[i]));
-  return rc;
+static void loc_write(struct jw *w, const struct rec_run *l) {
+  jw_open(w, NULL, '{');
+  jw_str(w, "location", l->location);
+  jw_str(w, "test_run_id", l->test_run_id);
+  jw_bool(w, "failed", l->failed);
+  jw_num(w, "started_at", l->started_at);
+  jw_num(w, "finished_at", l->finished_at);
+  jw_long(w, "assertions_failed", l->assertions_failed);
+  jw_long(w, "scripts_failed", l->scripts_failed);
+  jw_long(w, "variables_failed", l->variables_failed);
+  jw_long(w, "requests_executed", l->requests_executed);
+  jw_close(w, '}');
 }
 
-/* The JSON of one key in *ret (the caller puts it). 0, -EINVAL when the key
- * is not valid, or -ENOMEM. */
-static int key_to_json(const struct rec_key *k, json_object **ret) {
+/* One key. -EINVAL when it is not valid. */
+static int key_write(struct jw *w, const struct rec_key *k) {
   if (k->n_locs > REC_LOC_MAX || k->n_events > REC_EVENTS_MAX ||
       (size_t)k->ev >= N_EV_NAMES)
     return -EINVAL;
-  json_object *o = json_object_new_object();
-  if (o == NULL)
-    return -ENOMEM;
-  if (add_str(o, "key", k->key) || add_str(o, "bucket_key", k->bucket_key) ||
-      add_str(o, "test_id", k->test_id) ||
-      add_str(o, "environment_id", k->environment_id) || add_locs(o, k) ||
-      add_str(o, "event", ev_names[k->ev]) || add_event_ids(o, k) ||
-      add_str(o, "request_id", k->request_id) ||
-      add_bool(o, "request_confirmed", k->request_confirmed) ||
-      add_num(o, "requested_at", k->requested_at) ||
-      add_num(o, "alerted_through", k->alerted_through) ||
-      add_num(o, "checked_at", k->checked_at) ||
-      add_bool(o, "notified_failing", k->notified_failing)) {
-    json_object_put(o);
-    return -ENOMEM;
-  }
-  *ret = o;
+  jw_open(w, NULL, '{');
+  jw_str(w, "key", k->key);
+  jw_str(w, "bucket_key", k->bucket_key);
+  jw_str(w, "test_id", k->test_id);
+  jw_str(w, "environment_id", k->environment_id);
+  jw_open(w, "locations", '[');
+  for (size_t i = 0; i < k->n_locs; i++)
+    loc_write(w, &k->locs[i]);
+  jw_close(w, ']');
+  jw_str(w, "event", ev_names[k->ev]);
+  jw_open(w, "event_ids", '[');
+  for (size_t i = 0; i < k->n_events; i++)
+    jw_str(w, NULL, k->event_ids[i]);
+  jw_close(w, ']');
+  jw_str(w, "request_id", k->request_id);
+  jw_bool(w, "request_confirmed", k->request_confirmed);
+  jw_num(w, "requested_at", k->requested_at);
+  jw_num(w, "alerted_through", k->alerted_through);
+  jw_num(w, "checked_at", k->checked_at);
+  jw_bool(w, "notified_failing", k->notified_failing);
+  jw_close(w, '}');
   return 0;
 }
 
-static json_object *cursor_to_json(const struct rec_cursor *c) {
-  json_object *o = json_object_new_object();
-  if (o == NULL)
-    return NULL;
-  if (add_str(o, "bucket_key", c->bucket_key) ||
-      add_str(o, "test_id", c->test_id) || add_num(o, "since", c->since)) {
-    json_object_put(o);
-    return NULL;
-  }
-  return o;
+static void cursor_write(struct jw *w, const struct rec_cursor *c) {
+  jw_open(w, NULL, '{');
+  jw_str(w, "bucket_key", c->bucket_key);
+  jw_str(w, "test_id", c->test_id);
+  jw_num(w, "since", c->since);
+  jw_close(w, '}');
 }
 
 /* ---- responses: written ---- */
@@ -177,226 +207,174 @@ static const char *const rerun_names[] = {
 };
 #define N_RERUN_NAMES (sizeof(rerun_names) / sizeof(rerun_names[0]))
 
-/* Adds the "seen" array of ev: {"id": 16 hex digits, "received"}. */
-static int add_seen(json_object *o, const struct resp_event *ev) {
-  json_object *a = json_object_new_array_ext((int)ev->n_seen);
-  int rc = add(o, "seen", a);
-  for (size_t i = 0; rc == 0 && i < ev->n_seen; i++) {
-    char id[17];
-    snprintf(id, sizeof(id), "%016llx", (unsigned long long)ev->seen[i].id);
-    json_object *s = json_object_new_object();
-    rc = push(a, s);
-    if (rc == 0)
-      rc = add_str(s, "id", id) ? -ENOMEM
-                                : add_num(s, "received", ev->seen[i].received);
-  }
-  return rc;
-}
-
-/* Adds the "rerun_runs" array of ev. */
-static int add_rerun_runs(json_object *o, const struct resp_event *ev) {
-  json_object *a = json_object_new_array_ext((int)ev->n_rerun_runs);
-  int rc = add(o, "rerun_runs", a);
-  for (size_t i = 0; rc == 0 && i < ev->n_rerun_runs; i++)
-    rc = push(a, json_object_new_string(ev->rerun_runs[i]));
-  return rc;
-}
-
-/* The JSON of one event's responses in *ret. 0, -EINVAL (more seen
- * responses or runs than fit, an unknown rerun state) or -ENOMEM. */
-static int response_to_json(const struct resp_event *ev, json_object **ret) {
+/* One event's responses. -EINVAL (more seen responses or runs than fit, an
+ * unknown rerun state). */
+static int response_write(struct jw *w, const struct resp_event *ev) {
   if (ev->n_seen > RESP_SEEN_MAX || ev->n_rerun_runs > RESP_RUNS_MAX ||
       (size_t)ev->rerun >= N_RERUN_NAMES)
     return -EINVAL;
-  json_object *o = json_object_new_object();
-  if (o == NULL)
-    return -ENOMEM;
-  if (add_str(o, "event_id", ev->event_id) || add_str(o, "key", ev->key) ||
-      add_seen(o, ev) || add_num(o, "seen_through", ev->seen_through) ||
-      add_long(o, "reruns", (long)ev->reruns) ||
-      add_str(o, "rerun", rerun_names[ev->rerun]) ||
-      add_str(o, "rerun_by", ev->rerun_by) ||
-      add_str(o, "rerun_location", ev->rerun_location) ||
-      add_num(o, "rerun_asked_at", ev->rerun_asked_at) ||
-      add_num(o, "rerun_sent_at", ev->rerun_sent_at) || add_rerun_runs(o, ev) ||
-      add_str(o, "acknowledged_by", ev->acked_by) ||
-      add_num(o, "acknowledged_at", ev->acked_at) ||
-      add_num(o, "held_at", ev->held_at)) {
-    json_object_put(o);
-    return -ENOMEM;
+  jw_open(w, NULL, '{');
+  jw_str(w, "event_id", ev->event_id);
+  jw_str(w, "key", ev->key);
+  jw_open(w, "seen", '['); /* {"id": 16 hex digits, "received"} */
+  for (size_t i = 0; i < ev->n_seen; i++) {
+    char id[17];
+    snprintf(id, sizeof(id), "%016llx", (unsigned long long)ev->seen[i].id);
+    jw_open(w, NULL, '{');
+    jw_str(w, "id", id);
+    jw_num(w, "received", ev->seen[i].received);
+    jw_close(w, '}');
   }
-  *ret = o;
+  jw_close(w, ']');
+  jw_num(w, "seen_through", ev->seen_through);
+  jw_long(w, "reruns", (long)ev->reruns);
+  jw_str(w, "rerun", rerun_names[ev->rerun]);
+  jw_str(w, "rerun_by", ev->rerun_by);
+  jw_str(w, "rerun_location", ev->rerun_location);
+  jw_num(w, "rerun_asked_at", ev->rerun_asked_at);
+  jw_num(w, "rerun_sent_at", ev->rerun_sent_at);
+  jw_open(w, "rerun_runs", '[');
+  for (size_t i = 0; i < ev->n_rerun_runs; i++)
+    jw_str(w, NULL, ev->rerun_runs[i]);
+  jw_close(w, ']');
+  jw_str(w, "acknowledged_by", ev->acked_by);
+  jw_num(w, "acknowledged_at", ev->acked_at);
+  jw_num(w, "held_at", ev->held_at);
+  jw_close(w, '}');
   return 0;
 }
 
-/* Adds the "responses" array (only when there are records, so that a file
- * without responses does not change shape). 0, -EINVAL or -ENOMEM. */
-static int add_responses(json_object *root, const struct rec_state *st) {
+/* The "responses" array (only when there are records, so that a file
+ * without responses does not change shape). 0 or -EINVAL. */
+static int responses_write(struct jw *w, const struct rec_state *st) {
   if (st->n_responses == 0)
     return 0;
-  json_object *a = json_object_new_array_ext((int)st->n_responses);
-  int rc = add(root, "responses", a);
-  for (size_t i = 0; rc == 0 && i < st->n_responses; i++) {
-    json_object *r = NULL;
-    rc = response_to_json(&st->responses[i], &r);
-    if (rc == 0)
-      rc = push(a, r);
-  }
+  int rc = 0;
+  jw_open(w, "responses", '[');
+  for (size_t i = 0; rc == 0 && i < st->n_responses; i++)
+    rc = response_write(w, &st->responses[i]);
+  jw_close(w, ']');
   return rc;
 }
 
-/* The JSON of one forward entry in *ret. 0, -EINVAL (too many delivered
- * ids) or -ENOMEM. */
-static int fwd_to_json(const struct fwd_test *t, json_object **ret) {
+/* One forward entry. -EINVAL (too many delivered ids). */
+static int fwd_write(struct jw *w, const struct fwd_test *t) {
   if (t->n_delivered > FWD_DELIVERED_MAX)
     return -EINVAL;
-  json_object *o = json_object_new_object();
-  json_object *ids = json_object_new_array_ext((int)t->n_delivered);
-  if (o == NULL || add(o, "delivered", ids) != 0) {
-    json_object_put(o);
-    return -ENOMEM;
-  }
-  int rc = 0;
-  for (size_t i = 0; rc == 0 && i < t->n_delivered; i++)
-    rc = push(ids, json_object_new_string(t->delivered[i]));
-  if (rc != 0 || add_str(o, "bucket_key", t->bucket_key) ||
-      add_str(o, "test_id", t->test_id) || add_num(o, "through", t->through) ||
-      add_str(o, "through_id", t->through_id) ||
-      add_str(o, "sending", t->sending) ||
-      add_num(o, "sending_at", t->sending_at)) {
-    json_object_put(o);
-    return -ENOMEM;
-  }
-  *ret = o;
+  jw_open(w, NULL, '{');
+  jw_open(w, "delivered", '[');
+  for (size_t i = 0; i < t->n_delivered; i++)
+    jw_str(w, NULL, t->delivered[i]);
+  jw_close(w, ']');
+  jw_str(w, "bucket_key", t->bucket_key);
+  jw_str(w, "test_id", t->test_id);
+  jw_num(w, "through", t->through);
+  jw_str(w, "through_id", t->through_id);
+  jw_str(w, "sending", t->sending);
+  jw_num(w, "sending_at", t->sending_at);
+  jw_close(w, '}');
   return 0;
 }
 
-/* Adds the "forward" array (only when forward mode has entries, so that a
- * manage-mode file does not change shape). 0, -EINVAL or -ENOMEM. */
-static int add_forward(json_object *root, const struct fwd_state *fwd) {
+/* The "forward" array (only when forward mode has entries, so that a
+ * manage-mode file does not change shape). 0 or -EINVAL. */
+static int forward_write(struct jw *w, const struct fwd_state *fwd) {
   if (fwd->n == 0)
     return 0;
-  json_object *a = json_object_new_array_ext((int)fwd->n);
-  int rc = add(root, "forward", a);
-  for (size_t i = 0; rc == 0 && i < fwd->n; i++) {
-    json_object *t = NULL;
-    rc = fwd_to_json(&fwd->tests[i], &t);
-    if (rc == 0)
-      rc = push(a, t);
-  }
+  int rc = 0;
+  jw_open(w, "forward", '[');
+  for (size_t i = 0; rc == 0 && i < fwd->n; i++)
+    rc = fwd_write(w, &fwd->tests[i]);
+  jw_close(w, ']');
   return rc;
 }
 
 /* ---- traffic alerts: written ---- */
 
-/* The JSON of one bucket's traffic cursor and seen messages in *ret.
- * 0, -EINVAL (more seen messages than fit) or -ENOMEM. */
-static int traffic_bucket_to_json(const struct tr_bucket_state *b,
-                                  json_object **ret) {
+/* One bucket's traffic cursor and seen messages. -EINVAL (more seen
+ * messages than fit). */
+static int traffic_bucket_write(struct jw *w, const struct tr_bucket_state *b) {
   if (b->n_seen > TR_SEEN_MAX)
     return -EINVAL;
-  json_object *o = json_object_new_object();
-  if (o == NULL)
-    return -ENOMEM;
-  json_object *seen = json_object_new_array_ext((int)b->n_seen);
-  if (add(o, "seen", seen) != 0 || add_str(o, "bucket_key", b->bucket_key) ||
-      add_num(o, "since", b->since)) {
-    json_object_put(o);
-    return -ENOMEM;
-  }
+  jw_open(w, NULL, '{');
+  jw_open(w, "seen", '[');
   for (size_t i = 0; i < b->n_seen; i++) {
-    json_object *s = json_object_new_object();
-    if (push(seen, s) != 0 || add_str(s, "uuid", b->seen[i].uuid) ||
-        add_num(s, "at", b->seen[i].at)) {
-      json_object_put(o);
-      return -ENOMEM;
-    }
+    jw_open(w, NULL, '{');
+    jw_str(w, "uuid", b->seen[i].uuid);
+    jw_num(w, "at", b->seen[i].at);
+    jw_close(w, '}');
   }
-  *ret = o;
+  jw_close(w, ']');
+  jw_str(w, "bucket_key", b->bucket_key);
+  jw_num(w, "since", b->since);
+  jw_close(w, '}');
   return 0;
 }
 
-/* The JSON of one rule's flood control (its counters are not saved). */
-static json_object *traffic_rule_to_json(const struct tr_rule_state *r) {
-  json_object *o = json_object_new_object();
-  if (o == NULL)
-    return NULL;
-  if (add_str(o, "bucket_key", r->bucket_key) || add_str(o, "rule", r->rule) ||
-      add_num(o, "last_sent", r->last_sent) ||
-      add_long(o, "held", r->held.count) ||
-      add_num(o, "first_held_at", r->held.first_at) ||
-      add_num(o, "last_held_at", r->held.last_at) ||
-      add_str(o, "last_held_uuid", r->held.last_uuid) ||
-      add_str(o, "sending", r->sending)) {
-    json_object_put(o);
-    return NULL;
-  }
-  return o;
+/* One rule's flood control (its counters are not saved). */
+static void traffic_rule_write(struct jw *w, const struct tr_rule_state *r) {
+  jw_open(w, NULL, '{');
+  jw_str(w, "bucket_key", r->bucket_key);
+  jw_str(w, "rule", r->rule);
+  jw_num(w, "last_sent", r->last_sent);
+  jw_long(w, "held", r->held.count);
+  jw_num(w, "first_held_at", r->held.first_at);
+  jw_num(w, "last_held_at", r->held.last_at);
+  jw_str(w, "last_held_uuid", r->held.last_uuid);
+  jw_str(w, "sending", r->sending);
+  jw_close(w, '}');
 }
 
-/* Adds "traffic_buckets" and "traffic_rules" (only when traffic alerts have
- * entries, so that a file without rules does not change shape). 0, -EINVAL
- * or -ENOMEM. */
-static int add_traffic(json_object *root, const struct tr_state *tr) {
+/* "traffic_buckets" and "traffic_rules" (only when traffic alerts have
+ * entries, so that a file without rules does not change shape). 0 or
+ * -EINVAL. */
+static int traffic_write(struct jw *w, const struct tr_state *tr) {
   if (tr->n_buckets == 0 && tr->n_rules == 0)
     return 0;
-  json_object *buckets = json_object_new_array_ext((int)tr->n_buckets);
-  int rc = add(root, "traffic_buckets", buckets);
-  for (size_t i = 0; rc == 0 && i < tr->n_buckets; i++) {
-    json_object *b = NULL;
-    rc = traffic_bucket_to_json(tr->buckets[i], &b);
-    if (rc == 0)
-      rc = push(buckets, b);
-  }
-  if (rc != 0)
-    return rc;
-  json_object *rules = json_object_new_array_ext((int)tr->n_rules);
-  rc = add(root, "traffic_rules", rules);
-  for (size_t i = 0; rc == 0 && i < tr->n_rules; i++)
-    rc = push(rules, traffic_rule_to_json(tr->rules[i]));
+  int rc = 0;
+  jw_open(w, "traffic_buckets", '[');
+  for (size_t i = 0; rc == 0 && i < tr->n_buckets; i++)
+    rc = traffic_bucket_write(w, tr->buckets[i]);
+  jw_close(w, ']');
+  jw_open(w, "traffic_rules", '[');
+  for (size_t i = 0; i < tr->n_rules; i++)
+    traffic_rule_write(w, tr->rules[i]);
+  jw_close(w, ']');
   return rc;
 }
 
-/* Fills root with the whole state. 0, -EINVAL or -ENOMEM. */
-static int state_fill(json_object *root, const struct rec_state *st) {
-  if (add_str(root, "format", STATE_FORMAT) ||
-      add(root, "version", json_object_new_int(STATE_VERSION)))
-    return -ENOMEM;
-  json_object *keys = json_object_new_array_ext((int)st->n_keys);
-  int rc = add(root, "keys", keys);
-  for (size_t i = 0; rc == 0 && i < st->n_keys; i++) {
-    json_object *k = NULL;
-    rc = key_to_json(st->keys[i], &k);
-    if (rc == 0)
-      rc = push(keys, k);
-  }
-  if (rc != 0)
-    return rc;
-  json_object *cursors = json_object_new_array_ext((int)st->n_cursors);
-  rc = add(root, "cursors", cursors);
-  for (size_t i = 0; rc == 0 && i < st->n_cursors; i++)
-    rc = push(cursors, cursor_to_json(&st->cursors[i]));
+/* The whole state. 0 or -EINVAL; w->rc holds a write error. */
+static int state_write(struct jw *w, const struct rec_state *st) {
+  int rc = 0;
+  jw_open(w, NULL, '{');
+  jw_str(w, "format", STATE_FORMAT);
+  jw_long(w, "version", STATE_VERSION);
+  jw_open(w, "keys", '[');
+  for (size_t i = 0; rc == 0 && i < st->n_keys; i++)
+    rc = key_write(w, st->keys[i]);
+  jw_close(w, ']');
+  jw_open(w, "cursors", '[');
+  for (size_t i = 0; i < st->n_cursors; i++)
+    cursor_write(w, &st->cursors[i]);
+  jw_close(w, ']');
   if (rc == 0)
-    rc = add_responses(root, st);
+    rc = responses_write(w, st);
   if (rc == 0)
-    rc = add_forward(root, &st->fwd);
+    rc = forward_write(w, &st->fwd);
   if (rc == 0)
-    rc = add_traffic(root, &st->traffic);
+    rc = traffic_write(w, &st->traffic);
+  jw_close(w, '}');
+  jw_raw(w, "\n", 1);
   return rc;
 }
 
 int state_to_json(const struct rec_state *st, struct buf *out) {
-  json_object *root = json_object_new_object();
-  if (root == NULL)
-    return -ENOMEM;
-  int rc = state_fill(root, st);
-  if (rc == 0) {
-    const char *s = json_object_to_json_string_ext(
-        root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    rc = s == NULL ? -ENOMEM : buf_printf(out, "%s\n", s);
-  }
-  json_object_put(root);
-  return rc;
+  struct jw w = {out, true, 0};
+  size_t start = out->len;
+  int rc = state_write(&w, st);
+  if (rc != 0 && w.rc == 0)
+    w.rc = rc;
+  return jw_end(&w, start);
 }
 
 /* ---- reading ---- */

@@ -263,6 +263,39 @@ START_TEST(test_roundtrip_json) {
 }
 END_TEST
 
+/* Strings that JSON must escape (quotes, backslashes, every control
+ * character) and UTF-8 come back as they were, and the text is plain JSON
+ * that json-c reads as the same strings. */
+START_TEST(test_roundtrip_escapes) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  char ctl[40];
+  for (int c = 1; c < 0x20; c++)
+    ctl[c - 1] = (char)c;
+  ctl[0x1f] = '\0';
+  struct rec_key *k = add_key(&st, "b\"q\\", ctl, "caf\xc3\xa9 \xe2\x82\xac/");
+  snprintf(k->request_id, sizeof(k->request_id), "%s", "\\\\\"\"\\u0041");
+  k->n_locs = 1;
+  set_loc(&k->locs[0], "agent:\"x\"\n", "r\t1", true, 1700000000.5,
+          1700000001.25, 0);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  for (size_t i = 0; i + 1 < text.len; i++) /* one line, no raw control */
+    ck_assert_msg((unsigned char)text.data[i] >= 0x20, "byte %zu", i);
+  ck_assert_int_eq(text.data[text.len - 1], '\n');
+  from_text(text.data, &back, &err);
+  assert_state_eq(&st, &back);
+  ck_assert_str_eq(back.keys[0]->test_id, ctl);
+  ck_assert_str_eq(back.keys[0]->request_id, "\\\\\"\"\\u0041");
+  ck_assert_str_eq(back.keys[0]->locs[0].location, "agent:\"x\"\n");
+  buf_fini(&text);
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+}
+END_TEST
+
 START_TEST(test_roundtrip_file) {
   struct rec_state st, back;
   struct err err = {{0}};
@@ -1342,6 +1375,7 @@ static Suite *state_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
   add_case(s, "roundtrip_file", test_roundtrip_file);
+  add_case(s, "roundtrip_escapes", test_roundtrip_escapes);
   add_case(s, "roundtrip_empty", test_roundtrip_empty);
   add_case(s, "roundtrip_precision", test_roundtrip_precision);
   add_case(s, "read_sorts", test_read_sorts);
