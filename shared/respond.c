@@ -358,7 +358,7 @@ static void run_again(struct engine *e, const struct rec_key *k,
   if (!e->cat.loaded)
     return; /* the trigger URL comes with the test's detail */
   const struct cat_test *t = test_of(e, k);
-  const char *url = t && t->has_detail ? t->detail.trigger_url : "";
+  const char *url = t && t->detail.trigger_url ? t->detail.trigger_url : "";
   if (url[0] == '\0') {
     resp_rerun_not_sent(ev, true);
     e->dirty = true;

@@ -532,6 +532,7 @@ int rs_parse_tests(const char *body, size_t len, int max_depth,
 void rs_test_detail_fini(struct rs_test_detail *d) {
   if (d == NULL)
     return;
+  free(d->trigger_url);
   free(d->environments);
   free(d->schedules);
   memset(d, 0, sizeof(*d));
@@ -587,6 +588,19 @@ static int parse_schedules(json_object *data, struct rs_test_detail *d,
   return 0;
 }
 
+/* trigger_url, held on the heap: most of a detail's size otherwise, for
+ * every test of the catalog. Same checks as an id, up to RS_URL_MAX - 1
+ * bytes. */
+static int copy_trigger_url(json_object *data, struct rs_test_detail *d,
+                            struct err *err) {
+  char url[RS_URL_MAX];
+  int rc = copy_id(data, "trigger_url", url, sizeof(url), "data", err);
+  if (rc != 0 || url[0] == '\0')
+    return rc;
+  d->trigger_url = strdup(url);
+  return d->trigger_url == NULL ? -ENOMEM : 0;
+}
+
 static int parse_test_detail(json_object *data, struct rs_test_detail *d,
                              struct err *err) {
   int rc = copy_id(data, "id", d->id, sizeof(d->id), "data", err);
@@ -595,8 +609,7 @@ static int parse_test_detail(json_object *data, struct rs_test_detail *d,
     rc = -EPROTO;
   }
   if (rc == 0)
-    rc = copy_id(data, "trigger_url", d->trigger_url, sizeof(d->trigger_url),
-                 "data", err);
+    rc = copy_trigger_url(data, d, err);
   if (rc == 0)
     rc = copy_id(data, "default_environment_id", d->default_environment_id,
                  sizeof(d->default_environment_id), "data", err);

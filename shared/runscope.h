@@ -53,7 +53,7 @@ struct rs_schedule {
 struct rs_test_detail {
   char id[RS_ID_MAX];
   char name[RS_NAME_MAX];
-  char trigger_url[RS_URL_MAX];
+  char *trigger_url; /* owned; NULL when the test has none */
   char default_environment_id[RS_ID_MAX];
   struct rs_environment *environments;
   size_t n_environments;

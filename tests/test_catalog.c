@@ -26,8 +26,7 @@ static void give_detail(struct cat_test *t, const char *env, double now) {
   memset(&d, 0, sizeof(d));
   str_copy(d.id, sizeof(d.id), t->detail.id);
   str_copy(d.name, sizeof(d.name), "detail's name");
-  str_copy(d.trigger_url, sizeof(d.trigger_url),
-           "https://api.runscope.test/radar/x/trigger");
+  d.trigger_url = strdup("https://api.runscope.test/radar/x/trigger");
   d.environments = calloc(1, sizeof(*d.environments));
   d.schedules = calloc(1, sizeof(*d.schedules));
   ck_assert_ptr_nonnull(d.environments);
