@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   FUZZ_STR(d.id);
   FUZZ_STR(d.name);
-  FUZZ_STR(d.trigger_url);
+  fuzz_assert(d.trigger_url == NULL ||
+              (d.trigger_url[0] != '\0' && strlen(d.trigger_url) < RS_URL_MAX));
   FUZZ_STR(d.default_environment_id);
   fuzz_assert(d.environments != NULL || d.n_environments == 0);
   for (size_t i = 0; i < d.n_environments; i++) {
