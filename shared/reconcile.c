@@ -15,8 +15,10 @@
 void rec_state_init(struct rec_state *st) { memset(st, 0, sizeof(*st)); }
 
 void rec_state_fini(struct rec_state *st) {
-  for (size_t i = 0; i < st->n_keys; i++)
+  for (size_t i = 0; i < st->n_keys; i++) {
+    rec_key_fini(st->keys[i]);
     free(st->keys[i]);
+  }
   free(st->keys);
   free(st->cursors);
   free(st->responses);
@@ -75,6 +77,30 @@ struct rec_key *rec_key_find(struct rec_state *st, const char *key) {
   if (i < st->n_keys && strcmp(st->keys[i]->key, key) == 0)
     return st->keys[i];
   return NULL;
+}
+
+struct rec_run *rec_key_add_loc(struct rec_key *k) {
+  if (k->n_locs >= REC_LOC_MAX)
+    return NULL;
+  if (k->n_locs == k->cap_locs) {
+    size_t cap = k->cap_locs ? 2 * k->cap_locs : 2;
+    if (cap > REC_LOC_MAX)
+      cap = REC_LOC_MAX;
+    struct rec_run *v = realloc(k->locs, cap * sizeof(*v));
+    if (v == NULL)
+      return NULL;
+    k->locs = v;
+    k->cap_locs = cap;
+  }
+  struct rec_run *l = &k->locs[k->n_locs++];
+  memset(l, 0, sizeof(*l));
+  return l;
+}
+
+void rec_key_fini(struct rec_key *k) {
+  free(k->locs);
+  k->locs = NULL;
+  k->n_locs = k->cap_locs = 0;
 }
 
 static int key_fill(struct rec_key *k, const char *key, const char *bucket_key,
@@ -142,16 +168,17 @@ static void loc_fill(struct rec_run *l, const char *location,
   l->requests_executed = run->requests_executed;
 }
 
-/* The slot for a location: its own, a free one, or the stalest one. */
+/* The slot for a location: its own, a new one, or the stalest one. NULL
+ * when memory runs out. */
 static struct rec_run *loc_slot(struct rec_key *k, const char *location) {
   for (size_t i = 0; i < k->n_locs; i++)
     if (strcmp(k->locs[i].location, location) == 0)
       return &k->locs[i];
   if (k->n_locs < REC_LOC_MAX) {
-    k->locs[k->n_locs].location[0] = '\0';
-    k->locs[k->n_locs].test_run_id[0] = '\0';
-    k->locs[k->n_locs].started_at = -1;
-    return &k->locs[k->n_locs++];
+    struct rec_run *l = rec_key_add_loc(k);
+    if (l != NULL)
+      l->started_at = -1;
+    return l;
   }
   struct rec_run *oldest = &k->locs[0];
   for (size_t i = 1; i < k->n_locs; i++)
@@ -183,6 +210,8 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
   run_location(run, location, sizeof(location));
   size_t n_before = k->n_locs;
   struct rec_run *l = loc_slot(k, location);
+  if (l == NULL)
+    return -ENOMEM;
   bool fresh = k->n_locs > n_before;
   bool own = !fresh && strcmp(l->location, location) == 0;
   bool same_run = l->test_run_id[0] != '\0' &&

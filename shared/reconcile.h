@@ -62,8 +62,10 @@ struct rec_key {
   char bucket_key[RS_ID_MAX];
   char test_id[RS_ID_MAX];
   char environment_id[RS_ID_MAX];
-  struct rec_run locs[REC_LOC_MAX];
-  size_t n_locs;
+  /* owned: n_locs of cap_locs, at most REC_LOC_MAX (most keys have a few
+   * locations; rec_key_add_loc grows it) */
+  struct rec_run *locs;
+  size_t n_locs, cap_locs;
   enum rec_event_state ev;
   char event_ids[REC_EVENTS_MAX][XM_ID_MAX];
   size_t n_events;
@@ -144,6 +146,13 @@ int rec_make_key(char *out, size_t size, const char *bucket_key,
 
 /* The key's entry, or NULL. */
 struct rec_key *rec_key_find(struct rec_state *st, const char *key);
+
+/* Appends a zeroed location to k, growing its array. Returns it, or NULL
+ * when k holds REC_LOC_MAX already or memory runs out. */
+struct rec_run *rec_key_add_loc(struct rec_key *k);
+
+/* Frees what k owns (its locations), leaving it without any. */
+void rec_key_fini(struct rec_key *k);
 
 /* The key's entry, added (empty) when absent. *ret is owned by st and stays
  * valid until rec_state_fini. Returns 0, -ENOMEM or -ENAMETOOLONG. */

@@ -538,11 +538,16 @@ static int parse_key_locs(json_object *o, const char *where, struct rec_key *k,
   json_object *a;
   if (get_arr(o, where, "locations", REC_LOC_MAX, &a, err))
     return -EBADMSG;
-  k->n_locs = a ? json_object_array_length(a) : 0;
-  for (size_t i = 0; i < k->n_locs; i++) {
+  size_t n = a ? json_object_array_length(a) : 0;
+  for (size_t i = 0; i < n; i++) {
     char at[128];
     snprintf(at, sizeof(at), "%s.locations[%zu]", where, i);
-    if (parse_loc(json_object_array_get_idx(a, i), at, &k->locs[i], err))
+    struct rec_run *l = rec_key_add_loc(k);
+    if (l == NULL) {
+      err_set(err, "%s: out of memory", at);
+      return -ENOMEM;
+    }
+    if (parse_loc(json_object_array_get_idx(a, i), at, l, err))
       return -EBADMSG;
   }
   return 0;
@@ -587,6 +592,19 @@ static int parse_key_request(json_object *o, const char *where,
   return 0;
 }
 
+/* Parses the members of one key into k (which then owns its locations).
+ * 0, -EBADMSG or -ENOMEM. */
+static int parse_key_members(json_object *o, const char *where,
+                             struct rec_key *k, struct err *err) {
+  if (parse_key_ids(o, where, k, err))
+    return -EBADMSG;
+  int rc = parse_key_locs(o, where, k, err);
+  if (rc == 0 && (parse_key_events(o, where, k, err) ||
+                  parse_key_request(o, where, k, err)))
+    rc = -EBADMSG;
+  return rc;
+}
+
 /* Parses one key and adds it to st. 0, -EBADMSG or -ENOMEM. */
 static int parse_key(json_object *o, const char *where, struct rec_state *st,
                      struct err *err) {
@@ -594,21 +612,22 @@ static int parse_key(json_object *o, const char *where, struct rec_state *st,
   memset(&k, 0, sizeof(k));
   if (!json_object_is_type(o, json_type_object))
     return bad(err, where, "", "not an object");
-  if (parse_key_ids(o, where, &k, err) || parse_key_locs(o, where, &k, err) ||
-      parse_key_events(o, where, &k, err) ||
-      parse_key_request(o, where, &k, err))
-    return -EBADMSG;
-  if (rec_key_find(st, k.key) != NULL)
-    return bad(err, where, "key", "\"%s\" appears twice", k.key);
-  struct rec_key *slot;
-  int rc = rec_key_get(st, k.bucket_key, k.test_id, k.environment_id, &slot);
-  if (rc == -ENOMEM) {
-    err_set(err, "%s: out of memory", where);
+  int rc = parse_key_members(o, where, &k, err);
+  struct rec_key *slot = NULL;
+  if (rc == 0 && rec_key_find(st, k.key) != NULL)
+    rc = bad(err, where, "key", "\"%s\" appears twice", k.key);
+  if (rc == 0) {
+    rc = rec_key_get(st, k.bucket_key, k.test_id, k.environment_id, &slot);
+    if (rc == -ENOMEM)
+      err_set(err, "%s: out of memory", where);
+    else if (rc != 0)
+      rc = bad(err, where, "key", "rejected: %s", strerror(-rc));
+  }
+  if (rc != 0) {
+    rec_key_fini(&k);
     return rc;
   }
-  if (rc != 0)
-    return bad(err, where, "key", "rejected: %s", strerror(-rc));
-  *slot = k;
+  *slot = k; /* a fresh entry, without locations: k's are handed over */
   return 0;
 }
 

@@ -713,6 +713,39 @@ START_TEST(test_no_locations) {
 }
 END_TEST
 
+/* A key's locations grow one by one, zeroed, up to REC_LOC_MAX; what was
+ * written stays through the growth. */
+START_TEST(test_add_locations) {
+  struct rec_state st;
+  struct rec_key *k;
+  rec_state_init(&st);
+  ck_assert_int_eq(rec_key_get(&st, "b", "t", "e", &k), 0);
+  ck_assert_ptr_null(k->locs);
+  for (size_t i = 0; i < REC_LOC_MAX; i++) {
+    struct rec_run *l = rec_key_add_loc(k);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_uint_eq(k->n_locs, i + 1);
+    ck_assert_ptr_eq(l, &k->locs[i]);
+    ck_assert_str_eq(l->location, "");
+    ck_assert_double_eq(l->started_at, 0);
+    snprintf(l->location, sizeof(l->location), "loc%zu", i);
+  }
+  ck_assert_ptr_null(rec_key_add_loc(k));
+  ck_assert_uint_eq(k->n_locs, REC_LOC_MAX);
+  ck_assert_uint_le(k->cap_locs, REC_LOC_MAX);
+  for (size_t i = 0; i < REC_LOC_MAX; i++) {
+    char want[16];
+    snprintf(want, sizeof(want), "loc%zu", i);
+    ck_assert_str_eq(k->locs[i].location, want);
+  }
+  rec_key_fini(k);
+  ck_assert_ptr_null(k->locs);
+  ck_assert_uint_eq(k->n_locs, 0);
+  ck_assert_ptr_nonnull(rec_key_add_loc(k)); /* usable again */
+  rec_state_fini(&st);
+}
+END_TEST
+
 /* More than REC_LOC_MAX locations: the one with the oldest run goes. */
 START_TEST(test_too_many_locations) {
   struct sim *s = sim_new();
@@ -1835,6 +1868,7 @@ static Suite *reconcile_suite(void) {
   add(s, "agents", test_agents, 0);
   add(s, "location_window", test_location_window, N_ROWS(window_rows));
   add(s, "no_locations", test_no_locations, 0);
+  add(s, "add_locations", test_add_locations, 0);
   add(s, "too_many_locations", test_too_many_locations, 0);
   add(s, "environments", test_environments, 0);
   add(s, "notifications", test_notifications, 0);

@@ -331,8 +331,8 @@ END_TEST
 
 static void add_loc(struct rec_key *k, const char *location, const char *run,
                     bool failed, double started) {
-  struct rec_run *l = &k->locs[k->n_locs++];
-  memset(l, 0, sizeof(*l));
+  struct rec_run *l = rec_key_add_loc(k);
+  ck_assert_ptr_nonnull(l);
   snprintf(l->location, sizeof(l->location), "%s", location);
   snprintf(l->test_run_id, sizeof(l->test_run_id), "%s", run);
   l->failed = failed;
@@ -363,6 +363,7 @@ START_TEST(rerun_result_by_run_id) {
   ev.rerun = RESP_RERUN_AWAITING;
   k.locs[0].failed = false;
   ck_assert_int_eq(resp_rerun_result(&ev, &k), RESP_RESULT_PASSED);
+  rec_key_fini(&k);
 }
 END_TEST
 
@@ -387,6 +388,7 @@ START_TEST(rerun_result_by_location) {
   ev.rerun = RESP_RERUN_TERMINATING;
   ck_assert_int_eq(resp_rerun_result(&ev, &k), RESP_RESULT_NONE);
   ck_assert_int_eq(ev.rerun, RESP_RERUN_TERMINATING);
+  rec_key_fini(&k);
 }
 END_TEST
 

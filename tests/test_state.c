@@ -111,6 +111,13 @@ static struct rec_key *add_key(struct rec_state *st, const char *b,
   return k;
 }
 
+/* A new location of k (zeroed). */
+static struct rec_run *new_loc(struct rec_key *k) {
+  struct rec_run *l = rec_key_add_loc(k);
+  ck_assert_ptr_nonnull(l);
+  return l;
+}
+
 static void set_loc(struct rec_run *l, const char *location, const char *run,
                     bool failed, double started, double finished, long a) {
   snprintf(l->location, sizeof(l->location), "%s", location);
@@ -129,13 +136,12 @@ static void set_loc(struct rec_run *l, const char *location, const char *run,
  * added out of order. */
 static void make_rich(struct rec_state *st) {
   struct rec_key *k = add_key(st, "b1", "t1", "e1");
-  set_loc(&k->locs[0], "us1", "run-us1", true, 1700000000.123456,
+  set_loc(new_loc(k), "us1", "run-us1", true, 1700000000.123456,
           1700000003.654321, 2);
-  set_loc(&k->locs[1], "eu1", "run-eu1", false, 1700000000.1234567,
+  set_loc(new_loc(k), "eu1", "run-eu1", false, 1700000000.1234567,
           1700000001.000001, 0);
-  set_loc(&k->locs[2], "agent:box-7", "run-agent", true, -1, 0.1 + 0.2,
+  set_loc(new_loc(k), "agent:box-7", "run-agent", true, -1, 0.1 + 0.2,
           LONG_MAX - 3);
-  k->n_locs = 3;
   k->ev = REC_EV_ACTIVE;
   snprintf(k->event_ids[0], sizeof(k->event_ids[0]), "ev-1");
   snprintf(k->event_ids[1], sizeof(k->event_ids[1]), "ev-2");
@@ -150,8 +156,7 @@ static void make_rich(struct rec_state *st) {
   snprintf(k->request_id, sizeof(k->request_id), "req-123");
   k->request_confirmed = true;
   k->requested_at = 1712345678.999999;
-  set_loc(&k->locs[0], "", "run-noloc", true, 1712345600.000001, 1712345601, 1);
-  k->n_locs = 1;
+  set_loc(new_loc(k), "", "run-noloc", true, 1712345600.000001, 1712345601, 1);
 
   k = add_key(st, "b2", "t1", "e9");
   k->ev = REC_EV_REQUESTED; /* the answer was lost: no request id */
@@ -167,10 +172,9 @@ static void make_rich(struct rec_state *st) {
   for (size_t i = 0; i < REC_LOC_MAX; i++) {
     char loc[16];
     snprintf(loc, sizeof(loc), "loc%zu", i);
-    set_loc(&k->locs[i], loc, id, i % 2, 1700000000 + i * 0.000001,
+    set_loc(new_loc(k), loc, id, i % 2, 1700000000 + i * 0.000001,
             1700000000.5 + i, (long)i);
   }
-  k->n_locs = REC_LOC_MAX;
   for (size_t i = 0; i < REC_EVENTS_MAX; i++)
     snprintf(k->event_ids[i], sizeof(k->event_ids[i]), "%.*s-%zu", 70, id, i);
   k->n_events = REC_EVENTS_MAX;
@@ -276,8 +280,7 @@ START_TEST(test_roundtrip_escapes) {
   ctl[0x1f] = '\0';
   struct rec_key *k = add_key(&st, "b\"q\\", ctl, "caf\xc3\xa9 \xe2\x82\xac/");
   snprintf(k->request_id, sizeof(k->request_id), "%s", "\\\\\"\"\\u0041");
-  k->n_locs = 1;
-  set_loc(&k->locs[0], "agent:\"x\"\n", "r\t1", true, 1700000000.5,
+  set_loc(new_loc(k), "agent:\"x\"\n", "r\t1", true, 1700000000.5,
           1700000001.25, 0);
   struct buf text;
   buf_init(&text, 1 << 20);
