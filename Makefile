@@ -134,7 +134,8 @@ pkgtest: deb
 lint:
 	clang-format --dry-run --Werror shared/*.[ch] plugin/*.[ch] tests/*.[ch]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--suppress=missingIncludeSystem -Ishared shared plugin
+		--inline-suppr --suppress=missingIncludeSystem -Ishared \
+		shared plugin
 	pyflakes3 tests
 	@out=$$(groff -man -ww -z collectd-runscope.5 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi

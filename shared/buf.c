@@ -3,9 +3,30 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int array_reserve(void *arrp, size_t *cap, size_t n, size_t size,
+                  size_t first) {
+  if (n < *cap)
+    return 0;
+  size_t ncap = *cap ? *cap * 2 : (first ? first : 1);
+  if (ncap <= n)
+    ncap = n + 1;
+  if (size == 0 || ncap > SIZE_MAX / size)
+    return -ENOMEM;
+  void *arr;
+  memcpy(&arr, arrp, sizeof(arr)); /* any T *, without aliasing it */
+  void *grown = realloc(arr, ncap * size);
+  if (grown == NULL)
+    return -ENOMEM; /* arr is still the array's */
+  memcpy(arrp, &grown, sizeof(grown));
+  *cap = ncap;
+  /* cppcheck-suppress memleak ; grown is now the array's, stored at arrp */
+  return 0;
+}
 
 void buf_init(struct buf *b, size_t max) {
   b->data = NULL;

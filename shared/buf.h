@@ -44,6 +44,13 @@ int buf_put_urlenc(struct buf *b, const char *s);
  * memory runs out. An empty buffer gives an empty string. */
 char *buf_detach(struct buf *b);
 
+/* Makes room for one more element in an array: arrp is the address of the
+ * array's pointer (T **), n the elements in use, *cap those allocated, size
+ * the bytes of one. When full, the allocation doubles (the first holds
+ * first elements). Returns 0, or -ENOMEM (also on overflow) with the array
+ * and *cap unchanged. */
+int array_reserve(void *arrp, size_t *cap, size_t n, size_t size, size_t first);
+
 /* Copies src into dst of the given size, always NUL-terminated. Returns 0, or
  * -ENAMETOOLONG when src did not fit (dst then holds the truncated prefix). */
 int str_copy(char *dst, size_t size, const char *src);

@@ -7,6 +7,8 @@
  * (response_status_code is an integer). */
 #include "forward.h"
 
+#include "buf.h"
+
 #include "jsonx.h"
 
 #include <errno.h>
@@ -65,14 +67,8 @@ int fwd_test_get(struct fwd_state *st, const char *bucket_key,
       str_copy(fresh.test_id, sizeof(fresh.test_id), test_id) != 0)
     return -ENAMETOOLONG;
   fresh.through = through;
-  if (st->n == st->cap) {
-    size_t ncap = st->cap ? st->cap * 2 : 16;
-    struct fwd_test *v = realloc(st->tests, ncap * sizeof(*v));
-    if (v == NULL)
-      return -ENOMEM;
-    st->tests = v;
-    st->cap = ncap;
-  }
+  if (array_reserve(&st->tests, &st->cap, st->n, sizeof(*st->tests), 16))
+    return -ENOMEM;
   size_t i = lower_bound(st, bucket_key, test_id);
   memmove(&st->tests[i + 1], &st->tests[i], (st->n - i) * sizeof(*st->tests));
   st->tests[i] = fresh;

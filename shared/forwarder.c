@@ -70,15 +70,10 @@ void eng_forward_run(struct engine *e, const struct cat_bucket *b,
     e->fwd_held = true;
     return;
   }
-  if (e->fwd_n == e->fwd_cap) {
-    size_t cap = e->fwd_cap ? e->fwd_cap * 2 : 16;
-    struct fwd_item *q = realloc(e->fwd_queue, cap * sizeof(*q));
-    if (q == NULL) {
-      e->fwd_held = true;
-      return;
-    }
-    e->fwd_queue = q;
-    e->fwd_cap = cap;
+  if (array_reserve(&e->fwd_queue, &e->fwd_cap, e->fwd_n, sizeof(*e->fwd_queue),
+                    16) != 0) {
+    e->fwd_held = true;
+    return;
   }
   struct fwd_item *it = &e->fwd_queue[e->fwd_n++];
   it->b = b;

@@ -46,19 +46,6 @@ int rec_make_key(char *out, size_t size, const char *bucket_key,
   return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
 }
 
-/* Grows *v (of elem bytes each) to hold one more than n. */
-static int grow(void **v, size_t *cap, size_t n, size_t elem) {
-  if (n < *cap)
-    return 0;
-  size_t ncap = *cap ? *cap * 2 : 16;
-  void *nv = realloc(*v, ncap * elem);
-  if (nv == NULL)
-    return -ENOMEM;
-  *v = nv;
-  *cap = ncap;
-  return 0;
-}
-
 /* Index of the first key >= key (binary search). */
 static size_t key_lower_bound(const struct rec_state *st, const char *key) {
   size_t lo = 0, hi = st->n_keys;
@@ -82,16 +69,9 @@ struct rec_key *rec_key_find(struct rec_state *st, const char *key) {
 struct rec_run *rec_key_add_loc(struct rec_key *k) {
   if (k->n_locs >= REC_LOC_MAX)
     return NULL;
-  if (k->n_locs == k->cap_locs) {
-    size_t cap = k->cap_locs ? 2 * k->cap_locs : 2;
-    if (cap > REC_LOC_MAX)
-      cap = REC_LOC_MAX;
-    struct rec_run *v = realloc(k->locs, cap * sizeof(*v));
-    if (v == NULL)
-      return NULL;
-    k->locs = v;
-    k->cap_locs = cap;
-  }
+  /* 2, 4, 8, 16 = REC_LOC_MAX */
+  if (array_reserve(&k->locs, &k->cap_locs, k->n_locs, sizeof(*k->locs), 2))
+    return NULL;
   struct rec_run *l = &k->locs[k->n_locs++];
   memset(l, 0, sizeof(*l));
   return l;
@@ -132,7 +112,8 @@ int rec_key_get(struct rec_state *st, const char *bucket_key,
     return -ENOMEM;
   rc = key_fill(fresh, key, bucket_key, test_id, environment_id);
   if (rc == 0)
-    rc = grow((void **)&st->keys, &st->cap_keys, st->n_keys, sizeof(*st->keys));
+    rc = array_reserve(&st->keys, &st->cap_keys, st->n_keys, sizeof(*st->keys),
+                       16);
   if (rc != 0) {
     free(fresh);
     return rc;
@@ -308,7 +289,7 @@ int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
       cover_failures(k, o);
     if (!due)
       continue;
-    int rc = grow((void **)ret, &cap, *ret_n, sizeof(**ret));
+    int rc = array_reserve(ret, &cap, *ret_n, sizeof(**ret), 16);
     if (rc != 0)
       return rc;
     (*ret)[(*ret_n)++] = i;
@@ -396,7 +377,7 @@ int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,
 
 static int push(struct rec_actions *out, enum rec_action_type type, size_t key,
                 const char *event_id) {
-  int rc = grow((void **)&out->v, &out->cap, out->n, sizeof(*out->v));
+  int rc = array_reserve(&out->v, &out->cap, out->n, sizeof(*out->v), 16);
   if (rc != 0)
     return rc;
   struct rec_action *a = &out->v[out->n++];
@@ -532,8 +513,8 @@ int rec_cursor_set(struct rec_state *st, const char *bucket_key,
   if (str_copy(fresh.bucket_key, sizeof(fresh.bucket_key), bucket_key) != 0 ||
       str_copy(fresh.test_id, sizeof(fresh.test_id), test_id) != 0)
     return -ENAMETOOLONG;
-  int rc = grow((void **)&st->cursors, &st->cap_cursors, st->n_cursors,
-                sizeof(*st->cursors));
+  int rc = array_reserve(&st->cursors, &st->cap_cursors, st->n_cursors,
+                         sizeof(*st->cursors), 16);
   if (rc != 0)
     return rc;
   size_t i = cursor_lower_bound(st, bucket_key, test_id);

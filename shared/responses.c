@@ -72,14 +72,9 @@ int resp_get(struct rec_state *st, const char *key, const char *event_id,
   }
   if (strlen(key) >= REC_KEY_MAX || strlen(event_id) >= XM_ID_MAX)
     return -ENAMETOOLONG;
-  if (st->n_responses == st->cap_responses) {
-    size_t cap = st->cap_responses ? st->cap_responses * 2 : 8;
-    struct resp_event *v = realloc(st->responses, cap * sizeof(*v));
-    if (v == NULL)
-      return -ENOMEM;
-    st->responses = v;
-    st->cap_responses = cap;
-  }
+  if (array_reserve(&st->responses, &st->cap_responses, st->n_responses,
+                    sizeof(*st->responses), 8) != 0)
+    return -ENOMEM;
   ev = &st->responses[st->n_responses++];
   memset(ev, 0, sizeof(*ev));
   str_copy(ev->event_id, sizeof(ev->event_id), event_id);
@@ -385,14 +380,8 @@ static struct resp_limit_slot *slot_get(struct resp_limiter *l, const char *url,
   if (s != NULL)
     return s;
   slots_prune(l, now);
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 8;
-    struct resp_limit_slot *v = realloc(l->v, cap * sizeof(*v));
-    if (v == NULL)
-      return NULL;
-    l->v = v;
-    l->cap = cap;
-  }
+  if (array_reserve(&l->v, &l->cap, l->n, sizeof(*l->v), 8) != 0)
+    return NULL;
   double *at = malloc(l->limit * sizeof(*at));
   if (at == NULL)
     return NULL;

@@ -194,19 +194,15 @@ static long collect_due(struct engine *e, double now, struct due_item **ret) {
         e->deferred++; /* waits for its detail */
       if (why == DUE_NO || t->detail_at <= 0)
         continue;
-      if (n == cap) {
-        cap = cap ? cap * 2 : 64;
-        struct due_item *w = realloc(v, cap * sizeof(*v));
-        if (w == NULL) {
-          free(v);
-          return -1;
-        }
-        v = w;
+      if (array_reserve(&v, &cap, n, sizeof(*v), 64) != 0) {
+        free(v);
+        return -1;
       }
       v[n++] = (struct due_item){b, t, why, in.cursor};
     }
   }
-  qsort(v, n, sizeof(*v), cmp_due);
+  if (n > 1)
+    qsort(v, n, sizeof(*v), cmp_due);
   *ret = v;
   return (long)n;
 }

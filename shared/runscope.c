@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,14 +83,30 @@ static const char *pick(json_object *o, const char *a, const char *b) {
 
 /* Returns arr (n elements of size elem, room for *cap) with room for one
  * more, or NULL when memory runs out (arr is then unchanged). */
-static void *grow(void *arr, size_t *cap, size_t n, size_t elem) {
-  if (n < *cap)
-    return arr;
-  size_t ncap = *cap ? *cap * 2 : 16;
-  void *q = realloc(arr, ncap * elem);
-  if (q != NULL)
-    *cap = ncap;
-  return q;
+/* Appends to the array at arrp (T **; *n used, *cap allocated, size bytes
+ * each) the elements of page[0..page_n) whose id, the string at id_off in
+ * each, it does not hold yet: a list that shifts while it is paged repeats
+ * items. Returns the number added, or -ENOMEM. */
+static long merge_by_id(void *arrp, size_t *n, size_t *cap, const void *page,
+                        size_t page_n, size_t size, size_t id_off) {
+  long added = 0;
+  for (size_t i = 0; i < page_n; i++) {
+    const char *item = (const char *)page + i * size;
+    char *all;
+    memcpy(&all, arrp, sizeof(all));
+    bool seen = false;
+    for (size_t j = 0; j < *n && !seen; j++)
+      seen = strcmp(all + j * size + id_off, item + id_off) == 0;
+    if (seen)
+      continue;
+    if (array_reserve(arrp, cap, *n, size, 16) != 0)
+      return -ENOMEM;
+    memcpy(&all, arrp, sizeof(all));
+    memcpy(all + *n * size, item, size);
+    (*n)++;
+    added++;
+  }
+  return added;
 }
 
 /* Maps an HTTP status (or an error.status) to the errno of the calls. */
@@ -460,12 +477,10 @@ static int fast_tests_data(struct jscan *s, struct rs_test **ret,
   struct rs_test *v = NULL;
   int rc = jscan_peek(s) == JSCAN_ARRAY && jscan_enter(s, '[') ? 0 : -EPROTO;
   while (rc == 0 && jscan_item(s)) {
-    struct rs_test *w = grow(v, &cap, n, sizeof(*v));
-    if (w == NULL) {
+    if (array_reserve(&v, &cap, n, sizeof(*v), 16) != 0) {
       rc = -ENOMEM;
       break;
     }
-    v = w;
     rc = fast_test(s, &v[n]);
     n += rc == 0;
   }
@@ -1249,10 +1264,9 @@ static bool many_next(void *ctx, struct http_request *req, void **ret_tag) {
 
 /* Queues item i for its next page. Returns 0 or -ENOMEM. */
 static int many_again(struct many *m, size_t i) {
-  size_t *v = grow(m->again, &m->cap_again, m->n_again, sizeof(*v));
-  if (v == NULL)
+  if (array_reserve(&m->again, &m->cap_again, m->n_again, sizeof(*m->again),
+                    16) != 0)
     return -ENOMEM;
-  m->again = v;
   m->again[m->n_again++] = i;
   return 0;
 }
@@ -1325,27 +1339,6 @@ static int many_run(struct rs_client *c, const struct many_ops *ops, void *kind,
 
 /* ---- tests lists ---- */
 
-/* Appends the tests of page not already in *all. Returns the number added
- * or -ENOMEM. */
-static long merge_tests(struct rs_test **all, size_t *n, size_t *cap,
-                        const struct rs_test *page, size_t page_n) {
-  long added = 0;
-  for (size_t i = 0; i < page_n; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < *n && !seen; j++)
-      seen = strcmp((*all)[j].id, page[i].id) == 0;
-    if (seen)
-      continue;
-    struct rs_test *v = grow(*all, cap, *n, sizeof(**all));
-    if (v == NULL)
-      return -ENOMEM;
-    *all = v;
-    (*all)[(*n)++] = page[i];
-    added++;
-  }
-  return added;
-}
-
 struct tests_item {
   struct rs_test *all;
   size_t n, cap;
@@ -1375,7 +1368,8 @@ static int tests_path(struct many *m, size_t i, struct rs_path *p,
  * ignores offset. */
 static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
                      struct err *err) {
-  long added = merge_tests(&it->all, &it->n, &it->cap, page, page_n);
+  long added = merge_by_id(&it->all, &it->n, &it->cap, page, page_n,
+                           sizeof(*page), offsetof(struct rs_test, id));
   free(page);
   if (added < 0) {
     err_set(err, "out of memory for the tests list");
@@ -1581,27 +1575,6 @@ struct runs {
   size_t n, cap;
 };
 
-/* Appends the runs of page whose test_run_id is new. Returns the number
- * added or -ENOMEM. */
-static long merge_runs(struct runs *all, const struct rs_run *page,
-                       size_t page_n) {
-  long added = 0;
-  for (size_t i = 0; i < page_n; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < all->n && !seen; j++)
-      seen = strcmp(all->v[j].test_run_id, page[i].test_run_id) == 0;
-    if (seen)
-      continue;
-    struct rs_run *v = grow(all->v, &all->cap, all->n, sizeof(*all->v));
-    if (v == NULL)
-      return -ENOMEM;
-    all->v = v;
-    all->v[all->n++] = page[i];
-    added++;
-  }
-  return added;
-}
-
 static int cmp_started(const void *a, const void *b) {
   const struct rs_run *x = a, *y = b;
   if (x->started_at != y->started_at)
@@ -1663,7 +1636,8 @@ static int results_page(struct many *m, size_t i, json_object *data,
   int rc = parse_runs(data, &page, &page_n, &raw, err);
   if (rc != 0)
     return rc;
-  long added = merge_runs(&it->all, page, page_n);
+  long added = merge_by_id(&it->all.v, &it->all.n, &it->all.cap, page, page_n,
+                           sizeof(*page), offsetof(struct rs_run, test_run_id));
   double oldest = oldest_start(page, page_n);
   free(page);
   if (added < 0) {
@@ -2135,27 +2109,6 @@ struct messages {
   size_t n, cap;
 };
 
-/* Appends the messages of page whose uuid is new. Returns the number added
- * or -ENOMEM. */
-static long merge_messages(struct messages *all, const struct rs_message *page,
-                           size_t page_n) {
-  long added = 0;
-  for (size_t i = 0; i < page_n; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < all->n && !seen; j++)
-      seen = strcmp(all->v[j].uuid, page[i].uuid) == 0;
-    if (seen)
-      continue;
-    struct rs_message *v = grow(all->v, &all->cap, all->n, sizeof(*all->v));
-    if (v == NULL)
-      return -ENOMEM;
-    all->v = v;
-    all->v[all->n++] = page[i];
-    added++;
-  }
-  return added;
-}
-
 static int cmp_message_time(const void *a, const void *b) {
   const struct rs_message *x = a, *y = b;
   if (x->timestamp != y->timestamp)
@@ -2224,7 +2177,8 @@ static int collect_messages(struct rs_client *c, const char *bucket_key,
         errors_page(c, bucket_key, since, before, &page, &page_n, &raw, err);
     if (rc != 0)
       return rc;
-    long added = merge_messages(all, page, page_n);
+    long added = merge_by_id(&all->v, &all->n, &all->cap, page, page_n,
+                             sizeof(*page), offsetof(struct rs_message, uuid));
     double oldest = oldest_message(page, page_n);
     free(page);
     if (added < 0) {

@@ -103,19 +103,6 @@ void tr_state_fini(struct tr_state *st) {
   tr_state_init(st);
 }
 
-/* Makes room for one more pointer in *v (n used, *cap allocated). */
-static int reserve(void ***v, size_t n, size_t *cap) {
-  if (n < *cap)
-    return 0;
-  size_t ncap = *cap ? *cap * 2 : 8;
-  void **q = realloc(*v, ncap * sizeof(*q));
-  if (q == NULL)
-    return -ENOMEM;
-  *v = q;
-  *cap = ncap;
-  return 0;
-}
-
 struct tr_bucket_state *tr_bucket_find(struct tr_state *st,
                                        const char *bucket_key) {
   for (size_t i = 0; i < st->n_buckets; i++)
@@ -131,8 +118,8 @@ int tr_bucket_get(struct tr_state *st, const char *bucket_key, double since,
   if (strlen(bucket_key) >= RS_ID_MAX)
     return -ENAMETOOLONG;
   struct tr_bucket_state *b = calloc(1, sizeof(*b));
-  if (b == NULL ||
-      reserve((void ***)&st->buckets, st->n_buckets, &st->cap_buckets) != 0) {
+  if (b == NULL || array_reserve(&st->buckets, &st->cap_buckets, st->n_buckets,
+                                 sizeof(*st->buckets), 8) != 0) {
     free(b);
     return -ENOMEM;
   }
@@ -159,8 +146,8 @@ int tr_rule_get(struct tr_state *st, const char *bucket_key, const char *rule,
   if (strlen(bucket_key) >= RS_ID_MAX || strlen(rule) >= TR_RULE_MAX)
     return -ENAMETOOLONG;
   struct tr_rule_state *r = calloc(1, sizeof(*r));
-  if (r == NULL ||
-      reserve((void ***)&st->rules, st->n_rules, &st->cap_rules) != 0) {
+  if (r == NULL || array_reserve(&st->rules, &st->cap_rules, st->n_rules,
+                                 sizeof(*st->rules), 8) != 0) {
     free(r);
     return -ENOMEM;
   }
@@ -270,14 +257,8 @@ int tr_seen_add(struct tr_bucket_state *b, const char *uuid, double at) {
     seen_drop_oldest(b);
   if (at <= b->since) /* the drop moved the cursor past it */
     return 0;
-  if (b->n_seen == b->cap_seen) {
-    size_t ncap = b->cap_seen ? b->cap_seen * 2 : 64;
-    struct tr_seen *v = realloc(b->seen, ncap * sizeof(*v));
-    if (v == NULL)
-      return -ENOMEM;
-    b->seen = v;
-    b->cap_seen = ncap;
-  }
+  if (array_reserve(&b->seen, &b->cap_seen, b->n_seen, sizeof(*b->seen), 64))
+    return -ENOMEM;
   size_t i = seen_index(b, uuid, &found);
   memmove(&b->seen[i + 1], &b->seen[i], (b->n_seen - i) * sizeof(b->seen[0]));
   str_copy(b->seen[i].uuid, sizeof(b->seen[i].uuid), uuid);

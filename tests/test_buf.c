@@ -5,6 +5,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -346,6 +347,39 @@ static const struct {
     {"", ""},
 };
 
+/* array_reserve: room for one more, doubling from first; what was stored
+ * stays; an impossible size leaves the array as it was. */
+START_TEST(test_array_reserve) {
+  long *v = NULL;
+  size_t n = 0, cap = 0;
+  for (long i = 0; i < 100; i++) {
+    ck_assert_int_eq(array_reserve(&v, &cap, n, sizeof(*v), 4), 0);
+    ck_assert_uint_gt(cap, n);
+    v[n++] = i;
+  }
+  ck_assert_uint_eq(cap, 128); /* 4, 8, ..., 128 */
+  for (long i = 0; i < 100; i++)
+    ck_assert_int_eq(v[i], i);
+  /* not full: nothing moves */
+  long *before = v;
+  ck_assert_int_eq(array_reserve(&v, &cap, 50, sizeof(*v), 4), 0);
+  ck_assert_ptr_eq(v, before);
+  ck_assert_uint_eq(cap, 128);
+  /* a size that would overflow */
+  size_t big_cap = SIZE_MAX / 2 + 1;
+  ck_assert_int_eq(array_reserve(&v, &big_cap, big_cap, 2, 4), -ENOMEM);
+  ck_assert_ptr_eq(v, before);
+  ck_assert_uint_eq(big_cap, SIZE_MAX / 2 + 1);
+  free(v);
+  /* first 0 starts at one */
+  char *c = NULL;
+  cap = 0;
+  ck_assert_int_eq(array_reserve(&c, &cap, 0, 1, 0), 0);
+  ck_assert_uint_eq(cap, 1);
+  free(c);
+}
+END_TEST
+
 START_TEST(test_utf8_trim) {
   char s[32];
   ck_assert_int_eq(str_copy(s, sizeof(s), utf8_cases[_i].in), 0);
@@ -407,6 +441,9 @@ static Suite *buf_suite(void) {
   tcase_add_test(tc, test_err_null_and_clear);
   tcase_add_loop_test(tc, test_err_scrub, 0, N(scrub_cases));
   tcase_add_test(tc, test_err_scrub_full);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("array");
+  tcase_add_test(tc, test_array_reserve);
   suite_add_tcase(s, tc);
   tc = tcase_create("text");
   tcase_add_loop_test(tc, test_utf8_trim, 0, N(utf8_cases));
