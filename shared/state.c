@@ -31,17 +31,41 @@ static const char *const ev_names[] = {
  * thousands of tests a tree costs several times the text in memory and
  * most of a save's time. Each writer adds one member (or, with a NULL
  * name, one array element), comma first when it is not the first of its
- * object or array; the first error sticks and ends the writing. */
+ * object or array; the first error sticks and ends the writing. A save
+ * hands the text to the file in chunks of JW_CHUNK bytes as it grows. */
+
+#define JW_CHUNK (64u << 10)
 
 struct jw {
   struct buf *out;
-  bool first; /* the next member is the first of its object or array */
-  int rc;     /* 0, or the first error */
+  int fd;         /* >= 0: out goes to fd every JW_CHUNK bytes */
+  size_t flushed; /* bytes written to fd */
+  bool first;     /* the next member is the first of its object or array */
+  int rc;         /* 0, or the first error */
+  bool io_error;  /* rc is a write to fd that failed */
 };
+
+static int write_all(int fd, const char *data, size_t len);
+
+/* Writes out to fd and empties it. */
+static void jw_flush(struct jw *w) {
+  if (w->rc != 0 || w->fd < 0 || w->out->len == 0)
+    return;
+  if (w->out->len > STATE_FILE_MAX - w->flushed) {
+    w->rc = -EMSGSIZE;
+    return;
+  }
+  w->rc = write_all(w->fd, w->out->data, w->out->len);
+  w->io_error = w->rc != 0;
+  w->flushed += w->out->len;
+  buf_reset(w->out);
+}
 
 static void jw_raw(struct jw *w, const char *s, size_t n) {
   if (w->rc == 0)
     w->rc = buf_append(w->out, s, n);
+  if (w->out->len >= JW_CHUNK)
+    jw_flush(w);
 }
 
 static void jw_string(struct jw *w, const char *s) {
@@ -369,7 +393,7 @@ static int state_write(struct jw *w, const struct rec_state *st) {
 }
 
 int state_to_json(const struct rec_state *st, struct buf *out) {
-  struct jw w = {out, true, 0};
+  struct jw w = {.out = out, .fd = -1, .first = true};
   size_t start = out->len;
   int rc = state_write(&w, st);
   if (rc != 0 && w.rc == 0)
@@ -1066,12 +1090,26 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-/* Writes, fsyncs and closes fd, the temp file tmp. 0 or a negative errno
- * with err naming the step; fd is closed either way. */
-static int fill_temp(int fd, const char *tmp, const struct buf *text,
-                     struct err *err) {
+/* Writes the state into fd, the temp file tmp, then fsyncs and closes it.
+ * 0 or a negative errno with err naming the step; fd is closed either
+ * way. */
+static int fill_temp(int fd, const char *tmp, const char *path,
+                     const struct rec_state *st, struct err *err) {
+  struct buf chunk;
+  buf_init(&chunk, JW_CHUNK * 2);
+  struct jw w = {.out = &chunk, .fd = fd, .first = true};
+  int rc = state_write(&w, st);
+  if (w.rc == 0)
+    w.rc = rc;
+  jw_flush(&w);
+  rc = w.rc;
+  buf_fini(&chunk);
+  if (rc != 0 && !w.io_error) {
+    close(fd);
+    err_set(err, "state: save %s: serialising: %s", path, strerror(-rc));
+    return rc;
+  }
   const char *step = "write";
-  int rc = write_all(fd, text->data ? text->data : "", text->len);
   if (rc == 0 && fsync(fd) != 0) {
     step = "fsync";
     rc = -errno;
@@ -1113,8 +1151,9 @@ static int create_temp(char *tmp, const char *dir, struct err *err) {
   return rc;
 }
 
-/* Replaces path with text: temp file, fsync, rename, fsync the directory. */
-static int replace_file(const char *path, const struct buf *text,
+/* Replaces path with the state: temp file, fsync, rename, fsync the
+ * directory. */
+static int replace_file(const char *path, const struct rec_state *st,
                         struct err *err) {
   char dir[PATH_MAX], tmp[PATH_MAX];
   int n = snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path);
@@ -1125,7 +1164,7 @@ static int replace_file(const char *path, const struct buf *text,
   int fd = create_temp(tmp, dir, err);
   if (fd < 0)
     return fd;
-  int rc = fill_temp(fd, tmp, text, err);
+  int rc = fill_temp(fd, tmp, path, st, err);
   if (rc == 0 && rename(tmp, path) != 0) {
     rc = -errno;
     err_set(err, "state: rename %s to %s: %s", tmp, path, strerror(-rc));
@@ -1142,13 +1181,5 @@ int state_save(const char *path, const struct rec_state *st, struct err *err) {
     err_set(err, "state: save: no file name");
     return -EINVAL;
   }
-  struct buf text;
-  buf_init(&text, STATE_FILE_MAX);
-  int rc = state_to_json(st, &text);
-  if (rc != 0)
-    err_set(err, "state: save %s: serialising: %s", path, strerror(-rc));
-  else
-    rc = replace_file(path, &text, err);
-  buf_fini(&text);
-  return rc;
+  return replace_file(path, st, err);
 }

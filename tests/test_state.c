@@ -313,6 +313,48 @@ START_TEST(test_roundtrip_file) {
 }
 END_TEST
 
+/* A state of many chunks (the save writes it as it goes): a thousand
+ * keys with locations and cursors come back whole, and the file is the
+ * text state_to_json gives. */
+START_TEST(test_roundtrip_file_large) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  make_rich(&st);
+  for (int i = 0; i < 1000; i++) {
+    char t[32];
+    snprintf(t, sizeof(t), "test-%04d", i);
+    struct rec_key *k = add_key(&st, "bucket-large", t, "env");
+    set_loc(new_loc(k), "us1", t, i % 3 == 0, 1700000000 + i, 1700000001 + i,
+            i);
+    ck_assert_int_eq(rec_cursor_set(&st, "bucket-large", t, 1700000000.5 + i),
+                     0);
+  }
+  ck_assert_msg(state_save(path, &st, &err) == 0, "%s", err.msg);
+  struct buf text, file;
+  buf_init(&text, STATE_FILE_MAX);
+  buf_init(&file, STATE_FILE_MAX);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_uint_gt(text.len, 4 * 65536); /* JW_CHUNK is 64 KiB */
+  FILE *f = fopen(path, "rb");
+  ck_assert_ptr_nonnull(f);
+  char chunk[8192];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    ck_assert_int_eq(buf_append(&file, chunk, n), 0);
+  fclose(f);
+  ck_assert_uint_eq(file.len, text.len);
+  ck_assert(memcmp(file.data, text.data, text.len) == 0);
+  rec_state_init(&back);
+  ck_assert_msg(state_load(path, NOW, DEPTH, &back, &err) == 0, "%s", err.msg);
+  assert_state_eq(&st, &back);
+  buf_fini(&file);
+  buf_fini(&text);
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+}
+END_TEST
+
 START_TEST(test_roundtrip_empty) {
   struct rec_state st, back;
   struct err err = {{0}};
@@ -1045,11 +1087,12 @@ END_TEST
 
 /* ---- the suite ---- */
 
-static void add_case(Suite *s, const char *name, const TTest *t) {
+static TCase *add_case(Suite *s, const char *name, const TTest *t) {
   TCase *tc = tcase_create(name);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, t);
   suite_add_tcase(s, tc);
+  return tc;
 }
 
 /* ---- traffic alerts' section ---- */
@@ -1378,6 +1421,9 @@ static Suite *state_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
   add_case(s, "roundtrip_file", test_roundtrip_file);
+  /* Generous for valgrind (make memcheck), which runs it ~50x slower. */
+  tcase_set_timeout(
+      add_case(s, "roundtrip_file_large", test_roundtrip_file_large), 60);
   add_case(s, "roundtrip_escapes", test_roundtrip_escapes);
   add_case(s, "roundtrip_empty", test_roundtrip_empty);
   add_case(s, "roundtrip_precision", test_roundtrip_precision);
