@@ -39,21 +39,29 @@ void err_clear(struct err *e) {
     e->msg[0] = '\0';
 }
 
-void err_scrub(struct err *e, const char *secret) {
+void str_scrub(char *out, size_t size, const char *in, const char *secret) {
+  static const char redacted[] = "REDACTED";
   size_t n = secret ? strlen(secret) : 0;
-  if (e == NULL || n < ERR_SCRUB_MIN || strstr(e->msg, secret) == NULL)
-    return;
-  char out[ERR_MSG_MAX];
   size_t o = 0;
-  for (const char *p = e->msg; *p != '\0' && o < sizeof(out) - 1;) {
-    if (strncmp(p, secret, n) == 0) {
-      int w = snprintf(out + o, sizeof(out) - o, "REDACTED");
-      o += (size_t)w < sizeof(out) - o ? (size_t)w : sizeof(out) - 1 - o;
-      p += n;
+  while (*in != '\0' && o < size - 1) {
+    if (n >= ERR_SCRUB_MIN && strncmp(in, secret, n) == 0) {
+      size_t w = sizeof(redacted) - 1;
+      if (w > size - 1 - o)
+        w = size - 1 - o;
+      memcpy(out + o, redacted, w);
+      o += w;
+      in += n;
     } else {
-      out[o++] = *p++;
+      out[o++] = *in++;
     }
   }
   out[o] = '\0';
-  memcpy(e->msg, out, o + 1);
+}
+
+void err_scrub(struct err *e, const char *secret) {
+  if (e == NULL)
+    return;
+  char out[ERR_MSG_MAX];
+  str_scrub(out, sizeof(out), e->msg, secret);
+  memcpy(e->msg, out, strlen(out) + 1);
 }

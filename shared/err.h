@@ -2,6 +2,8 @@
 #ifndef RUNSCOPE_ERR_H
 #define RUNSCOPE_ERR_H
 
+#include <stddef.h>
+
 #define ERR_MSG_MAX 512
 
 /* A message for the caller to log once, e.g.
@@ -28,5 +30,11 @@ void err_clear(struct err *e);
  * protect little. NULL e or secret is a no-op. */
 #define ERR_SCRUB_MIN 4
 void err_scrub(struct err *e, const char *secret);
+
+/* Copies in into out (size > 0 bytes, always NUL-terminated, cut to fit)
+ * with every occurrence of secret replaced by "REDACTED", under the same
+ * rule as err_scrub. Scrub a message before cutting it to its final size,
+ * so that no part of a secret is left at the cut. */
+void str_scrub(char *out, size_t size, const char *in, const char *secret);
 
 #endif

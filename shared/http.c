@@ -459,22 +459,6 @@ static int map_curl_error(CURLcode e, int write_rc) {
   }
 }
 
-/* Shorter secrets are not scrubbed: they would mangle ordinary words of the
- * message ("p" in "port") and protect little. */
-#define SCRUB_MIN 4
-
-/* Copies msg into o with every occurrence of secret (if any) replaced. */
-static void put_scrubbed(struct out *o, const char *msg, const char *secret) {
-  size_t n = secret ? strlen(secret) : 0;
-  const char *hit;
-  while (n >= SCRUB_MIN && (hit = strstr(msg, secret)) != NULL) {
-    out_put(o, msg, (size_t)(hit - msg));
-    out_puts(o, "REDACTED");
-    msg = hit + n;
-  }
-  out_puts(o, msg);
-}
-
 /* Sets err to "<METHOD> <redacted url>: <cause>". The URL loses its
  * credentials, and the request's password and token are scrubbed from the
  * whole message in case libcurl's cause quotes them. */
@@ -484,13 +468,10 @@ static void set_error(struct err *err, const struct http_request *req,
   char raw[2 * ERR_MSG_MAX]; /* longer than err: err_set marks the cut */
   char pass1[2 * ERR_MSG_MAX];
   char pass2[2 * ERR_MSG_MAX];
-  struct out o1 = {pass1, sizeof(pass1), 0};
-  struct out o2 = {pass2, sizeof(pass2), 0};
   http_redact_url(req->url, url, sizeof(url));
   snprintf(raw, sizeof(raw), "%s %s: %s", req->method, url, cause);
-  pass1[0] = pass2[0] = '\0';
-  put_scrubbed(&o1, raw, req->password);
-  put_scrubbed(&o2, pass1, req->bearer);
+  str_scrub(pass1, sizeof(pass1), raw, req->password);
+  str_scrub(pass2, sizeof(pass2), pass1, req->bearer);
   err_set(err, "%s", pass2);
 }
 

@@ -322,6 +322,20 @@ START_TEST(test_err_scrub) {
 }
 END_TEST
 
+/* str_scrub cuts after scrubbing: no fragment of a secret at the cut. */
+START_TEST(test_str_scrub_cut) {
+  char out[12];
+  str_scrub(out, sizeof(out), "xxxxxxxxs3cr3t tail", "s3cr3t");
+  ck_assert_str_eq(out, "xxxxxxxxRED");
+  str_scrub(out, sizeof(out), "ab s3cr3t s3cr3t", "s3cr3t");
+  ck_assert_str_eq(out, "ab REDACTED");
+  str_scrub(out, 1, "anything", "s3cr3t");
+  ck_assert_str_eq(out, "");
+  str_scrub(out, sizeof(out), "a p in port", "p"); /* too short: kept */
+  ck_assert_str_eq(out, "a p in port");
+}
+END_TEST
+
 /* A message at the limit: the replacement is cut, never overruns. */
 START_TEST(test_err_scrub_full) {
   struct err e;
@@ -441,6 +455,7 @@ static Suite *buf_suite(void) {
   tcase_add_test(tc, test_err_null_and_clear);
   tcase_add_loop_test(tc, test_err_scrub, 0, N(scrub_cases));
   tcase_add_test(tc, test_err_scrub_full);
+  tcase_add_test(tc, test_str_scrub_cut);
   suite_add_tcase(s, tc);
   tc = tcase_create("array");
   tcase_add_test(tc, test_array_reserve);
