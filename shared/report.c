@@ -522,6 +522,10 @@ void eng_report_self(struct engine *e, double now, double duration) {
         (double)e->n.acknowledgements);
   value(e, "self", "derive", "create_errors", ENGINE_DERIVE,
         (double)e->n.create_errors);
+  value(e, "self", "derive", "runs_forwarded", ENGINE_DERIVE,
+        (double)e->n.runs_forwarded);
+  value(e, "self", "derive", "forward_errors", ENGINE_DERIVE,
+        (double)e->n.forward_errors);
   value(e, "self", "derive", "api_errors", ENGINE_DERIVE,
         (double)e->n.api_errors);
   value(e, "self", "duration", "cycle", ENGINE_GAUGE, duration);

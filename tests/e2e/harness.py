@@ -486,6 +486,25 @@ class Harness:
 
     # ----- xMatters views
 
+    def csv_rows(self, plugin_instance, type_, type_instance):
+        """The (time, value) rows, oldest first, that the csv plugin wrote
+        for one value of the plugin (runscope-<plugin_instance>/
+        <type>-<type_instance>-<date>)."""
+        d = os.path.join(self.csv_dir, HOSTNAME,
+                         "runscope-%s" % plugin_instance)
+        pattern = re.compile(r"^%s-%s-\d{4}-\d{2}-\d{2}$" % (
+            re.escape(type_), re.escape(type_instance)))
+        rows = []
+        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            if not pattern.match(f):
+                continue
+            with open(os.path.join(d, f)) as fh:
+                for line in fh:
+                    t, _, v = line.strip().partition(",")
+                    if t and t != "epoch":
+                        rows.append((float(t), float(v)))
+        return sorted(rows)
+
     def trigger_calls(self):
         """The trigger calls xMatters received on this harness's URL."""
         return [t for t in self.xm.triggers()

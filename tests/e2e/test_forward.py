@@ -170,6 +170,19 @@ class ForwardTest(harness.CollectdTestCase):
                                self.rs.get_run(run["test_run_id"]))
         self.check_raw_times()
         self.assert_no_rest_api()
+        self.wait_counter("runs_forwarded", len(runs))
+        self.assertEqual(self.counter("forward_errors"), 0)
+
+    def counter(self, name):
+        """The newest value of the plugin's derive-<name> (None before
+        the first)."""
+        rows = self.h.csv_rows("self", "derive", name)
+        return rows[-1][1] if rows else None
+
+    def wait_counter(self, name, want):
+        self.h.wait_for(lambda: self.counter(name) == want, WAIT,
+                        "derive-%s = %s (is %s)" % (
+                            name, want, self.counter(name)))
 
     def check_payload(self, body, run):
         test = self.tests[run["test_id"]]
@@ -256,6 +269,8 @@ class ForwardTest(harness.CollectdTestCase):
             {first}, "only the oldest run is tried while it fails")
         gaps = [b["time"] - a["time"] for a, b in zip(attempts, attempts[1:])]
         self.assertGreater(max(gaps), 1.5, "retries back off: %s" % gaps)
+        self.assertGreaterEqual(self.counter("forward_errors") or 0, 1,
+                                "failed posts are counted")
         self.xm.clear_faults()
         self.wait_posted([r["test_run_id"] for r in runs], timeout=WAIT + 60)
         self.h.wait_cycles(c["id"], 2)

@@ -83,20 +83,7 @@ class ValuesTest(harness.CollectdTestCase):
 
     def csv(self, plugin_instance, type_, type_instance):
         """The (time, value) rows the csv plugin wrote for one value."""
-        d = os.path.join(self.h.csv_dir, harness.HOSTNAME,
-                         "runscope-%s" % plugin_instance)
-        pattern = re.compile(r"^%s-%s-%s$" % (
-            re.escape(type_), re.escape(type_instance), DATE))
-        rows = []
-        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-            if not pattern.match(f):
-                continue
-            with open(os.path.join(d, f)) as fh:
-                for line in fh:
-                    t, _, v = line.strip().partition(",")
-                    if t and t != "epoch":
-                        rows.append((float(t), float(v)))
-        return sorted(rows)
+        return self.h.csv_rows(plugin_instance, type_, type_instance)
 
     def last(self, plugin_instance, type_, type_instance):
         rows = self.csv(plugin_instance, type_, type_instance)
