@@ -1454,24 +1454,31 @@ static void one_failed(struct one *o, int rc, const struct err *err) {
     *o->err = *err;
 }
 
-static bool one_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
-                      size_t n, const struct err *err) {
-  struct one *o = ctx;
-  (void)i;
+/* Keeps a copy of items[0..n) (size bytes each) as o's answer, or the
+ * error of the call (rc, err). what names the items for "out of memory". */
+static bool one_copy(struct one *o, int rc, const struct err *err,
+                     const void *items, size_t n, size_t size,
+                     const char *what) {
   if (rc != 0) {
     one_failed(o, rc, err);
     return true;
   }
-  o->ret = malloc((n ? n : 1) * sizeof(*tests));
+  o->ret = malloc((n ? n : 1) * size);
   if (o->ret == NULL) {
-    err_set(o->err, "Runscope API: out of memory for the tests list");
+    err_set(o->err, "Runscope API: out of memory for %s", what);
     o->rc = -ENOMEM;
     return true;
   }
-  memcpy(o->ret, tests, n * sizeof(*tests));
+  memcpy(o->ret, items, n * size);
   o->ret_n = n;
   o->rc = 0;
   return true;
+}
+
+static bool one_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
+                      size_t n, const struct err *err) {
+  (void)i;
+  return one_copy(ctx, rc, err, tests, n, sizeof(*tests), "the tests list");
 }
 
 int rs_list_tests(struct rs_client *c, const char *bucket_key,
@@ -1692,22 +1699,8 @@ int rs_list_results_many(struct rs_client *c, const struct rs_test_ref *tests,
 
 static bool one_runs(void *ctx, size_t i, int rc, const struct rs_run *runs,
                      size_t n, const struct err *err) {
-  struct one *o = ctx;
   (void)i;
-  if (rc != 0) {
-    one_failed(o, rc, err);
-    return true;
-  }
-  o->ret = malloc((n ? n : 1) * sizeof(*runs));
-  if (o->ret == NULL) {
-    err_set(o->err, "Runscope API: out of memory for the results");
-    o->rc = -ENOMEM;
-    return true;
-  }
-  memcpy(o->ret, runs, n * sizeof(*runs));
-  o->ret_n = n;
-  o->rc = 0;
-  return true;
+  return one_copy(ctx, rc, err, runs, n, sizeof(*runs), "the results");
 }
 
 int rs_list_results(struct rs_client *c, const char *bucket_key,

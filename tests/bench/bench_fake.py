@@ -63,27 +63,10 @@ def compact(obj, status=200, headers=None):
         status, json.dumps(obj, separators=(",", ":")).encode(), headers)
 
 
-class _Handler(fakebase._Handler):
-    # The base handler writes an answer's head and body apart: with Nagle's
-    # algorithm and delayed ACKs each answer then waits 40 ms, and the fake
-    # would serve 90 requests a second instead of thousands.
-    disable_nagle_algorithm = True
-
-
 class BenchRunscope(fake_runscope.FakeRunscope):
     """The benchmark's fake Runscope (see the module docstring)."""
 
     name = "bench-runscope"
-
-    def start(self):
-        self._httpd = fakebase._Server((fakebase.LOOPBACK, self._want_port),
-                                       _Handler)
-        self._httpd.fake = self
-        self._thread_srv = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-            name=self.name, daemon=True)
-        self._thread_srv.start()
-        return self
 
     def __init__(self, tests, buckets, token, seed=1, **options):
         self._n_tests = tests
@@ -277,15 +260,9 @@ class BenchRunscope(fake_runscope.FakeRunscope):
         """Newest first, as the base fake sorts them (last_run uses it)."""
         return self._runs.get(test_id, [])[::-1]
 
-    def _api_fast(func):
-        def wrapper(self, req, m):
-            with self.lock:
-                if not self._authorized(req):
-                    return self._forbidden()
-                return func(self, req, m)
-        return wrapper
+    _api = fake_runscope.FakeRunscope._api  # token check and lock
 
-    @_api_fast
+    @_api
     def _r_tests(self, req, m):
         tests = self._tests.get(m["bucket"])
         if tests is None:
@@ -298,12 +275,12 @@ class BenchRunscope(fake_runscope.FakeRunscope):
         return compact(fake_runscope.envelope(
             [self._test_item(t) for t in page]))
 
-    @_api_fast
+    @_api
     def _r_test(self, req, m):
         t, err = self._test_of(m)
         return err or compact(fake_runscope.envelope(self._test_detail(t)))
 
-    @_api_fast
+    @_api
     def _r_results(self, req, m):
         t, err = self._test_of(m)
         if err:
@@ -322,7 +299,7 @@ class BenchRunscope(fake_runscope.FakeRunscope):
         return compact(fake_runscope.envelope(
             [self._public_run(r) for r in page]))
 
-    @_api_fast
+    @_api
     def _r_latest(self, req, m):
         t, err = self._test_of(m)
         if err:
@@ -335,19 +312,9 @@ class BenchRunscope(fake_runscope.FakeRunscope):
 
 
 class BenchXMatters(fake_xmatters.FakeXMatters):
-    """The fake xMatters, with the same fix for Nagle's algorithm."""
+    """The fake xMatters, under its own thread name."""
 
     name = "bench-xmatters"
-
-    def start(self):
-        self._httpd = fakebase._Server((fakebase.LOOPBACK, self._want_port),
-                                       _Handler)
-        self._httpd.fake = self
-        self._thread_srv = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-            name=self.name, daemon=True)
-        self._thread_srv.start()
-        return self
 
 
 def new_token():

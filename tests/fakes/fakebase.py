@@ -155,6 +155,9 @@ class FaultRule:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeServer/1.0"
+    # An answer's head and body are written apart: with Nagle's algorithm
+    # and delayed ACKs each answer on a kept-alive connection waited 40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         if self.server.fake.verbose:
