@@ -36,7 +36,8 @@ ALL_CFLAGS = -std=gnu11 -fPIC $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
 PLUGIN_CPPFLAGS = -DHAVE_CONFIG_H -I$(COLLECTD_INCLUDE)
 
 B := build
-CORE_SRC := $(sort $(wildcard shared/*.c))
+CORE_SRC := $(sort $(wildcard shared/*/*.c))
+CORE_HDR := $(wildcard shared/*/*.h)
 CORE_OBJ := $(CORE_SRC:shared/%.c=$(B)/shared/%.o)
 PLUGIN_SRC := $(sort $(wildcard plugin/*.c))
 PLUGIN_OBJ := $(PLUGIN_SRC:plugin/%.c=$(B)/plugin/%.o)
@@ -51,11 +52,11 @@ all: $(B)/runscope.so
 deps:
 	@packaging/install-deps.sh
 
-$(B)/shared/%.o: shared/%.c $(wildcard shared/*.h)
+$(B)/shared/%.o: shared/%.c $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Ishared -c -o $@ $<
 
-$(B)/plugin/%.o: plugin/%.c $(wildcard shared/*.h plugin/*.h)
+$(B)/plugin/%.o: plugin/%.c $(CORE_HDR) $(wildcard plugin/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CPPFLAGS) $(ALL_CFLAGS) -Ishared -c -o $@ $<
 
@@ -69,17 +70,22 @@ $(B)/runscope.so: $(PLUGIN_OBJ) $(B)/libcore.a
 
 # The parser's tests build oconfig trees by hand: collectd's headers, and the
 # plugin object that holds the parser (it calls no collectd function).
-$(B)/tests/test_config_parse: tests/test_config_parse.c \
+$(B)/tests/test_config_parse: tests/test_config_parse.c $(B)/tests/runner.o \
 		$(B)/plugin/config_parse.o $(B)/libcore.a $(wildcard tests/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CPPFLAGS) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ishared -Iplugin \
-		-Itests -o $@ $< $(B)/plugin/config_parse.o $(B)/libcore.a \
-		$(PKG_LIBS) $(CHECK_LIBS)
+		-Itests -o $@ $< $(B)/tests/runner.o $(B)/plugin/config_parse.o \
+		$(B)/libcore.a $(PKG_LIBS) $(CHECK_LIBS)
 
-$(B)/tests/%: tests/%.c $(B)/libcore.a $(wildcard tests/*.h)
+# Every suite runs through the one main of tests/runner.c.
+$(B)/tests/runner.o: tests/runner.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/%.c $(B)/tests/runner.o $(B)/libcore.a $(wildcard tests/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ishared -Itests -o $@ $< \
-		$(B)/libcore.a $(PKG_LIBS) $(CHECK_LIBS)
+		$(B)/tests/runner.o $(B)/libcore.a $(PKG_LIBS) $(CHECK_LIBS)
 
 unit: $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; \
@@ -132,7 +138,7 @@ pkgtest: deb
 	python3 tests/pkg/test_installed_deb.py
 
 lint:
-	clang-format --dry-run --Werror shared/*.[ch] plugin/*.[ch] tests/*.[ch]
+	clang-format --dry-run --Werror shared/*/*.[ch] plugin/*.[ch] tests/*.[ch]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr --suppress=missingIncludeSystem -Ishared \
 		shared plugin
@@ -141,7 +147,7 @@ lint:
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
 format:
-	clang-format -i shared/*.[ch] plugin/*.[ch] tests/*.[ch]
+	clang-format -i shared/*/*.[ch] plugin/*.[ch] tests/*.[ch]
 
 # The unit tests built with AddressSanitizer (leaks included) and
 # UndefinedBehaviorSanitizer, in build/san; any report fails the run. (The
@@ -165,7 +171,7 @@ FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	$(PKG_CFLAGS) -DRUNSCOPE_VERSION='"$(VERSION)"' -Ishared
 
-$(B)/fuzz/core/%.o: shared/%.c $(wildcard shared/*.h)
+$(B)/fuzz/core/%.o: shared/%.c $(CORE_HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 

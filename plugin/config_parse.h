@@ -3,8 +3,8 @@
 #define RUNSCOPE_PLUGIN_CONFIG_PARSE_H
 
 #include "collectd/liboconfig/oconfig.h"
-#include "config.h"
-#include "err.h"
+#include "config/config.h"
+#include "util/err.h"
 
 /* Parses the children of <Plugin runscope> into c (initialised by the
  * caller with cfg_init). Keys are matched case-insensitively, as collectd

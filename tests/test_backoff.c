@@ -1,5 +1,5 @@
 /* Unit tests of the per-API back-off (backoff). */
-#include "backoff.h"
+#include "util/backoff.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -111,7 +111,7 @@ START_TEST(test_jitter_in_range_and_varied) {
 }
 END_TEST
 
-static Suite *backoff_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("backoff");
   TCase *tc = tcase_create("delay");
   tcase_add_loop_test(tc, test_delay, 0,
@@ -129,12 +129,4 @@ static Suite *backoff_suite(void) {
   tcase_add_test(tc, test_jitter_in_range_and_varied);
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(backoff_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

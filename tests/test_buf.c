@@ -1,6 +1,8 @@
 /* Unit tests of the bounded buffers (buf) and error messages (err). */
-#include "buf.h"
-#include "err.h"
+#include "util/array.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/str.h"
 
 #include <check.h>
 #include <errno.h>
@@ -422,7 +424,7 @@ START_TEST(test_snippet) {
 }
 END_TEST
 
-static Suite *buf_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("buf");
   TCase *tc = tcase_create("append_bounds");
   tcase_add_loop_test(tc, test_append_bounds, 0, N(append_cases));
@@ -465,12 +467,4 @@ static Suite *buf_suite(void) {
   tcase_add_loop_test(tc, test_snippet, 0, N(snippet_cases));
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(buf_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 /* Unit tests of the catalog's merge of a tests list: what a test keeps
  * from cycle to cycle (its detail, its due memory), what comes and goes. */
-#include "buf.h"
-#include "catalog.h"
+#include "core/catalog.h"
+#include "util/buf.h"
+#include "util/str.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -202,7 +203,7 @@ START_TEST(find_by_id) {
 }
 END_TEST
 
-static Suite *catalog_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("catalog");
   TCase *tc = tcase_create("merging a tests list");
   tcase_add_test(tc, merge_keeps_what_stays);
@@ -211,12 +212,4 @@ static Suite *catalog_suite(void) {
   tcase_add_test(tc, find_by_id);
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(catalog_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 /* Unit tests of the plain config (config): defaults, URL checks, secret
  * files and the checks of cfg_finish. */
-#include "config.h"
-#include "err.h"
+#include "config/config.h"
+#include "util/err.h"
+#include "util/url.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -229,7 +230,7 @@ START_TEST(test_lists_and_blocks) {
 }
 END_TEST
 
-/* ---- cfg_url_is_loopback ---- */
+/* ---- url_is_loopback ---- */
 
 static const struct {
   const char *url;
@@ -267,7 +268,7 @@ static const struct {
 };
 
 START_TEST(test_loopback) {
-  ck_assert_msg(cfg_url_is_loopback(loopback_cases[_i].url) ==
+  ck_assert_msg(url_is_loopback(loopback_cases[_i].url) ==
                     loopback_cases[_i].loopback,
                 "\"%s\": expected %s", loopback_cases[_i].url,
                 loopback_cases[_i].loopback ? "loopback" : "not loopback");
@@ -1139,7 +1140,7 @@ static void add(Suite *s, const char *name, const TTest *fn, int rows,
   suite_add_tcase(s, tc);
 }
 
-static Suite *config_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("config");
   add(s, "default_numbers", test_default_numbers, N_ROWS(default_numbers),
       false);
@@ -1171,12 +1172,4 @@ static Suite *config_suite(void) {
   add(s, "forward_with_rules", test_forward_with_rules, 0, false);
   add(s, "forward_needs_trigger_url", test_forward_needs_trigger_url, 0, false);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(config_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failures = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failures ? 1 : 0;
 }

@@ -2,8 +2,8 @@
  * built by hand. */
 #include "config_parse.h"
 
-#include "config.h"
-#include "err.h"
+#include "config/config.h"
+#include "util/err.h"
 
 #include <check.h>
 #include <errno.h>
@@ -780,7 +780,7 @@ static void add(Suite *s, const char *name, const TTest *fn, int rows) {
   suite_add_tcase(s, tc);
 }
 
-static Suite *config_parse_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("config_parse");
   add(s, "full_tree", test_full_tree, 0);
   add(s, "case_insensitive", test_case_insensitive, 0);
@@ -795,12 +795,4 @@ static Suite *config_parse_suite(void) {
   add(s, "errors_null_err", test_errors_null_err, N_ROWS(bad_cases));
   add(s, "responses_keys", test_responses_keys, N_ROWS(reruns_keys));
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(config_parse_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failures = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failures ? 1 : 0;
 }

@@ -1,5 +1,5 @@
 /* Unit tests of the due logic: which tests' results a cycle reads. */
-#include "due.h"
+#include "core/due.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -311,7 +311,7 @@ START_TEST(every_run_seen_in_one_cycle) {
 }
 END_TEST
 
-static Suite *due_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("due");
   TCase *tc = tcase_create("a first sighting");
   tcase_add_loop_test(tc, first_sighting, 0, N(first_cases));
@@ -340,12 +340,4 @@ static Suite *due_suite(void) {
   tcase_add_loop_test(tc, every_run_seen_in_one_cycle, 0, 8);
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(due_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
 }

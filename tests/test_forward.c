@@ -7,12 +7,12 @@
  * payload of 5.1; runscope_run_detail_webhook.json a run detail in the shape
  * of 3.7 whose values are those of the sample's run, as the plugin would
  * read it from the API. */
-#include "forward.h"
+#include "core/forward.h"
 
-#include "buf.h"
-#include "jsonx.h"
-#include "runscope.h"
+#include "clients/runscope.h"
 #include "testutil.h"
+#include "util/buf.h"
+#include "util/jsonx.h"
 
 #include <check.h>
 #include <errno.h>
@@ -538,7 +538,7 @@ START_TEST(sending_mark) {
 }
 END_TEST
 
-static Suite *forward_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("forward");
   TCase *tc = tcase_create("payload_sample");
   tcase_add_loop_test(tc, sample_top_field, 0, N(top_fields));
@@ -562,12 +562,4 @@ static Suite *forward_suite(void) {
   tcase_add_test(tc, sending_mark);
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(forward_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

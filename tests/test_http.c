@@ -2,8 +2,9 @@
  * seam, and libcurl against a loopback HTTP/1.1 server run in a thread. */
 #define _GNU_SOURCE /* memmem, strcasestr */
 
-#include "http.h"
-#include "responses.h" /* the limiter behind MaxRequestsPerSecond */
+#include "core/responses.h" /* the limiter behind MaxRequestsPerSecond */
+#include "transport/http.h"
+#include "util/limiter.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -1315,11 +1316,11 @@ static int fc_transport(void *ctx, const struct http_request *req,
 }
 
 static double gate_wait_fn(void *ctx, double now) {
-  return resp_limiter_wait(ctx, "api", now);
+  return limiter_wait(ctx, "api", now);
 }
 
 static void gate_note_fn(void *ctx, double now) {
-  resp_limiter_note(ctx, "api", now);
+  limiter_note(ctx, "api", now);
 }
 
 static const int rate_caps[] = {1, 5, 20, 100};
@@ -1329,8 +1330,8 @@ static const int rate_caps[] = {1, 5, 20, 100};
 START_TEST(test_rate_cap) {
   int cap = rate_caps[_i];
   struct fake_clock fc = {1000, 0, {0}, 0};
-  struct resp_limiter l;
-  resp_limiter_init_rate(&l, (size_t)cap, 1.0);
+  struct limiter l;
+  limiter_init_rate(&l, (size_t)cap, 1.0);
   struct http_client *c = parallel_client(4, 1000, 1024);
   http_set_transport(c, fc_transport, &fc);
   http_set_clock(c, fc_now, fc_sleep, &fc);
@@ -1367,7 +1368,7 @@ START_TEST(test_rate_cap) {
   ck_assert_double_eq(fc.slept, before); /* no gate, no wait */
   http_response_fini(&resp);
   http_free(c);
-  resp_limiter_fini(&l);
+  limiter_fini(&l);
 }
 END_TEST
 
@@ -1375,8 +1376,8 @@ END_TEST
  * second take two seconds at least, while four may be in flight. */
 START_TEST(test_rate_cap_multi) {
   struct esrv *s = esrv_start(0, 0);
-  struct resp_limiter l;
-  resp_limiter_init_rate(&l, 5, 1.0);
+  struct limiter l;
+  limiter_init_rate(&l, 5, 1.0);
   struct http_client *c = parallel_client(4, 5000, 1024);
   struct http_gate g = {gate_wait_fn, gate_note_fn, &l};
   http_set_gate(c, &g);
@@ -1386,14 +1387,14 @@ START_TEST(test_rate_cap_multi) {
   ck_assert_uint_eq(b.reported, 12);
   ck_assert_msg(ms >= 1990 && ms < 3500, "12 requests at 5/s took %.0f ms", ms);
   http_free(c);
-  resp_limiter_fini(&l);
+  limiter_fini(&l);
   esrv_stop(s);
 }
 END_TEST
 
 /* ---- the suite ---- */
 
-static Suite *http_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("http");
   TCase *tc = tcase_create("redact_url");
   tcase_add_loop_test(tc, test_redact, 0, N(redact_cases));
@@ -1455,15 +1456,4 @@ static Suite *http_suite(void) {
   tcase_add_loop_test(tc, test_other_protocols, 0, N(other_schemes));
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
-    return 1;
-  SRunner *sr = srunner_create(http_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  curl_global_cleanup();
-  return failed ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 /* Unit tests of jscan, the tree-free JSON reader, and of the tests list's
  * fast path built on it: it must read exactly what json-c's tree reads. */
-#include "jscan.h"
-#include "runscope.h"
+#include "clients/runscope.h"
 #include "testutil.h"
+#include "util/jscan.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -345,7 +345,7 @@ START_TEST(fast_path_is_faster) {
 }
 END_TEST
 
-static Suite *jscan_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("jscan");
   TCase *tc = tcase_create("documents");
   tcase_add_loop_test(tc, documents, 0, N(docs));
@@ -365,12 +365,4 @@ static Suite *jscan_suite(void) {
   tcase_add_test(tc, fast_path_is_faster);
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(jscan_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 /* Unit tests of the json-c helpers: bounded parsing and typed lookups. */
-#include "jsonx.h"
 #include "testutil.h"
+#include "util/jsonx.h"
 
 #include <check.h>
 #include <errno.h>
@@ -230,7 +230,7 @@ START_TEST(lookup_bool) {
 }
 END_TEST
 
-static Suite *jsonx_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("jsonx");
   TCase *tc = tcase_create("parse accepts one value");
   tcase_add_loop_test(tc, parse_accepts, 0, N(good));
@@ -250,12 +250,4 @@ static Suite *jsonx_suite(void) {
   tcase_add_test(tc, lookup_bool);
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(jsonx_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
 }

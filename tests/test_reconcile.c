@@ -1,7 +1,7 @@
 /* Unit tests of the reconciler: full poll cycles against a simulated
  * xMatters, the behaviour table, locations, pending events, notifications
  * and the results cursor. */
-#include "reconcile.h"
+#include "core/reconcile.h"
 
 #include <check.h>
 #include <errno.h>
@@ -1850,7 +1850,7 @@ static TCase *add(Suite *s, const char *name, const TTest *fn, int rows) {
   return tc;
 }
 
-static Suite *reconcile_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("reconcile");
   add(s, "make_key", test_make_key, N_ROWS(key_rows));
   add(s, "key_get_too_long", test_key_get_too_long, 0);
@@ -1905,12 +1905,4 @@ static Suite *reconcile_suite(void) {
   add(s, "cursor_set_find", test_cursor_set_find, 0);
   add(s, "cursor_paging", test_cursor_paging, 0);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(reconcile_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failures = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failures ? 1 : 0;
 }

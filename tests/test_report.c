@@ -1,7 +1,7 @@
 /* Unit tests of the names and texts of values and notifications: the
  * sanitizing, the shortening and the uniqueness of key names, bucket
  * instances and notification messages. */
-#include "report.h"
+#include "engine/report.h"
 
 #include <check.h>
 #include <errno.h>
@@ -459,7 +459,7 @@ START_TEST(test_message_long_name_large_buffer) {
 }
 END_TEST
 
-static Suite *report_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("report");
   TCase *tc = tcase_create("sanitize");
   tcase_add_loop_test(tc, test_sanitize, 0,
@@ -500,12 +500,4 @@ static Suite *report_suite(void) {
   tcase_add_test(tc, test_message_long_name_large_buffer);
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(report_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failures = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

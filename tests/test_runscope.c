@@ -2,9 +2,9 @@
  * the calls end to end through a scripted fake transport. */
 #define _GNU_SOURCE /* strcasestr */
 
-#include "jsonx.h"
-#include "runscope.h"
+#include "clients/runscope.h"
 #include "testutil.h"
+#include "util/jsonx.h"
 
 #include <check.h>
 #include <curl/curl.h>
@@ -1339,7 +1339,7 @@ START_TEST(call_get_message) {
 }
 END_TEST
 
-static Suite *runscope_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("runscope");
   TCase *tc = tcase_create("parsers read the documented shapes");
   tcase_add_test(tc, parse_buckets_fixture);
@@ -1420,15 +1420,4 @@ static Suite *runscope_suite(void) {
   tcase_add_test(tc, call_get_message);
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
-    return 1;
-  SRunner *sr = srunner_create(runscope_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  curl_global_cleanup();
-  return failed ? 1 : 0;
 }

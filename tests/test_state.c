@@ -1,12 +1,12 @@
 /* Unit tests of the state store: the JSON format and the file handling. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #define _DEFAULT_SOURCE   /* srand48, lrand48 */
-#include "state.h"
+#include "store/state.h"
 
-#include "buf.h"
-#include "err.h"
-#include "reconcile.h"
-#include "responses.h"
+#include "core/reconcile.h"
+#include "core/responses.h"
+#include "util/buf.h"
+#include "util/err.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -1417,7 +1417,7 @@ START_TEST(test_responses_too_many_seen) {
 }
 END_TEST
 
-static Suite *state_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
   add_case(s, "roundtrip_file", test_roundtrip_file);
@@ -1463,18 +1463,4 @@ static Suite *state_suite(void) {
   add_case(s, "save_readonly_dir", test_save_readonly_dir);
   add_case(s, "save_relative", test_save_relative);
   return s;
-}
-
-int main(void) {
-  snprintf(root, sizeof(root), "/tmp/test_state-XXXXXX");
-  if (mkdtemp(root) == NULL) {
-    perror("test_state: mkdtemp /tmp/test_state-XXXXXX");
-    return 1;
-  }
-  SRunner *sr = srunner_create(state_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failures = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  rm_tree(root);
-  return failures ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 /* Unit tests of the traffic-alert core (traffic): rule evaluation, the need
  * for a message's detail, flood control, the seen set and the cursor. */
-#include "config.h"
-#include "traffic.h"
+#include "config/config.h"
+#include "core/traffic.h"
 
 #include <check.h>
 #include <errno.h>
@@ -471,7 +471,7 @@ START_TEST(test_rules_and_retain) {
 }
 END_TEST
 
-static Suite *traffic_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("traffic");
   TCase *tc = tcase_create("rules: every condition type");
   tcase_add_checked_fixture(tc, rules_setup, rules_teardown);
@@ -496,12 +496,4 @@ static Suite *traffic_suite(void) {
   tcase_add_test(tc, test_rules_and_retain);
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  SRunner *sr = srunner_create(traffic_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failures = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failures ? 1 : 0;
 }

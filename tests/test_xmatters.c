@@ -1,9 +1,9 @@
 /* Unit tests of the xMatters client: the trigger body, the events parser on
  * recorded-shape fixtures, and the calls end to end through a scripted fake
  * transport. */
-#include "jsonx.h"
+#include "clients/xmatters.h"
 #include "testutil.h"
-#include "xmatters.h"
+#include "util/jsonx.h"
 
 #include <check.h>
 #include <curl/curl.h>
@@ -1140,7 +1140,7 @@ START_TEST(get_event) {
 }
 END_TEST
 
-static Suite *xmatters_suite(void) {
+Suite *unit_suite(void) {
   Suite *s = suite_create("xmatters");
   TCase *tc = tcase_create("trigger body");
   tcase_add_test(tc, body_full);
@@ -1206,15 +1206,4 @@ static Suite *xmatters_suite(void) {
   tcase_add_test(tc, get_event);
   suite_add_tcase(s, tc);
   return s;
-}
-
-int main(void) {
-  if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
-    return 1;
-  SRunner *sr = srunner_create(xmatters_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  curl_global_cleanup();
-  return failed ? 1 : 0;
 }

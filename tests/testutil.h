@@ -3,7 +3,7 @@
 #ifndef RUNSCOPE_TESTUTIL_H
 #define RUNSCOPE_TESTUTIL_H
 
-#include "http.h"
+#include "transport/http.h"
 
 #include <check.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* libFuzzer target: jsonx_parse, the bounded JSON parser under every other
  * parser, and its liberal lookups on what it returns. */
 #include "fuzz.h"
-#include "jsonx.h"
+#include "util/jsonx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_object *root = NULL;

@@ -1,6 +1,6 @@
 /* libFuzzer target: rs_parse_runs, a Runscope results list. */
 #include "fuzz.h"
-#include "runscope.h"
+#include "clients/runscope.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct rs_run *runs = NULL;

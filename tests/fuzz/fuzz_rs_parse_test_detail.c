@@ -1,7 +1,7 @@
 /* libFuzzer target: rs_parse_test_detail, one test with its environments
  * and schedules. */
 #include "fuzz.h"
-#include "runscope.h"
+#include "clients/runscope.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct rs_test_detail d;

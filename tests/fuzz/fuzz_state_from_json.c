@@ -2,7 +2,7 @@
  * accepts must save (state_to_json) and load again to the same text: what
  * the plugin writes after a start it must read after the next one. */
 #include "fuzz.h"
-#include "state.h"
+#include "store/state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct rec_state st, again;

@@ -1,0 +1,177 @@
+/* xMatters client: trigger events, find active events, terminate them,
+ * read the responses to them. */
+#ifndef RUNSCOPE_XMATTERS_H
+#define RUNSCOPE_XMATTERS_H
+
+#include "transport/http.h"
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define XM_ID_MAX 80   /* event UUIDs, requestIds; longer is -EPROTO */
+#define XM_KEY_MAX 256 /* runscope_key values */
+
+/* The property that ties an event to a key <bucket>/<test>/<environment>. */
+#define XM_KEY_PROPERTY "runscope_key"
+
+/* An event as the events list shows it. */
+struct xm_event {
+  char id[XM_ID_MAX];         /* UUID */
+  char event_id[32];          /* the numeric id, as text */
+  char status[24];            /* ACTIVE, SUSPENDED, TERMINATED, ... */
+  char request_id[XM_ID_MAX]; /* "" when absent */
+  /* the runscope_key property ("runscope_key#en" accepted), "" when the
+   * list did not carry properties */
+  char runscope_key[XM_KEY_MAX];
+};
+
+enum xm_prop_type { XM_PROP_TEXT, XM_PROP_NUMBER };
+
+/* One event property. */
+struct xm_prop {
+  const char *name;
+  enum xm_prop_type type;
+  const char *text; /* XM_PROP_TEXT */
+  double number;    /* XM_PROP_NUMBER, sent as a JSON integer when whole */
+};
+
+/* What to trigger. Every pointer is borrowed for the call. */
+struct xm_trigger_req {
+  const struct xm_prop *props;
+  size_t n_props;
+  const char *const *recipients; /* ids, sent as {"id": ...}; may be 0 */
+  size_t n_recipients;
+  const char *priority; /* "HIGH", "MEDIUM", "LOW", or NULL to leave out */
+  /* response options to offer; NULL leaves them to the form (FYI events) */
+  const char *acknowledge_text; /* e.g. "Acknowledge" */
+  const char *rerun_text;       /* e.g. "Rerun" */
+};
+
+struct xm_client;
+
+/* Creates a client that sends through http (borrowed). base_url is the
+ * instance ("https://example.xmatters.com"); user and password are the REST
+ * web service user's Basic credentials (NULL: none). Strings are copied.
+ * Returns NULL when memory runs out. */
+struct xm_client *xm_new(struct http_client *http, const char *base_url,
+                         const char *user, const char *password,
+                         int max_json_depth);
+
+/* Frees the client; NULL is a no-op. */
+void xm_free(struct xm_client *c);
+
+/* The calls below return 0, or a negative errno with err naming the call
+ * and the cause (trigger URLs are logged with apiKey redacted):
+ *   -EACCES     401 or 403
+ *   -ENOENT     404
+ *   -EAGAIN     429 or 5xx: nothing was done, retry later
+ *   -EINVAL     another 4xx: nothing was done, the request is wrong
+ *   -EPROTO     an answer that is not the documented shape
+ *   and the transport errors of http_do (see http_maybe_sent). */
+
+/* POSTs the trigger body to trigger_url (an inbound integration or flow
+ * HTTP trigger, authenticated by its own apiKey, or else by the client's
+ * Basic credentials). On 2xx copies the requestId into ret_request_id ("" if
+ * the answer had none). */
+int xm_trigger(struct xm_client *c, const char *trigger_url,
+               const struct xm_trigger_req *req, char *ret_request_id,
+               size_t size, struct err *err);
+
+/* POSTs body[0..len) (JSON, prepared by the caller) to trigger_url,
+ * authenticated and answered as xm_trigger: the same statuses give the same
+ * errors, and a 2xx copies the requestId ("" if none) into ret_request_id.
+ * For forward mode, whose body is Runscope's webhook payload. */
+int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
+                 size_t len, char *ret_request_id, size_t size,
+                 struct err *err);
+
+/* GET /api/xm/1/events?status=ACTIVE&propertyName=runscope_key&
+ * propertyValue=KEY, following links.next. *ret (caller frees) holds the
+ * events; their runscope_key is set to key. */
+int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
+                   size_t *ret_n, struct err *err);
+
+/* GET /api/xm/1/events?requestId=ID, following links.next: the events one
+ * trigger created, whatever their status. */
+int xm_find_by_request(struct xm_client *c, const char *request_id,
+                       struct xm_event **ret, size_t *ret_n, struct err *err);
+
+/* GET /api/xm/1/events?status=ACTIVE&embed=properties, following
+ * links.next: the active events that carry a runscope_key property (the
+ * others are left out). For adopting events the state does not know. */
+int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
+                   struct err *err);
+
+/* Reads one page of one active event: 0 when the REST credentials are
+ * accepted, -EACCES when not (or another error of the calls above). */
+int xm_check_credentials(struct xm_client *c, struct err *err);
+
+/* POST /api/xm/1/events {"id": ID, "status": "TERMINATED"}. -ENOENT when
+ * the event does not exist. */
+int xm_terminate(struct xm_client *c, const char *event_id, struct err *err);
+
+/* GET /api/xm/1/events/{id}: the event (status, and its runscope_key
+ * property when it has one) into *ret. -ENOENT when xMatters does not know
+ * it. */
+int xm_get_event(struct xm_client *c, const char *event_id,
+                 struct xm_event *ret, struct err *err);
+
+#define XM_USER_MAX 256 /* a responder's name or id; longer is cut */
+#define XM_TEXT_MAX 256 /* a response text; longer is cut */
+
+/* One user's delivery of an event, from user-deliveries: who, and the last
+ * response that user gave (xmatters-api.md 5.1). */
+struct xm_delivery {
+  char event_id[XM_ID_MAX]; /* data[].event.id; "" when absent */
+  char event_number[32];    /* data[].event.eventId; "" when absent */
+  char user[XM_USER_MAX];   /* person (or recipient) targetName, else id */
+  char text[XM_TEXT_MAX];   /* response.text; "" when no response (yet) */
+  double received;          /* response.received, Unix seconds; 0 when
+                               absent or not understood */
+};
+
+/* GET /api/xm/1/events/{id}/user-deliveries?at=NOW&limit=100 (now in
+ * ISO-8601 UTC: the endpoint reads the historical store), following
+ * links.next. *ret (caller frees; never NULL on success) holds one item per
+ * user the event reached, in the answer's order. */
+int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
+                       struct xm_delivery **ret, size_t *ret_n,
+                       struct err *err);
+
+/* Seconds the last answer asked to wait (Retry-After), or -1. */
+double xm_retry_after(const struct xm_client *c);
+
+/* Builders and parsers behind the calls, for unit tests. */
+
+/* Appends the trigger body (properties, recipients, priority,
+ * responseOptions) as JSON to out. Returns 0, -ENOMEM or -EMSGSIZE. */
+int xm_build_trigger_body(const struct xm_trigger_req *req, struct buf *out);
+
+/* Parses an events page: appends its events to *ret and *ret_n (growing the
+ * array, caller frees) and copies links.next into next ("" when absent).
+ * Returns 0, -EPROTO or -ENOMEM. */
+int xm_parse_events_page(const char *body, size_t len, int max_depth,
+                         struct xm_event **ret, size_t *ret_n, char *next,
+                         size_t next_size, struct err *err);
+
+/* Parses a trigger answer's requestId into ret (size bytes). */
+int xm_parse_request_id(const char *body, size_t len, int max_depth, char *ret,
+                        size_t size, struct err *err);
+
+/* Parses a user-deliveries page: appends its items to *ret and *ret_n
+ * (growing the array, caller frees) and copies links.next into next (""
+ * when absent). Items that are not objects are skipped; an event id longer
+ * than XM_ID_MAX is -EPROTO; a missing person, response or received leaves
+ * its fields empty. Returns 0, -EPROTO or -ENOMEM. */
+int xm_parse_deliveries_page(const char *body, size_t len, int max_depth,
+                             struct xm_delivery **ret, size_t *ret_n,
+                             char *next, size_t next_size, struct err *err);
+
+/* Reads an xMatters timestamp: "2019-11-12T16:54:37.656+0000", "...Z",
+ * "...+00:00", other offsets ("-05:00", "+0530", "+02"), with or without
+ * fractions or seconds; no zone means UTC. Returns 0 with *ret in Unix
+ * seconds, or -EINVAL. */
+int xm_parse_time(const char *s, double *ret);
+
+#endif

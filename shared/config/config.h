@@ -1,0 +1,148 @@
+/* The plugin's configuration as a plain struct: defaults, checks, secrets. */
+#ifndef RUNSCOPE_CONFIG_H
+#define RUNSCOPE_CONFIG_H
+
+#include "util/err.h"
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A growable list of owned strings. */
+struct cfg_list {
+  char **v;
+  size_t n;
+};
+
+/* The longest <TrafficAlert> name, NUL included (a longer one is refused). */
+#define CFG_RULE_NAME_MAX 256
+
+/* <TrafficAlert "name"> inside <Bucket>: stored and checked here; the
+ * traffic-alert stage (traffic.h) uses it. */
+struct cfg_alert {
+  char *name;
+  struct cfg_list methods;
+  char *path;                 /* POSIX extended regex, unanchored; NULL: any */
+  char *host;                 /* POSIX extended regex, unanchored; NULL: any */
+  int status_min, status_max; /* inclusive; 0: no bound */
+  double min_alert_interval;  /* seconds; 0 turns flood control off */
+  struct cfg_list recipients;
+  /* path and host compiled (REG_EXTENDED | REG_NOSUB) by cfg_finish,
+   * freed by cfg_fini; the flags say which are. */
+  regex_t path_re, host_re;
+  bool path_compiled, host_compiled;
+};
+
+/* <Bucket "key">. */
+struct cfg_bucket {
+  char *key;
+  struct cfg_list tests;        /* ids or names; empty: all */
+  struct cfg_list environments; /* ids or names; empty: all */
+  struct cfg_alert *alerts;
+  size_t n_alerts;
+};
+
+struct cfg_runscope {
+  char *base_url;
+  char *token;
+  char *token_file;
+  double timeout;
+  bool allow_plain_http;
+};
+
+enum cfg_mode { CFG_MODE_MANAGE = 0, CFG_MODE_FORWARD };
+
+struct cfg_xmatters {
+  char *base_url;
+  char *user;
+  char *password;
+  char *password_file;
+  char *test_results_trigger_url;
+  char *live_traffic_trigger_url;
+  struct cfg_list recipients;
+  char *priority; /* HIGH, MEDIUM, LOW; NULL: the form's default */
+  char *acknowledge_response;
+  char *rerun_response;
+  bool rerun_keeps_event_open; /* a rerun's result decides the event */
+  int max_reruns_per_event;    /* Rerun responses acted on per event */
+  enum cfg_mode mode;
+  double timeout;
+  bool allow_plain_http;
+};
+
+struct cfg {
+  char *state_file;
+  bool dry_run;
+  char *dashboard_url;
+  double interval; /* the read interval collectd gives the plugin */
+  double discovery_interval;
+  double max_result_age;
+  double reconcile_interval;
+  double max_catch_up;
+  double outage_threshold;
+  double pending_timeout;
+  double location_window;
+  double max_run_duration; /* an unfinished run older than this is given up */
+  double max_response_bytes;
+  int max_json_depth;
+  int max_concurrent_requests;    /* Runscope reads at a time */
+  double max_requests_per_second; /* per API; 0: no cap */
+  struct cfg_runscope runscope;
+  struct cfg_xmatters xmatters;
+  struct cfg_bucket *buckets;
+  size_t n_buckets;
+};
+
+/* MaxRerunsPerEvent's default. */
+#define CFG_MAX_RERUNS_DEFAULT 3
+
+/* Sets every default (see the man page); strings are NULL. */
+void cfg_init(struct cfg *c);
+
+/* Frees everything cfg_init and the setters allocated. */
+void cfg_fini(struct cfg *c);
+
+/* Replaces *dst with a copy of src. Returns 0 or -ENOMEM. */
+int cfg_set_string(char **dst, const char *src);
+
+/* Appends a copy of s. Returns 0 or -ENOMEM. */
+int cfg_list_add(struct cfg_list *l, const char *s);
+
+/* True when the list is empty or holds s. */
+bool cfg_list_has(const struct cfg_list *l, const char *s);
+
+/* Appends an empty bucket with the given key; *ret points into c->buckets
+ * until the next append. Returns 0 or -ENOMEM. */
+int cfg_add_bucket(struct cfg *c, const char *key, struct cfg_bucket **ret);
+
+/* Appends an empty rule named name to b. Returns 0 or -ENOMEM. */
+int cfg_add_alert(struct cfg_bucket *b, const char *name,
+                  struct cfg_alert **ret);
+
+/* Called with each warning (a secret file readable by others, ...). */
+typedef void (*cfg_warn_fn)(void *ctx, const char *msg);
+
+/* Completes and checks a parsed config: reads TokenFile and PasswordFile
+ * (warning through warn when group- or world-readable), checks URLs
+ * (http:// only for loopback hosts unless AllowPlainHTTP), required keys,
+ * ranges, the mode and the traffic-alert rules. Returns 0 or -EINVAL with
+ * err naming the key and the fix, e.g. "<Runscope> TokenFile
+ * \"/etc/x\": No such file or directory". */
+int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,
+               struct err *err);
+
+/* Checks that url is http(s) and that plain http goes to a loopback host
+ * unless allow_plain_http. key names the option in the message. Returns 0 or
+ * -EINVAL. */
+int cfg_check_url(const char *key, const char *url, bool allow_plain_http,
+                  struct err *err);
+
+/* Reads a secret from path: the first line, without the line end; an empty
+ * secret is an error. *ret is the caller's to free. Warns when the file is
+ * group- or world-readable. Returns 0, -EINVAL (empty, or a first line
+ * longer than 4094 bytes) or a negative errno from open/read, err naming key
+ * and path. */
+int cfg_read_secret(const char *key, const char *path, char **ret,
+                    cfg_warn_fn warn, void *warn_ctx, struct err *err);
+
+#endif

@@ -1,0 +1,267 @@
+/* What the plugin watches: the selected buckets, tests and environments. */
+#include "core/catalog.h"
+
+#include "util/buf.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cat_init(struct catalog *cat) { memset(cat, 0, sizeof(*cat)); }
+
+static size_t hash_id(const char *s) {
+  size_t h = 1469598103934665603u; /* FNV-1a */
+  for (; *s != '\0'; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return h;
+}
+
+static int index_build(struct cat_index *ix, const struct cat_test *t,
+                       size_t n) {
+  size_t cap = 16;
+  while (cap < 2 * n)
+    cap *= 2;
+  ix->slot = calloc(cap, sizeof(*ix->slot));
+  ix->mask = cap - 1;
+  if (ix->slot == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    size_t h = hash_id(t[i].detail.id) & ix->mask;
+    while (ix->slot[h] != 0)
+      h = (h + 1) & ix->mask;
+    ix->slot[h] = i + 1;
+  }
+  return 0;
+}
+
+static void index_fini(struct cat_index *ix) {
+  free(ix->slot);
+  ix->slot = NULL;
+  ix->mask = 0;
+}
+
+/* The index of the test with id in t[0..n), or -1. Without an index the
+ * tests are searched in order. */
+static long index_find(const struct cat_index *ix, const struct cat_test *t,
+                       size_t n, const char *id) {
+  if (ix->slot == NULL) {
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(t[i].detail.id, id) == 0)
+        return (long)i;
+    return -1;
+  }
+  for (size_t h = hash_id(id) & ix->mask; ix->slot[h] != 0;
+       h = (h + 1) & ix->mask)
+    if (strcmp(t[ix->slot[h] - 1].detail.id, id) == 0)
+      return (long)(ix->slot[h] - 1);
+  return -1;
+}
+
+void cat_bucket_fini(struct cat_bucket *b) {
+  for (size_t i = 0; i < b->n_tests; i++)
+    rs_test_detail_fini(&b->tests[i].detail);
+  free(b->tests);
+  b->tests = NULL;
+  b->n_tests = 0;
+  index_fini(&b->index);
+}
+
+void cat_fini(struct catalog *cat) {
+  for (size_t i = 0; i < cat->n_buckets; i++)
+    cat_bucket_fini(&cat->buckets[i]);
+  free(cat->buckets);
+  cat_init(cat);
+}
+
+const struct cat_bucket *cat_bucket_find(const struct catalog *cat,
+                                         const char *key) {
+  for (size_t i = 0; i < cat->n_buckets; i++)
+    if (strcmp(cat->buckets[i].info.key, key) == 0)
+      return &cat->buckets[i];
+  return NULL;
+}
+
+const struct cat_test *cat_test_find(const struct cat_bucket *b,
+                                     const char *test_id) {
+  if (b == NULL)
+    return NULL;
+  long i = index_find(&b->index, b->tests, b->n_tests, test_id);
+  return i < 0 ? NULL : &b->tests[i];
+}
+
+const char *cat_env_name(const struct cat_test *t, const char *env_id) {
+  for (size_t i = 0; t != NULL && i < t->detail.n_environments; i++)
+    if (strcmp(t->detail.environments[i].id, env_id) == 0)
+      return t->detail.environments[i].name;
+  return NULL;
+}
+
+bool cat_env_selected(const struct cat_bucket *b, const char *env_id,
+                      const char *env_name) {
+  if (b->cfg == NULL || b->cfg->environments.n == 0)
+    return true;
+  return cfg_list_has(&b->cfg->environments, env_id) ||
+         (env_name != NULL && env_name[0] != '\0' &&
+          cfg_list_has(&b->cfg->environments, env_name));
+}
+
+static bool test_selected(const struct cfg_bucket *cb,
+                          const struct rs_test *t) {
+  return cb == NULL || cb->tests.n == 0 || cfg_list_has(&cb->tests, t->id) ||
+         cfg_list_has(&cb->tests, t->name);
+}
+
+/* The buckets to watch, with their <Bucket> blocks. *ret: caller frees. */
+static int read_buckets(struct rs_client *rs, const struct cfg *cfg,
+                        struct cat_bucket **ret, size_t *ret_n,
+                        struct err *err) {
+  if (cfg->n_buckets == 0) {
+    struct rs_bucket *all = NULL;
+    size_t n = 0;
+    int rc = rs_list_buckets(rs, &all, &n, err);
+    if (rc != 0)
+      return rc;
+    *ret = calloc(n ? n : 1, sizeof(**ret));
+    for (size_t i = 0; *ret != NULL && i < n; i++)
+      (*ret)[i].info = all[i];
+    free(all);
+    *ret_n = n;
+    return *ret ? 0 : -ENOMEM;
+  }
+  *ret = calloc(cfg->n_buckets, sizeof(**ret));
+  if (*ret == NULL)
+    return -ENOMEM;
+  *ret_n = cfg->n_buckets;
+  for (size_t i = 0; i < cfg->n_buckets; i++) {
+    (*ret)[i].cfg = &cfg->buckets[i];
+    int rc = rs_get_bucket(rs, cfg->buckets[i].key, &(*ret)[i].info, err);
+    if (rc != 0) {
+      err_prefix(err, "<Bucket \"%s\">", cfg->buckets[i].key);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+/* Moves the tests of the old catalog's bucket of the same key into b (the
+ * old bucket is left without them). */
+static void keep_tests(struct cat_bucket *b, struct catalog *old) {
+  for (size_t i = 0; i < old->n_buckets; i++) {
+    struct cat_bucket *o = &old->buckets[i];
+    if (strcmp(o->info.key, b->info.key) != 0)
+      continue;
+    b->tests = o->tests;
+    b->n_tests = o->n_tests;
+    b->index = o->index;
+    o->tests = NULL;
+    o->n_tests = 0;
+    o->index = (struct cat_index){NULL, 0};
+    return;
+  }
+}
+
+int cat_refresh_buckets(struct catalog *cat, struct rs_client *rs,
+                        const struct cfg *cfg, struct err *err) {
+  struct catalog next;
+  cat_init(&next);
+  int rc = read_buckets(rs, cfg, &next.buckets, &next.n_buckets, err);
+  if (rc != 0) {
+    cat_fini(&next);
+    return rc;
+  }
+  for (size_t i = 0; i < next.n_buckets; i++)
+    keep_tests(&next.buckets[i], cat);
+  cat_fini(cat);
+  *cat = next;
+  cat->loaded = true;
+  return 0;
+}
+
+void cat_unlist(struct catalog *cat) {
+  for (size_t i = 0; i < cat->n_buckets; i++)
+    for (size_t j = 0; j < cat->buckets[i].n_tests; j++)
+      cat->buckets[i].tests[j].list.listed = false;
+}
+
+/* The listing of an item of the tests list. */
+static void listing_set(struct cat_test *t, const struct rs_test *item) {
+  str_copy(t->detail.id, sizeof(t->detail.id), item->id);
+  str_copy(t->detail.name, sizeof(t->detail.name), item->name);
+  t->list.listed = true;
+  t->list.last_run_known = item->last_run_known;
+  str_copy(t->list.last_run_id, sizeof(t->list.last_run_id), item->last_run_id);
+  t->list.last_run_at = item->last_run_at;
+}
+
+/* The common case: the list holds the same tests in the same order as
+ * last time. Updates their listings in place and returns true; false
+ * (nothing changed) when the list differs. */
+static bool merge_in_place(struct cat_bucket *b, const struct rs_test *tests,
+                           size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!test_selected(b->cfg, &tests[i]))
+      continue;
+    if (k == b->n_tests || strcmp(b->tests[k].detail.id, tests[i].id) != 0)
+      return false;
+    k++;
+  }
+  if (k != b->n_tests)
+    return false;
+  k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (test_selected(b->cfg, &tests[i]))
+      listing_set(&b->tests[k++], &tests[i]);
+  return true;
+}
+
+int cat_merge_tests(struct cat_bucket *b, const struct rs_test *tests,
+                    size_t n) {
+  if (merge_in_place(b, tests, n))
+    return 0;
+  struct cat_test *next = calloc(n ? n : 1, sizeof(*next));
+  if (next == NULL)
+    return -ENOMEM;
+  if (b->index.slot == NULL) /* without one, tests are searched in order */
+    (void)index_build(&b->index, b->tests, b->n_tests);
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!test_selected(b->cfg, &tests[i]))
+      continue;
+    struct cat_test *t = &next[kept++];
+    long old = index_find(&b->index, b->tests, b->n_tests, tests[i].id);
+    if (old >= 0) { /* moved: its detail's arrays change hands */
+      *t = b->tests[old];
+      memset(&b->tests[old], 0, sizeof(b->tests[old]));
+    }
+    listing_set(t, &tests[i]);
+  }
+  cat_bucket_fini(b); /* the tests no longer listed, the old index */
+  b->tests = next;
+  b->n_tests = kept;
+  /* Without an index (no memory) cat_test_find searches in order. */
+  (void)index_build(&b->index, b->tests, b->n_tests);
+  return 0;
+}
+
+void cat_set_detail(struct cat_test *t, struct rs_test_detail *d, double now) {
+  char id[RS_ID_MAX], name[RS_NAME_MAX];
+  /* The list's name is the newer when they differ; its id is what the
+   * bucket's index knows the test by. */
+  str_copy(id, sizeof(id), t->detail.id);
+  str_copy(name, sizeof(name), t->detail.name);
+  rs_test_detail_fini(&t->detail);
+  t->detail = *d;
+  memset(d, 0, sizeof(*d));
+  if (id[0] != '\0')
+    str_copy(t->detail.id, sizeof(t->detail.id), id);
+  if (name[0] != '\0')
+    str_copy(t->detail.name, sizeof(t->detail.name), name);
+  t->has_detail = true;
+  t->detail_at = now;
+}
+
+bool cat_detail_due(const struct cat_test *t, double now, double max_age) {
+  return t->detail_at <= 0 || now - t->detail_at >= max_age;
+}

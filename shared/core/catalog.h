@@ -1,0 +1,99 @@
+/* What the plugin watches: the selected buckets, tests and environments. */
+#ifndef RUNSCOPE_CATALOG_H
+#define RUNSCOPE_CATALOG_H
+
+#include "clients/runscope.h"
+#include "config/config.h"
+#include "core/due.h"
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What the tests list said of a test in this cycle. */
+struct cat_listing {
+  bool listed;         /* the test was in this cycle's list */
+  bool last_run_known; /* the item had a last_run (null: never ran) */
+  char last_run_id[RS_ID_MAX];
+  double last_run_at;
+};
+
+struct cat_test {
+  struct rs_test_detail detail; /* id, name, trigger_url, environments */
+  bool has_detail;              /* false: the detail could not be read yet */
+  double detail_at; /* when the detail was last asked for and answered */
+  struct cat_listing list;
+  struct due_test due; /* which cycles read its results (due.h) */
+  double fwd_newest;   /* forward mode: newest forwardable run read */
+};
+
+/* An index of a bucket's tests by id: open addressing over a power of two
+ * (at least twice the tests), each slot 0 or a test's index + 1. */
+struct cat_index {
+  size_t *slot; /* NULL: not built (the tests are then searched in order) */
+  size_t mask;
+};
+
+struct cat_bucket {
+  struct rs_bucket info;
+  const struct cfg_bucket *cfg; /* its <Bucket> block, NULL: all buckets */
+  struct cat_test *tests;
+  size_t n_tests;
+  struct cat_index index; /* of tests, rebuilt when they change */
+};
+
+/* Owned arrays; release with cat_fini. */
+struct catalog {
+  struct cat_bucket *buckets;
+  size_t n_buckets;
+  bool loaded; /* the buckets were read at least once */
+};
+
+void cat_init(struct catalog *cat);
+void cat_fini(struct catalog *cat);
+
+/* Releases b's tests (their details) and index, leaving b without tests. */
+void cat_bucket_fini(struct cat_bucket *b);
+
+/* Reads the buckets (the configured ones, or all the token sees) and
+ * replaces the catalog's: a bucket that stays keeps its tests, a new one
+ * starts without. Returns 0, or a negative errno of the first call that
+ * failed (see runscope.h) with err set; *cat is then unchanged. */
+int cat_refresh_buckets(struct catalog *cat, struct rs_client *rs,
+                        const struct cfg *cfg, struct err *err);
+
+/* Merges bucket b's tests list into b->tests, keeping the <Bucket> block's
+ * tests (by id or name): a test that stays keeps its detail and memory, a
+ * new one comes without detail, a test no longer listed is dropped; each
+ * gets this list's name and last_run. Pointers to b's tests are invalid
+ * afterwards. Returns 0 or -ENOMEM (b is then unchanged). */
+int cat_merge_tests(struct cat_bucket *b, const struct rs_test *tests,
+                    size_t n);
+
+/* Marks every test of the catalog as not listed in this cycle (before the
+ * lists are merged: a bucket whose list fails keeps its tests unlisted). */
+void cat_unlist(struct catalog *cat);
+
+/* Takes the detail *d over (zeroing it) as t's, read at now. */
+void cat_set_detail(struct cat_test *t, struct rs_test_detail *d, double now);
+
+/* True when t's detail is to be read at now: never read, or older than
+ * max_age. */
+bool cat_detail_due(const struct cat_test *t, double now, double max_age);
+
+/* The bucket with the given key, or NULL. */
+const struct cat_bucket *cat_bucket_find(const struct catalog *cat,
+                                         const char *key);
+
+/* The test with the given id in bucket b, or NULL. */
+const struct cat_test *cat_test_find(const struct cat_bucket *b,
+                                     const char *test_id);
+
+/* The name of an environment of t, or NULL when unknown. */
+const char *cat_env_name(const struct cat_test *t, const char *env_id);
+
+/* True when the <Bucket> block selects the environment (by id or name). */
+bool cat_env_selected(const struct cat_bucket *b, const char *env_id,
+                      const char *env_name);
+
+#endif

@@ -1,0 +1,549 @@
+/* The reconciler: what Runscope shows and what xMatters holds -> actions. */
+#include "core/reconcile.h"
+
+#include "util/array.h"
+#include "util/buf.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How far below an unfinished run's start the cursor goes (`since` is
+ * exclusive, so the run itself is read again). */
+#define CURSOR_EPSILON 0.001
+
+void rec_state_init(struct rec_state *st) { memset(st, 0, sizeof(*st)); }
+
+void rec_state_fini(struct rec_state *st) {
+  for (size_t i = 0; i < st->n_keys; i++) {
+    rec_key_fini(st->keys[i]);
+    free(st->keys[i]);
+  }
+  free(st->keys);
+  free(st->cursors);
+  free(st->responses);
+  fwd_state_fini(&st->fwd);
+  tr_state_fini(&st->traffic);
+  rec_state_init(st);
+}
+
+void rec_actions_init(struct rec_actions *a) { memset(a, 0, sizeof(*a)); }
+
+void rec_actions_fini(struct rec_actions *a) {
+  free(a->v);
+  rec_actions_init(a);
+}
+
+void rec_opts_default(struct rec_opts *o) {
+  o->location_window = 86400;
+  o->pending_timeout = 60;
+  o->reconcile_interval = 300;
+}
+
+int rec_make_key(char *out, size_t size, const char *bucket_key,
+                 const char *test_id, const char *environment_id) {
+  int n = snprintf(out, size, "%s/%s/%s", bucket_key, test_id, environment_id);
+  return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+}
+
+/* Index of the first key >= key (binary search). */
+static size_t key_lower_bound(const struct rec_state *st, const char *key) {
+  size_t lo = 0, hi = st->n_keys;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(st->keys[mid]->key, key) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+struct rec_key *rec_key_find(struct rec_state *st, const char *key) {
+  size_t i = key_lower_bound(st, key);
+  if (i < st->n_keys && strcmp(st->keys[i]->key, key) == 0)
+    return st->keys[i];
+  return NULL;
+}
+
+struct rec_run *rec_key_add_loc(struct rec_key *k) {
+  if (k->n_locs >= REC_LOC_MAX)
+    return NULL;
+  /* 2, 4, 8, 16 = REC_LOC_MAX */
+  if (array_reserve(&k->locs, &k->cap_locs, k->n_locs, sizeof(*k->locs), 2))
+    return NULL;
+  struct rec_run *l = &k->locs[k->n_locs++];
+  memset(l, 0, sizeof(*l));
+  return l;
+}
+
+void rec_key_fini(struct rec_key *k) {
+  free(k->locs);
+  k->locs = NULL;
+  k->n_locs = k->cap_locs = 0;
+}
+
+static int key_fill(struct rec_key *k, const char *key, const char *bucket_key,
+                    const char *test_id, const char *environment_id) {
+  memset(k, 0, sizeof(*k));
+  if (str_copy(k->key, sizeof(k->key), key) != 0 ||
+      str_copy(k->bucket_key, sizeof(k->bucket_key), bucket_key) != 0 ||
+      str_copy(k->test_id, sizeof(k->test_id), test_id) != 0 ||
+      str_copy(k->environment_id, sizeof(k->environment_id), environment_id) !=
+          0)
+    return -ENAMETOOLONG;
+  return 0;
+}
+
+int rec_key_get(struct rec_state *st, const char *bucket_key,
+                const char *test_id, const char *environment_id,
+                struct rec_key **ret) {
+  char key[REC_KEY_MAX];
+  int rc = rec_make_key(key, sizeof(key), bucket_key, test_id, environment_id);
+  if (rc != 0)
+    return rc;
+  size_t i = key_lower_bound(st, key);
+  if (i < st->n_keys && strcmp(st->keys[i]->key, key) == 0) {
+    *ret = st->keys[i];
+    return 0;
+  }
+  struct rec_key *fresh = malloc(sizeof(*fresh));
+  if (fresh == NULL)
+    return -ENOMEM;
+  rc = key_fill(fresh, key, bucket_key, test_id, environment_id);
+  if (rc == 0)
+    rc = array_reserve(&st->keys, &st->cap_keys, st->n_keys, sizeof(*st->keys),
+                       16);
+  if (rc != 0) {
+    free(fresh);
+    return rc;
+  }
+  memmove(&st->keys[i + 1], &st->keys[i], (st->n_keys - i) * sizeof(*st->keys));
+  st->keys[i] = fresh;
+  st->n_keys++;
+  *ret = fresh;
+  return 0;
+}
+
+/* "us1", "agent:<name>", or "" when the run names no location. */
+static void run_location(const struct rs_run *run, char *out, size_t size) {
+  if (run->region[0] != '\0')
+    snprintf(out, size, "%s", run->region);
+  else if (run->agent[0] != '\0')
+    snprintf(out, size, "agent:%s", run->agent);
+  else
+    out[0] = '\0';
+}
+
+static void loc_fill(struct rec_run *l, const char *location,
+                     const struct rs_run *run) {
+  memset(l, 0, sizeof(*l));
+  str_copy(l->location, sizeof(l->location), location);
+  str_copy(l->test_run_id, sizeof(l->test_run_id), run->test_run_id);
+  l->failed = run->result == RS_RESULT_FAIL;
+  l->started_at = run->started_at;
+  l->finished_at = run->finished_at;
+  l->assertions_failed = run->assertions_failed;
+  l->scripts_failed = run->scripts_failed;
+  l->variables_failed = run->variables_failed;
+  l->requests_executed = run->requests_executed;
+}
+
+/* The slot for a location: its own, a new one, or the stalest one. NULL
+ * when memory runs out. */
+static struct rec_run *loc_slot(struct rec_key *k, const char *location) {
+  for (size_t i = 0; i < k->n_locs; i++)
+    if (strcmp(k->locs[i].location, location) == 0)
+      return &k->locs[i];
+  if (k->n_locs < REC_LOC_MAX) {
+    struct rec_run *l = rec_key_add_loc(k);
+    if (l != NULL)
+      l->started_at = -1;
+    return l;
+  }
+  struct rec_run *oldest = &k->locs[0];
+  for (size_t i = 1; i < k->n_locs; i++)
+    if (k->locs[i].started_at < oldest->started_at)
+      oldest = &k->locs[i];
+  return oldest;
+}
+
+/* Whether run comes after l, the latest run of its location: by start, then
+ * finish, then id, so that which of two runs that started together is the
+ * latest does not depend on the order they are seen in. */
+static bool run_after(const struct rs_run *run, const struct rec_run *l) {
+  if (run->started_at != l->started_at)
+    return run->started_at > l->started_at;
+  if (run->finished_at != l->finished_at)
+    return run->finished_at > l->finished_at;
+  return strcmp(run->test_run_id, l->test_run_id) > 0;
+}
+
+int rec_observe_run(struct rec_state *st, const char *bucket_key,
+                    const struct rs_run *run) {
+  if (run->result != RS_RESULT_PASS && run->result != RS_RESULT_FAIL)
+    return 0;
+  struct rec_key *k;
+  int rc = rec_key_get(st, bucket_key, run->test_id, run->environment_id, &k);
+  if (rc != 0)
+    return rc;
+  char location[RS_ID_MAX + 8];
+  run_location(run, location, sizeof(location));
+  size_t n_before = k->n_locs;
+  struct rec_run *l = loc_slot(k, location);
+  if (l == NULL)
+    return -ENOMEM;
+  bool fresh = k->n_locs > n_before;
+  bool own = !fresh && strcmp(l->location, location) == 0;
+  bool same_run = l->test_run_id[0] != '\0' &&
+                  strcmp(l->test_run_id, run->test_run_id) == 0;
+  if (own && (same_run || !run_after(run, l)))
+    return 0;
+  /* A new location older than every one kept is the oldest: dropped. */
+  if (!own && !fresh && run->started_at < l->started_at)
+    return 0;
+  loc_fill(l, location, run);
+  return 1;
+}
+
+static double newest_start(const struct rec_key *k) {
+  double newest = -1;
+  for (size_t i = 0; i < k->n_locs; i++)
+    if (k->locs[i].started_at > newest)
+      newest = k->locs[i].started_at;
+  return newest;
+}
+
+static bool loc_recent(const struct rec_run *l, double newest,
+                       const struct rec_opts *o) {
+  return l->started_at >= newest - o->location_window;
+}
+
+enum rec_verdict rec_verdict(const struct rec_key *k,
+                             const struct rec_opts *o) {
+  double newest = newest_start(k);
+  size_t recent = 0;
+  for (size_t i = 0; i < k->n_locs; i++) {
+    if (!loc_recent(&k->locs[i], newest, o))
+      continue;
+    if (k->locs[i].failed)
+      return REC_FAILING;
+    recent++;
+  }
+  return recent > 0 ? REC_PASSING : REC_UNKNOWN;
+}
+
+const struct rec_run *rec_newest_failure(const struct rec_key *k,
+                                         const struct rec_opts *o) {
+  double newest = newest_start(k);
+  const struct rec_run *found = NULL;
+  for (size_t i = 0; i < k->n_locs; i++) {
+    const struct rec_run *l = &k->locs[i];
+    if (l->failed && loc_recent(l, newest, o) &&
+        (found == NULL || l->started_at > found->started_at))
+      found = l;
+  }
+  return found;
+}
+
+/* True when the key fails with a run no event has covered yet. */
+static bool has_new_failure(const struct rec_key *k, const struct rec_opts *o) {
+  const struct rec_run *f = rec_newest_failure(k, o);
+  return f != NULL && f->started_at > k->alerted_through;
+}
+
+/* Adopts the newest failure as covered by the events the key now has. */
+static void cover_failures(struct rec_key *k, const struct rec_opts *o) {
+  const struct rec_run *f = rec_newest_failure(k, o);
+  if (f != NULL && f->started_at > k->alerted_through)
+    k->alerted_through = f->started_at;
+}
+
+static bool needs_lookup(const struct rec_key *k, const struct rec_opts *o,
+                         double now) {
+  enum rec_verdict v = rec_verdict(k, o);
+  switch (k->ev) {
+  case REC_EV_NONE:
+    return v == REC_FAILING && has_new_failure(k, o);
+  case REC_EV_REQUESTED:
+    return true;
+  case REC_EV_ACTIVE:
+    return v == REC_PASSING || now - k->checked_at >= o->reconcile_interval;
+  }
+  return false;
+}
+
+int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
+                     size_t **ret, size_t *ret_n) {
+  size_t cap = *ret_n;
+  for (size_t i = 0; i < st->n_keys; i++) {
+    struct rec_key *k = st->keys[i];
+    k->looked_up = false;
+    bool due = needs_lookup(k, o, now);
+    /* A failure seen while an event is open is that event's: if a person
+     * closes it, only a later failure pages again. Unless xMatters is asked
+     * about the key in this cycle: then its answer decides, as the event may
+     * be gone (closed by a person, or by a terminate whose outcome a crash
+     * lost). */
+    if (k->ev == REC_EV_ACTIVE && !due)
+      cover_failures(k, o);
+    if (!due)
+      continue;
+    int rc = array_reserve(ret, &cap, *ret_n, sizeof(**ret), 16);
+    if (rc != 0)
+      return rc;
+    (*ret)[(*ret_n)++] = i;
+  }
+  return 0;
+}
+
+/* Counts the failures a delivered request was about as covered: the newest
+ * one that started before the request, not those that came after it (they
+ * page again once the request is over). */
+static void cover_request(struct rec_key *k, const struct rec_opts *o) {
+  const struct rec_run *f = rec_newest_failure(k, o);
+  double through = f ? f->started_at : 0;
+  if (through > k->requested_at)
+    through = k->requested_at;
+  if (through > k->alerted_through)
+    k->alerted_through = through;
+}
+
+static void forget_request(struct rec_key *k) {
+  k->ev = REC_EV_NONE;
+  k->request_id[0] = '\0';
+  k->request_confirmed = false;
+}
+
+/* No event showed up for a request. A confirmed request (202) that never
+ * became visible is taken as delivered, since sending it again could page
+ * twice; a request whose answer was lost is sent again. */
+static void request_unseen(struct rec_key *k, const struct rec_opts *o,
+                           double now) {
+  if (now - k->requested_at < o->pending_timeout)
+    return;
+  if (k->request_confirmed)
+    cover_request(k, o);
+  forget_request(k);
+}
+
+void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
+                      const char *const *event_ids, size_t n, double now) {
+  k->looked_up = true;
+  k->checked_at = now;
+  k->n_events = 0;
+  for (size_t i = 0; i < n && k->n_events < REC_EVENTS_MAX; i++)
+    if (str_copy(k->event_ids[k->n_events], XM_ID_MAX, event_ids[i]) == 0)
+      k->n_events++;
+  if (k->n_events > 0) {
+    k->ev = REC_EV_ACTIVE;
+    k->request_id[0] = '\0';
+    k->request_confirmed = false;
+    cover_failures(k, o);
+    return;
+  }
+  if (k->ev == REC_EV_REQUESTED)
+    request_unseen(k, o, now);
+  else
+    k->ev = REC_EV_NONE; /* terminated elsewhere (a person): forget it */
+}
+
+void rec_request_ended(struct rec_key *k, const struct rec_opts *o,
+                       double now) {
+  k->looked_up = true;
+  k->checked_at = now;
+  k->n_events = 0;
+  if (k->ev != REC_EV_REQUESTED)
+    return;
+  cover_request(k, o);
+  forget_request(k);
+}
+
+int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,
+                    const char *event_id) {
+  for (size_t i = 0; i < k->n_events; i++)
+    if (strcmp(k->event_ids[i], event_id) == 0)
+      return 0;
+  if (k->n_events == REC_EVENTS_MAX ||
+      str_copy(k->event_ids[k->n_events], XM_ID_MAX, event_id) != 0)
+    return 0;
+  k->n_events++;
+  k->ev = REC_EV_ACTIVE;
+  k->request_id[0] = '\0';
+  k->request_confirmed = false;
+  cover_failures(k, o);
+  return 1;
+}
+
+static int push(struct rec_actions *out, enum rec_action_type type, size_t key,
+                const char *event_id) {
+  int rc = array_reserve(&out->v, &out->cap, out->n, sizeof(*out->v), 16);
+  if (rc != 0)
+    return rc;
+  struct rec_action *a = &out->v[out->n++];
+  a->type = type;
+  a->key = key;
+  str_copy(a->event_id, sizeof(a->event_id), event_id ? event_id : "");
+  return 0;
+}
+
+static int plan_notification(struct rec_key *k, size_t i, enum rec_verdict v,
+                             struct rec_actions *out) {
+  if (v == REC_FAILING && !k->notified_failing) {
+    k->notified_failing = true;
+    return push(out, REC_NOTIFY_FAILURE, i, NULL);
+  }
+  if (v == REC_PASSING && k->notified_failing) {
+    k->notified_failing = false;
+    return push(out, REC_NOTIFY_OKAY, i, NULL);
+  }
+  return 0;
+}
+
+static int plan_events(const struct rec_key *k, size_t i, enum rec_verdict v,
+                       const struct rec_opts *o, struct rec_actions *out) {
+  if (!k->looked_up)
+    return 0;
+  if (v == REC_FAILING && k->ev == REC_EV_NONE && has_new_failure(k, o))
+    return push(out, REC_CREATE, i, NULL);
+  if (v != REC_PASSING || k->ev != REC_EV_ACTIVE)
+    return 0;
+  for (size_t e = 0; e < k->n_events; e++) {
+    int rc = push(out, REC_TERMINATE, i, k->event_ids[e]);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+int rec_plan_actions(struct rec_state *st, const struct rec_opts *o, double now,
+                     struct rec_actions *out) {
+  (void)now;
+  for (size_t i = 0; i < st->n_keys; i++) {
+    struct rec_key *k = st->keys[i];
+    enum rec_verdict v = rec_verdict(k, o);
+    /* Events first: a FAILURE notification can then name the request. */
+    int rc = plan_events(k, i, v, o, out);
+    if (rc == 0)
+      rc = plan_notification(k, i, v, out);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+void rec_create_done(struct rec_key *k, const struct rec_opts *o,
+                     enum rec_create_outcome outcome, const char *request_id,
+                     double now) {
+  (void)o;
+  if (outcome == REC_NOT_CREATED) {
+    /* Undoes a REC_MAYBE_SENT recorded before sending (write-ahead). */
+    if (k->ev == REC_EV_REQUESTED) {
+      k->ev = REC_EV_NONE;
+      k->request_id[0] = '\0';
+      k->request_confirmed = false;
+    }
+    return;
+  }
+  k->ev = REC_EV_REQUESTED;
+  k->requested_at = now;
+  k->request_confirmed = outcome == REC_CREATED;
+  k->request_id[0] = '\0';
+  if (outcome == REC_CREATED && request_id != NULL)
+    str_copy(k->request_id, sizeof(k->request_id), request_id);
+}
+
+bool rec_terminate_start(struct rec_key *k) {
+  bool changed = k->checked_at != 0;
+  k->checked_at = 0;
+  return changed;
+}
+
+void rec_terminate_done(struct rec_key *k, const char *event_id, bool gone) {
+  if (!gone)
+    return;
+  for (size_t i = 0; i < k->n_events; i++) {
+    if (strcmp(k->event_ids[i], event_id) != 0)
+      continue;
+    memmove(k->event_ids[i], k->event_ids[i + 1],
+            (k->n_events - i - 1) * sizeof(k->event_ids[0]));
+    k->n_events--;
+    break;
+  }
+  if (k->n_events == 0 && k->ev == REC_EV_ACTIVE)
+    k->ev = REC_EV_NONE;
+}
+
+static int cursor_cmp(const struct rec_cursor *c, const char *bucket_key,
+                      const char *test_id) {
+  int d = strcmp(c->bucket_key, bucket_key);
+  return d != 0 ? d : strcmp(c->test_id, test_id);
+}
+
+static size_t cursor_lower_bound(const struct rec_state *st,
+                                 const char *bucket_key, const char *test_id) {
+  size_t lo = 0, hi = st->n_cursors;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cursor_cmp(&st->cursors[mid], bucket_key, test_id) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
+                                   const char *test_id) {
+  size_t i = cursor_lower_bound(st, bucket_key, test_id);
+  if (i < st->n_cursors &&
+      cursor_cmp(&st->cursors[i], bucket_key, test_id) == 0)
+    return &st->cursors[i];
+  return NULL;
+}
+
+int rec_cursor_set(struct rec_state *st, const char *bucket_key,
+                   const char *test_id, double since) {
+  struct rec_cursor *c = rec_cursor_find(st, bucket_key, test_id);
+  if (c != NULL) {
+    c->since = since;
+    return 0;
+  }
+  struct rec_cursor fresh = {.since = since};
+  if (str_copy(fresh.bucket_key, sizeof(fresh.bucket_key), bucket_key) != 0 ||
+      str_copy(fresh.test_id, sizeof(fresh.test_id), test_id) != 0)
+    return -ENAMETOOLONG;
+  int rc = array_reserve(&st->cursors, &st->cap_cursors, st->n_cursors,
+                         sizeof(*st->cursors), 16);
+  if (rc != 0)
+    return rc;
+  size_t i = cursor_lower_bound(st, bucket_key, test_id);
+  memmove(&st->cursors[i + 1], &st->cursors[i],
+          (st->n_cursors - i) * sizeof(*st->cursors));
+  st->cursors[i] = fresh;
+  st->n_cursors++;
+  return 0;
+}
+
+static bool run_is_final(const struct rs_run *r) {
+  return r->result != RS_RESULT_UNFINISHED;
+}
+
+double rec_cursor_next(double since, const struct rs_run *runs, size_t n,
+                       double now, double max_unfinished_age) {
+  double newest = since, oldest_open = -1;
+  for (size_t i = 0; i < n; i++) {
+    const struct rs_run *r = &runs[i];
+    if (r->started_at > newest)
+      newest = r->started_at;
+    bool open = !run_is_final(r) && now - r->started_at <= max_unfinished_age;
+    if (open && (oldest_open < 0 || r->started_at < oldest_open))
+      oldest_open = r->started_at;
+  }
+  if (oldest_open < 0)
+    return newest;
+  double next = oldest_open - CURSOR_EPSILON;
+  return next > since ? next : since;
+}

@@ -1,0 +1,253 @@
+/* The reconciler: what Runscope shows and what xMatters holds -> actions.
+ *
+ * Pure: no I/O, no clock. The caller passes `now` and the observations, and
+ * carries out the actions it gets back, reporting their outcome. The state it
+ * works on is what the state store saves.
+ *
+ * A key is one test in one environment: "<bucket_key>/<test_id>/<env_id>".
+ * Each key remembers the latest finished run of every location (region or
+ * private agent). It is failing when the latest run of any location seen
+ * recently failed, and passing when the latest runs of all of them passed;
+ * "recently" means within `location_window` of the key's newest run, so a
+ * pass in one region never closes the page a failure in another opened.
+ *
+ * One poll cycle:
+ *   1. rec_observe_run for every finished run read from Runscope;
+ *   2. rec_plan_lookups: the keys whose xMatters events must be looked up
+ *      before anything is decided (about to page, about to close, pending,
+ *      due for reconciliation); the caller asks xMatters and reports each
+ *      answer with rec_apply_lookup;
+ *   3. rec_plan_actions: create, terminate and notify actions, for the keys
+ *      looked up in this cycle (nothing is created or closed blind);
+ *   4. the caller reports each outcome: rec_create_done, rec_terminate_done.
+ */
+#ifndef RUNSCOPE_RECONCILE_H
+#define RUNSCOPE_RECONCILE_H
+
+#include "clients/runscope.h"
+#include "clients/xmatters.h"
+#include "core/forward.h"
+#include "core/traffic.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define REC_KEY_MAX XM_KEY_MAX
+#define REC_LOC_MAX 16    /* locations per key; the oldest is dropped */
+#define REC_EVENTS_MAX 16 /* active events remembered per key */
+
+struct resp_event; /* responses.h */
+
+/* The latest finished verdict run of one location of a key. */
+struct rec_run {
+  char location[RS_ID_MAX + 8]; /* region, "agent:<name>", or "" */
+  char test_run_id[RS_ID_MAX];
+  bool failed;
+  double started_at;
+  double finished_at;
+  long assertions_failed;
+  long scripts_failed;
+  long variables_failed;
+  long requests_executed;
+};
+
+enum rec_event_state {
+  REC_EV_NONE = 0,  /* no event known */
+  REC_EV_REQUESTED, /* a trigger was sent (or may have been); not seen yet */
+  REC_EV_ACTIVE,    /* xMatters shows active events: event_ids */
+};
+
+struct rec_key {
+  char key[REC_KEY_MAX];
+  char bucket_key[RS_ID_MAX];
+  char test_id[RS_ID_MAX];
+  char environment_id[RS_ID_MAX];
+  /* owned: n_locs of cap_locs, at most REC_LOC_MAX (most keys have a few
+   * locations; rec_key_add_loc grows it) */
+  struct rec_run *locs;
+  size_t n_locs, cap_locs;
+  enum rec_event_state ev;
+  char event_ids[REC_EVENTS_MAX][XM_ID_MAX];
+  size_t n_events;
+  /* REC_EV_REQUESTED: the requestId ("" if none came back), whether the
+   * trigger was accepted (false: the answer was lost), and when. */
+  char request_id[XM_ID_MAX];
+  bool request_confirmed;
+  double requested_at;
+  /* started_at of the newest failing run an event has covered: a key pages
+   * again only for a failing run newer than this (so an event a person
+   * terminated is not reopened for the same failure). */
+  double alerted_through;
+  double checked_at;     /* when xMatters was last asked about this key */
+  bool notified_failing; /* a FAILURE notification went out, no OKAY yet */
+  bool looked_up;        /* transient: answered in this cycle */
+};
+
+/* Where reading a test's results resumes: the `since` of the next call. */
+struct rec_cursor {
+  char bucket_key[RS_ID_MAX];
+  char test_id[RS_ID_MAX];
+  double since;
+};
+
+/* Everything the reconciler remembers. Arrays are sorted (keys by key,
+ * cursors by bucket then test) and owned: release with rec_state_fini. Keys
+ * are held by pointer: an entry stays where it is while others are added,
+ * and an insert shifts pointers, not whole entries. */
+struct rec_state {
+  struct rec_key **keys;
+  size_t n_keys, cap_keys;
+  struct rec_cursor *cursors;
+  size_t n_cursors, cap_cursors;
+  /* the responses to events, kept by responses.c (plain structs) */
+  struct resp_event *responses;
+  size_t n_responses, cap_responses;
+  struct fwd_state fwd; /* forward mode's delivery memory (forward.h) */
+  /* traffic alerts' read cursors and flood control (traffic.h) */
+  struct tr_state traffic;
+};
+
+struct rec_opts {
+  double location_window;    /* seconds; default 86400 */
+  double pending_timeout;    /* seconds a requested event may stay unseen; 60 */
+  double reconcile_interval; /* seconds between checks of an active key; 300 */
+};
+
+enum rec_verdict { REC_UNKNOWN = 0, REC_PASSING, REC_FAILING };
+
+enum rec_action_type {
+  REC_CREATE,         /* trigger an event for the key */
+  REC_TERMINATE,      /* terminate event_id */
+  REC_NOTIFY_FAILURE, /* the key started failing */
+  REC_NOTIFY_OKAY,    /* the key recovered */
+};
+
+struct rec_action {
+  enum rec_action_type type;
+  size_t key; /* index into state->keys, valid until a key is added */
+  char event_id[XM_ID_MAX];
+};
+
+/* A growable list of actions; release with rec_actions_fini. */
+struct rec_actions {
+  struct rec_action *v;
+  size_t n, cap;
+};
+
+void rec_state_init(struct rec_state *st);
+void rec_state_fini(struct rec_state *st);
+void rec_actions_init(struct rec_actions *a);
+void rec_actions_fini(struct rec_actions *a);
+void rec_opts_default(struct rec_opts *o);
+
+/* Builds "<bucket>/<test>/<env>" into out. -ENAMETOOLONG if it does not fit. */
+int rec_make_key(char *out, size_t size, const char *bucket_key,
+                 const char *test_id, const char *environment_id);
+
+/* The key's entry, or NULL. */
+struct rec_key *rec_key_find(struct rec_state *st, const char *key);
+
+/* Appends a zeroed location to k, growing its array. Returns it, or NULL
+ * when k holds REC_LOC_MAX already or memory runs out. */
+struct rec_run *rec_key_add_loc(struct rec_key *k);
+
+/* Frees what k owns (its locations), leaving it without any. */
+void rec_key_fini(struct rec_key *k);
+
+/* The key's entry, added (empty) when absent. *ret is owned by st and stays
+ * valid until rec_state_fini. Returns 0, -ENOMEM or -ENAMETOOLONG. */
+int rec_key_get(struct rec_state *st, const char *bucket_key,
+                const char *test_id, const char *environment_id,
+                struct rec_key **ret);
+
+/* Records a run of a test in bucket_key. Runs that are not a verdict
+ * (unfinished, cancelled) and runs older than the location's latest are
+ * ignored, so repeated and out-of-order observations are harmless. Returns 1
+ * when the key's view changed, 0 when not, -ENOMEM or -ENAMETOOLONG. */
+int rec_observe_run(struct rec_state *st, const char *bucket_key,
+                    const struct rs_run *run);
+
+/* The key's verdict from its recent locations. */
+enum rec_verdict rec_verdict(const struct rec_key *k, const struct rec_opts *o);
+
+/* The newest failing run among the key's recent locations, or NULL. */
+const struct rec_run *rec_newest_failure(const struct rec_key *k,
+                                         const struct rec_opts *o);
+
+/* Clears every key's looked_up mark, counts the failures of keys with an
+ * active event as covered by it, and appends to *ret (grown, caller frees)
+ * the indices of the keys xMatters must be asked about now. */
+int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
+                     size_t **ret, size_t *ret_n);
+
+/* Reports what xMatters holds for key k: the ids of its active events
+ * (n may be 0). Marks the key looked up. */
+void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
+                      const char *const *event_ids, size_t n, double now);
+
+/* Reports that the event a requested create made exists but is over (a
+ * person terminated it before a lookup saw it active): the request was
+ * delivered, the failures it was about are covered, and a newer failure
+ * pages again. Marks the key looked up. */
+void rec_request_ended(struct rec_key *k, const struct rec_opts *o, double now);
+
+/* Records an active event of key k found by listing every active event
+ * (not by a lookup of the key): the key learns it, so that a pass later
+ * terminates it and a failure does not page again. Listing only adds: an
+ * event missing from a list is forgotten only by a lookup of its key.
+ * Returns 1 when the event was new to the key, else 0. */
+int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,
+                    const char *event_id);
+
+/* Appends this cycle's actions to out, per key the create or terminate
+ * actions before the notification. Create and terminate actions only
+ * concern keys looked up in this cycle; notifications follow verdict
+ * changes (and are marked as sent). Returns 0 or -ENOMEM. */
+int rec_plan_actions(struct rec_state *st, const struct rec_opts *o, double now,
+                     struct rec_actions *out);
+
+/* Outcome of a REC_CREATE. */
+enum rec_create_outcome {
+  REC_CREATED,    /* accepted; request_id may be "" */
+  REC_MAYBE_SENT, /* the answer was lost: it may exist, look before resending */
+  REC_NOT_CREATED, /* an explicit rejection: nothing exists, retry later */
+};
+
+/* Records the outcome of a create. A caller that wants a crash between
+ * sending and recording to be safe records REC_MAYBE_SENT (and saves the
+ * state) before sending, then the real outcome; REC_NOT_CREATED undoes that
+ * pending mark. */
+
+void rec_create_done(struct rec_key *k, const struct rec_opts *o,
+                     enum rec_create_outcome outcome, const char *request_id,
+                     double now);
+
+/* Records that a terminate of one of k's events is about to be sent: the
+ * key counts as never checked, so that xMatters is asked about it before a
+ * new failure is taken as covered by its events (after a crash that lost
+ * the terminate's outcome, the event may be gone). A caller that wants this
+ * to survive a crash saves the state before sending. Returns true when k
+ * changed. */
+bool rec_terminate_start(struct rec_key *k);
+
+/* Outcome of a REC_TERMINATE: gone is true when the event is terminated or
+ * does not exist any more. */
+void rec_terminate_done(struct rec_key *k, const char *event_id, bool gone);
+
+/* The cursor of a test, or NULL. */
+struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
+                                   const char *test_id);
+
+/* Sets the cursor of a test (added when absent). 0, -ENOMEM, -ENAMETOOLONG. */
+int rec_cursor_set(struct rec_state *st, const char *bucket_key,
+                   const char *test_id, double since);
+
+/* The next `since` after reading runs[0..n) with `since`: just below the
+ * start of the oldest run still unfinished (so it is read again until it
+ * finishes), else the start of the newest run read; never before `since`.
+ * Unfinished runs that started more than max_unfinished_age before now are
+ * given up on, so one stuck run cannot hold the cursor forever. */
+double rec_cursor_next(double since, const struct rs_run *runs, size_t n,
+                       double now, double max_unfinished_age);
+
+#endif

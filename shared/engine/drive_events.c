@@ -1,0 +1,351 @@
+/* The engine's xMatters side: adopting, looking up, creating and
+ * terminating events. */
+#include "engine/engine_internal.h"
+
+#include "util/buf.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool eng_is_dry_run_id(const char *id) {
+  return strncmp(id, DRY_RUN_PREFIX, strlen(DRY_RUN_PREFIX)) == 0;
+}
+
+/* Keeps the ids of open events (ACTIVE, or SUSPENDED: paused, not over). */
+static size_t open_event_ids(const struct xm_event *ev, size_t n,
+                             const char **ids, size_t max) {
+  size_t m = 0;
+  for (size_t i = 0; i < n && m < max; i++)
+    if (strcmp(ev[i].status, "ACTIVE") == 0 ||
+        strcmp(ev[i].status, "SUSPENDED") == 0)
+      ids[m++] = ev[i].id;
+  return m;
+}
+
+/* Asks xMatters for the key's active events, and, for a trigger whose
+ * event has not shown up by key yet, for the events of its requestId. */
+static int find_events(struct engine *e, const struct rec_key *k,
+                       struct xm_event **ret, size_t *ret_n, struct err *err) {
+  int rc = xm_find_active(e->xm, k->key, ret, ret_n, err);
+  if (rc != 0 || *ret_n > 0 || k->ev != REC_EV_REQUESTED ||
+      k->request_id[0] == '\0')
+    return rc;
+  free(*ret);
+  *ret = NULL;
+  return xm_find_by_request(e->xm, k->request_id, ret, ret_n, err);
+}
+
+static void look_up_key(struct engine *e, struct rec_key *k, double now) {
+  if (k->n_events > 0 && eng_is_dry_run_id(k->event_ids[0])) {
+    const char *ids[REC_EVENTS_MAX];
+    for (size_t i = 0; i < k->n_events; i++)
+      ids[i] = k->event_ids[i];
+    rec_apply_lookup(k, &e->opts, ids, k->n_events, now);
+    return;
+  }
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  struct err err = {{0}};
+  int rc = find_events(e, k, &ev, &n, &err);
+  if (rc != 0) {
+    eng_xm_failed(e, rc, &err, now);
+    free(ev);
+    return;
+  }
+  eng_api_up(e, &e->xm_health);
+  const char *ids[REC_EVENTS_MAX];
+  size_t m = open_event_ids(ev, n, ids, REC_EVENTS_MAX);
+  /* Events but none open: only the requestId lookup finds those. The
+   * trigger's event came and was terminated before we saw it. */
+  if (m == 0 && n > 0 && k->ev == REC_EV_REQUESTED)
+    rec_request_ended(k, &e->opts, now);
+  else
+    rec_apply_lookup(k, &e->opts, ids, m, now);
+  free(ev);
+  e->dirty = true;
+}
+
+/* Splits "<bucket>/<test>/<env>" into its parts (copied into parts). */
+static int split_key(const char *key, char parts[3][RS_ID_MAX]) {
+  const char *p = key;
+  for (int i = 0; i < 3; i++) {
+    size_t n = strcspn(p, "/");
+    if (n == 0 || n >= RS_ID_MAX || (i < 2 && p[n] != '/') ||
+        (i == 2 && p[n] != '\0'))
+      return -EINVAL;
+    memcpy(parts[i], p, n);
+    parts[i][n] = '\0';
+    p += n + 1;
+  }
+  return 0;
+}
+
+/* Learns an active event of a watched key that the state does not know. */
+static void adopt(struct engine *e, const struct xm_event *ev) {
+  char parts[3][RS_ID_MAX];
+  const struct cat_bucket *b;
+  struct rec_key *k;
+  if (split_key(ev->runscope_key, parts) != 0 ||
+      (b = cat_bucket_find(&e->cat, parts[0])) == NULL ||
+      cat_test_find(b, parts[1]) == NULL ||
+      rec_key_get(&e->state, parts[0], parts[1], parts[2], &k) != 0)
+    return;
+  if (rec_adopt_event(k, &e->opts, ev->id) == 0)
+    return;
+  e->dirty = true;
+  eng_log(e, ENGINE_LOG_INFO,
+          "Adopted active xMatters event %s of %s, which the state did not "
+          "know.",
+          ev->id, k->key);
+}
+
+/* At start and every ReconcileInterval: lists every active event that
+ * carries a runscope_key and adopts those the state does not know, so that
+ * a lost or older state file cannot leave an event open after a pass. */
+void eng_adopt_events(struct engine *e, double now) {
+  if (!e->cat.loaded || e->xm_down ||
+      (e->swept_at > 0 && now - e->swept_at < e->cfg->reconcile_interval))
+    return;
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  struct err err = {{0}};
+  int rc = xm_list_active(e->xm, &ev, &n, &err);
+  if (rc != 0) {
+    eng_xm_failed(e, rc, &err, now);
+    free(ev);
+    return;
+  }
+  eng_api_up(e, &e->xm_health);
+  e->swept_at = now;
+  for (size_t i = 0; i < n; i++)
+    adopt(e, &ev[i]);
+  free(ev);
+}
+
+/* On the first cycle: are the REST credentials accepted? So that
+ * `collectd -T` fails on a wrong xMatters password even when no test fails. */
+void eng_check_xmatters(struct engine *e, double now) {
+  struct err err = {{0}};
+  int rc = xm_check_credentials(e->xm, &err);
+  if (rc == 0)
+    eng_api_up(e, &e->xm_health);
+  else
+    eng_xm_failed(e, rc, &err, now);
+}
+
+void eng_look_up_events(struct engine *e, double now) {
+  size_t *which = NULL, n = 0;
+  if (rec_plan_lookups(&e->state, &e->opts, now, &which, &n) != 0) {
+    eng_log(e, ENGINE_LOG_ERR, "Out of memory planning the xMatters lookups.");
+    free(which);
+    return;
+  }
+  for (size_t i = 0; i < n && !e->xm_down; i++)
+    look_up_key(e, e->state.keys[which[i]], now);
+  free(which);
+}
+
+#define TEXT(n, v)                                                             \
+  { .name = (n), .type = XM_PROP_TEXT, .text = (v) }
+#define NUMBER(n, v)                                                           \
+  { .name = (n), .type = XM_PROP_NUMBER, .number = (double)(v) }
+
+/* Sends the Test Results trigger for the key. Returns the trigger's errno. */
+static int send_trigger(struct engine *e, const struct key_view *v,
+                        char *request_id, size_t size, struct err *err) {
+  const struct rec_run *r = v->run;
+  char summary[768];
+  snprintf(summary, sizeof(summary),
+           "Runscope test \"%s\" failed in environment \"%s\"%s%s",
+           v->test_name, v->env_name, v->region[0] || v->agent[0] ? " at " : "",
+           v->region[0] ? v->region : v->agent);
+  const struct xm_prop props[] = {
+      TEXT(XM_KEY_PROPERTY, v->k->key),
+      TEXT("summary", summary),
+      TEXT("result", "fail"),
+      TEXT("test_id", v->k->test_id),
+      TEXT("test_name", v->test_name),
+      TEXT("bucket_key", v->k->bucket_key),
+      TEXT("bucket_name", v->bucket_name),
+      TEXT("environment_id", v->k->environment_id),
+      TEXT("environment_name", v->env_name),
+      TEXT("test_run_id", r ? r->test_run_id : ""),
+      TEXT("test_url", v->test_url),
+      TEXT("test_run_url", v->run_url),
+      TEXT("region", v->region),
+      TEXT("agent", v->agent),
+      TEXT("started_at", v->started),
+      TEXT("finished_at", v->finished),
+      NUMBER("assertions_failed", r ? r->assertions_failed : 0),
+      NUMBER("scripts_failed", r ? r->scripts_failed : 0),
+      NUMBER("variables_failed", r ? r->variables_failed : 0),
+      NUMBER("requests_executed", r ? r->requests_executed : 0),
+      TEXT("collectd_host", e->hostname),
+  };
+  const struct cfg_xmatters *x = &e->cfg->xmatters;
+  struct xm_trigger_req req = {
+      .props = props,
+      .n_props = sizeof(props) / sizeof(props[0]),
+      .recipients = (const char *const *)x->recipients.v,
+      .n_recipients = x->recipients.n,
+      .priority = x->priority,
+      .acknowledge_text = x->acknowledge_response,
+      .rerun_text = x->rerun_response,
+  };
+  return xm_trigger(e->xm, x->test_results_trigger_url, &req, request_id, size,
+                    err);
+}
+
+/* An explicit answer (any HTTP status) says whether the event was
+ * accepted; only a lost answer leaves the question open. */
+static enum rec_create_outcome create_outcome(int rc) {
+  switch (rc) {
+  case 0:
+    return REC_CREATED;
+  case -EAGAIN: /* 429 or 5xx */
+  case -EACCES:
+  case -ENOENT:
+  case -EINVAL:
+    return REC_NOT_CREATED;
+  case -EPROTO: /* a 2xx whose body could not be read */
+    return REC_MAYBE_SENT;
+  default:
+    return http_maybe_sent(rc) ? REC_MAYBE_SENT : REC_NOT_CREATED;
+  }
+}
+
+static void create_event(struct engine *e, struct rec_key *k, double now) {
+  struct key_view v;
+  eng_key_view_init(e, k, &v);
+  if (e->cfg->dry_run) {
+    eng_log(e, ENGINE_LOG_NOTICE,
+            "DryRun: would create an xMatters event for %s (test \"%s\", "
+            "environment \"%s\", run %s).",
+            k->key, v.test_name, v.env_name, v.run ? v.run->test_run_id : "");
+    char id[XM_ID_MAX];
+    snprintf(id, sizeof(id), "%s%zu", DRY_RUN_PREFIX, (size_t)now);
+    const char *ids[] = {id};
+    rec_apply_lookup(k, &e->opts, ids, 1, now);
+    return;
+  }
+  /* The trigger was recorded as possibly sent, and saved, before the
+   * cycle's first send (record_intents). */
+  char request_id[XM_ID_MAX] = "";
+  struct err err = {{0}};
+  int rc = send_trigger(e, &v, request_id, sizeof(request_id), &err);
+  rec_create_done(k, &e->opts, create_outcome(rc), request_id, now);
+  if (rc != 0) {
+    e->n.create_errors++;
+    eng_xm_failed(e, rc, &err, now);
+    return;
+  }
+  eng_api_up(e, &e->xm_health);
+  e->n.events_created++;
+  eng_log(e, ENGINE_LOG_INFO,
+          "Created an xMatters event for %s (test \"%s\", environment \"%s\", "
+          "run %s), requestId %s.",
+          k->key, v.test_name, v.env_name, v.run ? v.run->test_run_id : "",
+          request_id[0] ? request_id : "(none)");
+}
+
+int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
+                  const char *why, double now) {
+  if (e->cfg->dry_run || eng_is_dry_run_id(event_id)) {
+    eng_log(e, ENGINE_LOG_NOTICE,
+            "DryRun: would terminate xMatters event %s of %s: %s.", event_id,
+            k->key, why);
+    rec_terminate_done(k, event_id, true);
+    return 0;
+  }
+  /* Write-ahead, as for a create: a crash after sending must not leave a
+   * state whose open event hides the key's next failure. */
+  if (rec_terminate_start(k)) {
+    e->dirty = true;
+    eng_save_state(e, now);
+  }
+  struct err err = {{0}};
+  int rc = xm_terminate(e->xm, event_id, &err);
+  rec_terminate_done(k, event_id, rc == 0 || rc == -ENOENT);
+  e->dirty = true;
+  if (rc != 0 && rc != -ENOENT) {
+    eng_xm_failed(e, rc, &err, now);
+    return rc;
+  }
+  eng_api_up(e, &e->xm_health);
+  e->n.events_terminated++;
+  eng_log(e, ENGINE_LOG_INFO, "Terminated xMatters event %s of %s: %s.",
+          event_id, k->key, why);
+  return 0;
+}
+
+/* Write-ahead for the cycle's sends: every trigger is recorded as possibly
+ * sent, and every key about to lose an event is marked for a check, then
+ * the state is saved once, before the first request goes out, so that a
+ * crash among the sends can neither page twice nor leave an event open.
+ * Returns whether the triggers were recorded (nothing is sent when
+ * xMatters is down or in DryRun). */
+static bool record_intents(struct engine *e, const struct rec_actions *actions,
+                           double now) {
+  if (e->cfg->dry_run || e->xm_down)
+    return false;
+  bool changed = false;
+  for (size_t i = 0; i < actions->n; i++) {
+    const struct rec_action *a = &actions->v[i];
+    struct rec_key *k = e->state.keys[a->key];
+    if (a->type == REC_CREATE) {
+      rec_create_done(k, &e->opts, REC_MAYBE_SENT, NULL, now);
+      changed = true;
+    } else if (a->type == REC_TERMINATE && !eng_is_dry_run_id(a->event_id)) {
+      changed |= rec_terminate_start(k);
+    }
+  }
+  if (changed) {
+    e->dirty = true;
+    eng_save_state(e, now);
+  }
+  return true;
+}
+
+static void carry_out(struct engine *e, const struct rec_action *a,
+                      bool recorded, double now) {
+  struct rec_key *k = e->state.keys[a->key];
+  switch (a->type) {
+  case REC_CREATE:
+    if (!e->xm_down)
+      create_event(e, k, now);
+    else if (recorded) /* xMatters went down: this one was not sent */
+      rec_create_done(k, &e->opts, REC_NOT_CREATED, NULL, now);
+    break;
+  case REC_TERMINATE:
+    if (!e->xm_down &&
+        eng_terminate(e, k, a->event_id, "the test passes in every location",
+                      now) == 0) {
+      e->closed_key = k;
+      str_copy(e->closed_event, sizeof(e->closed_event), a->event_id);
+    }
+    break;
+  case REC_NOTIFY_FAILURE:
+    eng_notify_key(e, k, ENGINE_FAILURE);
+    e->dirty = true;
+    break;
+  case REC_NOTIFY_OKAY:
+    eng_notify_key(e, k, ENGINE_OKAY);
+    e->dirty = true;
+    break;
+  }
+}
+
+void eng_act(struct engine *e, double now) {
+  struct rec_actions actions;
+  rec_actions_init(&actions);
+  e->closed_key = NULL;
+  if (rec_plan_actions(&e->state, &e->opts, now, &actions) != 0)
+    eng_log(e, ENGINE_LOG_ERR, "Out of memory planning the xMatters actions.");
+  bool recorded = record_intents(e, &actions, now);
+  for (size_t i = 0; i < actions.n; i++)
+    carry_out(e, &actions.v[i], recorded, now);
+  rec_actions_fini(&actions);
+}

@@ -1,0 +1,431 @@
+/* One poll cycle: read Runscope, reconcile, drive xMatters, report. This
+ * file holds the engine's lifecycle, the cycle's order, API health and the
+ * state file; the stages live in runs.c, events.c and report.c. */
+#include "engine/engine_internal.h"
+
+#include "store/state.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/limiter.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void eng_log(struct engine *e, enum engine_log_level level, const char *fmt,
+             ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (e->sink.log != NULL)
+    e->sink.log(e->sink.ctx, level, msg);
+}
+
+/* True when a complaint should be logged now; doubles the gap. */
+static bool complain_due(struct complaint *c, double now) {
+  if (c->interval > 0 && now < c->next_at)
+    return false;
+  c->interval = c->interval > 0 ? c->interval * 2 : 60;
+  if (c->interval > COMPLAIN_MAX_INTERVAL)
+    c->interval = COMPLAIN_MAX_INTERVAL;
+  c->next_at = now + c->interval;
+  return true;
+}
+
+/* Ends a complaint; true when one was going on (worth a "back" line). */
+static bool complain_release(struct complaint *c) {
+  bool was = c->interval > 0;
+  c->interval = 0;
+  c->next_at = 0;
+  return was;
+}
+
+static void notify_api(struct engine *e, struct api_health *h,
+                       enum engine_severity sev, const char *message) {
+  if (e->sink.notify == NULL)
+    return;
+  struct engine_meta meta[] = {{"api", h->name}};
+  struct engine_notification n = {
+      .severity = sev,
+      .plugin_instance = "self",
+      .type = "bool",
+      .type_instance = h->instance,
+      .message = message,
+      .meta = meta,
+      .n_meta = 1,
+  };
+  e->sink.notify(e->sink.ctx, &n);
+}
+
+/* An API answered. The outage it ends is cleared at the end of the cycle,
+ * if no other call of the cycle met one (api_cycle_done): an API that
+ * answers some calls and not others is not back, and its complaint stays
+ * damped. */
+void eng_api_up(struct engine *e, struct api_health *h) {
+  (void)e;
+  h->ok_this_cycle = true;
+}
+
+/* The API answered every call of a cycle that reached it: the outage is
+ * over (OKAY notification after a WARNING). */
+static void api_back(struct engine *e, struct api_health *h) {
+  if (h->down_since == 0)
+    return;
+  if (complain_release(&h->outage))
+    eng_log(e, ENGINE_LOG_NOTICE, "The %s API answers again.", h->name);
+  if (h->warned) {
+    char msg[256];
+    snprintf(msg, sizeof(msg), "The %s API is reachable again.", h->name);
+    notify_api(e, h, ENGINE_OKAY, msg);
+  }
+  h->down_since = 0;
+  h->warned = false;
+}
+
+/* True for errors that mean the API cannot be used now (no answer, 429,
+ * 5xx), as opposed to an answer that is an error. */
+bool eng_is_outage(int rc) {
+  return rc != -EACCES && rc != -ENOENT && rc != -EINVAL && rc != -EPROTO &&
+         rc != -ENOMEM;
+}
+
+/* A WARNING notification once the API has been unreachable for
+ * OutageThreshold, with the last error. */
+static void outage_warn(struct engine *e, struct api_health *h, double now) {
+  if (h->down_since == 0 || h->warned ||
+      now - h->down_since < e->cfg->outage_threshold)
+    return;
+  char msg[ERR_MSG_MAX + 128];
+  snprintf(msg, sizeof(msg), "The %s API has been unreachable for %.0f s: %s",
+           h->name, now - h->down_since, h->last_error);
+  notify_api(e, h, ENGINE_WARNING, msg);
+  h->warned = true;
+}
+
+static void outage(struct engine *e, struct api_health *h,
+                   const struct err *err, double now) {
+  h->outage_this_cycle = true;
+  if (complain_due(&h->outage, now))
+    eng_log(e, ENGINE_LOG_WARNING, "%s", err->msg);
+  str_copy(h->last_error, sizeof(h->last_error), err->msg);
+  if (h->down_since == 0)
+    h->down_since = now;
+  outage_warn(e, h, now);
+}
+
+/* True for failures that back the API off: an outage, or an answer that is
+ * not what the API should say (-EPROTO; -EINVAL: another 4xx of xMatters).
+ * Rejected credentials and missing objects (one deleted test) do not. */
+static bool backs_off(int rc) {
+  return eng_is_outage(rc) || rc == -EPROTO || rc == -EINVAL;
+}
+
+/* Starts or extends the back-off of h: from the poll interval, doubling up
+ * to BACKOFF_MAX, at least what the answer's Retry-After asked. */
+static void back_off(struct engine *e, struct api_health *h, double now) {
+  double base = e->cfg->interval > 0 ? e->cfg->interval : 10;
+  double retry_after =
+      h == &e->rs_health ? rs_retry_after(e->rs) : xm_retry_after(e->xm);
+  backoff_failed(&h->backoff, now, base, BACKOFF_MAX, retry_after,
+                 backoff_jitter(&e->jitter));
+  h->backoff_this_cycle = true;
+}
+
+bool eng_api_ready(struct engine *e, struct api_health *h, double now) {
+  if (!backoff_active(&h->backoff, now))
+    return true;
+  if (!h->backoff.announced) {
+    h->backoff.announced = true;
+    eng_log(e, ENGINE_LOG_NOTICE,
+            "Backing off the %s API after %u failed cycles: not calling it "
+            "for %.1f s.",
+            h->name, h->backoff.failures, h->backoff.until - now);
+  }
+  outage_warn(e, h, now);
+  return false;
+}
+
+/* An API call failed with rc (a negative errno): counts it, logs it
+ * (rate-limited) and tracks outages. Returns true for an outage. */
+bool eng_api_failed(struct engine *e, struct api_health *h, int rc,
+                    const struct err *err, double now) {
+  e->n.api_errors++;
+  h->errors++;
+  if (backs_off(rc))
+    back_off(e, h, now);
+  if (eng_is_outage(rc)) {
+    outage(e, h, err, now);
+    return true;
+  }
+  if (rc == -EACCES)
+    e->cycle_denied = true;
+  h->failed_this_cycle = true;
+  if (complain_due(&h->failure, now))
+    eng_log(e, rc == -EACCES ? ENGINE_LOG_ERR : ENGINE_LOG_WARNING, "%s",
+            err->msg);
+  return false;
+}
+
+/* An xMatters call failed: after an outage or rejected credentials the
+ * rest of the cycle leaves xMatters alone. */
+void eng_xm_failed(struct engine *e, int rc, const struct err *err,
+                   double now) {
+  if (eng_api_failed(e, &e->xm_health, rc, err, now) || rc == -EACCES)
+    e->xm_down = true;
+}
+
+/* Ends the failure complaint of an API that had none in this cycle, and
+ * the back-off of one that answered every call of the cycle (not just one:
+ * lookups that work must not hide triggers that keep failing). */
+static void api_cycle_done(struct engine *e, struct api_health *h) {
+  if (!h->failed_this_cycle)
+    complain_release(&h->failure);
+  if (h->ok_this_cycle && !h->backoff_this_cycle)
+    backoff_reset(&h->backoff);
+  if (h->ok_this_cycle && !h->outage_this_cycle)
+    api_back(e, h);
+  h->failed_this_cycle = false;
+  h->ok_this_cycle = false;
+  h->backoff_this_cycle = false;
+  h->outage_this_cycle = false;
+}
+
+void eng_save_state(struct engine *e, double now) {
+  if (!e->dirty || e->cfg->dry_run)
+    return;
+  struct err err = {{0}};
+  int rc = state_save(e->cfg->state_file, &e->state, &err);
+  if (rc != 0) {
+    if (complain_due(&e->save_complaint, now))
+      eng_log(e, ENGINE_LOG_ERR, "%s", err.msg);
+    return;
+  }
+  if (complain_release(&e->save_complaint))
+    eng_log(e, ENGINE_LOG_NOTICE, "State file %s saved again.",
+            e->cfg->state_file);
+  e->dirty = false;
+}
+
+static int load_state(struct engine *e, double now, struct err *err) {
+  int rc = state_load(e->cfg->state_file, now, e->cfg->max_json_depth,
+                      &e->state, err);
+  switch (rc) {
+  case 0:
+    eng_log(e, ENGINE_LOG_INFO, "Loaded state from %s: %zu keys, %zu cursors.",
+            e->cfg->state_file, e->state.n_keys, e->state.n_cursors);
+    return 0;
+  case -ENOENT:
+    eng_log(e, ENGINE_LOG_INFO,
+            "No state file at %s: first start, runs older than %.0f s are "
+            "not paged.",
+            e->cfg->state_file, e->cfg->max_catch_up);
+    return 0;
+  case -EBADMSG:
+    eng_log(e, ENGINE_LOG_ERR, "%s; starting with an empty state.", err->msg);
+    return 0;
+  default:
+    return rc;
+  }
+}
+
+static struct http_client *new_http(const struct cfg *cfg, double timeout,
+                                    size_t parallel) {
+  char agent[64];
+  snprintf(agent, sizeof(agent), "collectd-runscope/%s", RUNSCOPE_VERSION);
+  struct http_opts o = {
+      .timeout_ms = (long)(timeout * 1000),
+      .max_response_bytes = (size_t)cfg->max_response_bytes,
+      .user_agent = agent,
+      .max_parallel = parallel,
+  };
+  return http_new(&o);
+}
+
+/* MaxRequestsPerSecond: every request of an API passes its limiter. */
+static double rate_wait(void *ctx, double now) {
+  return limiter_wait(ctx, "api", now);
+}
+
+static void rate_note(void *ctx, double now) { limiter_note(ctx, "api", now); }
+
+static void rate_cap(struct http_client *h, struct limiter *l,
+                     double per_second) {
+  if (!(per_second > 0))
+    return;
+  /* per_second in any second; below 1, one per 1/per_second seconds */
+  if (per_second >= 1)
+    limiter_init_rate(l, (size_t)per_second, 1.0);
+  else
+    limiter_init_rate(l, 1, 1.0 / per_second);
+  struct http_gate g = {rate_wait, rate_note, l};
+  http_set_gate(h, &g);
+}
+
+static int new_clients(struct engine *e) {
+  const struct cfg *c = e->cfg;
+  e->rs_http =
+      new_http(c, c->runscope.timeout, (size_t)c->max_concurrent_requests);
+  e->xm_http = new_http(c, c->xmatters.timeout, 1);
+  if (e->rs_http == NULL || e->xm_http == NULL)
+    return -ENOMEM;
+  rate_cap(e->rs_http, &e->rs_rate, c->max_requests_per_second);
+  rate_cap(e->xm_http, &e->xm_rate, c->max_requests_per_second);
+  e->rs = rs_new(e->rs_http, c->runscope.base_url, c->runscope.token,
+                 c->max_json_depth);
+  e->xm = xm_new(e->xm_http, c->xmatters.base_url ? c->xmatters.base_url : "",
+                 c->xmatters.user, c->xmatters.password, c->max_json_depth);
+  return (e->rs && e->xm) ? 0 : -ENOMEM;
+}
+
+struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
+                          const char *hostname, double now, struct err *err) {
+  struct engine *e = calloc(1, sizeof(*e));
+  if (e == NULL) {
+    err_set(err, "out of memory");
+    return NULL;
+  }
+  e->cfg = cfg;
+  e->sink = *sink;
+  str_copy(e->hostname, sizeof(e->hostname), hostname ? hostname : "");
+  e->rs_health.name = "Runscope";
+  e->rs_health.instance = "runscope_reachable";
+  e->xm_health.name = "xMatters";
+  e->xm_health.instance = "xmatters_reachable";
+  e->polled_at = now;
+  e->jitter = (uint32_t)((uint64_t)(now * 1e6) ^ (uint64_t)getpid());
+  cat_init(&e->cat);
+  rec_state_init(&e->state);
+  rec_opts_default(&e->opts);
+  e->opts.location_window = cfg->location_window;
+  e->opts.pending_timeout = cfg->pending_timeout;
+  e->opts.reconcile_interval = cfg->reconcile_interval;
+  if (new_clients(e) != 0) {
+    err_set(err, "out of memory");
+    engine_free(e);
+    return NULL;
+  }
+  if (load_state(e, now, err) != 0) {
+    e->dirty = false;
+    engine_free(e);
+    return NULL;
+  }
+  return e;
+}
+
+void engine_set_transport(struct engine *e, http_transport_fn fn, void *ctx) {
+  http_set_transport(e->rs_http, fn, ctx);
+  http_set_transport(e->xm_http, fn, ctx);
+}
+
+void engine_set_clock(struct engine *e, http_clock_fn now, http_sleep_fn sleep,
+                      void *ctx) {
+  http_set_clock(e->rs_http, now, sleep, ctx);
+  http_set_clock(e->xm_http, now, sleep, ctx);
+}
+
+void engine_free(struct engine *e) {
+  if (e == NULL)
+    return;
+  eng_save_state(e, 0);
+  rs_free(e->rs);
+  xm_free(e->xm);
+  http_free(e->rs_http);
+  http_free(e->xm_http);
+  cat_fini(&e->cat);
+  limiter_fini(&e->triggers);
+  limiter_fini(&e->rs_rate);
+  limiter_fini(&e->xm_rate);
+  rec_state_fini(&e->state);
+  free(e);
+}
+
+/* Probes an xMatters that is down when nothing asked it anything in this
+ * cycle (Runscope down too, or no key to act on), so that its WARNING and
+ * OKAY notifications do not wait for the next page. Not in forward mode,
+ * which has no REST API to ask. */
+static void probe_xmatters(struct engine *e, double now) {
+  const struct api_health *h = &e->xm_health;
+  if (h->down_since != 0 && !e->xm_down && !h->ok_this_cycle &&
+      !h->backoff_this_cycle && e->cfg->xmatters.mode != CFG_MODE_FORWARD)
+    eng_check_xmatters(e, now);
+}
+
+/* The share of the interval after which no Runscope read starts: the rest
+ * of the cycle (xMatters, responses, traffic) gets the remainder. */
+#define READ_BUDGET 0.7
+
+void eng_cycle_done(struct engine *e, double now, double duration) {
+  double interval = e->cfg->interval;
+  bool over = interval > 0 && duration > interval;
+  if (over)
+    e->overruns++;
+  if (!over && e->deferred == 0) {
+    if (complain_release(&e->overrun))
+      eng_log(e, ENGINE_LOG_NOTICE,
+              "Poll cycles fit their interval of %.1f s again.", interval);
+    return;
+  }
+  if (!complain_due(&e->overrun, now))
+    return;
+  if (over)
+    eng_log(e, ENGINE_LOG_WARNING,
+            "A poll cycle took %.1f s, longer than the interval of %.1f s; "
+            "%zu due tests were left for the next cycle. Raise "
+            "MaxRequestsPerSecond or MaxConcurrentRequests, or the Interval.",
+            duration, interval, e->deferred);
+  else
+    eng_log(e, ENGINE_LOG_WARNING,
+            "A poll cycle left %zu due tests for the next one: Runscope "
+            "reads stop after %.0f%% of the interval of %.1f s. Raise "
+            "MaxRequestsPerSecond or MaxConcurrentRequests, or the Interval.",
+            e->deferred, READ_BUDGET * 100, interval);
+}
+
+int engine_cycle(struct engine *e, double now) {
+  double started = clock_monotonic();
+  e->cycle_denied = false;
+  e->cycle_start = http_now(e->rs_http);
+  e->read_deadline = e->cfg->interval > 0
+                         ? e->cycle_start + READ_BUDGET * e->cfg->interval
+                         : 0;
+  /* An API that backs off is not called in this cycle. */
+  e->xm_down = !eng_api_ready(e, &e->xm_health, now);
+  /* Forward mode posts to the trigger URL only: no REST API, no events. */
+  bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
+  if (!e->started && !e->xm_down && !forward)
+    eng_check_xmatters(e, now);
+  e->started = true;
+  if (eng_api_ready(e, &e->rs_health, now)) {
+    eng_discover(e, now);
+    if (e->cat.loaded && !backoff_active(&e->rs_health.backoff, now))
+      eng_poll_results(e, now);
+  }
+  if (forward) {
+    eng_forward(e, now);
+  } else {
+    eng_adopt_events(e, now);
+    eng_look_up_events(e, now);
+  }
+  eng_act(e, now); /* in forward mode: notifications only */
+  /* In forward mode the plan handles the responses. */
+  if (!forward)
+    eng_handle_responses(e, now);
+  eng_poll_traffic(e, now);
+  if (!forward)
+    probe_xmatters(e, now);
+  eng_save_state(e, now);
+  api_cycle_done(e, &e->rs_health);
+  api_cycle_done(e, &e->xm_health);
+  eng_report_keys(e);
+  double duration = clock_monotonic() - started;
+  eng_cycle_done(e, now, duration);
+  eng_report_self(e, now, duration);
+  return e->cycle_denied ? -EACCES : 0;
+}

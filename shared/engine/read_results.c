@@ -1,0 +1,413 @@
+/* The engine's Runscope side: the catalog (buckets every DiscoveryInterval,
+ * the tests lists every cycle, details when new or stale) and the new runs
+ * of the tests that may have some (due.h), read many at a time. */
+#include "engine/engine_internal.h"
+
+#include "core/due.h"
+#include "util/array.h"
+#include "util/buf.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Schedules of one test that the due logic looks at; more are ignored. */
+#define SCHEDULES_MAX 32
+
+/* ---- discovery ---- */
+
+/* Re-reads the buckets. Returns 0 or the errno of the failed call. */
+static int refresh_buckets(struct engine *e, double now) {
+  struct err err = {{0}};
+  int rc = cat_refresh_buckets(&e->cat, e->rs, e->cfg, &err);
+  if (rc != 0) {
+    eng_api_failed(e, &e->rs_health, rc, &err, now);
+    return rc;
+  }
+  eng_api_up(e, &e->rs_health);
+  e->discovered_at = now;
+  eng_log(e, ENGINE_LOG_DEBUG, "Discovery: %zu buckets watched.",
+          e->cat.n_buckets);
+  return 0;
+}
+
+struct lists {
+  struct engine *e;
+  double now;
+  size_t failed;
+};
+
+static bool on_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
+                     size_t n, const struct err *err) {
+  struct lists *l = ctx;
+  struct engine *e = l->e;
+  if (rc != 0) {
+    l->failed++;
+    return !eng_api_failed(e, &e->rs_health, rc, err, l->now);
+  }
+  eng_api_up(e, &e->rs_health);
+  if (cat_merge_tests(&e->cat.buckets[i], tests, n) != 0) {
+    l->failed++;
+    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests of bucket %s.",
+            e->cat.buckets[i].info.key);
+  }
+  return true;
+}
+
+/* Reads every bucket's tests list, many at a time. */
+static void read_lists(struct engine *e, double now) {
+  struct lists l = {e, now, 0};
+  const char **keys = calloc(e->cat.n_buckets + 1, sizeof(*keys));
+  if (keys == NULL) {
+    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
+    return;
+  }
+  for (size_t i = 0; i < e->cat.n_buckets; i++)
+    keys[i] = e->cat.buckets[i].info.key;
+  cat_unlist(&e->cat);
+  if (rs_list_tests_many(e->rs, keys, e->cat.n_buckets, on_tests, &l) != 0)
+    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
+  else if (l.failed == 0)
+    e->polled_at = now; /* Runscope answered this cycle's poll */
+  free(keys);
+}
+
+void eng_discover(struct engine *e, double now) {
+  if ((!e->cat.loaded ||
+       now - e->discovered_at >= e->cfg->discovery_interval) &&
+      refresh_buckets(e, now) != 0 &&
+      (!e->cat.loaded || backoff_active(&e->rs_health.backoff, now)))
+    return;
+  read_lists(e, now);
+}
+
+/* ---- which tests to read ---- */
+
+/* A test due in this cycle. */
+struct due_item {
+  struct cat_bucket *b;
+  struct cat_test *t;
+  enum due_reason why;
+  double since; /* the results' since */
+};
+
+/* The start of the newest run of key bk/id/env the state knows, or 0. */
+static double env_last_start(struct engine *e, const char *bk, const char *id,
+                             const char *env) {
+  char key[REC_KEY_MAX];
+  if (rec_make_key(key, sizeof(key), bk, id, env) != 0)
+    return 0;
+  const struct rec_key *k = rec_key_find(&e->state, key);
+  double newest = 0;
+  for (size_t i = 0; k != NULL && i < k->n_locs; i++)
+    if (k->locs[i].started_at > newest)
+      newest = k->locs[i].started_at;
+  return newest;
+}
+
+/* The schedules of t's selected environments, for the due logic. */
+static size_t test_schedules(struct engine *e, const struct cat_bucket *b,
+                             const struct cat_test *t,
+                             struct due_schedule *out) {
+  size_t n = 0;
+  for (size_t i = 0; i < t->detail.n_schedules && n < SCHEDULES_MAX; i++) {
+    const struct rs_schedule *s = &t->detail.schedules[i];
+    if (!cat_env_selected(b, s->environment_id,
+                          cat_env_name(t, s->environment_id)))
+      continue;
+    out[n].interval = s->interval;
+    out[n].last_start =
+        env_last_start(e, b->info.key, t->detail.id, s->environment_id);
+    n++;
+  }
+  return n;
+}
+
+/* Forward mode: are runs of the test held back (a post that did not go, or
+ * whose outcome is unknown)? */
+static bool forward_held(struct engine *e, const struct cat_bucket *b,
+                         const struct cat_test *t, double cursor) {
+  if (e->cfg->xmatters.mode != CFG_MODE_FORWARD)
+    return false;
+  struct fwd_test *ft = fwd_test_find(&e->state.fwd, b->info.key, t->detail.id);
+  if (ft == NULL)
+    return false;
+  if (ft->sending[0] != '\0')
+    return true;
+  return ft->through < (t->due.known ? t->fwd_newest : cursor);
+}
+
+/* Fills in with what this cycle knows of t (sched: room for
+ * SCHEDULES_MAX). */
+static void due_input_of(struct engine *e, const struct cat_bucket *b,
+                         const struct cat_test *t, struct due_schedule *sched,
+                         struct due_input *in) {
+  const struct rec_cursor *cur =
+      rec_cursor_find(&e->state, b->info.key, t->detail.id);
+  memset(in, 0, sizeof(*in));
+  in->listed = t->list.listed;
+  in->last_run_known = t->list.last_run_known;
+  in->last_run_id = t->list.last_run_id;
+  in->last_run_at = t->list.last_run_at;
+  in->cursor = cur ? cur->since : 0;
+  in->held = forward_held(e, b, t, in->cursor);
+  if (!in->listed || !in->last_run_known) {
+    in->schedules = sched;
+    in->n_schedules = test_schedules(e, b, t, sched);
+  }
+}
+
+static struct due_opts due_opts_of(const struct engine *e) {
+  struct due_opts o = {e->cfg->max_result_age, e->cfg->max_catch_up,
+                       e->cfg->interval};
+  return o;
+}
+
+static int cmp_due(const void *a, const void *b) {
+  const struct due_item *x = a, *y = b;
+  if (due_before(x->why, x->t->due.read_at, y->why, y->t->due.read_at))
+    return -1;
+  if (due_before(y->why, y->t->due.read_at, x->why, x->t->due.read_at))
+    return 1;
+  return 0;
+}
+
+/* The tests whose results this cycle reads, in order (*ret: caller frees).
+ * A test without a detail yet waits for it (its names come from it). First
+ * sightings found current are remembered as read. Returns the count, or
+ * -1 when memory runs out. */
+static long collect_due(struct engine *e, double now, struct due_item **ret) {
+  size_t n = 0, cap = 0;
+  struct due_item *v = NULL;
+  struct due_opts o = due_opts_of(e);
+  struct due_schedule sched[SCHEDULES_MAX];
+  for (size_t i = 0; i < e->cat.n_buckets; i++) {
+    struct cat_bucket *b = &e->cat.buckets[i];
+    for (size_t j = 0; j < b->n_tests; j++) {
+      struct cat_test *t = &b->tests[j];
+      struct due_input in;
+      due_input_of(e, b, t, sched, &in);
+      enum due_reason why = due_check(&t->due, &in, &o, now);
+      if (why == DUE_NO && !t->due.known)
+        due_skip(&t->due, &in, now);
+      if (why != DUE_NO && t->detail_at <= 0)
+        e->deferred++; /* waits for its detail */
+      if (why == DUE_NO || t->detail_at <= 0)
+        continue;
+      if (array_reserve(&v, &cap, n, sizeof(*v), 64) != 0) {
+        free(v);
+        return -1;
+      }
+      v[n++] = (struct due_item){b, t, why, in.cursor};
+    }
+  }
+  if (n > 1)
+    qsort(v, n, sizeof(*v), cmp_due);
+  *ret = v;
+  return (long)n;
+}
+
+/* ---- reading results ---- */
+
+static bool run_selected(const struct cat_bucket *b, const struct cat_test *t,
+                         const struct rs_run *r) {
+  const char *name = r->environment_name[0]
+                         ? r->environment_name
+                         : cat_env_name(t, r->environment_id);
+  return cat_env_selected(b, r->environment_id, name);
+}
+
+/* After a long downtime a test may have more runs since its cursor than one
+ * read takes: the newest RS_RESULTS_MAX are read and the cursor moves past
+ * the others. Only the latest run of each location is a verdict, so that
+ * loses nothing for a location that ran again since; a location with no run
+ * among them (a rarely scheduled environment beside a frequent one) keeps
+ * its older verdict until it runs again. Said in the log. */
+static void note_cut(struct engine *e, const char *bk, const struct cat_test *t,
+                     size_t n, double since) {
+  if (n < RS_RESULTS_MAX)
+    return;
+  eng_log(e, ENGINE_LOG_NOTICE,
+          "Read the newest %d runs of test \"%s\" (%s/%s) since %.0f; older "
+          "ones are skipped: only the latest run of each location is a "
+          "verdict.",
+          RS_RESULTS_MAX, t->detail.name, bk, t->detail.id, since);
+}
+
+/* This cycle's reads of results. */
+struct reads {
+  struct engine *e;
+  double now;
+  struct due_item *items;
+  struct rs_test_ref *refs;
+  bool *done; /* the item was reported */
+};
+
+/* Feeds the new runs of one test to the reconciler (and forward mode), and
+ * moves its cursor and its due memory. */
+static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
+                       size_t n) {
+  struct engine *e = r->e;
+  struct due_item *it = &r->items[i];
+  const char *bk = it->b->info.key, *id = it->t->detail.id;
+  bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
+  double since = r->refs[i].since;
+  /* as eng_forward_since left it for this test: held while xMatters is */
+  e->fwd_held = e->xm_down;
+  for (size_t k = 0; k < n; k++) {
+    struct rs_run run = runs[k];
+    if (!run_selected(it->b, it->t, &run))
+      continue;
+    /* The results list names the test; make sure the key uses ours. */
+    str_copy(run.test_id, sizeof(run.test_id), id);
+    if (rec_observe_run(&e->state, bk, &run) > 0)
+      e->dirty = true;
+    if (run.result != RS_RESULT_UNFINISHED &&
+        run.started_at > it->t->fwd_newest)
+      it->t->fwd_newest = run.started_at;
+    if (forward)
+      eng_forward_run(e, it->b, it->t, &run, r->now);
+  }
+  note_cut(e, bk, it->t, n, since);
+  double next =
+      rec_cursor_next(since, runs, n, r->now, e->cfg->max_run_duration);
+  struct rec_cursor *cur = rec_cursor_find(&e->state, bk, id);
+  if (cur == NULL || next != cur->since) {
+    rec_cursor_set(&e->state, bk, id, next);
+    e->dirty = true;
+  }
+  /* the read covered the last_run this cycle's list showed */
+  const struct cat_listing *l = &it->t->list;
+  struct due_input in = {.listed = l->listed,
+                         .last_run_known = l->last_run_known,
+                         .last_run_id = l->last_run_id,
+                         .last_run_at = l->last_run_at};
+  due_read(&it->t->due, &in,
+           due_pending(runs, n, r->now, e->cfg->max_run_duration), r->now);
+}
+
+static bool on_runs(void *ctx, size_t i, int rc, const struct rs_run *runs,
+                    size_t n, const struct err *err) {
+  struct reads *r = ctx;
+  struct engine *e = r->e;
+  r->done[i] = true;
+  if (rc != 0) /* an outage stops the reads: the next cycle retries */
+    return !eng_api_failed(e, &e->rs_health, rc, err, r->now);
+  eng_api_up(e, &e->rs_health);
+  e->polled_at = r->now;
+  apply_runs(r, i, runs, n);
+  return true;
+}
+
+/* Reads the results of items[0..n) in their order until the deadline. */
+static void read_results(struct engine *e, double now, struct due_item *items,
+                         size_t n) {
+  struct reads r = {e, now, items, calloc(n + 1, sizeof(*r.refs)),
+                    calloc(n + 1, sizeof(*r.done))};
+  if (r.refs == NULL || r.done == NULL) {
+    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the results reads.");
+    goto out;
+  }
+  bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
+  for (size_t i = 0; i < n; i++) {
+    const char *bk = items[i].b->info.key, *id = items[i].t->detail.id;
+    double since =
+        items[i].since > 0 ? items[i].since : now - e->cfg->max_catch_up;
+    if (forward) /* from the oldest run not yet forwarded */
+      since = eng_forward_since(e, bk, id, since);
+    r.refs[i] = (struct rs_test_ref){bk, id, since};
+  }
+  if (rs_list_results_many(e->rs, r.refs, n, e->read_deadline, on_runs, &r) !=
+      0)
+    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the results reads.");
+  for (size_t i = 0; i < n; i++)
+    e->deferred += !r.done[i];
+out:
+  free(r.refs);
+  free(r.done);
+}
+
+/* ---- details ---- */
+
+struct details {
+  struct engine *e;
+  double now;
+  struct cat_test **tests;
+};
+
+static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
+                      const struct err *err) {
+  struct details *x = ctx;
+  struct engine *e = x->e;
+  struct cat_test *t = x->tests[i];
+  if (rc == 0) {
+    eng_api_up(e, &e->rs_health);
+    cat_set_detail(t, d, x->now);
+    return true;
+  }
+  /* A test the API does not show (any more) or shows wrongly keeps what it
+   * had, and is asked again after DiscoveryInterval. */
+  if (rc == -EACCES || rc == -ENOENT || rc == -EPROTO) {
+    eng_log(e, ENGINE_LOG_DEBUG, "%s", err->msg);
+    t->detail_at = x->now;
+    return true;
+  }
+  return !eng_api_failed(e, &e->rs_health, rc, err, x->now);
+}
+
+/* Reads the details of new tests (fresh: never answered) or of those older
+ * than DiscoveryInterval, until the deadline. */
+static void read_details(struct engine *e, double now, bool fresh) {
+  size_t n = 0, total = 0;
+  for (size_t i = 0; i < e->cat.n_buckets; i++)
+    total += e->cat.buckets[i].n_tests;
+  struct details x = {e, now, calloc(total + 1, sizeof(*x.tests))};
+  struct rs_test_ref *refs = calloc(total + 1, sizeof(*refs));
+  if (x.tests == NULL || refs == NULL) {
+    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the test details.");
+    goto out;
+  }
+  for (size_t i = 0; i < e->cat.n_buckets; i++) {
+    struct cat_bucket *b = &e->cat.buckets[i];
+    for (size_t j = 0; j < b->n_tests; j++) {
+      struct cat_test *t = &b->tests[j];
+      bool due = fresh ? t->detail_at <= 0
+                       : cat_detail_due(t, now, e->cfg->discovery_interval);
+      if (!due)
+        continue;
+      x.tests[n] = t;
+      refs[n++] = (struct rs_test_ref){b->info.key, t->detail.id, 0};
+    }
+  }
+  if (n > 0 &&
+      rs_get_tests_many(e->rs, refs, n, e->read_deadline, on_detail, &x) != 0)
+    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the test details.");
+out:
+  free(x.tests);
+  free(refs);
+}
+
+/* True while Runscope may be asked more in this cycle. */
+static bool may_read(struct engine *e, double now) {
+  return !backoff_active(&e->rs_health.backoff, now);
+}
+
+void eng_poll_results(struct engine *e, double now) {
+  struct due_item *items = NULL;
+  e->deferred = 0;
+  read_details(e, now, true); /* new tests: their names come first */
+  if (!may_read(e, now))
+    return;
+  long n = collect_due(e, now, &items);
+  if (n < 0) {
+    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the due tests.");
+    return;
+  }
+  if (n > 0)
+    read_results(e, now, items, (size_t)n);
+  free(items);
+  if (may_read(e, now))
+    read_details(e, now, false);
+}

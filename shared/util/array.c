@@ -1,0 +1,27 @@
+/* Arrays that grow by doubling. */
+#include "util/array.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int array_reserve(void *arrp, size_t *cap, size_t n, size_t size,
+                  size_t first) {
+  if (n < *cap)
+    return 0;
+  size_t ncap = *cap ? *cap * 2 : (first ? first : 1);
+  if (ncap <= n)
+    ncap = n + 1;
+  if (size == 0 || ncap > SIZE_MAX / size)
+    return -ENOMEM;
+  void *arr;
+  memcpy(&arr, arrp, sizeof(arr)); /* any T *, without aliasing it */
+  void *grown = realloc(arr, ncap * size);
+  if (grown == NULL)
+    return -ENOMEM; /* arr is still the array's */
+  memcpy(arrp, &grown, sizeof(grown));
+  *cap = ncap;
+  /* cppcheck-suppress memleak ; grown is now the array's, stored at arrp */
+  return 0;
+}

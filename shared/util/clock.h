@@ -1,0 +1,18 @@
+/* The two clocks of the product: a monotonic one for durations and rate
+ * limits, and UTC wall-clock times written as ISO-8601. */
+#ifndef RUNSCOPE_UTIL_CLOCK_H
+#define RUNSCOPE_UTIL_CLOCK_H
+
+#include <stddef.h>
+
+/* Seconds on CLOCK_MONOTONIC: for durations, never for timestamps. */
+double clock_monotonic(void);
+
+/* Room for "2026-01-31T12:00:00Z" and its NUL. */
+#define CLOCK_ISO8601_MAX 21
+
+/* Writes Unix time t as "2026-01-31T12:00:00Z" into out (size > 0); no time
+ * (t <= 0, NaN, or out of range) writes "". */
+void clock_iso8601(double t, char *out, size_t size);
+
+#endif

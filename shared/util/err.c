@@ -1,0 +1,55 @@
+/* Error messages that name the step, the object and the cause. */
+#define _GNU_SOURCE /* strerrordesc_np */
+#include "util/err.h"
+#include "util/str.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void mark_truncated(struct err *e, int written) {
+  if (written >= (int)sizeof(e->msg))
+    memcpy(e->msg + sizeof(e->msg) - 4, "...", 4);
+}
+
+void err_set(struct err *e, const char *fmt, ...) {
+  if (e == NULL)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+  va_end(ap);
+  mark_truncated(e, n);
+}
+
+void err_prefix(struct err *e, const char *fmt, ...) {
+  if (e == NULL)
+    return;
+  char prefix[ERR_MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof(prefix), fmt, ap);
+  va_end(ap);
+  char old[ERR_MSG_MAX];
+  memcpy(old, e->msg, sizeof(old));
+  int n = snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+  mark_truncated(e, n);
+}
+
+void err_clear(struct err *e) {
+  if (e != NULL)
+    e->msg[0] = '\0';
+}
+
+void err_scrub(struct err *e, const char *secret) {
+  if (e == NULL)
+    return;
+  char out[ERR_MSG_MAX];
+  str_scrub(out, sizeof(out), e->msg, secret);
+  memcpy(e->msg, out, strlen(out) + 1);
+}
+
+const char *err_errno_text(int errnum) {
+  const char *text = strerrordesc_np(errnum);
+  return text != NULL ? text : "unknown error";
+}

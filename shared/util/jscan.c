@@ -1,0 +1,328 @@
+/* A JSON reader that walks the text in place, without building a tree. */
+#include "util/jscan.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest number token converted (a longer one is an error). */
+#define NUMBER_MAX 64
+/* Integers of more digits than this do not convert exactly to a double
+ * the way json-c converts them (through a 64-bit integer). */
+#define INT_DIGITS_MAX 15
+
+static bool fail(struct jscan *s) {
+  s->failed = true;
+  return false;
+}
+
+static void skip_ws(struct jscan *s) {
+  while (s->p < s->end &&
+         (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+    s->p++;
+}
+
+/* Consumes c after whitespace; false (an error) when c does not come. */
+static bool expect(struct jscan *s, char c) {
+  skip_ws(s);
+  if (s->failed || s->p >= s->end || *s->p != c)
+    return fail(s);
+  s->p++;
+  return true;
+}
+
+void jscan_init(struct jscan *s, const char *text, size_t len, int max_depth) {
+  s->p = text;
+  s->end = text + len;
+  s->depth = 0;
+  s->max_depth = max_depth;
+  s->failed = text == NULL;
+  s->first = false;
+}
+
+/* True when the literal word comes next (not consumed). */
+static bool at_word(const struct jscan *s, const char *w) {
+  size_t n = strlen(w);
+  return (size_t)(s->end - s->p) >= n && memcmp(s->p, w, n) == 0;
+}
+
+enum jscan_type jscan_peek(struct jscan *s) {
+  skip_ws(s);
+  if (s->failed || s->p >= s->end)
+    return JSCAN_ERROR;
+  char c = *s->p;
+  if (c == '{')
+    return JSCAN_OBJECT;
+  if (c == '[')
+    return JSCAN_ARRAY;
+  if (c == '"')
+    return JSCAN_STRING;
+  if (c == '-' || (c >= '0' && c <= '9'))
+    return JSCAN_NUMBER;
+  if (at_word(s, "true"))
+    return JSCAN_TRUE;
+  if (at_word(s, "false"))
+    return JSCAN_FALSE;
+  if (at_word(s, "null"))
+    return JSCAN_NULL;
+  return JSCAN_ERROR;
+}
+
+bool jscan_enter(struct jscan *s, char open) {
+  if ((open != '{' && open != '[') || s->depth >= s->max_depth)
+    return fail(s);
+  if (!expect(s, open))
+    return false;
+  s->depth++;
+  s->first = true;
+  return true;
+}
+
+/* At a container's end: consumes close and returns true; else false. */
+static bool close_container(struct jscan *s, char close_char) {
+  skip_ws(s);
+  if (s->failed || s->p >= s->end || *s->p != close_char)
+    return false;
+  s->p++;
+  s->depth--;
+  s->first = false; /* back in the parent, past its first member */
+  return true;
+}
+
+/* The separator before a member or an item that is not the first. */
+static bool separator(struct jscan *s) {
+  if (s->first) {
+    s->first = false;
+    return true;
+  }
+  return expect(s, ',');
+}
+
+bool jscan_member(struct jscan *s, char *key, size_t size) {
+  if (s->failed || close_container(s, '}') || !separator(s) || !expect(s, '"'))
+    return false;
+  size_t n = 0;
+  while (s->p < s->end && *s->p != '"') {
+    unsigned char c = (unsigned char)*s->p;
+    if (c == '\\' || c < 0x20 || n + 1 >= size)
+      return fail(s); /* escaped or too long: not a key we read */
+    key[n++] = (char)c;
+    s->p++;
+  }
+  if (s->p >= s->end)
+    return fail(s);
+  s->p++;
+  key[n] = '\0';
+  return expect(s, ':');
+}
+
+bool jscan_item(struct jscan *s) {
+  if (s->failed || close_container(s, ']') || !separator(s))
+    return false;
+  return jscan_peek(s) != JSCAN_ERROR || fail(s);
+}
+
+static int hex4(const char *p, const char *end, unsigned *ret) {
+  unsigned v = 0;
+  if (end - p < 4)
+    return -EPROTO;
+  for (int i = 0; i < 4; i++) {
+    char c = p[i];
+    v <<= 4;
+    if (c >= '0' && c <= '9')
+      v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      v |= (unsigned)(c - 'A' + 10);
+    else
+      return -EPROTO;
+  }
+  *ret = v;
+  return 0;
+}
+
+/* Decodes \uXXXX (and its low surrogate) at s->p (after the 'u') into
+ * UTF-8 in u8. Returns the bytes, or -EPROTO. */
+static int unicode(struct jscan *s, char u8[4]) {
+  unsigned cp, lo;
+  if (hex4(s->p, s->end, &cp) != 0)
+    return -EPROTO;
+  s->p += 4;
+  if (cp >= 0xDC00 && cp <= 0xDFFF)
+    return -EPROTO;
+  if (cp >= 0xD800 && cp <= 0xDBFF) {
+    if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u' ||
+        hex4(s->p + 2, s->end, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
+      return -EPROTO;
+    s->p += 6;
+    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+  }
+  if (cp == 0)
+    return -EPROTO; /* json-c's C string would end there */
+  if (cp < 0x80) {
+    u8[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    u8[0] = (char)(0xC0 | (cp >> 6));
+    u8[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    u8[0] = (char)(0xE0 | (cp >> 12));
+    u8[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    u8[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  u8[0] = (char)(0xF0 | (cp >> 18));
+  u8[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  u8[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+  u8[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* One escape at s->p (after the backslash) into out; returns its bytes or
+ * -EPROTO. */
+static int escape(struct jscan *s, char out[4]) {
+  if (s->p >= s->end)
+    return -EPROTO;
+  char c = *s->p++;
+  static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+  const char *hit = c != '\0' ? strchr(from, c) : NULL;
+  if (hit != NULL) {
+    out[0] = to[hit - from];
+    return 1;
+  }
+  return c == 'u' ? unicode(s, out) : -EPROTO;
+}
+
+int jscan_string(struct jscan *s, char *out, size_t size) {
+  size_t n = 0;
+  bool cut = false;
+  if (!expect(s, '"'))
+    return -EPROTO;
+  while (s->p < s->end && *s->p != '"') {
+    unsigned char c = (unsigned char)*s->p;
+    char bytes[4];
+    int len = 1;
+    if (c < 0x20)
+      return fail(s), -EPROTO;
+    if (c == '\\') {
+      s->p++;
+      if ((len = escape(s, bytes)) < 0)
+        return fail(s), -EPROTO;
+    } else {
+      bytes[0] = (char)c;
+      s->p++;
+    }
+    for (int i = 0; i < len; i++) {
+      if (out != NULL && n + 1 < size)
+        out[n++] = bytes[i];
+      else
+        cut = out != NULL;
+    }
+  }
+  if (s->p >= s->end)
+    return fail(s), -EPROTO;
+  s->p++;
+  if (out != NULL && size > 0)
+    out[n] = '\0';
+  return cut ? -ENAMETOOLONG : 0;
+}
+
+/* Reads the digits at s->p; returns how many. */
+static size_t digits(struct jscan *s) {
+  size_t n = 0;
+  while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+    s->p++;
+    n++;
+  }
+  return n;
+}
+
+int jscan_number(struct jscan *s, double *ret) {
+  skip_ws(s);
+  const char *start = s->p;
+  bool exact_int = true;
+  if (s->p < s->end && *s->p == '-')
+    s->p++;
+  size_t int_digits = digits(s);
+  if (int_digits == 0 || (int_digits > 1 && start[start[0] == '-'] == '0'))
+    return fail(s), -EPROTO;
+  if (s->p < s->end && *s->p == '.') {
+    s->p++;
+    exact_int = false;
+    if (digits(s) == 0)
+      return fail(s), -EPROTO;
+  }
+  if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+    s->p++;
+    exact_int = false;
+    if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+      s->p++;
+    if (digits(s) == 0)
+      return fail(s), -EPROTO;
+  }
+  size_t len = (size_t)(s->p - start);
+  if (len >= NUMBER_MAX || (exact_int && int_digits > INT_DIGITS_MAX))
+    return fail(s), -EPROTO;
+  char buf[NUMBER_MAX];
+  memcpy(buf, start, len);
+  buf[len] = '\0';
+  char *end = NULL;
+  double d = strtod(buf, &end);
+  if (end != buf + len || !isfinite(d))
+    return fail(s), -EPROTO;
+  *ret = d;
+  return 0;
+}
+
+/* Skips a literal word. */
+static int word(struct jscan *s, const char *w) {
+  if (!at_word(s, w))
+    return fail(s), -EPROTO;
+  s->p += strlen(w);
+  return 0;
+}
+
+int jscan_skip(struct jscan *s) {
+  char key[256];
+  double d;
+  switch (jscan_peek(s)) {
+  case JSCAN_OBJECT:
+    if (!jscan_enter(s, '{'))
+      return -EPROTO;
+    while (jscan_member(s, key, sizeof(key)))
+      if (jscan_skip(s) != 0)
+        return -EPROTO;
+    return s->failed ? -EPROTO : 0;
+  case JSCAN_ARRAY:
+    if (!jscan_enter(s, '['))
+      return -EPROTO;
+    while (jscan_item(s))
+      if (jscan_skip(s) != 0)
+        return -EPROTO;
+    return s->failed ? -EPROTO : 0;
+  case JSCAN_STRING:
+    return jscan_string(s, NULL, 0) == 0 ? 0 : -EPROTO;
+  case JSCAN_NUMBER:
+    return jscan_number(s, &d);
+  case JSCAN_TRUE:
+    return word(s, "true");
+  case JSCAN_FALSE:
+    return word(s, "false");
+  case JSCAN_NULL:
+    return word(s, "null");
+  case JSCAN_ERROR:
+    break;
+  }
+  return fail(s), -EPROTO;
+}
+
+int jscan_end(struct jscan *s) {
+  skip_ws(s);
+  return !s->failed && s->p == s->end && s->depth == 0 ? 0 : -EPROTO;
+}

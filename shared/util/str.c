@@ -1,0 +1,68 @@
+/* String copies that report truncation, snippets for messages, scrubbing
+ * of secrets. */
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int str_copy(char *dst, size_t size, const char *src) {
+  if (size == 0)
+    return -ENAMETOOLONG;
+  size_t n = strlen(src);
+  if (n < size) {
+    memcpy(dst, src, n + 1);
+    return 0;
+  }
+  memcpy(dst, src, size - 1);
+  dst[size - 1] = '\0';
+  return -ENAMETOOLONG;
+}
+
+void str_utf8_trim(char *s) {
+  size_t n = strlen(s), i = n;
+  while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+    i--;
+  if (i == 0 || ((unsigned char)s[i - 1] & 0xC0) != 0xC0)
+    return;
+  unsigned char lead = (unsigned char)s[i - 1];
+  size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+  if (n - (i - 1) < want)
+    s[i - 1] = '\0';
+}
+
+void str_snippet(const char *text, size_t len, char *out, size_t size) {
+  size_t o = 0;
+  int blank = 1; /* drops leading blanks */
+  for (size_t i = 0; i < len && o < size - 1; i++) {
+    unsigned char ch = (unsigned char)text[i];
+    int is_blank = ch <= ' ' || ch == 0x7f;
+    if (is_blank && blank)
+      continue;
+    out[o++] = is_blank ? ' ' : (char)ch;
+    blank = is_blank;
+  }
+  while (o > 0 && out[o - 1] == ' ')
+    o--;
+  out[o] = '\0';
+  str_utf8_trim(out);
+}
+
+void str_scrub(char *out, size_t size, const char *in, const char *secret) {
+  static const char redacted[] = "REDACTED";
+  size_t n = secret ? strlen(secret) : 0;
+  size_t o = 0;
+  while (*in != '\0' && o < size - 1) {
+    if (n >= ERR_SCRUB_MIN && strncmp(in, secret, n) == 0) {
+      size_t w = sizeof(redacted) - 1;
+      if (w > size - 1 - o)
+        w = size - 1 - o;
+      memcpy(out + o, redacted, w);
+      o += w;
+      in += n;
+    } else {
+      out[o++] = *in++;
+    }
+  }
+  out[o] = '\0';
+}

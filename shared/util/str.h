@@ -1,0 +1,28 @@
+/* String copies that report truncation, snippets for messages, scrubbing
+ * of secrets. */
+#ifndef RUNSCOPE_UTIL_STR_H
+#define RUNSCOPE_UTIL_STR_H
+
+#include "util/err.h"
+
+#include <stddef.h>
+
+/* Copies src into dst of the given size, always NUL-terminated. Returns 0, or
+ * -ENAMETOOLONG when src did not fit (dst then holds the truncated prefix). */
+int str_copy(char *dst, size_t size, const char *src);
+
+/* Cuts a trailing incomplete UTF-8 sequence off s (after a truncation). */
+void str_utf8_trim(char *s);
+
+/* Copies up to size - 1 bytes of text[0..len) into out (size > 0) for
+ * quoting in a message: control characters become spaces, runs of blanks
+ * one space, no blank at either end, no cut UTF-8 sequence at the end. */
+void str_snippet(const char *text, size_t len, char *out, size_t size);
+
+/* Copies in into out (size > 0 bytes, always NUL-terminated, cut to fit)
+ * with every occurrence of secret replaced by "REDACTED", under the same
+ * rule as err_scrub. Scrub a message before cutting it to its final size,
+ * so that no part of a secret is left at the cut. */
+void str_scrub(char *out, size_t size, const char *in, const char *secret);
+
+#endif
