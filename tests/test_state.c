@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #define _DEFAULT_SOURCE   /* srand48, lrand48 */
 #include "store/state.h"
+#include "util/hash.h"
 
 #include "core/reconcile.h"
 #include "core/responses.h"
@@ -263,6 +264,32 @@ START_TEST(test_roundtrip_json) {
   ck_assert_ptr_null(strstr(text.data, "looked_up"));
   buf_fini(&text);
   rec_state_fini(&back);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* The digest is that of the text a save writes, changes when the state
+ * does (one location's time by a microsecond), and comes back when the
+ * state does: the rule by which an unchanged state is not written again. */
+START_TEST(test_digest_follows_the_text) {
+  struct rec_state st;
+  rec_state_init(&st);
+  make_rich(&st);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  uint64_t d1, d2, d3;
+  ck_assert_int_eq(state_digest(&st, &d1), 0);
+  ck_assert_uint_eq(d1, hash_fnv1a(HASH_FNV_BASIS, text.data, text.len));
+  struct rec_run *loc = &rec_key_find(&st, "b1/t1/e1")->locs[0];
+  double was = loc->started_at;
+  loc->started_at = was + 1e-6;
+  ck_assert_int_eq(state_digest(&st, &d2), 0);
+  ck_assert_uint_ne(d1, d2);
+  loc->started_at = was;
+  ck_assert_int_eq(state_digest(&st, &d3), 0);
+  ck_assert_uint_eq(d1, d3);
+  buf_fini(&text);
   rec_state_fini(&st);
 }
 END_TEST
@@ -1420,6 +1447,7 @@ END_TEST
 Suite *unit_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
+  add_case(s, "digest_follows_the_text", test_digest_follows_the_text);
   add_case(s, "roundtrip_file", test_roundtrip_file);
   /* Generous for valgrind (make memcheck), which runs it ~50x slower. */
   tcase_set_timeout(

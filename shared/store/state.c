@@ -3,6 +3,7 @@
 #include "store/state.h"
 
 #include "core/responses.h"
+#include "util/hash.h"
 #include "util/jsonx.h"
 #include "util/str.h"
 
@@ -39,17 +40,23 @@ static const char *const ev_names[] = {
 
 struct jw {
   struct buf *out;
-  int fd;         /* >= 0: out goes to fd every JW_CHUNK bytes */
-  size_t flushed; /* bytes written to fd */
-  bool first;     /* the next member is the first of its object or array */
-  int rc;         /* 0, or the first error */
-  bool io_error;  /* rc is a write to fd that failed */
+  int fd;           /* >= 0: out goes to fd every JW_CHUNK bytes */
+  uint64_t *digest; /* not NULL: out is hashed into it instead */
+  size_t flushed;   /* bytes written to fd */
+  bool first;       /* the next member is the first of its object or array */
+  int rc;           /* 0, or the first error */
+  bool io_error;    /* rc is a write to fd that failed */
 };
 
 static int write_all(int fd, const char *data, size_t len);
 
 /* Writes out to fd and empties it. */
 static void jw_flush(struct jw *w) {
+  if (w->rc == 0 && w->digest != NULL) {
+    *w->digest = hash_fnv1a(*w->digest, w->out->data, w->out->len);
+    buf_reset(w->out);
+    return;
+  }
   if (w->rc != 0 || w->fd < 0 || w->out->len == 0)
     return;
   if (w->out->len > STATE_FILE_MAX - w->flushed) {
@@ -400,6 +407,18 @@ int state_to_json(const struct rec_state *st, struct buf *out) {
   if (rc != 0 && w.rc == 0)
     w.rc = rc;
   return jw_end(&w, start);
+}
+
+int state_digest(const struct rec_state *st, uint64_t *ret) {
+  struct buf out;
+  buf_init(&out, JW_CHUNK * 2);
+  *ret = HASH_FNV_BASIS;
+  struct jw w = {.out = &out, .fd = -1, .digest = ret, .first = true};
+  int rc = state_write(&w, st);
+  if (rc == 0 && w.rc == 0)
+    jw_flush(&w);
+  buf_fini(&out);
+  return rc != 0 ? rc : w.rc;
 }
 
 /* ---- reading ---- */

@@ -59,6 +59,7 @@
 #include "util/err.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define STATE_FORMAT "collectd-runscope-state"
 #define STATE_VERSION 1
@@ -97,6 +98,12 @@ int state_save(const char *path, const struct rec_state *st, struct err *err);
  * locations or events than fit, an unknown event state), -EMSGSIZE or
  * -ENOMEM. */
 int state_to_json(const struct rec_state *st, struct buf *out);
+
+/* A digest of the JSON text of *st (FNV-1a, without writing the text
+ * anywhere): equal states give equal digests, so a save can be skipped
+ * when the digest is that of the last save. Returns 0, or an error of
+ * state_to_json. */
+int state_digest(const struct rec_state *st, uint64_t *ret);
 
 /* Parses text[0..len) into *st (initialised by the caller; left empty on
  * error). Returns 0, -EBADMSG when the text is not a valid state of a known
