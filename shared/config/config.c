@@ -35,7 +35,7 @@ void cfg_init(struct cfg *c) {
   c->xmatters.max_reruns_per_event = CFG_MAX_RERUNS_DEFAULT;
 }
 
-static void list_fini(struct cfg_list *l) {
+void cfg_list_fini(struct cfg_list *l) {
   for (size_t i = 0; i < l->n; i++)
     free(l->v[i]);
   free(l->v);
@@ -45,10 +45,10 @@ static void list_fini(struct cfg_list *l) {
 
 static void alert_fini(struct cfg_alert *a) {
   free(a->name);
-  list_fini(&a->methods);
+  cfg_list_fini(&a->methods);
   free(a->path);
   free(a->host);
-  list_fini(&a->recipients);
+  cfg_list_fini(&a->recipients);
   if (a->path_compiled)
     regfree(&a->path_re);
   if (a->host_compiled)
@@ -57,8 +57,8 @@ static void alert_fini(struct cfg_alert *a) {
 
 static void bucket_fini(struct cfg_bucket *b) {
   free(b->key);
-  list_fini(&b->tests);
-  list_fini(&b->environments);
+  cfg_list_fini(&b->tests);
+  cfg_list_fini(&b->environments);
   for (size_t i = 0; i < b->n_alerts; i++)
     alert_fini(&b->alerts[i]);
   free(b->alerts);
@@ -83,7 +83,7 @@ void cfg_fini(struct cfg *c) {
   };
   for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
     free(*strings[i]);
-  list_fini(&c->xmatters.recipients);
+  cfg_list_fini(&c->xmatters.recipients);
   for (size_t i = 0; i < c->n_buckets; i++)
     bucket_fini(&c->buckets[i]);
   free(c->buckets);

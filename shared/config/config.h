@@ -108,6 +108,9 @@ int cfg_set_string(char **dst, const char *src);
 /* Appends a copy of s. Returns 0 or -ENOMEM. */
 int cfg_list_add(struct cfg_list *l, const char *s);
 
+/* Frees the strings of l and empties it. */
+void cfg_list_fini(struct cfg_list *l);
+
 /* True when the list is empty or holds s. */
 bool cfg_list_has(const struct cfg_list *l, const char *s);
 
