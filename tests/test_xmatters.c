@@ -513,6 +513,64 @@ START_TEST(post_json_transport_error) {
 }
 END_TEST
 
+/* ---- what a trigger's answer means ---- */
+
+static const struct {
+  int rc;
+  enum xm_create_outcome outcome;
+} outcomes[] = {
+    {0, XM_CREATED},
+    /* an explicit answer that refuses: nothing was created */
+    {-EAGAIN, XM_NOT_CREATED},
+    {-EACCES, XM_NOT_CREATED},
+    {-ENOENT, XM_NOT_CREATED},
+    {-EINVAL, XM_NOT_CREATED},
+    /* never sent */
+    {-ECONNREFUSED, XM_NOT_CREATED},
+    {-ENOMEM, XM_NOT_CREATED},
+    /* a lost answer, or one of another kind: it may exist */
+    {-ETIMEDOUT, XM_MAYBE_CREATED},
+    {-ECONNRESET, XM_MAYBE_CREATED},
+    {-EIO, XM_MAYBE_CREATED},
+    {-EMSGSIZE, XM_MAYBE_CREATED},
+    {-EPROTO, XM_MAYBE_CREATED},
+};
+
+START_TEST(create_outcome) {
+  ck_assert_int_eq(xm_create_outcome(outcomes[_i].rc), outcomes[_i].outcome);
+}
+END_TEST
+
+/* The same rule on what xm_trigger returns for scripted answers. */
+static const struct {
+  int transport_rc; /* 0: the status below answers */
+  long status;
+  enum xm_create_outcome outcome;
+} trigger_outcomes[] = {
+    {0, 202, XM_CREATED},
+    {0, 200, XM_CREATED},
+    {0, 400, XM_NOT_CREATED},
+    {0, 401, XM_NOT_CREATED},
+    {0, 404, XM_NOT_CREATED},
+    {0, 429, XM_NOT_CREATED},
+    {0, 503, XM_NOT_CREATED},
+    {0, 302, XM_MAYBE_CREATED},
+    {-ETIMEDOUT, 0, XM_MAYBE_CREATED},
+    {-ECONNRESET, 0, XM_MAYBE_CREATED},
+    {-ECONNREFUSED, 0, XM_NOT_CREATED},
+};
+
+START_TEST(trigger_outcome) {
+  answer(&fk, trigger_outcomes[_i].status, "{}");
+  fk.answers[0].rc = trigger_outcomes[_i].transport_rc;
+  struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
+  char id[XM_ID_MAX];
+  int rc = xm_trigger(xm, TRIGGER, &req, id, sizeof(id), NULL);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  ck_assert_int_eq(xm_create_outcome(rc), trigger_outcomes[_i].outcome);
+}
+END_TEST
+
 /* ---- finding events ---- */
 
 #define ACTIVE_Q                                                               \
@@ -1164,6 +1222,11 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, post_json_body);
   tcase_add_loop_test(tc, post_json_status_errno, 0, N(trigger_statuses));
   tcase_add_test(tc, post_json_transport_error);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("what a trigger's answer means");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_loop_test(tc, create_outcome, 0, N(outcomes));
+  tcase_add_loop_test(tc, trigger_outcome, 0, N(trigger_outcomes));
   suite_add_tcase(s, tc);
   tc = tcase_create("finding events follows links.next");
   tcase_add_checked_fixture(tc, setup, teardown);

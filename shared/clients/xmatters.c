@@ -551,6 +551,22 @@ int xm_trigger(struct xm_client *c, const char *trigger_url,
   return rc;
 }
 
+enum xm_create_outcome xm_create_outcome(int rc) {
+  switch (rc) {
+  case 0:
+    return XM_CREATED;
+  case -EAGAIN: /* 429 or 5xx */
+  case -EACCES: /* 401, 403 */
+  case -ENOENT: /* 404 */
+  case -EINVAL: /* another 4xx */
+    return XM_NOT_CREATED;
+  case -EPROTO: /* an answer of another kind (1xx, 3xx) */
+    return XM_MAYBE_CREATED;
+  default:
+    return http_maybe_sent(rc) ? XM_MAYBE_CREATED : XM_NOT_CREATED;
+  }
+}
+
 /* Resolves a links.next value against the client's origin into url.
  * Returns 0 or -EPROTO (another origin, or too long). */
 static int next_url(const struct xm_client *c, const char *next,
