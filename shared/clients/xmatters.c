@@ -77,6 +77,12 @@ static void api_key_of(const char *url, char *out, size_t size) {
   }
 }
 
+/* The path of url after the origin, without the query, for messages. */
+static void url_path(const char *url, char *out, size_t size) {
+  const char *p = url + origin_len(url);
+  snprintf(out, size, "%.*s", (int)strcspn(p, "?#"), p);
+}
+
 /* ---- the client ---- */
 
 static char *dup_or_null(const char *s, bool *failed) {
@@ -481,6 +487,13 @@ static void scrub_all(const struct xm_client *c, const struct call *call,
   err_scrub(err, call->api_key);
 }
 
+/* Names the call in err (a cause about its answer) and scrubs it. */
+static void call_error(const struct xm_client *c, const struct call *call,
+                       struct err *err) {
+  err_prefix(err, "xMatters API: %s %s", call->method, call->what);
+  scrub_all(c, call, err);
+}
+
 /* Performs req into resp. Returns 0 for a 2xx answer, else the errno of the
  * transport or of the status, with err set. */
 static int xm_do(struct xm_client *c, const struct call *call,
@@ -497,6 +510,16 @@ static int xm_do(struct xm_client *c, const struct call *call,
   if (rc != 0)
     scrub_all(c, call, err);
   return rc;
+}
+
+/* GETs url (with the REST credentials) into resp, naming its path in
+ * call->what. Returns as xm_do. */
+static int xm_get(struct xm_client *c, struct call *call, const char *url,
+                  struct http_response *resp, struct err *err) {
+  struct http_request req = {
+      .method = "GET", .url = url, .user = c->user, .password = c->password};
+  url_path(url, call->what, sizeof(call->what));
+  return xm_do(c, call, &req, resp, err);
 }
 
 int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
@@ -567,92 +590,136 @@ enum xm_create_outcome xm_create_outcome(int rc) {
   }
 }
 
+/* ---- lists: every page links.next leads to ---- */
+
+/* Parses one page of a list into ctx and copies its links.next into next
+ * ("" when there is none). Returns 0 or an errno, with err set. */
+typedef int (*page_fn)(void *ctx, const char *body, size_t len, int max_depth,
+                       char *next, size_t next_size, struct err *err);
+
+/* How to read a list. */
+struct pager {
+  page_fn parse;
+  void *ctx;
+  bool first_only; /* read one page, leave its links.next unfollowed */
+};
+
 /* Resolves a links.next value against the client's origin into url.
  * Returns 0 or -EPROTO (another origin, or too long). */
 static int next_url(const struct xm_client *c, const char *next,
                     struct buf *url, struct err *err) {
   size_t olen = origin_len(next);
+  int rc = -EPROTO;
   buf_reset(url);
   if (olen == 0 && strncmp(next, "//", 2) != 0) {
-    int rc = buf_puts(url, c->origin);
+    rc = buf_puts(url, c->origin);
     if (rc == 0 && next[0] != '/')
       rc = buf_puts(url, "/");
     if (rc == 0)
       rc = buf_puts(url, next);
-    if (rc == 0)
-      return 0;
-    err_set(err, "links.next is too long");
+  } else if (olen != 0 && olen == strlen(c->origin) &&
+             strncasecmp(next, c->origin, olen) == 0) {
+    rc = buf_puts(url, next);
+  } else {
+    char redacted[XM_URL_MAX];
+    http_redact_url(next, redacted, sizeof(redacted));
+    err_set(err, "links.next points at another origin: %s", redacted);
     return -EPROTO;
   }
-  if (olen != 0 && olen == strlen(c->origin) &&
-      strncasecmp(next, c->origin, olen) == 0) {
-    if (buf_puts(url, next) == 0)
-      return 0;
-    err_set(err, "links.next is too long");
-    return -EPROTO;
-  }
-  char redacted[XM_URL_MAX];
-  http_redact_url(next, redacted, sizeof(redacted));
-  err_set(err, "links.next points at another origin: %s", redacted);
+  if (rc == 0)
+    return 0;
+  err_set(err, "links.next is too long");
   return -EPROTO;
 }
 
-/* The path of url after the origin, without the query, for messages. */
-static void url_path(const char *url, char *out, size_t size) {
-  const char *p = url + origin_len(url);
-  snprintf(out, size, "%.*s", (int)strcspn(p, "?#"), p);
+/* Moves url on to the page that next names, the page-th page read so far
+ * being at url; spare is scratch space of url's size (the two trade
+ * places). Returns 0 or -EPROTO: another origin, the same page again, or
+ * past XM_MAX_PAGES. */
+static int turn_page(const struct xm_client *c, const char *next, int page,
+                     struct buf *url, struct buf *spare, struct err *err) {
+  int rc = next_url(c, next, spare, err);
+  if (rc == 0 && strcmp(spare->data, url->data) == 0) {
+    err_set(err, "links.next repeats the page it is on");
+    rc = -EPROTO;
+  }
+  if (rc == 0 && page == XM_MAX_PAGES) {
+    err_set(err, "more than %d pages", XM_MAX_PAGES);
+    rc = -EPROTO;
+  }
+  if (rc == 0) {
+    struct buf read = *url;
+    *url = *spare;
+    *spare = read;
+  }
+  return rc;
 }
 
-/* GETs the events at url and, unless one_page, every page links.next leads
- * to, appending them to *ret (grown with realloc; the caller frees it). url
- * is used as scratch space. */
-static int get_events(struct xm_client *c, struct buf *url, bool one_page,
-                      struct xm_event **ret, size_t *ret_n, struct err *err) {
+/* GETs url and, unless p->first_only, every page links.next leads to (up to
+ * XM_MAX_PAGES), handing each to p->parse. url is used as scratch space.
+ * Returns 0, an errno of xm_do, or that of parsing or following a page
+ * with err naming the page's path. */
+static int get_pages(struct xm_client *c, struct buf *url,
+                     const struct pager *p, struct err *err) {
   struct call call = {.method = "GET", .api_key = ""};
   struct http_response resp;
-  struct buf nurl;
+  struct buf spare;
   char next[XM_URL_MAX];
   int rc = 0;
   http_response_init(&resp, XM_BODY_MAX);
-  buf_init(&nurl, XM_URL_MAX);
-  for (int page = 0;; page++) {
-    url_path(url->data, call.what, sizeof(call.what));
-    struct http_request req = {.method = "GET",
-                               .url = url->data,
-                               .user = c->user,
-                               .password = c->password};
-    rc = xm_do(c, &call, &req, &resp, err);
+  buf_init(&spare, url->max);
+  for (int page = 1;; page++) {
+    rc = xm_get(c, &call, url->data, &resp, err);
     if (rc != 0)
       break;
-    rc = xm_parse_events_page(resp.body.data, resp.body.len, c->max_depth, ret,
-                              ret_n, next, sizeof(next), err);
-    if (rc == 0 && (next[0] == '\0' || one_page))
+    rc = p->parse(p->ctx, resp.body.data, resp.body.len, c->max_depth, next,
+                  sizeof(next), err);
+    if (rc == 0 && (next[0] == '\0' || p->first_only))
       break;
     if (rc == 0)
-      rc = next_url(c, next, &nurl, err);
-    if (rc == 0 && strcmp(nurl.data, url->data) == 0) {
-      err_set(err, "links.next repeats the page it is on");
-      rc = -EPROTO;
-    }
-    if (rc == 0 && page + 1 == XM_MAX_PAGES) {
-      err_set(err, "more than %d pages", XM_MAX_PAGES);
-      rc = -EPROTO;
-    }
+      rc = turn_page(c, next, page, url, &spare, err);
     if (rc != 0) {
-      err_prefix(err, "xMatters API: GET %s", call.what);
-      scrub_all(c, &call, err);
-      break;
-    }
-    buf_reset(url);
-    rc = buf_append(url, nurl.data, nurl.len);
-    if (rc != 0) {
-      err_set(err, "xMatters API: GET %s: links.next too long", call.what);
+      call_error(c, &call, err);
       break;
     }
   }
-  buf_fini(&nurl);
+  buf_fini(&spare);
   http_response_fini(&resp);
   return rc;
+}
+
+/* Reads the list at url into *retp (a T ** whose items are size bytes;
+ * *retp and *ret_n start empty, p->ctx fills them). On success *retp is
+ * never NULL, even for no items; on failure it is freed and NULL, and
+ * *ret_n is 0. The caller frees *retp. Returns as get_pages. */
+static int get_list(struct xm_client *c, struct buf *url, const struct pager *p,
+                    void *retp, size_t *ret_n, size_t size, struct err *err) {
+  void *items;
+  int rc = get_pages(c, url, p, err);
+  memcpy(&items, retp, sizeof(items));
+  if (rc == 0 && items == NULL && (items = calloc(1, size)) == NULL)
+    rc = -ENOMEM;
+  if (rc != 0) {
+    free(items);
+    items = NULL;
+    *ret_n = 0;
+  }
+  memcpy(retp, &items, sizeof(items));
+  return rc;
+}
+
+/* ---- events ---- */
+
+struct events {
+  struct xm_event **ret;
+  size_t *ret_n;
+};
+
+static int events_page(void *ctx, const char *body, size_t len, int max_depth,
+                       char *next, size_t next_size, struct err *err) {
+  struct events *e = ctx;
+  return xm_parse_events_page(body, len, max_depth, e->ret, e->ret_n, next,
+                              next_size, err);
 }
 
 /* Keeps the events whose field at offset off is "" or equal to want. */
@@ -667,49 +734,39 @@ static void keep_matching(struct xm_event *v, size_t *n, size_t off,
   *n = k;
 }
 
-/* Runs a first events query (path + query) and follows its pages. The
- * array in *ret is the caller's to free (never NULL on success). */
-static int find_events(struct xm_client *c, struct buf *query, bool one_page,
-                       struct xm_event **ret, size_t *ret_n, struct err *err) {
+/* GETs base_url + XM_EVENTS_PATH + query + the URL-encoded value (none when
+ * NULL, which what names in messages) + "&limit=" limit, and its pages
+ * unless first_only. *ret (caller frees) is as get_list leaves it. */
+static int find_events(struct xm_client *c, const char *query,
+                       const char *value, const char *what, int limit,
+                       bool first_only, struct xm_event **ret, size_t *ret_n,
+                       struct err *err) {
+  struct events ctx = {ret, ret_n};
+  struct pager p = {events_page, &ctx, first_only};
   struct buf url;
+  *ret = NULL;
+  *ret_n = 0;
   buf_init(&url, XM_URL_MAX);
   int rc = buf_puts(&url, c->base_url);
   if (rc == 0)
-    rc = buf_append(&url, query->data, query->len);
-  if (rc != 0) {
-    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": URL too long");
-  } else {
-    rc = get_events(c, &url, one_page, ret, ret_n, err);
-  }
-  if (rc == 0 && *ret == NULL && (*ret = calloc(1, sizeof(**ret))) == NULL)
-    rc = -ENOMEM;
-  if (rc != 0) {
-    free(*ret);
-    *ret = NULL;
-    *ret_n = 0;
-  }
+    rc = buf_puts(&url, query);
+  if (rc == 0 && value != NULL)
+    rc = buf_put_urlenc(&url, value);
+  if (rc == 0)
+    rc = buf_printf(&url, "&limit=%d", limit);
+  if (rc != 0)
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": %s too long", what);
+  else
+    rc = get_list(c, &url, &p, ret, ret_n, sizeof(**ret), err);
   buf_fini(&url);
   return rc;
 }
 
 int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
                    size_t *ret_n, struct err *err) {
-  struct buf q;
-  *ret = NULL;
-  *ret_n = 0;
-  buf_init(&q, XM_URL_MAX);
-  int rc =
-      buf_puts(&q, XM_EVENTS_PATH "?status=ACTIVE&propertyName=" XM_KEY_PROPERTY
-                                  "&propertyValue=");
-  if (rc == 0)
-    rc = buf_put_urlenc(&q, key);
-  if (rc == 0)
-    rc = buf_printf(&q, "&limit=%d", XM_LIMIT);
-  if (rc != 0)
-    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": key too long");
-  else
-    rc = find_events(c, &q, false, ret, ret_n, err);
-  buf_fini(&q);
+  static const char query[] = XM_EVENTS_PATH
+      "?status=ACTIVE&propertyName=" XM_KEY_PROPERTY "&propertyValue=";
+  int rc = find_events(c, query, key, "key", XM_LIMIT, false, ret, ret_n, err);
   if (rc != 0)
     return rc;
   keep_matching(*ret, ret_n, offsetof(struct xm_event, runscope_key), key);
@@ -720,20 +777,8 @@ int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
 
 int xm_find_by_request(struct xm_client *c, const char *request_id,
                        struct xm_event **ret, size_t *ret_n, struct err *err) {
-  struct buf q;
-  *ret = NULL;
-  *ret_n = 0;
-  buf_init(&q, XM_URL_MAX);
-  int rc = buf_puts(&q, XM_EVENTS_PATH "?requestId=");
-  if (rc == 0)
-    rc = buf_put_urlenc(&q, request_id);
-  if (rc == 0)
-    rc = buf_printf(&q, "&limit=%d", XM_LIMIT);
-  if (rc != 0)
-    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": requestId too long");
-  else
-    rc = find_events(c, &q, false, ret, ret_n, err);
-  buf_fini(&q);
+  int rc = find_events(c, XM_EVENTS_PATH "?requestId=", request_id, "requestId",
+                       XM_LIMIT, false, ret, ret_n, err);
   if (rc == 0)
     keep_matching(*ret, ret_n, offsetof(struct xm_event, request_id),
                   request_id);
@@ -742,17 +787,8 @@ int xm_find_by_request(struct xm_client *c, const char *request_id,
 
 int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
                    struct err *err) {
-  struct buf q;
-  *ret = NULL;
-  *ret_n = 0;
-  buf_init(&q, XM_URL_MAX);
-  int rc = buf_printf(&q,
-                      XM_EVENTS_PATH "?status=ACTIVE&embed=properties"
-                                     "&limit=%d",
-                      XM_LIMIT);
-  if (rc == 0)
-    rc = find_events(c, &q, false, ret, ret_n, err);
-  buf_fini(&q);
+  int rc = find_events(c, XM_EVENTS_PATH "?status=ACTIVE&embed=properties",
+                       NULL, "URL", XM_LIMIT, false, ret, ret_n, err);
   if (rc != 0)
     return rc;
   size_t kept = 0;
@@ -764,15 +800,11 @@ int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
 }
 
 int xm_check_credentials(struct xm_client *c, struct err *err) {
-  struct buf q;
   struct xm_event *ev = NULL;
   size_t n = 0;
-  buf_init(&q, XM_URL_MAX);
   /* One page of one event: enough to learn whether the user is accepted. */
-  int rc = buf_puts(&q, XM_EVENTS_PATH "?status=ACTIVE&limit=1");
-  if (rc == 0)
-    rc = find_events(c, &q, true, &ev, &n, err);
-  buf_fini(&q);
+  int rc = find_events(c, XM_EVENTS_PATH "?status=ACTIVE", NULL, "URL", 1, true,
+                       &ev, &n, err);
   free(ev);
   return rc;
 }
@@ -1015,59 +1047,6 @@ int xm_parse_deliveries_page(const char *body, size_t len, int max_depth,
   return rc;
 }
 
-/* Parses one page at body into the caller's context; copies links.next. */
-typedef int (*page_fn)(void *ctx, const char *body, size_t len, int max_depth,
-                       char *next, size_t next_size, struct err *err);
-
-/* GETs url and every page links.next leads to (up to XM_MAX_PAGES), handing
- * each to parse. url is used as scratch space. */
-static int get_pages(struct xm_client *c, struct buf *url, page_fn parse,
-                     void *ctx, struct err *err) {
-  struct call call = {.method = "GET", .api_key = ""};
-  struct http_response resp;
-  struct buf nurl;
-  char next[XM_URL_MAX];
-  int rc = 0;
-  http_response_init(&resp, XM_BODY_MAX);
-  buf_init(&nurl, XM_URL_MAX);
-  for (int page = 0;; page++) {
-    url_path(url->data, call.what, sizeof(call.what));
-    struct http_request req = {.method = "GET",
-                               .url = url->data,
-                               .user = c->user,
-                               .password = c->password};
-    rc = xm_do(c, &call, &req, &resp, err);
-    if (rc != 0)
-      break;
-    rc = parse(ctx, resp.body.data, resp.body.len, c->max_depth, next,
-               sizeof(next), err);
-    if (rc == 0 && next[0] == '\0')
-      break;
-    if (rc == 0)
-      rc = next_url(c, next, &nurl, err);
-    if (rc == 0 && strcmp(nurl.data, url->data) == 0) {
-      err_set(err, "links.next repeats the page it is on");
-      rc = -EPROTO;
-    }
-    if (rc == 0 && page + 1 == XM_MAX_PAGES) {
-      err_set(err, "more than %d pages", XM_MAX_PAGES);
-      rc = -EPROTO;
-    }
-    if (rc == 0) {
-      buf_reset(url);
-      rc = buf_append(url, nurl.data, nurl.len);
-    }
-    if (rc != 0) {
-      err_prefix(err, "xMatters API: GET %s", call.what);
-      scrub_all(c, &call, err);
-      break;
-    }
-  }
-  buf_fini(&nurl);
-  http_response_fini(&resp);
-  return rc;
-}
-
 struct deliveries {
   struct xm_delivery **ret;
   size_t *ret_n;
@@ -1095,6 +1074,8 @@ static int event_url(const struct xm_client *c, const char *event_id,
 int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
                        struct xm_delivery **ret, size_t *ret_n,
                        struct err *err) {
+  struct deliveries ctx = {ret, ret_n};
+  struct pager p = {deliveries_page, &ctx, false};
   struct buf url;
   char at[CLOCK_ISO8601_MAX];
   *ret = NULL;
@@ -1108,19 +1089,11 @@ int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
     rc = buf_put_urlenc(&url, at);
   if (rc == 0)
     rc = buf_printf(&url, "&limit=%d", XM_LIMIT);
-  struct deliveries ctx = {ret, ret_n};
   if (rc != 0)
     err_set(err, "xMatters API: GET " XM_EVENTS_PATH "/.../user-deliveries: "
                  "event id too long");
   else
-    rc = get_pages(c, &url, deliveries_page, &ctx, err);
-  if (rc == 0 && *ret == NULL && (*ret = calloc(1, sizeof(**ret))) == NULL)
-    rc = -ENOMEM;
-  if (rc != 0) {
-    free(*ret);
-    *ret = NULL;
-    *ret_n = 0;
-  }
+    rc = get_list(c, &url, &p, ret, ret_n, sizeof(**ret), err);
   buf_fini(&url);
   return rc;
 }
