@@ -293,6 +293,76 @@ START_TEST(parse_events_refuses) {
 }
 END_TEST
 
+/* Events and user-deliveries pages are one shape, refused alike. */
+static const struct {
+  const char *text;
+  size_t next_size;
+  const char *msg;
+} bad_list_pages[] = {
+    {"[]", 256, "the answer is a JSON array, not an object"},
+    {"{\"count\": 0}", 256, "the answer has no \"data\""},
+    {"{\"data\": null}", 256, "the answer has no \"data\""},
+    {"{\"data\": {}}", 256, "\"data\" is a JSON object, not array"},
+    {"{\"data\": [], \"links\": {\"next\": \"/api/xm/1/events?offset=100\"}}",
+     8, "links.next is longer than 7 bytes"},
+    {"{\"data\": [", 256, "truncated JSON"},
+};
+
+START_TEST(list_pages_refuse_alike) {
+  const char *text = bad_list_pages[_i].text;
+  struct xm_event *ev = NULL;
+  struct xm_delivery *d = NULL;
+  size_t n_ev = 0, n_d = 0;
+  char next[256] = "stale";
+  struct err err_ev, err_d;
+  ck_assert_int_eq(xm_parse_events_page(text, strlen(text), DEPTH, &ev, &n_ev,
+                                        next, bad_list_pages[_i].next_size,
+                                        &err_ev),
+                   -EPROTO);
+  ck_assert_str_eq(next, "");
+  ck_assert_int_eq(xm_parse_deliveries_page(text, strlen(text), DEPTH, &d, &n_d,
+                                            next, bad_list_pages[_i].next_size,
+                                            &err_d),
+                   -EPROTO);
+  ck_assert_str_eq(next, "");
+  ck_assert_msg(strstr(err_ev.msg, bad_list_pages[_i].msg) != NULL, "got %s",
+                err_ev.msg);
+  ck_assert_str_eq(err_d.msg, err_ev.msg);
+  free(ev);
+  free(d);
+}
+END_TEST
+
+/* Items of a long page and of the pages after it are all kept, in order. */
+START_TEST(list_pages_grow) {
+  struct buf page;
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  char next[64];
+  buf_init(&page, 1 << 20);
+  for (int p = 0; p < 3; p++) {
+    buf_reset(&page);
+    ck_assert_int_eq(buf_puts(&page, "{\"data\": ["), 0);
+    for (int i = 0; i < 150; i++)
+      ck_assert_int_eq(buf_printf(&page, "%s{\"id\": \"e%d\"}, 7",
+                                  i ? ", " : "", p * 150 + i),
+                       0);
+    ck_assert_int_eq(buf_puts(&page, "]}"), 0);
+    ck_assert_int_eq(xm_parse_events_page(page.data, page.len, DEPTH, &ev, &n,
+                                          next, sizeof(next), NULL),
+                     0);
+    ck_assert_uint_eq(n, (size_t)(p + 1) * 150);
+  }
+  for (size_t i = 0; i < n; i++) {
+    char want[32];
+    snprintf(want, sizeof(want), "e%zu", i);
+    ck_assert_str_eq(ev[i].id, want);
+  }
+  free(ev);
+  buf_fini(&page);
+}
+END_TEST
+
 static const struct {
   const char *body;
   size_t size;
@@ -1211,6 +1281,8 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, parse_events_appends);
   tcase_add_loop_test(tc, parse_events_refuses, 0, N(bad_pages));
   tcase_add_loop_test(tc, parse_request_id, 0, N(request_ids));
+  tcase_add_loop_test(tc, list_pages_refuse_alike, 0, N(bad_list_pages));
+  tcase_add_test(tc, list_pages_grow);
   suite_add_tcase(s, tc);
   tc = tcase_create("trigger posts with the right auth");
   tcase_add_checked_fixture(tc, setup, teardown);

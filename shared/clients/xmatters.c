@@ -22,6 +22,7 @@
  *    cleaned-up snippet is quoted). Passwords and apiKeys are redacted. */
 #include "clients/xmatters.h"
 
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/jsonx.h"
@@ -374,60 +375,6 @@ static int parse_event(json_object *o, const char *where, struct xm_event *e,
     return -EPROTO;
   }
   return 0;
-}
-
-/* Appends the events of data to *ret (n items). Returns 0 or an errno. */
-static int parse_events(json_object *data, struct xm_event **ret, size_t *ret_n,
-                        struct err *err) {
-  size_t n = json_object_array_length(data);
-  char where[XM_WHERE_MAX];
-  if (n == 0)
-    return 0;
-  struct xm_event *v = realloc(*ret, (*ret_n + n) * sizeof(*v));
-  if (v == NULL) {
-    err_set(err, "out of memory for %zu events", *ret_n + n);
-    return -ENOMEM;
-  }
-  *ret = v;
-  for (size_t i = 0; i < n; i++) {
-    snprintf(where, sizeof(where), "data[%zu]", i);
-    int rc =
-        parse_event(json_object_array_get_idx(data, i), where, &v[*ret_n], err);
-    if (rc < 0)
-      return rc;
-    if (rc == 0)
-      (*ret_n)++;
-  }
-  return 0;
-}
-
-int xm_parse_events_page(const char *body, size_t len, int max_depth,
-                         struct xm_event **ret, size_t *ret_n, char *next,
-                         size_t next_size, struct err *err) {
-  json_object *root = NULL, *data = NULL;
-  next[0] = '\0';
-  int rc = jsonx_parse(body, len, max_depth, &root, err);
-  if (rc != 0)
-    return rc;
-  rc = -EPROTO;
-  if (!json_object_is_type(root, json_type_object))
-    err_set(err, "the answer is a JSON %s, not an object",
-            json_type_to_name(json_object_get_type(root)));
-  else if (!json_object_object_get_ex(root, "data", &data) || data == NULL)
-    err_set(err, "the answer has no \"data\"");
-  else if (!json_object_is_type(data, json_type_array))
-    err_set(err, "\"data\" is a JSON %s, not array",
-            json_type_to_name(json_object_get_type(data)));
-  else
-    rc = parse_events(data, ret, ret_n, err);
-  if (rc == 0 && jsonx_copy_str(jsonx_obj(root, "links"), "next", next,
-                                next_size) == -ENAMETOOLONG) {
-    next[0] = '\0';
-    err_set(err, "links.next is longer than %zu bytes", next_size - 1);
-    rc = -EPROTO;
-  }
-  json_object_put(root);
-  return rc;
 }
 
 /* ---- requests ---- */
@@ -1007,36 +954,88 @@ static int parse_delivery(json_object *o, const char *where,
   return 0;
 }
 
-int xm_parse_deliveries_page(const char *body, size_t len, int max_depth,
-                             struct xm_delivery **ret, size_t *ret_n,
-                             char *next, size_t next_size, struct err *err) {
-  json_object *root = NULL;
+/* ---- list pages: {"data": [...], "links": {"next": ...}} ---- */
+
+/* Parses data[i] into item. Returns 0, 1 to skip it, or -EPROTO. */
+typedef int (*item_fn)(json_object *o, const char *where, void *item,
+                       struct err *err);
+
+/* What the items of one kind of list page are. */
+struct page_kind {
+  const char *noun; /* "events", for messages */
+  size_t size;      /* bytes of one item */
+  item_fn parse;
+};
+
+static int event_item(json_object *o, const char *where, void *item,
+                      struct err *err) {
+  return parse_event(o, where, item, err);
+}
+
+static int delivery_item(json_object *o, const char *where, void *item,
+                         struct err *err) {
+  return parse_delivery(o, where, item, err);
+}
+
+static const struct page_kind events_kind = {"events", sizeof(struct xm_event),
+                                             event_item};
+static const struct page_kind deliveries_kind = {
+    "deliveries", sizeof(struct xm_delivery), delivery_item};
+
+/* The "data" array of a page (borrowed), or NULL with err set. */
+static json_object *page_data(json_object *root, struct err *err) {
+  json_object *data = NULL;
+  if (!json_object_is_type(root, json_type_object))
+    err_set(err, "the answer is a JSON %s, not an object",
+            json_type_to_name(json_object_get_type(root)));
+  else if (!json_object_object_get_ex(root, "data", &data) || data == NULL)
+    err_set(err, "the answer has no \"data\"");
+  else if (!json_object_is_type(data, json_type_array))
+    err_set(err, "\"data\" is a JSON %s, not array",
+            json_type_to_name(json_object_get_type(data)));
+  else
+    return data;
+  return NULL;
+}
+
+/* Appends the items of data that the kind keeps to the array at retp (a
+ * T **, caller frees) holding *ret_n items. Returns 0, -EPROTO or
+ * -ENOMEM. */
+static int parse_items(json_object *data, const struct page_kind *k, void *retp,
+                       size_t *ret_n, struct err *err) {
+  size_t n = json_object_array_length(data);
+  size_t cap = *ret_n; /* at least what it holds */
   char where[XM_WHERE_MAX];
+  for (size_t i = 0; i < n; i++) {
+    if (array_reserve(retp, &cap, *ret_n, k->size, n) != 0) {
+      err_set(err, "out of memory for %zu %s", *ret_n + n - i, k->noun);
+      return -ENOMEM;
+    }
+    char *items;
+    memcpy(&items, retp, sizeof(items));
+    snprintf(where, sizeof(where), "data[%zu]", i);
+    int rc = k->parse(json_object_array_get_idx(data, i), where,
+                      items + *ret_n * k->size, err);
+    if (rc < 0)
+      return rc;
+    if (rc == 0)
+      (*ret_n)++;
+  }
+  return 0;
+}
+
+/* Parses a list page of kind k: appends its items (see parse_items) and
+ * copies links.next into next ("" when absent). */
+static int parse_page(const char *body, size_t len, int max_depth,
+                      const struct page_kind *k, void *retp, size_t *ret_n,
+                      char *next, size_t next_size, struct err *err) {
+  json_object *root = NULL;
   next[0] = '\0';
   int rc = jsonx_parse(body, len, max_depth, &root, err);
   if (rc != 0)
     return rc;
-  json_object *data = jsonx_arr(root, "data");
-  size_t n = data ? json_object_array_length(data) : 0;
-  struct xm_delivery *v = NULL;
-  if (data == NULL) {
-    err_set(err, "the answer has no \"data\" array");
-    rc = -EPROTO;
-  } else if (n > 0 && (v = realloc(*ret, (*ret_n + n) * sizeof(*v))) == NULL) {
-    err_set(err, "out of memory for %zu deliveries", *ret_n + n);
-    rc = -ENOMEM;
-  } else if (n > 0) {
-    *ret = v;
-  }
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    snprintf(where, sizeof(where), "data[%zu]", i);
-    int item = parse_delivery(json_object_array_get_idx(data, i), where,
-                              &v[*ret_n], err);
-    if (item < 0)
-      rc = item;
-    else if (item == 0)
-      (*ret_n)++;
-  }
+  json_object *data = page_data(root, err);
+  rc = data ? parse_items(data, k, retp, ret_n, err) : -EPROTO;
   if (rc == 0 && jsonx_copy_str(jsonx_obj(root, "links"), "next", next,
                                 next_size) == -ENAMETOOLONG) {
     next[0] = '\0';
@@ -1045,6 +1044,20 @@ int xm_parse_deliveries_page(const char *body, size_t len, int max_depth,
   }
   json_object_put(root);
   return rc;
+}
+
+int xm_parse_events_page(const char *body, size_t len, int max_depth,
+                         struct xm_event **ret, size_t *ret_n, char *next,
+                         size_t next_size, struct err *err) {
+  return parse_page(body, len, max_depth, &events_kind, ret, ret_n, next,
+                    next_size, err);
+}
+
+int xm_parse_deliveries_page(const char *body, size_t len, int max_depth,
+                             struct xm_delivery **ret, size_t *ret_n,
+                             char *next, size_t next_size, struct err *err) {
+  return parse_page(body, len, max_depth, &deliveries_kind, ret, ret_n, next,
+                    next_size, err);
 }
 
 struct deliveries {
