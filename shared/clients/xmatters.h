@@ -1,5 +1,6 @@
 /* xMatters client: trigger events, find active events, terminate them,
- * read the responses to them. */
+ * read the responses to them (calls in xm_requests.c, JSON in
+ * xm_answers.c). */
 #ifndef RUNSCOPE_XMATTERS_H
 #define RUNSCOPE_XMATTERS_H
 
