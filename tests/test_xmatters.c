@@ -1,6 +1,7 @@
 /* Unit tests of the xMatters client: the trigger body, the events parser on
  * recorded-shape fixtures, and the calls end to end through a scripted fake
  * transport. */
+#include "clients/xm_internal.h"
 #include "clients/xmatters.h"
 #include "testutil.h"
 #include "util/jsonx.h"
@@ -1268,6 +1269,109 @@ START_TEST(get_event) {
 }
 END_TEST
 
+/* A 1xx or 3xx answer names the call once. */
+START_TEST(get_event_other_status) {
+  answer(&fk, 302, "");
+  struct xm_event ev;
+  struct err err;
+  ck_assert_int_eq(xm_get_event(xm, EV_ID, &ev, &err), -EPROTO);
+  ck_assert_str_eq(err.msg,
+                   "xMatters API: GET /api/xm/1/events/" EV_ID ": HTTP 302");
+}
+END_TEST
+
+/* ---- the JSON side's private helpers ---- */
+
+static const struct {
+  const char *body;
+  int rc;
+  const char *id, *status, *key; /* on success */
+  const char *cause;             /* on failure, part of err */
+} events[] = {
+    {"{\"id\": \"e1\", \"eventId\": 7, \"status\": \"ACTIVE\", "
+     "\"properties\": {\"runscope_key\": {\"value\": \"b/t/e\"}}}",
+     0, "e1", "ACTIVE", "b/t/e", NULL},
+    {"{\"id\": \"e2\"}", 0, "e2", "", "", NULL},
+    {"{\"status\": \"ACTIVE\"}", -EPROTO, NULL, NULL, NULL,
+     "the answer is not an event with an id"},
+    {"[{\"id\": \"e1\"}]", -EPROTO, NULL, NULL, NULL,
+     "the answer is not an event with an id"},
+    {"{\"id\": \"e1\", \"requestId\": \""
+     "01234567890123456789012345678901234567890123456789012345678901234567890"
+     "123456789\"}",
+     -EPROTO, NULL, NULL, NULL, "the answer.requestId is longer than 79 bytes"},
+    {"<html>", -EPROTO, NULL, NULL, NULL, "malformed JSON"},
+};
+
+START_TEST(parse_event) {
+  struct xm_event ev;
+  struct err err;
+  err_clear(&err);
+  ck_assert_int_eq(xm_parse_event(events[_i].body, strlen(events[_i].body),
+                                  DEPTH, &ev, &err),
+                   events[_i].rc);
+  if (events[_i].rc == 0) {
+    ck_assert_str_eq(ev.id, events[_i].id);
+    ck_assert_str_eq(ev.status, events[_i].status);
+    ck_assert_str_eq(ev.runscope_key, events[_i].key);
+  } else {
+    ck_assert_msg(strstr(err.msg, events[_i].cause) != NULL, "got \"%s\"",
+                  err.msg);
+  }
+}
+END_TEST
+
+static const struct {
+  const char *body;
+  const char *text; /* NULL: nothing useful */
+} error_texts[] = {
+    {"{\"code\": 400, \"reason\": \"Bad Request\", \"message\": \"No\"}",
+     "Bad Request: No"},
+    {"{\"reason\": \"Conflict\", \"message\": \"\"}", "Conflict"},
+    {"{\"message\": \"\", \"details\": \"Too many\"}", "Too many"},
+    {"{\"error\": \"invalid_token\", \"error_description\": \"expired\"}",
+     "expired"},
+    {"{\"error\": \"invalid_token\"}", "invalid_token"},
+    {"{\"code\": 500}", NULL},
+    {"[]", NULL},
+    {"<html>\n  Bad\tGateway </html>", "<html> Bad Gateway </html>"},
+    {" \r\n", NULL},
+    {"", NULL},
+};
+
+START_TEST(error_text) {
+  char buf[64] = "stale";
+  const char *got =
+      xm_error_text(error_texts[_i].body, strlen(error_texts[_i].body), DEPTH,
+                    buf, sizeof(buf));
+  if (error_texts[_i].text == NULL) {
+    ck_assert_ptr_null(got);
+  } else {
+    ck_assert_ptr_eq(got, buf);
+    ck_assert_str_eq(got, error_texts[_i].text);
+  }
+}
+END_TEST
+
+START_TEST(terminate_body) {
+  struct buf b;
+  json_object *o = NULL;
+  buf_init(&b, 1 << 10);
+  ck_assert_int_eq(xm_build_terminate_body("a\"b\\c", &b), 0);
+  ck_assert_int_eq(jsonx_parse(b.data, b.len, 8, &o, NULL), 0);
+  ck_assert_int_eq(json_object_object_length(o), 2);
+  ck_assert_str_eq(jsonx_str(o, "id"), "a\"b\\c");
+  ck_assert_str_eq(jsonx_str(o, "status"), "TERMINATED");
+  json_object_put(o);
+  buf_fini(&b);
+  /* a body larger than the buffer's maximum is refused */
+  buf_init(&b, 16);
+  ck_assert_int_eq(xm_build_terminate_body("e2c792c3-c5d5-430d", &b),
+                   -EMSGSIZE);
+  buf_fini(&b);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("xmatters");
   TCase *tc = tcase_create("trigger body");
@@ -1339,6 +1443,12 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, user_deliveries_pages);
   tcase_add_test(tc, user_deliveries_empty_and_errors);
   tcase_add_test(tc, get_event);
+  tcase_add_test(tc, get_event_other_status);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("one event, error answers, the terminate body");
+  tcase_add_loop_test(tc, parse_event, 0, N(events));
+  tcase_add_loop_test(tc, error_text, 0, N(error_texts));
+  tcase_add_test(tc, terminate_body);
   suite_add_tcase(s, tc);
   return s;
 }
