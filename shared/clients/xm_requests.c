@@ -358,24 +358,20 @@ static int get_pages(struct xm_client *c, struct buf *url,
   return rc;
 }
 
-/* Reads the list at url into *retp (a T ** whose items are size bytes;
- * *retp and *ret_n start empty, p->ctx fills them). On success *retp is
- * never NULL, even for no items; on failure it is freed and NULL, and
- * *ret_n is 0. The caller frees *retp. Returns as get_pages. */
-static int get_list(struct xm_client *c, struct buf *url, const struct pager *p,
-                    void *retp, size_t *ret_n, size_t size, struct err *err) {
-  void *items;
-  int rc = get_pages(c, url, p, err);
-  memcpy(&items, retp, sizeof(items));
-  if (rc == 0 && items == NULL && (items = calloc(1, size)) == NULL)
-    rc = -ENOMEM;
-  if (rc != 0) {
+/* Ends a list call on items, the array its pages filled (size bytes an
+ * item, *ret_n of them, NULL when none) and *rc, its result. Returns the
+ * array for the caller to free: on success never NULL, even for no items
+ * (memory running out then sets *rc to -ENOMEM); on failure items is freed,
+ * NULL is returned and *ret_n is 0. */
+static void *list_done(void *items, size_t size, size_t *ret_n, int *rc) {
+  if (*rc == 0 && items == NULL && (items = calloc(1, size)) == NULL)
+    *rc = -ENOMEM;
+  if (*rc != 0) {
     free(items);
-    items = NULL;
     *ret_n = 0;
+    return NULL;
   }
-  memcpy(retp, &items, sizeof(items));
-  return rc;
+  return items;
 }
 
 /* ---- events ---- */
@@ -406,7 +402,7 @@ static void keep_matching(struct xm_event *v, size_t *n, size_t off,
 
 /* GETs base_url + XM_EVENTS_PATH + query + the URL-encoded value (none when
  * NULL, which what names in messages) + "&limit=" limit, and its pages
- * unless first_only. *ret (caller frees) is as get_list leaves it. */
+ * unless first_only. *ret (caller frees) is as list_done leaves it. */
 static int find_events(struct xm_client *c, const char *query,
                        const char *value, const char *what, int limit,
                        bool first_only, struct xm_event **ret, size_t *ret_n,
@@ -427,7 +423,8 @@ static int find_events(struct xm_client *c, const char *query,
   if (rc != 0)
     err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": %s too long", what);
   else
-    rc = get_list(c, &url, &p, ret, ret_n, sizeof(**ret), err);
+    rc = get_pages(c, &url, &p, err);
+  *ret = list_done(*ret, sizeof(**ret), ret_n, &rc);
   buf_fini(&url);
   return rc;
 }
@@ -527,7 +524,8 @@ int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
     err_set(err, "xMatters API: GET " XM_EVENTS_PATH "/.../user-deliveries: "
                  "event id too long");
   else
-    rc = get_list(c, &url, &p, ret, ret_n, sizeof(**ret), err);
+    rc = get_pages(c, &url, &p, err);
+  *ret = list_done(*ret, sizeof(**ret), ret_n, &rc);
   buf_fini(&url);
   return rc;
 }
