@@ -1,6 +1,7 @@
 /* Unit tests of the xMatters client: the trigger body, the events parser on
  * recorded-shape fixtures, and the calls end to end through a scripted fake
  * transport. */
+#include "clients/xm_internal.h"
 #include "clients/xmatters.h"
 #include "testutil.h"
 #include "util/jsonx.h"
@@ -293,6 +294,76 @@ START_TEST(parse_events_refuses) {
 }
 END_TEST
 
+/* Events and user-deliveries pages are one shape, refused alike. */
+static const struct {
+  const char *text;
+  size_t next_size;
+  const char *msg;
+} bad_list_pages[] = {
+    {"[]", 256, "the answer is a JSON array, not an object"},
+    {"{\"count\": 0}", 256, "the answer has no \"data\""},
+    {"{\"data\": null}", 256, "the answer has no \"data\""},
+    {"{\"data\": {}}", 256, "\"data\" is a JSON object, not array"},
+    {"{\"data\": [], \"links\": {\"next\": \"/api/xm/1/events?offset=100\"}}",
+     8, "links.next is longer than 7 bytes"},
+    {"{\"data\": [", 256, "truncated JSON"},
+};
+
+START_TEST(list_pages_refuse_alike) {
+  const char *text = bad_list_pages[_i].text;
+  struct xm_event *ev = NULL;
+  struct xm_delivery *d = NULL;
+  size_t n_ev = 0, n_d = 0;
+  char next[256] = "stale";
+  struct err err_ev, err_d;
+  ck_assert_int_eq(xm_parse_events_page(text, strlen(text), DEPTH, &ev, &n_ev,
+                                        next, bad_list_pages[_i].next_size,
+                                        &err_ev),
+                   -EPROTO);
+  ck_assert_str_eq(next, "");
+  ck_assert_int_eq(xm_parse_deliveries_page(text, strlen(text), DEPTH, &d, &n_d,
+                                            next, bad_list_pages[_i].next_size,
+                                            &err_d),
+                   -EPROTO);
+  ck_assert_str_eq(next, "");
+  ck_assert_msg(strstr(err_ev.msg, bad_list_pages[_i].msg) != NULL, "got %s",
+                err_ev.msg);
+  ck_assert_str_eq(err_d.msg, err_ev.msg);
+  free(ev);
+  free(d);
+}
+END_TEST
+
+/* Items of a long page and of the pages after it are all kept, in order. */
+START_TEST(list_pages_grow) {
+  struct buf page;
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  char next[64];
+  buf_init(&page, 1 << 20);
+  for (int p = 0; p < 3; p++) {
+    buf_reset(&page);
+    ck_assert_int_eq(buf_puts(&page, "{\"data\": ["), 0);
+    for (int i = 0; i < 150; i++)
+      ck_assert_int_eq(buf_printf(&page, "%s{\"id\": \"e%d\"}, 7",
+                                  i ? ", " : "", p * 150 + i),
+                       0);
+    ck_assert_int_eq(buf_puts(&page, "]}"), 0);
+    ck_assert_int_eq(xm_parse_events_page(page.data, page.len, DEPTH, &ev, &n,
+                                          next, sizeof(next), NULL),
+                     0);
+    ck_assert_uint_eq(n, (size_t)(p + 1) * 150);
+  }
+  for (size_t i = 0; i < n; i++) {
+    char want[32];
+    snprintf(want, sizeof(want), "e%zu", i);
+    ck_assert_str_eq(ev[i].id, want);
+  }
+  free(ev);
+  buf_fini(&page);
+}
+END_TEST
+
 static const struct {
   const char *body;
   size_t size;
@@ -510,6 +581,64 @@ START_TEST(post_json_transport_error) {
   ck_assert(http_maybe_sent(-ECONNRESET));
   ck_assert_str_eq(id, "");
   assert_no_secrets(&err);
+}
+END_TEST
+
+/* ---- what a trigger's answer means ---- */
+
+static const struct {
+  int rc;
+  enum xm_create_outcome outcome;
+} outcomes[] = {
+    {0, XM_CREATED},
+    /* an explicit answer that refuses: nothing was created */
+    {-EAGAIN, XM_NOT_CREATED},
+    {-EACCES, XM_NOT_CREATED},
+    {-ENOENT, XM_NOT_CREATED},
+    {-EINVAL, XM_NOT_CREATED},
+    /* never sent */
+    {-ECONNREFUSED, XM_NOT_CREATED},
+    {-ENOMEM, XM_NOT_CREATED},
+    /* a lost answer, or one of another kind: it may exist */
+    {-ETIMEDOUT, XM_MAYBE_CREATED},
+    {-ECONNRESET, XM_MAYBE_CREATED},
+    {-EIO, XM_MAYBE_CREATED},
+    {-EMSGSIZE, XM_MAYBE_CREATED},
+    {-EPROTO, XM_MAYBE_CREATED},
+};
+
+START_TEST(create_outcome) {
+  ck_assert_int_eq(xm_create_outcome(outcomes[_i].rc), outcomes[_i].outcome);
+}
+END_TEST
+
+/* The same rule on what xm_trigger returns for scripted answers. */
+static const struct {
+  int transport_rc; /* 0: the status below answers */
+  long status;
+  enum xm_create_outcome outcome;
+} trigger_outcomes[] = {
+    {0, 202, XM_CREATED},
+    {0, 200, XM_CREATED},
+    {0, 400, XM_NOT_CREATED},
+    {0, 401, XM_NOT_CREATED},
+    {0, 404, XM_NOT_CREATED},
+    {0, 429, XM_NOT_CREATED},
+    {0, 503, XM_NOT_CREATED},
+    {0, 302, XM_MAYBE_CREATED},
+    {-ETIMEDOUT, 0, XM_MAYBE_CREATED},
+    {-ECONNRESET, 0, XM_MAYBE_CREATED},
+    {-ECONNREFUSED, 0, XM_NOT_CREATED},
+};
+
+START_TEST(trigger_outcome) {
+  answer(&fk, trigger_outcomes[_i].status, "{}");
+  fk.answers[0].rc = trigger_outcomes[_i].transport_rc;
+  struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
+  char id[XM_ID_MAX];
+  int rc = xm_trigger(xm, TRIGGER, &req, id, sizeof(id), NULL);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  ck_assert_int_eq(xm_create_outcome(rc), trigger_outcomes[_i].outcome);
 }
 END_TEST
 
@@ -1140,6 +1269,109 @@ START_TEST(get_event) {
 }
 END_TEST
 
+/* A 1xx or 3xx answer names the call once. */
+START_TEST(get_event_other_status) {
+  answer(&fk, 302, "");
+  struct xm_event ev;
+  struct err err;
+  ck_assert_int_eq(xm_get_event(xm, EV_ID, &ev, &err), -EPROTO);
+  ck_assert_str_eq(err.msg,
+                   "xMatters API: GET /api/xm/1/events/" EV_ID ": HTTP 302");
+}
+END_TEST
+
+/* ---- the JSON side's private helpers ---- */
+
+static const struct {
+  const char *body;
+  int rc;
+  const char *id, *status, *key; /* on success */
+  const char *cause;             /* on failure, part of err */
+} events[] = {
+    {"{\"id\": \"e1\", \"eventId\": 7, \"status\": \"ACTIVE\", "
+     "\"properties\": {\"runscope_key\": {\"value\": \"b/t/e\"}}}",
+     0, "e1", "ACTIVE", "b/t/e", NULL},
+    {"{\"id\": \"e2\"}", 0, "e2", "", "", NULL},
+    {"{\"status\": \"ACTIVE\"}", -EPROTO, NULL, NULL, NULL,
+     "the answer is not an event with an id"},
+    {"[{\"id\": \"e1\"}]", -EPROTO, NULL, NULL, NULL,
+     "the answer is not an event with an id"},
+    {"{\"id\": \"e1\", \"requestId\": \""
+     "01234567890123456789012345678901234567890123456789012345678901234567890"
+     "123456789\"}",
+     -EPROTO, NULL, NULL, NULL, "the answer.requestId is longer than 79 bytes"},
+    {"<html>", -EPROTO, NULL, NULL, NULL, "malformed JSON"},
+};
+
+START_TEST(parse_event) {
+  struct xm_event ev;
+  struct err err;
+  err_clear(&err);
+  ck_assert_int_eq(xm_parse_event(events[_i].body, strlen(events[_i].body),
+                                  DEPTH, &ev, &err),
+                   events[_i].rc);
+  if (events[_i].rc == 0) {
+    ck_assert_str_eq(ev.id, events[_i].id);
+    ck_assert_str_eq(ev.status, events[_i].status);
+    ck_assert_str_eq(ev.runscope_key, events[_i].key);
+  } else {
+    ck_assert_msg(strstr(err.msg, events[_i].cause) != NULL, "got \"%s\"",
+                  err.msg);
+  }
+}
+END_TEST
+
+static const struct {
+  const char *body;
+  const char *text; /* NULL: nothing useful */
+} error_texts[] = {
+    {"{\"code\": 400, \"reason\": \"Bad Request\", \"message\": \"No\"}",
+     "Bad Request: No"},
+    {"{\"reason\": \"Conflict\", \"message\": \"\"}", "Conflict"},
+    {"{\"message\": \"\", \"details\": \"Too many\"}", "Too many"},
+    {"{\"error\": \"invalid_token\", \"error_description\": \"expired\"}",
+     "expired"},
+    {"{\"error\": \"invalid_token\"}", "invalid_token"},
+    {"{\"code\": 500}", NULL},
+    {"[]", NULL},
+    {"<html>\n  Bad\tGateway </html>", "<html> Bad Gateway </html>"},
+    {" \r\n", NULL},
+    {"", NULL},
+};
+
+START_TEST(error_text) {
+  char buf[64] = "stale";
+  const char *got =
+      xm_error_text(error_texts[_i].body, strlen(error_texts[_i].body), DEPTH,
+                    buf, sizeof(buf));
+  if (error_texts[_i].text == NULL) {
+    ck_assert_ptr_null(got);
+  } else {
+    ck_assert_ptr_eq(got, buf);
+    ck_assert_str_eq(got, error_texts[_i].text);
+  }
+}
+END_TEST
+
+START_TEST(terminate_body) {
+  struct buf b;
+  json_object *o = NULL;
+  buf_init(&b, 1 << 10);
+  ck_assert_int_eq(xm_build_terminate_body("a\"b\\c", &b), 0);
+  ck_assert_int_eq(jsonx_parse(b.data, b.len, 8, &o, NULL), 0);
+  ck_assert_int_eq(json_object_object_length(o), 2);
+  ck_assert_str_eq(jsonx_str(o, "id"), "a\"b\\c");
+  ck_assert_str_eq(jsonx_str(o, "status"), "TERMINATED");
+  json_object_put(o);
+  buf_fini(&b);
+  /* a body larger than the buffer's maximum is refused */
+  buf_init(&b, 16);
+  ck_assert_int_eq(xm_build_terminate_body("e2c792c3-c5d5-430d", &b),
+                   -EMSGSIZE);
+  buf_fini(&b);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("xmatters");
   TCase *tc = tcase_create("trigger body");
@@ -1153,6 +1385,8 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, parse_events_appends);
   tcase_add_loop_test(tc, parse_events_refuses, 0, N(bad_pages));
   tcase_add_loop_test(tc, parse_request_id, 0, N(request_ids));
+  tcase_add_loop_test(tc, list_pages_refuse_alike, 0, N(bad_list_pages));
+  tcase_add_test(tc, list_pages_grow);
   suite_add_tcase(s, tc);
   tc = tcase_create("trigger posts with the right auth");
   tcase_add_checked_fixture(tc, setup, teardown);
@@ -1164,6 +1398,11 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, post_json_body);
   tcase_add_loop_test(tc, post_json_status_errno, 0, N(trigger_statuses));
   tcase_add_test(tc, post_json_transport_error);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("what a trigger's answer means");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_loop_test(tc, create_outcome, 0, N(outcomes));
+  tcase_add_loop_test(tc, trigger_outcome, 0, N(trigger_outcomes));
   suite_add_tcase(s, tc);
   tc = tcase_create("finding events follows links.next");
   tcase_add_checked_fixture(tc, setup, teardown);
@@ -1204,6 +1443,12 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, user_deliveries_pages);
   tcase_add_test(tc, user_deliveries_empty_and_errors);
   tcase_add_test(tc, get_event);
+  tcase_add_test(tc, get_event_other_status);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("one event, error answers, the terminate body");
+  tcase_add_loop_test(tc, parse_event, 0, N(events));
+  tcase_add_loop_test(tc, error_text, 0, N(error_texts));
+  tcase_add_test(tc, terminate_body);
   suite_add_tcase(s, tc);
   return s;
 }

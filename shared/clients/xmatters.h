@@ -1,5 +1,6 @@
 /* xMatters client: trigger events, find active events, terminate them,
- * read the responses to them. */
+ * read the responses to them (calls in xm_requests.c, JSON in
+ * xm_answers.c). */
 #ifndef RUNSCOPE_XMATTERS_H
 #define RUNSCOPE_XMATTERS_H
 
@@ -77,6 +78,20 @@ void xm_free(struct xm_client *c);
 int xm_trigger(struct xm_client *c, const char *trigger_url,
                const struct xm_trigger_req *req, char *ret_request_id,
                size_t size, struct err *err);
+
+/* What the return code of xm_trigger (or xm_post_json) says about the
+ * event. */
+enum xm_create_outcome {
+  XM_CREATED,       /* 0: accepted (the requestId may be "") */
+  XM_NOT_CREATED,   /* an explicit refusal (401, 403, 404, another 4xx, 429,
+                       5xx) or a request that was never sent: retry later */
+  XM_MAYBE_CREATED, /* the answer was lost (http_maybe_sent) or of another
+                       kind (-EPROTO): look for the event before resending */
+};
+
+/* Maps rc from xm_trigger or xm_post_json to what it means for the event:
+ * the one rule for every caller that creates events. */
+enum xm_create_outcome xm_create_outcome(int rc);
 
 /* POSTs body[0..len) (JSON, prepared by the caller) to trigger_url,
  * authenticated and answered as xm_trigger: the same statuses give the same

@@ -1,0 +1,599 @@
+/* xMatters client: the client object and its calls over HTTP (trigger,
+ * find, list, check, terminate, user deliveries, one event).
+ *
+ * Open questions about the real API and what this side does about them
+ * (docs/xmatters-api.md, sections 2-4, 7 and 9):
+ *  - A trigger answers 202 {"requestId": ...}; an empty, non-JSON or
+ *    requestId-less 2xx body still counts as accepted (request id ""): the
+ *    event was probably created, and calling it a failure would make the
+ *    caller trigger a duplicate.
+ *  - Whether propertyName needs a language suffix is open; the plain name is
+ *    sent.
+ *  - The default propertyValueOperator is undocumented: events whose
+ *    runscope_key (or requestId) differs from the one asked for are dropped,
+ *    in case the server matches loosely.
+ *  - links.next is a relative path, prefixed with the base URL's origin; an
+ *    absolute link to another origin is refused (-EPROTO), as the Splunk SOAR
+ *    connector does.
+ *  - Passwords and apiKeys are redacted from every message. */
+#include "clients/xm_internal.h"
+#include "clients/xmatters.h"
+
+#include "transport/http.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define XM_EVENTS_PATH "/api/xm/1/events"
+#define XM_LIMIT 100
+#define XM_MAX_PAGES 100        /* 10000 events: a bound against loops */
+#define XM_BODY_MAX (64u << 20) /* outer bound; the http client's cap wins */
+#define XM_URL_MAX 4096
+#define XM_BODY_OUT_MAX (1u << 20) /* a body we send */
+
+struct xm_client {
+  struct http_client *http; /* borrowed */
+  char *base_url;           /* no trailing slash */
+  char *origin;             /* scheme://host[:port] of base_url */
+  char *user, *password;    /* NULL: none */
+  int max_depth;
+  double retry_after;
+};
+
+/* ---- URLs ---- */
+
+/* The length of the scheme://authority prefix of url, 0 when it has none. */
+static size_t origin_len(const char *url) {
+  const char *sep = strstr(url, "://");
+  if (sep == NULL || (size_t)(sep - url) >= strcspn(url, "/?#"))
+    return 0;
+  return (size_t)(sep + 3 - url) + strcspn(sep + 3, "/?#");
+}
+
+/* The value of the apiKey query parameter of url (into out), or "". */
+static void api_key_of(const char *url, char *out, size_t size) {
+  const char *q = strchr(url, '?');
+  out[0] = '\0';
+  for (const char *p = q; p != NULL && *p != '\0' && *p != '#';
+       p = strpbrk(p + 1, "&#")) {
+    if (strncasecmp(p + 1, "apiKey=", 7) == 0) {
+      size_t n = strcspn(p + 8, "&#");
+      snprintf(out, size, "%.*s", (int)n, p + 8);
+      return;
+    }
+  }
+}
+
+/* The path of url after the origin, without the query, for messages. */
+static void url_path(const char *url, char *out, size_t size) {
+  const char *p = url + origin_len(url);
+  snprintf(out, size, "%.*s", (int)strcspn(p, "?#"), p);
+}
+
+/* ---- the client ---- */
+
+static char *dup_or_null(const char *s, bool *failed) {
+  char *d = s ? strdup(s) : NULL;
+  if (s != NULL && d == NULL)
+    *failed = true;
+  return d;
+}
+
+struct xm_client *xm_new(struct http_client *http, const char *base_url,
+                         const char *user, const char *password,
+                         int max_json_depth) {
+  struct xm_client *c = calloc(1, sizeof(*c));
+  bool failed = false;
+  if (c == NULL)
+    return NULL;
+  c->http = http;
+  c->base_url = dup_or_null(base_url ? base_url : "", &failed);
+  c->user = dup_or_null(user, &failed);
+  c->password = dup_or_null(password, &failed);
+  c->max_depth = max_json_depth;
+  c->retry_after = -1;
+  if (!failed) {
+    size_t n = strlen(c->base_url);
+    while (n > 0 && c->base_url[n - 1] == '/')
+      c->base_url[--n] = '\0';
+    c->origin = strndup(c->base_url, origin_len(c->base_url));
+    failed = c->origin == NULL;
+  }
+  if (failed) {
+    xm_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void xm_free(struct xm_client *c) {
+  if (c == NULL)
+    return;
+  free(c->base_url);
+  free(c->origin);
+  free(c->user);
+  free(c->password);
+  free(c);
+}
+
+double xm_retry_after(const struct xm_client *c) { return c->retry_after; }
+
+/* ---- one request ---- */
+
+/* What one request names in messages and which secrets it must not show. */
+struct call {
+  const char *method;
+  char what[XM_URL_MAX]; /* the path, or the redacted trigger URL */
+  char api_key[256];     /* from a trigger URL, "" for none */
+};
+
+/* Sets err for an answer with an unexpected status. */
+static void status_error(const struct xm_client *c, const struct call *call,
+                         const struct http_response *resp, struct err *err) {
+  char text[ERR_MSG_MAX];
+  const char *t = xm_error_text(resp->body.data, resp->body.len, c->max_depth,
+                                text, sizeof(text));
+  if (t != NULL)
+    err_set(err, "xMatters API: %s %s: HTTP %ld: %s", call->method, call->what,
+            resp->status, t);
+  else
+    err_set(err, "xMatters API: %s %s: HTTP %ld", call->method, call->what,
+            resp->status);
+}
+
+/* Removes the client's secrets and the call's apiKey from err. */
+static void scrub_all(const struct xm_client *c, const struct call *call,
+                      struct err *err) {
+  err_scrub(err, c->password);
+  err_scrub(err, call->api_key);
+}
+
+/* Names the call in err (a cause about its answer) and scrubs it. */
+static void call_error(const struct xm_client *c, const struct call *call,
+                       struct err *err) {
+  err_prefix(err, "xMatters API: %s %s", call->method, call->what);
+  scrub_all(c, call, err);
+}
+
+/* Performs req into resp. Returns 0 for a 2xx answer, else the errno of the
+ * transport or of the status, with err set. */
+static int xm_do(struct xm_client *c, const struct call *call,
+                 const struct http_request *req, struct http_response *resp,
+                 struct err *err) {
+  int rc = http_do(c->http, req, resp, err);
+  c->retry_after = rc == 0 ? resp->retry_after : -1;
+  if (rc != 0) {
+    err_prefix(err, "xMatters API");
+  } else if (resp->status < 200 || resp->status > 299) {
+    status_error(c, call, resp, err);
+    rc = http_status_errno(resp->status);
+  }
+  if (rc != 0)
+    scrub_all(c, call, err);
+  return rc;
+}
+
+/* GETs url (with the REST credentials) into resp, naming its path in
+ * call->what. Returns as xm_do. */
+static int xm_get(struct xm_client *c, struct call *call, const char *url,
+                  struct http_response *resp, struct err *err) {
+  struct http_request req = {
+      .method = "GET", .url = url, .user = c->user, .password = c->password};
+  url_path(url, call->what, sizeof(call->what));
+  return xm_do(c, call, &req, resp, err);
+}
+
+/* ---- triggers ---- */
+
+int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
+                 size_t len, char *ret_request_id, size_t size,
+                 struct err *err) {
+  struct call call = {.method = "POST"};
+  struct http_response resp;
+  if (size > 0)
+    ret_request_id[0] = '\0';
+  http_redact_url(trigger_url, call.what, sizeof(call.what));
+  api_key_of(trigger_url, call.api_key, sizeof(call.api_key));
+  /* URL authentication (?apiKey=) needs, and wants, no header. */
+  struct http_request hreq = {.method = "POST",
+                              .url = trigger_url,
+                              .body = body,
+                              .body_len = len,
+                              .content_type = "application/json",
+                              .once = true};
+  if (call.api_key[0] == '\0') {
+    hreq.user = c->user;
+    hreq.password = c->password;
+  }
+  http_response_init(&resp, XM_BODY_MAX);
+  int rc = xm_do(c, &call, &hreq, &resp, err);
+  /* A 2xx is accepted whatever its body says (see the top of the file). */
+  if (rc == 0 && size > 0 &&
+      xm_parse_request_id(resp.body.data, resp.body.len, c->max_depth,
+                          ret_request_id, size, NULL) != 0)
+    ret_request_id[0] = '\0';
+  http_response_fini(&resp);
+  return rc;
+}
+
+int xm_trigger(struct xm_client *c, const char *trigger_url,
+               const struct xm_trigger_req *req, char *ret_request_id,
+               size_t size, struct err *err) {
+  struct buf body;
+  if (size > 0)
+    ret_request_id[0] = '\0';
+  buf_init(&body, XM_BODY_OUT_MAX);
+  int rc = xm_build_trigger_body(req, &body);
+  if (rc != 0) {
+    char what[XM_URL_MAX];
+    http_redact_url(trigger_url, what, sizeof(what));
+    err_set(err, "xMatters API: POST %s: cannot build the body (%s)", what,
+            rc == -ENOMEM ? "out of memory" : "too large");
+  } else {
+    rc = xm_post_json(c, trigger_url, body.data, body.len, ret_request_id, size,
+                      err);
+  }
+  buf_fini(&body);
+  return rc;
+}
+
+enum xm_create_outcome xm_create_outcome(int rc) {
+  switch (rc) {
+  case 0:
+    return XM_CREATED;
+  case -EAGAIN: /* 429 or 5xx */
+  case -EACCES: /* 401, 403 */
+  case -ENOENT: /* 404 */
+  case -EINVAL: /* another 4xx */
+    return XM_NOT_CREATED;
+  case -EPROTO: /* an answer of another kind (1xx, 3xx) */
+    return XM_MAYBE_CREATED;
+  default:
+    return http_maybe_sent(rc) ? XM_MAYBE_CREATED : XM_NOT_CREATED;
+  }
+}
+
+/* ---- lists: every page links.next leads to ---- */
+
+/* Parses one page of a list into ctx and copies its links.next into next
+ * ("" when there is none). Returns 0 or an errno, with err set. */
+typedef int (*page_fn)(void *ctx, const char *body, size_t len, int max_depth,
+                       char *next, size_t next_size, struct err *err);
+
+/* How to read a list. */
+struct pager {
+  page_fn parse;
+  void *ctx;
+  bool first_only; /* read one page, leave its links.next unfollowed */
+};
+
+/* Resolves a links.next value against the client's origin into url.
+ * Returns 0 or -EPROTO (another origin, or too long). */
+static int next_url(const struct xm_client *c, const char *next,
+                    struct buf *url, struct err *err) {
+  size_t olen = origin_len(next);
+  int rc = -EPROTO;
+  buf_reset(url);
+  if (olen == 0 && strncmp(next, "//", 2) != 0) {
+    rc = buf_puts(url, c->origin);
+    if (rc == 0 && next[0] != '/')
+      rc = buf_puts(url, "/");
+    if (rc == 0)
+      rc = buf_puts(url, next);
+  } else if (olen != 0 && olen == strlen(c->origin) &&
+             strncasecmp(next, c->origin, olen) == 0) {
+    rc = buf_puts(url, next);
+  } else {
+    char redacted[XM_URL_MAX];
+    http_redact_url(next, redacted, sizeof(redacted));
+    err_set(err, "links.next points at another origin: %s", redacted);
+    return -EPROTO;
+  }
+  if (rc == 0)
+    return 0;
+  err_set(err, "links.next is too long");
+  return -EPROTO;
+}
+
+/* Moves url on to the page that next names, the page-th page read so far
+ * being at url; spare is scratch space of url's size (the two trade
+ * places). Returns 0 or -EPROTO: another origin, the same page again, or
+ * past XM_MAX_PAGES. */
+static int turn_page(const struct xm_client *c, const char *next, int page,
+                     struct buf *url, struct buf *spare, struct err *err) {
+  int rc = next_url(c, next, spare, err);
+  if (rc == 0 && strcmp(spare->data, url->data) == 0) {
+    err_set(err, "links.next repeats the page it is on");
+    rc = -EPROTO;
+  }
+  if (rc == 0 && page == XM_MAX_PAGES) {
+    err_set(err, "more than %d pages", XM_MAX_PAGES);
+    rc = -EPROTO;
+  }
+  if (rc == 0) {
+    struct buf read = *url;
+    *url = *spare;
+    *spare = read;
+  }
+  return rc;
+}
+
+/* GETs url and, unless p->first_only, every page links.next leads to (up to
+ * XM_MAX_PAGES), handing each to p->parse. url is used as scratch space.
+ * Returns 0, an errno of xm_do, or that of parsing or following a page
+ * with err naming the page's path. */
+static int get_pages(struct xm_client *c, struct buf *url,
+                     const struct pager *p, struct err *err) {
+  struct call call = {.method = "GET", .api_key = ""};
+  struct http_response resp;
+  struct buf spare;
+  char next[XM_URL_MAX];
+  int rc = 0;
+  http_response_init(&resp, XM_BODY_MAX);
+  buf_init(&spare, url->max);
+  for (int page = 1;; page++) {
+    rc = xm_get(c, &call, url->data, &resp, err);
+    if (rc != 0)
+      break;
+    rc = p->parse(p->ctx, resp.body.data, resp.body.len, c->max_depth, next,
+                  sizeof(next), err);
+    if (rc == 0 && (next[0] == '\0' || p->first_only))
+      break;
+    if (rc == 0)
+      rc = turn_page(c, next, page, url, &spare, err);
+    if (rc != 0) {
+      call_error(c, &call, err);
+      break;
+    }
+  }
+  buf_fini(&spare);
+  http_response_fini(&resp);
+  return rc;
+}
+
+/* Ends a list call on items, the array its pages filled (size bytes an
+ * item, *ret_n of them, NULL when none) and *rc, its result. Returns the
+ * array for the caller to free: on success never NULL, even for no items
+ * (memory running out then sets *rc to -ENOMEM); on failure items is freed,
+ * NULL is returned and *ret_n is 0. */
+static void *list_done(void *items, size_t size, size_t *ret_n, int *rc) {
+  if (*rc == 0 && items == NULL && (items = calloc(1, size)) == NULL)
+    *rc = -ENOMEM;
+  if (*rc != 0) {
+    free(items);
+    *ret_n = 0;
+    return NULL;
+  }
+  return items;
+}
+
+/* ---- events ---- */
+
+struct events {
+  struct xm_event **ret;
+  size_t *ret_n;
+};
+
+static int events_page(void *ctx, const char *body, size_t len, int max_depth,
+                       char *next, size_t next_size, struct err *err) {
+  struct events *e = ctx;
+  return xm_parse_events_page(body, len, max_depth, e->ret, e->ret_n, next,
+                              next_size, err);
+}
+
+/* Keeps the events whose field at offset off is "" or equal to want. */
+static void keep_matching(struct xm_event *v, size_t *n, size_t off,
+                          const char *want) {
+  size_t k = 0;
+  for (size_t i = 0; i < *n; i++) {
+    const char *got = (const char *)&v[i] + off;
+    if (got[0] == '\0' || strcmp(got, want) == 0)
+      v[k++] = v[i];
+  }
+  *n = k;
+}
+
+/* GETs base_url + XM_EVENTS_PATH + query + the URL-encoded value (none when
+ * NULL, which what names in messages) + "&limit=" limit, and its pages
+ * unless first_only. *ret (caller frees) is as list_done leaves it. */
+static int find_events(struct xm_client *c, const char *query,
+                       const char *value, const char *what, int limit,
+                       bool first_only, struct xm_event **ret, size_t *ret_n,
+                       struct err *err) {
+  struct events ctx = {ret, ret_n};
+  struct pager p = {events_page, &ctx, first_only};
+  struct buf url;
+  *ret = NULL;
+  *ret_n = 0;
+  buf_init(&url, XM_URL_MAX);
+  int rc = buf_puts(&url, c->base_url);
+  if (rc == 0)
+    rc = buf_puts(&url, query);
+  if (rc == 0 && value != NULL)
+    rc = buf_put_urlenc(&url, value);
+  if (rc == 0)
+    rc = buf_printf(&url, "&limit=%d", limit);
+  if (rc != 0)
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": %s too long", what);
+  else
+    rc = get_pages(c, &url, &p, err);
+  *ret = list_done(*ret, sizeof(**ret), ret_n, &rc);
+  buf_fini(&url);
+  return rc;
+}
+
+int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
+                   size_t *ret_n, struct err *err) {
+  static const char query[] = XM_EVENTS_PATH
+      "?status=ACTIVE&propertyName=" XM_KEY_PROPERTY "&propertyValue=";
+  int rc = find_events(c, query, key, "key", XM_LIMIT, false, ret, ret_n, err);
+  if (rc != 0)
+    return rc;
+  keep_matching(*ret, ret_n, offsetof(struct xm_event, runscope_key), key);
+  for (size_t i = 0; i < *ret_n; i++)
+    str_copy((*ret)[i].runscope_key, sizeof((*ret)[i].runscope_key), key);
+  return 0;
+}
+
+int xm_find_by_request(struct xm_client *c, const char *request_id,
+                       struct xm_event **ret, size_t *ret_n, struct err *err) {
+  int rc = find_events(c, XM_EVENTS_PATH "?requestId=", request_id, "requestId",
+                       XM_LIMIT, false, ret, ret_n, err);
+  if (rc == 0)
+    keep_matching(*ret, ret_n, offsetof(struct xm_event, request_id),
+                  request_id);
+  return rc;
+}
+
+int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
+                   struct err *err) {
+  int rc = find_events(c, XM_EVENTS_PATH "?status=ACTIVE&embed=properties",
+                       NULL, "URL", XM_LIMIT, false, ret, ret_n, err);
+  if (rc != 0)
+    return rc;
+  size_t kept = 0;
+  for (size_t i = 0; i < *ret_n; i++)
+    if ((*ret)[i].runscope_key[0] != '\0')
+      (*ret)[kept++] = (*ret)[i];
+  *ret_n = kept;
+  return 0;
+}
+
+int xm_check_credentials(struct xm_client *c, struct err *err) {
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  /* One page of one event: enough to learn whether the user is accepted. */
+  int rc = find_events(c, XM_EVENTS_PATH "?status=ACTIVE", NULL, "URL", 1, true,
+                       &ev, &n, err);
+  free(ev);
+  return rc;
+}
+
+/* ---- one event, and the responses to it ---- */
+
+/* Starts url with base_url + XM_EVENTS_PATH "/" + the encoded id. */
+static int event_url(const struct xm_client *c, const char *event_id,
+                     struct buf *url) {
+  int rc = buf_puts(url, c->base_url);
+  if (rc == 0)
+    rc = buf_puts(url, XM_EVENTS_PATH "/");
+  if (rc == 0)
+    rc = buf_put_urlenc(url, event_id);
+  return rc;
+}
+
+struct deliveries {
+  struct xm_delivery **ret;
+  size_t *ret_n;
+};
+
+static int deliveries_page(void *ctx, const char *body, size_t len,
+                           int max_depth, char *next, size_t next_size,
+                           struct err *err) {
+  struct deliveries *d = ctx;
+  return xm_parse_deliveries_page(body, len, max_depth, d->ret, d->ret_n, next,
+                                  next_size, err);
+}
+
+int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
+                       struct xm_delivery **ret, size_t *ret_n,
+                       struct err *err) {
+  struct deliveries ctx = {ret, ret_n};
+  struct pager p = {deliveries_page, &ctx, false};
+  struct buf url;
+  char at[CLOCK_ISO8601_MAX];
+  *ret = NULL;
+  *ret_n = 0;
+  clock_iso8601(now, at, sizeof(at));
+  buf_init(&url, XM_URL_MAX);
+  int rc = event_url(c, event_id, &url);
+  if (rc == 0)
+    rc = buf_puts(&url, "/user-deliveries?at=");
+  if (rc == 0)
+    rc = buf_put_urlenc(&url, at);
+  if (rc == 0)
+    rc = buf_printf(&url, "&limit=%d", XM_LIMIT);
+  if (rc != 0)
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH "/.../user-deliveries: "
+                 "event id too long");
+  else
+    rc = get_pages(c, &url, &p, err);
+  *ret = list_done(*ret, sizeof(**ret), ret_n, &rc);
+  buf_fini(&url);
+  return rc;
+}
+
+int xm_get_event(struct xm_client *c, const char *event_id,
+                 struct xm_event *ret, struct err *err) {
+  struct call call = {.method = "GET", .api_key = ""};
+  struct http_response resp;
+  struct buf url;
+  memset(ret, 0, sizeof(*ret));
+  buf_init(&url, XM_URL_MAX);
+  int rc = event_url(c, event_id, &url);
+  if (rc != 0) {
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH "/...: id too long");
+    buf_fini(&url);
+    return rc;
+  }
+  http_response_init(&resp, XM_BODY_MAX);
+  rc = xm_get(c, &call, url.data, &resp, err);
+  if (rc == 0) {
+    rc = xm_parse_event(resp.body.data, resp.body.len, c->max_depth, ret, err);
+    if (rc != 0)
+      call_error(c, &call, err);
+  }
+  http_response_fini(&resp);
+  buf_fini(&url);
+  return rc;
+}
+
+/* POST /api/xm/1/events with body, the REST credentials. */
+static int post_event(struct xm_client *c, const struct buf *body,
+                      struct err *err) {
+  struct call call = {.method = "POST", .what = XM_EVENTS_PATH, .api_key = ""};
+  struct http_response resp;
+  struct buf url;
+  buf_init(&url, XM_URL_MAX);
+  int rc = buf_puts(&url, c->base_url);
+  if (rc == 0)
+    rc = buf_puts(&url, XM_EVENTS_PATH);
+  if (rc != 0) {
+    err_set(err, "xMatters API: POST " XM_EVENTS_PATH ": %s",
+            rc == -ENOMEM ? "out of memory" : "URL too long");
+    buf_fini(&url);
+    return rc;
+  }
+  struct http_request req = {.method = "POST",
+                             .url = url.data,
+                             .body = body->data,
+                             .body_len = body->len,
+                             .content_type = "application/json",
+                             .user = c->user,
+                             .password = c->password};
+  http_response_init(&resp, XM_BODY_MAX);
+  rc = xm_do(c, &call, &req, &resp, err);
+  http_response_fini(&resp);
+  buf_fini(&url);
+  return rc;
+}
+
+int xm_terminate(struct xm_client *c, const char *event_id, struct err *err) {
+  struct buf body;
+  buf_init(&body, XM_BODY_OUT_MAX);
+  int rc = xm_build_terminate_body(event_id, &body);
+  if (rc != 0)
+    err_set(err, "xMatters API: POST " XM_EVENTS_PATH ": %s",
+            rc == -ENOMEM ? "out of memory" : "body too large");
+  else
+    rc = post_event(c, &body, err);
+  buf_fini(&body);
+  return rc;
+}
