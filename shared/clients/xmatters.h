@@ -183,10 +183,4 @@ int xm_parse_deliveries_page(const char *body, size_t len, int max_depth,
                              struct xm_delivery **ret, size_t *ret_n,
                              char *next, size_t next_size, struct err *err);
 
-/* Reads an xMatters timestamp: "2019-11-12T16:54:37.656+0000", "...Z",
- * "...+00:00", other offsets ("-05:00", "+0530", "+02"), with or without
- * fractions or seconds; no zone means UTC. Returns 0 with *ret in Unix
- * seconds, or -EINVAL. */
-int xm_parse_time(const char *s, double *ret);
-
 #endif

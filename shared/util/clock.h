@@ -15,4 +15,11 @@ double clock_monotonic(void);
  * (t <= 0, NaN, or out of range) writes "". */
 void clock_iso8601(double t, char *out, size_t size);
 
+/* Reads an ISO-8601 time: "2019-11-12T16:54:37.656+0000", "...Z",
+ * "...+00:00", other offsets ("-05:00", "+0530", "+02"), with or without
+ * fractions or seconds, 'T' or a space between date and time; no zone means
+ * UTC. Returns 0 with *ret in Unix seconds, or -EINVAL (also for a date
+ * that does not exist, such as 30 February). */
+int clock_parse_iso8601(const char *s, double *ret);
+
 #endif
