@@ -260,8 +260,10 @@ static int post_any(struct etcd_client *c, const char *path, const char *body,
       c->current = i;
       return 0;
     }
-    if (rc != 0 && !no_answer(rc))
-      break;
+    if (rc != 0 && !no_answer(rc)) {
+      err_prefix(err, "etcd: POST %s", path);
+      return rc;
+    }
   }
   if (rc != 0 && c->n_endpoints > 1)
     err_prefix(err, "etcd: POST %s: no endpoint answered; the last", path);
