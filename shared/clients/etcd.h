@@ -106,7 +106,8 @@ struct etcd_client;
 
 /* Creates a client that sends through http (borrowed; its timeout and
  * answer cap apply to every request). Returns NULL when opts names no
- * endpoint or memory runs out. Free with etcd_free. */
+ * endpoint or memory runs out. Free with etcd_free. A client (its token,
+ * the endpoint it last reached) is for one thread at a time. */
 struct etcd_client *etcd_new(struct http_client *http,
                              const struct etcd_opts *opts);
 
