@@ -427,6 +427,8 @@ static int build_headers(const struct http_request *req,
     rc = add_header(list, "Content-Type: ", req->content_type);
   if (rc == 0 && req->bearer != NULL)
     rc = add_header(list, "Authorization: Bearer ", req->bearer);
+  if (rc == 0 && req->authorization != NULL)
+    rc = add_header(list, "Authorization: ", req->authorization);
   return rc;
 }
 
@@ -480,11 +482,13 @@ static void set_error(struct err *err, const struct http_request *req,
   char raw[2 * ERR_MSG_MAX]; /* longer than err: err_set marks the cut */
   char pass1[2 * ERR_MSG_MAX];
   char pass2[2 * ERR_MSG_MAX];
+  char pass3[2 * ERR_MSG_MAX];
   http_redact_url(req->url, url, sizeof(url));
   snprintf(raw, sizeof(raw), "%s %s: %s", req->method, url, cause);
   str_scrub(pass1, sizeof(pass1), raw, req->password);
   str_scrub(pass2, sizeof(pass2), pass1, req->bearer);
-  err_set(err, "%s", pass2);
+  str_scrub(pass3, sizeof(pass3), pass2, req->authorization);
+  err_set(err, "%s", pass3);
 }
 
 /* Describes a failed transfer in err. */
@@ -524,7 +528,8 @@ static int check_request(const struct http_request *req, struct err *err) {
     err_set(err, "HTTP request without a method or URL");
     return -EINVAL;
   }
-  const char *fields[] = {req->method, req->content_type, req->bearer};
+  const char *fields[] = {req->method, req->content_type, req->bearer,
+                          req->authorization};
   for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
     if (fields[i] != NULL && strpbrk(fields[i], "\r\n") != NULL) {
       set_error(err, req, "line break in the method or a header");

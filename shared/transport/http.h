@@ -19,6 +19,8 @@ struct http_request {
   const char *bearer;       /* "Authorization: Bearer ..." or NULL */
   const char *user;         /* HTTP Basic user, or NULL */
   const char *password;     /* HTTP Basic password, or NULL */
+  /* "Authorization: ..." with this whole value (etcd's token), or NULL */
+  const char *authorization;
   /* True for a request that must not reach the server twice (a trigger): it
    * goes over a new connection. On a reused connection libcurl resends a
    * request once, silently, when the connection turns out to be closed, and
