@@ -160,6 +160,67 @@ START_TEST(test_find) {
 }
 END_TEST
 
+/* A MaintenanceDir file: selectors as strings or arrays, start defaulting
+ * to now, the file's name when it names none. */
+START_TEST(test_file_read) {
+  struct cfg_window w;
+  struct err err = {{0}};
+  memset(&w, 0, sizeof(w));
+  const char *text =
+      "{\"bucket\": \"bk1\", \"test\": [\"t1\", \"Checkout\"],"
+      " \"end\": \"2026-12-05T23:00:00Z\", \"reason\": \"deploy\"}";
+  ck_assert_int_eq(cfg_window_from_json(&w, text, strlen(text), "deploy.json",
+                                        SAT_2200, &err),
+                   0);
+  ck_assert_str_eq(w.name, "deploy.json");
+  ck_assert_str_eq(w.reason, "deploy");
+  ck_assert_uint_eq(w.buckets.n, 1);
+  ck_assert_uint_eq(w.tests.n, 2);
+  ck_assert_str_eq(w.tests.v[1], "Checkout");
+  ck_assert_uint_eq(w.environments.n, 0);
+  ck_assert_double_eq(w.start, SAT_2200);
+  ck_assert_double_eq(w.end, SAT_2200 + 3600);
+  ck_assert(!w.weekly);
+  ck_assert(maint_open(&w, SAT_2200 + 60));
+  cfg_window_fini(&w);
+}
+END_TEST
+
+static const struct {
+  const char *text;
+  const char *says;
+} bad_files[] = {
+    {"", "empty"},
+    {"[]", "not a JSON object"},
+    {"{}", "no \"end\""},
+    {"{\"end\": \"tomorrow\"}", "\"end\": not an ISO-8601 time"},
+    {"{\"end\": 1796511600}", "\"end\": not an ISO-8601 time"},
+    {"{\"end\": \"2026-12-05T23:00:00Z\", \"start\": \"2026-12-06T00:00:00Z\"}",
+     "\"start\" is not before \"end\""},
+    {"{\"end\": \"2026-12-05T21:00:00Z\"}", "\"start\" is not before \"end\""},
+    {"{\"end\": \"2026-12-05T23:00:00Z\", \"test\": [\"t1\", 2]}",
+     "\"test\": not a string or an array of strings"},
+    {"{\"end\": \"2026-12-05T23:00:00Z\", \"bucket\": {}}",
+     "\"bucket\": not a string or an array of strings"},
+    {"{\"end\": \"2026-12-05T23:00:00Z\", \"name\": 7}",
+     "\"name\": not a string"},
+};
+
+START_TEST(test_file_bad) {
+  struct cfg_window w;
+  struct err err = {{0}};
+  memset(&w, 0, sizeof(w));
+  ck_assert_int_eq(cfg_window_from_json(&w, bad_files[_i].text,
+                                        strlen(bad_files[_i].text), "f.json",
+                                        SAT_2200, &err),
+                   -EINVAL);
+  ck_assert_msg(strstr(err.msg, bad_files[_i].says) != NULL, "%s: %s",
+                bad_files[_i].text, err.msg);
+  ck_assert_ptr_null(w.name);
+  ck_assert_uint_eq(w.tests.n, 0);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("maintenance");
   TCase *tc = tcase_create("weekly");
@@ -173,6 +234,9 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, test_one_off);
   tcase_add_test(tc, test_selectors);
   tcase_add_test(tc, test_find);
+  tcase_add_test(tc, test_file_read);
+  tcase_add_loop_test(tc, test_file_bad, 0,
+                      sizeof(bad_files) / sizeof(bad_files[0]));
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,6 +1,9 @@
 /* Maintenance windows as configured: weekly specs and checks. */
 #include "config/window.h"
 
+#include "util/clock.h"
+#include "util/jsonx.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,4 +121,103 @@ int cfg_window_check(const struct cfg_window *w, struct err *err) {
     return -EINVAL;
   }
   return 0;
+}
+
+/* Adds the selector member key of o (a string, or an array of strings) to
+ * l. */
+static int read_selector(json_object *o, const char *key, struct cfg_list *l,
+                         struct err *err) {
+  json_object *v = NULL;
+  if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+    return 0;
+  if (json_object_is_type(v, json_type_string))
+    return cfg_list_add(l, json_object_get_string(v));
+  if (!json_object_is_type(v, json_type_array))
+    goto bad;
+  for (size_t i = 0; i < json_object_array_length(v); i++) {
+    json_object *item = json_object_array_get_idx(v, i);
+    if (!json_object_is_type(item, json_type_string))
+      goto bad;
+    if (cfg_list_add(l, json_object_get_string(item)) != 0)
+      return -ENOMEM;
+  }
+  return 0;
+bad:
+  err_set(err, "\"%s\": not a string or an array of strings", key);
+  return -EINVAL;
+}
+
+/* Reads the time member key of o into *ret; absent keeps *ret. */
+static int read_time(json_object *o, const char *key, double *ret,
+                     struct err *err) {
+  json_object *v = NULL;
+  if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+    return 0;
+  if (json_object_is_type(v, json_type_string) &&
+      clock_parse_iso8601(json_object_get_string(v), ret) == 0)
+    return 0;
+  err_set(err, "\"%s\": not an ISO-8601 time such as \"2026-12-24T18:00:00Z\"",
+          key);
+  return -EINVAL;
+}
+
+/* Copies the optional string member key of o into *dst. */
+static int read_text(json_object *o, const char *key, char **dst,
+                     struct err *err) {
+  json_object *v = NULL;
+  if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+    return 0;
+  if (!json_object_is_type(v, json_type_string)) {
+    err_set(err, "\"%s\": not a string", key);
+    return -EINVAL;
+  }
+  return cfg_set_string(dst, json_object_get_string(v));
+}
+
+static int window_members(struct cfg_window *w, json_object *o,
+                          struct err *err) {
+  int rc = read_text(o, "name", &w->name, err);
+  if (rc == 0)
+    rc = read_text(o, "reason", &w->reason, err);
+  if (rc == 0)
+    rc = read_selector(o, "bucket", &w->buckets, err);
+  if (rc == 0)
+    rc = read_selector(o, "test", &w->tests, err);
+  if (rc == 0)
+    rc = read_selector(o, "environment", &w->environments, err);
+  if (rc == 0)
+    rc = read_time(o, "start", &w->start, err);
+  if (rc == 0)
+    rc = read_time(o, "end", &w->end, err);
+  if (rc == 0 && !(w->end > 0)) {
+    err_set(err, "no \"end\": give the window's end as an ISO-8601 time");
+    rc = -EINVAL;
+  }
+  return rc;
+}
+
+int cfg_window_from_json(struct cfg_window *w, const char *text, size_t len,
+                         const char *default_name, double now,
+                         struct err *err) {
+  json_object *root = NULL;
+  int rc = jsonx_parse(text, len, 8, &root, err);
+  if (rc == 0 && !json_object_is_type(root, json_type_object)) {
+    err_set(err, "not a JSON object");
+    rc = -EINVAL;
+  } else if (rc != 0) {
+    rc = -EINVAL;
+  }
+  w->start = now;
+  if (rc == 0)
+    rc = window_members(w, root, err);
+  if (rc == 0 && w->name == NULL)
+    rc = cfg_set_string(&w->name, default_name);
+  if (rc == 0 && !(w->start < w->end)) {
+    err_set(err, "\"start\" is not before \"end\"");
+    rc = -EINVAL;
+  }
+  json_object_put(root);
+  if (rc != 0)
+    cfg_window_fini(w);
+  return rc;
 }

@@ -35,6 +35,19 @@ void cfg_window_fini(struct cfg_window *w);
  * giving the form. */
 int cfg_window_weekly(struct cfg_window *w, const char *spec, struct err *err);
 
+/* The most bytes a MaintenanceDir file may have. */
+#define CFG_WINDOW_FILE_MAX 65536
+
+/* Reads a MaintenanceDir file into w (zeroed by the caller; left empty on
+ * error): one JSON object {"name", "bucket", "test", "environment",
+ * "start", "end", "reason"}, all optional but "end"; the selectors are a
+ * string or an array of strings; "start" and "end" are ISO-8601 times
+ * (clock_parse_iso8601), "start" defaults to now; name defaults to
+ * default_name (the file's name). Returns 0, -ENOMEM, or -EINVAL with err
+ * saying what is wrong ("\"end\": not an ISO-8601 time"). */
+int cfg_window_from_json(struct cfg_window *w, const char *text, size_t len,
+                         const char *default_name, double now, struct err *err);
+
 /* Checks a complete window: weekly, or a one-off with start before end.
  * Returns 0 or -EINVAL with err naming the window and the fix. */
 int cfg_window_check(const struct cfg_window *w, struct err *err);
