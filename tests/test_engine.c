@@ -513,34 +513,40 @@ END_TEST
 
 struct lost_row {
   const char *name;
-  int rc;       /* the transport error after sending */
-  bool created; /* xMatters created the event all the same */
+  int rc;            /* the transport error after sending */
+  bool created;      /* xMatters created the event all the same */
+  double visibility; /* ... and shows it after this */
   size_t triggers;
 };
 
 static const struct lost_row lost_rows[] = {
-    {"timeout, event created", -ETIMEDOUT, true, 1},
-    {"reset, event created", -ECONNRESET, true, 1},
-    {"timeout, nothing created", -ETIMEDOUT, false, 2},
+    {"timeout, event created", -ETIMEDOUT, true, 0, 1},
+    {"timeout, event shows up late", -ETIMEDOUT, true, 45, 1},
+    {"reset, event shows up late", -ECONNRESET, true, 45, 1},
+    {"timeout, nothing created", -ETIMEDOUT, false, 0, 2},
 };
 
 /* A trigger whose answer was lost is not sent again blindly: the engine
- * looks for the key's event first, and in the end exactly one exists. */
+ * looks for the key's event, and sends again only when none showed up
+ * within PendingTimeout (60 s); in the end exactly one event exists. The
+ * interval is 20 s, so that xMatters' back-off ends before that. */
 START_TEST(test_lost_answer) {
   const struct lost_row *r = &lost_rows[_i];
+  h.cfg.interval = 20;
   start(T0);
   run("fail", T0 - 30);
+  h.f.visibility_delay = r->visibility;
   ef_fail(&h.f, EF_TRIGGER, r->rc, 0, r->created, -1);
   cycle_ok(T0);
   ck_assert_uint_eq(triggers(0), 1);
   size_t mark = h.f.n_reqs;
-  for (int i = 1; i <= 4; i++)
-    cycle_ok(T0 + 60 * i);
+  for (int i = 1; i <= 6; i++)
+    cycle_ok(T0 + 20 * i);
   const struct ef_req *look = ef_first(&h.f, EF_EVENTS, KEY, mark);
   const struct ef_req *again = ef_first(&h.f, EF_TRIGGER, KEY, mark);
   ck_assert_ptr_nonnull(look);
   ck_assert_msg(again == NULL || (look < again && again->at >= T0 + 60),
-                "%s: sent again before looking", r->name);
+                "%s: sent again at +%.0f", r->name, again->at - T0);
   ck_assert_msg(triggers(0) == r->triggers, "%s: %zu triggers", r->name,
                 triggers(0));
   ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
@@ -565,7 +571,9 @@ static const struct crash_row crash_rows[] = {
  * PendingTimeout, and one event exists in the end. */
 START_TEST(test_crash_during_trigger) {
   const struct crash_row *r = &crash_rows[_i];
-  start(T0);
+  start(T0 - 60);
+  run("pass", T0 - 90);
+  cycle_ok(T0 - 60); /* a state file from before the failure */
   run("fail", T0 - 30);
   h.f.visibility_delay = r->visibility;
   h.f.snapshot = h.snapshot;
@@ -657,11 +665,11 @@ START_TEST(test_xmatters_backoff) {
   size_t mark = h.f.n_reqs;
   cycle_ok(t);
   ck_assert_uint_eq(ef_count(&h.f, r->route, NULL, mark), 1);
-  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), closing ? 1 : 0);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), (closing ? 1 : 0));
   assert_quiet(r, t, true);
   cycle_ok(t + r->again);
   cycle_ok(t + r->again + 60);
-  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), closing ? 0 : 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), (closing ? 0 : 1));
   ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
 }
 END_TEST
