@@ -93,6 +93,7 @@ struct ef_fault {
  * event call. */
 struct ef_req {
   enum ef_route route;
+  bool xmatters; /* sent to the xMatters server */
   char method[8];
   char subject[EF_KEY_MAX];
   char *url, *body; /* owned */
@@ -200,12 +201,12 @@ static inline size_t ef_count(const struct efake *f, int route,
   return n;
 }
 
-/* Requests to one API (Runscope, or xMatters) from request from on. */
+/* Requests to one server (Runscope, or xMatters) from request from on. */
 static inline size_t ef_count_api(const struct efake *f, bool xmatters,
                                   size_t from) {
   size_t n = 0;
   for (size_t i = from; i < f->n_reqs; i++)
-    n += ef_is_xmatters(f->reqs[i].route) == xmatters;
+    n += f->reqs[i].xmatters == xmatters;
   return n;
 }
 
@@ -393,6 +394,7 @@ static inline struct ef_req *ef_record(struct efake *f,
   r->url = strdup(req->url);
   r->body = req->body ? strndup(req->body, req->body_len) : NULL;
   r->at = f->now;
+  r->xmatters = strncmp(req->url, EF_XM_BASE "/", sizeof(EF_XM_BASE)) == 0;
   r->route = ef_route_of(req, r->subject);
   if (r->route == EF_TRIGGER)
     ef_body_str(r->body, "properties", EF_KEY_PROPERTY, r->subject,

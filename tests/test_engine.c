@@ -23,6 +23,7 @@
 #define KEY EF_BUCKET "/" TEST_ID "/" ENV_ID
 #define HOST "test-host"
 #define NOTES_MAX 64
+#define SELF_MAX 64
 
 /* ---- the harness: a config, the fakes, the sink, the engine ---- */
 
@@ -33,13 +34,20 @@ struct note {
   char event_id[EF_ID_MAX];
 };
 
+/* The latest value of one of the plugin's own ("self") values. */
+struct self_value {
+  char name[EF_ID_MAX]; /* its type instance */
+  double v;
+};
+
 /* What the engine told its agent. */
 struct told {
   char *log; /* every line, "<level> <message>\n" */
   size_t log_len;
   struct note notes[NOTES_MAX];
   size_t n_notes;
-  size_t n_values;
+  struct self_value self[SELF_MAX];
+  size_t n_self;
 };
 
 static struct {
@@ -61,8 +69,25 @@ static void on_log(void *ctx, enum engine_log_level level, const char *msg) {
 }
 
 static void on_value(void *ctx, const struct engine_value *v) {
-  (void)v;
-  ((struct told *)ctx)->n_values++;
+  struct told *t = ctx;
+  size_t i = 0;
+  if (strcmp(v->plugin_instance, "self") != 0)
+    return;
+  while (i < t->n_self && strcmp(t->self[i].name, v->type_instance) != 0)
+    i++;
+  if (i == t->n_self) {
+    ck_assert_uint_lt(t->n_self, SELF_MAX);
+    ef_copy(t->self[t->n_self++].name, EF_ID_MAX, v->type_instance);
+  }
+  t->self[i].v = v->kind == ENGINE_GAUGE ? v->gauge : (double)v->derive;
+}
+
+/* The latest self value named name; -1 when none came. */
+static double self_value(const char *name) {
+  for (size_t i = 0; i < h.told.n_self; i++)
+    if (strcmp(h.told.self[i].name, name) == 0)
+      return h.told.self[i].v;
+  return -1;
 }
 
 static const char *meta_of(const struct engine_notification *n,
@@ -165,18 +190,24 @@ static void start(double now) {
   engine_set_clock(h.e, ef_clock, ef_sleep, &h.f);
 }
 
-/* Frees the engine (it saves its state) and starts another one. */
+/* Frees the engine, which saves its state. */
 static void stop(void) {
   engine_free(h.e);
   h.e = NULL;
 }
 
-/* One poll cycle at now; the monotonic clock keeps up with now. */
+/* One poll cycle at now; the monotonic clock keeps up with now. Every
+ * request must be one the fakes know. */
 static int cycle(double now) {
+  size_t mark = h.f.n_reqs;
   h.f.now = now;
   if (h.f.mono < now - T0)
     h.f.mono = now - T0;
-  return engine_cycle(h.e, now);
+  int rc = engine_cycle(h.e, now);
+  const struct ef_req *odd = ef_first(&h.f, EF_UNKNOWN, NULL, mark);
+  ck_assert_msg(odd == NULL, "the fakes do not know %s %s", odd->method,
+                odd->url);
+  return rc;
 }
 
 static void cycle_ok(double now) { ck_assert_int_eq(cycle(now), 0); }
@@ -263,6 +294,7 @@ START_TEST(test_fail_pages_once) {
   ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
   ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
   ck_assert_uint_eq(terminates(0), 0);
+  ck_assert_double_eq(self_value("events_created"), 1);
 }
 END_TEST
 
@@ -284,6 +316,8 @@ START_TEST(test_pass_terminates) {
   ck_assert_uint_eq(terminates(mark), 0);
   ck_assert_uint_eq(triggers(mark), 0);
   ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+  ck_assert_double_eq(self_value("events_terminated"), 1);
+  ck_assert_double_eq(self_value("active_events"), 0);
 }
 END_TEST
 
