@@ -682,8 +682,9 @@ static const struct backoff_row xm_backoff_rows[] = {
 };
 
 /* xMatters answering 503 to a trigger (nothing was created) or to a
- * terminate is not called within the back-off; a later cycle does what
- * failed, and one event was created in all. */
+ * terminate is not called within the back-off, while the key's
+ * notification goes out; a later cycle does what failed, and one event
+ * was created in all. */
 START_TEST(test_xmatters_backoff) {
   const struct backoff_row *r = &xm_backoff_rows[_i];
   bool closing = r->route == EF_STATUS;
@@ -700,6 +701,8 @@ START_TEST(test_xmatters_backoff) {
   cycle_ok(t);
   ck_assert_uint_eq(ef_count(&h.f, r->route, NULL, mark), 1);
   ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), (closing ? 1 : 0));
+  /* the key's notification does not wait for xMatters */
+  ck_assert_uint_eq(notes(closing ? ENGINE_OKAY : ENGINE_FAILURE, KEY), 1);
   assert_quiet(r, t, true);
   cycle_ok(t + r->again);
   cycle_ok(t + r->again + 60);
