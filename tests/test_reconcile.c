@@ -1,6 +1,6 @@
-/* Unit tests of the reconciler: full poll cycles against a simulated
- * xMatters, the behaviour table, locations, pending events, notifications
- * and the results cursor. */
+/* Unit tests of the reconciler's decisions: keys, observations, locations,
+ * lookups, planned actions and their outcomes, adoption and the results
+ * cursor, each step called directly (whole cycles: test_engine.c). */
 #include "core/reconcile.h"
 
 #include <check.h>
@@ -50,211 +50,135 @@ static struct rs_run mkrun(const char *loc, enum rs_result result,
   return mkrun_full(BUCKET, TEST_ID, ENV, loc, result, started_at, id);
 }
 
-/* ---- a simulated xMatters and one engine cycle ---- */
+/* ---- the reconciler's state, and one cycle's steps by hand ---- */
 
-#define FX_EVENTS 256
-#define LOG_MAX 256
-
-struct fx_event {
-  char key[REC_KEY_MAX];
-  char id[XM_ID_MAX];
-  double visible_at; /* the events API shows it from then on */
-  bool active;
-};
-
-struct logged {
-  enum rec_action_type type;
-  char key[REC_KEY_MAX];
-  char event_id[XM_ID_MAX];
-};
-
-struct sim {
+/* The state and options of one test, and the last plan of actions. The
+ * tests call the reconciler's steps themselves and say what xMatters
+ * answers; the engine's own cycle is tested in test_engine.c. */
+struct recon {
   struct rec_state st;
   struct rec_opts o;
-  double now;
-  /* xMatters */
-  struct fx_event ev[FX_EVENTS];
-  size_t n_ev;
-  int next_id;
-  double delay;                    /* a created event shows up after this */
-  bool down;                       /* no lookup is answered */
-  enum rec_create_outcome outcome; /* what the next creates report */
-  bool lost_exists;     /* REC_MAYBE_SENT: the event was created after all */
-  bool terminate_fails; /* terminates are rejected */
-  /* the plugin stops between recording a create and its outcome */
-  enum { CRASH_NONE, CRASH_BEFORE_SEND, CRASH_AFTER_SEND } crash;
-  /* the last cycle */
-  size_t lookups;
-  struct logged log[LOG_MAX];
-  size_t n_log;
-  /* every cycle */
-  size_t total_creates;
+  struct rec_actions last;
 };
 
-static struct sim *sim_new(void) {
-  struct sim *s = calloc(1, sizeof(*s));
-  ck_assert_ptr_nonnull(s);
-  rec_state_init(&s->st);
-  rec_opts_default(&s->o);
-  s->outcome = REC_CREATED;
-  return s;
+static struct recon *recon_new(void) {
+  struct recon *r = calloc(1, sizeof(*r));
+  ck_assert_ptr_nonnull(r);
+  rec_state_init(&r->st);
+  rec_opts_default(&r->o);
+  rec_actions_init(&r->last);
+  return r;
 }
 
-static void sim_free(struct sim *s) {
-  rec_state_fini(&s->st);
-  free(s);
+static void recon_free(struct recon *r) {
+  rec_actions_fini(&r->last);
+  rec_state_fini(&r->st);
+  free(r);
 }
 
-/* Puts an event for key into xMatters, e.g. one the state never knew. */
-static void fx_add(struct sim *s, const char *key, const char *id,
-                   double visible_at) {
-  ck_assert_uint_lt(s->n_ev, FX_EVENTS);
-  struct fx_event *e = &s->ev[s->n_ev++];
-  snprintf(e->key, sizeof(e->key), "%s", key);
-  snprintf(e->id, sizeof(e->id), "%s", id);
-  e->visible_at = visible_at;
-  e->active = true;
+static void observe(struct recon *r, struct rs_run run) {
+  ck_assert_int_ge(rec_observe_run(&r->st, run.bucket_key, &run), 0);
 }
 
-/* Terminates an event (what a person or the plugin does). */
-static void fx_terminate(struct sim *s, const char *id) {
-  for (size_t i = 0; i < s->n_ev; i++)
-    if (strcmp(s->ev[i].id, id) == 0)
-      s->ev[i].active = false;
-}
+/* What xMatters answers for one key: its active events (id NULL: none). */
+struct answer {
+  const char *key;
+  const char *id;
+};
 
-/* Active events of key that the events API shows now (visible ones only). */
-static size_t fx_active(const struct sim *s, const char *key, const char **ids,
-                        size_t max) {
-  size_t n = 0;
-  for (size_t i = 0; i < s->n_ev; i++) {
-    const struct fx_event *e = &s->ev[i];
-    if (e->active && e->visible_at <= s->now && strcmp(e->key, key) == 0) {
-      if (n < max)
-        ids[n] = e->id;
-      n++;
+/* Plans the lookups at now and gives the planned keys named in answers
+ * their answer; other planned keys get none (xMatters did not answer).
+ * Returns how many keys were planned. */
+static size_t look_up_many(struct recon *r, double now,
+                           const struct answer *answers, size_t n) {
+  size_t *which = NULL, n_which = 0;
+  ck_assert_int_eq(rec_plan_lookups(&r->st, &r->o, now, &which, &n_which), 0);
+  for (size_t i = 0; i < n_which; i++) {
+    struct rec_key *k = r->st.keys[which[i]];
+    for (size_t j = 0; j < n; j++) {
+      if (strcmp(k->key, answers[j].key) != 0)
+        continue;
+      const char *ids[] = {answers[j].id};
+      rec_apply_lookup(k, &r->o, ids, answers[j].id ? 1 : 0, now);
     }
   }
-  return n;
+  free(which);
+  return n_which;
 }
 
-static size_t fx_count(const struct sim *s, const char *key) {
-  return fx_active(s, key, NULL, 0);
+/* The same for key alone (NULL: no answer at all), with ids[0..n). */
+static size_t look_up(struct recon *r, double now, const char *key,
+                      const char *const *ids, size_t n) {
+  size_t *which = NULL, n_which = 0;
+  ck_assert_int_eq(rec_plan_lookups(&r->st, &r->o, now, &which, &n_which), 0);
+  for (size_t i = 0; i < n_which; i++)
+    if (key != NULL && strcmp(r->st.keys[which[i]]->key, key) == 0)
+      rec_apply_lookup(r->st.keys[which[i]], &r->o, ids, n, now);
+  free(which);
+  return n_which;
 }
 
-/* A create the way the engine sends it: REC_MAYBE_SENT recorded first
- * (write-ahead), then the trigger, then its real outcome. */
-static void sim_create(struct sim *s, struct rec_key *k) {
-  char id[XM_ID_MAX], req[XM_ID_MAX];
-  s->next_id++;
-  s->total_creates++;
-  snprintf(id, sizeof(id), "ev-%d", s->next_id);
-  snprintf(req, sizeof(req), "req-%d", s->next_id);
-  rec_create_done(k, &s->o, REC_MAYBE_SENT, NULL, s->now);
-  ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
-  if (s->crash == CRASH_BEFORE_SEND)
-    return;
-  if (s->outcome == REC_CREATED ||
-      (s->outcome == REC_MAYBE_SENT && s->lost_exists) ||
-      s->crash == CRASH_AFTER_SEND)
-    fx_add(s, k->key, id, s->now + s->delay);
-  if (s->crash == CRASH_AFTER_SEND)
-    return;
-  rec_create_done(k, &s->o, s->outcome, s->outcome == REC_CREATED ? req : NULL,
-                  s->now);
+#define IDS(...)                                                               \
+  (const char *[]){__VA_ARGS__},                                               \
+      sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)
+
+/* Plans the actions at now into r->last. */
+static void plan(struct recon *r, double now) {
+  r->last.n = 0;
+  ck_assert_int_eq(rec_plan_actions(&r->st, &r->o, now, &r->last), 0);
 }
 
-static void sim_carry_out(struct sim *s, const struct rec_action *a) {
-  ck_assert_uint_lt(a->key, s->st.n_keys);
-  struct rec_key *k = s->st.keys[a->key];
-  ck_assert_uint_lt(s->n_log, LOG_MAX);
-  struct logged *l = &s->log[s->n_log++];
-  l->type = a->type;
-  snprintf(l->key, sizeof(l->key), "%s", k->key);
-  snprintf(l->event_id, sizeof(l->event_id), "%s", a->event_id);
-  if (a->type == REC_CREATE) {
-    sim_create(s, k);
-  } else if (a->type == REC_TERMINATE) {
-    if (!s->terminate_fails)
-      fx_terminate(s, a->event_id);
-    rec_terminate_done(k, a->event_id, !s->terminate_fails);
-  }
-}
-
-/* Asks the simulated xMatters about the planned keys, as the engine does. */
-static void sim_lookups(struct sim *s) {
-  size_t *idx = NULL, n_idx = 0;
-  ck_assert_int_eq(rec_plan_lookups(&s->st, &s->o, s->now, &idx, &n_idx), 0);
-  for (size_t i = 0; i < n_idx && !s->down; i++) {
-    ck_assert_uint_lt(idx[i], s->st.n_keys);
-    struct rec_key *k = s->st.keys[idx[i]];
-    const char *ids[REC_EVENTS_MAX];
-    size_t n = fx_active(s, k->key, ids, REC_EVENTS_MAX);
-    ck_assert_uint_le(n, REC_EVENTS_MAX);
-    rec_apply_lookup(k, &s->o, ids, n, s->now);
-    s->lookups++;
-  }
-  free(idx);
-}
-
-/* One poll cycle at now: observe -> look up -> plan -> carry out. */
-static void cycle(struct sim *s, double now, const struct rs_run *runs,
-                  size_t n) {
-  s->now = now;
-  s->n_log = 0;
-  s->lookups = 0;
-  for (size_t i = 0; i < n; i++)
-    ck_assert_int_ge(rec_observe_run(&s->st, runs[i].bucket_key, &runs[i]), 0);
-  sim_lookups(s);
-  struct rec_actions a;
-  rec_actions_init(&a);
-  ck_assert_int_eq(rec_plan_actions(&s->st, &s->o, s->now, &a), 0);
-  for (size_t i = 0; i < a.n; i++)
-    sim_carry_out(s, &a.v[i]);
-  rec_actions_fini(&a);
-}
-
-/* One cycle observing a single run. */
-static void cycle1(struct sim *s, double now, struct rs_run run) {
-  cycle(s, now, &run, 1);
-}
-
-/* Actions of type (for key, or any key when NULL) in the last cycle. */
-static size_t count(const struct sim *s, enum rec_action_type type,
+/* Planned actions of type (for key, or any key when NULL). */
+static size_t count(const struct recon *r, enum rec_action_type type,
                     const char *key) {
   size_t n = 0;
-  for (size_t i = 0; i < s->n_log; i++)
-    if (s->log[i].type == type && (key == NULL || !strcmp(s->log[i].key, key)))
-      n++;
+  for (size_t i = 0; i < r->last.n; i++) {
+    const struct rec_action *a = &r->last.v[i];
+    n += a->type == type &&
+         (key == NULL || strcmp(r->st.keys[a->key]->key, key) == 0);
+  }
   return n;
 }
 
-static bool terminated(const struct sim *s, const char *event_id) {
-  for (size_t i = 0; i < s->n_log; i++)
-    if (s->log[i].type == REC_TERMINATE &&
-        strcmp(s->log[i].event_id, event_id) == 0)
+static bool plans_terminate(const struct recon *r, const char *event_id) {
+  for (size_t i = 0; i < r->last.n; i++)
+    if (r->last.v[i].type == REC_TERMINATE &&
+        strcmp(r->last.v[i].event_id, event_id) == 0)
       return true;
   return false;
 }
 
-static struct rec_key *key_of(struct sim *s, const char *key) {
-  struct rec_key *k = rec_key_find(&s->st, key);
+static struct rec_key *key_of(struct recon *r, const char *key) {
+  struct rec_key *k = rec_key_find(&r->st, key);
   ck_assert_ptr_nonnull(k);
   return k;
 }
 
-static enum rec_verdict verdict_of(struct sim *s, const char *key) {
-  return rec_verdict(key_of(s, key), &s->o);
+static enum rec_verdict verdict_of(struct recon *r, const char *key) {
+  return rec_verdict(key_of(r, key), &r->o);
 }
 
-/* A failing key whose event is active and known: created at 100, seen at
- * 110 (the fail run started at 90). */
-static void make_active(struct sim *s) {
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  cycle(s, 110, NULL, 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  ck_assert_uint_eq(key_of(s, KEY)->n_events, 1);
+/* Pages key at now: looked up with nothing active, one create planned and
+ * accepted as request_id. */
+static void page_at(struct recon *r, const char *key, double now,
+                    const char *request_id) {
+  const struct answer none = {key, NULL};
+  ck_assert_uint_ge(look_up_many(r, now, &none, 1), 1);
+  plan(r, now);
+  ck_assert_uint_eq(count(r, REC_CREATE, key), 1);
+  rec_create_done(key_of(r, key), &r->o, REC_CREATED, request_id, now);
+}
+
+/* A failing key whose event is active and known: the run at 90 paged at
+ * 100, its event ev-1 seen at 110. */
+static struct rec_key *make_active(struct recon *r) {
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  page_at(r, KEY, 100, "req-1");
+  ck_assert_uint_eq(look_up(r, 110, KEY, IDS("ev-1")), 1);
+  struct rec_key *k = key_of(r, KEY);
+  ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+  ck_assert_uint_eq(k->n_events, 1);
+  return k;
 }
 
 /* ---- keys ---- */
@@ -363,170 +287,61 @@ START_TEST(test_many_keys) {
 }
 END_TEST
 
-/* ---- the behaviour table ---- */
-
-enum prior {
-  P_NONE,       /* nothing known anywhere */
-  P_ACTIVE,     /* an active event the state knows */
-  P_ADOPT,      /* an active event in xMatters the state does not know */
-  P_REQUESTED,  /* a create was accepted; the event is not visible yet */
-  P_ACTIVE_PLUS /* known active event + two the state does not know */
-};
-
-struct table_row {
-  const char *name;
-  enum prior prior;
-  enum rs_result result;
-  size_t lookups, creates, terminates;
-  int ev_after; /* an enum rec_event_state, or -1: no key at all */
-  size_t xm_active_after;
-};
-
-static const struct table_row table_rows[] = {
-    {"fail, no event", P_NONE, RS_RESULT_FAIL, 1, 1, 0, REC_EV_REQUESTED, 1},
-    {"fail, active event", P_ACTIVE, RS_RESULT_FAIL, 0, 0, 0, REC_EV_ACTIVE, 1},
-    {"fail, unknown active event", P_ADOPT, RS_RESULT_FAIL, 1, 0, 0,
-     REC_EV_ACTIVE, 1},
-    {"fail, just requested", P_REQUESTED, RS_RESULT_FAIL, 1, 0, 0,
-     REC_EV_REQUESTED, 1},
-    {"pass, active event", P_ACTIVE, RS_RESULT_PASS, 1, 0, 1, REC_EV_NONE, 0},
-    {"pass, known and unknown events", P_ACTIVE_PLUS, RS_RESULT_PASS, 1, 0, 3,
-     REC_EV_NONE, 0},
-    {"pass, no event", P_NONE, RS_RESULT_PASS, 0, 0, 0, REC_EV_NONE, 0},
-    {"unfinished, nothing", P_NONE, RS_RESULT_UNFINISHED, 0, 0, 0, -1, 0},
-    {"cancelled, nothing", P_NONE, RS_RESULT_CANCELLED, 0, 0, 0, -1, 0},
-    {"unfinished, active", P_ACTIVE, RS_RESULT_UNFINISHED, 0, 0, 0,
-     REC_EV_ACTIVE, 1},
-    {"cancelled, active", P_ACTIVE, RS_RESULT_CANCELLED, 0, 0, 0, REC_EV_ACTIVE,
-     1},
-};
-
-static void setup_prior(struct sim *s, enum prior p) {
-  switch (p) {
-  case P_NONE:
-    break;
-  case P_ACTIVE:
-    make_active(s);
-    break;
-  case P_ACTIVE_PLUS:
-    make_active(s);
-    fx_add(s, KEY, "ext-1", 0);
-    fx_add(s, KEY, "ext-2", 0);
-    break;
-  case P_ADOPT:
-    fx_add(s, KEY, "ext-1", 0);
-    break;
-  case P_REQUESTED:
-    s->delay = 1000;
-    cycle1(s, 170, mkrun("us1", RS_RESULT_FAIL, 90));
-    ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-    ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_REQUESTED);
-    break;
-  }
-}
-
-START_TEST(test_behaviour_table) {
-  const struct table_row *r = &table_rows[_i];
-  struct sim *s = sim_new();
-  setup_prior(s, r->prior);
-  struct rs_run run = mkrun("us1", r->result, 180);
-  cycle1(s, 200, run);
-  ck_assert_msg(s->lookups == r->lookups, "%s: %zu lookups", r->name,
-                s->lookups);
-  ck_assert_msg(count(s, REC_CREATE, NULL) == r->creates, "%s: creates",
-                r->name);
-  ck_assert_msg(count(s, REC_TERMINATE, NULL) == r->terminates,
-                "%s: terminates", r->name);
-  if (r->ev_after == -1) {
-    ck_assert_uint_eq(s->st.n_keys, 0);
-  } else {
-    ck_assert_msg((int)key_of(s, KEY)->ev == r->ev_after, "%s: ev %d", r->name,
-                  key_of(s, KEY)->ev);
-  }
-  s->now = 10000; /* everything created so far is visible */
-  ck_assert_msg(fx_count(s, KEY) == r->xm_active_after, "%s: xm", r->name);
-  if (r->prior == P_ACTIVE_PLUS) {
-    ck_assert(terminated(s, "ev-1"));
-    ck_assert(terminated(s, "ext-1"));
-    ck_assert(terminated(s, "ext-2"));
-  }
-  /* A quiet cycle changes nothing more (no second create). */
-  cycle(s, 220, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
-  ck_assert_uint_eq(count(s, REC_TERMINATE, NULL), 0);
-  sim_free(s);
-}
-END_TEST
-
-/* A failing key pages once over many cycles and keeps failing runs. */
-START_TEST(test_fail_pages_once) {
-  struct sim *s = sim_new();
-  s->delay = 5;
-  for (int i = 0; i < 20; i++)
-    cycle1(s, 100 + 60 * i, mkrun("us1", RS_RESULT_FAIL, 90 + 60 * i));
-  ck_assert_uint_eq(s->total_creates, 1);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  sim_free(s);
-}
-END_TEST
-
 /* ---- observations ---- */
 
+/* Seeing a run again changes nothing: the key paged for it once. */
 START_TEST(test_repeated_observation) {
-  struct sim *s = sim_new();
+  struct recon *r = recon_new();
   struct rs_run run = mkrun("us1", RS_RESULT_FAIL, 100);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 1);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 0);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 0);
-  ck_assert_uint_eq(key_of(s, KEY)->n_locs, 1);
-  cycle1(s, 110, run);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &run), 1);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &run), 0);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &run), 0);
+  ck_assert_uint_eq(key_of(r, KEY)->n_locs, 1);
+  page_at(r, KEY, 110, "req-1");
   for (int i = 0; i < 5; i++) {
-    cycle1(s, 120 + 10 * i, run);
-    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+    ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &run), 0);
+    look_up(r, 120 + 10 * i, KEY, NULL, 0); /* not showing yet */
+    plan(r, 120 + 10 * i);
+    ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   }
-  ck_assert_uint_eq(s->total_creates, 1);
-  sim_free(s);
+  recon_free(r);
 }
 END_TEST
 
 START_TEST(test_out_of_order) {
-  struct sim *s = sim_new();
+  struct recon *r = recon_new();
   struct rs_run newer = mkrun("us1", RS_RESULT_PASS, 200);
   struct rs_run older = mkrun("us1", RS_RESULT_FAIL, 100);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &newer), 1);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &older), 0);
-  struct rec_key *k = key_of(s, KEY);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &newer), 1);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &older), 0);
+  struct rec_key *k = key_of(r, KEY);
   ck_assert_uint_eq(k->n_locs, 1);
   ck_assert_str_eq(k->locs[0].test_run_id, newer.test_run_id);
-  ck_assert_int_eq(rec_verdict(k, &s->o), REC_PASSING);
-  cycle1(s, 210, older);
-  ck_assert_uint_eq(s->n_log, 0);
-  ck_assert_uint_eq(s->lookups, 0);
+  ck_assert_int_eq(rec_verdict(k, &r->o), REC_PASSING);
+  ck_assert_uint_eq(look_up(r, 210, NULL, NULL, 0), 0);
+  plan(r, 210);
+  ck_assert_uint_eq(r->last.n, 0);
   /* The other way round: the newer pass replaces the older failure. */
   struct rs_run f2 = mkrun("eu1", RS_RESULT_FAIL, 300);
   struct rs_run p2 = mkrun("eu1", RS_RESULT_PASS, 400);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &f2), 1);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &p2), 1);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &f2), 0);
-  ck_assert_int_eq(verdict_of(s, KEY), REC_PASSING);
-  sim_free(s);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &f2), 1);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &p2), 1);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &f2), 0);
+  ck_assert_int_eq(verdict_of(r, KEY), REC_PASSING);
+  recon_free(r);
 }
 END_TEST
 
 /* Runs of one tick start together in every location: all count. */
 START_TEST(test_equal_start_locations) {
-  struct sim *s = sim_new();
-  struct rs_run runs[] = {
-      mkrun("us1", RS_RESULT_PASS, 100),
-      mkrun("eu1", RS_RESULT_FAIL, 100),
-      mkrun("agent:box", RS_RESULT_PASS, 100),
-  };
-  cycle(s, 110, runs, 3);
-  ck_assert_uint_eq(key_of(s, KEY)->n_locs, 3);
-  ck_assert_int_eq(verdict_of(s, KEY), REC_FAILING);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  sim_free(s);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_PASS, 100));
+  observe(r, mkrun("eu1", RS_RESULT_FAIL, 100));
+  observe(r, mkrun("agent:box", RS_RESULT_PASS, 100));
+  ck_assert_uint_eq(key_of(r, KEY)->n_locs, 3);
+  ck_assert_int_eq(verdict_of(r, KEY), REC_FAILING);
+  page_at(r, KEY, 110, "req-1");
+  recon_free(r);
 }
 END_TEST
 
@@ -565,28 +380,28 @@ static const enum rs_result non_verdicts[] = {RS_RESULT_UNFINISHED,
                                               RS_RESULT_CANCELLED};
 
 START_TEST(test_not_a_verdict) {
-  struct sim *s = sim_new();
+  struct recon *r = recon_new();
   struct rs_run run = mkrun("us1", non_verdicts[_i], 100);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 0);
-  ck_assert_uint_eq(s->st.n_keys, 0);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &run), 0);
+  ck_assert_uint_eq(r->st.n_keys, 0);
   /* Nor does it replace a verdict of its location. */
   struct rs_run fail = mkrun("us1", RS_RESULT_FAIL, 50);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &fail), 1);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 0);
-  ck_assert_str_eq(key_of(s, KEY)->locs[0].test_run_id, fail.test_run_id);
-  ck_assert_int_eq(verdict_of(s, KEY), REC_FAILING);
-  sim_free(s);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &fail), 1);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &run), 0);
+  ck_assert_str_eq(key_of(r, KEY)->locs[0].test_run_id, fail.test_run_id);
+  ck_assert_int_eq(verdict_of(r, KEY), REC_FAILING);
+  recon_free(r);
 }
 END_TEST
 
 /* What a location remembers of its run. */
 START_TEST(test_observed_fields) {
-  struct sim *s = sim_new();
+  struct recon *r = recon_new();
   struct rs_run run = mkrun("agent:box-1", RS_RESULT_FAIL, 123.5);
   run.scripts_failed = 4;
   run.variables_failed = 5;
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 1);
-  const struct rec_run *l = &key_of(s, KEY)->locs[0];
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &run), 1);
+  const struct rec_run *l = &key_of(r, KEY)->locs[0];
   ck_assert_str_eq(l->location, "agent:box-1");
   ck_assert_str_eq(l->test_run_id, run.test_run_id);
   ck_assert(l->failed);
@@ -596,68 +411,67 @@ START_TEST(test_observed_fields) {
   ck_assert_int_eq(l->scripts_failed, 4);
   ck_assert_int_eq(l->variables_failed, 5);
   ck_assert_int_eq(l->requests_executed, 3);
-  ck_assert_ptr_eq(rec_newest_failure(key_of(s, KEY), &s->o), l);
-  sim_free(s);
+  ck_assert_ptr_eq(rec_newest_failure(key_of(r, KEY), &r->o), l);
+  recon_free(r);
 }
 END_TEST
 
 /* ---- locations ---- */
 
-/* A pass in region B never closes the page a failure in region A opened. */
+/* A pass in region B never closes the page a failure in region A opened:
+ * the key stays failing, nothing is planned, until A passes too. */
 START_TEST(test_regions) {
-  struct sim *s = sim_new();
-  struct rs_run tick1[] = {mkrun("us1", RS_RESULT_FAIL, 100),
-                           mkrun("eu1", RS_RESULT_PASS, 100)};
-  cycle(s, 110, tick1, 2);
-  ck_assert_int_eq(verdict_of(s, KEY), REC_FAILING);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  cycle(s, 120, NULL, 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  /* B keeps passing, A has not run again: the event stays. */
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 100));
+  observe(r, mkrun("eu1", RS_RESULT_PASS, 100));
+  ck_assert_int_eq(verdict_of(r, KEY), REC_FAILING);
+  page_at(r, KEY, 110, "req-1");
+  look_up(r, 120, KEY, IDS("ev-1"));
   for (int i = 0; i < 10; i++) {
-    cycle1(s, 200 + 100 * i, mkrun("eu1", RS_RESULT_PASS, 190 + 100 * i));
-    ck_assert_int_eq(verdict_of(s, KEY), REC_FAILING);
-    ck_assert_uint_eq(count(s, REC_TERMINATE, NULL), 0);
-    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+    observe(r, mkrun("eu1", RS_RESULT_PASS, 190 + 100 * i));
+    look_up(r, 200 + 100 * i, KEY, IDS("ev-1"));
+    plan(r, 200 + 100 * i);
+    ck_assert_int_eq(verdict_of(r, KEY), REC_FAILING);
+    ck_assert_uint_eq(count(r, REC_TERMINATE, NULL), 0);
+    ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   }
-  ck_assert_uint_eq(fx_count(s, KEY), 1);
-  /* A passes: now every location passes, the event is terminated. */
-  cycle1(s, 1300, mkrun("us1", RS_RESULT_PASS, 1290));
-  ck_assert_int_eq(verdict_of(s, KEY), REC_PASSING);
-  ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 1);
-  ck_assert(terminated(s, "ev-1"));
-  ck_assert_uint_eq(fx_count(s, KEY), 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
-  sim_free(s);
+  observe(r, mkrun("us1", RS_RESULT_PASS, 1290));
+  ck_assert_uint_eq(look_up(r, 1300, KEY, IDS("ev-1")), 1);
+  plan(r, 1300);
+  ck_assert_int_eq(verdict_of(r, KEY), REC_PASSING);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, KEY), 1);
+  ck_assert(plans_terminate(r, "ev-1"));
+  recon_free(r);
 }
 END_TEST
 
 /* Private agents are locations of their own, "agent:<name>". */
 START_TEST(test_agents) {
-  struct sim *s = sim_new();
-  struct rs_run runs[] = {mkrun("agent:us1", RS_RESULT_FAIL, 100),
-                          mkrun("us1", RS_RESULT_PASS, 101),
-                          mkrun("agent:dc2", RS_RESULT_PASS, 102)};
-  cycle(s, 110, runs, 3);
-  struct rec_key *k = key_of(s, KEY);
+  struct recon *r = recon_new();
+  observe(r, mkrun("agent:us1", RS_RESULT_FAIL, 100));
+  observe(r, mkrun("us1", RS_RESULT_PASS, 101));
+  observe(r, mkrun("agent:dc2", RS_RESULT_PASS, 102));
+  struct rec_key *k = key_of(r, KEY);
   ck_assert_uint_eq(k->n_locs, 3);
   ck_assert_str_eq(k->locs[0].location, "agent:us1");
   ck_assert_str_eq(k->locs[1].location, "us1");
   ck_assert_str_eq(k->locs[2].location, "agent:dc2");
-  ck_assert_int_eq(rec_verdict(k, &s->o), REC_FAILING);
-  ck_assert_str_eq(rec_newest_failure(k, &s->o)->location, "agent:us1");
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  cycle(s, 120, NULL, 0);
-  cycle1(s, 200, mkrun("agent:us1", RS_RESULT_PASS, 190));
-  ck_assert_int_eq(verdict_of(s, KEY), REC_PASSING);
-  ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 1);
+  ck_assert_int_eq(rec_verdict(k, &r->o), REC_FAILING);
+  ck_assert_str_eq(rec_newest_failure(k, &r->o)->location, "agent:us1");
+  page_at(r, KEY, 110, "req-1");
+  look_up(r, 120, KEY, IDS("ev-1"));
+  observe(r, mkrun("agent:us1", RS_RESULT_PASS, 190));
+  ck_assert_int_eq(verdict_of(r, KEY), REC_PASSING);
+  ck_assert_uint_eq(look_up(r, 200, KEY, IDS("ev-1")), 1);
+  plan(r, 200);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, KEY), 1);
   /* A run naming no location is a location too (""). */
   struct rs_run bare = mkrun("", RS_RESULT_FAIL, 300);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &bare), 1);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &bare), 0);
-  ck_assert_uint_eq(key_of(s, KEY)->n_locs, 4);
-  ck_assert_int_eq(verdict_of(s, KEY), REC_FAILING);
-  sim_free(s);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &bare), 1);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &bare), 0);
+  ck_assert_uint_eq(key_of(r, KEY)->n_locs, 4);
+  ck_assert_int_eq(verdict_of(r, KEY), REC_FAILING);
+  recon_free(r);
 }
 END_TEST
 
@@ -678,24 +492,27 @@ static const struct window_row window_rows[] = {
 /* A location whose latest run is older than location_window, relative to
  * the key's newest run, is ignored. */
 START_TEST(test_location_window) {
-  const struct window_row *r = &window_rows[_i];
-  struct sim *s = sim_new();
-  s->o.location_window = r->window;
-  cycle1(s, 1010, mkrun("ap1", RS_RESULT_FAIL, 1000));
-  cycle(s, 1020, NULL, 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  cycle1(s, r->pass_at + 10, mkrun("eu1", RS_RESULT_PASS, r->pass_at));
-  struct rec_key *k = key_of(s, KEY);
-  ck_assert_int_eq(rec_verdict(k, &s->o), r->want);
-  if (r->want == REC_PASSING) {
-    ck_assert_ptr_null(rec_newest_failure(k, &s->o));
-    ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 1);
-    ck_assert_uint_eq(count(s, REC_NOTIFY_OKAY, KEY), 1);
+  const struct window_row *w = &window_rows[_i];
+  struct recon *r = recon_new();
+  r->o.location_window = w->window;
+  observe(r, mkrun("ap1", RS_RESULT_FAIL, 1000));
+  page_at(r, KEY, 1010, "req-1");
+  look_up(r, 1020, KEY, IDS("ev-1"));
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_ACTIVE);
+  observe(r, mkrun("eu1", RS_RESULT_PASS, w->pass_at));
+  look_up(r, w->pass_at + 10, KEY, IDS("ev-1"));
+  plan(r, w->pass_at + 10);
+  struct rec_key *k = key_of(r, KEY);
+  ck_assert_int_eq(rec_verdict(k, &r->o), w->want);
+  if (w->want == REC_PASSING) {
+    ck_assert_ptr_null(rec_newest_failure(k, &r->o));
+    ck_assert_uint_eq(count(r, REC_TERMINATE, KEY), 1);
+    ck_assert_uint_eq(count(r, REC_NOTIFY_OKAY, KEY), 1);
   } else {
-    ck_assert_ptr_nonnull(rec_newest_failure(k, &s->o));
-    ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 0);
+    ck_assert_ptr_nonnull(rec_newest_failure(k, &r->o));
+    ck_assert_uint_eq(count(r, REC_TERMINATE, KEY), 0);
   }
-  sim_free(s);
+  recon_free(r);
 }
 END_TEST
 
@@ -748,14 +565,14 @@ END_TEST
 
 /* More than REC_LOC_MAX locations: the one with the oldest run goes. */
 START_TEST(test_too_many_locations) {
-  struct sim *s = sim_new();
+  struct recon *r = recon_new();
   char loc[16];
   for (int i = 0; i <= REC_LOC_MAX; i++) {
     snprintf(loc, sizeof(loc), "r%02d", i);
     struct rs_run run = mkrun(loc, RS_RESULT_PASS, 100 + i);
-    ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 1);
+    ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &run), 1);
   }
-  struct rec_key *k = key_of(s, KEY);
+  struct rec_key *k = key_of(r, KEY);
   ck_assert_uint_eq(k->n_locs, REC_LOC_MAX);
   bool have_first = false, have_last = false;
   for (size_t i = 0; i < k->n_locs; i++) {
@@ -766,95 +583,127 @@ START_TEST(test_too_many_locations) {
   ck_assert(!have_first);
   ck_assert(have_last);
   /* A run older than every kept location is the oldest: dropped, however
-   * often and late it is seen. */
+   * often and late it is seen, and nothing is planned for it. */
   struct rs_run first = mkrun("r00", RS_RESULT_PASS, 100);
   struct rs_run stale = mkrun("old", RS_RESULT_FAIL, 50);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &first), 0);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &stale), 0);
-  cycle1(s, 200, stale);
-  ck_assert_int_eq(verdict_of(s, KEY), REC_PASSING);
-  ck_assert_uint_eq(s->n_log, 0);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &first), 0);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &stale), 0);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &stale), 0);
+  ck_assert_int_eq(verdict_of(r, KEY), REC_PASSING);
+  ck_assert_uint_eq(look_up(r, 200, NULL, NULL, 0), 0);
+  plan(r, 200);
+  ck_assert_uint_eq(r->last.n, 0);
   /* A new location with a newer failure replaces the oldest, and pages. */
-  cycle1(s, 300, mkrun("new", RS_RESULT_FAIL, 290));
-  ck_assert_uint_eq(key_of(s, KEY)->n_locs, REC_LOC_MAX);
-  ck_assert_int_eq(verdict_of(s, KEY), REC_FAILING);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  sim_free(s);
+  observe(r, mkrun("new", RS_RESULT_FAIL, 290));
+  ck_assert_uint_eq(key_of(r, KEY)->n_locs, REC_LOC_MAX);
+  ck_assert_int_eq(verdict_of(r, KEY), REC_FAILING);
+  page_at(r, KEY, 300, "req-1");
+  recon_free(r);
 }
 END_TEST
 
 /* ---- environments ---- */
 
+#define STAGING BUCKET "/" TEST_ID "/staging"
+#define PROD BUCKET "/" TEST_ID "/prod"
+#define OTHER "other/" TEST_ID "/prod"
+
+/* Each environment (and bucket) is a key of its own: its failure pages
+ * it alone, and a pass of another leaves its event alone. */
 START_TEST(test_environments) {
-  struct sim *s = sim_new();
-  struct rs_run runs[] = {
-      mkrun_full(BUCKET, TEST_ID, "staging", "us1", RS_RESULT_FAIL, 100, "a"),
-      mkrun_full(BUCKET, TEST_ID, "prod", "us1", RS_RESULT_PASS, 100, "b"),
-      mkrun_full("other", TEST_ID, "prod", "us1", RS_RESULT_FAIL, 100, "c"),
-  };
-  cycle(s, 110, runs, 3);
-  ck_assert_uint_eq(s->st.n_keys, 3);
-  ck_assert_int_eq(verdict_of(s, BUCKET "/" TEST_ID "/staging"), REC_FAILING);
-  ck_assert_int_eq(verdict_of(s, BUCKET "/" TEST_ID "/prod"), REC_PASSING);
-  ck_assert_int_eq(verdict_of(s, "other/" TEST_ID "/prod"), REC_FAILING);
-  ck_assert_uint_eq(count(s, REC_CREATE, BUCKET "/" TEST_ID "/staging"), 1);
-  ck_assert_uint_eq(count(s, REC_CREATE, BUCKET "/" TEST_ID "/prod"), 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, "other/" TEST_ID "/prod"), 1);
-  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 2);
-  cycle(s, 120, NULL, 0);
+  struct recon *r = recon_new();
+  observe(r, mkrun_full(BUCKET, TEST_ID, "staging", "us1", RS_RESULT_FAIL, 100,
+                        "a"));
+  observe(r,
+          mkrun_full(BUCKET, TEST_ID, "prod", "us1", RS_RESULT_PASS, 100, "b"));
+  observe(
+      r, mkrun_full("other", TEST_ID, "prod", "us1", RS_RESULT_FAIL, 100, "c"));
+  ck_assert_uint_eq(r->st.n_keys, 3);
+  ck_assert_int_eq(verdict_of(r, STAGING), REC_FAILING);
+  ck_assert_int_eq(verdict_of(r, PROD), REC_PASSING);
+  ck_assert_int_eq(verdict_of(r, OTHER), REC_FAILING);
+  const struct answer none[] = {{STAGING, NULL}, {OTHER, NULL}};
+  ck_assert_uint_eq(look_up_many(r, 110, none, 2), 2);
+  plan(r, 110);
+  ck_assert_uint_eq(count(r, REC_CREATE, STAGING), 1);
+  ck_assert_uint_eq(count(r, REC_CREATE, PROD), 0);
+  ck_assert_uint_eq(count(r, REC_CREATE, OTHER), 1);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 2);
+  rec_create_done(key_of(r, STAGING), &r->o, REC_CREATED, "req-s", 110);
+  rec_create_done(key_of(r, OTHER), &r->o, REC_CREATED, "req-o", 110);
+  const struct answer seen[] = {{STAGING, "ev-s"}, {OTHER, "ev-o"}};
+  look_up_many(r, 120, seen, 2);
   /* prod passing again does not touch staging's event. */
-  struct rs_run pass =
-      mkrun_full(BUCKET, TEST_ID, "prod", "us1", RS_RESULT_PASS, 200, "d");
-  cycle1(s, 210, pass);
-  ck_assert_uint_eq(count(s, REC_TERMINATE, NULL), 0);
-  ck_assert_uint_eq(fx_count(s, BUCKET "/" TEST_ID "/staging"), 1);
-  sim_free(s);
+  observe(r,
+          mkrun_full(BUCKET, TEST_ID, "prod", "us1", RS_RESULT_PASS, 200, "d"));
+  look_up_many(r, 210, seen, 2);
+  plan(r, 210);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, NULL), 0);
+  ck_assert_int_eq(key_of(r, STAGING)->ev, REC_EV_ACTIVE);
+  ck_assert_uint_eq(key_of(r, STAGING)->n_events, 1);
+  recon_free(r);
 }
 END_TEST
 
 /* ---- notifications ---- */
 
+/* FAILURE when a key starts failing, OKAY when it recovers, each once. */
 START_TEST(test_notifications) {
-  struct sim *s = sim_new();
-  cycle1(s, 10, mkrun("us1", RS_RESULT_PASS, 1));
-  ck_assert_uint_eq(s->n_log, 0); /* passing from the start: no OKAY */
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, KEY), 1);
-  ck_assert(key_of(s, KEY)->notified_failing);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_PASS, 1));
+  look_up(r, 10, KEY, NULL, 0);
+  plan(r, 10);
+  ck_assert_uint_eq(r->last.n, 0); /* passing from the start: no OKAY */
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  page_at(r, KEY, 100, "req-1");
+  ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, KEY), 1);
+  ck_assert(key_of(r, KEY)->notified_failing);
   for (int i = 0; i < 5; i++) {
-    cycle1(s, 200 + 100 * i, mkrun("us1", RS_RESULT_FAIL, 190 + 100 * i));
-    ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, NULL), 0);
-    ck_assert_uint_eq(count(s, REC_NOTIFY_OKAY, NULL), 0);
+    observe(r, mkrun("us1", RS_RESULT_FAIL, 190 + 100 * i));
+    look_up(r, 200 + 100 * i, KEY, IDS("ev-1"));
+    plan(r, 200 + 100 * i);
+    ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, NULL), 0);
+    ck_assert_uint_eq(count(r, REC_NOTIFY_OKAY, NULL), 0);
   }
-  cycle1(s, 1000, mkrun("us1", RS_RESULT_PASS, 990));
-  ck_assert_uint_eq(count(s, REC_NOTIFY_OKAY, KEY), 1);
-  ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, NULL), 0);
-  ck_assert(!key_of(s, KEY)->notified_failing);
+  observe(r, mkrun("us1", RS_RESULT_PASS, 990));
+  look_up(r, 1000, KEY, IDS("ev-1"));
+  plan(r, 1000);
+  ck_assert_uint_eq(count(r, REC_NOTIFY_OKAY, KEY), 1);
+  ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, NULL), 0);
+  ck_assert(!key_of(r, KEY)->notified_failing);
+  rec_terminate_done(key_of(r, KEY), "ev-1", true);
   for (int i = 0; i < 5; i++) {
-    cycle1(s, 1100 + 100 * i, mkrun("us1", RS_RESULT_PASS, 1090 + 100 * i));
-    ck_assert_uint_eq(count(s, REC_NOTIFY_OKAY, NULL), 0);
-    ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, NULL), 0);
+    observe(r, mkrun("us1", RS_RESULT_PASS, 1090 + 100 * i));
+    look_up(r, 1100 + 100 * i, KEY, NULL, 0);
+    plan(r, 1100 + 100 * i);
+    ck_assert_uint_eq(count(r, REC_NOTIFY_OKAY, NULL), 0);
+    ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, NULL), 0);
   }
-  cycle1(s, 2000, mkrun("us1", RS_RESULT_FAIL, 1990));
-  ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, KEY), 1);
-  sim_free(s);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 1990));
+  look_up(r, 2000, KEY, NULL, 0);
+  plan(r, 2000);
+  ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, KEY), 1);
+  recon_free(r);
 }
 END_TEST
 
-/* Notifications do not wait for xMatters. */
+/* Notifications do not wait for xMatters: with no lookup answered the
+ * FAILURE is planned, the create only once xMatters answers. */
 START_TEST(test_notifications_xm_down) {
-  struct sim *s = sim_new();
-  s->down = true;
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, KEY), 1);
-  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
-  cycle(s, 110, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, NULL), 0);
-  s->down = false;
-  cycle(s, 120, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, NULL), 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  sim_free(s);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  look_up(r, 100, NULL, NULL, 0);
+  plan(r, 100);
+  ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, KEY), 1);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  look_up(r, 110, NULL, NULL, 0);
+  plan(r, 110);
+  ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, NULL), 0);
+  ck_assert_uint_eq(look_up(r, 120, KEY, NULL, 0), 1);
+  plan(r, 120);
+  ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, NULL), 0);
+  ck_assert_uint_eq(count(r, REC_CREATE, KEY), 1);
+  recon_free(r);
 }
 END_TEST
 
@@ -862,61 +711,55 @@ END_TEST
 
 /* A requested event is looked up every cycle until it shows up. */
 START_TEST(test_pending_appears) {
-  struct sim *s = sim_new();
-  s->delay = 25;
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  struct rec_key *k = key_of(s, KEY);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  page_at(r, KEY, 100, "req-1");
+  struct rec_key *k = key_of(r, KEY);
   ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
   ck_assert(k->request_confirmed);
   ck_assert_str_eq(k->request_id, "req-1");
   ck_assert_double_eq(k->requested_at, 100);
   for (double t = 110; t < 125; t += 10) {
-    cycle(s, t, NULL, 0);
-    ck_assert_uint_eq(s->lookups, 1);
-    ck_assert_uint_eq(s->n_log, 0);
-    ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_REQUESTED);
+    ck_assert_uint_eq(look_up(r, t, KEY, NULL, 0), 1);
+    plan(r, t);
+    ck_assert_uint_eq(r->last.n, 0);
+    ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
   }
-  cycle(s, 130, NULL, 0);
-  k = key_of(s, KEY);
-  ck_assert_uint_eq(s->lookups, 1);
-  ck_assert_uint_eq(s->n_log, 0);
+  ck_assert_uint_eq(look_up(r, 130, KEY, IDS("ev-1")), 1);
+  plan(r, 130);
+  ck_assert_uint_eq(r->last.n, 0);
   ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
   ck_assert_uint_eq(k->n_events, 1);
   ck_assert_str_eq(k->event_ids[0], "ev-1");
   ck_assert_double_eq(k->alerted_through, 90);
   /* Active now: not looked up again before reconcile_interval. */
-  cycle(s, 140, NULL, 0);
-  ck_assert_uint_eq(s->lookups, 0);
-  ck_assert_uint_eq(s->total_creates, 1);
-  sim_free(s);
+  ck_assert_uint_eq(look_up(r, 140, KEY, IDS("ev-1")), 0);
+  recon_free(r);
 }
 END_TEST
 
 /* An accepted create that never shows up is taken as delivered: no second
  * page for that failure, but a newer failing run pages again. */
 START_TEST(test_pending_confirmed_never_visible) {
-  struct sim *s = sim_new();
-  s->delay = 1e9;
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  cycle(s, 159, NULL, 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_REQUESTED);
-  cycle(s, 160, NULL, 0); /* pending_timeout (60 s) has passed */
-  ck_assert_uint_eq(s->lookups, 1);
-  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
-  ck_assert_double_eq(key_of(s, KEY)->alerted_through, 90);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  page_at(r, KEY, 100, "req-1");
+  look_up(r, 159, KEY, NULL, 0);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_REQUESTED);
+  ck_assert_uint_eq(look_up(r, 160, KEY, NULL, 0), 1); /* pending_timeout */
+  plan(r, 160);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_NONE);
+  ck_assert_double_eq(key_of(r, KEY)->alerted_through, 90);
   for (int i = 0; i < 5; i++) {
-    cycle1(s, 200 + 100 * i, mkrun("us1", RS_RESULT_FAIL, 90));
-    ck_assert_uint_eq(s->lookups, 0);
-    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+    observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+    ck_assert_uint_eq(look_up(r, 200 + 100 * i, KEY, NULL, 0), 0);
+    plan(r, 200 + 100 * i);
+    ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   }
-  s->delay = 0;
-  cycle1(s, 1000, mkrun("us1", RS_RESULT_FAIL, 990));
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  ck_assert_uint_eq(s->total_creates, 2);
-  sim_free(s);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 990));
+  page_at(r, KEY, 1000, "req-2");
+  recon_free(r);
 }
 END_TEST
 
@@ -1060,344 +903,274 @@ START_TEST(test_terminate_start_event_still_open) {
 }
 END_TEST
 
-/* The answer to a create was lost and nothing was created: after
- * pending_timeout it is created again, once. */
-START_TEST(test_pending_lost_not_created) {
-  struct sim *s = sim_new();
-  s->outcome = REC_MAYBE_SENT;
-  s->lost_exists = false;
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  struct rec_key *k = key_of(s, KEY);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
+/* A create whose answer was lost (REC_MAYBE_SENT) at 100 for the run at
+ * 90: the key waits for its event. */
+static struct rec_key *lost_create(struct recon *r) {
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  look_up(r, 100, KEY, NULL, 0);
+  plan(r, 100);
+  ck_assert_uint_eq(count(r, REC_CREATE, KEY), 1);
+  struct rec_key *k = key_of(r, KEY);
+  rec_create_done(k, &r->o, REC_MAYBE_SENT, NULL, 100);
   ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
   ck_assert(!k->request_confirmed);
   ck_assert_str_eq(k->request_id, "");
-  s->outcome = REC_CREATED;
+  return k;
+}
+
+/* The answer to a create was lost and nothing shows up: it is looked up
+ * every cycle, and created again (once) after pending_timeout. */
+START_TEST(test_pending_lost_not_created) {
+  struct recon *r = recon_new();
+  lost_create(r);
   for (double t = 110; t < 160; t += 10) {
-    cycle(s, t, NULL, 0);
-    ck_assert_uint_eq(s->lookups, 1);
-    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+    ck_assert_uint_eq(look_up(r, t, KEY, NULL, 0), 1);
+    plan(r, t);
+    ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   }
-  cycle(s, 160, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_REQUESTED);
-  cycle(s, 170, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  ck_assert_uint_eq(s->total_creates, 2);
-  ck_assert_uint_eq(fx_count(s, KEY), 1);
-  sim_free(s);
+  page_at(r, KEY, 160, "req-2");
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_REQUESTED);
+  look_up(r, 170, KEY, IDS("ev-2"));
+  plan(r, 170);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_ACTIVE);
+  recon_free(r);
 }
 END_TEST
 
-/* The answer was lost but the event exists: adopted when it shows up
- * before pending_timeout, never created twice. */
+/* The answer was lost but the event exists: taken when it shows up before
+ * pending_timeout, never created twice. */
 START_TEST(test_pending_lost_but_created) {
-  struct sim *s = sim_new();
-  s->outcome = REC_MAYBE_SENT;
-  s->lost_exists = true;
-  s->delay = 45;
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
+  struct recon *r = recon_new();
+  lost_create(r);
   for (double t = 110; t <= 300; t += 10) {
-    cycle(s, t, NULL, 0);
-    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+    if (t < 145)
+      look_up(r, t, KEY, NULL, 0);
+    else
+      look_up(r, t, KEY, IDS("ev-1"));
+    plan(r, t);
+    ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   }
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  ck_assert_str_eq(key_of(s, KEY)->event_ids[0], "ev-1");
-  ck_assert_uint_eq(s->total_creates, 1);
-  ck_assert_uint_eq(fx_count(s, KEY), 1);
-  sim_free(s);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_ACTIVE);
+  ck_assert_str_eq(key_of(r, KEY)->event_ids[0], "ev-1");
+  recon_free(r);
 }
 END_TEST
 
 /* An explicit rejection: nothing exists, the next cycle tries again. */
 START_TEST(test_not_created_retried) {
-  struct sim *s = sim_new();
-  s->outcome = REC_NOT_CREATED;
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
-  cycle(s, 110, NULL, 0);
-  ck_assert_uint_eq(s->lookups, 1);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  s->outcome = REC_CREATED;
-  cycle(s, 120, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_REQUESTED);
-  cycle(s, 130, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  ck_assert_uint_eq(fx_count(s, KEY), 1);
-  sim_free(s);
-}
-END_TEST
-
-struct crash_row {
-  int crash;
-  double delay;
-  size_t creates; /* in all */
-};
-
-static const struct crash_row crash_rows[] = {
-    {CRASH_AFTER_SEND, 20, 1}, /* the event shows up: adopted */
-    {CRASH_BEFORE_SEND, 0, 2}, /* nothing was sent: sent again, once */
-};
-
-/* The plugin stops after recording a create and before its outcome: on
- * the next cycles the key is pending, and it pages once in all. */
-START_TEST(test_write_ahead_crash) {
-  const struct crash_row *r = &crash_rows[_i];
-  struct sim *s = sim_new();
-  s->crash = r->crash;
-  s->delay = r->delay;
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  struct rec_key *k = key_of(s, KEY);
-  ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
-  ck_assert(!k->request_confirmed);
-  s->crash = CRASH_NONE;
-  for (double t = 110; t <= 300; t += 10)
-    cycle(s, t, NULL, 0);
-  ck_assert_uint_eq(s->total_creates, r->creates);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  ck_assert_uint_eq(fx_count(s, KEY), 1);
-  sim_free(s);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  look_up(r, 100, KEY, NULL, 0);
+  plan(r, 100);
+  ck_assert_uint_eq(count(r, REC_CREATE, KEY), 1);
+  rec_create_done(key_of(r, KEY), &r->o, REC_NOT_CREATED, NULL, 100);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_NONE);
+  page_at(r, KEY, 110, "req-2");
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_REQUESTED);
+  look_up(r, 120, KEY, IDS("ev-1"));
+  plan(r, 120);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_ACTIVE);
+  recon_free(r);
 }
 END_TEST
 
 /* REC_NOT_CREATED only undoes a pending mark; it never forgets an event. */
 START_TEST(test_not_created_keeps_active) {
-  struct sim *s = sim_new();
-  make_active(s);
-  struct rec_key *k = key_of(s, KEY);
-  rec_create_done(k, &s->o, REC_NOT_CREATED, NULL, 120);
+  struct recon *r = recon_new();
+  struct rec_key *k = make_active(r);
+  rec_create_done(k, &r->o, REC_NOT_CREATED, NULL, 120);
   ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
   ck_assert_uint_eq(k->n_events, 1);
-  sim_free(s);
+  recon_free(r);
 }
 END_TEST
 
 /* The key passes while its event is requested: it is terminated once it
  * shows up. */
 START_TEST(test_pass_while_requested) {
-  struct sim *s = sim_new();
-  s->delay = 30;
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  cycle1(s, 110, mkrun("us1", RS_RESULT_PASS, 105));
-  ck_assert_int_eq(verdict_of(s, KEY), REC_PASSING);
-  ck_assert_uint_eq(s->lookups, 1);
-  ck_assert_uint_eq(count(s, REC_TERMINATE, NULL), 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_REQUESTED);
-  cycle(s, 120, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_TERMINATE, NULL), 0);
-  cycle(s, 130, NULL, 0); /* visible from 130 */
-  ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 1);
-  ck_assert(terminated(s, "ev-1"));
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
-  ck_assert_uint_eq(fx_count(s, KEY), 0);
-  cycle(s, 140, NULL, 0);
-  ck_assert_uint_eq(s->n_log, 0);
-  ck_assert_uint_eq(s->lookups, 0);
-  sim_free(s);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  page_at(r, KEY, 100, "req-1");
+  observe(r, mkrun("us1", RS_RESULT_PASS, 105));
+  ck_assert_int_eq(verdict_of(r, KEY), REC_PASSING);
+  ck_assert_uint_eq(look_up(r, 110, KEY, NULL, 0), 1);
+  plan(r, 110);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, NULL), 0);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_REQUESTED);
+  look_up(r, 120, KEY, NULL, 0);
+  plan(r, 120);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, NULL), 0);
+  look_up(r, 130, KEY, IDS("ev-1")); /* it shows up */
+  plan(r, 130);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, KEY), 1);
+  ck_assert(plans_terminate(r, "ev-1"));
+  rec_terminate_done(key_of(r, KEY), "ev-1", true);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_NONE);
+  ck_assert_uint_eq(look_up(r, 140, KEY, NULL, 0), 0);
+  plan(r, 140);
+  ck_assert_uint_eq(r->last.n, 0);
+  recon_free(r);
 }
 END_TEST
 
 /* A terminate that is rejected is tried again on the next cycle. */
 START_TEST(test_terminate_retried) {
-  struct sim *s = sim_new();
-  make_active(s);
-  s->terminate_fails = true;
-  cycle1(s, 200, mkrun("us1", RS_RESULT_PASS, 190));
-  ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 1);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  ck_assert_uint_eq(key_of(s, KEY)->n_events, 1);
-  s->terminate_fails = false;
-  cycle(s, 210, NULL, 0);
-  ck_assert_uint_eq(s->lookups, 1);
-  ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 1);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
-  ck_assert_uint_eq(fx_count(s, KEY), 0);
-  sim_free(s);
+  struct recon *r = recon_new();
+  struct rec_key *k = make_active(r);
+  observe(r, mkrun("us1", RS_RESULT_PASS, 190));
+  look_up(r, 200, KEY, IDS("ev-1"));
+  plan(r, 200);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, KEY), 1);
+  rec_terminate_done(k, "ev-1", false);
+  ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+  ck_assert_uint_eq(k->n_events, 1);
+  ck_assert_uint_eq(look_up(r, 210, KEY, IDS("ev-1")), 1);
+  plan(r, 210);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, KEY), 1);
+  rec_terminate_done(k, "ev-1", true);
+  ck_assert_int_eq(k->ev, REC_EV_NONE);
+  recon_free(r);
 }
 END_TEST
 
 /* ---- reconciliation with what xMatters holds ---- */
 
-/* A person terminated the event: forgotten, no second page for the same
- * failing run; a newer failing run pages again. */
+/* A person terminated the event: forgotten at the next check, no second
+ * page for the same failing run; a newer failing run pages again. */
 START_TEST(test_person_terminates) {
-  struct sim *s = sim_new();
-  make_active(s); /* checked at 110 */
-  fx_terminate(s, "ev-1");
-  cycle(s, 409, NULL, 0);
-  ck_assert_uint_eq(s->lookups, 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  cycle(s, 410, NULL, 0); /* reconcile_interval (300 s) after 110 */
-  ck_assert_uint_eq(s->lookups, 1);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
-  ck_assert_uint_eq(key_of(s, KEY)->n_events, 0);
-  ck_assert_uint_eq(s->n_log, 0);
+  struct recon *r = recon_new();
+  make_active(r); /* checked at 110 */
+  ck_assert_uint_eq(look_up(r, 409, KEY, NULL, 0), 0);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_ACTIVE);
+  /* reconcile_interval (300 s) after 110; xMatters shows nothing now */
+  ck_assert_uint_eq(look_up(r, 410, KEY, NULL, 0), 1);
+  plan(r, 410);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_NONE);
+  ck_assert_uint_eq(key_of(r, KEY)->n_events, 0);
+  ck_assert_uint_eq(r->last.n, 0);
   for (int i = 0; i < 5; i++) {
-    cycle1(s, 500 + 100 * i, mkrun("us1", RS_RESULT_FAIL, 90));
-    ck_assert_uint_eq(s->n_log, 0);
-    ck_assert_uint_eq(s->lookups, 0);
+    observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+    ck_assert_uint_eq(look_up(r, 500 + 100 * i, KEY, NULL, 0), 0);
+    plan(r, 500 + 100 * i);
+    ck_assert_uint_eq(r->last.n, 0);
   }
-  cycle1(s, 1100, mkrun("us1", RS_RESULT_FAIL, 1090));
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  ck_assert_uint_eq(s->total_creates, 2);
-  sim_free(s);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 1090));
+  page_at(r, KEY, 1100, "req-2");
+  recon_free(r);
 }
 END_TEST
 
 /* reconcile_interval drives the lookups of active keys, and a lookup
  * adopts events the state did not know. */
 START_TEST(test_reconcile_interval) {
-  struct sim *s = sim_new();
-  s->o.reconcile_interval = 100;
-  make_active(s); /* checked at 110 */
+  struct recon *r = recon_new();
+  r->o.reconcile_interval = 100;
+  make_active(r); /* checked at 110 */
   size_t lookups = 0;
   for (double t = 120; t <= 510; t += 10) {
-    cycle(s, t, NULL, 0);
-    lookups += s->lookups;
-    ck_assert_uint_eq(s->n_log, 0);
+    lookups += look_up(r, t, KEY, IDS("ev-1"));
+    plan(r, t);
+    ck_assert_uint_eq(r->last.n, 0);
   }
   ck_assert_uint_eq(lookups, 4); /* at 210, 310, 410 and 510 */
-  fx_add(s, KEY, "ext-1", 0);
-  cycle(s, 600, NULL, 0);
-  ck_assert_uint_eq(key_of(s, KEY)->n_events, 1); /* not looked up yet */
-  cycle(s, 610, NULL, 0);
-  ck_assert_uint_eq(s->lookups, 1);
-  ck_assert_uint_eq(key_of(s, KEY)->n_events, 2);
-  cycle1(s, 620, mkrun("us1", RS_RESULT_PASS, 615));
-  ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 2);
-  ck_assert(terminated(s, "ext-1"));
-  ck_assert(terminated(s, "ev-1"));
-  sim_free(s);
+  /* xMatters now holds ext-1 too */
+  ck_assert_uint_eq(look_up(r, 600, KEY, IDS("ev-1", "ext-1")), 0);
+  ck_assert_uint_eq(key_of(r, KEY)->n_events, 1);
+  ck_assert_uint_eq(look_up(r, 610, KEY, IDS("ev-1", "ext-1")), 1);
+  ck_assert_uint_eq(key_of(r, KEY)->n_events, 2);
+  observe(r, mkrun("us1", RS_RESULT_PASS, 615));
+  look_up(r, 620, KEY, IDS("ev-1", "ext-1"));
+  plan(r, 620);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, KEY), 2);
+  ck_assert(plans_terminate(r, "ext-1"));
+  ck_assert(plans_terminate(r, "ev-1"));
+  recon_free(r);
 }
 END_TEST
 
-/* xMatters unreachable: the caller answers no lookup, and nothing is
- * created or terminated blind. */
+/* xMatters unreachable: no lookup is answered, and nothing is created or
+ * terminated blind. */
 START_TEST(test_xm_unreachable) {
-  struct sim *s = sim_new();
-  s->down = true;
+  struct recon *r = recon_new();
   for (int i = 0; i < 5; i++) {
-    cycle1(s, 100 + 10 * i, mkrun("us1", RS_RESULT_FAIL, 90));
-    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+    observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+    look_up(r, 100 + 10 * i, NULL, NULL, 0);
+    plan(r, 100 + 10 * i);
+    ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   }
-  s->down = false;
-  cycle(s, 200, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  cycle(s, 210, NULL, 0);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  s->down = true;
-  cycle1(s, 300, mkrun("us1", RS_RESULT_PASS, 290));
-  ck_assert_uint_eq(count(s, REC_TERMINATE, NULL), 0);
-  cycle(s, 310, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_TERMINATE, NULL), 0);
-  ck_assert_uint_eq(fx_count(s, KEY), 1);
-  s->down = false;
-  cycle(s, 320, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 1);
-  ck_assert_uint_eq(fx_count(s, KEY), 0);
-  sim_free(s);
+  page_at(r, KEY, 200, "req-1");
+  look_up(r, 210, KEY, IDS("ev-1"));
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_ACTIVE);
+  observe(r, mkrun("us1", RS_RESULT_PASS, 290));
+  for (double t = 300; t <= 310; t += 10) {
+    look_up(r, t, NULL, NULL, 0);
+    plan(r, t);
+    ck_assert_uint_eq(count(r, REC_TERMINATE, NULL), 0);
+  }
+  ck_assert_uint_eq(look_up(r, 320, KEY, IDS("ev-1")), 1);
+  plan(r, 320);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, KEY), 1);
+  recon_free(r);
 }
 END_TEST
 
 /* Only the keys that were looked up in this cycle get actions, even when
  * several keys need them. */
 START_TEST(test_only_looked_up_keys) {
-  struct sim *s = sim_new();
-  struct rs_run runs[] = {
-      mkrun_full(BUCKET, "ta", ENV, "us1", RS_RESULT_FAIL, 100, "a"),
-      mkrun_full(BUCKET, "tb", ENV, "us1", RS_RESULT_FAIL, 100, "b"),
-  };
-  s->now = 110;
-  for (size_t i = 0; i < 2; i++)
-    ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &runs[i]), 1);
-  size_t *idx = NULL, n_idx = 0;
-  ck_assert_int_eq(rec_plan_lookups(&s->st, &s->o, 110, &idx, &n_idx), 0);
-  ck_assert_uint_eq(n_idx, 2);
+  struct recon *r = recon_new();
+  observe(r, mkrun_full(BUCKET, "ta", ENV, "us1", RS_RESULT_FAIL, 100, "a"));
+  observe(r, mkrun_full(BUCKET, "tb", ENV, "us1", RS_RESULT_FAIL, 100, "b"));
   /* Only the second key's answer comes back. */
-  rec_apply_lookup(s->st.keys[idx[1]], &s->o, NULL, 0, 110);
-  free(idx);
-  struct rec_actions a;
-  rec_actions_init(&a);
-  ck_assert_int_eq(rec_plan_actions(&s->st, &s->o, 110, &a), 0);
-  size_t creates = 0;
-  for (size_t i = 0; i < a.n; i++) {
-    if (a.v[i].type != REC_CREATE)
-      continue;
-    creates++;
-    ck_assert_str_eq(s->st.keys[a.v[i].key]->key, BUCKET "/tb/" ENV);
-  }
-  ck_assert_uint_eq(creates, 1);
-  rec_actions_fini(&a);
-  sim_free(s);
+  const struct answer only_b = {BUCKET "/tb/" ENV, NULL};
+  ck_assert_uint_eq(look_up_many(r, 110, &only_b, 1), 2);
+  plan(r, 110);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 1);
+  ck_assert_uint_eq(count(r, REC_CREATE, BUCKET "/tb/" ENV), 1);
+  recon_free(r);
 }
 END_TEST
 
 /* rec_plan_lookups appends to what the caller already holds. */
 START_TEST(test_plan_lookups_appends) {
-  struct sim *s = sim_new();
-  struct rs_run run = mkrun("us1", RS_RESULT_FAIL, 100);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 1);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 100));
   size_t *idx = malloc(sizeof(*idx));
   ck_assert_ptr_nonnull(idx);
   idx[0] = 77;
   size_t n_idx = 1;
-  ck_assert_int_eq(rec_plan_lookups(&s->st, &s->o, 110, &idx, &n_idx), 0);
+  ck_assert_int_eq(rec_plan_lookups(&r->st, &r->o, 110, &idx, &n_idx), 0);
   ck_assert_uint_eq(n_idx, 2);
   ck_assert_uint_eq(idx[0], 77);
   ck_assert_uint_eq(idx[1], 0);
   free(idx);
-  sim_free(s);
+  recon_free(r);
 }
 END_TEST
 
 /* ---- adopting listed events ---- */
 
-/* The engine's sweep at now: lists every active event xMatters shows and
- * adopts those of keys the state has. Returns how many were new. */
-static size_t sim_sweep(struct sim *s, double now) {
-  size_t adopted = 0;
-  s->now = now;
-  for (size_t i = 0; i < s->n_ev; i++) {
-    const struct fx_event *e = &s->ev[i];
-    struct rec_key *k = rec_key_find(&s->st, e->key);
-    if (!e->active || e->visible_at > now || k == NULL)
-      continue;
-    int rc = rec_adopt_event(k, &s->o, e->id);
-    ck_assert(rc == 0 || rc == 1);
-    adopted += (size_t)rc;
-  }
-  return adopted;
-}
-
 /* An event the state did not know, on a passing key: terminated by the
  * next cycle. */
 START_TEST(test_adopt_passing) {
-  struct sim *s = sim_new();
-  cycle1(s, 100, mkrun("us1", RS_RESULT_PASS, 90));
-  ck_assert_uint_eq(s->n_log, 0);
-  fx_add(s, KEY, "ext-1", 0);
-  ck_assert_uint_eq(sim_sweep(s, 105), 1);
-  struct rec_key *k = key_of(s, KEY);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_PASS, 90));
+  look_up(r, 100, NULL, NULL, 0);
+  plan(r, 100);
+  ck_assert_uint_eq(r->last.n, 0);
+  struct rec_key *k = key_of(r, KEY);
+  ck_assert_int_eq(rec_adopt_event(k, &r->o, "ext-1"), 1);
   ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
   ck_assert_uint_eq(k->n_events, 1);
   ck_assert_str_eq(k->event_ids[0], "ext-1");
-  cycle(s, 110, NULL, 0);
-  ck_assert_uint_eq(s->lookups, 1);
-  ck_assert_uint_eq(s->n_log, 1); /* never notified failing: no OKAY */
-  ck_assert_int_eq(s->log[0].type, REC_TERMINATE);
-  ck_assert_str_eq(s->log[0].event_id, "ext-1");
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
-  ck_assert_uint_eq(fx_count(s, KEY), 0);
-  ck_assert_uint_eq(s->total_creates, 0);
-  sim_free(s);
+  ck_assert_uint_eq(look_up(r, 110, KEY, IDS("ext-1")), 1);
+  plan(r, 110);
+  ck_assert_uint_eq(r->last.n, 1); /* never notified failing: no OKAY */
+  ck_assert_int_eq(r->last.v[0].type, REC_TERMINATE);
+  ck_assert_str_eq(r->last.v[0].event_id, "ext-1");
+  recon_free(r);
 }
 END_TEST
 
@@ -1405,87 +1178,77 @@ END_TEST
  * created, not for newer failing runs either while the event stays
  * active, nor when a person then terminates it. */
 START_TEST(test_adopt_failing) {
-  struct sim *s = sim_new();
-  struct rs_run run = mkrun("us1", RS_RESULT_FAIL, 90);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 1);
-  fx_add(s, KEY, "ext-1", 0);
-  ck_assert_uint_eq(sim_sweep(s, 95), 1);
-  struct rec_key *k = key_of(s, KEY);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  struct rec_key *k = key_of(r, KEY);
+  ck_assert_int_eq(rec_adopt_event(k, &r->o, "ext-1"), 1);
   ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
   ck_assert_double_eq(k->alerted_through, 90);
-  cycle(s, 100, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
-  ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, KEY), 1);
+  look_up(r, 100, KEY, IDS("ext-1"));
+  plan(r, 100);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, KEY), 1);
   size_t lookups = 0;
   for (int i = 0; i < 10; i++) {
-    cycle1(s, 200 + 100 * i, mkrun("us1", RS_RESULT_FAIL, 190 + 100 * i));
-    lookups += s->lookups;
-    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
-    ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-    ck_assert_double_eq(key_of(s, KEY)->alerted_through, 190 + 100 * i);
+    observe(r, mkrun("us1", RS_RESULT_FAIL, 190 + 100 * i));
+    lookups += look_up(r, 200 + 100 * i, KEY, IDS("ext-1"));
+    plan(r, 200 + 100 * i);
+    ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+    ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+    ck_assert_double_eq(k->alerted_through, 190 + 100 * i);
   }
-  ck_assert_uint_eq(lookups, 3); /* at 300, 600 and 900: still active */
-  fx_terminate(s, "ext-1");
-  cycle(s, 1200, NULL, 0);
-  ck_assert_uint_eq(s->lookups, 1);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
-  ck_assert_uint_eq(s->n_log, 0);
-  ck_assert_uint_eq(s->total_creates, 0);
-  sim_free(s);
+  ck_assert_uint_eq(lookups, 3); /* every reconcile_interval: still active */
+  ck_assert_uint_eq(look_up(r, 1200, KEY, NULL, 0), 1); /* terminated */
+  plan(r, 1200);
+  ck_assert_int_eq(k->ev, REC_EV_NONE);
+  ck_assert_uint_eq(r->last.n, 0);
+  recon_free(r);
 }
 END_TEST
 
-/* An id the key knows is not new, whether adopted or looked up; and a
- * listing that misses an event does not forget it. */
+/* An id the key knows is not new, whether adopted or looked up; and
+ * adopting only adds (a listing never forgets an event). */
 START_TEST(test_adopt_twice) {
-  struct sim *s = sim_new();
-  make_active(s); /* knows ev-1 from a lookup */
-  struct rec_key *k = key_of(s, KEY);
-  ck_assert_int_eq(rec_adopt_event(k, &s->o, "ev-1"), 0);
-  ck_assert_uint_eq(sim_sweep(s, 120), 0);
+  struct recon *r = recon_new();
+  struct rec_key *k = make_active(r); /* knows ev-1 from a lookup */
+  ck_assert_int_eq(rec_adopt_event(k, &r->o, "ev-1"), 0);
   ck_assert_uint_eq(k->n_events, 1);
-  fx_add(s, KEY, "ext-1", 0);
-  ck_assert_uint_eq(sim_sweep(s, 130), 1);
-  ck_assert_uint_eq(sim_sweep(s, 140), 0);
-  ck_assert_int_eq(rec_adopt_event(k, &s->o, "ext-1"), 0);
+  ck_assert_int_eq(rec_adopt_event(k, &r->o, "ext-1"), 1);
+  ck_assert_int_eq(rec_adopt_event(k, &r->o, "ext-1"), 0);
+  ck_assert_int_eq(rec_adopt_event(k, &r->o, "ev-1"), 0);
   ck_assert_uint_eq(k->n_events, 2);
   ck_assert_str_eq(k->event_ids[0], "ev-1");
   ck_assert_str_eq(k->event_ids[1], "ext-1");
-  fx_terminate(s, "ev-1");
-  fx_terminate(s, "ext-1");
-  ck_assert_uint_eq(sim_sweep(s, 150), 0);
   ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
-  ck_assert_uint_eq(k->n_events, 2);
-  sim_free(s);
+  recon_free(r);
 }
 END_TEST
 
 /* A key that holds REC_EVENTS_MAX events adopts no more; an id too long
  * to keep is not adopted either. */
 START_TEST(test_adopt_full) {
-  struct sim *s = sim_new();
-  struct rs_run run = mkrun("us1", RS_RESULT_PASS, 90);
-  ck_assert_int_eq(rec_observe_run(&s->st, BUCKET, &run), 1);
-  struct rec_key *k = key_of(s, KEY);
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_PASS, 90));
+  struct rec_key *k = key_of(r, KEY);
   char id[XM_ID_MAX + 1];
   memset(id, 'x', XM_ID_MAX);
   id[XM_ID_MAX] = '\0';
-  ck_assert_int_eq(rec_adopt_event(k, &s->o, id), 0);
+  ck_assert_int_eq(rec_adopt_event(k, &r->o, id), 0);
   ck_assert_int_eq(k->ev, REC_EV_NONE);
   ck_assert_uint_eq(k->n_events, 0);
   for (int i = 0; i < REC_EVENTS_MAX; i++) {
     snprintf(id, sizeof(id), "ext-%d", i);
-    ck_assert_int_eq(rec_adopt_event(k, &s->o, id), 1);
+    ck_assert_int_eq(rec_adopt_event(k, &r->o, id), 1);
   }
   ck_assert_uint_eq(k->n_events, REC_EVENTS_MAX);
-  ck_assert_int_eq(rec_adopt_event(k, &s->o, "one-too-many"), 0);
+  ck_assert_int_eq(rec_adopt_event(k, &r->o, "one-too-many"), 0);
   ck_assert_uint_eq(k->n_events, REC_EVENTS_MAX);
   for (int i = 0; i < REC_EVENTS_MAX; i++) {
     snprintf(id, sizeof(id), "ext-%d", i);
     ck_assert_str_eq(k->event_ids[i], id);
   }
   ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
-  sim_free(s);
+  recon_free(r);
 }
 END_TEST
 
@@ -1502,19 +1265,20 @@ static const struct adopt_requested_row adopt_requested_rows[] = {
 /* The listing shows the event a request created before a lookup does: the
  * key takes it, the request is cleared, and nothing is created again. */
 START_TEST(test_adopt_requested) {
-  const struct adopt_requested_row *r = &adopt_requested_rows[_i];
-  struct sim *s = sim_new();
-  s->outcome = r->outcome;
-  s->lost_exists = true;
-  s->delay = 30;
-  cycle1(s, 100, mkrun("us1", RS_RESULT_FAIL, 90));
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  cycle(s, 110, NULL, 0);
-  struct rec_key *k = key_of(s, KEY);
+  const struct adopt_requested_row *row = &adopt_requested_rows[_i];
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  look_up(r, 100, KEY, NULL, 0);
+  plan(r, 100);
+  ck_assert_uint_eq(count(r, REC_CREATE, KEY), 1);
+  struct rec_key *k = key_of(r, KEY);
+  rec_create_done(k, &r->o, row->outcome,
+                  row->outcome == REC_CREATED ? "req-1" : NULL, 100);
+  look_up(r, 110, KEY, NULL, 0); /* not showing yet */
   ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
-  ck_assert_str_eq(k->request_id, r->request_id);
-  ck_assert(k->request_confirmed == (r->outcome == REC_CREATED));
-  ck_assert_uint_eq(sim_sweep(s, 130), 1); /* ev-1 is visible from 130 */
+  ck_assert_str_eq(k->request_id, row->request_id);
+  ck_assert(k->request_confirmed == (row->outcome == REC_CREATED));
+  ck_assert_int_eq(rec_adopt_event(k, &r->o, "ev-1"), 1); /* listed at 130 */
   ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
   ck_assert_str_eq(k->request_id, "");
   ck_assert(!k->request_confirmed);
@@ -1522,16 +1286,17 @@ START_TEST(test_adopt_requested) {
   ck_assert_str_eq(k->event_ids[0], "ev-1");
   ck_assert_double_eq(k->alerted_through, 90);
   for (double t = 140; t <= 200; t += 10) {
-    cycle(s, t, NULL, 0);
-    ck_assert_uint_eq(s->lookups, 0);
-    ck_assert_uint_eq(s->n_log, 0);
+    ck_assert_uint_eq(look_up(r, t, KEY, IDS("ev-1")), 0);
+    plan(r, t);
+    ck_assert_uint_eq(r->last.n, 0);
   }
-  cycle1(s, 250, mkrun("us1", RS_RESULT_PASS, 240));
-  ck_assert_uint_eq(count(s, REC_TERMINATE, KEY), 1);
-  ck_assert(terminated(s, "ev-1"));
-  ck_assert_uint_eq(s->total_creates, 1);
-  ck_assert_uint_eq(fx_count(s, KEY), 0);
-  sim_free(s);
+  observe(r, mkrun("us1", RS_RESULT_PASS, 240));
+  look_up(r, 250, KEY, IDS("ev-1"));
+  plan(r, 250);
+  ck_assert_uint_eq(count(r, REC_TERMINATE, KEY), 1);
+  ck_assert(plans_terminate(r, "ev-1"));
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  recon_free(r);
 }
 END_TEST
 
@@ -1539,72 +1304,78 @@ END_TEST
  * person terminates the event before the next lookup, the run does not
  * page again; a still newer failing run pages, once. */
 START_TEST(test_active_covers_failures) {
-  struct sim *s = sim_new();
-  make_active(s); /* failing at 90, checked at 110 */
-  cycle1(s, 200, mkrun("us1", RS_RESULT_FAIL, 190));
-  ck_assert_uint_eq(s->lookups, 0);
-  ck_assert_uint_eq(s->n_log, 0);
-  ck_assert_double_eq(key_of(s, KEY)->alerted_through, 190);
-  fx_terminate(s, "ev-1");
-  cycle(s, 410, NULL, 0); /* reconcile_interval after 110 */
-  ck_assert_uint_eq(s->lookups, 1);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_NONE);
-  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+  struct recon *r = recon_new();
+  make_active(r); /* failing at 90, checked at 110 */
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 190));
+  ck_assert_uint_eq(look_up(r, 200, KEY, IDS("ev-1")), 0);
+  plan(r, 200);
+  ck_assert_uint_eq(r->last.n, 0);
+  ck_assert_double_eq(key_of(r, KEY)->alerted_through, 190);
+  /* a person terminated ev-1; reconcile_interval after 110 */
+  ck_assert_uint_eq(look_up(r, 410, KEY, NULL, 0), 1);
+  plan(r, 410);
+  ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_NONE);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   for (int i = 0; i < 3; i++) {
-    cycle1(s, 420 + 10 * i, mkrun("us1", RS_RESULT_FAIL, 190));
-    ck_assert_uint_eq(s->lookups, 0);
-    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
+    observe(r, mkrun("us1", RS_RESULT_FAIL, 190));
+    ck_assert_uint_eq(look_up(r, 420 + 10 * i, KEY, NULL, 0), 0);
+    plan(r, 420 + 10 * i);
+    ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   }
-  cycle1(s, 500, mkrun("us1", RS_RESULT_FAIL, 490));
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  cycle(s, 510, NULL, 0);
-  ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
-  ck_assert_uint_eq(s->total_creates, 2);
-  sim_free(s);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 490));
+  page_at(r, KEY, 500, "req-2");
+  look_up(r, 510, KEY, IDS("ev-2"));
+  plan(r, 510);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  recon_free(r);
 }
 END_TEST
 
 /* ---- the order of actions ---- */
 
-/* Where the first action of type for key is in the last cycle's list. */
-static size_t log_index(const struct sim *s, enum rec_action_type type,
-                        const char *key) {
-  for (size_t i = 0; i < s->n_log; i++)
-    if (s->log[i].type == type && strcmp(s->log[i].key, key) == 0)
+/* Where the first planned action of type for key is. */
+static size_t plan_index(const struct recon *r, enum rec_action_type type,
+                         const char *key) {
+  for (size_t i = 0; i < r->last.n; i++)
+    if (r->last.v[i].type == type &&
+        strcmp(r->st.keys[r->last.v[i].key]->key, key) == 0)
       return i;
   ck_abort_msg("no action %d for %s", type, key);
   return 0;
 }
 
+#define KA BUCKET "/ta/" ENV
+#define KB BUCKET "/tb/" ENV
+
 /* Per key, the create or terminate comes before the notification (so a
  * FAILURE notification can name the request). */
 START_TEST(test_events_before_notification) {
-  struct sim *s = sim_new();
-  const char *ka = BUCKET "/ta/" ENV, *kb = BUCKET "/tb/" ENV;
-  struct rs_run fails[] = {
-      mkrun_full(BUCKET, "ta", ENV, "us1", RS_RESULT_FAIL, 90, "a1"),
-      mkrun_full(BUCKET, "tb", ENV, "us1", RS_RESULT_FAIL, 90, "b1"),
-  };
-  cycle(s, 100, fails, 2);
-  ck_assert_uint_eq(s->lookups, 2);
-  ck_assert_uint_eq(s->n_log, 4);
-  ck_assert_uint_eq(log_index(s, REC_CREATE, ka), 0);
-  ck_assert_uint_eq(log_index(s, REC_NOTIFY_FAILURE, ka), 1);
-  ck_assert_uint_eq(log_index(s, REC_CREATE, kb), 2);
-  ck_assert_uint_eq(log_index(s, REC_NOTIFY_FAILURE, kb), 3);
-  cycle(s, 110, NULL, 0);
-  ck_assert_int_eq(key_of(s, ka)->ev, REC_EV_ACTIVE);
-  struct rs_run passes[] = {
-      mkrun_full(BUCKET, "ta", ENV, "us1", RS_RESULT_PASS, 190, "a2"),
-      mkrun_full(BUCKET, "tb", ENV, "us1", RS_RESULT_PASS, 190, "b2"),
-  };
-  cycle(s, 200, passes, 2);
-  ck_assert_uint_eq(s->n_log, 4);
-  ck_assert_uint_eq(log_index(s, REC_TERMINATE, ka), 0);
-  ck_assert_uint_eq(log_index(s, REC_NOTIFY_OKAY, ka), 1);
-  ck_assert_uint_eq(log_index(s, REC_TERMINATE, kb), 2);
-  ck_assert_uint_eq(log_index(s, REC_NOTIFY_OKAY, kb), 3);
-  sim_free(s);
+  struct recon *r = recon_new();
+  observe(r, mkrun_full(BUCKET, "ta", ENV, "us1", RS_RESULT_FAIL, 90, "a1"));
+  observe(r, mkrun_full(BUCKET, "tb", ENV, "us1", RS_RESULT_FAIL, 90, "b1"));
+  const struct answer none[] = {{KA, NULL}, {KB, NULL}};
+  ck_assert_uint_eq(look_up_many(r, 100, none, 2), 2);
+  plan(r, 100);
+  ck_assert_uint_eq(r->last.n, 4);
+  ck_assert_uint_eq(plan_index(r, REC_CREATE, KA), 0);
+  ck_assert_uint_eq(plan_index(r, REC_NOTIFY_FAILURE, KA), 1);
+  ck_assert_uint_eq(plan_index(r, REC_CREATE, KB), 2);
+  ck_assert_uint_eq(plan_index(r, REC_NOTIFY_FAILURE, KB), 3);
+  rec_create_done(key_of(r, KA), &r->o, REC_CREATED, "req-a", 100);
+  rec_create_done(key_of(r, KB), &r->o, REC_CREATED, "req-b", 100);
+  const struct answer seen[] = {{KA, "ev-a"}, {KB, "ev-b"}};
+  look_up_many(r, 110, seen, 2);
+  ck_assert_int_eq(key_of(r, KA)->ev, REC_EV_ACTIVE);
+  observe(r, mkrun_full(BUCKET, "ta", ENV, "us1", RS_RESULT_PASS, 190, "a2"));
+  observe(r, mkrun_full(BUCKET, "tb", ENV, "us1", RS_RESULT_PASS, 190, "b2"));
+  look_up_many(r, 200, seen, 2);
+  plan(r, 200);
+  ck_assert_uint_eq(r->last.n, 4);
+  ck_assert_uint_eq(plan_index(r, REC_TERMINATE, KA), 0);
+  ck_assert_uint_eq(plan_index(r, REC_NOTIFY_OKAY, KA), 1);
+  ck_assert_uint_eq(plan_index(r, REC_TERMINATE, KB), 2);
+  ck_assert_uint_eq(plan_index(r, REC_NOTIFY_OKAY, KB), 3);
+  recon_free(r);
 }
 END_TEST
 
@@ -1771,71 +1542,6 @@ START_TEST(test_cursor_set_find) {
 }
 END_TEST
 
-/* A simulated results endpoint: runs with started_at > since (all when
- * since <= 0), oldest first. */
-struct fake_rs {
-  struct rs_run runs[8];
-  size_t n;
-};
-
-static size_t rs_query(const struct fake_rs *f, double since,
-                       struct rs_run *out) {
-  size_t n = 0;
-  for (size_t i = 0; i < f->n; i++)
-    if (since <= 0 || f->runs[i].started_at > since)
-      out[n++] = f->runs[i];
-  return n;
-}
-
-/* One cycle of the engine for the test: read from the cursor, observe,
- * reconcile, move the cursor. */
-static void poll_test(struct sim *s, const struct fake_rs *f, double now) {
-  struct rs_run got[8];
-  struct rec_cursor *c = rec_cursor_find(&s->st, BUCKET, TEST_ID);
-  ck_assert_ptr_nonnull(c);
-  double since = c->since;
-  size_t n = rs_query(f, since, got);
-  cycle(s, now, got, n);
-  double next = rec_cursor_next(since, got, n, now, 3600);
-  ck_assert(next >= since);
-  ck_assert_int_eq(rec_cursor_set(&s->st, BUCKET, TEST_ID, next), 0);
-}
-
-/* A run that was `working` when first read and `fail` on the next read is
- * seen, and pages exactly once. */
-START_TEST(test_cursor_paging) {
-  struct sim *s = sim_new();
-  struct fake_rs f = {.n = 3};
-  f.runs[0] = mkrun("us1", RS_RESULT_PASS, 100);
-  f.runs[1] = mkrun("us1", RS_RESULT_UNFINISHED, 200);
-  f.runs[2] = mkrun("eu1", RS_RESULT_PASS, 300);
-  ck_assert_int_eq(rec_cursor_set(&s->st, BUCKET, TEST_ID, 50), 0);
-  poll_test(s, &f, 310);
-  ck_assert_uint_eq(s->n_log, 0);
-  ck_assert_int_eq(verdict_of(s, KEY), REC_PASSING);
-  double since = rec_cursor_find(&s->st, BUCKET, TEST_ID)->since;
-  ck_assert(since < 200 && since > 199);
-  /* It is still working on the next read, and then it fails. */
-  poll_test(s, &f, 320);
-  ck_assert_uint_eq(s->n_log, 0);
-  ck_assert_double_eq(rec_cursor_find(&s->st, BUCKET, TEST_ID)->since, since);
-  f.runs[1].result = RS_RESULT_FAIL;
-  f.runs[1].finished_at = 315;
-  poll_test(s, &f, 330);
-  ck_assert_int_eq(verdict_of(s, KEY), REC_FAILING);
-  ck_assert_uint_eq(count(s, REC_CREATE, KEY), 1);
-  ck_assert_uint_eq(count(s, REC_NOTIFY_FAILURE, KEY), 1);
-  ck_assert_double_eq(rec_cursor_find(&s->st, BUCKET, TEST_ID)->since, 300);
-  for (double t = 340; t < 400; t += 10) {
-    poll_test(s, &f, t);
-    ck_assert_uint_eq(count(s, REC_CREATE, NULL), 0);
-  }
-  ck_assert_uint_eq(s->total_creates, 1);
-  ck_assert_int_eq(key_of(s, KEY)->ev, REC_EV_ACTIVE);
-  sim_free(s);
-}
-END_TEST
-
 /* ---- the suite ---- */
 
 #define N_ROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -1856,8 +1562,6 @@ Suite *unit_suite(void) {
   add(s, "key_get_too_long", test_key_get_too_long, 0);
   /* Generous for valgrind (make memcheck), which runs it ~50x slower. */
   tcase_set_timeout(add(s, "many_keys", test_many_keys, 0), 60);
-  add(s, "behaviour_table", test_behaviour_table, N_ROWS(table_rows));
-  add(s, "fail_pages_once", test_fail_pages_once, 0);
   add(s, "repeated_observation", test_repeated_observation, 0);
   add(s, "out_of_order", test_out_of_order, 0);
   add(s, "equal_start_locations", test_equal_start_locations, 0);
@@ -1885,7 +1589,6 @@ Suite *unit_suite(void) {
       test_pending_confirmed_covers_only_older_failures, 0);
   add(s, "pending_lost_but_created", test_pending_lost_but_created, 0);
   add(s, "not_created_retried", test_not_created_retried, 0);
-  add(s, "write_ahead_crash", test_write_ahead_crash, N_ROWS(crash_rows));
   add(s, "not_created_keeps_active", test_not_created_keeps_active, 0);
   add(s, "pass_while_requested", test_pass_while_requested, 0);
   add(s, "terminate_retried", test_terminate_retried, 0);
@@ -1903,6 +1606,5 @@ Suite *unit_suite(void) {
   add(s, "events_before_notification", test_events_before_notification, 0);
   add(s, "cursor_next", test_cursor_next, N_ROWS(cursor_rows));
   add(s, "cursor_set_find", test_cursor_set_find, 0);
-  add(s, "cursor_paging", test_cursor_paging, 0);
   return s;
 }

@@ -1,0 +1,787 @@
+/* Unit tests of the engine: whole poll cycles against a scripted Runscope and
+ * xMatters (engine_fake.h) through the transport and clock seams. */
+#include "config/config.h"
+#include "engine/engine.h"
+#include "engine_fake.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define N_ROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define T0 1700000000.0
+#define INTERVAL 60.0
+#define TEST_ID "test-1"
+#define TEST_NAME "Checkout flow"
+#define ENV_ID "env-1"
+#define ENV_NAME "Production"
+#define KEY EF_BUCKET "/" TEST_ID "/" ENV_ID
+#define HOST "test-host"
+#define NOTES_MAX 64
+#define SELF_MAX 64
+
+/* ---- the harness: a config, the fakes, the sink, the engine ---- */
+
+/* A notification about a key (API ones have key ""). */
+struct note {
+  enum engine_severity sev;
+  char key[EF_KEY_MAX];
+  char event_id[EF_ID_MAX];
+};
+
+/* The latest value of one of the plugin's own ("self") values. */
+struct self_value {
+  char name[EF_ID_MAX]; /* its type instance */
+  double v;
+};
+
+/* What the engine told its agent. */
+struct told {
+  char *log; /* every line, "<level> <message>\n" */
+  size_t log_len;
+  struct note notes[NOTES_MAX];
+  size_t n_notes;
+  struct self_value self[SELF_MAX];
+  size_t n_self;
+};
+
+static struct {
+  char dir[64], state[96], snapshot[96];
+  struct cfg cfg;
+  bool finished; /* cfg_finish ran */
+  struct efake f;
+  struct told told;
+  struct engine *e;
+} h;
+
+static void on_log(void *ctx, enum engine_log_level level, const char *msg) {
+  struct told *t = ctx;
+  size_t n = strlen(msg) + 16;
+  t->log = realloc(t->log, t->log_len + n);
+  ck_assert_ptr_nonnull(t->log);
+  t->log_len +=
+      (size_t)snprintf(t->log + t->log_len, n, "%d %s\n", (int)level, msg);
+}
+
+static void on_value(void *ctx, const struct engine_value *v) {
+  struct told *t = ctx;
+  size_t i = 0;
+  if (strcmp(v->plugin_instance, "self") != 0)
+    return;
+  while (i < t->n_self && strcmp(t->self[i].name, v->type_instance) != 0)
+    i++;
+  if (i == t->n_self) {
+    ck_assert_uint_lt(t->n_self, SELF_MAX);
+    ef_copy(t->self[t->n_self++].name, EF_ID_MAX, v->type_instance);
+  }
+  t->self[i].v = v->kind == ENGINE_GAUGE ? v->gauge : (double)v->derive;
+}
+
+/* The latest self value named name; -1 when none came. */
+static double self_value(const char *name) {
+  for (size_t i = 0; i < h.told.n_self; i++)
+    if (strcmp(h.told.self[i].name, name) == 0)
+      return h.told.self[i].v;
+  return -1;
+}
+
+static const char *meta_of(const struct engine_notification *n,
+                           const char *name) {
+  for (size_t i = 0; i < n->n_meta; i++)
+    if (strcmp(n->meta[i].name, name) == 0)
+      return n->meta[i].value;
+  return "";
+}
+
+static void on_notify(void *ctx, const struct engine_notification *n) {
+  struct told *t = ctx;
+  ck_assert_uint_lt(t->n_notes, NOTES_MAX);
+  struct note *x = &t->notes[t->n_notes++];
+  x->sev = n->severity;
+  ef_copy(x->key, sizeof(x->key), meta_of(n, "runscope_key"));
+  ef_copy(x->event_id, sizeof(x->event_id), meta_of(n, "event_id"));
+}
+
+/* Notifications of severity sev (0: any) about key. */
+static size_t notes(enum engine_severity sev, const char *key) {
+  size_t n = 0;
+  for (size_t i = 0; i < h.told.n_notes; i++)
+    n += (sev == 0 || h.told.notes[i].sev == sev) &&
+         strcmp(h.told.notes[i].key, key) == 0;
+  return n;
+}
+
+static bool logged(const char *text) {
+  return h.told.log != NULL && strstr(h.told.log, text) != NULL;
+}
+
+static void set(char **dst, const char *v) {
+  ck_assert_int_eq(cfg_set_string(dst, v), 0);
+}
+
+/* The config plugin/config_parse.c would build for the fakes. */
+static void make_cfg(struct cfg *c) {
+  struct cfg_bucket *b;
+  cfg_init(c);
+  c->interval = INTERVAL;
+  set(&c->state_file, h.state);
+  set(&c->runscope.base_url, EF_RS_BASE);
+  set(&c->runscope.token, EF_TOKEN);
+  set(&c->xmatters.base_url, EF_XM_BASE);
+  set(&c->xmatters.user, EF_XM_USER);
+  set(&c->xmatters.password, EF_XM_PASSWORD);
+  set(&c->xmatters.test_results_trigger_url, EF_TRIGGER_URL);
+  ck_assert_int_eq(cfg_list_add(&c->xmatters.recipients, "api-oncall"), 0);
+  ck_assert_int_eq(cfg_add_bucket(c, EF_BUCKET, &b), 0);
+}
+
+static void setup(void) {
+  memset(&h, 0, sizeof(h));
+  snprintf(h.dir, sizeof(h.dir), "/tmp/runscope-engine-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(h.dir));
+  snprintf(h.state, sizeof(h.state), "%s/state.json", h.dir);
+  snprintf(h.snapshot, sizeof(h.snapshot), "%s/snapshot.json", h.dir);
+  make_cfg(&h.cfg);
+  h.f.now = T0;
+  h.f.state_file = h.state;
+  ef_add_test(&h.f, TEST_ID, TEST_NAME, ENV_ID, ENV_NAME);
+}
+
+/* Removes the temporary directory and what the engine left in it. */
+static void remove_dir(const char *path) {
+  DIR *d = opendir(path);
+  struct dirent *de;
+  char file[512];
+  while (d != NULL && (de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+    unlink(file);
+  }
+  if (d != NULL)
+    closedir(d);
+  rmdir(path);
+}
+
+static void teardown(void) {
+  engine_free(h.e);
+  cfg_fini(&h.cfg);
+  ef_fini(&h.f);
+  free(h.told.log);
+  remove_dir(h.dir);
+}
+
+/* Creates the engine at now on the state file, with the fakes' seams. */
+static void start(double now) {
+  struct err err = {{0}};
+  struct engine_sink sink = {&h.told, on_log, on_value, on_notify};
+  if (!h.finished)
+    ck_assert_msg(cfg_finish(&h.cfg, NULL, NULL, &err) == 0, "%s", err.msg);
+  h.finished = true;
+  h.f.now = now;
+  h.e = engine_new(&h.cfg, &sink, HOST, now, &err);
+  ck_assert_msg(h.e != NULL, "%s", err.msg);
+  engine_set_transport(h.e, ef_transport, &h.f);
+  engine_set_clock(h.e, ef_clock, ef_sleep, &h.f);
+}
+
+/* Frees the engine, which saves its state. */
+static void stop(void) {
+  engine_free(h.e);
+  h.e = NULL;
+}
+
+/* One poll cycle at now; the monotonic clock keeps up with now. Every
+ * request must be one the fakes know. */
+static int cycle(double now) {
+  size_t mark = h.f.n_reqs;
+  h.f.now = now;
+  if (h.f.mono < now - T0)
+    h.f.mono = now - T0;
+  int rc = engine_cycle(h.e, now);
+  const struct ef_req *odd = ef_first(&h.f, EF_UNKNOWN, NULL, mark);
+  ck_assert_msg(odd == NULL, "the fakes do not know %s %s", odd->method,
+                odd->url);
+  return rc;
+}
+
+static void cycle_ok(double now) { ck_assert_int_eq(cycle(now), 0); }
+
+/* A run of the test in us1. */
+static size_t run(const char *result, double started_at) {
+  return ef_add_run(&h.f, 0, "us1", result, started_at);
+}
+
+/* Requests since request number from: triggers for KEY, lookups of KEY,
+ * status changes (terminates) of any event. */
+static size_t triggers(size_t from) {
+  return ef_count(&h.f, EF_TRIGGER, KEY, from);
+}
+
+static size_t lookups(size_t from) {
+  return ef_count(&h.f, EF_EVENTS, KEY, from);
+}
+
+static size_t terminates(size_t from) {
+  return ef_count(&h.f, EF_STATUS, NULL, from);
+}
+
+/* A failing run at T0 - 30, paged at T0 and its event seen at T0 + 60.
+ * Returns the event. */
+static struct ef_event *page(void) {
+  start(T0);
+  run("fail", T0 - 30);
+  cycle_ok(T0);
+  cycle_ok(T0 + 60);
+  ck_assert_uint_eq(triggers(0), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+  return &h.f.events[0];
+}
+
+static void assert_prop(json_object *props, const char *name,
+                        const char *want) {
+  json_object *v = NULL;
+  ck_assert_msg(json_object_object_get_ex(props, name, &v),
+                "the trigger has no property %s", name);
+  ck_assert_str_eq(json_object_get_string(v), want);
+}
+
+/* The trigger r carries the key's properties and names run_id. */
+static void assert_trigger(const struct ef_req *r, const char *run_id) {
+  ck_assert_ptr_nonnull(r);
+  json_object *root = json_tokener_parse(r->body), *props = NULL;
+  ck_assert_ptr_nonnull(root);
+  ck_assert(json_object_object_get_ex(root, "properties", &props));
+  assert_prop(props, "runscope_key", KEY);
+  assert_prop(props, "test_id", TEST_ID);
+  assert_prop(props, "test_name", TEST_NAME);
+  assert_prop(props, "bucket_key", EF_BUCKET);
+  assert_prop(props, "bucket_name", EF_BUCKET_NAME);
+  assert_prop(props, "environment_id", ENV_ID);
+  assert_prop(props, "environment_name", ENV_NAME);
+  assert_prop(props, "test_run_id", run_id);
+  assert_prop(props, "region", "us1");
+  assert_prop(props, "assertions_failed", "2");
+  assert_prop(props, "collectd_host", HOST);
+  json_object_put(root);
+}
+
+/* ---- paging and closing ---- */
+
+/* A failing run creates exactly one event, with the key's properties; the
+ * same failure and newer failing runs on later cycles create no other. */
+START_TEST(test_fail_pages_once) {
+  start(T0);
+  size_t first = run("fail", T0 - 30);
+  cycle_ok(T0);
+  ck_assert_uint_eq(triggers(0), 1);
+  assert_trigger(ef_first(&h.f, EF_TRIGGER, KEY, 0), h.f.runs[first].id);
+  for (int i = 1; i <= 8; i++) {
+    size_t mark = h.f.n_reqs;
+    bool newer = i % 2 == 0;
+    if (newer)
+      run("fail", T0 + 60 * i - 30);
+    cycle_ok(T0 + 60 * i);
+    if (newer) /* the new failure was read */
+      ck_assert_uint_ge(ef_count(&h.f, EF_RESULTS, TEST_ID, mark), 1);
+    ck_assert_uint_eq(triggers(mark), 0);
+  }
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+  ck_assert_uint_eq(terminates(0), 0);
+  ck_assert_double_eq(self_value("events_created"), 1);
+}
+END_TEST
+
+/* A passing run terminates the key's open event, once; later passes do
+ * nothing more. */
+START_TEST(test_pass_terminates) {
+  const struct ef_event *ev = page();
+  run("pass", T0 + 90);
+  size_t mark = h.f.n_reqs;
+  cycle_ok(T0 + 120);
+  ck_assert_uint_eq(ef_count(&h.f, EF_STATUS, ev->id, mark), 1);
+  ck_assert_str_eq(ev->status, "TERMINATED");
+  mark = h.f.n_reqs;
+  for (int i = 3; i <= 8; i++) {
+    if (i % 2 == 1)
+      run("pass", T0 + 60 * i - 30);
+    cycle_ok(T0 + 60 * i);
+  }
+  ck_assert_uint_eq(terminates(mark), 0);
+  ck_assert_uint_eq(triggers(mark), 0);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+  ck_assert_double_eq(self_value("events_terminated"), 1);
+  ck_assert_double_eq(self_value("active_events"), 0);
+}
+END_TEST
+
+/* ---- the behaviour table (DESIGN.md, "Behaviour") ---- */
+
+enum prior {
+  P_NONE,       /* nothing known anywhere */
+  P_ACTIVE,     /* an active event the engine created and saw */
+  P_ADOPT,      /* an active event in xMatters the state does not know */
+  P_REQUESTED,  /* a trigger was accepted; the event does not show yet */
+  P_ACTIVE_PLUS /* the engine's active event and two others of the key */
+};
+
+struct table_row {
+  const char *name;
+  enum prior prior;
+  const char *result;
+  size_t lookups, triggers, terminates; /* in the row's cycle */
+  size_t open_after;                    /* open events of the key after */
+};
+
+static const struct table_row table_rows[] = {
+    {"fail, no event", P_NONE, "fail", 1, 1, 0, 1},
+    {"fail, active event", P_ACTIVE, "fail", 0, 0, 0, 1},
+    {"fail, unknown active event", P_ADOPT, "fail", 1, 0, 0, 1},
+    {"fail, just requested", P_REQUESTED, "fail", 1, 0, 0, 1},
+    {"pass, active event", P_ACTIVE, "pass", 1, 0, 1, 0},
+    {"pass, known and unknown events", P_ACTIVE_PLUS, "pass", 1, 0, 3, 0},
+    {"pass, unknown active event", P_ADOPT, "pass", 1, 0, 1, 0},
+    {"pass, no event", P_NONE, "pass", 0, 0, 0, 0},
+    {"working, no event", P_NONE, "working", 0, 0, 0, 0},
+    {"cancelled, no event", P_NONE, "cancelled", 0, 0, 0, 0},
+    {"working, active event", P_ACTIVE, "working", 0, 0, 0, 1},
+    {"cancelled, active event", P_ACTIVE, "cancelled", 0, 0, 0, 1},
+};
+
+#define T_ROW (T0 + 200)
+
+static void setup_prior(enum prior p) {
+  switch (p) {
+  case P_ADOPT:
+    ef_add_event(&h.f, KEY, "ACTIVE");
+    /* fall through */
+  case P_NONE:
+    start(T_ROW - 10);
+    break;
+  case P_ACTIVE_PLUS:
+    page();
+    ef_add_event(&h.f, KEY, "ACTIVE");
+    ef_add_event(&h.f, KEY, "ACTIVE");
+    break;
+  case P_ACTIVE:
+    page();
+    break;
+  case P_REQUESTED:
+    start(T_ROW - 40);
+    run("fail", T_ROW - 50);
+    h.f.visibility_delay = 1000;
+    cycle_ok(T_ROW - 30);
+    ck_assert_uint_eq(triggers(0), 1);
+    break;
+  }
+}
+
+/* What the engine does for each kind of run and state of the key's
+ * events, in one cycle; a quiet cycle after it does nothing more. */
+START_TEST(test_behaviour_table) {
+  const struct table_row *r = &table_rows[_i];
+  setup_prior(r->prior);
+  size_t mark = h.f.n_reqs;
+  run(r->result, T_ROW - 20);
+  cycle_ok(T_ROW);
+  ck_assert_msg(ef_count(&h.f, EF_RESULTS, TEST_ID, mark) >= 1,
+                "%s: the run was not read", r->name);
+  ck_assert_msg(lookups(mark) == r->lookups, "%s: %zu lookups", r->name,
+                lookups(mark));
+  ck_assert_msg(triggers(mark) == r->triggers, "%s: %zu triggers", r->name,
+                triggers(mark));
+  ck_assert_msg(terminates(mark) == r->terminates, "%s: %zu terminates",
+                r->name, terminates(mark));
+  ck_assert_msg(ef_events_of(&h.f, KEY, true) == r->open_after,
+                "%s: %zu open events", r->name, ef_events_of(&h.f, KEY, true));
+  mark = h.f.n_reqs;
+  cycle_ok(T_ROW + 20);
+  ck_assert_uint_eq(triggers(mark), 0);
+  ck_assert_uint_eq(terminates(mark), 0);
+}
+END_TEST
+
+/* ---- what the engine sees of runs ---- */
+
+/* FAILURE when the key starts failing, OKAY (naming the terminated event)
+ * when it recovers, each once; nothing for a key passing from the start. */
+START_TEST(test_notifications) {
+  start(T0);
+  run("pass", T0 - 30);
+  cycle_ok(T0);
+  ck_assert_uint_eq(notes(0, KEY), 0);
+  for (int i = 1; i <= 3; i++) {
+    run("fail", T0 + 60 * i - 30);
+    cycle_ok(T0 + 60 * i);
+    ck_assert_uint_eq(notes(ENGINE_FAILURE, KEY), 1);
+  }
+  for (int i = 4; i <= 6; i++) {
+    run("pass", T0 + 60 * i - 30);
+    cycle_ok(T0 + 60 * i);
+    ck_assert_uint_eq(notes(ENGINE_OKAY, KEY), 1);
+  }
+  ck_assert_uint_eq(notes(0, KEY), 2);
+  const struct note *okay = &h.told.notes[h.told.n_notes - 1];
+  ck_assert_int_eq(okay->sev, ENGINE_OKAY);
+  ck_assert_str_eq(okay->event_id, h.f.events[0].id);
+  run("fail", T0 + 60 * 7 - 30);
+  cycle_ok(T0 + 60 * 7);
+  ck_assert_uint_eq(notes(ENGINE_FAILURE, KEY), 2);
+}
+END_TEST
+
+/* A run still working when first read and failed on a later read is read
+ * again until it finishes, and then pages, once. */
+START_TEST(test_unfinished_then_fail) {
+  start(T0);
+  run("pass", T0 - 100);
+  size_t w = run("working", T0 - 30);
+  cycle_ok(T0);
+  size_t mark = h.f.n_reqs;
+  cycle_ok(T0 + 60);
+  ck_assert_uint_ge(ef_count(&h.f, EF_RESULTS, TEST_ID, mark), 1);
+  ck_assert_uint_eq(triggers(0), 0);
+  ck_assert_uint_eq(notes(0, KEY), 0);
+  ef_copy(h.f.runs[w].result, sizeof(h.f.runs[w].result), "fail");
+  h.f.runs[w].finished_at = T0 + 70;
+  cycle_ok(T0 + 120);
+  ck_assert_uint_eq(triggers(0), 1);
+  assert_trigger(ef_first(&h.f, EF_TRIGGER, KEY, 0), h.f.runs[w].id);
+  for (int i = 3; i <= 6; i++)
+    cycle_ok(T0 + 60 * i);
+  ck_assert_uint_eq(triggers(0), 1);
+}
+END_TEST
+
+/* A pass in one region never closes the page a failure in another opened;
+ * the event is terminated once every region passes. */
+START_TEST(test_regions) {
+  start(T0);
+  ef_add_run(&h.f, 0, "us1", "fail", T0 - 30);
+  ef_add_run(&h.f, 0, "eu1", "pass", T0 - 30);
+  cycle_ok(T0);
+  ck_assert_uint_eq(triggers(0), 1);
+  for (int i = 1; i <= 4; i++) {
+    ef_add_run(&h.f, 0, "eu1", "pass", T0 + 60 * i - 30);
+    cycle_ok(T0 + 60 * i);
+  }
+  ck_assert_uint_eq(terminates(0), 0);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+  ef_add_run(&h.f, 0, "us1", "pass", T0 + 270);
+  cycle_ok(T0 + 300);
+  ck_assert_uint_eq(terminates(0), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 0);
+}
+END_TEST
+
+/* A person terminated the event: the engine learns it at its next check
+ * (ReconcileInterval), does not page again for the same failure, and pages
+ * once for a newer failing run. */
+START_TEST(test_person_terminates) {
+  struct ef_event *ev = page(); /* checked at T0 + 60 */
+  ef_copy(ev->status, sizeof(ev->status), "TERMINATED");
+  size_t mark = h.f.n_reqs;
+  for (int i = 2; i <= 6; i++)
+    cycle_ok(T0 + 60 * i);
+  ck_assert_uint_ge(lookups(mark), 1);
+  ck_assert_uint_eq(triggers(mark), 0);
+  run("fail", T0 + 400);
+  cycle_ok(T0 + 420);
+  ck_assert_uint_eq(triggers(mark), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 2);
+}
+END_TEST
+
+/* ---- restarts ---- */
+
+struct restart_row {
+  const char *name;
+  bool seen;         /* a lookup saw the event before the restart */
+  bool lose_state;   /* the state file is gone after the restart */
+  double visibility; /* xMatters shows a new event after this */
+};
+
+static const struct restart_row restart_rows[] = {
+    {"after the event was seen", true, false, 0},
+    {"before the event shows up", false, false, 45},
+    {"without the state file", true, true, 0},
+};
+
+/* engine_free, then engine_new on the same state file: a key already paged
+ * is not paged again, and a pass after the restart still terminates its
+ * event. */
+START_TEST(test_restart) {
+  const struct restart_row *r = &restart_rows[_i];
+  start(T0);
+  h.f.visibility_delay = r->visibility;
+  run("fail", T0 - 30);
+  cycle_ok(T0);
+  if (r->seen)
+    cycle_ok(T0 + 20);
+  stop();
+  if (r->lose_state)
+    ck_assert_int_eq(unlink(h.state), 0);
+  start(T0 + 25);
+  size_t mark = h.f.n_reqs;
+  cycle_ok(T0 + 30);
+  cycle_ok(T0 + 90);
+  run("fail", T0 + 120);
+  cycle_ok(T0 + 150);
+  ck_assert_msg(triggers(mark) == 0, "%s: paged again", r->name);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+  run("pass", T0 + 170);
+  cycle_ok(T0 + 180);
+  ck_assert_msg(terminates(mark) == 1, "%s: not terminated", r->name);
+  ck_assert_str_eq(h.f.events[0].status, "TERMINATED");
+}
+END_TEST
+
+/* ---- lost answers ---- */
+
+struct lost_row {
+  const char *name;
+  int rc;            /* the transport error after sending */
+  bool created;      /* xMatters created the event all the same */
+  double visibility; /* ... and shows it after this */
+  size_t triggers;
+};
+
+static const struct lost_row lost_rows[] = {
+    {"timeout, event created", -ETIMEDOUT, true, 0, 1},
+    {"timeout, event shows up late", -ETIMEDOUT, true, 45, 1},
+    {"reset, event shows up late", -ECONNRESET, true, 45, 1},
+    {"timeout, nothing created", -ETIMEDOUT, false, 0, 2},
+};
+
+/* A trigger whose answer was lost is not sent again blindly: the engine
+ * looks for the key's event, and sends again only when none showed up
+ * within PendingTimeout (60 s); in the end exactly one event exists. The
+ * interval is 20 s, so that xMatters' back-off ends before that. */
+START_TEST(test_lost_answer) {
+  const struct lost_row *r = &lost_rows[_i];
+  h.cfg.interval = 20;
+  start(T0);
+  run("fail", T0 - 30);
+  h.f.visibility_delay = r->visibility;
+  ef_fail(&h.f, EF_TRIGGER, r->rc, 0, r->created, -1);
+  cycle_ok(T0);
+  ck_assert_uint_eq(triggers(0), 1);
+  size_t mark = h.f.n_reqs;
+  for (int i = 1; i <= 6; i++)
+    cycle_ok(T0 + 20 * i);
+  const struct ef_req *look = ef_first(&h.f, EF_EVENTS, KEY, mark);
+  const struct ef_req *again = ef_first(&h.f, EF_TRIGGER, KEY, mark);
+  ck_assert_ptr_nonnull(look);
+  ck_assert_msg(again == NULL || (look < again && again->at >= T0 + 60),
+                "%s: sent again at +%.0f", r->name, again->at - T0);
+  ck_assert_msg(triggers(0) == r->triggers, "%s: %zu triggers", r->name,
+                triggers(0));
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+}
+END_TEST
+
+struct crash_row {
+  const char *name;
+  bool sent;         /* the trigger reached xMatters before the crash */
+  double visibility; /* the event shows up after this */
+  size_t triggers;   /* in all */
+};
+
+static const struct crash_row crash_rows[] = {
+    {"crash after sending", true, 45, 1},
+    {"crash before sending", false, 0, 2},
+};
+
+/* The process dies while a trigger is on its way (the state file as it was
+ * then is restored): the restarted engine does not send it again before
+ * PendingTimeout, and one event exists in the end. */
+START_TEST(test_crash_during_trigger) {
+  const struct crash_row *r = &crash_rows[_i];
+  start(T0 - 60);
+  run("pass", T0 - 90);
+  cycle_ok(T0 - 60); /* a state file from before the failure */
+  run("fail", T0 - 30);
+  h.f.visibility_delay = r->visibility;
+  h.f.snapshot = h.snapshot;
+  if (!r->sent)
+    ef_fail(&h.f, EF_TRIGGER, -ECONNREFUSED, 0, false, -1);
+  cycle_ok(T0);
+  ck_assert_ptr_null(h.f.snapshot); /* the trigger was tried */
+  stop();
+  ef_copy_file(h.snapshot, h.state);
+  start(T0 + 10);
+  size_t mark = h.f.n_reqs;
+  cycle_ok(T0 + 20);
+  cycle_ok(T0 + 40);
+  ck_assert_msg(triggers(mark) == 0, "%s: sent again at once", r->name);
+  for (int i = 1; i <= 3; i++)
+    cycle_ok(T0 + 60 * i);
+  ck_assert_msg(triggers(0) == r->triggers, "%s: %zu triggers", r->name,
+                triggers(0));
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+}
+END_TEST
+
+/* ---- back-off ---- */
+
+struct backoff_row {
+  const char *name;
+  enum ef_route route; /* answers 503 once */
+  double retry_after;  /* its Retry-After, -1: none */
+  double quiet[2];     /* cycles after the failure that call nothing (0: -) */
+  double again;        /* the cycle after which the API is called again */
+};
+
+static const struct backoff_row rs_backoff_rows[] = {
+    {"tests list 503", EF_TESTS, -1, {20, 0}, 60},
+    {"tests list 503, Retry-After", EF_TESTS, 150, {60, 120}, 180},
+};
+
+/* Cycles at t + row->quiet call no API of that side (xmatters or not). */
+static void assert_quiet(const struct backoff_row *r, double t, bool xmatters) {
+  for (size_t i = 0; i < 2 && r->quiet[i] > 0; i++) {
+    size_t mark = h.f.n_reqs;
+    cycle_ok(t + r->quiet[i]);
+    ck_assert_msg(ef_count_api(&h.f, xmatters, mark) == 0,
+                  "%s: called at +%.0f", r->name, r->quiet[i]);
+  }
+}
+
+/* Runscope answering 503 to the tests list is not called again within the
+ * back-off; a later cycle calls it and pages the failure. */
+START_TEST(test_runscope_backoff) {
+  const struct backoff_row *r = &rs_backoff_rows[_i];
+  start(T0);
+  run("fail", T0 - 30);
+  ef_fail(&h.f, r->route, 0, 503, false, r->retry_after);
+  cycle_ok(T0);
+  ck_assert_uint_eq(ef_count(&h.f, EF_TESTS, NULL, 0), 1);
+  ck_assert_uint_eq(ef_count(&h.f, EF_RESULTS, NULL, 0), 0);
+  ck_assert_uint_eq(triggers(0), 0);
+  assert_quiet(r, T0, false);
+  size_t mark = h.f.n_reqs;
+  cycle_ok(T0 + r->again);
+  ck_assert_uint_ge(ef_count(&h.f, EF_RESULTS, TEST_ID, mark), 1);
+  ck_assert_uint_eq(triggers(mark), 1);
+}
+END_TEST
+
+static const struct backoff_row xm_backoff_rows[] = {
+    {"trigger 503", EF_TRIGGER, -1, {20, 0}, 60},
+    {"trigger 503, Retry-After", EF_TRIGGER, 150, {60, 120}, 180},
+    {"terminate 503", EF_STATUS, -1, {20, 0}, 60},
+};
+
+/* xMatters answering 503 to a trigger (nothing was created) or to a
+ * terminate is not called within the back-off, while the key's
+ * notification goes out; a later cycle does what failed, and one event
+ * was created in all. */
+START_TEST(test_xmatters_backoff) {
+  const struct backoff_row *r = &xm_backoff_rows[_i];
+  bool closing = r->route == EF_STATUS;
+  double t = closing ? T0 + 120 : T0;
+  if (closing) {
+    page();
+    run("pass", T0 + 90);
+  } else {
+    start(T0);
+    run("fail", T0 - 30);
+  }
+  ef_fail(&h.f, r->route, 0, 503, false, r->retry_after);
+  size_t mark = h.f.n_reqs;
+  cycle_ok(t);
+  ck_assert_uint_eq(ef_count(&h.f, r->route, NULL, mark), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), (closing ? 1 : 0));
+  /* the key's notification does not wait for xMatters */
+  ck_assert_uint_eq(notes(closing ? ENGINE_OKAY : ENGINE_FAILURE, KEY), 1);
+  assert_quiet(r, t, true);
+  cycle_ok(t + r->again);
+  cycle_ok(t + r->again + 60);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), (closing ? 0 : 1));
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+}
+END_TEST
+
+/* ---- credentials ---- */
+
+enum cred_setup { CRED_FAULT, CRED_WRONG_TOKEN, CRED_WRONG_PASSWORD };
+
+struct cred_row {
+  const char *name;
+  enum cred_setup setup;
+  enum ef_route route; /* CRED_FAULT: answers status */
+  long status;
+  int want; /* engine_cycle's result */
+  const char *logged;
+};
+
+static const struct cred_row cred_rows[] = {
+    {"Runscope rejects the token", CRED_WRONG_TOKEN, 0, 0, -EACCES, "HTTP 403"},
+    {"xMatters rejects the password", CRED_WRONG_PASSWORD, 0, 0, -EACCES,
+     "HTTP 401"},
+    {"Runscope answers 401", CRED_FAULT, EF_BUCKET_GET, 401, -EACCES,
+     "HTTP 401"},
+    {"xMatters answers 403", CRED_FAULT, EF_EVENTS, 403, -EACCES, "HTTP 403"},
+    {"Runscope answers 503", CRED_FAULT, EF_BUCKET_GET, 503, 0, "HTTP 503"},
+};
+
+/* Rejected credentials on the first cycle make engine_cycle return
+ * -EACCES (an outage does not), logged without the secrets. */
+START_TEST(test_credentials) {
+  const struct cred_row *r = &cred_rows[_i];
+  if (r->setup == CRED_WRONG_TOKEN)
+    set(&h.cfg.runscope.token, "rs-token-wrong");
+  if (r->setup == CRED_WRONG_PASSWORD)
+    set(&h.cfg.xmatters.password, "xm-password-wrong");
+  if (r->setup == CRED_FAULT)
+    ef_fail(&h.f, r->route, 0, r->status, false, -1);
+  start(T0);
+  run("fail", T0 - 30);
+  int rc = cycle(T0);
+  ck_assert_msg(rc == r->want, "%s: %d", r->name, rc);
+  ck_assert_msg(logged(r->logged), "%s: not logged: %s", r->name, h.told.log);
+  const char *secrets[] = {EF_TOKEN, EF_XM_PASSWORD, EF_API_KEY,
+                           "rs-token-wrong", "xm-password-wrong"};
+  for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+    ck_assert_msg(!logged(secrets[i]), "%s: logged %s", r->name, secrets[i]);
+}
+END_TEST
+
+/* ---- the suite ---- */
+
+static void add(Suite *s, const char *name, const TTest *fn, int rows) {
+  TCase *tc = tcase_create(name);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  if (rows > 0)
+    tcase_add_loop_test(tc, fn, 0, rows);
+  else
+    tcase_add_test(tc, fn);
+  suite_add_tcase(s, tc);
+}
+
+Suite *unit_suite(void) {
+  Suite *s = suite_create("engine");
+  add(s, "fail_pages_once", test_fail_pages_once, 0);
+  add(s, "pass_terminates", test_pass_terminates, 0);
+  add(s, "restart", test_restart, N_ROWS(restart_rows));
+  add(s, "lost_answer", test_lost_answer, N_ROWS(lost_rows));
+  add(s, "crash_during_trigger", test_crash_during_trigger, N_ROWS(crash_rows));
+  add(s, "runscope_backoff", test_runscope_backoff, N_ROWS(rs_backoff_rows));
+  add(s, "xmatters_backoff", test_xmatters_backoff, N_ROWS(xm_backoff_rows));
+  add(s, "credentials", test_credentials, N_ROWS(cred_rows));
+  add(s, "behaviour_table", test_behaviour_table, N_ROWS(table_rows));
+  add(s, "notifications", test_notifications, 0);
+  add(s, "unfinished_then_fail", test_unfinished_then_fail, 0);
+  add(s, "regions", test_regions, 0);
+  add(s, "person_terminates", test_person_terminates, 0);
+  return s;
+}
