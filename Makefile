@@ -145,14 +145,21 @@ pkgtest: deb
 	lintian --fail-on error build/collectd-runscope_*.deb
 	python3 tests/pkg/test_installed_deb.py
 
+# Beyond format and cppcheck (tests/lint/): the layer rule of the includes
+# and the C calls the product does not make, on the sources first; then the
+# one export of runscope.so, built for the purpose.
 lint:
 	clang-format --dry-run --Werror shared/*/*.[ch] plugin/*.[ch] tests/*.[ch]
+	python3 tests/lint/check_layers.py .
+	python3 tests/lint/check_calls.py shared plugin
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr --suppress=missingIncludeSystem -Ishared \
 		shared plugin
 	pyflakes3 tests
 	@out=$$(groff -man -ww -z collectd-runscope.5 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+	$(MAKE) --no-print-directory $(B)/runscope.so
+	python3 tests/lint/check_exports.py $(B)/runscope.so
 
 format:
 	clang-format -i shared/*/*.[ch] plugin/*.[ch] tests/*.[ch]
