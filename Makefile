@@ -149,7 +149,8 @@ pkgtest: deb
 # and the C calls the product does not make, on the sources first; then the
 # one export of runscope.so, built for the purpose.
 lint:
-	clang-format --dry-run --Werror shared/*/*.[ch] plugin/*.[ch] tests/*.[ch]
+	clang-format --dry-run --Werror shared/*/*.[ch] plugin/*.[ch] tests/*.[ch] \
+		tests/bench/*.c
 	python3 tests/lint/check_layers.py .
 	python3 tests/lint/check_calls.py shared plugin
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
@@ -162,7 +163,7 @@ lint:
 	python3 tests/lint/check_exports.py $(B)/runscope.so
 
 format:
-	clang-format -i shared/*/*.[ch] plugin/*.[ch] tests/*.[ch]
+	clang-format -i shared/*/*.[ch] plugin/*.[ch] tests/*.[ch] tests/bench/*.c
 
 # The unit tests built with AddressSanitizer (leaks included) and
 # UndefinedBehaviorSanitizer, in build/san; any report fails the run. (The
@@ -210,12 +211,21 @@ crashtest: deps
 # The request economy measured: the plugin in the real collectd and a naive
 # poller against the same fake Runscope, at T = 100, 1,000 and 5,000 tests
 # (tests/bench/bench.py; BENCH_SIZES, BENCH_INTERVAL, BENCH_IDLE,
-# BENCH_BUSY). Prints the table and the targets, writes build/bench/
-# results.json, table.md and the chart bench.png. Not part of make check.
+# BENCH_BUSY), and the tests list's fast path against json-c's tree
+# (tests/bench/parse_tests.c). Prints the table and the targets, writes
+# build/bench/ results.json, table.md and the chart bench.png. Not part of
+# make check.
 bench:
 	@packaging/install-deps.sh bench
-	$(MAKE) all
-	python3 tests/bench/bench.py
+	$(MAKE) all $(B)/bench/parse_tests
+	BENCH_PARSE=$(B)/bench/parse_tests python3 tests/bench/bench.py
+
+# The tests list's two parsers timed on one generated page (make bench
+# prints the figure; tests/test_jscan.c checks that they agree).
+$(B)/bench/parse_tests: tests/bench/parse_tests.c tests/tests_page.h \
+		$(B)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ishared -Itests -o $@ $< $(B)/libcore.a $(PKG_LIBS)
 
 .PHONY: sanitize fuzz crashtest bench
 
