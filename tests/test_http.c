@@ -2,7 +2,6 @@
  * seam, and libcurl against a loopback HTTP/1.1 server run in threads. */
 #define _GNU_SOURCE /* memmem, strcasestr */
 
-#include "core/responses.h" /* the limiter behind MaxRequestsPerSecond */
 #include "transport/http.h"
 #include "util/limiter.h"
 
