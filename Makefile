@@ -31,8 +31,14 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Werror
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 -fPIC $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
-	-DRUNSCOPE_VERSION='"$(VERSION)"'
+# runscope.so exports only module_register: every object is compiled with
+# -fvisibility=hidden and plugin/module.c marks module_register
+# visibility("default"). Chosen over a linker version script because the
+# export is stated at the function it concerns, and the compiler, knowing the
+# core's functions cannot be interposed, calls them directly rather than
+# through the PLT. make lint checks the result (tests/lint/check_exports.py).
+ALL_CFLAGS = -std=gnu11 -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
+	$(PKG_CFLAGS) -DRUNSCOPE_VERSION='"$(VERSION)"'
 PLUGIN_CPPFLAGS = -DHAVE_CONFIG_H -I$(COLLECTD_INCLUDE)
 
 B := build
@@ -52,11 +58,13 @@ all: $(B)/runscope.so
 deps:
 	@packaging/install-deps.sh
 
-$(B)/shared/%.o: shared/%.c $(CORE_HDR)
+# Objects depend on the Makefile too: a changed flag (such as the visibility)
+# rebuilds them rather than leaving stale objects in build/.
+$(B)/shared/%.o: shared/%.c $(CORE_HDR) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Ishared -c -o $@ $<
 
-$(B)/plugin/%.o: plugin/%.c $(CORE_HDR) $(wildcard plugin/*.h)
+$(B)/plugin/%.o: plugin/%.c $(CORE_HDR) $(wildcard plugin/*.h) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CPPFLAGS) $(ALL_CFLAGS) -Ishared -c -o $@ $<
 
@@ -137,17 +145,25 @@ pkgtest: deb
 	lintian --fail-on error build/collectd-runscope_*.deb
 	python3 tests/pkg/test_installed_deb.py
 
+# Beyond format and cppcheck (tests/lint/): the layer rule of the includes
+# and the C calls the product does not make, on the sources first; then the
+# one export of runscope.so, built for the purpose.
 lint:
-	clang-format --dry-run --Werror shared/*/*.[ch] plugin/*.[ch] tests/*.[ch]
+	clang-format --dry-run --Werror shared/*/*.[ch] plugin/*.[ch] tests/*.[ch] \
+		tests/bench/*.c
+	python3 tests/lint/check_layers.py .
+	python3 tests/lint/check_calls.py shared plugin
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr --suppress=missingIncludeSystem -Ishared \
 		shared plugin
 	pyflakes3 tests
 	@out=$$(groff -man -ww -z collectd-runscope.5 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+	$(MAKE) --no-print-directory $(B)/runscope.so
+	python3 tests/lint/check_exports.py $(B)/runscope.so
 
 format:
-	clang-format -i shared/*/*.[ch] plugin/*.[ch] tests/*.[ch]
+	clang-format -i shared/*/*.[ch] plugin/*.[ch] tests/*.[ch] tests/bench/*.c
 
 # The unit tests built with AddressSanitizer (leaks included) and
 # UndefinedBehaviorSanitizer, in build/san; any report fails the run. (The
@@ -195,12 +211,21 @@ crashtest: deps
 # The request economy measured: the plugin in the real collectd and a naive
 # poller against the same fake Runscope, at T = 100, 1,000 and 5,000 tests
 # (tests/bench/bench.py; BENCH_SIZES, BENCH_INTERVAL, BENCH_IDLE,
-# BENCH_BUSY). Prints the table and the targets, writes build/bench/
-# results.json, table.md and the chart bench.png. Not part of make check.
+# BENCH_BUSY), and the tests list's fast path against json-c's tree
+# (tests/bench/parse_tests.c). Prints the table and the targets, writes
+# build/bench/ results.json, table.md and the chart bench.png. Not part of
+# make check.
 bench:
 	@packaging/install-deps.sh bench
-	$(MAKE) all
-	python3 tests/bench/bench.py
+	$(MAKE) all $(B)/bench/parse_tests
+	BENCH_PARSE=$(B)/bench/parse_tests python3 tests/bench/bench.py
+
+# The tests list's two parsers timed on one generated page (make bench
+# prints the figure; tests/test_jscan.c checks that they agree).
+$(B)/bench/parse_tests: tests/bench/parse_tests.c tests/tests_page.h \
+		$(B)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ishared -Itests -o $@ $< $(B)/libcore.a $(PKG_LIBS)
 
 .PHONY: sanitize fuzz crashtest bench
 

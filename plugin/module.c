@@ -140,7 +140,9 @@ static int rs_shutdown(void) {
   return 0;
 }
 
-void module_register(void) {
+/* The one symbol runscope.so exports (the build hides all others): collectd
+ * looks it up with dlsym after loading the plugin. */
+__attribute__((visibility("default"))) void module_register(void) {
   plugin_register_complex_config(PLUGIN_NAME, rs_config);
   plugin_register_init(PLUGIN_NAME, rs_init);
   plugin_register_shutdown(PLUGIN_NAME, rs_shutdown);

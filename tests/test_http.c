@@ -1,8 +1,7 @@
 /* Unit tests of the HTTP layer: URL redaction, Retry-After, the transport
- * seam, and libcurl against a loopback HTTP/1.1 server run in a thread. */
+ * seam, and libcurl against a loopback HTTP/1.1 server run in threads. */
 #define _GNU_SOURCE /* memmem, strcasestr */
 
-#include "core/responses.h" /* the limiter behind MaxRequestsPerSecond */
 #include "transport/http.h"
 #include "util/limiter.h"
 
@@ -24,11 +23,20 @@
 
 /* ---- a loopback HTTP/1.1 server ---- */
 
+/* One server for every test that talks to libcurl: a thread accepts, a
+ * thread per connection reads requests (keeping the first SRV_MAX_REQ as
+ * seen) and answers the i-th request of the server with replies[i] (the last
+ * one repeats). Counts connections and requests, and the most requests in
+ * flight at once. */
+
 enum srv_mode {
   SRV_REPLY,  /* answer, keep the connection */
   SRV_SILENT, /* read the request, never answer */
   SRV_CUT,    /* promise a longer body, send part, close */
   SRV_HANGUP, /* read the request, close without a word */
+  SRV_ECHO,   /* answer with the request's path, keep the connection; a path
+                 "/slow..." after the server's delay_ms, a path "/big..."
+                 with body_len bytes of 'x' instead */
 };
 
 struct srv_reply {
@@ -39,7 +47,9 @@ struct srv_reply {
   size_t body_len;
 };
 
+#define SRV_MAX_REPLIES 4
 #define SRV_MAX_REQ 8
+#define SRV_CONNS 32
 #define SRV_HEAD_MAX 4096
 #define SRV_BODY_MAX 8192
 
@@ -51,15 +61,24 @@ struct srv_request {
 
 struct srv {
   int listen_fd;
-  int stop[2]; /* a byte on stop[1] ends the thread */
+  int stop[2]; /* a byte on stop[1] ends the threads */
   int port;
-  pthread_t thread;
-  pthread_mutex_t lock;
-  const struct srv_reply *replies; /* the last one repeats */
+  pthread_t accept_thread;
+  pthread_t conn_threads[SRV_CONNS];
+  struct srv_reply replies[SRV_MAX_REPLIES];
   size_t n_replies;
-  int connections; /* accepted so far */
-  size_t n_requests;
+  int delay_ms;         /* SRV_ECHO: the wait before answering a "/slow" path */
+  pthread_mutex_t lock; /* guards what follows */
+  int connections;      /* accepted so far */
+  int requests;         /* read so far */
+  int in_flight, max_in_flight;
   struct srv_request req[SRV_MAX_REQ];
+};
+
+/* One connection: its thread's state. */
+struct srv_conn {
+  struct srv *s;
+  int fd;
   char in[SRV_HEAD_MAX + SRV_BODY_MAX]; /* bytes read, not yet parsed */
   size_t in_len;
 };
@@ -74,13 +93,13 @@ static int srv_wait(struct srv *s, int fd) {
 }
 
 /* Reads more bytes of the connection. Returns 1, or 0 on EOF/stop/error. */
-static int srv_fill(struct srv *s, int fd) {
-  if (s->in_len == sizeof(s->in) || !srv_wait(s, fd))
+static int srv_fill(struct srv_conn *c) {
+  if (c->in_len == sizeof(c->in) || !srv_wait(c->s, c->fd))
     return 0;
-  ssize_t n = recv(fd, s->in + s->in_len, sizeof(s->in) - s->in_len, 0);
+  ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
   if (n <= 0)
     return 0;
-  s->in_len += (size_t)n;
+  c->in_len += (size_t)n;
   return 1;
 }
 
@@ -91,48 +110,51 @@ static size_t content_length(const char *head) {
 }
 
 /* Drops the first n bytes read. */
-static void srv_consume(struct srv *s, size_t n) {
-  s->in_len -= n;
-  memmove(s->in, s->in + n, s->in_len);
+static void srv_consume(struct srv_conn *c, size_t n) {
+  c->in_len -= n;
+  memmove(c->in, c->in + n, c->in_len);
 }
 
 /* Reads r->body_len bytes of body, keeping the first SRV_BODY_MAX in r.
  * Returns 1, or 0 on EOF/stop. */
-static int srv_read_body(struct srv *s, int fd, struct srv_request *r) {
+static int srv_read_body(struct srv_conn *c, struct srv_request *r) {
   size_t got = 0;
   while (got < r->body_len) {
-    if (s->in_len == 0 && !srv_fill(s, fd))
+    if (c->in_len == 0 && !srv_fill(c))
       return 0;
-    size_t n = r->body_len - got < s->in_len ? r->body_len - got : s->in_len;
+    size_t n = r->body_len - got < c->in_len ? r->body_len - got : c->in_len;
     if (got < SRV_BODY_MAX)
-      memcpy(r->body + got, s->in,
+      memcpy(r->body + got, c->in,
              n < SRV_BODY_MAX - got ? n : SRV_BODY_MAX - got);
     got += n;
-    srv_consume(s, n);
+    srv_consume(c, n);
   }
   return 1;
 }
 
-/* Reads one request into the next slot. Returns 1, or 0 on EOF/stop. */
-static int srv_read_request(struct srv *s, int fd) {
+/* Reads one request into *r and counts it (one more in flight). Returns its
+ * number on the server, or -1 on EOF/stop. */
+static int srv_read_request(struct srv_conn *c, struct srv_request *r) {
   char *end;
-  while ((end = memmem(s->in, s->in_len, "\r\n\r\n", 4)) == NULL)
-    if (!srv_fill(s, fd))
-      return 0;
-  size_t head_len = (size_t)(end - s->in) + 4;
-  struct srv_request r;
-  memset(&r, 0, sizeof(r));
-  memcpy(r.head, s->in, head_len < SRV_HEAD_MAX ? head_len : SRV_HEAD_MAX - 1);
-  r.body_len = content_length(r.head);
-  srv_consume(s, head_len);
-  if (!srv_read_body(s, fd, &r))
-    return 0;
+  while ((end = memmem(c->in, c->in_len, "\r\n\r\n", 4)) == NULL)
+    if (!srv_fill(c))
+      return -1;
+  size_t head_len = (size_t)(end - c->in) + 4;
+  memset(r, 0, sizeof(*r));
+  memcpy(r->head, c->in, head_len < SRV_HEAD_MAX ? head_len : SRV_HEAD_MAX - 1);
+  r->body_len = content_length(r->head);
+  srv_consume(c, head_len);
+  if (!srv_read_body(c, r))
+    return -1;
+  struct srv *s = c->s;
   pthread_mutex_lock(&s->lock);
-  if (s->n_requests < SRV_MAX_REQ)
-    s->req[s->n_requests] = r;
-  s->n_requests++;
+  int i = s->requests++;
+  if (i < SRV_MAX_REQ)
+    s->req[i] = *r;
+  if (++s->in_flight > s->max_in_flight)
+    s->max_in_flight = s->in_flight;
   pthread_mutex_unlock(&s->lock);
-  return 1;
+  return i;
 }
 
 static int srv_send(int fd, const char *data, size_t n) {
@@ -146,54 +168,71 @@ static int srv_send(int fd, const char *data, size_t n) {
   return 1;
 }
 
-/* Sends reply r. Returns 1 to keep the connection, 0 to close it. */
-static int srv_answer(struct srv *s, int fd, const struct srv_reply *r) {
+/* The body of reply r to request head (SRV_ECHO: its path), in a new
+ * string the caller frees; *len gets its length. */
+static char *srv_body(const struct srv_reply *r, int delay_ms, const char *head,
+                      size_t *len) {
+  char path[512] = "";
+  const char *text = r->body;
+  if (r->mode == SRV_ECHO) {
+    sscanf(head, "%*s %511s", path);
+    if (strncmp(path, "/slow", 5) == 0) {
+      struct timespec ts = {delay_ms / 1000,
+                            (long)(delay_ms % 1000) * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+    text = strncmp(path, "/big", 4) == 0 ? NULL : path;
+  }
+  *len = text ? strlen(text) : r->body_len;
+  char *body = malloc(*len + 1);
+  ck_assert_ptr_nonnull(body);
+  memset(body, 'x', *len);
+  if (text)
+    memcpy(body, text, *len);
+  return body;
+}
+
+/* Answers request head with reply r. Returns 1 to keep the connection, 0 to
+ * close it. */
+static int srv_answer(struct srv_conn *c, const struct srv_reply *r,
+                      const char *head) {
   if (r->mode == SRV_HANGUP)
     return 0;
   if (r->mode == SRV_SILENT) {
-    while (srv_fill(s, fd))
+    while (srv_fill(c))
       ; /* until the client gives up */
     return 0;
   }
-  size_t len = r->body ? strlen(r->body) : r->body_len;
-  char head[1024];
-  int n = snprintf(head, sizeof(head),
+  size_t len;
+  char *body = srv_body(r, c->s->delay_ms, head, &len);
+  char top[1024];
+  int n = snprintf(top, sizeof(top),
                    "HTTP/1.1 %d Test\r\nContent-Length: %zu\r\n%s\r\n",
                    r->status, len + (r->mode == SRV_CUT ? 100 : 0),
                    r->headers ? r->headers : "");
-  char *body = malloc(len + 1);
-  memset(body, 'x', len);
-  if (r->body)
-    memcpy(body, r->body, len);
-  int ok = srv_send(fd, head, (size_t)n) && srv_send(fd, body, len);
+  int ok = srv_send(c->fd, top, (size_t)n) && srv_send(c->fd, body, len);
   free(body);
-  return ok && r->mode == SRV_REPLY;
+  return ok && r->mode != SRV_CUT;
 }
 
-/* Between requests: 1 when the connection has more to read, 0 when a new
- * connection is waiting instead (the client opened another one: this one is
- * left, as a one-thread server must), or the server stops. */
-static int srv_next_on(struct srv *s, int fd) {
-  if (s->in_len > 0)
-    return 1;
-  struct pollfd p[3] = {
-      {fd, POLLIN, 0}, {s->listen_fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
-  if (poll(p, 3, 10000) <= 0 || p[2].revents != 0)
-    return 0;
-  return p[0].revents != 0;
-}
-
-static void srv_serve(struct srv *s, int fd) {
-  s->in_len = 0;
-  while (srv_next_on(s, fd) && srv_read_request(s, fd)) {
+static void *srv_conn_main(void *arg) {
+  struct srv_conn *c = arg;
+  struct srv *s = c->s;
+  struct srv_request *r = malloc(sizeof(*r));
+  int i;
+  while (r != NULL && (i = srv_read_request(c, r)) >= 0) {
+    size_t k = (size_t)i < s->n_replies ? (size_t)i : s->n_replies - 1;
+    int keep = srv_answer(c, &s->replies[k], r->head);
     pthread_mutex_lock(&s->lock);
-    size_t i = s->n_requests - 1;
+    s->in_flight--;
     pthread_mutex_unlock(&s->lock);
-    if (i >= s->n_replies)
-      i = s->n_replies - 1;
-    if (!srv_answer(s, fd, &s->replies[i]))
-      return;
+    if (!keep)
+      break;
   }
+  free(r);
+  close(c->fd);
+  free(c);
+  return NULL;
 }
 
 static void *srv_main(void *arg) {
@@ -203,10 +242,17 @@ static void *srv_main(void *arg) {
     if (fd < 0)
       continue;
     pthread_mutex_lock(&s->lock);
-    s->connections++;
+    int i = s->connections < SRV_CONNS ? s->connections++ : -1;
     pthread_mutex_unlock(&s->lock);
-    srv_serve(s, fd);
-    close(fd);
+    struct srv_conn *c = calloc(1, sizeof(*c));
+    if (i < 0 || c == NULL) {
+      free(c);
+      close(fd);
+      continue;
+    }
+    c->s = s;
+    c->fd = fd;
+    pthread_create(&s->conn_threads[i], NULL, srv_conn_main, c);
   }
   return NULL;
 }
@@ -226,24 +272,43 @@ static int bind_loopback(int *port) {
   return fd;
 }
 
+/* Starts a server that answers the i-th request with replies[i] (copied),
+ * SRV_ECHO ones to "/slow" paths after delay_ms. Free with srv_stop. */
+static struct srv *srv_launch(const struct srv_reply *replies, size_t n,
+                              int delay_ms) {
+  ck_assert_uint_ge(n, 1);
+  ck_assert_uint_le(n, SRV_MAX_REPLIES);
+  struct srv *s = calloc(1, sizeof(*s));
+  ck_assert_ptr_nonnull(s);
+  memcpy(s->replies, replies, n * sizeof(*replies));
+  s->n_replies = n;
+  s->delay_ms = delay_ms;
+  s->listen_fd = bind_loopback(&s->port);
+  ck_assert_int_eq(listen(s->listen_fd, 16), 0);
+  ck_assert_int_eq(pipe(s->stop), 0);
+  pthread_mutex_init(&s->lock, NULL);
+  ck_assert_int_eq(pthread_create(&s->accept_thread, NULL, srv_main, s), 0);
+  return s;
+}
+
 /* Starts a server that answers the i-th request with replies[i]. Free with
  * srv_stop. */
 static struct srv *srv_start(const struct srv_reply *replies, size_t n) {
-  struct srv *s = calloc(1, sizeof(*s));
-  ck_assert_ptr_nonnull(s);
-  s->replies = replies;
-  s->n_replies = n;
-  s->listen_fd = bind_loopback(&s->port);
-  ck_assert_int_eq(listen(s->listen_fd, 8), 0);
-  ck_assert_int_eq(pipe(s->stop), 0);
-  pthread_mutex_init(&s->lock, NULL);
-  ck_assert_int_eq(pthread_create(&s->thread, NULL, srv_main, s), 0);
-  return s;
+  return srv_launch(replies, n, 0);
+}
+
+/* A server that echoes every path (SRV_ECHO), "/slow" ones after delay_ms,
+ * "/big" ones with big_len bytes. Free with srv_stop. */
+static struct srv *srv_start_echo(int delay_ms, size_t big_len) {
+  const struct srv_reply echo = {SRV_ECHO, 200, NULL, NULL, big_len};
+  return srv_launch(&echo, 1, delay_ms);
 }
 
 static void srv_stop(struct srv *s) {
   ck_assert_int_eq(write(s->stop[1], "x", 1), 1);
-  pthread_join(s->thread, NULL);
+  pthread_join(s->accept_thread, NULL);
+  for (int i = 0; i < s->connections; i++)
+    pthread_join(s->conn_threads[i], NULL);
   close(s->stop[0]);
   close(s->stop[1]);
   close(s->listen_fd);
@@ -254,17 +319,20 @@ static void srv_stop(struct srv *s) {
 /* Copies request i as the server saw it (the server may still be running). */
 static struct srv_request srv_request(struct srv *s, size_t i) {
   pthread_mutex_lock(&s->lock);
-  ck_assert_uint_lt(i, s->n_requests);
+  ck_assert_uint_lt(i, s->requests);
+  ck_assert_uint_lt(i, SRV_MAX_REQ);
   struct srv_request r = s->req[i];
   pthread_mutex_unlock(&s->lock);
   return r;
 }
 
-static int srv_connections(struct srv *s) {
+/* A counter of s (&s->connections, &s->requests, &s->max_in_flight), read
+ * under its lock. */
+static int srv_get(struct srv *s, const int *field) {
   pthread_mutex_lock(&s->lock);
-  int n = s->connections;
+  int v = *field;
   pthread_mutex_unlock(&s->lock);
-  return n;
+  return v;
 }
 
 /* ---- helpers ---- */
@@ -651,7 +719,7 @@ START_TEST(test_timeout) {
   ck_assert_int_eq(rc, -ETIMEDOUT);
   ck_assert_double_ge(elapsed, 250);
   ck_assert_double_lt(elapsed, 3000);
-  ck_assert_int_eq(srv_connections(s), 1);
+  ck_assert_int_eq(srv_get(s, &s->connections), 1);
   ck_assert_ptr_nonnull(strstr(err.msg, "GET http://127.0.0.1:"));
   ck_assert(http_maybe_sent(rc));
   ck_assert_uint_eq(http_stats(c)->errors, 1);
@@ -772,7 +840,7 @@ START_TEST(test_post_then_get) {
   ck_assert_ptr_null(strcasestr(r2.head, "Content-Length"));
   ck_assert_uint_eq(r2.body_len, 0);
 
-  ck_assert_int_eq(srv_connections(s), 1);
+  ck_assert_int_eq(srv_get(s, &s->connections), 1);
   http_response_fini(&resp);
   http_free(c);
   srv_stop(s);
@@ -793,7 +861,7 @@ START_TEST(test_keepalive) {
   ck_assert_str_eq(resp.body.data, "one");
   ck_assert_int_eq(http_do(c, &req, &resp, NULL), 0);
   ck_assert_str_eq(resp.body.data, "two");
-  ck_assert_int_eq(srv_connections(s), 1);
+  ck_assert_int_eq(srv_get(s, &s->connections), 1);
   ck_assert_uint_eq(http_stats(c)->requests, 2);
   http_response_fini(&resp);
   http_free(c);
@@ -817,7 +885,7 @@ START_TEST(test_once_fresh_connection) {
   ck_assert_int_eq(http_do(c, &get, &resp, NULL), 0);
   ck_assert_int_eq(http_do(c, &post, &resp, NULL), 0);
   ck_assert_str_eq(resp.body.data, "two");
-  ck_assert_int_eq(srv_connections(s), 2);
+  ck_assert_int_eq(srv_get(s, &s->connections), 2);
   http_response_fini(&resp);
   http_free(c);
   srv_stop(s);
@@ -931,154 +999,7 @@ START_TEST(test_other_protocols) {
 }
 END_TEST
 
-/* ---- batches: a server with a thread per connection ---- */
-
-/* Answers every request with its own path as the body, after delay_ms
- * (paths starting "/slow"), or with big_len bytes (paths starting "/big");
- * keeps connections alive. Counts connections and requests, and the most
- * requests in flight at once. */
-#define ESRV_CONNS 32
-
-struct esrv {
-  int listen_fd;
-  int stop[2];
-  int port;
-  int delay_ms;
-  size_t big_len;
-  pthread_t accept_thread;
-  pthread_t conn_threads[ESRV_CONNS];
-  int conn_fds[ESRV_CONNS];
-  pthread_mutex_t lock;
-  int connections, requests, in_flight, max_in_flight;
-};
-
-struct esrv_conn {
-  struct esrv *s;
-  int fd;
-};
-
-/* Reads a request head into buf (NUL-terminated). Returns 1, or 0 on
- * EOF or stop. */
-static int esrv_read_head(struct esrv *s, int fd, char *buf, size_t size) {
-  size_t len = 0;
-  while (strstr(buf, "\r\n\r\n") == NULL) {
-    struct pollfd p[2] = {{fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
-    if (len + 1 >= size || poll(p, 2, 10000) <= 0 || p[1].revents != 0)
-      return 0;
-    ssize_t n = recv(fd, buf + len, size - 1 - len, 0);
-    if (n <= 0)
-      return 0;
-    len += (size_t)n;
-    buf[len] = '\0';
-  }
-  return 1;
-}
-
-static void esrv_count(struct esrv *s, int delta) {
-  pthread_mutex_lock(&s->lock);
-  s->in_flight += delta;
-  if (delta > 0) {
-    s->requests++;
-    if (s->in_flight > s->max_in_flight)
-      s->max_in_flight = s->in_flight;
-  }
-  pthread_mutex_unlock(&s->lock);
-}
-
-static void *esrv_conn_main(void *arg) {
-  struct esrv_conn *c = arg;
-  struct esrv *s = c->s;
-  char head[4096];
-  for (;;) {
-    head[0] = '\0';
-    if (!esrv_read_head(s, c->fd, head, sizeof(head)))
-      break;
-    esrv_count(s, 1);
-    char path[512] = "";
-    sscanf(head, "%*s %511s", path);
-    if (strncmp(path, "/slow", 5) == 0) {
-      struct timespec ts = {s->delay_ms / 1000,
-                            (long)(s->delay_ms % 1000) * 1000000L};
-      nanosleep(&ts, NULL);
-    }
-    bool big = strncmp(path, "/big", 4) == 0;
-    size_t len = big ? s->big_len : strlen(path);
-    char out[8192];
-    int n = snprintf(out, sizeof(out),
-                     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", len);
-    int ok = srv_send(c->fd, out, (size_t)n);
-    if (big) {
-      memset(out, 'x', sizeof(out));
-      for (size_t sent = 0; ok && sent < len; sent += sizeof(out))
-        ok = srv_send(c->fd, out,
-                      len - sent < sizeof(out) ? len - sent : sizeof(out));
-    } else {
-      ok = ok && srv_send(c->fd, path, len);
-    }
-    esrv_count(s, -1);
-    if (!ok)
-      break;
-  }
-  close(c->fd);
-  free(c);
-  return NULL;
-}
-
-static void *esrv_main(void *arg) {
-  struct esrv *s = arg;
-  for (;;) {
-    struct pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
-    if (poll(p, 2, 10000) <= 0 || p[1].revents != 0)
-      break;
-    int fd = accept(s->listen_fd, NULL, NULL);
-    if (fd < 0)
-      continue;
-    pthread_mutex_lock(&s->lock);
-    int i = s->connections < ESRV_CONNS ? s->connections++ : -1;
-    pthread_mutex_unlock(&s->lock);
-    struct esrv_conn *c = malloc(sizeof(*c));
-    if (i < 0 || c == NULL) {
-      free(c);
-      close(fd);
-      continue;
-    }
-    *c = (struct esrv_conn){s, fd};
-    pthread_create(&s->conn_threads[i], NULL, esrv_conn_main, c);
-  }
-  return NULL;
-}
-
-static struct esrv *esrv_start(int delay_ms, size_t big_len) {
-  struct esrv *s = calloc(1, sizeof(*s));
-  ck_assert_ptr_nonnull(s);
-  s->delay_ms = delay_ms;
-  s->big_len = big_len;
-  s->listen_fd = bind_loopback(&s->port);
-  ck_assert_int_eq(listen(s->listen_fd, 16), 0);
-  ck_assert_int_eq(pipe(s->stop), 0);
-  pthread_mutex_init(&s->lock, NULL);
-  ck_assert_int_eq(pthread_create(&s->accept_thread, NULL, esrv_main, s), 0);
-  return s;
-}
-
-static void esrv_stop(struct esrv *s) {
-  ck_assert_int_eq(write(s->stop[1], "x", 1), 1);
-  pthread_join(s->accept_thread, NULL);
-  for (int i = 0; i < s->connections; i++)
-    pthread_join(s->conn_threads[i], NULL);
-  close(s->stop[0]);
-  close(s->stop[1]);
-  close(s->listen_fd);
-  pthread_mutex_destroy(&s->lock);
-  free(s);
-}
-
-static int esrv_get(struct esrv *s, int *field) {
-  pthread_mutex_lock(&s->lock);
-  int v = *field;
-  pthread_mutex_unlock(&s->lock);
-  return v;
-}
+/* ---- batches ---- */
 
 /* A batch over a list of URLs; records what each request ended with. */
 #define BATCH_MAX 64
@@ -1153,7 +1074,7 @@ static void batch_fill(struct batch *b, int port, const char *prefix,
  * reaches its own request; four connections, reused by the next batch and
  * by http_do. */
 START_TEST(test_batch_parallel) {
-  struct esrv *s = esrv_start(300, 0);
+  struct srv *s = srv_start_echo(300, 0);
   struct http_client *c = parallel_client(4, 5000, 1024);
   struct batch b;
   batch_fill(&b, s->port, "/slow", 8);
@@ -1168,8 +1089,8 @@ START_TEST(test_batch_parallel) {
   }
   ck_assert_msg(ms >= 550 && ms < 1500, "8 requests of 300 ms took %.0f ms",
                 ms);
-  ck_assert_int_eq(esrv_get(s, &s->max_in_flight), 4);
-  ck_assert_int_eq(esrv_get(s, &s->connections), 4);
+  ck_assert_int_eq(srv_get(s, &s->max_in_flight), 4);
+  ck_assert_int_eq(srv_get(s, &s->connections), 4);
   batch_fill(&b, s->port, "/again", 8);
   batch_run(c, &b);
   ck_assert_uint_eq(b.reported, 8);
@@ -1178,28 +1099,28 @@ START_TEST(test_batch_parallel) {
   http_response_init(&resp, 1024);
   ck_assert_int_eq(http_do(c, &req, &resp, NULL), 0);
   ck_assert_str_eq(resp.body.data, "/again/0");
-  ck_assert_int_eq(esrv_get(s, &s->connections), 4); /* kept alive */
-  ck_assert_int_eq(esrv_get(s, &s->requests), 17);
+  ck_assert_int_eq(srv_get(s, &s->connections), 4); /* kept alive */
+  ck_assert_int_eq(srv_get(s, &s->requests), 17);
   ck_assert_uint_eq(http_stats(c)->requests, 17);
   http_response_fini(&resp);
   http_free(c);
-  esrv_stop(s);
+  srv_stop(s);
 }
 END_TEST
 
 /* One at a time when the client says so. */
 START_TEST(test_batch_serial) {
-  struct esrv *s = esrv_start(100, 0);
+  struct srv *s = srv_start_echo(100, 0);
   struct http_client *c = parallel_client(1, 5000, 1024);
   struct batch b;
   batch_fill(&b, s->port, "/slow", 4);
   double ms = batch_run(c, &b);
   ck_assert_uint_eq(b.reported, 4);
   ck_assert_msg(ms >= 390, "4 requests of 100 ms took %.0f ms", ms);
-  ck_assert_int_eq(esrv_get(s, &s->max_in_flight), 1);
-  ck_assert_int_eq(esrv_get(s, &s->connections), 1);
+  ck_assert_int_eq(srv_get(s, &s->max_in_flight), 1);
+  ck_assert_int_eq(srv_get(s, &s->connections), 1);
   http_free(c);
-  esrv_stop(s);
+  srv_stop(s);
 }
 END_TEST
 
@@ -1207,7 +1128,7 @@ END_TEST
  * timeout, the mapping of errors and a redacted message; one failure does
  * not stop the others. */
 START_TEST(test_batch_errors) {
-  struct esrv *s = esrv_start(1500, 4000);
+  struct srv *s = srv_start_echo(1500, 4000);
   int refused_port;
   int refused_fd = bind_loopback(&refused_port);
   struct http_client *c = parallel_client(4, 700, 1024);
@@ -1234,14 +1155,14 @@ START_TEST(test_batch_errors) {
   ck_assert_uint_eq(st->errors, 3);
   http_free(c);
   close(refused_fd);
-  esrv_stop(s);
+  srv_stop(s);
 }
 END_TEST
 
 /* done returning false starts nothing more; a source that has a request
  * only once another ended (a next page) is drained. */
 START_TEST(test_batch_stop_and_follow) {
-  struct esrv *s = esrv_start(0, 0);
+  struct srv *s = srv_start_echo(0, 0);
   struct http_client *c = parallel_client(2, 5000, 1024);
   struct batch b;
   batch_fill(&b, s->port, "/p", 10);
@@ -1257,7 +1178,7 @@ START_TEST(test_batch_stop_and_follow) {
   for (size_t i = 0; i < 6; i++)
     ck_assert_int_eq(b.rc[i], 0);
   http_free(c);
-  esrv_stop(s);
+  srv_stop(s);
 }
 END_TEST
 
@@ -1375,7 +1296,7 @@ END_TEST
 /* Through libcurl's multi interface too: 12 requests under a cap of 5 per
  * second take two seconds at least, while four may be in flight. */
 START_TEST(test_rate_cap_multi) {
-  struct esrv *s = esrv_start(0, 0);
+  struct srv *s = srv_start_echo(0, 0);
   struct limiter l;
   limiter_init_rate(&l, 5, 1.0);
   struct http_client *c = parallel_client(4, 5000, 1024);
@@ -1388,7 +1309,7 @@ START_TEST(test_rate_cap_multi) {
   ck_assert_msg(ms >= 1990 && ms < 3500, "12 requests at 5/s took %.0f ms", ms);
   http_free(c);
   limiter_fini(&l);
-  esrv_stop(s);
+  srv_stop(s);
 }
 END_TEST
 

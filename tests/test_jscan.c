@@ -1,6 +1,7 @@
 /* Unit tests of jscan, the tree-free JSON reader, and of the tests list's
  * fast path built on it: it must read exactly what json-c's tree reads. */
 #include "clients/runscope.h"
+#include "tests_page.h"
 #include "testutil.h"
 #include "util/jscan.h"
 
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define DEPTH 64
@@ -174,41 +174,6 @@ static void same_reading(const char *body, size_t len, const char *what) {
   free(b);
 }
 
-/* A page as the fake Runscope serves it: 50 items, each with the full
- * last_run object of a test detail. */
-static char *fake_page(size_t *ret_len) {
-  struct buf b;
-  buf_init(&b, 1 << 20);
-  ck_assert_int_eq(buf_puts(&b, "{\"data\": ["), 0);
-  for (int i = 0; i < 50; i++) {
-    ck_assert_int_eq(
-        buf_printf(
-            &b,
-            "%s{\"created_at\": %d, \"created_by\": {\"email\": "
-            "\"grace@example.com\", \"name\": \"Grace Hopper\", \"id\": "
-            "\"4ee15ecc-7fe1-43cb-aa12-ef50420f2cf9\"}, "
-            "\"default_environment_id\": \"e%04d\", \"description\": null, "
-            "\"name\": \"Bench test \\u00e9%05d\", \"id\": \"t-%05d\", "
-            "\"last_run\": {\"remote_agent_uuid\": null, \"finished_at\": "
-            "%s, \"error_count\": 0, \"message_success\": 1, \"test_uuid\": "
-            "\"t-%05d\", \"id\": \"r-%05d\", \"uuid\": \"r-%05d\", "
-            "\"environment_uuid\": \"e%04d\", \"environment_name\": "
-            "\"Production\", \"source\": \"scheduled\", \"status\": "
-            "\"completed\", \"bucket_key\": \"bench0001\", "
-            "\"template_uuids\": [\"a\", \"b\"], \"messages\": [], "
-            "\"created_at\": 1764000000.%06d, \"region\": \"us1\"}, "
-            "\"last_run_created_at\": 1764000000.%06d}",
-            i ? ", " : "", 1500000000 + i, i, i, i,
-            i % 3 ? "1764000002.5" : "null", i, i, i, i, i * 7919, i * 7919),
-        0);
-  }
-  ck_assert_int_eq(buf_puts(&b, "], \"error\": null, \"meta\": {\"status\": "
-                                "\"success\"}}"),
-                   0);
-  *ret_len = b.len;
-  return buf_detach(&b);
-}
-
 START_TEST(list_agrees_on_fixtures) {
   static const char *const files[] = {
       "runscope_tests.json",     "runscope_error_in_200.json",
@@ -222,7 +187,8 @@ START_TEST(list_agrees_on_fixtures) {
     free(body);
   }
   size_t len;
-  char *page = fake_page(&len);
+  char *page = tests_page(50, &len);
+  ck_assert_ptr_nonnull(page);
   same_reading(page, len, "the fake's page");
   struct rs_test *t = NULL;
   size_t n = 0;
@@ -296,7 +262,8 @@ END_TEST
 /* Random damage to an ordinary page: whatever the bytes, both agree. */
 START_TEST(list_agrees_on_damage) {
   size_t len;
-  char *page = fake_page(&len);
+  char *page = tests_page(50, &len);
+  ck_assert_ptr_nonnull(page);
   char *copy = malloc(len + 1);
   ck_assert_ptr_nonnull(copy);
   unsigned seed = 77u + (unsigned)_i;
@@ -320,31 +287,6 @@ START_TEST(list_agrees_on_damage) {
 }
 END_TEST
 
-/* The point of it: an ordinary page costs a fraction of the tree. */
-START_TEST(fast_path_is_faster) {
-  size_t len;
-  char *page = fake_page(&len);
-  double t[2];
-  for (int k = 0; k < 2; k++) {
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    for (int i = 0; i < 100; i++) {
-      struct rs_test *v = NULL;
-      size_t n = 0;
-      int rc = k == 0 ? rs_parse_tests(page, len, DEPTH, &v, &n, NULL)
-                      : rs_parse_tests_tree(page, len, DEPTH, &v, &n, NULL);
-      ck_assert_int_eq(rc, 0);
-      free(v);
-    }
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    t[k] = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
-  }
-  ck_assert_msg(t[0] * 2 < t[1], "fast %.1f ms, tree %.1f ms", t[0] * 1e3,
-                t[1] * 1e3);
-  free(page);
-}
-END_TEST
-
 Suite *unit_suite(void) {
   Suite *s = suite_create("jscan");
   TCase *tc = tcase_create("documents");
@@ -362,7 +304,6 @@ Suite *unit_suite(void) {
   tcase_add_loop_test(tc, list_agrees_on_variations, 0, N(variations));
   tcase_add_test(tc, list_agrees_on_long_values);
   tcase_add_loop_test(tc, list_agrees_on_damage, 0, 6);
-  tcase_add_test(tc, fast_path_is_faster);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,8 +1,6 @@
 /* Unit tests of the responses module: which response texts count, which
- * responses are acted on (once), reruns and their results, and the
- * per-URL trigger limit. */
+ * responses are acted on (once), reruns and their results. */
 #include "core/responses.h"
-#include "util/limiter.h"
 
 #include <check.h>
 #include <errno.h>
@@ -393,86 +391,6 @@ START_TEST(rerun_result_by_location) {
 }
 END_TEST
 
-/* ---- the trigger limit ---- */
-
-#define URL_A "https://api.runscope.test/radar/aaaa-1111/trigger"
-#define URL_B "https://api.runscope.test/radar/bbbb-2222/trigger"
-
-START_TEST(limiter_ten_per_ten_seconds) {
-  struct limiter l;
-  limiter_init(&l, 10, 10);
-  for (int i = 0; i < 10; i++) {
-    ck_assert_double_eq(limiter_wait(&l, URL_A, i * 0.1), 0);
-    ck_assert_int_eq(limiter_note(&l, URL_A, i * 0.1), 0);
-  }
-  ck_assert_double_eq_tol(limiter_wait(&l, URL_A, 1), 9, 1e-9);
-  ck_assert_double_eq(limiter_wait(&l, URL_B, 1), 0);
-  ck_assert_double_eq_tol(limiter_wait(&l, URL_A, 9.95), 0.05, 1e-9);
-  ck_assert_double_eq(limiter_wait(&l, URL_A, 10), 0);
-  ck_assert_int_eq(limiter_note(&l, URL_A, 10), 0);
-  ck_assert_double_eq_tol(limiter_wait(&l, URL_A, 10), 0.1, 1e-9);
-  limiter_fini(&l);
-}
-END_TEST
-
-START_TEST(limiter_blocks_after_429) {
-  struct limiter l;
-  limiter_init(&l, 10, 10);
-  ck_assert_int_eq(limiter_block(&l, URL_A, 5, 35), 0);
-  ck_assert_double_eq(limiter_wait(&l, URL_A, 5), 30);
-  ck_assert_double_eq(limiter_wait(&l, URL_A, 35), 0);
-  ck_assert_double_eq(limiter_wait(&l, URL_B, 5), 0);
-  /* an earlier block does not shorten a later one */
-  ck_assert_int_eq(limiter_block(&l, URL_A, 6, 20), 0);
-  ck_assert_double_eq(limiter_wait(&l, URL_A, 6), 29);
-  limiter_fini(&l);
-}
-END_TEST
-
-START_TEST(limiter_forgets_idle_urls) {
-  struct limiter l;
-  limiter_init(&l, 2, 10);
-  char url[64];
-  for (int i = 0; i < 50; i++) {
-    snprintf(url, sizeof(url), "https://x.test/radar/%08d/trigger", i);
-    ck_assert_int_eq(limiter_note(&l, url, i * 20.0), 0);
-  }
-  ck_assert_uint_le(l.n, 2);
-  /* limits above the slot size are clamped, 0 means 1 */
-  limiter_fini(&l);
-  limiter_init(&l, 100, 10);
-  ck_assert_uint_eq(l.limit, 16);
-  limiter_fini(&l);
-  limiter_init(&l, 0, 10);
-  ck_assert_uint_eq(l.limit, 1);
-  limiter_fini(&l);
-}
-END_TEST
-
-/* Triggers as fast as the limiter allows, completions taking `lag`
- * seconds: no 10 s window may hold more than 10 of them, and the limiter
- * must not be needlessly slow (20 triggers take about 10 s). */
-START_TEST(limiter_property) {
-  struct limiter l;
-  limiter_init(&l, 10, 10);
-  double sent[64], lag = 0.05 * _i;
-  size_t n = 0;
-  for (double t = 0; t < 25 && n < 64; t += 0.01) {
-    if (limiter_wait(&l, URL_A, t) > 0)
-      continue;
-    sent[n++] = t;
-    ck_assert_int_eq(limiter_note(&l, URL_A, t + lag), 0);
-    t += lag;
-  }
-  for (size_t i = 10; i < n; i++)
-    ck_assert_msg(sent[i] - sent[i - 10] >= 10, "11 triggers within %.2f s",
-                  sent[i] - sent[i - 10]);
-  ck_assert_uint_ge(n, 20);
-  ck_assert_double_le(sent[19], 10.5 + 20 * lag);
-  limiter_fini(&l);
-}
-END_TEST
-
 Suite *unit_suite(void) {
   Suite *s = suite_create("responses");
   TCase *tc = tcase_create("response texts");
@@ -498,12 +416,6 @@ Suite *unit_suite(void) {
   tcase_add_checked_fixture(tc, ev_setup, NULL);
   tcase_add_test(tc, rerun_result_by_run_id);
   tcase_add_test(tc, rerun_result_by_location);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("at most 10 triggers per 10 s per URL");
-  tcase_add_test(tc, limiter_ten_per_ten_seconds);
-  tcase_add_test(tc, limiter_blocks_after_429);
-  tcase_add_test(tc, limiter_forgets_idle_urls);
-  tcase_add_loop_test(tc, limiter_property, 0, 4);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -24,8 +24,14 @@ RSS (VmHWM) against collectd without the plugin. Each target is printed
 with its figure; the benchmark does not fail on them. Results go to
 build/bench/: results.json, table.md and bench.png.
 
+Before the sizes, a few seconds of CPU: the tests list read by its fast
+path and by json-c's tree on the same generated page (parse_tests.c,
+built by make bench): milliseconds per page and their ratio, in
+results.json as "parse". `bench.py --parse` runs only that part.
+
 Environment: BENCH_SIZES (e.g. "100,1000"), BENCH_INTERVAL (10),
-BENCH_IDLE (4), BENCH_BUSY (9), BENCH_OUT (build/bench).
+BENCH_IDLE (4), BENCH_BUSY (9), BENCH_OUT (build/bench), BENCH_PARSE
+(build/bench/parse_tests).
 """
 
 import json
@@ -55,6 +61,8 @@ IDLE = int(os.environ.get("BENCH_IDLE", "4"))
 BUSY = int(os.environ.get("BENCH_BUSY", "9"))
 DRAIN = 2
 OUT = os.environ.get("BENCH_OUT", os.path.join(REPO, "build", "bench"))
+PARSE = os.environ.get("BENCH_PARSE", os.path.join(REPO, "build", "bench",
+                                                   "parse_tests"))
 WARMUP_MAX = 300  # seconds
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -584,12 +592,47 @@ def chart(rows, path, results_path=None):
     return path
 
 
+# ----- the tests list's two parsers
+
+def parse_figures():
+    """Runs parse_tests --json: the fast path and json-c's tree on one
+    generated page. Returns its figures (dict), or None without the
+    program."""
+    if not os.access(PARSE, os.X_OK):
+        log("no %s (make %s): parsers not timed" % (PARSE, PARSE))
+        return None
+    out = subprocess.run([PARSE, "--json"], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out)
+
+
+def parse_line(p):
+    """The parsers' figures as the benchmark prints them."""
+    return ("Tests list, a page of %d tests (%d bytes): fast path %.3f ms, "
+            "json-c tree %.3f ms per page; the tree takes %.1fx (target: "
+            "2x or more: %s)" % (p["items"], p["page_bytes"], p["fast_ms"],
+                                 p["tree_ms"], p["ratio"],
+                                 "met" if p["ratio"] >= 2 else "NOT met"))
+
+
+def parse_only():
+    """--parse: only the parsers' figures."""
+    p = parse_figures()
+    if p is None:
+        return 2
+    print(parse_line(p))
+    return 0
+
+
 def main():
     if not harness.plugin_available() or not harness.collectd_available():
         log("needs build/runscope.so (make) and collectd")
         return 2
     os.makedirs(OUT, exist_ok=True)
     t0 = time.time()
+    parse = parse_figures()
+    if parse is not None:
+        log(parse_line(parse))
     base = baseline_memory()
     log("collectd without the plugin: %s KiB" % base)
     results = [run_size(T) for T in SIZES]
@@ -599,6 +642,7 @@ def main():
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump({"baseline_memory_kb": base, "results": results,
                    "summary": rows, "plugin_options": PLUGIN_OPTIONS,
+                   "parse": parse,
                    "schedule_mix": bench_fake.SCHEDULE_MIX,
                    "run_duration": bench_fake.RUN_DURATION}, f, indent=1)
     with open(os.path.join(OUT, "table.md"), "w") as f:
@@ -618,6 +662,8 @@ def main():
                   r["tests"], r["first_cycle_requests"], rate,
                   r["fake_requests"], r["fake_busy_seconds"],
                   "/".join("%.1f" % x for x in r["naive_cycle_seconds"][:4])))
+    if parse is not None:
+        print(parse_line(parse))
     print()
     print("Results: %s" % os.path.join(OUT, "results.json"))
     if png:
@@ -638,4 +684,6 @@ def chart_only(results_path, png):
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--chart":
         sys.exit(chart_only(sys.argv[2], sys.argv[3]))
+    if len(sys.argv) == 2 and sys.argv[1] == "--parse":
+        sys.exit(parse_only())
     sys.exit(main())

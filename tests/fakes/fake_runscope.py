@@ -126,20 +126,6 @@ json_response = fakebase.json_response
 
 FINAL_RESULTS = ("pass", "fail", "cancelled")
 
-_OPTIONS = {
-    "token": "runscope-test-token",
-    "results_max": 50,
-    "tests_max": 50,
-    "trigger_limit": 10,
-    "trigger_window": 10.0,
-    "trigger_retry_after": None,
-    "unknown_status": 404,
-    "list_last_run": True,
-    "trigger_creates_runs": True,
-    "messages_max": 1000,
-    "errors_list_response": True,
-}
-
 REGIONS = [
     {"hostname": "us1.runscope.net", "region_code": "us1",
      "location": "US Virginia (None)",
@@ -168,26 +154,20 @@ class FakeRunscope(fakebase.FakeServer):
     """The fake Runscope API and its Python control API."""
 
     name = "fake-runscope"
-
-    def __init__(self, port=0, verbose=False, **options):
-        unknown = set(options) - set(_OPTIONS)
-        if unknown:
-            raise TypeError("unknown options: %s" % ", ".join(sorted(unknown)))
-        self.options = dict(_OPTIONS, **options)
-        super().__init__(port, verbose)
-
-    # ----- options
-
-    def get_config(self):
-        with self.lock:
-            return dict(self.options)
-
-    def set_config(self, **kw):
-        unknown = set(kw) - set(_OPTIONS)
-        if unknown:
-            raise KeyError("unknown options: %s" % ", ".join(sorted(unknown)))
-        with self.lock:
-            self.options.update(kw)
+    OPTIONS = {
+        "token": "runscope-test-token",
+        "results_max": 50,
+        "tests_max": 50,
+        "trigger_limit": 10,
+        "trigger_window": 10.0,
+        "trigger_retry_after": None,
+        "unknown_status": 404,
+        "list_last_run": True,
+        "trigger_creates_runs": True,
+        "messages_max": 1000,
+        "errors_list_response": True,
+    }
+    CLI_OPTIONS = {"token": "the Bearer token the API accepts"}
 
     def error_body(self, status, message):
         return error_envelope(status, message)
@@ -964,14 +944,5 @@ class FakeRunscope(fakebase.FakeServer):
         return json_response(out)
 
 
-def main(argv=None):
-    def make(ns):
-        return FakeRunscope(port=ns.port, verbose=ns.verbose,
-                            token=ns.token)
-    return fakebase.run_cli(make, argv, [
-        (("--token",), {"default": _OPTIONS["token"],
-                        "help": "the Bearer token the API accepts"})])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(FakeRunscope.main())

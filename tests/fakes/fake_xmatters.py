@@ -96,17 +96,6 @@ json_response = fakebase.json_response
 
 STATUSES = ("ACTIVE", "SUSPENDED", "TERMINATED")
 
-_OPTIONS = {
-    "user": "runscope",
-    "password": "xmatters-test-password",
-    "functions": {},
-    "visibility_delay": 0.0,
-    "page_size": None,
-    "trigger_creates_event": True,
-    "plan_name": "Runscope",
-    "form_name": "Runscope test failed",
-}
-
 REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
            404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
            429: "Too Many Requests", 500: "Internal Server Error",
@@ -173,29 +162,38 @@ class FakeXMatters(fakebase.FakeServer):
     """The fake xMatters and its Python control API."""
 
     name = "fake-xmatters"
+    OPTIONS = {
+        "user": "runscope",
+        "password": "xmatters-test-password",
+        "functions": {},
+        "visibility_delay": 0.0,
+        "page_size": None,
+        "trigger_creates_event": True,
+        "plan_name": "Runscope",
+        "form_name": "Runscope test failed",
+    }
+    CLI_OPTIONS = {"user": "the REST API's user",
+                   "password": "its password"}
 
     def __init__(self, port=0, verbose=False, **options):
-        unknown = set(options) - set(_OPTIONS)
-        if unknown:
-            raise TypeError("unknown options: %s" % ", ".join(sorted(unknown)))
-        self.options = dict(copy.deepcopy(_OPTIONS), **options)
+        self._plan_id = str(uuid.uuid4())
+        self._form_id = str(uuid.uuid4())
+        super().__init__(port, verbose, **options)
         if not self.options["functions"]:
             self.options["functions"] = {str(uuid.uuid4()):
                                          str(uuid.uuid4())}
-        self._plan_id = str(uuid.uuid4())
-        self._form_id = str(uuid.uuid4())
-        super().__init__(port, verbose)
 
-    def get_config(self):
-        with self.lock:
-            return copy.deepcopy(self.options)
+    @classmethod
+    def cli_arguments(cls):
+        return super().cli_arguments() + [
+            (("--function",), {"action": "append", "metavar": "UUID=APIKEY",
+                               "help": "a trigger function and its apiKey "
+                               "(repeatable; default: one random pair)"})]
 
-    def set_config(self, **kw):
-        unknown = set(kw) - set(_OPTIONS)
-        if unknown:
-            raise KeyError("unknown options: %s" % ", ".join(sorted(unknown)))
-        with self.lock:
-            self.options.update(kw)
+    @classmethod
+    def cli_options(cls, ns):
+        funcs = dict(f.split("=", 1) for f in ns.function or [])
+        return dict(super().cli_options(ns), functions=funcs)
 
     def describe(self):
         return ["trigger URL: " + self.trigger_url(f)
@@ -674,18 +672,5 @@ class FakeXMatters(fakebase.FakeServer):
             b.get("device", "Work Email")), 201)
 
 
-def main(argv=None):
-    def make(ns):
-        funcs = dict(f.split("=", 1) for f in ns.function or [])
-        return FakeXMatters(port=ns.port, verbose=ns.verbose, user=ns.user,
-                            password=ns.password, functions=funcs)
-    return fakebase.run_cli(make, argv, [
-        (("--user",), {"default": _OPTIONS["user"]}),
-        (("--password",), {"default": _OPTIONS["password"]}),
-        (("--function",), {"action": "append", "metavar": "UUID=APIKEY",
-                           "help": "a trigger function and its apiKey "
-                           "(repeatable; default: one random pair)"})])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(FakeXMatters.main())

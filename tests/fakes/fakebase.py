@@ -20,6 +20,12 @@ Routes common to both fakes (JSON bodies in and out):
     GET    /_control/config           the fake's options
     POST   /_control/config           change options (keys as in GET)
 
+Options: a fake declares its options and their defaults in `OPTIONS`; the
+constructor takes them as keywords (an unknown one is a TypeError), and
+`set_config` (or POST /_control/config) changes them (an unknown one is a
+KeyError, a 400 over HTTP). `CLI_OPTIONS` names those the command line sets,
+as --name (see `FakeServer.main`).
+
 A fault rule (POST /_control/faults) is a JSON object:
 
     method       regex, full match, case-insensitive ("GET", "GET|POST");
@@ -46,6 +52,7 @@ A fault rule (POST /_control/faults) is a JSON object:
 Faulted requests appear in the request log with "fault": action.
 """
 
+import copy
 import json
 import re
 import socket
@@ -227,13 +234,17 @@ class FakeServer:
 
     Subclasses define `routes()` (a list of (method regex, path regex,
     callable(req, match) -> Response)), `control_routes()` (same, for the
-    paths below /_control/), `error_body(status, message)` and
-    `_reset_data()`.
+    paths below /_control/), `error_body(status, message)`,
+    `_reset_data()`, and `OPTIONS` and `CLI_OPTIONS`.
     """
 
     name = "fake"
+    OPTIONS = {}      # option -> default
+    CLI_OPTIONS = {}  # option -> help: the options the command line sets
 
-    def __init__(self, port=0, verbose=False):
+    def __init__(self, port=0, verbose=False, **options):
+        self._check_options(options, TypeError)
+        self.options = dict(copy.deepcopy(self.OPTIONS), **options)
         self.verbose = verbose
         self._want_port = port
         self.lock = threading.RLock()
@@ -349,15 +360,49 @@ class FakeServer:
     def _reset_data(self):
         pass
 
-    def get_config(self):
-        return {}
-
     def describe(self):
         """Lines the command line prints after start-up."""
         return []
 
+    # ----- options
+
+    def _check_options(self, names, error):
+        unknown = set(names) - set(self.OPTIONS)
+        if unknown:
+            raise error("unknown options: %s" % ", ".join(sorted(unknown)))
+
+    def get_config(self):
+        """A copy of the options."""
+        with self.lock:
+            return copy.deepcopy(self.options)
+
     def set_config(self, **kw):
-        raise KeyError(", ".join(kw))
+        """Changes options; KeyError (nothing changed) if one is unknown."""
+        self._check_options(kw, KeyError)
+        with self.lock:
+            self.options.update(kw)
+
+    # ----- command line
+
+    @classmethod
+    def cli_arguments(cls):
+        """The fake's own arguments: --name for each of CLI_OPTIONS, with
+        its default; as run_cli's extra_args."""
+        return [(("--" + name.replace("_", "-"),),
+                 {"default": cls.OPTIONS[name], "help": text})
+                for name, text in cls.CLI_OPTIONS.items()]
+
+    @classmethod
+    def cli_options(cls, ns):
+        """The constructor's options from the parsed arguments."""
+        return {name: getattr(ns, name) for name in cls.CLI_OPTIONS}
+
+    @classmethod
+    def main(cls, argv=None):
+        """Runs the fake from the command line (see run_cli)."""
+        return run_cli(lambda ns: cls(port=ns.port, verbose=ns.verbose,
+                                      **cls.cli_options(ns)),
+                       argv, cls.cli_arguments())
 
     # ----- request handling
 

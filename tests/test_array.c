@@ -1,0 +1,48 @@
+/* Unit tests of the growable arrays (array_reserve). */
+#include "util/array.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* array_reserve: room for one more, doubling from first; what was stored
+ * stays; an impossible size leaves the array as it was. */
+START_TEST(test_array_reserve) {
+  long *v = NULL;
+  size_t n = 0, cap = 0;
+  for (long i = 0; i < 100; i++) {
+    ck_assert_int_eq(array_reserve(&v, &cap, n, sizeof(*v), 4), 0);
+    ck_assert_uint_gt(cap, n);
+    v[n++] = i;
+  }
+  ck_assert_uint_eq(cap, 128); /* 4, 8, ..., 128 */
+  for (long i = 0; i < 100; i++)
+    ck_assert_int_eq(v[i], i);
+  /* not full: nothing moves */
+  long *before = v;
+  ck_assert_int_eq(array_reserve(&v, &cap, 50, sizeof(*v), 4), 0);
+  ck_assert_ptr_eq(v, before);
+  ck_assert_uint_eq(cap, 128);
+  /* a size that would overflow */
+  size_t big_cap = SIZE_MAX / 2 + 1;
+  ck_assert_int_eq(array_reserve(&v, &big_cap, big_cap, 2, 4), -ENOMEM);
+  ck_assert_ptr_eq(v, before);
+  ck_assert_uint_eq(big_cap, SIZE_MAX / 2 + 1);
+  free(v);
+  /* first 0 starts at one */
+  char *c = NULL;
+  cap = 0;
+  ck_assert_int_eq(array_reserve(&c, &cap, 0, 1, 0), 0);
+  ck_assert_uint_eq(cap, 1);
+  free(c);
+}
+END_TEST
+
+Suite *unit_suite(void) {
+  Suite *s = suite_create("array");
+  TCase *tc = tcase_create("array_reserve");
+  tcase_add_test(tc, test_array_reserve);
+  suite_add_tcase(s, tc);
+  return s;
+}

@@ -1,0 +1,117 @@
+/* Unit tests of the string helpers (str): bounded copies, UTF-8 trims,
+ * snippets of a body, secrets scrubbed. */
+#include "util/str.h"
+
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* ---- str_copy ---- */
+
+static const struct {
+  size_t size;
+  const char *src;
+  int rc;
+  const char *expect;
+} copy_cases[] = {
+    {8, "abc", 0, "abc"},
+    {4, "abc", 0, "abc"}, /* exactly fits with its NUL */
+    {3, "abc", -ENAMETOOLONG, "ab"},
+    {1, "abc", -ENAMETOOLONG, ""},
+    {1, "", 0, ""},
+};
+
+START_TEST(test_str_copy) {
+  char dst[16];
+  memset(dst, 'Z', sizeof(dst));
+  ck_assert_int_eq(str_copy(dst, copy_cases[_i].size, copy_cases[_i].src),
+                   copy_cases[_i].rc);
+  ck_assert_str_eq(dst, copy_cases[_i].expect);
+  ck_assert_int_eq(dst[copy_cases[_i].size], 'Z'); /* nothing past size */
+}
+END_TEST
+
+START_TEST(test_str_copy_zero) {
+  char dst[4] = "keep";
+  ck_assert_int_eq(str_copy(dst, 0, "abc"), -ENAMETOOLONG);
+  ck_assert_mem_eq(dst, "keep", 4);
+}
+END_TEST
+
+/* ---- str_scrub ---- */
+
+/* str_scrub cuts after scrubbing: no fragment of a secret at the cut. */
+START_TEST(test_str_scrub_cut) {
+  char out[12];
+  str_scrub(out, sizeof(out), "xxxxxxxxs3cr3t tail", "s3cr3t");
+  ck_assert_str_eq(out, "xxxxxxxxRED");
+  str_scrub(out, sizeof(out), "ab s3cr3t s3cr3t", "s3cr3t");
+  ck_assert_str_eq(out, "ab REDACTED");
+  str_scrub(out, 1, "anything", "s3cr3t");
+  ck_assert_str_eq(out, "");
+  str_scrub(out, sizeof(out), "a p in port", "p"); /* too short: kept */
+  ck_assert_str_eq(out, "a p in port");
+}
+END_TEST
+
+/* ---- str_utf8_trim ---- */
+
+static const struct {
+  const char *in, *want;
+} utf8_cases[] = {
+    {"plain", "plain"},
+    {"caf\xc3\xa9", "caf\xc3\xa9"},     /* complete 2-byte */
+    {"caf\xc3", "caf"},                 /* cut 2-byte */
+    {"x\xe2\x82", "x"},                 /* cut 3-byte */
+    {"x\xe2\x82\xac", "x\xe2\x82\xac"}, /* complete 3-byte */
+    {"x\xf0\x9f\x98", "x"},             /* cut 4-byte */
+    {"", ""},
+};
+
+START_TEST(test_utf8_trim) {
+  char s[32];
+  ck_assert_int_eq(str_copy(s, sizeof(s), utf8_cases[_i].in), 0);
+  str_utf8_trim(s);
+  ck_assert_str_eq(s, utf8_cases[_i].want);
+}
+END_TEST
+
+/* ---- str_snippet ---- */
+
+static const struct {
+  const char *in;
+  size_t size;
+  const char *want;
+} snippet_cases[] = {
+    {"  <html>\n\t<body>Bad   Gateway</body>\r\n", 64,
+     "<html> <body>Bad Gateway</body>"},
+    {"abcdef", 4, "abc"},
+    {"\n\n", 8, ""},
+    {"ab\xc3\xa9", 4, "ab"}, /* cut inside the character */
+};
+
+START_TEST(test_snippet) {
+  char out[64];
+  str_snippet(snippet_cases[_i].in, strlen(snippet_cases[_i].in), out,
+              snippet_cases[_i].size);
+  ck_assert_str_eq(out, snippet_cases[_i].want);
+}
+END_TEST
+
+Suite *unit_suite(void) {
+  Suite *s = suite_create("str");
+  TCase *tc = tcase_create("str_copy");
+  tcase_add_loop_test(tc, test_str_copy, 0, N(copy_cases));
+  tcase_add_test(tc, test_str_copy_zero);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("str_scrub");
+  tcase_add_test(tc, test_str_scrub_cut);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("text");
+  tcase_add_loop_test(tc, test_utf8_trim, 0, N(utf8_cases));
+  tcase_add_loop_test(tc, test_snippet, 0, N(snippet_cases));
+  suite_add_tcase(s, tc);
+  return s;
+}
