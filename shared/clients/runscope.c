@@ -1,32 +1,13 @@
-/* Runscope REST API client: buckets, tests, test details, run results and
- * trigger URLs.
+/* Runscope REST API client: its requests, the calls of runscope.h and
+ * captured traffic (parsing lives in rs_parse.c, rs_parse_runs.c and
+ * rs_scan.c).
  *
- * Open questions about the real API and what this client does about them
- * (docs/runscope-api.md, sections 2, 3, 7 and 9):
- *  - "error" may be null, absent or an object; a 2xx whose envelope carries
- *    an error with a non-empty message (or a status >= 400) is a failure, as
- *    nextrevision/go-runscope treats it: a list read as empty when the server
- *    said "error" would make tests look deleted. error.status, when >= 400,
- *    picks the errno as an HTTP status would.
- *  - Error bodies may not be JSON: the message then carries a cleaned-up
- *    snippet of the body (with the token, should it be echoed, redacted).
- *  - Team ids come as team.id (new) or team.uuid (old); both are accepted.
- *  - Times are ints, floats or numeric strings; all are read as doubles.
- *  - The tests list's last_run may be an object (id or uuid; created_at,
- *    started_at or finished_at), a bare id string, null or absent; a
- *    top-level last_run_created_at is used when last_run has no time.
- *  - The tests list's largest count is undocumented; clients use 50 to 1000,
- *    so pages of 50 are asked for and a page shorter than 50 ends the list.
- *  - Bucket and test ids that are absent or too long fail the whole list: a
- *    partial list would make the missing ones look deleted. A results item
- *    without a test_run_id or a numeric started_at is skipped instead (the
- *    rest of the page stays usable; a run may be read again later). */
-#include "clients/runscope.h"
+ * The tests list's largest count is undocumented (docs/runscope-api.md);
+ * clients use 50 to 1000, so pages of 50 are asked for and a page shorter
+ * than 50 ends the list. */
+#include "clients/rs_internal.h"
 
 #include "util/array.h"
-#include "util/buf.h"
-#include "util/jscan.h"
-#include "util/jsonx.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -36,907 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define RS_PAGE 50              /* count asked for on every list page */
-#define RS_TESTS_MAX_PAGES 100  /* 5000 tests: a bound against loops */
-#define RS_RESULTS_MAX_PAGES 21 /* enough for RS_RESULTS_MAX with overlap */
-#define RS_BODY_MAX (64u << 20) /* outer bound; the http client's cap wins */
-#define RS_PATH_MAX 2048        /* a request path with its query */
-#define RS_SNIPPET_MAX 160      /* bytes of a non-JSON error body quoted */
-#define RS_WHERE_MAX 64         /* "data[12].team" */
-
-struct rs_client {
-  struct http_client *http; /* borrowed */
-  char *base_url;           /* no trailing slash */
-  char *token;
-  int max_depth;
-  double retry_after;
-};
-
-/* ---- small helpers ---- */
-
-/* Copies a display string member, cut to fit; "" when absent or no string. */
-static void copy_name(json_object *o, const char *key, char *dst, size_t size) {
-  if (jsonx_copy_str(o, key, dst, size) == -ENAMETOOLONG)
-    str_utf8_trim(dst);
-}
-
-/* Copies an id member into dst. Absent, null or not a string gives "" and 0
- * (the caller decides whether it was required); too long is -EPROTO with err
- * naming the field. */
-static int copy_id(json_object *o, const char *key, char *dst, size_t size,
-                   const char *where, struct err *err) {
-  if (jsonx_copy_str(o, key, dst, size) != -ENAMETOOLONG)
-    return 0;
-  dst[0] = '\0';
-  err_set(err, "%s.%s is longer than %zu bytes", where, key, size - 1);
-  return -EPROTO;
-}
-
-/* The first of two member names whose value is a non-empty string, else a
- * (so that a lookup of the result finds nothing useful either way). */
-static const char *pick(json_object *o, const char *a, const char *b) {
-  const char *s = jsonx_str(o, a);
-  if (s != NULL && s[0] != '\0')
-    return a;
-  s = jsonx_str(o, b);
-  return s != NULL && s[0] != '\0' ? b : a;
-}
-
-/* Returns arr (n elements of size elem, room for *cap) with room for one
- * more, or NULL when memory runs out (arr is then unchanged). */
-/* Appends to the array at arrp (T **; *n used, *cap allocated, size bytes
- * each) the elements of page[0..page_n) whose id, the string at id_off in
- * each, it does not hold yet: a list that shifts while it is paged repeats
- * items. Returns the number added, or -ENOMEM. */
-static long merge_by_id(void *arrp, size_t *n, size_t *cap, const void *page,
-                        size_t page_n, size_t size, size_t id_off) {
-  long added = 0;
-  for (size_t i = 0; i < page_n; i++) {
-    const char *item = (const char *)page + i * size;
-    char *all;
-    memcpy(&all, arrp, sizeof(all));
-    bool seen = false;
-    for (size_t j = 0; j < *n && !seen; j++)
-      seen = strcmp(all + j * size + id_off, item + id_off) == 0;
-    if (seen)
-      continue;
-    if (array_reserve(arrp, cap, *n, size, 16) != 0)
-      return -ENOMEM;
-    memcpy(&all, arrp, sizeof(all));
-    memcpy(all + *n * size, item, size);
-    (*n)++;
-    added++;
-  }
-  return added;
-}
-
-/* Maps an HTTP status (or an error.status) to the errno of the reads. A
- * read is built by the client itself, so a refusal that is not about
- * credentials, a missing object or the load is an answer that breaks the
- * API's contract: -EPROTO, not -EINVAL. */
-static int status_errno(long status) {
-  int rc = http_status_errno(status);
-  return rc == -EINVAL ? -EPROTO : rc;
-}
-
-/* ---- the envelope ---- */
-
-/* The message of an envelope's error (object with "message", or a string),
- * or NULL. *ret_status gets error.status (0 when absent). */
-static const char *error_message(json_object *root, long *ret_status) {
-  json_object *e = NULL;
-  *ret_status = 0;
-  if (!json_object_object_get_ex(root, "error", &e) || e == NULL)
-    return NULL;
-  if (json_object_is_type(e, json_type_string))
-    return json_object_get_string(e);
-  *ret_status = (long)jsonx_int(e, "status", 0);
-  const char *msg = jsonx_str(e, "message");
-  return msg ? msg : jsonx_str(e, "error");
-}
-
-/* Fails a 2xx envelope that reports an error. Returns 0 or the errno. */
-static int envelope_error(json_object *root, struct err *err) {
-  long status;
-  const char *msg = error_message(root, &status);
-  bool has_msg = msg != NULL && msg[0] != '\0';
-  if (!has_msg && status < 400)
-    return 0;
-  err_set(err, "the answer carries an error (status %ld): %s", status,
-          has_msg ? msg : "no message");
-  return status >= 400 ? status_errno(status) : -EPROTO;
-}
-
-/* Parses body as the envelope and finds its "data" of type want (borrowed
- * from *ret_root, which the caller puts). Returns 0 or a negative errno. */
-static int envelope(const char *body, size_t len, int max_depth, json_type want,
-                    json_object **ret_root, json_object **ret_data,
-                    struct err *err) {
-  json_object *root = NULL, *data = NULL;
-  int rc = jsonx_parse(body, len, max_depth, &root, err);
-  if (rc != 0)
-    return rc;
-  rc = -EPROTO;
-  if (!json_object_is_type(root, json_type_object)) {
-    err_set(err, "the answer is a JSON %s, not an object",
-            json_type_to_name(json_object_get_type(root)));
-    goto fail;
-  }
-  rc = envelope_error(root, err);
-  if (rc != 0)
-    goto fail;
-  rc = -EPROTO;
-  if (!json_object_object_get_ex(root, "data", &data) || data == NULL) {
-    err_set(err, "the answer has no \"data\"");
-    goto fail;
-  }
-  if (!json_object_is_type(data, want)) {
-    err_set(err, "\"data\" is a JSON %s, not %s",
-            json_type_to_name(json_object_get_type(data)),
-            json_type_to_name(want));
-    goto fail;
-  }
-  *ret_root = root;
-  *ret_data = data;
-  return 0;
-fail:
-  json_object_put(root);
-  return rc;
-}
-
-/* ---- buckets ---- */
-
-static int parse_bucket(json_object *o, const char *where, struct rs_bucket *b,
-                        struct err *err) {
-  char w[RS_WHERE_MAX];
-  memset(b, 0, sizeof(*b));
-  if (!json_object_is_type(o, json_type_object)) {
-    err_set(err, "%s is not an object", where);
-    return -EPROTO;
-  }
-  int rc = copy_id(o, "key", b->key, sizeof(b->key), where, err);
-  if (rc != 0)
-    return rc;
-  if (b->key[0] == '\0') {
-    err_set(err, "%s has no \"key\"", where);
-    return -EPROTO;
-  }
-  copy_name(o, "name", b->name, sizeof(b->name));
-  json_object *team = jsonx_obj(o, "team");
-  snprintf(w, sizeof(w), "%s.team", where);
-  rc = copy_id(team, pick(team, "id", "uuid"), b->team_id, sizeof(b->team_id),
-               w, err);
-  copy_name(team, "name", b->team_name, sizeof(b->team_name));
-  return rc;
-}
-
-/* Parses one item of a list into dst. Returns 0 or a negative errno. */
-typedef int (*item_fn)(json_object *o, const char *where, void *dst,
-                       struct err *err);
-
-/* Returns a new array (caller frees; never NULL on success) of parse_one
- * over each item of arr, with *ret_n items, or NULL with *ret_rc set. */
-static void *parse_array(json_object *arr, size_t elem, item_fn parse_one,
-                         size_t *ret_n, int *ret_rc, struct err *err) {
-  size_t n = json_object_array_length(arr);
-  char *items = calloc(n ? n : 1, elem);
-  char where[RS_WHERE_MAX];
-  *ret_n = 0;
-  *ret_rc = -ENOMEM;
-  if (items == NULL) {
-    err_set(err, "out of memory for %zu items", n);
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++) {
-    snprintf(where, sizeof(where), "data[%zu]", i);
-    *ret_rc = parse_one(json_object_array_get_idx(arr, i), where,
-                        items + i * elem, err);
-    if (*ret_rc != 0) {
-      free(items);
-      return NULL;
-    }
-  }
-  *ret_rc = 0;
-  *ret_n = n;
-  return items;
-}
-
-static int bucket_item(json_object *o, const char *where, void *dst,
-                       struct err *err) {
-  return parse_bucket(o, where, dst, err);
-}
-
-int rs_parse_buckets(const char *body, size_t len, int max_depth,
-                     struct rs_bucket **ret, size_t *ret_n, struct err *err) {
-  json_object *root, *data;
-  *ret = NULL;
-  *ret_n = 0;
-  int rc = envelope(body, len, max_depth, json_type_array, &root, &data, err);
-  if (rc != 0)
-    return rc;
-  *ret = parse_array(data, sizeof(**ret), bucket_item, ret_n, &rc, err);
-  json_object_put(root);
-  return rc;
-}
-
-int rs_parse_bucket(const char *body, size_t len, int max_depth,
-                    struct rs_bucket *ret, struct err *err) {
-  json_object *root, *data;
-  memset(ret, 0, sizeof(*ret));
-  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
-  if (rc != 0)
-    return rc;
-  rc = parse_bucket(data, "data", ret, err);
-  json_object_put(root);
-  return rc;
-}
-
-/* ---- tests ---- */
-
-/* The first positive time among a run's created/started/finished times. */
-static double run_time(json_object *run) {
-  static const char *const keys[] = {"created_at", "started_at", "finished_at"};
-  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-    double t = jsonx_num(run, keys[i], 0);
-    if (t > 0)
-      return t;
-  }
-  return 0;
-}
-
-/* Reads last_run (object, id string, null or absent). */
-static int parse_last_run(json_object *o, const char *where, struct rs_test *t,
-                          struct err *err) {
-  char w[RS_WHERE_MAX];
-  json_object *lr = jsonx_obj(o, "last_run");
-  int rc;
-  snprintf(w, sizeof(w), "%s.last_run", where);
-  if (lr != NULL) {
-    rc = copy_id(lr, pick(lr, "id", "uuid"), t->last_run_id,
-                 sizeof(t->last_run_id), w, err);
-    t->last_run_at = run_time(lr);
-  } else {
-    rc = copy_id(o, "last_run", t->last_run_id, sizeof(t->last_run_id), where,
-                 err);
-  }
-  t->last_run_known = json_object_object_get_ex(o, "last_run", NULL) ||
-                      json_object_object_get_ex(o, "last_run_created_at", NULL);
-  if (t->last_run_at <= 0)
-    t->last_run_at = jsonx_num(o, "last_run_created_at", 0);
-  if (t->last_run_at < 0)
-    t->last_run_at = 0;
-  return rc;
-}
-
-static int test_item(json_object *o, const char *where, void *dst,
-                     struct err *err) {
-  struct rs_test *t = dst;
-  memset(t, 0, sizeof(*t));
-  if (!json_object_is_type(o, json_type_object)) {
-    err_set(err, "%s is not an object", where);
-    return -EPROTO;
-  }
-  int rc = copy_id(o, "id", t->id, sizeof(t->id), where, err);
-  if (rc == 0 && t->id[0] == '\0') {
-    err_set(err, "%s has no \"id\"", where);
-    rc = -EPROTO;
-  }
-  if (rc == 0)
-    rc = copy_id(o, "default_environment_id", t->default_environment_id,
-                 sizeof(t->default_environment_id), where, err);
-  if (rc == 0)
-    rc = parse_last_run(o, where, t, err);
-  copy_name(o, "name", t->name, sizeof(t->name));
-  return rc;
-}
-
-int rs_parse_tests_tree(const char *body, size_t len, int max_depth,
-                        struct rs_test **ret, size_t *ret_n, struct err *err) {
-  json_object *root, *data;
-  *ret = NULL;
-  *ret_n = 0;
-  int rc = envelope(body, len, max_depth, json_type_array, &root, &data, err);
-  if (rc != 0)
-    return rc;
-  *ret = parse_array(data, sizeof(**ret), test_item, ret_n, &rc, err);
-  json_object_put(root);
-  return rc;
-}
-
-/* ---- the tests list without a tree ----
- *
- * The tests list is read every cycle, and json-c's tree of its items (each
- * with its last_run object) costs more than the rest of an idle cycle.
- * These read the same fields with jscan, and give up (-EPROTO) on anything
- * out of the ordinary: an error in the envelope, a missing or unexpected
- * value, a field too long, a string or number jscan does not convert as
- * json-c does. The tree then reads the answer, so that both always agree:
- * the fast path only ever returns what the tree would. */
-
-#define FAST_KEY_MAX 64
-
-/* A string value into dst (size bytes): 0, or -EPROTO when it is not a
- * string or does not fit. */
-static int fast_id(struct jscan *s, char *dst, size_t size) {
-  if (jscan_peek(s) != JSCAN_STRING)
-    return -EPROTO;
-  return jscan_string(s, dst, size) == 0 ? 0 : -EPROTO;
-}
-
-/* A time: a number (finite) or null (0). */
-static int fast_time(struct jscan *s, double *ret) {
-  *ret = 0;
-  if (jscan_peek(s) == JSCAN_NULL)
-    return jscan_skip(s);
-  if (jscan_peek(s) != JSCAN_NUMBER)
-    return -EPROTO;
-  return jscan_number(s, ret);
-}
-
-/* An id or null (""). */
-static int fast_id_or_null(struct jscan *s, char *dst, size_t size) {
-  dst[0] = '\0';
-  return jscan_peek(s) == JSCAN_NULL ? jscan_skip(s) : fast_id(s, dst, size);
-}
-
-/* last_run as an object: its id (id, else uuid) and its first positive
- * time among created_at, started_at and finished_at (as parse_last_run). */
-static int fast_last_run(struct jscan *s, struct rs_test *t) {
-  static const char *const times[] = {"created_at", "started_at",
-                                      "finished_at"};
-  char key[FAST_KEY_MAX], id[RS_ID_MAX] = "", uuid[RS_ID_MAX] = "";
-  double at[3] = {0, 0, 0};
-  int rc = jscan_enter(s, '{') ? 0 : -EPROTO;
-  while (rc == 0 && jscan_member(s, key, sizeof(key))) {
-    size_t k = 0;
-    while (k < 3 && strcmp(key, times[k]) != 0)
-      k++;
-    if (strcmp(key, "id") == 0)
-      rc = fast_id_or_null(s, id, sizeof(id));
-    else if (strcmp(key, "uuid") == 0)
-      rc = fast_id_or_null(s, uuid, sizeof(uuid));
-    else if (k < 3)
-      rc = fast_time(s, &at[k]);
-    else
-      rc = jscan_skip(s);
-  }
-  if (rc != 0 || s->failed)
-    return -EPROTO;
-  str_copy(t->last_run_id, sizeof(t->last_run_id), id[0] ? id : uuid);
-  t->last_run_at = 0;
-  for (size_t k = 0; k < 3 && t->last_run_at <= 0; k++)
-    t->last_run_at = at[k] > 0 ? at[k] : 0;
-  return 0;
-}
-
-/* The last_run member: an object, an id, or null. */
-static int fast_last_run_member(struct jscan *s, struct rs_test *t) {
-  t->last_run_id[0] = '\0';
-  t->last_run_at = 0;
-  switch (jscan_peek(s)) {
-  case JSCAN_OBJECT:
-    return fast_last_run(s, t);
-  case JSCAN_STRING:
-    return fast_id(s, t->last_run_id, sizeof(t->last_run_id));
-  case JSCAN_NULL:
-    return jscan_skip(s);
-  default:
-    return -EPROTO;
-  }
-}
-
-/* A display name: cut to fit at a character; not a string gives "". */
-static int fast_name(struct jscan *s, char *dst, size_t size) {
-  dst[0] = '\0';
-  if (jscan_peek(s) != JSCAN_STRING)
-    return jscan_skip(s);
-  int rc = jscan_string(s, dst, size);
-  if (rc == -ENAMETOOLONG)
-    str_utf8_trim(dst);
-  return rc == -EPROTO ? rc : 0;
-}
-
-/* One item of data[] (as test_item). */
-static int fast_test(struct jscan *s, struct rs_test *t) {
-  char key[FAST_KEY_MAX];
-  double created = 0;
-  memset(t, 0, sizeof(*t));
-  int rc = jscan_peek(s) == JSCAN_OBJECT && jscan_enter(s, '{') ? 0 : -EPROTO;
-  while (rc == 0 && jscan_member(s, key, sizeof(key))) {
-    if (strcmp(key, "id") == 0) {
-      rc = fast_id(s, t->id, sizeof(t->id));
-    } else if (strcmp(key, "name") == 0) {
-      rc = fast_name(s, t->name, sizeof(t->name));
-    } else if (strcmp(key, "default_environment_id") == 0) {
-      rc = jscan_peek(s) == JSCAN_STRING
-               ? fast_id(s, t->default_environment_id,
-                         sizeof(t->default_environment_id))
-               : jscan_skip(s);
-    } else if (strcmp(key, "last_run") == 0) {
-      t->last_run_known = true;
-      rc = fast_last_run_member(s, t);
-    } else if (strcmp(key, "last_run_created_at") == 0) {
-      t->last_run_known = true;
-      rc = fast_time(s, &created);
-    } else {
-      rc = jscan_skip(s);
-    }
-  }
-  if (rc != 0 || s->failed || t->id[0] == '\0')
-    return -EPROTO;
-  if (t->last_run_at <= 0)
-    t->last_run_at = created > 0 ? created : 0;
-  return 0;
-}
-
-/* data[]: the items into a new array (*ret: caller frees). */
-static int fast_tests_data(struct jscan *s, struct rs_test **ret,
-                           size_t *ret_n) {
-  size_t n = 0, cap = 0;
-  struct rs_test *v = NULL;
-  int rc = jscan_peek(s) == JSCAN_ARRAY && jscan_enter(s, '[') ? 0 : -EPROTO;
-  while (rc == 0 && jscan_item(s)) {
-    if (array_reserve(&v, &cap, n, sizeof(*v), 16) != 0) {
-      rc = -ENOMEM;
-      break;
-    }
-    rc = fast_test(s, &v[n]);
-    n += rc == 0;
-  }
-  if (rc == 0 && s->failed)
-    rc = -EPROTO;
-  if (rc != 0) {
-    free(v);
-    return rc == -ENOMEM ? rc : -EPROTO;
-  }
-  *ret = v ? v : calloc(1, sizeof(*v));
-  *ret_n = n;
-  return *ret ? 0 : -ENOMEM;
-}
-
-/* A tests list page: 0 with *ret (caller frees), or -EPROTO when the tree
- * must read it (-ENOMEM: memory ran out). */
-static int fast_tests(const char *body, size_t len, int max_depth,
-                      struct rs_test **ret, size_t *ret_n) {
-  struct jscan s;
-  char key[FAST_KEY_MAX];
-  bool data = false;
-  int rc = 0;
-  *ret = NULL;
-  *ret_n = 0;
-  /* one level less than json-c is given: never read what it would not */
-  jscan_init(&s, body, len, max_depth - 1);
-  if (!jscan_enter(&s, '{'))
-    return -EPROTO;
-  while (rc == 0 && jscan_member(&s, key, sizeof(key))) {
-    if (strcmp(key, "data") == 0 && !data) {
-      data = true;
-      rc = fast_tests_data(&s, ret, ret_n);
-    } else if (strcmp(key, "data") == 0 || strcmp(key, "error") == 0) {
-      /* a second data (the tree keeps the last), or an error: the tree */
-      rc = strcmp(key, "error") == 0 && jscan_peek(&s) == JSCAN_NULL
-               ? jscan_skip(&s)
-               : -EPROTO;
-    } else {
-      rc = jscan_skip(&s);
-    }
-  }
-  if (rc == 0 && (!data || jscan_end(&s) != 0))
-    rc = -EPROTO;
-  if (rc != 0) {
-    free(*ret);
-    *ret = NULL;
-    *ret_n = 0;
-  }
-  return rc;
-}
-
-int rs_parse_tests(const char *body, size_t len, int max_depth,
-                   struct rs_test **ret, size_t *ret_n, struct err *err) {
-  int rc = fast_tests(body, len, max_depth, ret, ret_n);
-  if (rc == -ENOMEM)
-    err_set(err, "out of memory for the tests list");
-  if (rc != -EPROTO)
-    return rc;
-  return rs_parse_tests_tree(body, len, max_depth, ret, ret_n, err);
-}
-
-/* ---- test detail ---- */
-
-void rs_test_detail_fini(struct rs_test_detail *d) {
-  if (d == NULL)
-    return;
-  free(d->trigger_url);
-  free(d->environments);
-  free(d->schedules);
-  memset(d, 0, sizeof(*d));
-}
-
-/* Reads environments[]: items without an id are skipped. */
-static int parse_environments(json_object *data, struct rs_test_detail *d,
-                              struct err *err) {
-  json_object *arr = jsonx_arr(data, "environments");
-  size_t n = arr ? json_object_array_length(arr) : 0;
-  char w[RS_WHERE_MAX];
-  d->environments = calloc(n ? n : 1, sizeof(*d->environments));
-  if (d->environments == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    json_object *e = json_object_array_get_idx(arr, i);
-    struct rs_environment *env = &d->environments[d->n_environments];
-    snprintf(w, sizeof(w), "data.environments[%zu]", i);
-    int rc = copy_id(e, "id", env->id, sizeof(env->id), w, err);
-    if (rc != 0)
-      return rc;
-    if (env->id[0] == '\0')
-      continue;
-    copy_name(e, "name", env->name, sizeof(env->name));
-    d->n_environments++;
-  }
-  return 0;
-}
-
-/* Reads schedules[]: items that are not objects are skipped. */
-static int parse_schedules(json_object *data, struct rs_test_detail *d,
-                           struct err *err) {
-  json_object *arr = jsonx_arr(data, "schedules");
-  size_t n = arr ? json_object_array_length(arr) : 0;
-  char w[RS_WHERE_MAX];
-  d->schedules = calloc(n ? n : 1, sizeof(*d->schedules));
-  if (d->schedules == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    json_object *s = json_object_array_get_idx(arr, i);
-    struct rs_schedule *sch = &d->schedules[d->n_schedules];
-    if (!json_object_is_type(s, json_type_object))
-      continue;
-    snprintf(w, sizeof(w), "data.schedules[%zu]", i);
-    int rc = copy_id(s, pick(s, "environment_id", "environment_uuid"),
-                     sch->environment_id, sizeof(sch->environment_id), w, err);
-    if (rc != 0)
-      return rc;
-    const char *iv = jsonx_str(s, "interval");
-    sch->interval = iv ? rs_parse_interval(iv) : 0;
-    d->n_schedules++;
-  }
-  return 0;
-}
-
-/* trigger_url, held on the heap: most of a detail's size otherwise, for
- * every test of the catalog. Same checks as an id, up to RS_URL_MAX - 1
- * bytes. */
-static int copy_trigger_url(json_object *data, struct rs_test_detail *d,
-                            struct err *err) {
-  char url[RS_URL_MAX];
-  int rc = copy_id(data, "trigger_url", url, sizeof(url), "data", err);
-  if (rc != 0 || url[0] == '\0')
-    return rc;
-  d->trigger_url = strdup(url);
-  return d->trigger_url == NULL ? -ENOMEM : 0;
-}
-
-static int parse_test_detail(json_object *data, struct rs_test_detail *d,
-                             struct err *err) {
-  int rc = copy_id(data, "id", d->id, sizeof(d->id), "data", err);
-  if (rc == 0 && d->id[0] == '\0') {
-    err_set(err, "data has no \"id\"");
-    rc = -EPROTO;
-  }
-  if (rc == 0)
-    rc = copy_trigger_url(data, d, err);
-  if (rc == 0)
-    rc = copy_id(data, "default_environment_id", d->default_environment_id,
-                 sizeof(d->default_environment_id), "data", err);
-  if (rc == 0)
-    rc = parse_environments(data, d, err);
-  if (rc == 0)
-    rc = parse_schedules(data, d, err);
-  if (rc == -ENOMEM)
-    err_set(err, "out of memory");
-  copy_name(data, "name", d->name, sizeof(d->name));
-  return rc;
-}
-
-int rs_parse_test_detail(const char *body, size_t len, int max_depth,
-                         struct rs_test_detail *ret, struct err *err) {
-  json_object *root, *data;
-  memset(ret, 0, sizeof(*ret));
-  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
-  if (rc != 0)
-    return rc;
-  rc = parse_test_detail(data, ret, err);
-  if (rc != 0)
-    rs_test_detail_fini(ret);
-  json_object_put(root);
-  return rc;
-}
-
-/* ---- runs ---- */
-
-enum rs_result rs_result_parse(const char *s) {
-  if (s == NULL)
-    return RS_RESULT_UNFINISHED;
-  if (strcasecmp(s, "pass") == 0)
-    return RS_RESULT_PASS;
-  if (strcasecmp(s, "fail") == 0)
-    return RS_RESULT_FAIL;
-  if (strcasecmp(s, "cancelled") == 0 || strcasecmp(s, "canceled") == 0)
-    return RS_RESULT_CANCELLED;
-  return RS_RESULT_UNFINISHED;
-}
-
-/* Reads a number of seconds with an optional fraction, no sign or exponent
- * (locale-independent). Returns the characters read, 0 for none. */
-static size_t read_decimal(const char *s, double *ret) {
-  size_t i = 0, digits = 0;
-  double v = 0, scale = 1;
-  for (; s[i] >= '0' && s[i] <= '9'; i++, digits++)
-    v = v * 10 + (s[i] - '0');
-  if (s[i] == '.') {
-    for (i++; s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-      scale /= 10;
-      v += (s[i] - '0') * scale;
-    }
-  }
-  *ret = v;
-  return digits ? i : 0;
-}
-
-double rs_parse_interval(const char *s) {
-  static const struct {
-    const char *unit;
-    double seconds;
-  } units[] = {
-      {"s", 1},     {"sec", 1},     {"second", 1},   {"seconds", 1},
-      {"m", 60},    {"min", 60},    {"minute", 60},  {"minutes", 60},
-      {"h", 3600},  {"hr", 3600},   {"hour", 3600},  {"hours", 3600},
-      {"d", 86400}, {"day", 86400}, {"days", 86400},
-  };
-  double v;
-  if (s == NULL)
-    return 0;
-  while (*s == ' ')
-    s++;
-  size_t n = read_decimal(s, &v);
-  if (n == 0 || v <= 0)
-    return 0;
-  s += n;
-  while (*s == ' ')
-    s++;
-  size_t ulen = strcspn(s, " ");
-  if (s[ulen + strspn(s + ulen, " ")] != '\0')
-    return 0;
-  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-    if (strlen(units[i].unit) == ulen &&
-        strncasecmp(s, units[i].unit, ulen) == 0)
-      return v * units[i].seconds;
-  return 0;
-}
-
-/* Reads a run's ids (with the naming drift of docs section 7.4). */
-static int run_ids(json_object *o, const char *where, struct rs_run *r,
-                   struct err *err) {
-  int rc = copy_id(o, pick(o, "test_run_id", "test_run_uuid"), r->test_run_id,
-                   sizeof(r->test_run_id), where, err);
-  if (rc == 0)
-    rc = copy_id(o, pick(o, "test_id", "test_uuid"), r->test_id,
-                 sizeof(r->test_id), where, err);
-  if (rc == 0)
-    rc = copy_id(o, "bucket_key", r->bucket_key, sizeof(r->bucket_key), where,
-                 err);
-  if (rc == 0)
-    rc = copy_id(o, pick(o, "environment_id", "environment_uuid"),
-                 r->environment_id, sizeof(r->environment_id), where, err);
-  if (rc == 0)
-    rc = copy_id(o, "test_run_url", r->test_run_url, sizeof(r->test_run_url),
-                 where, err);
-  return rc;
-}
-
-/* agent is a name, or (not seen, but cheap to accept) an object. */
-static void copy_agent(json_object *o, char *dst, size_t size) {
-  json_object *a = jsonx_obj(o, "agent");
-  if (a == NULL)
-    copy_name(o, "agent", dst, size);
-  else
-    copy_name(a, pick(a, "name", pick(a, "id", "uuid")), dst, size);
-}
-
-static void run_agent(json_object *o, struct rs_run *r) {
-  copy_agent(o, r->agent, sizeof(r->agent));
-}
-
-static void run_counts(json_object *o, struct rs_run *r) {
-  r->assertions_defined = (long)jsonx_int(o, "assertions_defined", 0);
-  r->assertions_passed = (long)jsonx_int(o, "assertions_passed", 0);
-  r->assertions_failed = (long)jsonx_int(o, "assertions_failed", 0);
-  r->scripts_defined = (long)jsonx_int(o, "scripts_defined", 0);
-  r->scripts_passed = (long)jsonx_int(o, "scripts_passed", 0);
-  r->scripts_failed = (long)jsonx_int(o, "scripts_failed", 0);
-  r->variables_defined = (long)jsonx_int(o, "variables_defined", 0);
-  r->variables_passed = (long)jsonx_int(o, "variables_passed", 0);
-  r->variables_failed = (long)jsonx_int(o, "variables_failed", 0);
-  r->requests_executed = (long)jsonx_int(o, "requests_executed", 0);
-}
-
-/* Parses one results item. Returns 0, 1 when the item is to be skipped (no
- * test_run_id, no numeric started_at, not an object), or -EPROTO. */
-static int parse_run(json_object *o, const char *where, struct rs_run *r,
-                     struct err *err) {
-  memset(r, 0, sizeof(*r));
-  if (!json_object_is_type(o, json_type_object))
-    return 1;
-  int rc = run_ids(o, where, r, err);
-  if (rc != 0)
-    return rc;
-  r->started_at = jsonx_num(o, "started_at", -1);
-  if (r->test_run_id[0] == '\0' || r->started_at <= 0)
-    return 1;
-  r->finished_at = jsonx_num(o, "finished_at", 0);
-  if (r->finished_at < 0)
-    r->finished_at = 0;
-  r->result = rs_result_parse(jsonx_str(o, "result"));
-  copy_name(o, "environment_name", r->environment_name,
-            sizeof(r->environment_name));
-  copy_name(o, "region", r->region, sizeof(r->region));
-  run_agent(o, r);
-  run_counts(o, r);
-  return 0;
-}
-
-/* Parses the runs of a results page into a new array (caller frees);
- * *ret_raw gets the page's item count, skipped items included. */
-static int parse_runs(json_object *data, struct rs_run **ret, size_t *ret_n,
-                      size_t *ret_raw, struct err *err) {
-  size_t raw = json_object_array_length(data), n = 0;
-  struct rs_run *runs = calloc(raw ? raw : 1, sizeof(*runs));
-  char where[RS_WHERE_MAX];
-  if (runs == NULL) {
-    err_set(err, "out of memory for %zu runs", raw);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < raw; i++) {
-    snprintf(where, sizeof(where), "data[%zu]", i);
-    int rc =
-        parse_run(json_object_array_get_idx(data, i), where, &runs[n], err);
-    if (rc < 0) {
-      free(runs);
-      return rc;
-    }
-    if (rc == 0)
-      n++;
-  }
-  *ret = runs;
-  *ret_n = n;
-  *ret_raw = raw;
-  return 0;
-}
-
-int rs_parse_runs(const char *body, size_t len, int max_depth,
-                  struct rs_run **ret, size_t *ret_n, struct err *err) {
-  json_object *root, *data;
-  size_t raw;
-  *ret = NULL;
-  *ret_n = 0;
-  int rc = envelope(body, len, max_depth, json_type_array, &root, &data, err);
-  if (rc != 0)
-    return rc;
-  rc = parse_runs(data, ret, ret_n, &raw, err);
-  json_object_put(root);
-  return rc;
-}
-
-/* ---- run detail ---- */
-
-/* Empties d without freeing anything (it may hold garbage). */
-static void detail_reset(struct rs_run_detail *d) {
-  memset(d, 0, sizeof(*d));
-  d->agent_expired = -1;
-}
-
-void rs_run_detail_fini(struct rs_run_detail *d) {
-  if (d == NULL)
-    return;
-  free(d->steps);
-  detail_reset(d);
-}
-
-/* Counts the items of o[key] (an array of {"result": ...}) into pass, fail
- * and total, unless o gives them as <what>_passed/_failed/_defined. */
-static void step_counts(json_object *o, const char *what, long *pass,
-                        long *fail, long *total) {
-  char k[32];
-  json_object *arr = jsonx_arr(o, what);
-  size_t n = arr ? json_object_array_length(arr) : 0;
-  long p = 0, f = 0;
-  for (size_t i = 0; i < n; i++) {
-    enum rs_result r =
-        rs_result_parse(jsonx_str(json_object_array_get_idx(arr, i), "result"));
-    p += r == RS_RESULT_PASS;
-    f += r == RS_RESULT_FAIL;
-  }
-  snprintf(k, sizeof(k), "%s_passed", what);
-  *pass = (long)jsonx_int(o, k, p);
-  snprintf(k, sizeof(k), "%s_failed", what);
-  *fail = (long)jsonx_int(o, k, f);
-  snprintf(k, sizeof(k), "%s_defined", what);
-  *total = (long)jsonx_int(o, k, (long long)n);
-}
-
-/* A number member that is not in the documented shape: -1 when absent. */
-static long optional_count(json_object *o, const char *key) {
-  long long v = jsonx_int(o, key, -1);
-  return v < 0 || v > 0x7fffffffL ? -1 : (long)v;
-}
-
-static void parse_step(json_object *o, struct rs_step *s) {
-  memset(s, 0, sizeof(*s));
-  copy_name(o, "url", s->url, sizeof(s->url));
-  copy_name(o, "method", s->method, sizeof(s->method));
-  copy_name(o, "result", s->result, sizeof(s->result));
-  copy_name(o, "note", s->note, sizeof(s->note));
-  copy_name(o, "step_type", s->step_type, sizeof(s->step_type));
-  step_counts(o, "assertions", &s->assertions_pass, &s->assertions_fail,
-              &s->assertions_total);
-  step_counts(o, "scripts", &s->scripts_pass, &s->scripts_fail,
-              &s->scripts_total);
-  step_counts(o, "variables", &s->variables_pass, &s->variables_fail,
-              &s->variables_total);
-  s->response_status_code = optional_count(o, "response_status_code");
-  s->response_time_ms = optional_count(o, "response_time_ms");
-  s->response_size_bytes = optional_count(o, "response_size_bytes");
-}
-
-/* Reads requests[] (absent or null: no steps; items that are not objects
- * are skipped). */
-static int parse_steps(json_object *data, struct rs_run_detail *d,
-                       struct err *err) {
-  json_object *arr = jsonx_arr(data, "requests");
-  size_t n = arr ? json_object_array_length(arr) : 0;
-  d->steps = calloc(n ? n : 1, sizeof(*d->steps));
-  if (d->steps == NULL) {
-    err_set(err, "out of memory for %zu steps", n);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < n; i++) {
-    json_object *o = json_object_array_get_idx(arr, i);
-    if (json_object_is_type(o, json_type_object))
-      parse_step(o, &d->steps[d->n_steps++]);
-  }
-  return 0;
-}
-
-static int parse_run_detail(json_object *data, struct rs_run_detail *d,
-                            struct err *err) {
-  int rc = parse_run(data, "data", &d->run, err);
-  if (rc == 1) {
-    err_set(err, "data is not a run: no test_run_id or started_at");
-    rc = -EPROTO;
-  }
-  if (rc != 0)
-    return rc;
-  copy_name(data, "test_name", d->test_name, sizeof(d->test_name));
-  json_object *ae = NULL;
-  if (json_object_object_get_ex(data, "agent_expired", &ae) &&
-      json_object_is_type(ae, json_type_boolean))
-    d->agent_expired = json_object_get_boolean(ae) ? 1 : 0;
-  return parse_steps(data, d, err);
-}
-
-int rs_parse_run_detail(const char *body, size_t len, int max_depth,
-                        struct rs_run_detail *ret, struct err *err) {
-  json_object *root, *data;
-  detail_reset(ret);
-  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
-  if (rc != 0)
-    return rc;
-  rc = parse_run_detail(data, ret, err);
-  if (rc != 0)
-    rs_run_detail_fini(ret);
-  json_object_put(root);
-  return rc;
-}
 
 /* ---- the client ---- */
 
@@ -970,32 +50,41 @@ void rs_free(struct rs_client *c) {
 
 double rs_retry_after(const struct rs_client *c) { return c->retry_after; }
 
-/* A request path: the part before the query names the object in messages. */
-struct rs_path {
-  struct buf b;
-  size_t object_len;
-};
+/* ---- requests ---- */
 
-/* Starts path with "/buckets/{key}[/tests[/{id}]]" + tail, segments
- * percent-encoded. Returns 0, -ENOMEM or -EMSGSIZE. */
-static int path_init(struct rs_path *p, const char *bucket, const char *test,
-                     const char *tail) {
-  int rc = 0;
+/* Appends prefix, then s percent-encoded. */
+static int put_segment(struct buf *b, const char *prefix, const char *s) {
+  int rc = buf_puts(b, prefix);
+  return rc == 0 ? buf_put_urlenc(b, s) : rc;
+}
+
+int rs_path_init(struct rs_path *p, const char *bucket, const char *test,
+                 const char *tail, const char *leaf) {
   buf_init(&p->b, RS_PATH_MAX);
-  rc = buf_puts(&p->b, "/buckets");
-  if (rc == 0 && bucket != NULL) {
-    rc = buf_puts(&p->b, "/");
-    if (rc == 0)
-      rc = buf_put_urlenc(&p->b, bucket);
-  }
-  if (rc == 0 && test != NULL) {
-    rc = buf_puts(&p->b, "/tests/");
-    if (rc == 0)
-      rc = buf_put_urlenc(&p->b, test);
-  }
+  int rc = buf_puts(&p->b, "/buckets");
+  if (rc == 0 && bucket != NULL)
+    rc = put_segment(&p->b, "/", bucket);
+  if (rc == 0 && test != NULL)
+    rc = put_segment(&p->b, "/tests/", test);
   if (rc == 0 && tail != NULL)
     rc = buf_puts(&p->b, tail);
+  if (rc == 0 && leaf != NULL)
+    rc = buf_put_urlenc(&p->b, leaf);
   p->object_len = p->b.len;
+  return rc;
+}
+
+/* Puts base_url + p into url (initialised here; the caller releases it
+ * with buf_fini). Returns 0, or -EMSGSIZE or -ENOMEM with err set. */
+static int request_url(const struct rs_client *c, const struct rs_path *p,
+                       struct buf *url, struct err *err) {
+  buf_init(url, RS_PATH_MAX + strlen(c->base_url));
+  int rc = buf_puts(url, c->base_url);
+  if (rc == 0)
+    rc = buf_append(url, p->b.data, p->b.len);
+  if (rc != 0)
+    err_set(err, "Runscope API: GET %.*s: URL too long", (int)p->object_len,
+            p->b.data);
   return rc;
 }
 
@@ -1011,7 +100,7 @@ static void status_error(const struct rs_client *c, const char *method,
   if (jsonx_parse(resp->body.data, resp->body.len, c->max_depth, &root, NULL) ==
       0) {
     msg = json_object_is_type(root, json_type_object)
-              ? error_message(root, &estatus)
+              ? rs_error_message(root, &estatus)
               : NULL;
     if (msg == NULL)
       msg = jsonx_str(root, "message");
@@ -1031,35 +120,23 @@ static void status_error(const struct rs_client *c, const char *method,
   err_scrub(err, c->token);
 }
 
-/* GETs base_url + path into resp. Returns 0 for a 2xx answer, else the
- * errno of the transport or of the status, with err set. */
-static int rs_get(struct rs_client *c, const struct rs_path *p,
-                  struct http_response *resp, struct err *err) {
-  struct buf url;
-  buf_init(&url, RS_PATH_MAX + strlen(c->base_url));
-  int rc = buf_puts(&url, c->base_url);
-  if (rc == 0)
-    rc = buf_append(&url, p->b.data, p->b.len);
-  if (rc != 0) {
-    err_set(err, "Runscope API: GET %.*s: URL too long", (int)p->object_len,
-            p->b.data);
-    buf_fini(&url);
-    return rc;
-  }
-  struct http_request req = {.method = "GET", .url = url.data};
-  req.bearer = c->token[0] != '\0' ? c->token : NULL;
-  rc = http_do(c->http, &req, resp, err);
-  buf_fini(&url);
-  c->retry_after = rc == 0 ? resp->retry_after : -1;
-  if (rc != 0) {
-    err_prefix(err, "Runscope API");
-    err_scrub(err, c->token);
-    return rc;
-  }
+/* 0 for a 2xx answer. Else err names the call (method what[0..what_len))
+ * and the status's errno is returned: rs_status_errno for a GET (the
+ * client's own reads), http_status_errno for a POST. */
+static int answer_status(const struct rs_client *c, const char *method,
+                         const char *what, int what_len,
+                         const struct http_response *resp, struct err *err) {
   if (resp->status >= 200 && resp->status <= 299)
     return 0;
-  status_error(c, "GET", p->b.data, (int)p->object_len, resp, err);
-  return status_errno(resp->status);
+  status_error(c, method, what, what_len, resp, err);
+  return strcmp(method, "GET") == 0 ? rs_status_errno(resp->status)
+                                    : http_status_errno(resp->status);
+}
+
+/* Names the client in the message of a transport error of a GET. */
+static void transport_failed(const struct rs_client *c, struct err *err) {
+  err_prefix(err, "Runscope API");
+  err_scrub(err, c->token);
 }
 
 /* Prefixes a parse failure of an answer with the call. */
@@ -1069,17 +146,36 @@ static void parse_failed(const struct rs_client *c, const struct rs_path *p,
   err_scrub(err, c->token);
 }
 
-/* GETs path and finds the envelope's data of type want. The caller puts
- * *ret_root. */
-static int get_data(struct rs_client *c, const struct rs_path *p,
-                    json_type want, json_object **ret_root,
-                    json_object **ret_data, struct err *err) {
+/* GETs base_url + path into resp. Returns 0 for a 2xx answer, else the
+ * errno of the transport or of the status, with err set. */
+static int get(struct rs_client *c, const struct rs_path *p,
+               struct http_response *resp, struct err *err) {
+  struct buf url;
+  int rc = request_url(c, p, &url, err);
+  if (rc != 0) {
+    buf_fini(&url);
+    return rc;
+  }
+  struct http_request req = {.method = "GET", .url = url.data};
+  req.bearer = c->token[0] != '\0' ? c->token : NULL;
+  rc = http_do(c->http, &req, resp, err);
+  buf_fini(&url);
+  c->retry_after = rc == 0 ? resp->retry_after : -1;
+  if (rc != 0) {
+    transport_failed(c, err);
+    return rc;
+  }
+  return answer_status(c, "GET", p->b.data, (int)p->object_len, resp, err);
+}
+
+int rs_fetch(struct rs_client *c, const struct rs_path *p, json_type want,
+             rs_data_fn fn, void *arg, struct err *err) {
   struct http_response resp;
   http_response_init(&resp, RS_BODY_MAX);
-  int rc = rs_get(c, p, &resp, err);
+  int rc = get(c, p, &resp, err);
   if (rc == 0) {
-    rc = envelope(resp.body.data, resp.body.len, c->max_depth, want, ret_root,
-                  ret_data, err);
+    rc = rs_parse_body(resp.body.data, resp.body.len, c->max_depth, want, fn,
+                       arg, err);
     if (rc != 0)
       parse_failed(c, p, err);
   }
@@ -1087,99 +183,24 @@ static int get_data(struct rs_client *c, const struct rs_path *p,
   return rc;
 }
 
-int rs_list_buckets(struct rs_client *c, struct rs_bucket **ret, size_t *ret_n,
-                    struct err *err) {
-  struct rs_path p;
-  json_object *root, *data;
-  *ret = NULL;
-  *ret_n = 0;
-  int rc = path_init(&p, NULL, NULL, NULL);
-  if (rc == 0)
-    rc = get_data(c, &p, json_type_array, &root, &data, err);
-  if (rc == 0) {
-    *ret = parse_array(data, sizeof(**ret), bucket_item, ret_n, &rc, err);
-    if (rc != 0)
-      parse_failed(c, &p, err);
-    json_object_put(root);
+int rs_post_once(struct rs_client *c, const char *url, const char *what,
+                 struct http_response *resp, struct err *err) {
+  struct http_request req = {.method = "POST", .url = url, .once = true};
+  int rc = http_do(c->http, &req, resp, err);
+  c->retry_after = rc == 0 ? resp->retry_after : -1;
+  if (rc != 0) {
+    err_prefix(err, "Runscope API");
+    return rc;
   }
-  buf_fini(&p.b);
-  return rc;
-}
-
-int rs_get_bucket(struct rs_client *c, const char *bucket_key,
-                  struct rs_bucket *ret, struct err *err) {
-  struct rs_path p;
-  json_object *root, *data;
-  memset(ret, 0, sizeof(*ret));
-  int rc = path_init(&p, bucket_key, NULL, NULL);
-  if (rc == 0)
-    rc = get_data(c, &p, json_type_object, &root, &data, err);
-  else
-    err_set(err, "Runscope API: bucket key too long");
-  if (rc == 0) {
-    rc = parse_bucket(data, "data", ret, err);
-    if (rc != 0)
-      parse_failed(c, &p, err);
-    json_object_put(root);
-  }
-  buf_fini(&p.b);
-  return rc;
-}
-
-int rs_get_run(struct rs_client *c, const char *bucket_key, const char *test_id,
-               const char *test_run_id, struct rs_run_detail *ret,
-               struct err *err) {
-  struct rs_path p;
-  json_object *root, *data;
-  detail_reset(ret);
-  int rc = path_init(&p, bucket_key, test_id, "/results/");
-  if (rc == 0)
-    rc = buf_put_urlenc(&p.b, test_run_id);
-  p.object_len = p.b.len;
-  if (rc != 0)
-    err_set(err, "Runscope API: bucket key, test id or run id too long");
-  if (rc == 0)
-    rc = get_data(c, &p, json_type_object, &root, &data, err);
-  if (rc == 0) {
-    rc = parse_run_detail(data, ret, err);
-    if (rc != 0) {
-      rs_run_detail_fini(ret);
-      parse_failed(c, &p, err);
-    }
-    json_object_put(root);
-  }
-  buf_fini(&p.b);
-  return rc;
+  return answer_status(c, "POST", what, (int)strlen(what), resp, err);
 }
 
 /* ---- many reads at once ---- */
 
-struct many;
-
-/* What one kind of read does with its items. */
-struct many_ops {
-  json_type want; /* the type of an answer's data */
-  /* Sets up p (path_init and the query) for item i's next request.
-   * Returns 0 or a negative errno (err set). */
-  int (*path)(struct many *m, size_t i, struct rs_path *p, struct err *err);
-  /* Item i's answer (the envelope's data): 1 when another page is needed,
-   * 0 when the item is complete, or a negative errno (err set). */
-  int (*page)(struct many *m, size_t i, json_object *data, struct err *err);
-  /* Reports item i (rc 0, or its errno) to the caller and releases what it
-   * holds. Returns false to stop. */
-  bool (*finish)(struct many *m, size_t i, int rc, const struct err *err);
-  /* Optional: item i's 2xx answer read without a tree, as page returns,
-   * or MANY_TREE to leave it to json-c and page. */
-  int (*raw)(struct many *m, size_t i, const char *body, size_t len,
-             struct err *err);
-};
-
-#define MANY_TREE 2
-
 /* A run of many reads (http_run's batch). */
 struct many {
   struct rs_client *c;
-  const struct many_ops *ops;
+  const struct rs_many_ops *ops;
   void *kind;    /* the kind's own state */
   size_t n;      /* items */
   size_t next;   /* the first item not started */
@@ -1191,7 +212,6 @@ struct many {
 
 /* One request in flight. */
 struct many_req {
-  struct many *m;
   size_t i;
   struct rs_path p;
   struct buf url;
@@ -1208,19 +228,9 @@ static void many_req_free(struct many_req *r) {
 /* Builds item i's next request into r. Returns 0 or a negative errno. */
 static int many_build(struct many *m, size_t i, struct many_req *r,
                       struct err *err) {
-  r->m = m;
   r->i = i;
-  buf_init(&r->url, RS_PATH_MAX + strlen(m->c->base_url));
-  int rc = m->ops->path(m, i, &r->p, err);
-  if (rc != 0)
-    return rc;
-  rc = buf_puts(&r->url, m->c->base_url);
-  if (rc == 0)
-    rc = buf_append(&r->url, r->p.b.data, r->p.b.len);
-  if (rc != 0)
-    err_set(err, "Runscope API: GET %.*s: URL too long", (int)r->p.object_len,
-            r->p.b.data);
-  return rc;
+  int rc = m->ops->path(m->kind, i, &r->p, err);
+  return rc == 0 ? request_url(m->c, &r->p, &r->url, err) : rc;
 }
 
 /* The item whose request goes next: a next page first, then a new item
@@ -1237,6 +247,13 @@ static bool many_pick(struct many *m, size_t *ret) {
     return false;
   *ret = m->next++;
   return true;
+}
+
+/* Reports item i as failed, or done, to the kind; stops on its word. */
+static void many_finish(struct many *m, size_t i, int rc,
+                        const struct err *err) {
+  if (!m->ops->finish(m->kind, i, rc, err))
+    m->stop = true;
 }
 
 static bool many_next(void *ctx, struct http_request *req, void **ret_tag) {
@@ -1256,8 +273,7 @@ static bool many_next(void *ctx, struct http_request *req, void **ret_tag) {
     if (r == NULL)
       err_set(&err, "Runscope API: out of memory");
     many_req_free(r);
-    if (!m->ops->finish(m, i, rc, &err))
-      m->stop = true;
+    many_finish(m, i, rc, &err);
   }
   return false;
 }
@@ -1271,36 +287,42 @@ static int many_again(struct many *m, size_t i) {
   return 0;
 }
 
-/* Checks an answer and hands its data to the kind: as rs_get and get_data
- * do for one call. Returns the kind's 1 or 0, or a negative errno. */
+/* An item's page for rs_parse_body. */
+struct many_page {
+  struct many *m;
+  size_t i;
+};
+
+static int many_page(json_object *data, void *arg, struct err *err) {
+  struct many_page *pg = arg;
+  return pg->m->ops->page(pg->m->kind, pg->i, data, err);
+}
+
+/* Checks an answer and hands its data to the kind: as get and rs_fetch do
+ * for one call. Returns the kind's 1 or 0, or a negative errno. */
 static int many_answer(struct many *m, struct many_req *r, int rc,
                        const struct http_response *resp, const struct err *herr,
                        struct err *err) {
   struct rs_client *c = m->c;
   if (rc != 0) {
     *err = *herr;
-    err_prefix(err, "Runscope API");
-    err_scrub(err, c->token);
+    transport_failed(c, err);
     return rc;
   }
   if (resp->retry_after > c->retry_after)
     c->retry_after = resp->retry_after;
-  if (resp->status < 200 || resp->status > 299) {
-    status_error(c, "GET", r->p.b.data, (int)r->p.object_len, resp, err);
-    return status_errno(resp->status);
-  }
+  rc = answer_status(c, "GET", r->p.b.data, (int)r->p.object_len, resp, err);
+  if (rc != 0)
+    return rc;
   if (m->ops->raw != NULL) {
-    rc = m->ops->raw(m, r->i, resp->body.data, resp->body.len, err);
-    if (rc != MANY_TREE)
+    rc = m->ops->raw(m->kind, r->i, resp->body.data, resp->body.len,
+                     c->max_depth, err);
+    if (rc != RS_MANY_TREE)
       return rc;
   }
-  json_object *root, *data;
-  rc = envelope(resp->body.data, resp->body.len, c->max_depth, m->ops->want,
-                &root, &data, err);
-  if (rc == 0) {
-    rc = m->ops->page(m, r->i, data, err);
-    json_object_put(root);
-  }
+  struct many_page pg = {m, r->i};
+  rc = rs_parse_body(resp->body.data, resp->body.len, c->max_depth,
+                     m->ops->want, many_page, &pg, err);
   if (rc < 0)
     parse_failed(c, &r->p, err);
   return rc;
@@ -1321,14 +343,12 @@ static bool many_done(void *ctx, void *tag, int rc,
     err_set(&err, "Runscope API: out of memory");
     rc = -ENOMEM;
   }
-  if (!m->ops->finish(m, i, rc, &err))
-    m->stop = true;
+  many_finish(m, i, rc, &err);
   return !m->stop;
 }
 
-/* Reads n items of a kind. Returns 0 or -ENOMEM. */
-static int many_run(struct rs_client *c, const struct many_ops *ops, void *kind,
-                    size_t n, double deadline) {
+int rs_many_run(struct rs_client *c, const struct rs_many_ops *ops, void *kind,
+                size_t n, double deadline) {
   struct many m = {c, ops, kind, n, 0, NULL, 0, 0, 0, deadline, false};
   struct http_batch b = {many_next, many_done, &m};
   c->retry_after = -1;
@@ -1337,108 +357,93 @@ static int many_run(struct rs_client *c, const struct many_ops *ops, void *kind,
   return rc;
 }
 
-/* ---- tests lists ---- */
+/* ---- lists read a page at a time ---- */
 
-struct tests_item {
-  struct rs_test *all;
-  size_t n, cap;
-  size_t pages;
-};
+long rs_merge_by_id(void *arrp, size_t *n, size_t *cap, const void *page,
+                    size_t page_n, size_t size, size_t id_off) {
+  long added = 0;
+  for (size_t i = 0; i < page_n; i++) {
+    const char *item = (const char *)page + i * size;
+    char *all;
+    memcpy(&all, arrp, sizeof(all));
+    bool seen = false;
+    for (size_t j = 0; j < *n && !seen; j++)
+      seen = strcmp(all + j * size + id_off, item + id_off) == 0;
+    if (seen)
+      continue;
+    if (array_reserve(arrp, cap, *n, size, 16) != 0)
+      return -ENOMEM;
+    memcpy(&all, arrp, sizeof(all));
+    memcpy(all + *n * size, item, size);
+    (*n)++;
+    added++;
+  }
+  return added;
+}
 
-struct tests_kind {
-  const char *const *keys;
-  struct tests_item *items;
-  rs_tests_fn done;
-  void *ctx;
-};
+double rs_oldest(const void *items, size_t n, size_t size, size_t time_off) {
+  double t = 0;
+  for (size_t i = 0; i < n; i++) {
+    double x;
+    memcpy(&x, (const char *)items + i * size + time_off, sizeof(x));
+    if (t == 0 || x < t)
+      t = x;
+  }
+  return t;
+}
 
-static int tests_path(struct many *m, size_t i, struct rs_path *p,
-                      struct err *err) {
-  const struct tests_kind *k = m->kind;
-  int rc = path_init(p, k->keys[i], NULL, "/tests");
+enum rs_paging rs_paging_next(const struct rs_paged *pg) {
+  if (pg->since <= 0 || pg->raw < pg->full)
+    return RS_PAGING_END;
+  if (pg->added == 0 || pg->n >= pg->max || pg->oldest <= 0 ||
+      (pg->before > 0 && pg->oldest >= pg->before))
+    return RS_PAGING_STOP;
+  return RS_PAGING_ON;
+}
+
+/* ---- buckets and run details ---- */
+
+int rs_list_buckets(struct rs_client *c, struct rs_bucket **ret, size_t *ret_n,
+                    struct err *err) {
+  struct rs_path p;
+  struct rs_items items = {NULL, 0, 0};
+  int rc = rs_path_init(&p, NULL, NULL, NULL, NULL);
   if (rc == 0)
-    rc = buf_printf(&p->b, "?count=%d&offset=%zu", RS_PAGE,
-                    k->items[i].pages * RS_PAGE);
-  if (rc != 0)
+    rc = rs_fetch(c, &p, json_type_array, rs_buckets_data, &items, err);
+  buf_fini(&p.b);
+  *ret = items.v;
+  *ret_n = items.n;
+  return rc;
+}
+
+int rs_get_bucket(struct rs_client *c, const char *bucket_key,
+                  struct rs_bucket *ret, struct err *err) {
+  struct rs_path p;
+  memset(ret, 0, sizeof(*ret));
+  int rc = rs_path_init(&p, bucket_key, NULL, NULL, NULL);
+  if (rc == 0)
+    rc = rs_fetch(c, &p, json_type_object, rs_bucket_data, ret, err);
+  else
     err_set(err, "Runscope API: bucket key too long");
+  buf_fini(&p.b);
   return rc;
 }
 
-/* A short page ends the list; a page with nothing new means the server
- * ignores offset. */
-static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
-                     struct err *err) {
-  long added = merge_by_id(&it->all, &it->n, &it->cap, page, page_n,
-                           sizeof(*page), offsetof(struct rs_test, id));
-  free(page);
-  if (added < 0) {
-    err_set(err, "out of memory for the tests list");
-    return -ENOMEM;
-  }
-  if (page_n < RS_PAGE || added == 0)
-    return 0;
-  if (++it->pages == RS_TESTS_MAX_PAGES) {
-    err_set(err, "more than %d pages", RS_TESTS_MAX_PAGES);
-    return -EPROTO;
-  }
-  return 1;
-}
-
-static int tests_page(struct many *m, size_t i, json_object *data,
-                      struct err *err) {
-  struct tests_item *it = &((struct tests_kind *)m->kind)->items[i];
-  size_t page_n = 0;
-  int rc;
-  struct rs_test *page =
-      parse_array(data, sizeof(*page), test_item, &page_n, &rc, err);
-  if (rc != 0)
-    return rc;
-  return tests_add(it, page, page_n, err);
-}
-
-/* The page read without a tree when it is ordinary (fast_tests). */
-static int tests_raw(struct many *m, size_t i, const char *body, size_t len,
-                     struct err *err) {
-  struct tests_item *it = &((struct tests_kind *)m->kind)->items[i];
-  struct rs_test *page = NULL;
-  size_t page_n = 0;
-  int rc = fast_tests(body, len, m->c->max_depth, &page, &page_n);
-  if (rc == -EPROTO)
-    return MANY_TREE;
-  if (rc != 0) {
-    err_set(err, "out of memory for the tests list");
-    return rc;
-  }
-  return tests_add(it, page, page_n, err);
-}
-
-static bool tests_finish(struct many *m, size_t i, int rc,
-                         const struct err *err) {
-  struct tests_kind *k = m->kind;
-  struct tests_item *it = &k->items[i];
-  static const struct rs_test none;
-  bool go = k->done(k->ctx, i, rc, it->all ? it->all : &none,
-                    rc == 0 ? it->n : 0, rc == 0 ? NULL : err);
-  free(it->all);
-  memset(it, 0, sizeof(*it));
-  return go;
-}
-
-static const struct many_ops tests_ops = {json_type_array, tests_path,
-                                          tests_page, tests_finish, tests_raw};
-
-int rs_list_tests_many(struct rs_client *c, const char *const *bucket_keys,
-                       size_t n, rs_tests_fn done, void *ctx) {
-  struct tests_kind k = {bucket_keys, calloc(n ? n : 1, sizeof(*k.items)), done,
-                         ctx};
-  if (k.items == NULL)
-    return -ENOMEM;
-  int rc = many_run(c, &tests_ops, &k, n, 0);
-  for (size_t i = 0; i < n; i++)
-    free(k.items[i].all); /* items stopped between pages */
-  free(k.items);
+int rs_get_run(struct rs_client *c, const char *bucket_key, const char *test_id,
+               const char *test_run_id, struct rs_run_detail *ret,
+               struct err *err) {
+  struct rs_path p;
+  rs_run_detail_reset(ret);
+  int rc = rs_path_init(&p, bucket_key, test_id, "/results/", test_run_id);
+  if (rc == 0)
+    rc = rs_fetch(c, &p, json_type_object, rs_run_detail_data, ret, err);
+  else
+    err_set(err, "Runscope API: bucket key, test id or run id too long");
+  buf_fini(&p.b);
   return rc;
 }
+
+/* ---- the single calls over the many ---- */
 
 /* The single calls keep their item here. */
 struct one {
@@ -1475,6 +480,115 @@ static bool one_copy(struct one *o, int rc, const struct err *err,
   return true;
 }
 
+/* The end of a single call: run_rc is the many call's. Returns the call's
+ * errno; *ret_n is 0 unless it is 0. */
+static int one_end(struct one *o, int run_rc, size_t *ret_n) {
+  if (run_rc != 0)
+    err_set(o->err, "Runscope API: out of memory");
+  *ret_n = o->rc == 0 ? o->ret_n : 0;
+  return o->rc;
+}
+
+/* ---- tests lists ---- */
+
+struct tests_item {
+  struct rs_test *all;
+  size_t n, cap;
+  size_t pages;
+};
+
+struct tests_kind {
+  const char *const *keys;
+  struct tests_item *items;
+  rs_tests_fn done;
+  void *ctx;
+};
+
+static int tests_path(void *kind, size_t i, struct rs_path *p,
+                      struct err *err) {
+  const struct tests_kind *k = kind;
+  int rc = rs_path_init(p, k->keys[i], NULL, "/tests", NULL);
+  if (rc == 0)
+    rc = buf_printf(&p->b, "?count=%d&offset=%zu", RS_PAGE,
+                    k->items[i].pages * RS_PAGE);
+  if (rc != 0)
+    err_set(err, "Runscope API: bucket key too long");
+  return rc;
+}
+
+/* A short page ends the list; a page with nothing new means the server
+ * ignores offset. Takes page over. */
+static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
+                     struct err *err) {
+  long added = rs_merge_by_id(&it->all, &it->n, &it->cap, page, page_n,
+                              sizeof(*page), offsetof(struct rs_test, id));
+  free(page);
+  if (added < 0) {
+    err_set(err, "out of memory for the tests list");
+    return -ENOMEM;
+  }
+  if (page_n < RS_PAGE || added == 0)
+    return 0;
+  if (++it->pages == RS_TESTS_MAX_PAGES) {
+    err_set(err, "more than %d pages", RS_TESTS_MAX_PAGES);
+    return -EPROTO;
+  }
+  return 1;
+}
+
+static int tests_page(void *kind, size_t i, json_object *data,
+                      struct err *err) {
+  struct tests_item *it = &((struct tests_kind *)kind)->items[i];
+  struct rs_items page;
+  int rc = rs_tests_data(data, &page, err);
+  if (rc != 0)
+    return rc;
+  return tests_add(it, page.v, page.n, err);
+}
+
+/* The page read without a tree when it is ordinary (rs_scan_tests). */
+static int tests_raw(void *kind, size_t i, const char *body, size_t len,
+                     int max_depth, struct err *err) {
+  struct tests_item *it = &((struct tests_kind *)kind)->items[i];
+  struct rs_test *page = NULL;
+  size_t page_n = 0;
+  int rc = rs_scan_tests(body, len, max_depth, &page, &page_n);
+  if (rc == -EPROTO)
+    return RS_MANY_TREE;
+  if (rc != 0) {
+    err_set(err, "out of memory for the tests list");
+    return rc;
+  }
+  return tests_add(it, page, page_n, err);
+}
+
+static bool tests_finish(void *kind, size_t i, int rc, const struct err *err) {
+  struct tests_kind *k = kind;
+  struct tests_item *it = &k->items[i];
+  static const struct rs_test none;
+  bool go = k->done(k->ctx, i, rc, it->all ? it->all : &none,
+                    rc == 0 ? it->n : 0, rc == 0 ? NULL : err);
+  free(it->all);
+  memset(it, 0, sizeof(*it));
+  return go;
+}
+
+static const struct rs_many_ops tests_ops = {
+    json_type_array, tests_path, tests_page, tests_finish, tests_raw};
+
+int rs_list_tests_many(struct rs_client *c, const char *const *bucket_keys,
+                       size_t n, rs_tests_fn done, void *ctx) {
+  struct tests_kind k = {bucket_keys, calloc(n ? n : 1, sizeof(*k.items)), done,
+                         ctx};
+  if (k.items == NULL)
+    return -ENOMEM;
+  int rc = rs_many_run(c, &tests_ops, &k, n, 0);
+  for (size_t i = 0; i < n; i++)
+    free(k.items[i].all); /* items stopped between pages */
+  free(k.items);
+  return rc;
+}
+
 static bool one_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
                       size_t n, const struct err *err) {
   (void)i;
@@ -1484,15 +598,10 @@ static bool one_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
 int rs_list_tests(struct rs_client *c, const char *bucket_key,
                   struct rs_test **ret, size_t *ret_n, struct err *err) {
   struct one o = {-ENOMEM, err, NULL, 0};
-  *ret = NULL;
-  *ret_n = 0;
-  if (rs_list_tests_many(c, &bucket_key, 1, one_tests, &o) != 0)
-    err_set(err, "Runscope API: out of memory");
-  if (o.rc == 0) {
-    *ret = o.ret;
-    *ret_n = o.ret_n;
-  }
-  return o.rc;
+  int rc =
+      one_end(&o, rs_list_tests_many(c, &bucket_key, 1, one_tests, &o), ret_n);
+  *ret = rc == 0 ? o.ret : NULL;
+  return rc;
 }
 
 /* ---- test details ---- */
@@ -1504,29 +613,25 @@ struct detail_kind {
   struct rs_test_detail scratch; /* the item being reported */
 };
 
-static int detail_path(struct many *m, size_t i, struct rs_path *p,
+static int detail_path(void *kind, size_t i, struct rs_path *p,
                        struct err *err) {
-  const struct rs_test_ref *t = &((struct detail_kind *)m->kind)->refs[i];
-  int rc = path_init(p, t->bucket_key, t->test_id, NULL);
+  const struct rs_test_ref *t = &((struct detail_kind *)kind)->refs[i];
+  int rc = rs_path_init(p, t->bucket_key, t->test_id, NULL, NULL);
   if (rc != 0)
     err_set(err, "Runscope API: bucket key or test id too long");
   return rc;
 }
 
-static int detail_page(struct many *m, size_t i, json_object *data,
+static int detail_page(void *kind, size_t i, json_object *data,
                        struct err *err) {
-  struct detail_kind *k = m->kind;
+  struct detail_kind *k = kind;
   (void)i;
   rs_test_detail_fini(&k->scratch);
-  int rc = parse_test_detail(data, &k->scratch, err);
-  if (rc != 0)
-    rs_test_detail_fini(&k->scratch);
-  return rc;
+  return rs_test_detail_data(data, &k->scratch, err);
 }
 
-static bool detail_finish(struct many *m, size_t i, int rc,
-                          const struct err *err) {
-  struct detail_kind *k = m->kind;
+static bool detail_finish(void *kind, size_t i, int rc, const struct err *err) {
+  struct detail_kind *k = kind;
   if (rc != 0)
     rs_test_detail_fini(&k->scratch);
   bool go = k->done(k->ctx, i, rc, &k->scratch, rc == 0 ? NULL : err);
@@ -1534,8 +639,8 @@ static bool detail_finish(struct many *m, size_t i, int rc,
   return go;
 }
 
-static const struct many_ops detail_ops = {json_type_object, detail_path,
-                                           detail_page, detail_finish, NULL};
+static const struct rs_many_ops detail_ops = {json_type_object, detail_path,
+                                              detail_page, detail_finish, NULL};
 
 int rs_get_tests_many(struct rs_client *c, const struct rs_test_ref *tests,
                       size_t n, double deadline, rs_detail_fn done, void *ctx) {
@@ -1544,7 +649,7 @@ int rs_get_tests_many(struct rs_client *c, const struct rs_test_ref *tests,
   k.refs = tests;
   k.done = done;
   k.ctx = ctx;
-  int rc = many_run(c, &detail_ops, &k, n, deadline);
+  int rc = rs_many_run(c, &detail_ops, &k, n, deadline);
   rs_test_detail_fini(&k.scratch);
   return rc;
 }
@@ -1568,10 +673,9 @@ int rs_get_test(struct rs_client *c, const char *bucket_key,
                 struct err *err) {
   struct rs_test_ref ref = {bucket_key, test_id, 0};
   struct one o = {-ENOMEM, err, ret, 0};
+  size_t n;
   memset(ret, 0, sizeof(*ret));
-  if (rs_get_tests_many(c, &ref, 1, 0, one_detail, &o) != 0)
-    err_set(err, "Runscope API: out of memory");
-  return o.rc;
+  return one_end(&o, rs_get_tests_many(c, &ref, 1, 0, one_detail, &o), &n);
 }
 
 /* ---- results ---- */
@@ -1589,15 +693,6 @@ static int cmp_started(const void *a, const void *b) {
   return strcmp(x->test_run_id, y->test_run_id);
 }
 
-/* The earliest started_at of runs[0..n), or 0 when n is 0. */
-static double oldest_start(const struct rs_run *runs, size_t n) {
-  double t = 0;
-  for (size_t i = 0; i < n; i++)
-    if (t == 0 || runs[i].started_at < t)
-      t = runs[i].started_at;
-  return t;
-}
-
 struct results_item {
   struct runs all;
   double before; /* 0 for the first page */
@@ -1611,12 +706,12 @@ struct results_kind {
   void *ctx;
 };
 
-static int results_path(struct many *m, size_t i, struct rs_path *p,
+static int results_path(void *kind, size_t i, struct rs_path *p,
                         struct err *err) {
-  const struct results_kind *k = m->kind;
+  const struct results_kind *k = kind;
   const struct rs_test_ref *t = &k->refs[i];
   double before = k->items[i].before;
-  int rc = path_init(p, t->bucket_key, t->test_id, "/results");
+  int rc = rs_path_init(p, t->bucket_key, t->test_id, "/results", NULL);
   if (rc == 0)
     rc = buf_printf(&p->b, "?count=%d", RS_PAGE);
   if (rc == 0 && t->since > 0)
@@ -1631,38 +726,39 @@ static int results_path(struct many *m, size_t i, struct rs_path *p,
 /* Pages go newest first, back with before = the oldest start of the
  * previous page (exclusive: a run sharing that exact microsecond with the
  * boundary would be missed; Runscope runs of one test practically never
- * do). Stops on a page that is not full, adds nothing new or does not go
- * back in time (a server ignoring before), and at RS_RESULTS_MAX runs. */
-static int results_page(struct many *m, size_t i, json_object *data,
+ * do), as rs_paging_next says, up to RS_RESULTS_MAX runs and
+ * RS_RESULTS_MAX_PAGES pages. */
+static int results_page(void *kind, size_t i, json_object *data,
                         struct err *err) {
-  const struct results_kind *k = m->kind;
+  const struct results_kind *k = kind;
   struct results_item *it = &k->items[i];
-  double since = k->refs[i].since;
-  struct rs_run *page = NULL;
-  size_t page_n = 0, raw = 0;
-  int rc = parse_runs(data, &page, &page_n, &raw, err);
+  struct rs_items page;
+  int rc = rs_runs_data(data, &page, err);
   if (rc != 0)
     return rc;
-  long added = merge_by_id(&it->all.v, &it->all.n, &it->all.cap, page, page_n,
-                           sizeof(*page), offsetof(struct rs_run, test_run_id));
-  double oldest = oldest_start(page, page_n);
-  free(page);
-  if (added < 0) {
+  struct rs_paged pg = {k->refs[i].since, it->before, 0, page.raw,
+                        RS_PAGE,          0,          0, RS_RESULTS_MAX};
+  pg.added = rs_merge_by_id(&it->all.v, &it->all.n, &it->all.cap, page.v,
+                            page.n, sizeof(struct rs_run),
+                            offsetof(struct rs_run, test_run_id));
+  pg.oldest = rs_oldest(page.v, page.n, sizeof(struct rs_run),
+                        offsetof(struct rs_run, started_at));
+  pg.n = it->all.n;
+  free(page.v);
+  if (pg.added < 0) {
     err_set(err, "out of memory for the results");
     return -ENOMEM;
   }
-  if (since <= 0 || raw < RS_PAGE || added == 0 ||
-      it->all.n >= RS_RESULTS_MAX || oldest <= 0 ||
-      (it->before > 0 && oldest >= it->before) ||
+  if (rs_paging_next(&pg) != RS_PAGING_ON ||
       ++it->pages >= RS_RESULTS_MAX_PAGES)
     return 0;
-  it->before = oldest;
+  it->before = pg.oldest;
   return 1;
 }
 
-static bool results_finish(struct many *m, size_t i, int rc,
+static bool results_finish(void *kind, size_t i, int rc,
                            const struct err *err) {
-  struct results_kind *k = m->kind;
+  struct results_kind *k = kind;
   struct runs *all = &k->items[i].all;
   static const struct rs_run none;
   bool go;
@@ -1680,8 +776,8 @@ static bool results_finish(struct many *m, size_t i, int rc,
   return go;
 }
 
-static const struct many_ops results_ops = {json_type_array, results_path,
-                                            results_page, results_finish, NULL};
+static const struct rs_many_ops results_ops = {
+    json_type_array, results_path, results_page, results_finish, NULL};
 
 int rs_list_results_many(struct rs_client *c, const struct rs_test_ref *tests,
                          size_t n, double deadline, rs_runs_fn done,
@@ -1690,7 +786,7 @@ int rs_list_results_many(struct rs_client *c, const struct rs_test_ref *tests,
                            ctx};
   if (k.items == NULL)
     return -ENOMEM;
-  int rc = many_run(c, &results_ops, &k, n, deadline);
+  int rc = rs_many_run(c, &results_ops, &k, n, deadline);
   for (size_t i = 0; i < n; i++)
     free(k.items[i].all.v); /* items stopped between pages */
   free(k.items);
@@ -1708,79 +804,13 @@ int rs_list_results(struct rs_client *c, const char *bucket_key,
                     size_t *ret_n, struct err *err) {
   struct rs_test_ref ref = {bucket_key, test_id, since};
   struct one o = {-ENOMEM, err, NULL, 0};
-  *ret = NULL;
-  *ret_n = 0;
-  if (rs_list_results_many(c, &ref, 1, 0, one_runs, &o) != 0)
-    err_set(err, "Runscope API: out of memory");
-  if (o.rc == 0) {
-    *ret = o.ret;
-    *ret_n = o.ret_n;
-  }
-  return o.rc;
+  int rc =
+      one_end(&o, rs_list_results_many(c, &ref, 1, 0, one_runs, &o), ret_n);
+  *ret = rc == 0 ? o.ret : NULL;
+  return rc;
 }
 
 /* ---- trigger URLs ---- */
-
-/* Parses one item of data.runs[]. Returns 0, 1 to skip it (not an object,
- * no test_run_id), or -EPROTO. */
-static int started_item(json_object *o, const char *where,
-                        struct rs_started_run *r, struct err *err) {
-  memset(r, 0, sizeof(*r));
-  if (!json_object_is_type(o, json_type_object))
-    return 1;
-  int rc = copy_id(o, pick(o, "test_run_id", "test_run_uuid"), r->test_run_id,
-                   sizeof(r->test_run_id), where, err);
-  if (rc == 0)
-    rc = copy_id(o, pick(o, "environment_id", "environment_uuid"),
-                 r->environment_id, sizeof(r->environment_id), where, err);
-  if (rc == 0)
-    rc = copy_id(o, "region", r->region, sizeof(r->region), where, err);
-  if (rc != 0)
-    return rc;
-  copy_agent(o, r->agent, sizeof(r->agent));
-  return r->test_run_id[0] == '\0' ? 1 : 0;
-}
-
-int rs_parse_trigger(const char *body, size_t len, int max_depth,
-                     struct rs_started_run **ret, size_t *ret_n,
-                     struct err *err) {
-  json_object *root, *data;
-  *ret = NULL;
-  *ret_n = 0;
-  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
-  if (rc != 0)
-    return rc;
-  json_object *runs = jsonx_arr(data, "runs");
-  size_t n = runs ? json_object_array_length(runs) : 0;
-  if (n > RS_STARTED_MAX)
-    n = RS_STARTED_MAX;
-  struct rs_started_run *v = calloc(n ? n : 1, sizeof(*v));
-  char where[RS_WHERE_MAX];
-  if (runs == NULL) {
-    err_set(err, "\"data\" has no \"runs\" array");
-    rc = -EPROTO;
-  } else if (v == NULL) {
-    err_set(err, "out of memory for %zu runs", n);
-    rc = -ENOMEM;
-  }
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    snprintf(where, sizeof(where), "data.runs[%zu]", i);
-    int item = started_item(json_object_array_get_idx(runs, i), where,
-                            &v[*ret_n], err);
-    if (item < 0)
-      rc = item;
-    else if (item == 0)
-      (*ret_n)++;
-  }
-  json_object_put(root);
-  if (rc != 0) {
-    free(v);
-    *ret_n = 0;
-    return rc;
-  }
-  *ret = v;
-  return 0;
-}
 
 /* The trigger id of a trigger URL, the path segment before the last one
  * (".../radar/{id}/trigger", ".../radar/bucket/{id}/trigger"), into out
@@ -1828,17 +858,11 @@ static int trigger_post(struct rs_client *c, const char *url, const char *what,
                         size_t *ret_n, struct err *err) {
   struct http_response resp;
   http_response_init(&resp, RS_BODY_MAX);
-  struct http_request req = {.method = "POST", .url = url, .once = true};
-  int rc = http_do(c->http, &req, &resp, err);
-  c->retry_after = rc == 0 ? resp.retry_after : -1;
-  if (rc != 0) {
-    err_prefix(err, "Runscope API");
-  } else if (resp.status < 200 || resp.status > 299) {
-    status_error(c, "POST", what, (int)strlen(what), &resp, err);
-    rc = http_status_errno(resp.status);
-  } else if (rs_parse_trigger(resp.body.data, resp.body.len, c->max_depth, ret,
-                              ret_n, NULL) != 0 &&
-             (*ret = calloc(1, sizeof(**ret))) == NULL) {
+  int rc = rs_post_once(c, url, what, &resp, err);
+  if (rc == 0 &&
+      rs_parse_trigger(resp.body.data, resp.body.len, c->max_depth, ret, ret_n,
+                       NULL) != 0 &&
+      (*ret = calloc(1, sizeof(**ret))) == NULL) {
     err_set(err, "Runscope API: POST %s: out of memory", what);
     rc = -ENOMEM;
   }
@@ -1898,7 +922,6 @@ int rs_trigger(struct rs_client *c, const char *trigger_url,
  *    response (a connection error): status 0, known.
  * A field found nowhere is reported absent (rs_message `have`), so that a
  * rule that needs it makes the caller read the message's detail. */
-
 #define RS_MSG_PAGE 100     /* count asked for on every errors page */
 #define RS_MSG_MAX_PAGES 12 /* enough for RS_MESSAGES_MAX with overlap */
 
@@ -1956,7 +979,7 @@ static void message_text(json_object *req, json_object *o, const char *key,
   json_object *src = jsonx_str(req, key) ? req : jsonx_str(o, key) ? o : NULL;
   if (src == NULL)
     return;
-  copy_name(src, key, dst, size);
+  rs_copy_name(src, key, dst, size);
   m->have |= bit;
 }
 
@@ -2017,24 +1040,41 @@ static void message_fields(json_object *o, struct rs_message *m) {
     m->timestamp = 0;
 }
 
-/* Reads one list item. Returns 0, or 1 for an item that cannot be used
- * (not an object, no uuid or too long a one, no time). */
-static int parse_list_item(json_object *o, struct rs_message *m) {
+/* ---- parsing ---- */
+
+/* Reads one list item into dst (struct rs_message). Returns 0, or 1 for an
+ * item that cannot be used (not an object, no uuid or too long a one, no
+ * time). */
+static int parse_list_item(json_object *o, const char *where, void *dst,
+                           struct err *err) {
+  struct rs_message *m = dst;
+  (void)where;
+  (void)err;
   memset(m, 0, sizeof(*m));
   if (!json_object_is_type(o, json_type_object))
     return 1;
-  if (jsonx_copy_str(o, pick(o, "uuid", "id"), m->uuid, sizeof(m->uuid)) != 0 ||
+  if (jsonx_copy_str(o, rs_pick(o, "uuid", "id"), m->uuid, sizeof(m->uuid)) !=
+          0 ||
       m->uuid[0] == '\0')
     return 1;
   message_fields(o, m);
   return m->timestamp > 0 ? 0 : 1;
 }
 
-/* Reads a message detail (data). Its uuid may be absent ("" then). */
-static int parse_detail(json_object *data, struct rs_message *m,
-                        struct err *err) {
+static const struct rs_item_kind message_kind = {
+    sizeof(struct rs_message), parse_list_item, "data", "messages", 0};
+
+/* The usable messages of a list's data[] into a struct rs_items. */
+static int messages_data(json_object *data, void *items, struct err *err) {
+  return rs_parse_items(data, &message_kind, items, err);
+}
+
+/* Reads a message detail (data) into a struct rs_message. Its uuid may be
+ * absent ("" then). */
+static int message_data(json_object *data, void *msg, struct err *err) {
+  struct rs_message *m = msg;
   memset(m, 0, sizeof(*m));
-  if (jsonx_copy_str(data, pick(data, "uuid", "id"), m->uuid,
+  if (jsonx_copy_str(data, rs_pick(data, "uuid", "id"), m->uuid,
                      sizeof(m->uuid)) == -ENAMETOOLONG) {
     err_set(err, "data.uuid is longer than %zu bytes", sizeof(m->uuid) - 1);
     return -EPROTO;
@@ -2043,50 +1083,22 @@ static int parse_detail(json_object *data, struct rs_message *m,
   return 0;
 }
 
-/* The usable messages of a list's data[] in a new array (caller frees);
- * *ret_raw gets the item count, unusable items included. */
-static int parse_message_list(json_object *data, struct rs_message **ret,
-                              size_t *ret_n, size_t *ret_raw, struct err *err) {
-  size_t raw = json_object_array_length(data), n = 0;
-  struct rs_message *v = calloc(raw ? raw : 1, sizeof(*v));
-  if (v == NULL) {
-    err_set(err, "out of memory for %zu messages", raw);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < raw; i++)
-    if (parse_list_item(json_object_array_get_idx(data, i), &v[n]) == 0)
-      n++;
-  *ret = v;
-  *ret_n = n;
-  *ret_raw = raw;
-  return 0;
-}
-
 int rs_parse_messages(const char *body, size_t len, int max_depth,
                       struct rs_message **ret, size_t *ret_n, struct err *err) {
-  json_object *root, *data;
-  size_t raw;
-  *ret = NULL;
-  *ret_n = 0;
-  int rc = envelope(body, len, max_depth, json_type_array, &root, &data, err);
-  if (rc != 0)
-    return rc;
-  rc = parse_message_list(data, ret, ret_n, &raw, err);
-  json_object_put(root);
+  void *v;
+  int rc = rs_parse_list(body, len, max_depth, messages_data, &v, ret_n, err);
+  *ret = v;
   return rc;
 }
 
 int rs_parse_message(const char *body, size_t len, int max_depth,
                      struct rs_message *ret, struct err *err) {
-  json_object *root, *data;
   memset(ret, 0, sizeof(*ret));
-  int rc = envelope(body, len, max_depth, json_type_object, &root, &data, err);
-  if (rc != 0)
-    return rc;
-  rc = parse_detail(data, ret, err);
-  json_object_put(root);
-  return rc;
+  return rs_parse_body(body, len, max_depth, json_type_object, message_data,
+                       ret, err);
 }
+
+/* ---- the calls ---- */
 
 /* Messages collected over the errors pages. */
 struct messages {
@@ -2108,15 +1120,12 @@ static long long secs_up(double t) {
   return (double)s < t ? s + 1 : s;
 }
 
-/* Reads one errors page; *ret_page (caller frees) holds its usable
- * messages, *ret_raw its item count. */
+/* Reads one errors page into *page (its v: caller frees). */
 static int errors_page(struct rs_client *c, const char *bucket_key,
-                       double since, double before,
-                       struct rs_message **ret_page, size_t *ret_n,
-                       size_t *ret_raw, struct err *err) {
+                       double since, double before, struct rs_items *page,
+                       struct err *err) {
   struct rs_path p;
-  json_object *root, *data;
-  int rc = path_init(&p, bucket_key, NULL, "/errors");
+  int rc = rs_path_init(&p, bucket_key, NULL, "/errors", NULL);
   if (rc == 0)
     rc = buf_printf(&p.b, "?count=%d", RS_MSG_PAGE);
   if (rc == 0 && since > 0)
@@ -2126,56 +1135,43 @@ static int errors_page(struct rs_client *c, const char *bucket_key,
   if (rc != 0)
     err_set(err, "Runscope API: bucket key too long");
   if (rc == 0)
-    rc = get_data(c, &p, json_type_array, &root, &data, err);
-  if (rc == 0) {
-    rc = parse_message_list(data, ret_page, ret_n, ret_raw, err);
-    if (rc != 0)
-      parse_failed(c, &p, err);
-    json_object_put(root);
-  }
+    rc = rs_fetch(c, &p, json_type_array, messages_data, page, err);
   buf_fini(&p.b);
   return rc;
-}
-
-/* The earliest timestamp of msgs[0..n), 0 when n is 0. */
-static double oldest_message(const struct rs_message *msgs, size_t n) {
-  double t = 0;
-  for (size_t i = 0; i < n; i++)
-    if (t == 0 || msgs[i].timestamp < t)
-      t = msgs[i].timestamp;
-  return t;
 }
 
 /* Reads pages newest first, going back with before = the oldest time of
  * the previous page, until a page is not full (*ret_truncated false), or
  * the cap, a page with nothing new, or a server that ignores before stops
- * it with more left (*ret_truncated true). */
+ * it with more left (*ret_truncated true): rs_paging_next. */
 static int collect_messages(struct rs_client *c, const char *bucket_key,
                             double since, struct messages *all,
                             bool *ret_truncated, struct err *err) {
-  double before = 0;
+  struct rs_paged pg = {since, 0, 0, 0, RS_MSG_PAGE, 0, 0, RS_MESSAGES_MAX};
   *ret_truncated = false;
   for (int i = 0; i < RS_MSG_MAX_PAGES; i++) {
-    struct rs_message *page = NULL;
-    size_t page_n = 0, raw = 0;
-    int rc =
-        errors_page(c, bucket_key, since, before, &page, &page_n, &raw, err);
+    struct rs_items page = {NULL, 0, 0};
+    int rc = errors_page(c, bucket_key, since, pg.before, &page, err);
     if (rc != 0)
       return rc;
-    long added = merge_by_id(&all->v, &all->n, &all->cap, page, page_n,
-                             sizeof(*page), offsetof(struct rs_message, uuid));
-    double oldest = oldest_message(page, page_n);
-    free(page);
-    if (added < 0) {
+    pg.added =
+        rs_merge_by_id(&all->v, &all->n, &all->cap, page.v, page.n,
+                       sizeof(*all->v), offsetof(struct rs_message, uuid));
+    pg.oldest = rs_oldest(page.v, page.n, sizeof(*all->v),
+                          offsetof(struct rs_message, timestamp));
+    pg.raw = page.raw;
+    pg.n = all->n;
+    free(page.v);
+    if (pg.added < 0) {
       err_set(err, "Runscope API: out of memory for the messages");
       return -ENOMEM;
     }
-    if (since <= 0 || raw < RS_MSG_PAGE)
+    enum rs_paging next = rs_paging_next(&pg);
+    if (next == RS_PAGING_END)
       return 0;
-    if (added == 0 || all->n >= RS_MESSAGES_MAX || oldest <= 0 ||
-        (before > 0 && oldest >= before))
+    if (next == RS_PAGING_STOP)
       break;
-    before = oldest;
+    pg.before = pg.oldest;
   }
   *ret_truncated = true;
   return 0;
@@ -2209,24 +1205,14 @@ int rs_list_errors(struct rs_client *c, const char *bucket_key, double since,
 int rs_get_message(struct rs_client *c, const char *bucket_key,
                    const char *uuid, struct rs_message *ret, struct err *err) {
   struct rs_path p;
-  json_object *root, *data;
   memset(ret, 0, sizeof(*ret));
-  int rc = path_init(&p, bucket_key, NULL, "/messages/");
+  int rc = rs_path_init(&p, bucket_key, NULL, "/messages/", uuid);
   if (rc == 0)
-    rc = buf_put_urlenc(&p.b, uuid);
-  p.object_len = p.b.len;
-  if (rc != 0)
+    rc = rs_fetch(c, &p, json_type_object, message_data, ret, err);
+  else
     err_set(err, "Runscope API: bucket key or message uuid too long");
-  if (rc == 0)
-    rc = get_data(c, &p, json_type_object, &root, &data, err);
-  if (rc == 0) {
-    rc = parse_detail(data, ret, err);
-    if (rc != 0)
-      parse_failed(c, &p, err);
-    else /* the message asked for, whether or not the answer repeats it */
-      str_copy(ret->uuid, sizeof(ret->uuid), uuid);
-    json_object_put(root);
-  }
+  if (rc == 0) /* the message asked for, whether or not the answer says */
+    str_copy(ret->uuid, sizeof(ret->uuid), uuid);
   buf_fini(&p.b);
   return rc;
 }
