@@ -367,55 +367,57 @@ void rs_test_detail_fini(struct rs_test_detail *d) {
   memset(d, 0, sizeof(*d));
 }
 
-/* Reads environments[]: items without an id are skipped. */
-static int parse_environments(json_object *data, struct rs_test_detail *d,
-                              struct err *err) {
-  json_object *arr = jsonx_arr(data, "environments");
-  size_t n = arr ? json_object_array_length(arr) : 0;
-  char w[RS_WHERE_MAX];
-  d->environments = calloc(n ? n : 1, sizeof(*d->environments));
-  if (d->environments == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    json_object *e = json_object_array_get_idx(arr, i);
-    struct rs_environment *env = &d->environments[d->n_environments];
-    snprintf(w, sizeof(w), "data.environments[%zu]", i);
-    int rc = rs_copy_id(e, "id", env->id, sizeof(env->id), w, err);
-    if (rc != 0)
-      return rc;
-    if (env->id[0] == '\0')
-      continue;
-    rs_copy_name(e, "name", env->name, sizeof(env->name));
-    d->n_environments++;
-  }
+/* Reads an item of environments[] into dst (struct rs_environment): 0, 1
+ * to skip one without an id, or -EPROTO. */
+static int parse_environment(json_object *o, const char *where, void *dst,
+                             struct err *err) {
+  struct rs_environment *env = dst;
+  memset(env, 0, sizeof(*env));
+  int rc = rs_copy_id(o, "id", env->id, sizeof(env->id), where, err);
+  if (rc != 0 || env->id[0] == '\0')
+    return rc != 0 ? rc : 1;
+  rs_copy_name(o, "name", env->name, sizeof(env->name));
   return 0;
 }
 
-/* Reads schedules[]: items that are not objects are skipped. */
-static int parse_schedules(json_object *data, struct rs_test_detail *d,
-                           struct err *err) {
-  json_object *arr = jsonx_arr(data, "schedules");
-  size_t n = arr ? json_object_array_length(arr) : 0;
-  char w[RS_WHERE_MAX];
-  d->schedules = calloc(n ? n : 1, sizeof(*d->schedules));
-  if (d->schedules == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    json_object *s = json_object_array_get_idx(arr, i);
-    struct rs_schedule *sch = &d->schedules[d->n_schedules];
-    if (!json_object_is_type(s, json_type_object))
-      continue;
-    snprintf(w, sizeof(w), "data.schedules[%zu]", i);
-    int rc =
-        rs_copy_id(s, rs_pick(s, "environment_id", "environment_uuid"),
-                   sch->environment_id, sizeof(sch->environment_id), w, err);
-    if (rc != 0)
-      return rc;
-    const char *iv = jsonx_str(s, "interval");
-    sch->interval = iv ? rs_parse_interval(iv) : 0;
-    d->n_schedules++;
-  }
-  return 0;
+/* Reads an item of schedules[] into dst (struct rs_schedule): 0, 1 to skip
+ * one that is not an object, or -EPROTO. */
+static int parse_schedule(json_object *o, const char *where, void *dst,
+                          struct err *err) {
+  struct rs_schedule *sch = dst;
+  memset(sch, 0, sizeof(*sch));
+  if (!json_object_is_type(o, json_type_object))
+    return 1;
+  int rc =
+      rs_copy_id(o, rs_pick(o, "environment_id", "environment_uuid"),
+                 sch->environment_id, sizeof(sch->environment_id), where, err);
+  const char *iv = jsonx_str(o, "interval");
+  sch->interval = iv ? rs_parse_interval(iv) : 0;
+  return rc;
+}
+
+static const struct rs_item_kind environment_kind = {
+    sizeof(struct rs_environment), parse_environment, "data.environments",
+    "environments", 0};
+static const struct rs_item_kind schedule_kind = {
+    sizeof(struct rs_schedule), parse_schedule, "data.schedules", "schedules",
+    0};
+
+/* Reads environments[] and schedules[] (absent or null: none). */
+static int parse_lists(json_object *data, struct rs_test_detail *d,
+                       struct err *err) {
+  struct rs_items items;
+  int rc = rs_parse_items(jsonx_arr(data, "environments"), &environment_kind,
+                          &items, err);
+  d->environments = items.v;
+  d->n_environments = items.n;
+  if (rc != 0)
+    return rc;
+  rc =
+      rs_parse_items(jsonx_arr(data, "schedules"), &schedule_kind, &items, err);
+  d->schedules = items.v;
+  d->n_schedules = items.n;
+  return rc;
 }
 
 /* trigger_url, held on the heap: most of a detail's size otherwise, for
@@ -444,9 +446,7 @@ static int parse_test_detail(json_object *data, struct rs_test_detail *d,
     rc = rs_copy_id(data, "default_environment_id", d->default_environment_id,
                     sizeof(d->default_environment_id), "data", err);
   if (rc == 0)
-    rc = parse_environments(data, d, err);
-  if (rc == 0)
-    rc = parse_schedules(data, d, err);
+    rc = parse_lists(data, d, err);
   if (rc == -ENOMEM)
     err_set(err, "out of memory");
   rs_copy_name(data, "name", d->name, sizeof(d->name));
