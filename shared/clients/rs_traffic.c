@@ -24,6 +24,7 @@
 #include "clients/rs_internal.h"
 
 #include "util/str.h"
+#include "util/url.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -107,20 +108,17 @@ static void message_url(const char *url, struct rs_message *m) {
   const char *p = strstr(url, "://");
   if (p == NULL)
     return;
-  p += 3;
-  size_t auth = strcspn(p, "/?#");
-  const char *at = memchr(p, '@', auth);
-  if (at != NULL) {
-    auth -= (size_t)(at + 1 - p);
-    p = at + 1;
+  if (!(m->have & RS_MSG_HOST)) {
+    size_t size = strlen(url) + 1; /* room for any host of url */
+    char *host = malloc(size);
+    if (host != NULL && url_host(url, host, size) == 0) {
+      copy_part(m->host, sizeof(m->host), host, strlen(host));
+      m->have |= RS_MSG_HOST;
+    }
+    free(host);
   }
-  size_t host = *p == '[' ? strcspn(p + 1, "]") : strcspn(p, ":/?#");
-  if (!(m->have & RS_MSG_HOST) && host > 0 && host <= auth) {
-    copy_part(m->host, sizeof(m->host), *p == '[' ? p + 1 : p, host);
-    m->have |= RS_MSG_HOST;
-  }
-  const char *path = p + auth;
   if (!(m->have & RS_MSG_PATH)) {
+    const char *path = p + 3 + strcspn(p + 3, "/?#");
     size_t n = strcspn(path, "?#");
     copy_part(m->path, sizeof(m->path), n ? path : "/", n ? n : 1);
     m->have |= RS_MSG_PATH;
