@@ -490,16 +490,13 @@ static int trigger_post(struct rs_client *c, const char *url, const char *what,
 int rs_trigger(struct rs_client *c, const char *trigger_url,
                const struct rs_trigger_req *req, struct rs_started_run **ret,
                size_t *ret_n, struct err *err) {
-  char id[RS_URL_MAX], what[RS_URL_MAX];
+  char id[RS_URL_MAX], redacted[RS_URL_MAX], what[RS_URL_MAX];
   struct buf url;
   *ret = NULL;
   *ret_n = 0;
   trigger_id_of(trigger_url, id, sizeof(id));
-  http_redact_url(trigger_url, what, sizeof(what));
-  struct err tmp;
-  err_set(&tmp, "%s", what);
-  err_scrub(&tmp, id);
-  str_copy(what, sizeof(what), tmp.msg);
+  http_redact_url(trigger_url, redacted, sizeof(redacted));
+  str_scrub(what, sizeof(what), redacted, id);
   if (strncasecmp(trigger_url, "https://", 8) != 0 &&
       strncasecmp(trigger_url, "http://", 7) != 0) {
     err_set(err, "Runscope API: POST %s: not an http(s) trigger URL", what);
