@@ -1,5 +1,7 @@
-/* The Runscope API calls of runscope.h: buckets, tests lists, test details,
- * results (one at a time or many at once), run details and triggers.
+/* The Runscope API calls: buckets, tests, details, results, runs, triggers.
+ *
+ * Each call of runscope.h but the captured traffic's (rs_traffic.c); the
+ * lists of many tests at once are read through rs_many_run.
  *
  * The tests list's largest count is undocumented (docs/runscope-api.md);
  * clients use 50 to 1000, so pages of 50 are asked for and a page shorter

@@ -1,5 +1,7 @@
-/* The Runscope client object and its requests: one GET or POST, many GETs
- * at once over http_run, what a status means, and paging through lists. */
+/* The Runscope client object and its requests, one or many at a time.
+ *
+ * One GET or POST, many GETs at once over http_run, what a status means,
+ * and the helpers for lists read a page at a time. */
 #include "clients/rs_internal.h"
 
 #include "util/array.h"

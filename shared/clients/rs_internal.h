@@ -1,9 +1,10 @@
 /* What the Runscope client's files (rs_*.c) share; no other file includes it.
  *
- * rs_parse.c and rs_scan.c read answers, rs_client.c sends requests (one, or
- * many through http_run), rs_calls.c and rs_traffic.c are the endpoint calls
- * of runscope.h built on both. The calls go one way: calls and traffic use
- * client and parse, client uses parse, parse uses neither. */
+ * rs_parse.c, rs_parse_runs.c and rs_scan.c read answers; rs_client.c
+ * sends requests (one, or many through http_run); rs_calls.c and
+ * rs_traffic.c are the endpoint calls of runscope.h built on both. The calls
+ * go one way: calls and traffic use client and parse, client uses parse,
+ * parse uses neither. */
 #ifndef RUNSCOPE_CLIENTS_RS_INTERNAL_H
 #define RUNSCOPE_CLIENTS_RS_INTERNAL_H
 

@@ -1,5 +1,7 @@
-/* Runscope answers read with json-c: the envelope, buckets, tests, test and
- * run details, results lists and trigger answers.
+/* Runscope answers read with json-c: envelope, buckets, tests, details.
+ *
+ * Runs, run details and trigger answers are in rs_parse_runs.c, the tests
+ * list without a tree in rs_scan.c.
  *
  * Open questions about the real API and what this client does about them
  * (docs/runscope-api.md, sections 2, 3, 7 and 9):

@@ -1,5 +1,6 @@
-/* Runscope answers about runs read with json-c: results lists, run details
- * with their steps, and the runs a trigger started. */
+/* Runscope answers about runs: results lists, run details, trigger answers.
+ *
+ * Read with json-c, through the envelope and item lists of rs_parse.c. */
 #include "clients/rs_internal.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
-/* Captured traffic in the Runscope API: a bucket's Errors stream (the
- * messages list, paged) and a message's detail, read and parsed.
+/* Captured traffic: a bucket's Errors stream and the details of messages.
+ *
+ * The calls and their parsers: the messages list, paged, and a message.
  *
  * The message shape is only partly documented (docs/runscope-api.md 6.2):
  * uuid, bucket_key and request.{method, host, path, scheme, timestamp,
