@@ -1,0 +1,196 @@
+/* The tests list read without a json-c tree, with the jscan scanner.
+ *
+ * The tests list is read every cycle, and json-c's tree of its items (each
+ * with its last_run object) costs more than the rest of an idle cycle.
+ * These read the same fields with jscan, and give up (-EPROTO) on anything
+ * out of the ordinary: an error in the envelope, a missing or unexpected
+ * value, a field too long, a string or number jscan does not convert as
+ * json-c does. The tree (rs_parse.c) then reads the answer, so that both
+ * always agree: the fast path only ever returns what the tree would. */
+#include "clients/rs_internal.h"
+
+#include "util/array.h"
+#include "util/jscan.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FAST_KEY_MAX 64
+
+/* A string value into dst (size bytes): 0, or -EPROTO when it is not a
+ * string or does not fit. */
+static int fast_id(struct jscan *s, char *dst, size_t size) {
+  if (jscan_peek(s) != JSCAN_STRING)
+    return -EPROTO;
+  return jscan_string(s, dst, size) == 0 ? 0 : -EPROTO;
+}
+
+/* A time: a number (finite) or null (0). */
+static int fast_time(struct jscan *s, double *ret) {
+  *ret = 0;
+  if (jscan_peek(s) == JSCAN_NULL)
+    return jscan_skip(s);
+  if (jscan_peek(s) != JSCAN_NUMBER)
+    return -EPROTO;
+  return jscan_number(s, ret);
+}
+
+/* An id or null (""). */
+static int fast_id_or_null(struct jscan *s, char *dst, size_t size) {
+  dst[0] = '\0';
+  return jscan_peek(s) == JSCAN_NULL ? jscan_skip(s) : fast_id(s, dst, size);
+}
+
+/* last_run as an object: its id (id, else uuid) and its first positive
+ * time among created_at, started_at and finished_at (as the tree does). */
+static int fast_last_run(struct jscan *s, struct rs_test *t) {
+  static const char *const times[] = {"created_at", "started_at",
+                                      "finished_at"};
+  char key[FAST_KEY_MAX], id[RS_ID_MAX] = "", uuid[RS_ID_MAX] = "";
+  double at[3] = {0, 0, 0};
+  int rc = jscan_enter(s, '{') ? 0 : -EPROTO;
+  while (rc == 0 && jscan_member(s, key, sizeof(key))) {
+    size_t k = 0;
+    while (k < 3 && strcmp(key, times[k]) != 0)
+      k++;
+    if (strcmp(key, "id") == 0)
+      rc = fast_id_or_null(s, id, sizeof(id));
+    else if (strcmp(key, "uuid") == 0)
+      rc = fast_id_or_null(s, uuid, sizeof(uuid));
+    else if (k < 3)
+      rc = fast_time(s, &at[k]);
+    else
+      rc = jscan_skip(s);
+  }
+  if (rc != 0 || s->failed)
+    return -EPROTO;
+  str_copy(t->last_run_id, sizeof(t->last_run_id), id[0] ? id : uuid);
+  t->last_run_at = 0;
+  for (size_t k = 0; k < 3 && t->last_run_at <= 0; k++)
+    t->last_run_at = at[k] > 0 ? at[k] : 0;
+  return 0;
+}
+
+/* The last_run member: an object, an id, or null. */
+static int fast_last_run_member(struct jscan *s, struct rs_test *t) {
+  t->last_run_id[0] = '\0';
+  t->last_run_at = 0;
+  switch (jscan_peek(s)) {
+  case JSCAN_OBJECT:
+    return fast_last_run(s, t);
+  case JSCAN_STRING:
+    return fast_id(s, t->last_run_id, sizeof(t->last_run_id));
+  case JSCAN_NULL:
+    return jscan_skip(s);
+  default:
+    return -EPROTO;
+  }
+}
+
+/* A display name: cut to fit at a character; not a string gives "". */
+static int fast_name(struct jscan *s, char *dst, size_t size) {
+  dst[0] = '\0';
+  if (jscan_peek(s) != JSCAN_STRING)
+    return jscan_skip(s);
+  int rc = jscan_string(s, dst, size);
+  if (rc == -ENAMETOOLONG)
+    str_utf8_trim(dst);
+  return rc == -EPROTO ? rc : 0;
+}
+
+/* One item of data[] (as rs_parse.c's parse_test). */
+static int fast_test(struct jscan *s, struct rs_test *t) {
+  char key[FAST_KEY_MAX];
+  double created = 0;
+  memset(t, 0, sizeof(*t));
+  int rc = jscan_peek(s) == JSCAN_OBJECT && jscan_enter(s, '{') ? 0 : -EPROTO;
+  while (rc == 0 && jscan_member(s, key, sizeof(key))) {
+    if (strcmp(key, "id") == 0) {
+      rc = fast_id(s, t->id, sizeof(t->id));
+    } else if (strcmp(key, "name") == 0) {
+      rc = fast_name(s, t->name, sizeof(t->name));
+    } else if (strcmp(key, "default_environment_id") == 0) {
+      rc = jscan_peek(s) == JSCAN_STRING
+               ? fast_id(s, t->default_environment_id,
+                         sizeof(t->default_environment_id))
+               : jscan_skip(s);
+    } else if (strcmp(key, "last_run") == 0) {
+      t->last_run_known = true;
+      rc = fast_last_run_member(s, t);
+    } else if (strcmp(key, "last_run_created_at") == 0) {
+      t->last_run_known = true;
+      rc = fast_time(s, &created);
+    } else {
+      rc = jscan_skip(s);
+    }
+  }
+  if (rc != 0 || s->failed || t->id[0] == '\0')
+    return -EPROTO;
+  if (t->last_run_at <= 0)
+    t->last_run_at = created > 0 ? created : 0;
+  return 0;
+}
+
+/* data[]: the items into a new array (*ret: caller frees). */
+static int fast_tests_data(struct jscan *s, struct rs_test **ret,
+                           size_t *ret_n) {
+  size_t n = 0, cap = 0;
+  struct rs_test *v = NULL;
+  int rc = jscan_peek(s) == JSCAN_ARRAY && jscan_enter(s, '[') ? 0 : -EPROTO;
+  while (rc == 0 && jscan_item(s)) {
+    if (array_reserve(&v, &cap, n, sizeof(*v), 16) != 0) {
+      rc = -ENOMEM;
+      break;
+    }
+    rc = fast_test(s, &v[n]);
+    n += rc == 0;
+  }
+  if (rc == 0 && s->failed)
+    rc = -EPROTO;
+  if (rc != 0) {
+    free(v);
+    return rc == -ENOMEM ? rc : -EPROTO;
+  }
+  *ret = v ? v : calloc(1, sizeof(*v));
+  *ret_n = n;
+  return *ret ? 0 : -ENOMEM;
+}
+
+int rs_scan_tests(const char *body, size_t len, int max_depth,
+                  struct rs_test **ret, size_t *ret_n) {
+  struct jscan s;
+  char key[FAST_KEY_MAX];
+  bool data = false;
+  int rc = 0;
+  *ret = NULL;
+  *ret_n = 0;
+  /* one level less than json-c is given: never read what it would not */
+  jscan_init(&s, body, len, max_depth - 1);
+  if (!jscan_enter(&s, '{'))
+    return -EPROTO;
+  while (rc == 0 && jscan_member(&s, key, sizeof(key))) {
+    if (strcmp(key, "data") == 0 && !data) {
+      data = true;
+      rc = fast_tests_data(&s, ret, ret_n);
+    } else if (strcmp(key, "data") == 0 || strcmp(key, "error") == 0) {
+      /* a second data (the tree keeps the last), or an error: the tree */
+      rc = strcmp(key, "error") == 0 && jscan_peek(&s) == JSCAN_NULL
+               ? jscan_skip(&s)
+               : -EPROTO;
+    } else {
+      rc = jscan_skip(&s);
+    }
+  }
+  if (rc == 0 && (!data || jscan_end(&s) != 0))
+    rc = -EPROTO;
+  if (rc != 0) {
+    free(*ret);
+    *ret = NULL;
+    *ret_n = 0;
+  }
+  return rc;
+}
