@@ -166,6 +166,26 @@ START_TEST(lookup_types) {
 }
 END_TEST
 
+/* An id that does not fit is an error that names where it was; an absent
+ * or mistyped one is "" for the caller to judge. */
+START_TEST(lookup_copy_id) {
+  json_object *o = sample();
+  char small[4], big[16];
+  struct err err = {{0}};
+  ck_assert_int_eq(jsonx_copy_id(o, "str", big, sizeof(big), "data[0]", &err),
+                   0);
+  ck_assert_str_eq(big, "hello");
+  ck_assert_int_eq(
+      jsonx_copy_id(o, "str", small, sizeof(small), "data[0]", &err), -EPROTO);
+  ck_assert_str_eq(small, "");
+  ck_assert_str_eq(err.msg, "data[0].str is longer than 3 bytes");
+  ck_assert_int_eq(jsonx_copy_id(o, "int", big, sizeof(big), "x", NULL), 0);
+  ck_assert_str_eq(big, "");
+  ck_assert_int_eq(jsonx_copy_id(o, "missing", big, sizeof(big), "x", NULL), 0);
+  json_object_put(o);
+}
+END_TEST
+
 START_TEST(lookup_copy_str) {
   json_object *o = sample();
   char small[4], big[16];
@@ -246,6 +266,7 @@ Suite *unit_suite(void) {
   tc = tcase_create("typed lookups");
   tcase_add_test(tc, lookup_types);
   tcase_add_test(tc, lookup_copy_str);
+  tcase_add_test(tc, lookup_copy_id);
   tcase_add_loop_test(tc, lookup_numbers, 0, N(numbers));
   tcase_add_test(tc, lookup_bool);
   suite_add_tcase(s, tc);

@@ -49,12 +49,6 @@ static inline int rs_status_errno(long status) {
 /* Copies a display string member, cut to fit; "" when absent or no string. */
 void rs_copy_name(json_object *o, const char *key, char *dst, size_t size);
 
-/* Copies an id member into dst. Absent, null or not a string gives "" and 0
- * (the caller decides whether it was required); too long is -EPROTO with err
- * naming the field as where.key. */
-int rs_copy_id(json_object *o, const char *key, char *dst, size_t size,
-               const char *where, struct err *err);
-
 /* The first of two member names whose value is a non-empty string, else a
  * (so that a lookup of the result finds nothing useful either way). */
 const char *rs_pick(json_object *o, const char *a, const char *b);

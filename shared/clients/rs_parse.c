@@ -40,15 +40,6 @@ void rs_copy_name(json_object *o, const char *key, char *dst, size_t size) {
     str_utf8_trim(dst);
 }
 
-int rs_copy_id(json_object *o, const char *key, char *dst, size_t size,
-               const char *where, struct err *err) {
-  if (jsonx_copy_str(o, key, dst, size) != -ENAMETOOLONG)
-    return 0;
-  dst[0] = '\0';
-  err_set(err, "%s.%s is longer than %zu bytes", where, key, size - 1);
-  return -EPROTO;
-}
-
 const char *rs_pick(json_object *o, const char *a, const char *b) {
   const char *s = jsonx_str(o, a);
   if (s != NULL && s[0] != '\0')
@@ -189,7 +180,7 @@ static int parse_bucket(json_object *o, const char *where, void *dst,
   memset(b, 0, sizeof(*b));
   int rc = need_object(o, where, err);
   if (rc == 0)
-    rc = rs_copy_id(o, "key", b->key, sizeof(b->key), where, err);
+    rc = jsonx_copy_id(o, "key", b->key, sizeof(b->key), where, err);
   if (rc == 0)
     rc = need_id(b->key, where, "key", err);
   if (rc != 0)
@@ -197,8 +188,8 @@ static int parse_bucket(json_object *o, const char *where, void *dst,
   rs_copy_name(o, "name", b->name, sizeof(b->name));
   json_object *team = jsonx_obj(o, "team");
   snprintf(w, sizeof(w), "%s.team", where);
-  rc = rs_copy_id(team, rs_pick(team, "id", "uuid"), b->team_id,
-                  sizeof(b->team_id), w, err);
+  rc = jsonx_copy_id(team, rs_pick(team, "id", "uuid"), b->team_id,
+                     sizeof(b->team_id), w, err);
   rs_copy_name(team, "name", b->team_name, sizeof(b->team_name));
   return rc;
 }
@@ -250,12 +241,12 @@ static int parse_last_run(json_object *o, const char *where, struct rs_test *t,
   int rc;
   snprintf(w, sizeof(w), "%s.last_run", where);
   if (lr != NULL) {
-    rc = rs_copy_id(lr, rs_pick(lr, "id", "uuid"), t->last_run_id,
-                    sizeof(t->last_run_id), w, err);
+    rc = jsonx_copy_id(lr, rs_pick(lr, "id", "uuid"), t->last_run_id,
+                       sizeof(t->last_run_id), w, err);
     t->last_run_at = run_time(lr);
   } else {
-    rc = rs_copy_id(o, "last_run", t->last_run_id, sizeof(t->last_run_id),
-                    where, err);
+    rc = jsonx_copy_id(o, "last_run", t->last_run_id, sizeof(t->last_run_id),
+                       where, err);
   }
   t->last_run_known = json_object_object_get_ex(o, "last_run", NULL) ||
                       json_object_object_get_ex(o, "last_run_created_at", NULL);
@@ -273,12 +264,12 @@ static int parse_test(json_object *o, const char *where, void *dst,
   int rc = need_object(o, where, err);
   if (rc != 0)
     return rc;
-  rc = rs_copy_id(o, "id", t->id, sizeof(t->id), where, err);
+  rc = jsonx_copy_id(o, "id", t->id, sizeof(t->id), where, err);
   if (rc == 0)
     rc = need_id(t->id, where, "id", err);
   if (rc == 0)
-    rc = rs_copy_id(o, "default_environment_id", t->default_environment_id,
-                    sizeof(t->default_environment_id), where, err);
+    rc = jsonx_copy_id(o, "default_environment_id", t->default_environment_id,
+                       sizeof(t->default_environment_id), where, err);
   if (rc == 0)
     rc = parse_last_run(o, where, t, err);
   rs_copy_name(o, "name", t->name, sizeof(t->name));
@@ -375,7 +366,7 @@ static int parse_environment(json_object *o, const char *where, void *dst,
                              struct err *err) {
   struct rs_environment *env = dst;
   memset(env, 0, sizeof(*env));
-  int rc = rs_copy_id(o, "id", env->id, sizeof(env->id), where, err);
+  int rc = jsonx_copy_id(o, "id", env->id, sizeof(env->id), where, err);
   if (rc != 0 || env->id[0] == '\0')
     return rc != 0 ? rc : 1;
   rs_copy_name(o, "name", env->name, sizeof(env->name));
@@ -390,9 +381,9 @@ static int parse_schedule(json_object *o, const char *where, void *dst,
   memset(sch, 0, sizeof(*sch));
   if (!json_object_is_type(o, json_type_object))
     return 1;
-  int rc =
-      rs_copy_id(o, rs_pick(o, "environment_id", "environment_uuid"),
-                 sch->environment_id, sizeof(sch->environment_id), where, err);
+  int rc = jsonx_copy_id(o, rs_pick(o, "environment_id", "environment_uuid"),
+                         sch->environment_id, sizeof(sch->environment_id),
+                         where, err);
   const char *iv = jsonx_str(o, "interval");
   sch->interval = iv ? rs_parse_interval(iv) : 0;
   return rc;
@@ -428,7 +419,7 @@ static int parse_lists(json_object *data, struct rs_test_detail *d,
 static int copy_trigger_url(json_object *data, struct rs_test_detail *d,
                             struct err *err) {
   char url[RS_URL_MAX];
-  int rc = rs_copy_id(data, "trigger_url", url, sizeof(url), "data", err);
+  int rc = jsonx_copy_id(data, "trigger_url", url, sizeof(url), "data", err);
   if (rc != 0 || url[0] == '\0')
     return rc;
   d->trigger_url = strdup(url);
@@ -437,7 +428,7 @@ static int copy_trigger_url(json_object *data, struct rs_test_detail *d,
 
 static int parse_test_detail(json_object *data, struct rs_test_detail *d,
                              struct err *err) {
-  int rc = rs_copy_id(data, "id", d->id, sizeof(d->id), "data", err);
+  int rc = jsonx_copy_id(data, "id", d->id, sizeof(d->id), "data", err);
   if (rc == 0 && d->id[0] == '\0') {
     err_set(err, "data has no \"id\"");
     rc = -EPROTO;
@@ -445,8 +436,9 @@ static int parse_test_detail(json_object *data, struct rs_test_detail *d,
   if (rc == 0)
     rc = copy_trigger_url(data, d, err);
   if (rc == 0)
-    rc = rs_copy_id(data, "default_environment_id", d->default_environment_id,
-                    sizeof(d->default_environment_id), "data", err);
+    rc =
+        jsonx_copy_id(data, "default_environment_id", d->default_environment_id,
+                      sizeof(d->default_environment_id), "data", err);
   if (rc == 0)
     rc = parse_lists(data, d, err);
   if (rc == -ENOMEM)

@@ -37,20 +37,21 @@ enum rs_result rs_result_parse(const char *s) {
 /* Reads a run's ids (with the naming drift of docs section 7.4). */
 static int run_ids(json_object *o, const char *where, struct rs_run *r,
                    struct err *err) {
-  int rc = rs_copy_id(o, rs_pick(o, "test_run_id", "test_run_uuid"),
-                      r->test_run_id, sizeof(r->test_run_id), where, err);
+  int rc = jsonx_copy_id(o, rs_pick(o, "test_run_id", "test_run_uuid"),
+                         r->test_run_id, sizeof(r->test_run_id), where, err);
   if (rc == 0)
-    rc = rs_copy_id(o, rs_pick(o, "test_id", "test_uuid"), r->test_id,
-                    sizeof(r->test_id), where, err);
+    rc = jsonx_copy_id(o, rs_pick(o, "test_id", "test_uuid"), r->test_id,
+                       sizeof(r->test_id), where, err);
   if (rc == 0)
-    rc = rs_copy_id(o, "bucket_key", r->bucket_key, sizeof(r->bucket_key),
-                    where, err);
+    rc = jsonx_copy_id(o, "bucket_key", r->bucket_key, sizeof(r->bucket_key),
+                       where, err);
   if (rc == 0)
-    rc = rs_copy_id(o, rs_pick(o, "environment_id", "environment_uuid"),
-                    r->environment_id, sizeof(r->environment_id), where, err);
+    rc =
+        jsonx_copy_id(o, rs_pick(o, "environment_id", "environment_uuid"),
+                      r->environment_id, sizeof(r->environment_id), where, err);
   if (rc == 0)
-    rc = rs_copy_id(o, "test_run_url", r->test_run_url, sizeof(r->test_run_url),
-                    where, err);
+    rc = jsonx_copy_id(o, "test_run_url", r->test_run_url,
+                       sizeof(r->test_run_url), where, err);
   return rc;
 }
 
@@ -232,13 +233,14 @@ static int parse_started(json_object *o, const char *where, void *dst,
   memset(r, 0, sizeof(*r));
   if (!json_object_is_type(o, json_type_object))
     return 1;
-  int rc = rs_copy_id(o, rs_pick(o, "test_run_id", "test_run_uuid"),
-                      r->test_run_id, sizeof(r->test_run_id), where, err);
+  int rc = jsonx_copy_id(o, rs_pick(o, "test_run_id", "test_run_uuid"),
+                         r->test_run_id, sizeof(r->test_run_id), where, err);
   if (rc == 0)
-    rc = rs_copy_id(o, rs_pick(o, "environment_id", "environment_uuid"),
-                    r->environment_id, sizeof(r->environment_id), where, err);
+    rc =
+        jsonx_copy_id(o, rs_pick(o, "environment_id", "environment_uuid"),
+                      r->environment_id, sizeof(r->environment_id), where, err);
   if (rc == 0)
-    rc = rs_copy_id(o, "region", r->region, sizeof(r->region), where, err);
+    rc = jsonx_copy_id(o, "region", r->region, sizeof(r->region), where, err);
   if (rc != 0)
     return rc;
   copy_agent(o, r->agent, sizeof(r->agent));

@@ -292,28 +292,18 @@ static int copy_event_id(json_object *o, char *dst, size_t size,
   return -EPROTO;
 }
 
-/* Copies an id-like string member; too long is -EPROTO naming it. */
-static int copy_id(json_object *o, const char *key, char *dst, size_t size,
-                   const char *where, struct err *err) {
-  if (jsonx_copy_str(o, key, dst, size) != -ENAMETOOLONG)
-    return 0;
-  dst[0] = '\0';
-  err_set(err, "%s.%s is longer than %zu bytes", where, key, size - 1);
-  return -EPROTO;
-}
-
 /* Parses one event. Returns 0, 1 to skip it (no id), or -EPROTO. */
 static int parse_event(json_object *o, const char *where, struct xm_event *e,
                        struct err *err) {
   memset(e, 0, sizeof(*e));
   if (!json_object_is_type(o, json_type_object))
     return 1;
-  int rc = copy_id(o, "id", e->id, sizeof(e->id), where, err);
+  int rc = jsonx_copy_id(o, "id", e->id, sizeof(e->id), where, err);
   if (rc == 0)
     rc = copy_event_id(o, e->event_id, sizeof(e->event_id), where, err);
   if (rc == 0)
-    rc = copy_id(o, "requestId", e->request_id, sizeof(e->request_id), where,
-                 err);
+    rc = jsonx_copy_id(o, "requestId", e->request_id, sizeof(e->request_id),
+                       where, err);
   if (rc != 0)
     return rc;
   if (e->id[0] == '\0')
@@ -389,7 +379,7 @@ static int parse_delivery(json_object *o, const char *where,
     return 1;
   json_object *ev = jsonx_obj(o, "event");
   snprintf(w, sizeof(w), "%s.event", where);
-  int rc = copy_id(ev, "id", d->event_id, sizeof(d->event_id), w, err);
+  int rc = jsonx_copy_id(ev, "id", d->event_id, sizeof(d->event_id), w, err);
   if (rc == 0 && ev != NULL)
     rc = copy_event_id(ev, d->event_number, sizeof(d->event_number), w, err);
   if (rc != 0)

@@ -149,6 +149,15 @@ static bool str_to_double(const char *s, double *ret) {
   return true;
 }
 
+int jsonx_copy_id(json_object *o, const char *key, char *dst, size_t size,
+                  const char *where, struct err *err) {
+  if (jsonx_copy_str(o, key, dst, size) != -ENAMETOOLONG)
+    return 0;
+  dst[0] = '\0';
+  err_set(err, "%s.%s is longer than %zu bytes", where, key, size - 1);
+  return -EPROTO;
+}
+
 double jsonx_num(json_object *o, const char *key, double dflt) {
   json_object *v = any_member(o, key);
   double d;

@@ -32,6 +32,13 @@ const char *jsonx_str(json_object *o, const char *key);
  * -ENAMETOOLONG when it did not fit (dst truncated). */
 int jsonx_copy_str(json_object *o, const char *key, char *dst, size_t size);
 
+/* jsonx_copy_str for an id that must fit: a string member too long for dst
+ * (size bytes) is -EPROTO with err saying "<where>.<key> is longer than N
+ * bytes" (dst ""); absent or not a string leaves dst "" and returns 0, for
+ * the caller to decide whether the id is required. */
+int jsonx_copy_id(json_object *o, const char *key, char *dst, size_t size,
+                  const char *where, struct err *err);
+
 /* A number member, accepting JSON ints, doubles and numeric strings
  * ("1406061608.5"). Returns dflt when absent, null or not numeric. */
 double jsonx_num(json_object *o, const char *key, double dflt);
