@@ -6,6 +6,7 @@
 
 #include "core/reconcile.h"
 #include "core/responses.h"
+#include "testutil.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -1444,6 +1445,40 @@ START_TEST(test_responses_too_many_seen) {
 }
 END_TEST
 
+/* A version 1 file with every section and field set (the fixture) loads
+ * and saves again to the same bytes: the written format does not drift. */
+START_TEST(test_fixture_same_bytes) {
+  size_t len;
+  char *old = fixture("state_v1_full.json", &len);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_msg(state_from_json(old, len, DEPTH, &st, &err) == 0, "%s",
+                err.msg);
+  ck_assert_uint_eq(st.n_keys, 3);
+  ck_assert_uint_eq(st.n_responses, 2);
+  ck_assert_uint_eq(st.fwd.n, 2);
+  ck_assert_uint_eq(st.traffic.n_buckets + st.traffic.n_rules, 4);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_uint_eq(text.len, len);
+  ck_assert_mem_eq(text.data, old, len);
+  uint64_t digest;
+  ck_assert_int_eq(state_digest(&st, &digest), 0);
+  ck_assert_uint_eq(digest, hash_fnv1a(HASH_FNV_BASIS, old, len));
+  ck_assert_msg(state_save(path, &st, &err) == 0, "%s", err.msg);
+  size_t saved_len;
+  char *saved = slurp(path, &saved_len);
+  ck_assert_uint_eq(saved_len, len);
+  ck_assert_mem_eq(saved, old, len);
+  free(saved);
+  buf_fini(&text);
+  rec_state_fini(&st);
+  free(old);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
@@ -1490,5 +1525,6 @@ Suite *unit_suite(void) {
   add_case(s, "save_rename_fails", test_save_rename_fails);
   add_case(s, "save_readonly_dir", test_save_readonly_dir);
   add_case(s, "save_relative", test_save_relative);
+  add_case(s, "fixture_same_bytes", test_fixture_same_bytes);
   return s;
 }
