@@ -4,8 +4,12 @@
 #include "store/state.h"
 #include "util/hash.h"
 
+#include "store/fields.h"
+#include "store/jw.h"
+
 #include "core/reconcile.h"
 #include "core/responses.h"
+#include "testutil.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -1444,6 +1448,282 @@ START_TEST(test_responses_too_many_seen) {
 }
 END_TEST
 
+/* ---- the field tables: one row of each kind ---- */
+
+enum probe_mood { MOOD_CALM = 0, MOOD_BUSY, MOOD_LOST };
+static const char *const mood_names[] = {"calm", "busy", "lost"};
+
+struct probe_item {
+  char name[8];
+  double at;
+};
+
+/* A record with a member of every kind a row can read and write. */
+struct probe {
+  char s[16];
+  double d;
+  long l;
+  unsigned u;
+  bool b;
+  enum probe_mood e;
+  uint64_t h;
+  char strs[3][8];
+  size_t n_strs;
+  struct probe_item items[2];
+  size_t n_items;
+  struct probe_item *heap; /* FLD_LIST, grown by heap_add */
+  size_t n_heap;
+  struct probe_item **ptrs; /* FLD_PLIST, grown by ptrs_add */
+  size_t n_ptrs;
+};
+
+static const struct fld_field item_fields[] = {
+    FLD_STR("name", struct probe_item, name, FLD_REQUIRED),
+    FLD_NUM("at", struct probe_item, at, 0),
+};
+static const struct fld_record item_record =
+    FLD_RECORD(struct probe_item, item_fields, NULL, NULL);
+
+static int heap_add(void *parent, void *elem, const char *where,
+                    struct err *err) {
+  struct probe *p = parent;
+  struct probe_item *v = realloc(p->heap, (p->n_heap + 1) * sizeof(*v));
+  if (v == NULL) {
+    err_set(err, "%s: out of memory", where);
+    return -ENOMEM;
+  }
+  p->heap = v;
+  p->heap[p->n_heap++] = *(const struct probe_item *)elem;
+  return 0;
+}
+
+static int ptrs_add(void *parent, void *elem, const char *where,
+                    struct err *err) {
+  struct probe *p = parent;
+  struct probe_item **v = realloc(p->ptrs, (p->n_ptrs + 1) * sizeof(*v));
+  if (v != NULL)
+    p->ptrs = v;
+  struct probe_item *item = v ? malloc(sizeof(*item)) : NULL;
+  if (item == NULL) {
+    err_set(err, "%s: out of memory", where);
+    return -ENOMEM;
+  }
+  *item = *(const struct probe_item *)elem;
+  p->ptrs[p->n_ptrs++] = item;
+  return 0;
+}
+
+static void probe_fini(struct probe *p) {
+  for (size_t i = 0; i < p->n_ptrs; i++)
+    free(p->ptrs[i]);
+  free(p->ptrs);
+  free(p->heap);
+}
+
+static struct probe_item probe_heap[2] = {{"h0", 1e-7}, {"h1", -2.5}};
+static struct probe_item *probe_ptrs[2] = {&probe_heap[1], &probe_heap[0]};
+
+/* Every member set to a value that shows it is exact. */
+static void make_probe(struct probe *p) {
+  memset(p, 0, sizeof(*p));
+  snprintf(p->s, sizeof(p->s), "%s", "a \"b\"\n\\");
+  p->d = 1700000000.123456;
+  p->l = LONG_MIN;
+  p->u = 1000;
+  p->b = true;
+  p->e = MOOD_LOST;
+  p->h = 0xfedcba9876543210ULL;
+  snprintf(p->strs[0], sizeof(p->strs[0]), "one");
+  p->strs[1][0] = '\0';
+  snprintf(p->strs[2], sizeof(p->strs[2]), "1234567");
+  p->n_strs = 3;
+  p->items[0] = (struct probe_item){"i0", 0.5};
+  p->items[1] = (struct probe_item){"i1", 0.1 + 0.2};
+  p->n_items = 2;
+  p->heap = probe_heap;
+  p->n_heap = 2;
+  p->ptrs = probe_ptrs;
+  p->n_ptrs = 2;
+}
+
+#define PROBE struct probe
+static const struct {
+  const char *kind;
+  struct fld_field row;
+  const char *text; /* make_probe's value as written */
+  const char *bad;  /* a value the row refuses */
+  const char *why;  /* and what it says */
+} kind_rows[] = {
+    {"string", FLD_STR("s", PROBE, s, 0), "{\"s\":\"a \\\"b\\\"\\n\\\\\"}",
+     "{\"s\":\"0123456789abcdef\"}", "s: too long (16 bytes, at most 15)"},
+    {"number", FLD_NUM("d", PROBE, d, 0), "{\"d\":1700000000.123456}",
+     "{\"d\":\"1\"}", "d: not a number"},
+    {"long", FLD_LONG("l", PROBE, l, 0), "{\"l\":-9223372036854775808}",
+     "{\"l\":1.0}", "l: not an integer"},
+    {"unsigned", FLD_UINT("u", PROBE, u, 1000, 0), "{\"u\":1000}",
+     "{\"u\":1001}", "u: 1001 is out of range"},
+    {"bool", FLD_BOOL("b", PROBE, b, 0), "{\"b\":true}", "{\"b\":1}",
+     "b: not a boolean"},
+    {"enum", FLD_ENUM("e", PROBE, e, mood_names, 0), "{\"e\":\"lost\"}",
+     "{\"e\":\"sad\"}", "e: unknown state \"sad\""},
+    {"hex64", FLD_HEX64("h", PROBE, h, 0), "{\"h\":\"fedcba9876543210\"}",
+     "{\"h\":\"fedcba987654321\"}",
+     "h: \"fedcba987654321\" is not 16 hex digits"},
+    {"tag", FLD_TAG("t", "probe"), "{\"t\":\"probe\"}", "{\"t\":\"probe2\"}",
+     "t: \"probe2\", not \"probe\""},
+    {"version", FLD_VERSION("v", 3), "{\"v\":3}", "{\"v\":4}",
+     "v: 4 is not supported (this build reads version 3)"},
+    {"strings", FLD_STRS("strs", PROBE, strs, n_strs),
+     "{\"strs\":[\"one\",\"\",\"1234567\"]}", "{\"strs\":[\"a\",7]}",
+     "strs[1]: not a string"},
+    {"records in the struct",
+     FLD_RECS("items", PROBE, items, n_items, &item_record),
+     "{\"items\":[{\"name\":\"i0\",\"at\":0.5},"
+     "{\"name\":\"i1\",\"at\":0.30000000000000004}]}",
+     "{\"items\":[{\"name\":\"a\"},{\"at\":1}]}", "items[1].name: missing"},
+    {"records on the heap",
+     FLD_LIST("heap", PROBE, heap, n_heap, 2, &item_record, heap_add, NULL),
+     "{\"heap\":[{\"name\":\"h0\",\"at\":1e-07},"
+     "{\"name\":\"h1\",\"at\":-2.5}]}",
+     "{\"heap\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"}]}",
+     "heap: 3 elements, at most 2"},
+    {"records by pointer",
+     FLD_PLIST("ptrs", PROBE, ptrs, n_ptrs, 2, &item_record, ptrs_add, NULL),
+     "{\"ptrs\":[{\"name\":\"h1\",\"at\":-2.5},"
+     "{\"name\":\"h0\",\"at\":1e-07}]}",
+     "{\"ptrs\":[{\"name\":\"a\"},\"b\"]}", "ptrs[1]: not an object"},
+};
+#undef PROBE
+
+/* The index in kind_rows of kind. */
+static int kind_index(const char *kind) {
+  int i = 0;
+  while (strcmp(kind_rows[i].kind, kind) != 0)
+    i++;
+  return i;
+}
+
+/* The record of one row of kind_rows. */
+static struct fld_record kind_record(int i) {
+  return (struct fld_record){
+      .fields = &kind_rows[i].row, .n_fields = 1, .size = sizeof(struct probe)};
+}
+
+/* Each kind's row writes the value as its text, reads the text back into
+ * the same value (written again, the same text), and reads an absent or
+ * null member as the zero value. */
+START_TEST(test_field_kinds_roundtrip) {
+  const struct fld_record r = kind_record(_i);
+  struct probe want, got, zero;
+  struct err err = {{0}};
+  struct buf one, two;
+  struct jw w;
+  make_probe(&want);
+  buf_init(&one, 1 << 16);
+  buf_init(&two, 1 << 16);
+  jw_to_buf(&w, &one);
+  fld_write(&w, &r, &want);
+  ck_assert_int_eq(jw_finish(&w), 0);
+  ck_assert_str_eq(one.data, kind_rows[_i].text);
+  memset(&got, 0, sizeof(got));
+  ck_assert_msg(fld_from_json(one.data, one.len, DEPTH, &r, &got, &err) == 0,
+                "%s: %s", kind_rows[_i].kind, err.msg);
+  jw_to_buf(&w, &two);
+  fld_write(&w, &r, &got);
+  ck_assert_int_eq(jw_finish(&w), 0);
+  ck_assert_str_eq(two.data, one.data);
+  probe_fini(&got);
+
+  memset(&zero, 0, sizeof(zero));
+  memset(&got, 0, sizeof(got));
+  char null_text[64];
+  snprintf(null_text, sizeof(null_text), "{\"%s\":null}",
+           kind_rows[_i].row.name);
+  int rc = fld_from_json(null_text, strlen(null_text), DEPTH, &r, &got, &err);
+  if (kind_rows[_i].row.flags & FLD_REQUIRED) { /* the constants */
+    ck_assert_int_eq(rc, -EBADMSG);
+    ck_assert_ptr_nonnull(strstr(err.msg, ": missing"));
+  } else {
+    ck_assert_int_eq(rc, 0);
+    ck_assert_mem_eq(&got, &zero, sizeof(got));
+  }
+  buf_fini(&one);
+  buf_fini(&two);
+}
+END_TEST
+
+/* Each kind's row refuses a value of its kind's wrong shape, saying where. */
+START_TEST(test_field_kinds_refuse) {
+  const struct fld_record r = kind_record(_i);
+  struct probe got;
+  struct err err = {{0}};
+  memset(&got, 0, sizeof(got));
+  const char *bad = kind_rows[_i].bad;
+  ck_assert_int_eq(fld_from_json(bad, strlen(bad), DEPTH, &r, &got, &err),
+                   -EBADMSG);
+  ck_assert_str_eq(err.msg, kind_rows[_i].why);
+  probe_fini(&got);
+}
+END_TEST
+
+/* An in-memory value a row cannot write (more elements than its max, an
+ * enum without a name) fails the writing, which leaves the buffer as it
+ * was. */
+START_TEST(test_field_kinds_invalid) {
+  struct probe p;
+  make_probe(&p);
+  p.e = (enum probe_mood)3;
+  p.n_heap = 3;
+  struct buf text;
+  buf_init(&text, 1 << 16);
+  ck_assert_int_eq(buf_puts(&text, "kept"), 0);
+  const char *const kinds[] = {"enum", "records on the heap"};
+  for (int i = 0; i < 2; i++) {
+    const struct fld_record r = kind_record(kind_index(kinds[i]));
+    struct jw w;
+    jw_to_buf(&w, &text);
+    fld_write(&w, &r, &p);
+    ck_assert_int_eq(jw_finish(&w), -EINVAL);
+    ck_assert_str_eq(text.data, "kept");
+  }
+  buf_fini(&text);
+}
+END_TEST
+
+/* A version 1 file with every section and field set (the fixture) loads
+ * and saves again to the same bytes: the written format does not drift. */
+START_TEST(test_fixture_same_bytes) {
+  size_t len;
+  char *old = fixture("state_v1_full.json", &len);
+  struct rec_state st;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  ck_assert_msg(state_from_json(old, len, DEPTH, &st, &err) == 0, "%s",
+                err.msg);
+  ck_assert_uint_eq(st.n_keys, 3);
+  ck_assert_uint_eq(st.n_responses, 2);
+  ck_assert_uint_eq(st.fwd.n, 2);
+  ck_assert_uint_eq(st.traffic.n_buckets + st.traffic.n_rules, 4);
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_uint_eq(text.len, len);
+  ck_assert_mem_eq(text.data, old, len);
+  uint64_t digest;
+  ck_assert_int_eq(state_digest(&st, &digest), 0);
+  ck_assert_uint_eq(digest, hash_fnv1a(HASH_FNV_BASIS, old, len));
+  ck_assert_msg(state_save(path, &st, &err) == 0, "%s", err.msg);
+  size_t saved_len;
+  char *saved = slurp(path, &saved_len);
+  ck_assert_uint_eq(saved_len, len);
+  ck_assert_mem_eq(saved, old, len);
+  free(saved);
+  buf_fini(&text);
+  rec_state_fini(&st);
+  free(old);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
@@ -1490,5 +1770,16 @@ Suite *unit_suite(void) {
   add_case(s, "save_rename_fails", test_save_rename_fails);
   add_case(s, "save_readonly_dir", test_save_readonly_dir);
   add_case(s, "save_relative", test_save_relative);
+  add_case(s, "fixture_same_bytes", test_fixture_same_bytes);
+  int n_kinds = (int)(sizeof(kind_rows) / sizeof(kind_rows[0]));
+  tc = tcase_create("field_kinds_roundtrip");
+  tcase_add_loop_test(tc, test_field_kinds_roundtrip, 0, n_kinds);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("field_kinds_refuse");
+  tcase_add_loop_test(tc, test_field_kinds_refuse, 0, n_kinds);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("field_kinds_invalid");
+  tcase_add_test(tc, test_field_kinds_invalid);
+  suite_add_tcase(s, tc);
   return s;
 }

@@ -50,7 +50,10 @@
  * than fit, an unknown event state, a "key" that does not match its parts,
  * or the same key, cursor or forward entry twice make the file corrupt. Entries
  * may come in any order; the loaded arrays are sorted as the reconciler
- * expects. */
+ * expects.
+ *
+ * Each field above is one row of a field table in state_json.c, written and
+ * read by the same code (fields.h); state.c holds the file handling. */
 #ifndef RUNSCOPE_STATE_H
 #define RUNSCOPE_STATE_H
 
