@@ -7,9 +7,9 @@
 #include "clients/xmatters.h"
 #include "core/catalog.h"
 #include "core/reconcile.h"
+#include "core/report.h"
 #include "core/responses.h"
 #include "engine/engine.h"
-#include "engine/report.h"
 #include "transport/http.h"
 #include "util/backoff.h"
 #include "util/limiter.h"
@@ -237,7 +237,7 @@ void eng_handle_responses(struct engine *e, double now);
  * dispatches the rules' values and notifications. */
 void eng_poll_traffic(struct engine *e, double now);
 
-/* report.c: what the engine says about keys: views, notifications, values. */
+/* dispatch.c: what the engine says about keys: views, notifications, values. */
 
 /* Fills v from the catalog and the key's newest relevant run. */
 void eng_key_view_init(struct engine *e, const struct rec_key *k,

@@ -16,8 +16,8 @@
  * is reported by its next event, so no match is lost to an outage. */
 #include "engine/engine_internal.h"
 
+#include "core/report.h"
 #include "core/traffic.h"
-#include "engine/report.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/str.h"

@@ -1,8 +1,8 @@
 /* Names and texts of the values and notifications the engine dispatches:
  * collectd identifiers made from Runscope names, sanitized, bounded to
- * collectd's fields and unique per key. */
-#ifndef RUNSCOPE_REPORT_H
-#define RUNSCOPE_REPORT_H
+ * collectd's fields and unique per key. Pure: no I/O, no clock. */
+#ifndef RUNSCOPE_CORE_REPORT_H
+#define RUNSCOPE_CORE_REPORT_H
 
 #include <stddef.h>
 
