@@ -162,7 +162,7 @@ void eng_xm_failed(struct engine *e, int rc, const struct err *err, double now);
 /* Saves the state file when it changed (never in DryRun). */
 void eng_save_state(struct engine *e, double now);
 
-/* runs.c: the Runscope side. */
+/* discover.c and read_results.c: the Runscope side. */
 
 /* Re-reads the buckets every DiscoveryInterval and the tests lists (with
  * their last_run) every cycle. */

@@ -1,6 +1,5 @@
-/* The engine's Runscope side: the catalog (buckets every DiscoveryInterval,
- * the tests lists every cycle, details when new or stale) and the new runs
- * of the tests that may have some (due.h), read many at a time. */
+/* The stage that reads results: the new runs of the tests that may have
+ * some (due.h), many at a time, and the details of new or stale tests. */
 #include "engine/engine_internal.h"
 
 #include "core/due.h"
@@ -15,73 +14,6 @@
 
 /* Schedules of one test that the due logic looks at; more are ignored. */
 #define SCHEDULES_MAX 32
-
-/* ---- discovery ---- */
-
-/* Re-reads the buckets. Returns 0 or the errno of the failed call. */
-static int refresh_buckets(struct engine *e, double now) {
-  struct err err = {{0}};
-  int rc = cat_refresh_buckets(&e->cat, e->rs, e->cfg, &err);
-  if (rc != 0) {
-    eng_api_failed(e, &e->rs_health, rc, &err, now);
-    return rc;
-  }
-  eng_api_up(e, &e->rs_health);
-  e->discovered_at = now;
-  eng_log(e, ENGINE_LOG_DEBUG, "Discovery: %zu buckets watched.",
-          e->cat.n_buckets);
-  return 0;
-}
-
-struct lists {
-  struct engine *e;
-  double now;
-  size_t failed;
-};
-
-static bool on_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
-                     size_t n, const struct err *err) {
-  struct lists *l = ctx;
-  struct engine *e = l->e;
-  if (rc != 0) {
-    l->failed++;
-    return !eng_api_failed(e, &e->rs_health, rc, err, l->now);
-  }
-  eng_api_up(e, &e->rs_health);
-  if (cat_merge_tests(&e->cat.buckets[i], tests, n) != 0) {
-    l->failed++;
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests of bucket %s.",
-            e->cat.buckets[i].info.key);
-  }
-  return true;
-}
-
-/* Reads every bucket's tests list, many at a time. */
-static void read_lists(struct engine *e, double now) {
-  struct lists l = {e, now, 0};
-  const char **keys = calloc(e->cat.n_buckets + 1, sizeof(*keys));
-  if (keys == NULL) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
-    return;
-  }
-  for (size_t i = 0; i < e->cat.n_buckets; i++)
-    keys[i] = e->cat.buckets[i].info.key;
-  cat_unlist(&e->cat);
-  if (rs_list_tests_many(e->rs, keys, e->cat.n_buckets, on_tests, &l) != 0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
-  else if (l.failed == 0)
-    e->polled_at = now; /* Runscope answered this cycle's poll */
-  free(keys);
-}
-
-void eng_discover(struct engine *e, double now) {
-  if ((!e->cat.loaded ||
-       now - e->discovered_at >= e->cfg->discovery_interval) &&
-      refresh_buckets(e, now) != 0 &&
-      (!e->cat.loaded || backoff_active(&e->rs_health.backoff, now)))
-    return;
-  read_lists(e, now);
-}
 
 /* ---- which tests to read ---- */
 
