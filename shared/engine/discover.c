@@ -53,7 +53,7 @@ static int refresh_buckets(struct engine *e, double now) {
   cat_replace_buckets(&e->cat, next, n);
   eng_api_up(e, &e->rs_health);
   e->discovered_at = now;
-  eng_log(e, ENGINE_LOG_DEBUG, "Discovery: %zu buckets watched.",
+  say_log(&e->say, ENGINE_LOG_DEBUG, "Discovery: %zu buckets watched.",
           e->cat.n_buckets);
   return 0;
 }
@@ -75,7 +75,8 @@ static bool on_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
   eng_api_up(e, &e->rs_health);
   if (cat_merge_tests(&e->cat.buckets[i], tests, n) != 0) {
     l->failed++;
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests of bucket %s.",
+    say_log(&e->say, ENGINE_LOG_ERR,
+            "Out of memory for the tests of bucket %s.",
             e->cat.buckets[i].info.key);
   }
   return true;
@@ -86,14 +87,14 @@ static void read_lists(struct engine *e, double now) {
   struct lists l = {e, now, 0};
   const char **keys = calloc(e->cat.n_buckets + 1, sizeof(*keys));
   if (keys == NULL) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
     return;
   }
   for (size_t i = 0; i < e->cat.n_buckets; i++)
     keys[i] = e->cat.buckets[i].info.key;
   cat_unlist(&e->cat);
   if (rs_list_tests_many(e->rs, keys, e->cat.n_buckets, on_tests, &l) != 0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
   else if (l.failed == 0)
     e->polled_at = now; /* Runscope answered this cycle's poll */
   free(keys);

@@ -138,8 +138,6 @@ void eng_key_ids(const struct engine *e, const struct rec_key *k,
  * the bucket, type bool and the key's name, as its passing value. */
 void eng_notify_key(struct engine *e, const struct rec_key *k,
                     enum engine_severity sev) {
-  if (e->sink.notify == NULL)
-    return;
   struct key_view v;
   eng_key_view_init(e, k, &v);
   char msg[REPORT_MESSAGE_MAX], instance[REPORT_NAME_MAX];
@@ -168,16 +166,8 @@ void eng_notify_key(struct engine *e, const struct rec_key *k,
   for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
     if (all[i].value[0] != '\0')
       meta[n_meta++] = all[i];
-  struct engine_notification n = {
-      .severity = sev,
-      .plugin_instance = instance,
-      .type = "bool",
-      .type_instance = name,
-      .message = msg,
-      .meta = meta,
-      .n_meta = n_meta,
-  };
-  e->sink.notify(e->sink.ctx, &n);
+  struct say_about about = {instance, "bool", name};
+  say_notify(&e->say, sev, &about, msg, meta, n_meta);
 }
 
 /* ---- values ---- */
@@ -185,17 +175,8 @@ void eng_notify_key(struct engine *e, const struct rec_key *k,
 static void value(struct engine *e, const char *instance, const char *type,
                   const char *type_instance, enum engine_value_kind kind,
                   double v) {
-  if (e->sink.value == NULL)
-    return;
-  struct engine_value ev = {
-      .plugin_instance = instance,
-      .type = type,
-      .type_instance = type_instance,
-      .kind = kind,
-      .gauge = v,
-      .derive = (int64_t)v,
-  };
-  e->sink.value(e->sink.ctx, &ev);
+  struct say_about about = {instance, type, type_instance};
+  say_value(&e->say, &about, kind, v);
 }
 
 /* A count of the key's verdict run, type instance "<name>-<what>". */
@@ -229,8 +210,8 @@ static void report_bucket(struct engine *e, const struct cat_bucket *b) {
   report_bucket_instance(b->info.key, instance);
   struct bucket_names bn;
   if (bucket_names_init(e, b->info.key, &bn) != 0) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory naming the values of bucket %s.",
-            b->info.key);
+    say_log(&e->say, ENGINE_LOG_ERR,
+            "Out of memory naming the values of bucket %s.", b->info.key);
     return;
   }
   size_t failing = 0;
@@ -273,21 +254,21 @@ void eng_report_self(struct engine *e, double now, double duration) {
   report_api(e, "runscope", http_stats(e->rs_http), &e->rs_health);
   report_api(e, "xmatters", http_stats(e->xm_http), &e->xm_health);
   value(e, "self", "derive", "events_created", ENGINE_DERIVE,
-        (double)e->n.events_created);
+        (double)say_total(&e->say, SAY_EVENTS_CREATED));
   value(e, "self", "derive", "events_terminated", ENGINE_DERIVE,
-        (double)e->n.events_terminated);
+        (double)say_total(&e->say, SAY_EVENTS_TERMINATED));
   value(e, "self", "derive", "reruns_triggered", ENGINE_DERIVE,
-        (double)e->n.reruns_triggered);
+        (double)say_total(&e->say, SAY_RERUNS_TRIGGERED));
   value(e, "self", "derive", "acknowledgements", ENGINE_DERIVE,
-        (double)e->n.acknowledgements);
+        (double)say_total(&e->say, SAY_ACKNOWLEDGEMENTS));
   value(e, "self", "derive", "create_errors", ENGINE_DERIVE,
-        (double)e->n.create_errors);
+        (double)say_total(&e->say, SAY_CREATE_ERRORS));
   value(e, "self", "derive", "runs_forwarded", ENGINE_DERIVE,
-        (double)e->n.runs_forwarded);
+        (double)say_total(&e->say, SAY_RUNS_FORWARDED));
   value(e, "self", "derive", "forward_errors", ENGINE_DERIVE,
-        (double)e->n.forward_errors);
+        (double)say_total(&e->say, SAY_FORWARD_ERRORS));
   value(e, "self", "derive", "api_errors", ENGINE_DERIVE,
-        (double)e->n.api_errors);
+        (double)say_total(&e->say, SAY_API_ERRORS));
   value(e, "self", "duration", "cycle", ENGINE_GAUGE, duration);
   value(e, "self", "duration", "runscope_poll_age", ENGINE_GAUGE,
         now > e->polled_at ? now - e->polled_at : 0);

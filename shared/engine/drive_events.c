@@ -96,7 +96,7 @@ static void adopt(struct engine *e, const struct xm_event *ev) {
   if (rec_adopt_event(k, &e->opts, ev->id) == 0)
     return;
   e->dirty = true;
-  eng_log(e, ENGINE_LOG_INFO,
+  say_log(&e->say, ENGINE_LOG_INFO,
           "Adopted active xMatters event %s of %s, which the state did not "
           "know.",
           ev->id, k->key);
@@ -139,7 +139,8 @@ void eng_check_xmatters(struct engine *e, double now) {
 void eng_look_up_events(struct engine *e, double now) {
   size_t *which = NULL, n = 0;
   if (rec_plan_lookups(&e->state, &e->opts, now, &which, &n) != 0) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory planning the xMatters lookups.");
+    say_log(&e->say, ENGINE_LOG_ERR,
+            "Out of memory planning the xMatters lookups.");
     free(which);
     return;
   }
@@ -221,7 +222,7 @@ static void create_event(struct engine *e, struct rec_key *k, double now) {
   struct key_view v;
   eng_key_view_init(e, k, &v);
   if (e->cfg->dry_run) {
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "DryRun: would create an xMatters event for %s (test \"%s\", "
             "environment \"%s\", run %s).",
             k->key, v.test_name, v.env_name, v.run ? v.run->test_run_id : "");
@@ -238,13 +239,13 @@ static void create_event(struct engine *e, struct rec_key *k, double now) {
   int rc = send_trigger(e, &v, request_id, sizeof(request_id), &err);
   rec_create_done(k, &e->opts, create_outcome(rc), request_id, now);
   if (rc != 0) {
-    e->n.create_errors++;
+    say_tally(&e->say, SAY_CREATE_ERRORS);
     eng_xm_failed(e, rc, &err, now);
     return;
   }
   eng_api_up(e, &e->xm_health);
-  e->n.events_created++;
-  eng_log(e, ENGINE_LOG_INFO,
+  say_tally(&e->say, SAY_EVENTS_CREATED);
+  say_log(&e->say, ENGINE_LOG_INFO,
           "Created an xMatters event for %s (test \"%s\", environment \"%s\", "
           "run %s), requestId %s.",
           k->key, v.test_name, v.env_name, v.run ? v.run->test_run_id : "",
@@ -254,7 +255,7 @@ static void create_event(struct engine *e, struct rec_key *k, double now) {
 int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
                   const char *why, double now) {
   if (e->cfg->dry_run || eng_is_dry_run_id(event_id)) {
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "DryRun: would terminate xMatters event %s of %s: %s.", event_id,
             k->key, why);
     rec_terminate_done(k, event_id, true);
@@ -275,8 +276,8 @@ int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
     return rc;
   }
   eng_api_up(e, &e->xm_health);
-  e->n.events_terminated++;
-  eng_log(e, ENGINE_LOG_INFO, "Terminated xMatters event %s of %s: %s.",
+  say_tally(&e->say, SAY_EVENTS_TERMINATED);
+  say_log(&e->say, ENGINE_LOG_INFO, "Terminated xMatters event %s of %s: %s.",
           event_id, k->key, why);
   return 0;
 }
@@ -343,7 +344,8 @@ void eng_act(struct engine *e, double now) {
   rec_actions_init(&actions);
   e->closed_key = NULL;
   if (rec_plan_actions(&e->state, &e->opts, now, &actions) != 0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory planning the xMatters actions.");
+    say_log(&e->say, ENGINE_LOG_ERR,
+            "Out of memory planning the xMatters actions.");
   bool recorded = record_intents(e, &actions, now);
   for (size_t i = 0; i < actions.n; i++)
     carry_out(e, &actions.v[i], recorded, now);

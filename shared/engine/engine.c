@@ -10,58 +10,17 @@
 #include "util/str.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-void eng_log(struct engine *e, enum engine_log_level level, const char *fmt,
-             ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  if (e->sink.log != NULL)
-    e->sink.log(e->sink.ctx, level, msg);
-}
-
-/* True when a complaint should be logged now; doubles the gap. */
-static bool complain_due(struct complaint *c, double now) {
-  if (c->interval > 0 && now < c->next_at)
-    return false;
-  c->interval = c->interval > 0 ? c->interval * 2 : 60;
-  if (c->interval > COMPLAIN_MAX_INTERVAL)
-    c->interval = COMPLAIN_MAX_INTERVAL;
-  c->next_at = now + c->interval;
-  return true;
-}
-
-/* Ends a complaint; true when one was going on (worth a "back" line). */
-static bool complain_release(struct complaint *c) {
-  bool was = c->interval > 0;
-  c->interval = 0;
-  c->next_at = 0;
-  return was;
-}
-
 static void notify_api(struct engine *e, struct api_health *h,
                        enum engine_severity sev, const char *message) {
-  if (e->sink.notify == NULL)
-    return;
   struct engine_meta meta[] = {{"api", h->name}};
-  struct engine_notification n = {
-      .severity = sev,
-      .plugin_instance = "self",
-      .type = "bool",
-      .type_instance = h->instance,
-      .message = message,
-      .meta = meta,
-      .n_meta = 1,
-  };
-  e->sink.notify(e->sink.ctx, &n);
+  struct say_about about = {"self", "bool", h->instance};
+  say_notify(&e->say, sev, &about, message, meta, 1);
 }
 
 /* An API answered. The outage it ends is cleared at the end of the cycle,
@@ -78,8 +37,8 @@ void eng_api_up(struct engine *e, struct api_health *h) {
 static void api_back(struct engine *e, struct api_health *h) {
   if (h->down_since == 0)
     return;
-  if (complain_release(&h->outage))
-    eng_log(e, ENGINE_LOG_NOTICE, "The %s API answers again.", h->name);
+  if (say_complaint_over(&h->outage))
+    say_log(&e->say, ENGINE_LOG_NOTICE, "The %s API answers again.", h->name);
   if (h->warned) {
     char msg[256];
     snprintf(msg, sizeof(msg), "The %s API is reachable again.", h->name);
@@ -112,8 +71,8 @@ static void outage_warn(struct engine *e, struct api_health *h, double now) {
 static void outage(struct engine *e, struct api_health *h,
                    const struct err *err, double now) {
   h->outage_this_cycle = true;
-  if (complain_due(&h->outage, now))
-    eng_log(e, ENGINE_LOG_WARNING, "%s", err->msg);
+  if (say_complaint_due(&h->outage, now))
+    say_log(&e->say, ENGINE_LOG_WARNING, "%s", err->msg);
   str_copy(h->last_error, sizeof(h->last_error), err->msg);
   if (h->down_since == 0)
     h->down_since = now;
@@ -143,7 +102,7 @@ bool eng_api_ready(struct engine *e, struct api_health *h, double now) {
     return true;
   if (!h->backoff.announced) {
     h->backoff.announced = true;
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "Backing off the %s API after %u failed cycles: not calling it "
             "for %.1f s.",
             h->name, h->backoff.failures, h->backoff.until - now);
@@ -156,7 +115,7 @@ bool eng_api_ready(struct engine *e, struct api_health *h, double now) {
  * (rate-limited) and tracks outages. Returns true for an outage. */
 bool eng_api_failed(struct engine *e, struct api_health *h, int rc,
                     const struct err *err, double now) {
-  e->n.api_errors++;
+  say_tally(&e->say, SAY_API_ERRORS);
   h->errors++;
   if (backs_off(rc))
     back_off(e, h, now);
@@ -167,8 +126,8 @@ bool eng_api_failed(struct engine *e, struct api_health *h, int rc,
   if (rc == -EACCES)
     e->cycle_denied = true;
   h->failed_this_cycle = true;
-  if (complain_due(&h->failure, now))
-    eng_log(e, rc == -EACCES ? ENGINE_LOG_ERR : ENGINE_LOG_WARNING, "%s",
+  if (say_complaint_due(&h->failure, now))
+    say_log(&e->say, rc == -EACCES ? ENGINE_LOG_ERR : ENGINE_LOG_WARNING, "%s",
             err->msg);
   return false;
 }
@@ -186,7 +145,7 @@ void eng_xm_failed(struct engine *e, int rc, const struct err *err,
  * lookups that work must not hide triggers that keep failing). */
 static void api_cycle_done(struct engine *e, struct api_health *h) {
   if (!h->failed_this_cycle)
-    complain_release(&h->failure);
+    say_complaint_over(&h->failure);
   if (h->ok_this_cycle && !h->backoff_this_cycle)
     backoff_reset(&h->backoff);
   if (h->ok_this_cycle && !h->outage_this_cycle)
@@ -203,12 +162,12 @@ void eng_save_state(struct engine *e, double now) {
   struct err err = {{0}};
   int rc = state_save(e->cfg->state_file, &e->state, &err);
   if (rc != 0) {
-    if (complain_due(&e->save_complaint, now))
-      eng_log(e, ENGINE_LOG_ERR, "%s", err.msg);
+    if (say_complaint_due(&e->save_complaint, now))
+      say_log(&e->say, ENGINE_LOG_ERR, "%s", err.msg);
     return;
   }
-  if (complain_release(&e->save_complaint))
-    eng_log(e, ENGINE_LOG_NOTICE, "State file %s saved again.",
+  if (say_complaint_over(&e->save_complaint))
+    say_log(&e->say, ENGINE_LOG_NOTICE, "State file %s saved again.",
             e->cfg->state_file);
   e->dirty = false;
 }
@@ -218,17 +177,19 @@ static int load_state(struct engine *e, double now, struct err *err) {
                       &e->state, err);
   switch (rc) {
   case 0:
-    eng_log(e, ENGINE_LOG_INFO, "Loaded state from %s: %zu keys, %zu cursors.",
-            e->cfg->state_file, e->state.n_keys, e->state.n_cursors);
+    say_log(&e->say, ENGINE_LOG_INFO,
+            "Loaded state from %s: %zu keys, %zu cursors.", e->cfg->state_file,
+            e->state.n_keys, e->state.n_cursors);
     return 0;
   case -ENOENT:
-    eng_log(e, ENGINE_LOG_INFO,
+    say_log(&e->say, ENGINE_LOG_INFO,
             "No state file at %s: first start, runs older than %.0f s are "
             "not paged.",
             e->cfg->state_file, e->cfg->max_catch_up);
     return 0;
   case -EBADMSG:
-    eng_log(e, ENGINE_LOG_ERR, "%s; starting with an empty state.", err->msg);
+    say_log(&e->say, ENGINE_LOG_ERR, "%s; starting with an empty state.",
+            err->msg);
     return 0;
   default:
     return rc;
@@ -292,7 +253,7 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
     return NULL;
   }
   e->cfg = cfg;
-  e->sink = *sink;
+  e->say.sink = *sink;
   str_copy(e->hostname, sizeof(e->hostname), hostname ? hostname : "");
   e->rs_health.name = "Runscope";
   e->rs_health.instance = "runscope_reachable";
@@ -367,21 +328,21 @@ void eng_cycle_done(struct engine *e, double now, double duration) {
   if (over)
     e->overruns++;
   if (!over && e->deferred == 0) {
-    if (complain_release(&e->overrun))
-      eng_log(e, ENGINE_LOG_NOTICE,
+    if (say_complaint_over(&e->overrun))
+      say_log(&e->say, ENGINE_LOG_NOTICE,
               "Poll cycles fit their interval of %.1f s again.", interval);
     return;
   }
-  if (!complain_due(&e->overrun, now))
+  if (!say_complaint_due(&e->overrun, now))
     return;
   if (over)
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "A poll cycle took %.1f s, longer than the interval of %.1f s; "
             "%zu due tests were left for the next cycle. Raise "
             "MaxRequestsPerSecond or MaxConcurrentRequests, or the Interval.",
             duration, interval, e->deferred);
   else
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "A poll cycle left %zu due tests for the next one: Runscope "
             "reads stop after %.0f%% of the interval of %.1f s. Raise "
             "MaxRequestsPerSecond or MaxConcurrentRequests, or the Interval.",

@@ -10,6 +10,7 @@
 #include "core/report.h"
 #include "core/responses.h"
 #include "engine/engine.h"
+#include "engine/say.h"
 #include "transport/http.h"
 #include "util/backoff.h"
 #include "util/limiter.h"
@@ -18,14 +19,6 @@
 #include <stdint.h>
 
 #define DRY_RUN_PREFIX "dry-run:"
-#define COMPLAIN_MAX_INTERVAL 86400.0
-
-/* A log line that would repeat every cycle is repeated with a doubling gap
- * (collectd's c_complain), and once more when the condition clears. */
-struct complaint {
-  double next_at;  /* do not log again before this */
-  double interval; /* 0: not complaining */
-};
 
 /* How one API is doing: reachability (for outage notifications), its
  * back-off and the damping of its two kinds of log lines. */
@@ -48,17 +41,6 @@ struct api_health {
   char last_error[ERR_MSG_MAX];
 };
 
-struct counters {
-  uint64_t events_created;
-  uint64_t events_terminated;
-  uint64_t create_errors;
-  uint64_t api_errors;
-  uint64_t reruns_triggered; /* Rerun responses that ran the test again */
-  uint64_t acknowledgements; /* Acknowledge responses recorded */
-  uint64_t runs_forwarded;   /* forward mode: runs posted and accepted */
-  uint64_t forward_errors;   /* forward mode: posts that failed */
-};
-
 /* Forward mode: a run to post in this cycle (catalog entries are borrowed
  * for the cycle). */
 struct fwd_item {
@@ -72,7 +54,7 @@ struct fwd_item {
 
 struct engine {
   const struct cfg *cfg;
-  struct engine_sink sink;
+  struct say say; /* the sink, and the counters of the own values */
   char hostname[256];
   struct http_client *rs_http, *xm_http;
   struct rs_client *rs;
@@ -88,7 +70,6 @@ struct engine {
   double swept_at;   /* when every active event was last listed */
   struct api_health rs_health, xm_health;
   struct complaint save_complaint;
-  struct counters n;
   struct limiter triggers; /* trigger URLs: 10 per 10 s (respond.c) */
   /* the traffic-alert stage has run once */
   bool traffic_started;
@@ -131,10 +112,6 @@ struct key_view {
 };
 
 /* engine.c: logging, API health, the state file. */
-
-/* Logs one line through the sink. */
-void eng_log(struct engine *e, enum engine_log_level level, const char *fmt,
-             ...) __attribute__((format(printf, 3, 4)));
 
 /* An API answered: clears its outage (OKAY notification after a WARNING). */
 void eng_api_up(struct engine *e, struct api_health *h);

@@ -48,8 +48,6 @@ static const struct cat_test *test_of(const struct engine *e,
 /* A WARNING notification: the key still fails, but someone is on it. */
 static void notify_ack(struct engine *e, const struct rec_key *k,
                        const struct resp_event *ev, const char *when) {
-  if (e->sink.notify == NULL)
-    return;
   struct key_view v;
   eng_key_view_init(e, k, &v);
   char full[1024], msg[REPORT_MESSAGE_MAX], instance[REPORT_NAME_MAX];
@@ -68,16 +66,9 @@ static void notify_ack(struct engine *e, const struct rec_key *k,
       {"acknowledged_by", ev->acked_by},
       {"acknowledged_at", when},
   };
-  struct engine_notification n = {
-      .severity = ENGINE_WARNING,
-      .plugin_instance = instance,
-      .type = "bool",
-      .type_instance = name,
-      .message = msg,
-      .meta = meta,
-      .n_meta = sizeof(meta) / sizeof(meta[0]),
-  };
-  e->sink.notify(e->sink.ctx, &n);
+  struct say_about about = {instance, "bool", name};
+  say_notify(&e->say, ENGINE_WARNING, &about, msg, meta,
+             sizeof(meta) / sizeof(meta[0]));
 }
 
 static void acknowledged(struct engine *e, const struct rec_key *k,
@@ -85,8 +76,8 @@ static void acknowledged(struct engine *e, const struct rec_key *k,
                          const struct xm_delivery *d) {
   char when[32];
   clock_iso8601(d->received, when, sizeof(when));
-  e->n.acknowledgements++;
-  eng_log(e, ENGINE_LOG_INFO,
+  say_tally(&e->say, SAY_ACKNOWLEDGEMENTS);
+  say_log(&e->say, ENGINE_LOG_INFO,
           "%s acknowledged xMatters event %s of %s%s%s; the event stays "
           "active until the test passes.",
           d->user[0] ? d->user : "someone", ev->event_id, k->key,
@@ -103,45 +94,45 @@ static void report_decision(struct engine *e, const struct rec_key *k,
   const char *who = d->user[0] ? d->user : "someone";
   switch (v) {
   case RESP_V_FOREIGN_ITEM:
-    eng_log(e, ENGINE_LOG_DEBUG,
+    say_log(&e->say, ENGINE_LOG_DEBUG,
             "Ignoring the response \"%s\" of %s listed for xMatters event %s: "
             "it is a response to event %s.",
             d->text, who, ev->event_id, d->event_id);
     break;
   case RESP_V_CLOSED:
-    eng_log(e, ENGINE_LOG_DEBUG,
+    say_log(&e->say, ENGINE_LOG_DEBUG,
             "Ignoring the response \"%s\" of %s on xMatters event %s of %s: "
             "the event is terminated.",
             d->text, who, ev->event_id, k->key);
     break;
   case RESP_V_FOREIGN:
-    eng_log(e, ENGINE_LOG_DEBUG,
+    say_log(&e->say, ENGINE_LOG_DEBUG,
             "Ignoring the response \"%s\" of %s on xMatters event %s: the "
             "plugin did not create it for %s.",
             d->text, who, ev->event_id, k->key);
     break;
   case RESP_V_OTHER_TEXT:
-    eng_log(e, ENGINE_LOG_DEBUG,
+    say_log(&e->say, ENGINE_LOG_DEBUG,
             "Ignoring the response \"%s\" of %s on xMatters event %s of %s: "
             "neither \"%s\" nor \"%s\".",
             d->text, who, ev->event_id, k->key, e->cfg->xmatters.rerun_response,
             e->cfg->xmatters.acknowledge_response);
     break;
   case RESP_V_RERUN:
-    eng_log(e, ENGINE_LOG_INFO,
+    say_log(&e->say, ENGINE_LOG_INFO,
             "%s asked for a rerun on xMatters event %s of %s: running the "
             "test again%s%s.",
             who, ev->event_id, k->key, ev->rerun_location[0] ? " in " : "",
             ev->rerun_location);
     break;
   case RESP_V_RERUN_MERGED:
-    eng_log(e, ENGINE_LOG_INFO,
+    say_log(&e->say, ENGINE_LOG_INFO,
             "The rerun %s asked for on xMatters event %s of %s is the one "
             "already under way.",
             who, ev->event_id, k->key);
     break;
   case RESP_V_RERUN_CAPPED:
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "Ignoring the rerun %s asked for on xMatters event %s of %s: the "
             "test already ran again %u times for it (MaxRerunsPerEvent %d).",
             who, ev->event_id, k->key, ev->reruns,
@@ -196,7 +187,7 @@ static struct resp_event *record_for(struct engine *e, const struct rec_key *k,
   if (!*ret_news || ev != &fresh)
     return ev == &fresh ? NULL : ev;
   if (resp_get(&e->state, k->key, id, &ev) != 0) {
-    eng_log(e, ENGINE_LOG_ERR,
+    say_log(&e->say, ENGINE_LOG_ERR,
             "Out of memory keeping the responses to xMatters event %s.", id);
     return NULL;
   }
@@ -213,7 +204,7 @@ static void read_responses(struct engine *e, struct rec_key *k, const char *id,
   int rc = xm_user_deliveries(e->xm, id, now, &d, &n, &err);
   if (rc == -ENOENT) {
     /* Gone from xMatters: the key's next lookup forgets it. */
-    eng_log(e, ENGINE_LOG_DEBUG,
+    say_log(&e->say, ENGINE_LOG_DEBUG,
             "xMatters does not know event %s of %s any more; its responses "
             "are not read.",
             id, k->key);
@@ -262,7 +253,7 @@ static void rerun_sent(struct engine *e, struct resp_event *ev, double now,
                        const struct rs_started_run *runs, size_t n) {
   resp_rerun_sent(ev, e->cfg->xmatters.rerun_keeps_event_open, now, runs, n);
   if (!e->cfg->dry_run)
-    e->n.reruns_triggered++;
+    say_tally(&e->say, SAY_RERUNS_TRIGGERED);
   e->dirty = true;
 }
 
@@ -277,13 +268,13 @@ static void trigger_failed(struct engine *e, const struct rec_key *k,
       wait = TRIGGER_RETRY;
     limiter_block(&e->triggers, url, done, done + wait);
     resp_rerun_not_sent(ev, false);
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "Runscope did not run the test of %s again yet (%s); the rerun "
             "for xMatters event %s is retried in %.0f s.",
             k->key, err->msg, ev->event_id, wait);
   } else if (http_maybe_sent(rc)) {
     rerun_sent(e, ev, now, NULL, 0);
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "The rerun of %s for xMatters event %s may have started (%s); it "
             "is not sent again.",
             k->key, ev->event_id, err->msg);
@@ -292,7 +283,7 @@ static void trigger_failed(struct engine *e, const struct rec_key *k,
     eng_api_failed(e, &e->rs_health, rc, err, now);
   } else {
     resp_rerun_not_sent(ev, true);
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "Runscope refused to run the test of %s again for xMatters event "
             "%s (%s); that Rerun response is dropped.",
             k->key, ev->event_id, err->msg);
@@ -307,7 +298,7 @@ static void send_trigger(struct engine *e, const struct rec_key *k,
     return;
   double wait = limiter_wait(&e->triggers, url, clock_monotonic());
   if (wait > 0) {
-    eng_log(e, ENGINE_LOG_DEBUG,
+    say_log(&e->say, ENGINE_LOG_DEBUG,
             "The rerun of %s for xMatters event %s waits %.1f s: Runscope "
             "takes at most %d triggers in 10 s per test.",
             k->key, ev->event_id, wait, TRIGGER_LIMIT);
@@ -330,7 +321,7 @@ static void send_trigger(struct engine *e, const struct rec_key *k,
     return;
   }
   rerun_sent(e, ev, now, runs, n);
-  eng_log(e, ENGINE_LOG_INFO,
+  say_log(&e->say, ENGINE_LOG_INFO,
           "Ran the test of %s again%s%s (runscope_environment %s) for "
           "xMatters event %s, as %s asked: %zu run%s started%s%s.",
           k->key, req.region || req.agent ? " in " : "", ev->rerun_location,
@@ -350,7 +341,7 @@ static void run_again(struct engine *e, const struct rec_key *k,
   if (url[0] == '\0') {
     resp_rerun_not_sent(ev, true);
     e->dirty = true;
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "Cannot run the test of %s again for xMatters event %s: %s; that "
             "Rerun response is dropped.",
             k->key, ev->event_id,
@@ -359,7 +350,7 @@ static void run_again(struct engine *e, const struct rec_key *k,
     return;
   }
   if (e->cfg->dry_run) {
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "DryRun: would run test \"%s\" again through its trigger URL "
             "(runscope_environment %s%s%s) for xMatters event %s of %s, then "
             "%s.",
@@ -380,14 +371,14 @@ static void rerun_result(struct engine *e, const struct rec_key *k,
                          struct resp_event *ev) {
   switch (resp_rerun_result(ev, k)) {
   case RESP_RESULT_FAILED:
-    eng_log(e, ENGINE_LOG_INFO,
+    say_log(&e->say, ENGINE_LOG_INFO,
             "The rerun of %s for xMatters event %s failed: the event stays "
             "active.",
             k->key, ev->event_id);
     e->dirty = true;
     break;
   case RESP_RESULT_PASSED:
-    eng_log(e, ENGINE_LOG_INFO,
+    say_log(&e->say, ENGINE_LOG_INFO,
             "The rerun of %s for xMatters event %s passed: the event ends "
             "when every location passes.",
             k->key, ev->event_id);
@@ -406,7 +397,7 @@ static void follow_rerun(struct engine *e, struct rec_key *k, const char *id,
     return;
   if (ev->rerun == RESP_RERUN_SENDING) {
     /* Found so after a restart: the trigger may have gone out. */
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "The rerun of %s for xMatters event %s may have started before "
             "a restart; it is not sent again.",
             k->key, id);

@@ -41,8 +41,9 @@ double eng_forward_since(struct engine *e, const char *bucket_key,
    * stays where it is until xMatters answers. */
   e->fwd_held = e->xm_down;
   if (fwd_test_get(&e->state.fwd, bucket_key, test_id, since, &t) != 0) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the forward cursor of %s/%s.",
-            bucket_key, test_id);
+    say_log(&e->say, ENGINE_LOG_ERR,
+            "Out of memory for the forward cursor of %s/%s.", bucket_key,
+            test_id);
     e->fwd_held = true;
     return since;
   }
@@ -98,7 +99,7 @@ static int read_steps(struct engine *e, const struct fwd_item *it,
   /* A detail that is gone, unreadable or too large would hold the test for
    * ever: the run goes without its steps. */
   if (rc == -ENOENT || rc == -EPROTO || rc == -EMSGSIZE) {
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "Forwarding run %s of test \"%s\" without its steps (requests is "
             "empty): its detail cannot be read.",
             it->run.test_run_id, it->t->detail.name);
@@ -133,7 +134,7 @@ static int build_body(struct engine *e, const struct fwd_item *it,
   };
   int rc = fwd_build_payload(&in, body);
   if (rc == -EMSGSIZE) {
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "The payload of run %s is larger than %u bytes: forwarding it "
             "without its steps.",
             r->test_run_id, FWD_BODY_MAX);
@@ -148,7 +149,7 @@ static int post(struct engine *e, struct fwd_test *ft,
                 const struct fwd_item *it, const struct buf *body, double now) {
   const char *id = it->run.test_run_id;
   if (strcmp(ft->sending, id) == 0)
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "Posting run %s of test \"%s\" again: an earlier post of it may "
             "have arrived (its answer was lost, or the plugin stopped while "
             "posting).",
@@ -165,14 +166,14 @@ static int post(struct engine *e, struct fwd_test *ft,
     /* An explicit refusal accepted nothing; a lost answer may have. */
     if (!http_maybe_sent(rc))
       fwd_clear_sending(ft);
-    e->n.forward_errors++;
+    say_tally(&e->say, SAY_FORWARD_ERRORS);
     eng_xm_failed(e, rc, &err, now);
     return rc;
   }
   eng_api_up(e, &e->xm_health);
   fwd_mark_handled(ft, &it->run, true);
-  e->n.runs_forwarded++;
-  eng_log(e, ENGINE_LOG_DEBUG,
+  say_tally(&e->say, SAY_RUNS_FORWARDED);
+  say_log(&e->say, ENGINE_LOG_DEBUG,
           "Forwarded run %s (%s) of test \"%s\" to the Test Results trigger, "
           "requestId %s.",
           id, result_name(it->run.result), it->t->detail.name,
@@ -191,7 +192,7 @@ static int forward_one(struct engine *e, const struct fwd_item *it,
     /* Runscope's webhook says pass or fail; a cancelled run is no result. */
     fwd_mark_handled(ft, &it->run, false);
     e->dirty = true;
-    eng_log(e, ENGINE_LOG_DEBUG,
+    say_log(&e->say, ENGINE_LOG_DEBUG,
             "Run %s of test \"%s\" was cancelled: not "
             "forwarded.",
             it->run.test_run_id, it->t->detail.name);
@@ -208,10 +209,10 @@ static int forward_one(struct engine *e, const struct fwd_item *it,
   rc = build_body(e, it, &d, &body);
   rs_run_detail_fini(&d);
   if (rc != 0) {
-    eng_log(e, ENGINE_LOG_ERR, "Cannot build the payload of run %s: %s.",
+    say_log(&e->say, ENGINE_LOG_ERR, "Cannot build the payload of run %s: %s.",
             it->run.test_run_id, err_errno_text(-rc));
   } else if (e->cfg->dry_run) {
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "DryRun: would post run %s (%s) of test \"%s\" (%zu bytes) to the "
             "Test Results trigger.",
             it->run.test_run_id, result_name(it->run.result),

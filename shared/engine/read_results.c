@@ -161,7 +161,7 @@ static void note_cut(struct engine *e, const char *bk, const struct cat_test *t,
                      size_t n, double since) {
   if (n < RS_RESULTS_MAX)
     return;
-  eng_log(e, ENGINE_LOG_NOTICE,
+  say_log(&e->say, ENGINE_LOG_NOTICE,
           "Read the newest %d runs of test \"%s\" (%s/%s) since %.0f; older "
           "ones are skipped: only the latest run of each location is a "
           "verdict.",
@@ -239,7 +239,7 @@ static void read_results(struct engine *e, double now, struct due_item *items,
   struct reads r = {e, now, items, calloc(n + 1, sizeof(*r.refs)),
                     calloc(n + 1, sizeof(*r.done))};
   if (r.refs == NULL || r.done == NULL) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the results reads.");
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the results reads.");
     goto out;
   }
   bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
@@ -253,7 +253,7 @@ static void read_results(struct engine *e, double now, struct due_item *items,
   }
   if (rs_list_results_many(e->rs, r.refs, n, e->read_deadline, on_runs, &r) !=
       0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the results reads.");
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the results reads.");
   for (size_t i = 0; i < n; i++)
     e->deferred += !r.done[i];
 out:
@@ -282,7 +282,7 @@ static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
   /* A test the API does not show (any more) or shows wrongly keeps what it
    * had, and is asked again after DiscoveryInterval. */
   if (rc == -EACCES || rc == -ENOENT || rc == -EPROTO) {
-    eng_log(e, ENGINE_LOG_DEBUG, "%s", err->msg);
+    say_log(&e->say, ENGINE_LOG_DEBUG, "%s", err->msg);
     t->detail_at = x->now;
     return true;
   }
@@ -298,7 +298,7 @@ static void read_details(struct engine *e, double now, bool fresh) {
   struct details x = {e, now, calloc(total + 1, sizeof(*x.tests))};
   struct rs_test_ref *refs = calloc(total + 1, sizeof(*refs));
   if (x.tests == NULL || refs == NULL) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the test details.");
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the test details.");
     goto out;
   }
   for (size_t i = 0; i < e->cat.n_buckets; i++) {
@@ -315,7 +315,7 @@ static void read_details(struct engine *e, double now, bool fresh) {
   }
   if (n > 0 &&
       rs_get_tests_many(e->rs, refs, n, e->read_deadline, on_detail, &x) != 0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the test details.");
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the test details.");
 out:
   free(x.tests);
   free(refs);
@@ -334,7 +334,7 @@ void eng_poll_results(struct engine *e, double now) {
     return;
   long n = collect_due(e, now, &items);
   if (n < 0) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the due tests.");
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the due tests.");
     return;
   }
   if (n > 0)

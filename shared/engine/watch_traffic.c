@@ -169,8 +169,6 @@ static int trigger(struct engine *e, const struct cfg_alert *rule,
  * DryRun). */
 static void notify(struct engine *e, const struct tr_view *v,
                    const char *request_id) {
-  if (e->sink.notify == NULL)
-    return;
   char instance[REPORT_NAME_MAX], rule[RULE_NAME_MAX];
   char type_instance[REPORT_NAME_MAX];
   char msg[3072], status[16], count[24];
@@ -193,16 +191,9 @@ static void notify(struct engine *e, const struct tr_view *v,
       {"suppressed_matches", count},
       {"xmatters_request_id", request_id},
   };
-  struct engine_notification n = {
-      .severity = ENGINE_WARNING,
-      .plugin_instance = instance,
-      .type = "derive",
-      .type_instance = type_instance,
-      .message = msg,
-      .meta = meta,
-      .n_meta = sizeof(meta) / sizeof(meta[0]),
-  };
-  e->sink.notify(e->sink.ctx, &n);
+  struct say_about about = {instance, "derive", type_instance};
+  say_notify(&e->say, ENGINE_WARNING, &about, msg, meta,
+             sizeof(meta) / sizeof(meta[0]));
 }
 
 /* True when the trigger's answer says that nothing was created (any HTTP
@@ -243,8 +234,8 @@ static void send_one(struct engine *e, const char *bucket_key,
   view_init(e, &v, bucket_key, s->rule->name, m, &s->report);
   int rc = 0;
   if (e->cfg->dry_run)
-    eng_log(e, ENGINE_LOG_NOTICE, "DryRun: would create an FYI event: %s.",
-            v.summary);
+    say_log(&e->say, ENGINE_LOG_NOTICE,
+            "DryRun: would create an FYI event: %s.", v.summary);
   else if (e->xm_down)
     rc = -EAGAIN; /* not tried: xMatters is out for this cycle */
   else
@@ -259,13 +250,13 @@ static void send_one(struct engine *e, const char *bucket_key,
   }
   if (rc != 0) {
     eng_xm_failed(e, rc, &err, now);
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "The FYI event of rule \"%s\" in bucket %s may have been "
             "created (no readable answer); it is not sent again.",
             s->rule->name, bucket_key);
   } else if (!e->cfg->dry_run) {
     eng_api_up(e, &e->xm_health);
-    eng_log(e, ENGINE_LOG_INFO, "Created an FYI event, requestId %s: %s.",
+    say_log(&e->say, ENGINE_LOG_INFO, "Created an FYI event, requestId %s: %s.",
             request_id[0] ? request_id : "(none)", v.summary);
   }
   s->state->events++;
@@ -334,7 +325,7 @@ static int handle(struct engine *e, const struct cat_bucket *b,
     return rc;
   size_t n = decide(e, b, m, sends, now);
   if (tr_seen_add(bs, m->uuid, m->timestamp) != 0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory remembering message %s.",
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory remembering message %s.",
             m->uuid);
   e->dirty = true;
   if (n > 0)
@@ -366,7 +357,7 @@ static int poll_bucket(struct engine *e, const struct cat_bucket *b,
   }
   eng_api_up(e, &e->rs_health);
   if (truncated)
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "More than %d captured-traffic errors in bucket %s since the last "
             "read: the older ones are not checked against the rules.",
             RS_MESSAGES_MAX, b->info.key);
@@ -398,7 +389,7 @@ static void traffic_start(struct engine *e) {
   if (e->state.traffic.n_buckets + e->state.traffic.n_rules != before)
     e->dirty = true;
   if (dropped > 0)
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "Forgot %ld held-back traffic-alert matches of rules that are no "
             "longer configured.",
             dropped);
@@ -406,7 +397,7 @@ static void traffic_start(struct engine *e) {
     struct tr_rule_state *r = e->state.traffic.rules[i];
     if (r->sending[0] == '\0')
       continue;
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "The FYI event of rule \"%s\" in bucket %s for message %s may not "
             "have been created: collectd stopped while sending it. It is not "
             "sent again.",
@@ -442,19 +433,10 @@ static void flush(struct engine *e, double now) {
 
 static void value(struct engine *e, const char *instance, const char *what,
                   const char rule[RULE_NAME_MAX], uint64_t v) {
-  if (e->sink.value == NULL)
-    return;
   char type_instance[REPORT_NAME_MAX];
   snprintf(type_instance, sizeof(type_instance), "%s-%s", what, rule);
-  struct engine_value ev = {
-      .plugin_instance = instance,
-      .type = "derive",
-      .type_instance = type_instance,
-      .kind = ENGINE_DERIVE,
-      .gauge = (double)v,
-      .derive = (int64_t)v,
-  };
-  e->sink.value(e->sink.ctx, &ev);
+  struct say_about about = {instance, "derive", type_instance};
+  say_value(&e->say, &about, ENGINE_DERIVE, (double)v);
 }
 
 /* Per rule: matches, events sent, matches held back (counted since the
