@@ -47,11 +47,11 @@ static int refresh_buckets(struct engine *e, double now) {
   int rc = read_buckets(e, &next, &n, &err);
   if (rc != 0) {
     free(next);
-    eng_api_failed(e, &e->rs_health, rc, &err, now);
+    health_failed(&e->health, &e->health.rs, rc, &err, now);
     return rc;
   }
   cat_replace_buckets(&e->cat, next, n);
-  eng_api_up(e, &e->rs_health);
+  health_up(&e->health.rs);
   e->discovered_at = now;
   say_log(&e->say, ENGINE_LOG_DEBUG, "Discovery: %zu buckets watched.",
           e->cat.n_buckets);
@@ -70,9 +70,9 @@ static bool on_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
   struct engine *e = l->e;
   if (rc != 0) {
     l->failed++;
-    return !eng_api_failed(e, &e->rs_health, rc, err, l->now);
+    return !health_failed(&e->health, &e->health.rs, rc, err, l->now);
   }
-  eng_api_up(e, &e->rs_health);
+  health_up(&e->health.rs);
   if (cat_merge_tests(&e->cat.buckets[i], tests, n) != 0) {
     l->failed++;
     say_log(&e->say, ENGINE_LOG_ERR,
@@ -96,7 +96,7 @@ static void read_lists(struct engine *e, double now) {
   if (rs_list_tests_many(e->rs, keys, e->cat.n_buckets, on_tests, &l) != 0)
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
   else if (l.failed == 0)
-    e->polled_at = now; /* Runscope answered this cycle's poll */
+    health_polled(&e->health, now); /* Runscope answered this cycle's poll */
   free(keys);
 }
 
@@ -104,7 +104,7 @@ void eng_discover(struct engine *e, double now) {
   if ((!e->cat.loaded ||
        now - e->discovered_at >= e->cfg->discovery_interval) &&
       refresh_buckets(e, now) != 0 &&
-      (!e->cat.loaded || backoff_active(&e->rs_health.backoff, now)))
+      (!e->cat.loaded || health_waiting(&e->health.rs, now)))
     return;
   read_lists(e, now);
 }

@@ -251,8 +251,8 @@ static void report_api(struct engine *e, const char *api,
 }
 
 void eng_report_self(struct engine *e, double now, double duration) {
-  report_api(e, "runscope", http_stats(e->rs_http), &e->rs_health);
-  report_api(e, "xmatters", http_stats(e->xm_http), &e->xm_health);
+  report_api(e, "runscope", http_stats(e->rs_http), &e->health.rs);
+  report_api(e, "xmatters", http_stats(e->xm_http), &e->health.xm);
   value(e, "self", "derive", "events_created", ENGINE_DERIVE,
         (double)say_total(&e->say, SAY_EVENTS_CREATED));
   value(e, "self", "derive", "events_terminated", ENGINE_DERIVE,
@@ -271,7 +271,7 @@ void eng_report_self(struct engine *e, double now, double duration) {
         (double)say_total(&e->say, SAY_API_ERRORS));
   value(e, "self", "duration", "cycle", ENGINE_GAUGE, duration);
   value(e, "self", "duration", "runscope_poll_age", ENGINE_GAUGE,
-        now > e->polled_at ? now - e->polled_at : 0);
+        now > e->health.polled_at ? now - e->health.polled_at : 0);
   value(e, "self", "derive", "cycle_overruns", ENGINE_DERIVE,
         (double)e->overruns);
   value(e, "self", "count", "tests_deferred", ENGINE_GAUGE,

@@ -51,11 +51,11 @@ static void look_up_key(struct engine *e, struct rec_key *k, double now) {
   struct err err = {{0}};
   int rc = find_events(e, k, &ev, &n, &err);
   if (rc != 0) {
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     free(ev);
     return;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   const char *ids[REC_EVENTS_MAX];
   size_t m = open_event_ids(ev, n, ids, REC_EVENTS_MAX);
   /* Events but none open: only the requestId lookup finds those. The
@@ -106,7 +106,7 @@ static void adopt(struct engine *e, const struct xm_event *ev) {
  * carries a runscope_key and adopts those the state does not know, so that
  * a lost or older state file cannot leave an event open after a pass. */
 void eng_adopt_events(struct engine *e, double now) {
-  if (!e->cat.loaded || e->xm_down ||
+  if (!e->cat.loaded || !health_xm_usable(&e->health) ||
       (e->swept_at > 0 && now - e->swept_at < e->cfg->reconcile_interval))
     return;
   struct xm_event *ev = NULL;
@@ -114,11 +114,11 @@ void eng_adopt_events(struct engine *e, double now) {
   struct err err = {{0}};
   int rc = xm_list_active(e->xm, &ev, &n, &err);
   if (rc != 0) {
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     free(ev);
     return;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   e->swept_at = now;
   for (size_t i = 0; i < n; i++)
     adopt(e, &ev[i]);
@@ -131,9 +131,9 @@ void eng_check_xmatters(struct engine *e, double now) {
   struct err err = {{0}};
   int rc = xm_check_credentials(e->xm, &err);
   if (rc == 0)
-    eng_api_up(e, &e->xm_health);
+    health_up(&e->health.xm);
   else
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
 }
 
 void eng_look_up_events(struct engine *e, double now) {
@@ -144,7 +144,7 @@ void eng_look_up_events(struct engine *e, double now) {
     free(which);
     return;
   }
-  for (size_t i = 0; i < n && !e->xm_down; i++)
+  for (size_t i = 0; i < n && health_xm_usable(&e->health); i++)
     look_up_key(e, e->state.keys[which[i]], now);
   free(which);
 }
@@ -240,10 +240,10 @@ static void create_event(struct engine *e, struct rec_key *k, double now) {
   rec_create_done(k, &e->opts, create_outcome(rc), request_id, now);
   if (rc != 0) {
     say_tally(&e->say, SAY_CREATE_ERRORS);
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     return;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   say_tally(&e->say, SAY_EVENTS_CREATED);
   say_log(&e->say, ENGINE_LOG_INFO,
           "Created an xMatters event for %s (test \"%s\", environment \"%s\", "
@@ -272,10 +272,10 @@ int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
   rec_terminate_done(k, event_id, rc == 0 || rc == -ENOENT);
   e->dirty = true;
   if (rc != 0 && rc != -ENOENT) {
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     return rc;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   say_tally(&e->say, SAY_EVENTS_TERMINATED);
   say_log(&e->say, ENGINE_LOG_INFO, "Terminated xMatters event %s of %s: %s.",
           event_id, k->key, why);
@@ -290,7 +290,7 @@ int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
  * xMatters is down or in DryRun). */
 static bool record_intents(struct engine *e, const struct rec_actions *actions,
                            double now) {
-  if (e->cfg->dry_run || e->xm_down)
+  if (e->cfg->dry_run || !health_xm_usable(&e->health))
     return false;
   bool changed = false;
   for (size_t i = 0; i < actions->n; i++) {
@@ -315,13 +315,13 @@ static void carry_out(struct engine *e, const struct rec_action *a,
   struct rec_key *k = e->state.keys[a->key];
   switch (a->type) {
   case REC_CREATE:
-    if (!e->xm_down)
+    if (health_xm_usable(&e->health))
       create_event(e, k, now);
     else if (recorded) /* xMatters went down: this one was not sent */
       rec_create_done(k, &e->opts, REC_NOT_CREATED, NULL, now);
     break;
   case REC_TERMINATE:
-    if (!e->xm_down &&
+    if (health_xm_usable(&e->health) &&
         eng_terminate(e, k, a->event_id, "the test passes in every location",
                       now) == 0) {
       e->closed_key = k;

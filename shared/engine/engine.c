@@ -14,147 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-static void notify_api(struct engine *e, struct api_health *h,
-                       enum engine_severity sev, const char *message) {
-  struct engine_meta meta[] = {{"api", h->name}};
-  struct say_about about = {"self", "bool", h->instance};
-  say_notify(&e->say, sev, &about, message, meta, 1);
-}
-
-/* An API answered. The outage it ends is cleared at the end of the cycle,
- * if no other call of the cycle met one (api_cycle_done): an API that
- * answers some calls and not others is not back, and its complaint stays
- * damped. */
-void eng_api_up(struct engine *e, struct api_health *h) {
-  (void)e;
-  h->ok_this_cycle = true;
-}
-
-/* The API answered every call of a cycle that reached it: the outage is
- * over (OKAY notification after a WARNING). */
-static void api_back(struct engine *e, struct api_health *h) {
-  if (h->down_since == 0)
-    return;
-  if (say_complaint_over(&h->outage))
-    say_log(&e->say, ENGINE_LOG_NOTICE, "The %s API answers again.", h->name);
-  if (h->warned) {
-    char msg[256];
-    snprintf(msg, sizeof(msg), "The %s API is reachable again.", h->name);
-    notify_api(e, h, ENGINE_OKAY, msg);
-  }
-  h->down_since = 0;
-  h->warned = false;
-}
-
-/* True for errors that mean the API cannot be used now (no answer, 429,
- * 5xx), as opposed to an answer that is an error. */
-bool eng_is_outage(int rc) {
-  return rc != -EACCES && rc != -ENOENT && rc != -EINVAL && rc != -EPROTO &&
-         rc != -ENOMEM;
-}
-
-/* A WARNING notification once the API has been unreachable for
- * OutageThreshold, with the last error. */
-static void outage_warn(struct engine *e, struct api_health *h, double now) {
-  if (h->down_since == 0 || h->warned ||
-      now - h->down_since < e->cfg->outage_threshold)
-    return;
-  char msg[ERR_MSG_MAX + 128];
-  snprintf(msg, sizeof(msg), "The %s API has been unreachable for %.0f s: %s",
-           h->name, now - h->down_since, h->last_error);
-  notify_api(e, h, ENGINE_WARNING, msg);
-  h->warned = true;
-}
-
-static void outage(struct engine *e, struct api_health *h,
-                   const struct err *err, double now) {
-  h->outage_this_cycle = true;
-  if (say_complaint_due(&h->outage, now))
-    say_log(&e->say, ENGINE_LOG_WARNING, "%s", err->msg);
-  str_copy(h->last_error, sizeof(h->last_error), err->msg);
-  if (h->down_since == 0)
-    h->down_since = now;
-  outage_warn(e, h, now);
-}
-
-/* True for failures that back the API off: an outage, or an answer that is
- * not what the API should say (-EPROTO; -EINVAL: another 4xx of xMatters).
- * Rejected credentials and missing objects (one deleted test) do not. */
-static bool backs_off(int rc) {
-  return eng_is_outage(rc) || rc == -EPROTO || rc == -EINVAL;
-}
-
-/* Starts or extends the back-off of h: from the poll interval, doubling up
- * to BACKOFF_MAX, at least what the answer's Retry-After asked. */
-static void back_off(struct engine *e, struct api_health *h, double now) {
-  double base = e->cfg->interval > 0 ? e->cfg->interval : 10;
-  double retry_after =
-      h == &e->rs_health ? rs_retry_after(e->rs) : xm_retry_after(e->xm);
-  backoff_failed(&h->backoff, now, base, BACKOFF_MAX, retry_after,
-                 backoff_jitter(&e->jitter));
-  h->backoff_this_cycle = true;
-}
-
-bool eng_api_ready(struct engine *e, struct api_health *h, double now) {
-  if (!backoff_active(&h->backoff, now))
-    return true;
-  if (!h->backoff.announced) {
-    h->backoff.announced = true;
-    say_log(&e->say, ENGINE_LOG_NOTICE,
-            "Backing off the %s API after %u failed cycles: not calling it "
-            "for %.1f s.",
-            h->name, h->backoff.failures, h->backoff.until - now);
-  }
-  outage_warn(e, h, now);
-  return false;
-}
-
-/* An API call failed with rc (a negative errno): counts it, logs it
- * (rate-limited) and tracks outages. Returns true for an outage. */
-bool eng_api_failed(struct engine *e, struct api_health *h, int rc,
-                    const struct err *err, double now) {
-  say_tally(&e->say, SAY_API_ERRORS);
-  h->errors++;
-  if (backs_off(rc))
-    back_off(e, h, now);
-  if (eng_is_outage(rc)) {
-    outage(e, h, err, now);
-    return true;
-  }
-  if (rc == -EACCES)
-    e->cycle_denied = true;
-  h->failed_this_cycle = true;
-  if (say_complaint_due(&h->failure, now))
-    say_log(&e->say, rc == -EACCES ? ENGINE_LOG_ERR : ENGINE_LOG_WARNING, "%s",
-            err->msg);
-  return false;
-}
-
-/* An xMatters call failed: after an outage or rejected credentials the
- * rest of the cycle leaves xMatters alone. */
-void eng_xm_failed(struct engine *e, int rc, const struct err *err,
-                   double now) {
-  if (eng_api_failed(e, &e->xm_health, rc, err, now) || rc == -EACCES)
-    e->xm_down = true;
-}
-
-/* Ends the failure complaint of an API that had none in this cycle, and
- * the back-off of one that answered every call of the cycle (not just one:
- * lookups that work must not hide triggers that keep failing). */
-static void api_cycle_done(struct engine *e, struct api_health *h) {
-  if (!h->failed_this_cycle)
-    say_complaint_over(&h->failure);
-  if (h->ok_this_cycle && !h->backoff_this_cycle)
-    backoff_reset(&h->backoff);
-  if (h->ok_this_cycle && !h->outage_this_cycle)
-    api_back(e, h);
-  h->failed_this_cycle = false;
-  h->ok_this_cycle = false;
-  h->backoff_this_cycle = false;
-  h->outage_this_cycle = false;
-}
 
 void eng_save_state(struct engine *e, double now) {
   if (!e->dirty || e->cfg->dry_run)
@@ -255,12 +114,6 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
   e->cfg = cfg;
   e->say.sink = *sink;
   str_copy(e->hostname, sizeof(e->hostname), hostname ? hostname : "");
-  e->rs_health.name = "Runscope";
-  e->rs_health.instance = "runscope_reachable";
-  e->xm_health.name = "xMatters";
-  e->xm_health.instance = "xmatters_reachable";
-  e->polled_at = now;
-  e->jitter = (uint32_t)((uint64_t)(now * 1e6) ^ (uint64_t)getpid());
   cat_init(&e->cat);
   rec_state_init(&e->state);
   rec_opts_default(&e->opts);
@@ -272,6 +125,7 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
     engine_free(e);
     return NULL;
   }
+  health_init(&e->health, &e->say, cfg, e->rs, e->xm, now);
   if (load_state(e, now, err) != 0) {
     e->dirty = false;
     engine_free(e);
@@ -312,9 +166,8 @@ void engine_free(struct engine *e) {
  * OKAY notifications do not wait for the next page. Not in forward mode,
  * which has no REST API to ask. */
 static void probe_xmatters(struct engine *e, double now) {
-  const struct api_health *h = &e->xm_health;
-  if (h->down_since != 0 && !e->xm_down && !h->ok_this_cycle &&
-      !h->backoff_this_cycle && e->cfg->xmatters.mode != CFG_MODE_FORWARD)
+  if (health_xm_probe_due(&e->health) &&
+      e->cfg->xmatters.mode != CFG_MODE_FORWARD)
     eng_check_xmatters(e, now);
 }
 
@@ -351,21 +204,20 @@ void eng_cycle_done(struct engine *e, double now, double duration) {
 
 int engine_cycle(struct engine *e, double now) {
   double started = clock_monotonic();
-  e->cycle_denied = false;
   e->cycle_start = http_now(e->rs_http);
   e->read_deadline = e->cfg->interval > 0
                          ? e->cycle_start + READ_BUDGET * e->cfg->interval
                          : 0;
   /* An API that backs off is not called in this cycle. */
-  e->xm_down = !eng_api_ready(e, &e->xm_health, now);
+  health_cycle_start(&e->health, now);
   /* Forward mode posts to the trigger URL only: no REST API, no events. */
   bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
-  if (!e->started && !e->xm_down && !forward)
+  if (!e->started && health_xm_usable(&e->health) && !forward)
     eng_check_xmatters(e, now);
   e->started = true;
-  if (eng_api_ready(e, &e->rs_health, now)) {
+  if (health_ready(&e->health, &e->health.rs, now)) {
     eng_discover(e, now);
-    if (e->cat.loaded && !backoff_active(&e->rs_health.backoff, now))
+    if (e->cat.loaded && !health_waiting(&e->health.rs, now))
       eng_poll_results(e, now);
   }
   if (forward) {
@@ -382,11 +234,10 @@ int engine_cycle(struct engine *e, double now) {
   if (!forward)
     probe_xmatters(e, now);
   eng_save_state(e, now);
-  api_cycle_done(e, &e->rs_health);
-  api_cycle_done(e, &e->xm_health);
+  health_cycle_end(&e->health);
   eng_report_keys(e);
   double duration = clock_monotonic() - started;
   eng_cycle_done(e, now, duration);
   eng_report_self(e, now, duration);
-  return e->cycle_denied ? -EACCES : 0;
+  return e->health.denied ? -EACCES : 0;
 }

@@ -10,6 +10,7 @@
 #include "core/report.h"
 #include "core/responses.h"
 #include "engine/engine.h"
+#include "engine/health.h"
 #include "engine/say.h"
 #include "transport/http.h"
 #include "util/backoff.h"
@@ -19,27 +20,6 @@
 #include <stdint.h>
 
 #define DRY_RUN_PREFIX "dry-run:"
-
-/* How one API is doing: reachability (for outage notifications), its
- * back-off and the damping of its two kinds of log lines. */
-struct api_health {
-  const char *name;        /* "Runscope" or "xMatters" */
-  const char *instance;    /* its value's type instance, "runscope_reachable" */
-  double down_since;       /* 0: reachable */
-  bool warned;             /* a WARNING notification went out */
-  struct complaint outage; /* no answer, 429, 5xx */
-  struct complaint failure; /* answers that are errors: 4xx, bad JSON */
-  bool failed_this_cycle;   /* a failure (not an outage) in this cycle */
-  uint64_t errors;          /* failed calls, whatever the cause */
-  /* Not called before backoff.until; ended by a cycle in which every call
-   * succeeded. The outage's last error, for a WARNING that falls due while
-   * the API backs off. */
-  struct backoff backoff;
-  bool ok_this_cycle;      /* a call succeeded in this cycle */
-  bool backoff_this_cycle; /* a call failed and backed the API off */
-  bool outage_this_cycle;  /* a call had no answer, a 429 or a 5xx */
-  char last_error[ERR_MSG_MAX];
-};
 
 /* Forward mode: a run to post in this cycle (catalog entries are borrowed
  * for the cycle). */
@@ -63,23 +43,18 @@ struct engine {
   double discovered_at;
   struct rec_state state;
   struct rec_opts opts;
-  bool dirty;        /* state changed since the last save */
-  bool cycle_denied; /* an API rejected the credentials in this cycle */
-  bool xm_down;      /* stop asking xMatters for the rest of the cycle */
-  bool started;      /* the first cycle has run */
-  double swept_at;   /* when every active event was last listed */
-  struct api_health rs_health, xm_health;
+  bool dirty;           /* state changed since the last save */
+  bool started;         /* the first cycle has run */
+  double swept_at;      /* when every active event was last listed */
+  struct health health; /* both APIs */
   struct complaint save_complaint;
   struct limiter triggers; /* trigger URLs: 10 per 10 s (respond.c) */
   /* the traffic-alert stage has run once */
   bool traffic_started;
-  double polled_at; /* Runscope last answered a poll (start until then) */
   /* The last event terminated in this cycle's actions, and its key: the
    * key's OKAY notification names it. */
   const struct rec_key *closed_key;
   char closed_event[XM_ID_MAX];
-  /* the state of the back-off's jitter */
-  uint32_t jitter;
   /* forward mode (forwarder.c): this cycle's runs to post, in order per
    * test, and whether the test being read holds its later runs back */
   struct fwd_item *fwd_queue;
@@ -112,29 +87,6 @@ struct key_view {
 };
 
 /* engine.c: logging, API health, the state file. */
-
-/* An API answered: clears its outage (OKAY notification after a WARNING). */
-void eng_api_up(struct engine *e, struct api_health *h);
-
-/* True for errors that mean the API cannot be used now (no answer, 429,
- * 5xx), as opposed to an answer that is an error. */
-bool eng_is_outage(int rc);
-
-/* An API call failed with rc (a negative errno): counts it, logs it
- * (rate-limited), tracks outages and, for an outage or an answer that is
- * not the API's (429, 5xx, no answer, bad JSON, another 4xx of xMatters),
- * backs the API off until a cycle in which all its calls succeed. Returns
- * true for an outage. */
-bool eng_api_failed(struct engine *e, struct api_health *h, int rc,
-                    const struct err *err, double now);
-
-/* False while the API backs off: the cycle does not call it (said once per
- * streak of failures in the log; an outage still gets its WARNING). */
-bool eng_api_ready(struct engine *e, struct api_health *h, double now);
-
-/* An xMatters call failed: after an outage or rejected credentials the
- * rest of the cycle leaves xMatters alone. */
-void eng_xm_failed(struct engine *e, int rc, const struct err *err, double now);
 
 /* Saves the state file when it changed (never in DryRun). */
 void eng_save_state(struct engine *e, double now);

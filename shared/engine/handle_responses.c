@@ -152,10 +152,10 @@ static int event_status(struct engine *e, struct rec_key *k, const char *id,
   struct err err = {{0}};
   int rc = xm_get_event(e->xm, id, &ev, &err);
   if (rc != 0 && rc != -ENOENT) {
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     return rc;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   if (rc == 0 && ev.runscope_key[0] != '\0' &&
       strcmp(ev.runscope_key, k->key) != 0)
     *ret = RESP_EVENT_FOREIGN;
@@ -211,10 +211,10 @@ static void read_responses(struct engine *e, struct rec_key *k, const char *id,
     return;
   }
   if (rc != 0) {
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     return;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   struct resp_event *ev = record_for(e, k, id, d, n, &news);
   enum resp_event_status status;
   struct resp_decision *out = NULL;
@@ -280,7 +280,7 @@ static void trigger_failed(struct engine *e, const struct rec_key *k,
             k->key, ev->event_id, err->msg);
   } else if (rc == -ECONNREFUSED || rc == -ENOMEM) {
     resp_rerun_not_sent(ev, false);
-    eng_api_failed(e, &e->rs_health, rc, err, now);
+    health_failed(&e->health, &e->health.rs, rc, err, now);
   } else {
     resp_rerun_not_sent(ev, true);
     say_log(&e->say, ENGINE_LOG_WARNING,
@@ -294,7 +294,7 @@ static void trigger_failed(struct engine *e, const struct rec_key *k,
 static void send_trigger(struct engine *e, const struct rec_key *k,
                          struct resp_event *ev, const char *url, double now) {
   /* Trigger URLs are Runscope's too: while its API backs off, wait. */
-  if (backoff_active(&e->rs_health.backoff, now))
+  if (health_waiting(&e->health.rs, now))
     return;
   double wait = limiter_wait(&e->triggers, url, clock_monotonic());
   if (wait > 0) {
@@ -407,7 +407,7 @@ static void follow_rerun(struct engine *e, struct rec_key *k, const char *id,
     rerun_result(e, k, ev);
   if (ev->rerun == RESP_RERUN_PENDING)
     run_again(e, k, ev, now);
-  if (ev->rerun != RESP_RERUN_TERMINATING || e->xm_down)
+  if (ev->rerun != RESP_RERUN_TERMINATING || !health_xm_usable(&e->health))
     return;
   if (eng_terminate(e, k, id, "a Rerun response ran the test again", now) ==
           0 &&
@@ -422,7 +422,7 @@ static void handle_event(struct engine *e, struct rec_key *k, const char *id,
                          double now) {
   const struct resp_event *ev = resp_find(&e->state, id);
   bool closing = ev != NULL && ev->rerun == RESP_RERUN_TERMINATING;
-  if (k->ev == REC_EV_ACTIVE && !e->xm_down && !closing)
+  if (k->ev == REC_EV_ACTIVE && health_xm_usable(&e->health) && !closing)
     read_responses(e, k, id, now);
   follow_rerun(e, k, id, now);
 }

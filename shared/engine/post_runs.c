@@ -39,7 +39,7 @@ double eng_forward_since(struct engine *e, const char *bucket_key,
   /* While xMatters backs off nothing can be posted: the test is read as in
    * manage mode (for its values), not again from its forward cursor, which
    * stays where it is until xMatters answers. */
-  e->fwd_held = e->xm_down;
+  e->fwd_held = !health_xm_usable(&e->health);
   if (fwd_test_get(&e->state.fwd, bucket_key, test_id, since, &t) != 0) {
     say_log(&e->say, ENGINE_LOG_ERR,
             "Out of memory for the forward cursor of %s/%s.", bucket_key,
@@ -68,7 +68,7 @@ void eng_forward_run(struct engine *e, const struct cat_bucket *b,
       e->fwd_held = true;
     return;
   }
-  if (e->xm_down || e->fwd_n == FWD_MAX_PER_CYCLE) {
+  if (!health_xm_usable(&e->health) || e->fwd_n == FWD_MAX_PER_CYCLE) {
     e->fwd_held = true;
     return;
   }
@@ -91,11 +91,11 @@ static int read_steps(struct engine *e, const struct fwd_item *it,
   int rc = rs_get_run(e->rs, it->b->info.key, it->t->detail.id,
                       it->run.test_run_id, d, &err);
   if (rc == 0) {
-    eng_api_up(e, &e->rs_health);
+    health_up(&e->health.rs);
     return 0;
   }
   rs_run_detail_fini(d);
-  bool outage = eng_api_failed(e, &e->rs_health, rc, &err, now);
+  bool outage = health_failed(&e->health, &e->health.rs, rc, &err, now);
   /* A detail that is gone, unreadable or too large would hold the test for
    * ever: the run goes without its steps. */
   if (rc == -ENOENT || rc == -EPROTO || rc == -EMSGSIZE) {
@@ -167,10 +167,10 @@ static int post(struct engine *e, struct fwd_test *ft,
     if (!http_maybe_sent(rc))
       fwd_clear_sending(ft);
     say_tally(&e->say, SAY_FORWARD_ERRORS);
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     return rc;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   fwd_mark_handled(ft, &it->run, true);
   say_tally(&e->say, SAY_RUNS_FORWARDED);
   say_log(&e->say, ENGINE_LOG_DEBUG,
@@ -198,7 +198,7 @@ static int forward_one(struct engine *e, const struct fwd_item *it,
             it->run.test_run_id, it->t->detail.name);
     return 0;
   }
-  if (e->xm_down)
+  if (!health_xm_usable(&e->health))
     return -EAGAIN;
   struct rs_run_detail d;
   int rc = read_steps(e, it, &d, now);
@@ -235,7 +235,7 @@ void eng_forward(struct engine *e, double now) {
     if (rc == 0)
       continue;
     held = it->t;
-    if (eng_is_outage(rc) || e->xm_down)
+    if (health_is_outage(rc) || !health_xm_usable(&e->health))
       break; /* an API is down: the rest waits for the next cycle */
   }
   free(e->fwd_queue);

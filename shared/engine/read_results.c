@@ -187,7 +187,7 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
   bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
   double since = r->refs[i].since;
   /* as eng_forward_since left it for this test: held while xMatters is */
-  e->fwd_held = e->xm_down;
+  e->fwd_held = !health_xm_usable(&e->health);
   for (size_t k = 0; k < n; k++) {
     struct rs_run run = runs[k];
     if (!run_selected(it->b, it->t, &run))
@@ -226,9 +226,9 @@ static bool on_runs(void *ctx, size_t i, int rc, const struct rs_run *runs,
   struct engine *e = r->e;
   r->done[i] = true;
   if (rc != 0) /* an outage stops the reads: the next cycle retries */
-    return !eng_api_failed(e, &e->rs_health, rc, err, r->now);
-  eng_api_up(e, &e->rs_health);
-  e->polled_at = r->now;
+    return !health_failed(&e->health, &e->health.rs, rc, err, r->now);
+  health_up(&e->health.rs);
+  health_polled(&e->health, r->now);
   apply_runs(r, i, runs, n);
   return true;
 }
@@ -275,7 +275,7 @@ static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
   struct engine *e = x->e;
   struct cat_test *t = x->tests[i];
   if (rc == 0) {
-    eng_api_up(e, &e->rs_health);
+    health_up(&e->health.rs);
     cat_set_detail(t, d, x->now);
     return true;
   }
@@ -286,7 +286,7 @@ static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
     t->detail_at = x->now;
     return true;
   }
-  return !eng_api_failed(e, &e->rs_health, rc, err, x->now);
+  return !health_failed(&e->health, &e->health.rs, rc, err, x->now);
 }
 
 /* Reads the details of new tests (fresh: never answered) or of those older
@@ -323,7 +323,7 @@ out:
 
 /* True while Runscope may be asked more in this cycle. */
 static bool may_read(struct engine *e, double now) {
-  return !backoff_active(&e->rs_health.backoff, now);
+  return !health_waiting(&e->health.rs, now);
 }
 
 void eng_poll_results(struct engine *e, double now) {

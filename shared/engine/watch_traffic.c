@@ -236,7 +236,7 @@ static void send_one(struct engine *e, const char *bucket_key,
   if (e->cfg->dry_run)
     say_log(&e->say, ENGINE_LOG_NOTICE,
             "DryRun: would create an FYI event: %s.", v.summary);
-  else if (e->xm_down)
+  else if (!health_xm_usable(&e->health))
     rc = -EAGAIN; /* not tried: xMatters is out for this cycle */
   else
     rc = trigger(e, s->rule, &v, request_id, sizeof(request_id), &err);
@@ -245,17 +245,17 @@ static void send_one(struct engine *e, const char *bucket_key,
   if (rc != 0 && not_created(rc)) {
     unsend(s, m);
     if (err.msg[0] != '\0')
-      eng_xm_failed(e, rc, &err, now);
+      health_xm_failed(&e->health, rc, &err, now);
     return;
   }
   if (rc != 0) {
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     say_log(&e->say, ENGINE_LOG_WARNING,
             "The FYI event of rule \"%s\" in bucket %s may have been "
             "created (no readable answer); it is not sent again.",
             s->rule->name, bucket_key);
   } else if (!e->cfg->dry_run) {
-    eng_api_up(e, &e->xm_health);
+    health_up(&e->health.xm);
     say_log(&e->say, ENGINE_LOG_INFO, "Created an FYI event, requestId %s: %s.",
             request_id[0] ? request_id : "(none)", v.summary);
   }
@@ -277,11 +277,11 @@ static int complete(struct engine *e, const struct cat_bucket *b,
   struct err err = {{0}};
   int rc = rs_get_message(e->rs, b->info.key, m->uuid, &d, &err);
   if (rc != 0) {
-    if (eng_api_failed(e, &e->rs_health, rc, &err, now))
+    if (health_failed(&e->health, &e->health.rs, rc, &err, now))
       return rc;
     return 0;
   }
-  eng_api_up(e, &e->rs_health);
+  health_up(&e->health.rs);
   tr_merge(m, &d);
   return 0;
 }
@@ -352,10 +352,10 @@ static int poll_bucket(struct engine *e, const struct cat_bucket *b,
   int rc = rs_list_errors(e->rs, b->info.key, bs->since, &msgs, &n, &truncated,
                           &err);
   if (rc != 0) {
-    eng_api_failed(e, &e->rs_health, rc, &err, now);
+    health_failed(&e->health, &e->health.rs, rc, &err, now);
     return rc;
   }
-  eng_api_up(e, &e->rs_health);
+  health_up(&e->health.rs);
   if (truncated)
     say_log(&e->say, ENGINE_LOG_WARNING,
             "More than %d captured-traffic errors in bucket %s since the last "
@@ -418,7 +418,7 @@ static void flush(struct engine *e, double now) {
       struct tr_rule_state *r =
           tr_rule_find(&e->state.traffic, b->key, a->name);
       struct tr_send s = {.rule = a, .state = r};
-      if (r == NULL || e->xm_down)
+      if (r == NULL || !health_xm_usable(&e->health))
         continue;
       s.before = *r;
       if (!tr_flood_due(r, a->min_alert_interval, now, &s.report))
@@ -466,10 +466,10 @@ void eng_poll_traffic(struct engine *e, double now) {
   for (size_t i = 0; e->cat.loaded && i < e->cat.n_buckets; i++) {
     const struct cat_bucket *b = &e->cat.buckets[i];
     if (b->cfg == NULL || b->cfg->n_alerts == 0 ||
-        backoff_active(&e->rs_health.backoff, now))
+        health_waiting(&e->health.rs, now))
       continue;
     int rc = poll_bucket(e, b, now);
-    if (rc != 0 && eng_is_outage(rc))
+    if (rc != 0 && health_is_outage(rc))
       break;
   }
   flush(e, now);
