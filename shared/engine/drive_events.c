@@ -65,7 +65,6 @@ static void look_up_key(struct engine *e, struct rec_key *k, double now) {
   else
     rec_apply_lookup(k, &e->opts, ids, m, now);
   free(ev);
-  e->dirty = true;
 }
 
 /* Splits "<bucket>/<test>/<env>" into its parts (copied into parts). */
@@ -95,7 +94,6 @@ static void adopt(struct engine *e, const struct xm_event *ev) {
     return;
   if (rec_adopt_event(k, &e->opts, ev->id) == 0)
     return;
-  e->dirty = true;
   say_log(&e->say, ENGINE_LOG_INFO,
           "Adopted active xMatters event %s of %s, which the state did not "
           "know.",
@@ -263,14 +261,11 @@ int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
   }
   /* Write-ahead, as for a create: a crash after sending must not leave a
    * state whose open event hides the key's next failure. */
-  if (rec_terminate_start(k)) {
-    e->dirty = true;
-    eng_save_state(e, now);
-  }
+  if (rec_terminate_start(k)) /* not marked and saved yet */
+    persist_save(&e->persist, &e->state, now);
   struct err err = {{0}};
   int rc = xm_terminate(e->xm, event_id, &err);
   rec_terminate_done(k, event_id, rc == 0 || rc == -ENOENT);
-  e->dirty = true;
   if (rc != 0 && rc != -ENOENT) {
     health_xm_failed(&e->health, rc, &err, now);
     return rc;
@@ -292,21 +287,20 @@ static bool record_intents(struct engine *e, const struct rec_actions *actions,
                            double now) {
   if (e->cfg->dry_run || !health_xm_usable(&e->health))
     return false;
-  bool changed = false;
+  size_t sends = 0;
   for (size_t i = 0; i < actions->n; i++) {
     const struct rec_action *a = &actions->v[i];
     struct rec_key *k = e->state.keys[a->key];
     if (a->type == REC_CREATE) {
       rec_create_done(k, &e->opts, REC_MAYBE_SENT, NULL, now);
-      changed = true;
+      sends++;
     } else if (a->type == REC_TERMINATE && !eng_is_dry_run_id(a->event_id)) {
-      changed |= rec_terminate_start(k);
+      rec_terminate_start(k);
+      sends++;
     }
   }
-  if (changed) {
-    e->dirty = true;
-    eng_save_state(e, now);
-  }
+  if (sends > 0)
+    persist_save(&e->persist, &e->state, now);
   return true;
 }
 
@@ -330,11 +324,9 @@ static void carry_out(struct engine *e, const struct rec_action *a,
     break;
   case REC_NOTIFY_FAILURE:
     eng_notify_key(e, k, ENGINE_FAILURE);
-    e->dirty = true;
     break;
   case REC_NOTIFY_OKAY:
     eng_notify_key(e, k, ENGINE_OKAY);
-    e->dirty = true;
     break;
   }
 }

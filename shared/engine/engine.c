@@ -15,46 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-void eng_save_state(struct engine *e, double now) {
-  if (!e->dirty || e->cfg->dry_run)
-    return;
-  struct err err = {{0}};
-  int rc = state_save(e->cfg->state_file, &e->state, &err);
-  if (rc != 0) {
-    if (say_complaint_due(&e->save_complaint, now))
-      say_log(&e->say, ENGINE_LOG_ERR, "%s", err.msg);
-    return;
-  }
-  if (say_complaint_over(&e->save_complaint))
-    say_log(&e->say, ENGINE_LOG_NOTICE, "State file %s saved again.",
-            e->cfg->state_file);
-  e->dirty = false;
-}
-
-static int load_state(struct engine *e, double now, struct err *err) {
-  int rc = state_load(e->cfg->state_file, now, e->cfg->max_json_depth,
-                      &e->state, err);
-  switch (rc) {
-  case 0:
-    say_log(&e->say, ENGINE_LOG_INFO,
-            "Loaded state from %s: %zu keys, %zu cursors.", e->cfg->state_file,
-            e->state.n_keys, e->state.n_cursors);
-    return 0;
-  case -ENOENT:
-    say_log(&e->say, ENGINE_LOG_INFO,
-            "No state file at %s: first start, runs older than %.0f s are "
-            "not paged.",
-            e->cfg->state_file, e->cfg->max_catch_up);
-    return 0;
-  case -EBADMSG:
-    say_log(&e->say, ENGINE_LOG_ERR, "%s; starting with an empty state.",
-            err->msg);
-    return 0;
-  default:
-    return rc;
-  }
-}
-
 static struct http_client *new_http(const struct cfg *cfg, double timeout,
                                     size_t parallel) {
   char agent[64];
@@ -113,6 +73,7 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
   }
   e->cfg = cfg;
   e->say.sink = *sink;
+  persist_init(&e->persist, cfg, &e->say);
   str_copy(e->hostname, sizeof(e->hostname), hostname ? hostname : "");
   cat_init(&e->cat);
   rec_state_init(&e->state);
@@ -126,8 +87,7 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
     return NULL;
   }
   health_init(&e->health, &e->say, cfg, e->rs, e->xm, now);
-  if (load_state(e, now, err) != 0) {
-    e->dirty = false;
+  if (persist_load(&e->persist, &e->state, now, err) != 0) {
     engine_free(e);
     return NULL;
   }
@@ -148,7 +108,7 @@ void engine_set_clock(struct engine *e, http_clock_fn now, http_sleep_fn sleep,
 void engine_free(struct engine *e) {
   if (e == NULL)
     return;
-  eng_save_state(e, 0);
+  persist_save(&e->persist, &e->state, 0);
   rs_free(e->rs);
   xm_free(e->xm);
   http_free(e->rs_http);
@@ -233,7 +193,7 @@ int engine_cycle(struct engine *e, double now) {
   eng_poll_traffic(e, now);
   if (!forward)
     probe_xmatters(e, now);
-  eng_save_state(e, now);
+  persist_save(&e->persist, &e->state, now);
   health_cycle_end(&e->health);
   eng_report_keys(e);
   double duration = clock_monotonic() - started;

@@ -11,6 +11,7 @@
 #include "core/responses.h"
 #include "engine/engine.h"
 #include "engine/health.h"
+#include "engine/persist.h"
 #include "engine/say.h"
 #include "transport/http.h"
 #include "util/backoff.h"
@@ -43,11 +44,10 @@ struct engine {
   double discovered_at;
   struct rec_state state;
   struct rec_opts opts;
-  bool dirty;           /* state changed since the last save */
-  bool started;         /* the first cycle has run */
-  double swept_at;      /* when every active event was last listed */
-  struct health health; /* both APIs */
-  struct complaint save_complaint;
+  bool started;            /* the first cycle has run */
+  double swept_at;         /* when every active event was last listed */
+  struct health health;    /* both APIs */
+  struct persist persist;  /* the state file */
   struct limiter triggers; /* trigger URLs: 10 per 10 s (respond.c) */
   /* the traffic-alert stage has run once */
   bool traffic_started;
@@ -87,9 +87,6 @@ struct key_view {
 };
 
 /* engine.c: logging, API health, the state file. */
-
-/* Saves the state file when it changed (never in DryRun). */
-void eng_save_state(struct engine *e, double now);
 
 /* discover.c and read_results.c: the Runscope side. */
 

@@ -164,10 +164,8 @@ static int event_status(struct engine *e, struct rec_key *k, const char *id,
     *ret = RESP_EVENT_OPEN;
   else
     *ret = RESP_EVENT_CLOSED;
-  if (*ret == RESP_EVENT_CLOSED) {
+  if (*ret == RESP_EVENT_CLOSED)
     rec_terminate_done(k, id, true);
-    e->dirty = true;
-  }
   return 0;
 }
 
@@ -225,7 +223,6 @@ static void read_responses(struct engine *e, struct rec_key *k, const char *id,
     size_t m = resp_review(ev, &o, status, d, n, f ? f->location : "", out);
     for (size_t i = 0; i < m; i++)
       report_decision(e, k, ev, &d[out[i].delivery], out[i].verdict);
-    e->dirty = true;
   }
   free(out);
   free(d);
@@ -254,7 +251,6 @@ static void rerun_sent(struct engine *e, struct resp_event *ev, double now,
   resp_rerun_sent(ev, e->cfg->xmatters.rerun_keeps_event_open, now, runs, n);
   if (!e->cfg->dry_run)
     say_tally(&e->say, SAY_RERUNS_TRIGGERED);
-  e->dirty = true;
 }
 
 /* A trigger that failed: retried later (limited, 429 or 5xx; not sent at
@@ -306,8 +302,7 @@ static void send_trigger(struct engine *e, const struct rec_key *k,
   }
   /* Write-ahead: a crash after sending must not send it twice. */
   resp_rerun_sending(ev, now);
-  e->dirty = true;
-  eng_save_state(e, now);
+  persist_save(&e->persist, &e->state, now);
   struct rs_trigger_req req = trigger_req(k, ev);
   struct rs_started_run *runs = NULL;
   size_t n = 0;
@@ -315,7 +310,6 @@ static void send_trigger(struct engine *e, const struct rec_key *k,
   int rc = rs_trigger(e->rs, url, &req, &runs, &n, &err);
   double done = clock_monotonic();
   limiter_note(&e->triggers, url, done);
-  e->dirty = true;
   if (rc != 0) {
     trigger_failed(e, k, ev, url, rc, &err, now, done);
     return;
@@ -340,7 +334,6 @@ static void run_again(struct engine *e, const struct rec_key *k,
   const char *url = t && t->detail.trigger_url ? t->detail.trigger_url : "";
   if (url[0] == '\0') {
     resp_rerun_not_sent(ev, true);
-    e->dirty = true;
     say_log(&e->say, ENGINE_LOG_WARNING,
             "Cannot run the test of %s again for xMatters event %s: %s; that "
             "Rerun response is dropped.",
@@ -375,14 +368,12 @@ static void rerun_result(struct engine *e, const struct rec_key *k,
             "The rerun of %s for xMatters event %s failed: the event stays "
             "active.",
             k->key, ev->event_id);
-    e->dirty = true;
     break;
   case RESP_RESULT_PASSED:
     say_log(&e->say, ENGINE_LOG_INFO,
             "The rerun of %s for xMatters event %s passed: the event ends "
             "when every location passes.",
             k->key, ev->event_id);
-    e->dirty = true;
     break;
   case RESP_RESULT_NONE:
     break;
@@ -432,8 +423,7 @@ void eng_handle_responses(struct engine *e, double now) {
     return;
   if (e->triggers.limit == 0)
     limiter_init(&e->triggers, TRIGGER_LIMIT, TRIGGER_WINDOW);
-  if (resp_prune(&e->state, now, RESPONSES_KEEP) > 0)
-    e->dirty = true;
+  resp_prune(&e->state, now, RESPONSES_KEEP);
   for (size_t i = 0; i < e->state.n_keys; i++) {
     struct rec_key *k = e->state.keys[i];
     /* Terminating an event changes the key's list: work on a copy. */

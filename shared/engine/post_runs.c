@@ -35,7 +35,6 @@ static const char *result_name(enum rs_result r) {
 double eng_forward_since(struct engine *e, const char *bucket_key,
                          const char *test_id, double since) {
   struct fwd_test *t;
-  size_t before = e->state.fwd.n;
   /* While xMatters backs off nothing can be posted: the test is read as in
    * manage mode (for its values), not again from its forward cursor, which
    * stays where it is until xMatters answers. */
@@ -47,8 +46,6 @@ double eng_forward_since(struct engine *e, const char *bucket_key,
     e->fwd_held = true;
     return since;
   }
-  if (e->state.fwd.n != before)
-    e->dirty = true;
   double s = fwd_since(t);
   return s < since && !e->fwd_held ? s : since;
 }
@@ -155,8 +152,7 @@ static int post(struct engine *e, struct fwd_test *ft,
             "posting).",
             id, it->t->detail.name);
   fwd_mark_sending(ft, id, now);
-  e->dirty = true;
-  eng_save_state(e, now);
+  persist_save(&e->persist, &e->state, now);
   char request_id[XM_ID_MAX] = "";
   struct err err = {{0}};
   int rc =
@@ -191,7 +187,6 @@ static int forward_one(struct engine *e, const struct fwd_item *it,
   if (it->run.result == RS_RESULT_CANCELLED) {
     /* Runscope's webhook says pass or fail; a cancelled run is no result. */
     fwd_mark_handled(ft, &it->run, false);
-    e->dirty = true;
     say_log(&e->say, ENGINE_LOG_DEBUG,
             "Run %s of test \"%s\" was cancelled: not "
             "forwarded.",

@@ -194,8 +194,7 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
       continue;
     /* The results list names the test; make sure the key uses ours. */
     str_copy(run.test_id, sizeof(run.test_id), id);
-    if (rec_observe_run(&e->state, bk, &run) > 0)
-      e->dirty = true;
+    rec_observe_run(&e->state, bk, &run);
     if (run.result != RS_RESULT_UNFINISHED &&
         run.started_at > it->t->fwd_newest)
       it->t->fwd_newest = run.started_at;
@@ -206,10 +205,8 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
   double next =
       rec_cursor_next(since, runs, n, r->now, e->cfg->max_run_duration);
   struct rec_cursor *cur = rec_cursor_find(&e->state, bk, id);
-  if (cur == NULL || next != cur->since) {
+  if (cur == NULL || next != cur->since)
     rec_cursor_set(&e->state, bk, id, next);
-    e->dirty = true;
-  }
   /* the read covered the last_run this cycle's list showed */
   const struct cat_listing *l = &it->t->list;
   struct due_input in = {.listed = l->listed,

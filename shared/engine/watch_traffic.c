@@ -241,7 +241,6 @@ static void send_one(struct engine *e, const char *bucket_key,
   else
     rc = trigger(e, s->rule, &v, request_id, sizeof(request_id), &err);
   s->state->sending[0] = '\0';
-  e->dirty = true;
   if (rc != 0 && not_created(rc)) {
     unsend(s, m);
     if (err.msg[0] != '\0')
@@ -299,7 +298,6 @@ static size_t decide(struct engine *e, const struct cat_bucket *b,
         tr_rule_get(&e->state.traffic, b->info.key, a->name, &r) != 0)
       continue;
     r->matches++;
-    e->dirty = true;
     struct tr_send *s = &sends[n];
     s->rule = a;
     s->state = r;
@@ -327,9 +325,8 @@ static int handle(struct engine *e, const struct cat_bucket *b,
   if (tr_seen_add(bs, m->uuid, m->timestamp) != 0)
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory remembering message %s.",
             m->uuid);
-  e->dirty = true;
-  if (n > 0)
-    eng_save_state(e, now); /* write-ahead: handled, and being sent */
+  if (n > 0) /* write-ahead: handled, and being sent */
+    persist_save(&e->persist, &e->state, now);
   for (size_t i = 0; i < n; i++)
     send_one(e, b->info.key, &sends[i], m, now);
   return 0;
@@ -373,7 +370,6 @@ static int poll_bucket(struct engine *e, const struct cat_bucket *b,
   if (sends == NULL)
     rc = -ENOMEM;
   tr_cursor_advance(bs, newest);
-  e->dirty = true;
   free(sends);
   free(msgs);
   return rc;
@@ -384,10 +380,7 @@ static int poll_bucket(struct engine *e, const struct cat_bucket *b,
 /* Once per start: forgets what the config no longer has rules for, and
  * says which events a crash may have cut short. */
 static void traffic_start(struct engine *e) {
-  size_t before = e->state.traffic.n_buckets + e->state.traffic.n_rules;
   long dropped = tr_retain(&e->state.traffic, e->cfg);
-  if (e->state.traffic.n_buckets + e->state.traffic.n_rules != before)
-    e->dirty = true;
   if (dropped > 0)
     say_log(&e->say, ENGINE_LOG_WARNING,
             "Forgot %ld held-back traffic-alert matches of rules that are no "
@@ -404,7 +397,6 @@ static void traffic_start(struct engine *e) {
             r->rule, r->bucket_key,
             strcmp(r->sending, TR_FLUSH_UUID) ? r->sending : "(held matches)");
     r->sending[0] = '\0';
-    e->dirty = true;
   }
 }
 
@@ -424,8 +416,7 @@ static void flush(struct engine *e, double now) {
       if (!tr_flood_due(r, a->min_alert_interval, now, &s.report))
         continue;
       str_copy(r->sending, sizeof(r->sending), TR_FLUSH_UUID);
-      e->dirty = true;
-      eng_save_state(e, now);
+      persist_save(&e->persist, &e->state, now);
       send_one(e, b->key, &s, NULL, now);
     }
   }
