@@ -1,5 +1,7 @@
-/* Names and texts of the values and notifications: collectd identifiers
- * made from Runscope names, sanitized, bounded and unique per key. Pure. */
+/* Names and texts of values and notifications, from Runscope names: pure.
+ *
+ * collectd identifiers made from Runscope names, sanitized, bounded to
+ * collectd's fields and unique per key, and the messages of notifications. */
 #include "core/report.h"
 
 #include "clients/runscope.h"

@@ -1,6 +1,7 @@
-/* Names and texts of the values and notifications the engine dispatches:
+/* Names and texts of values and notifications, from Runscope names: pure.
+ *
  * collectd identifiers made from Runscope names, sanitized, bounded to
- * collectd's fields and unique per key. Pure: no I/O, no clock. */
+ * collectd's fields and unique per key, and the messages of notifications. */
 #ifndef RUNSCOPE_CORE_REPORT_H
 #define RUNSCOPE_CORE_REPORT_H
 

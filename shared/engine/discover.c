@@ -1,6 +1,8 @@
-/* The discovery stage: the buckets every DiscoveryInterval and every
- * bucket's tests list every cycle, into the catalog. */
-#include "engine/engine_internal.h"
+/* The discovery stage: which buckets and tests the catalog watches.
+ *
+ * The buckets every DiscoveryInterval (the configured ones, or every bucket
+ * the token sees), every bucket's tests list every cycle. */
+#include "engine/discover.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -100,7 +102,7 @@ static void read_lists(struct engine *e, double now) {
   free(keys);
 }
 
-void eng_discover(struct engine *e, double now) {
+void discover(struct engine *e, double now) {
   if ((!e->cat.loaded ||
        now - e->discovered_at >= e->cfg->discovery_interval) &&
       refresh_buckets(e, now) != 0 &&

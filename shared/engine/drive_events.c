@@ -1,18 +1,19 @@
-/* The engine's xMatters side: adopting, looking up, creating and
- * terminating events. */
-#include "engine/engine_internal.h"
+/* The stage that drives xMatters: the events of the keys, as planned.
+ *
+ * It checks the credentials, adopts events the state does not know, looks
+ * events up, and carries out the reconciler's creates and terminates. */
+#include "engine/drive_events.h"
 
-#include "util/buf.h"
+#include "engine/event_ops.h"
+#include "engine/key_view.h"
+
+#include "util/array.h"
 #include "util/str.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-bool eng_is_dry_run_id(const char *id) {
-  return strncmp(id, DRY_RUN_PREFIX, strlen(DRY_RUN_PREFIX)) == 0;
-}
 
 /* Keeps the ids of open events (ACTIVE, or SUSPENDED: paused, not over). */
 static size_t open_event_ids(const struct xm_event *ev, size_t n,
@@ -39,7 +40,7 @@ static int find_events(struct engine *e, const struct rec_key *k,
 }
 
 static void look_up_key(struct engine *e, struct rec_key *k, double now) {
-  if (k->n_events > 0 && eng_is_dry_run_id(k->event_ids[0])) {
+  if (k->n_events > 0 && event_ops_placeholder(k->event_ids[0])) {
     const char *ids[REC_EVENTS_MAX];
     for (size_t i = 0; i < k->n_events; i++)
       ids[i] = k->event_ids[i];
@@ -103,7 +104,7 @@ static void adopt(struct engine *e, const struct xm_event *ev) {
 /* At start and every ReconcileInterval: lists every active event that
  * carries a runscope_key and adopts those the state does not know, so that
  * a lost or older state file cannot leave an event open after a pass. */
-void eng_adopt_events(struct engine *e, double now) {
+void drive_events_adopt(struct engine *e, double now) {
   if (!e->cat.loaded || !health_xm_usable(&e->health) ||
       (e->swept_at > 0 && now - e->swept_at < e->cfg->reconcile_interval))
     return;
@@ -125,7 +126,7 @@ void eng_adopt_events(struct engine *e, double now) {
 
 /* On the first cycle: are the REST credentials accepted? So that
  * `collectd -T` fails on a wrong xMatters password even when no test fails. */
-void eng_check_xmatters(struct engine *e, double now) {
+void drive_events_check(struct engine *e, double now) {
   struct err err = {{0}};
   int rc = xm_check_credentials(e->xm, &err);
   if (rc == 0)
@@ -134,7 +135,7 @@ void eng_check_xmatters(struct engine *e, double now) {
     health_xm_failed(&e->health, rc, &err, now);
 }
 
-void eng_look_up_events(struct engine *e, double now) {
+void drive_events_look_up(struct engine *e, double now) {
   size_t *which = NULL, n = 0;
   if (rec_plan_lookups(&e->state, &e->opts, now, &which, &n) != 0) {
     say_log(&e->say, ENGINE_LOG_ERR,
@@ -218,14 +219,14 @@ static enum rec_create_outcome create_outcome(int rc) {
 
 static void create_event(struct engine *e, struct rec_key *k, double now) {
   struct key_view v;
-  eng_key_view_init(e, k, &v);
+  key_view_init(e, k, &v);
   if (e->cfg->dry_run) {
     say_log(&e->say, ENGINE_LOG_NOTICE,
             "DryRun: would create an xMatters event for %s (test \"%s\", "
             "environment \"%s\", run %s).",
             k->key, v.test_name, v.env_name, v.run ? v.run->test_run_id : "");
     char id[XM_ID_MAX];
-    snprintf(id, sizeof(id), "%s%zu", DRY_RUN_PREFIX, (size_t)now);
+    snprintf(id, sizeof(id), "%s%zu", EVENT_OPS_PLACEHOLDER, (size_t)now);
     const char *ids[] = {id};
     rec_apply_lookup(k, &e->opts, ids, 1, now);
     return;
@@ -250,33 +251,6 @@ static void create_event(struct engine *e, struct rec_key *k, double now) {
           request_id[0] ? request_id : "(none)");
 }
 
-int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
-                  const char *why, double now) {
-  if (e->cfg->dry_run || eng_is_dry_run_id(event_id)) {
-    say_log(&e->say, ENGINE_LOG_NOTICE,
-            "DryRun: would terminate xMatters event %s of %s: %s.", event_id,
-            k->key, why);
-    rec_terminate_done(k, event_id, true);
-    return 0;
-  }
-  /* Write-ahead, as for a create: a crash after sending must not leave a
-   * state whose open event hides the key's next failure. */
-  if (rec_terminate_start(k)) /* not marked and saved yet */
-    persist_save(&e->persist, &e->state, now);
-  struct err err = {{0}};
-  int rc = xm_terminate(e->xm, event_id, &err);
-  rec_terminate_done(k, event_id, rc == 0 || rc == -ENOENT);
-  if (rc != 0 && rc != -ENOENT) {
-    health_xm_failed(&e->health, rc, &err, now);
-    return rc;
-  }
-  health_up(&e->health.xm);
-  say_tally(&e->say, SAY_EVENTS_TERMINATED);
-  say_log(&e->say, ENGINE_LOG_INFO, "Terminated xMatters event %s of %s: %s.",
-          event_id, k->key, why);
-  return 0;
-}
-
 /* Write-ahead for the cycle's sends: every trigger is recorded as possibly
  * sent, and every key about to lose an event is marked for a check, then
  * the state is saved once, before the first request goes out, so that a
@@ -294,7 +268,8 @@ static bool record_intents(struct engine *e, const struct rec_actions *actions,
     if (a->type == REC_CREATE) {
       rec_create_done(k, &e->opts, REC_MAYBE_SENT, NULL, now);
       sends++;
-    } else if (a->type == REC_TERMINATE && !eng_is_dry_run_id(a->event_id)) {
+    } else if (a->type == REC_TERMINATE &&
+               !event_ops_placeholder(a->event_id)) {
       rec_terminate_start(k);
       sends++;
     }
@@ -304,42 +279,69 @@ static bool record_intents(struct engine *e, const struct rec_actions *actions,
   return true;
 }
 
+/* The last event this cycle's actions ended, and its key. */
+struct closed {
+  const struct rec_key *k;
+  char event_id[XM_ID_MAX];
+};
+
+/* Carries out a create or a terminate; a terminated event goes to
+ * *closed. */
 static void carry_out(struct engine *e, const struct rec_action *a,
-                      bool recorded, double now) {
+                      bool recorded, double now, struct closed *closed) {
   struct rec_key *k = e->state.keys[a->key];
-  switch (a->type) {
-  case REC_CREATE:
-    if (health_xm_usable(&e->health))
+  bool usable = health_xm_usable(&e->health);
+  if (a->type == REC_CREATE) {
+    if (usable)
       create_event(e, k, now);
     else if (recorded) /* xMatters went down: this one was not sent */
       rec_create_done(k, &e->opts, REC_NOT_CREATED, NULL, now);
-    break;
-  case REC_TERMINATE:
-    if (health_xm_usable(&e->health) &&
-        eng_terminate(e, k, a->event_id, "the test passes in every location",
-                      now) == 0) {
-      e->closed_key = k;
-      str_copy(e->closed_event, sizeof(e->closed_event), a->event_id);
-    }
-    break;
-  case REC_NOTIFY_FAILURE:
-    eng_notify_key(e, k, ENGINE_FAILURE);
-    break;
-  case REC_NOTIFY_OKAY:
-    eng_notify_key(e, k, ENGINE_OKAY);
-    break;
+  } else if (usable && event_ops_terminate(e, k, a->event_id,
+                                           "the test passes in every location",
+                                           now) == 0) {
+    closed->k = k;
+    str_copy(closed->event_id, sizeof(closed->event_id), a->event_id);
   }
 }
 
-void eng_act(struct engine *e, double now) {
+/* Hands a notification action on, with the event just closed when it is
+ * the key's (an OKAY names it). */
+static void add_notice(struct engine *e, struct key_notices *out,
+                       const struct rec_action *a,
+                       const struct closed *closed) {
+  const struct rec_key *k = e->state.keys[a->key];
+  if (array_reserve(&out->v, &out->cap, out->n, sizeof(*out->v), 8) != 0) {
+    say_log(&e->say, ENGINE_LOG_ERR,
+            "Out of memory for the notification of %s.", k->key);
+    return;
+  }
+  struct key_notice *kn = &out->v[out->n++];
+  kn->k = k;
+  kn->severity = a->type == REC_NOTIFY_FAILURE ? ENGINE_FAILURE : ENGINE_OKAY;
+  str_copy(kn->closed_event, sizeof(kn->closed_event),
+           closed->k == k ? closed->event_id : "");
+}
+
+void drive_events_act(struct engine *e, double now, struct key_notices *out) {
   struct rec_actions actions;
+  struct closed closed = {NULL, ""};
   rec_actions_init(&actions);
-  e->closed_key = NULL;
   if (rec_plan_actions(&e->state, &e->opts, now, &actions) != 0)
     say_log(&e->say, ENGINE_LOG_ERR,
             "Out of memory planning the xMatters actions.");
   bool recorded = record_intents(e, &actions, now);
-  for (size_t i = 0; i < actions.n; i++)
-    carry_out(e, &actions.v[i], recorded, now);
+  for (size_t i = 0; i < actions.n; i++) {
+    const struct rec_action *a = &actions.v[i];
+    if (a->type == REC_CREATE || a->type == REC_TERMINATE)
+      carry_out(e, a, recorded, now, &closed);
+    else
+      add_notice(e, out, a, &closed);
+  }
   rec_actions_fini(&actions);
+}
+
+void drive_events_notices_fini(struct key_notices *a) {
+  free(a->v);
+  a->v = NULL;
+  a->n = a->cap = 0;
 }

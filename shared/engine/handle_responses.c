@@ -1,12 +1,18 @@
-/* The engine's response stage: reads the responses to the plugin's active
- * events and acts on the new ones. "Rerun" runs the test again through its
- * trigger URL (same environment, same location) and then terminates the
- * event, or, with RerunKeepsEventOpen, lets the rerun's result decide;
- * "Acknowledge" is recorded (state file, log, notification, counter). The
- * decisions are responses.c's; this file does the calls. */
-#include "engine/engine_internal.h"
+/* The stage that handles the responses to the plugin's xMatters events.
+ *
+ * It reads the responses to the plugin's active events and acts on the new
+ * ones. "Rerun" runs the test again through its trigger URL (same
+ * environment, same location) and then terminates the event, or, with
+ * RerunKeepsEventOpen, lets the rerun's result decide; "Acknowledge" is
+ * recorded (state file, log, notification, counter). The decisions are
+ * responses.c's; this file does the calls. */
+#include "engine/handle_responses.h"
 
-#include "util/buf.h"
+#include "core/responses.h"
+
+#include "engine/event_ops.h"
+#include "engine/key_view.h"
+
 #include "util/clock.h"
 #include "util/limiter.h"
 #include "util/str.h"
@@ -15,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Runscope takes at most 10 triggers in 10 s per trigger URL; the window
  * gets a margin for timer granularity. */
@@ -49,7 +54,7 @@ static const struct cat_test *test_of(const struct engine *e,
 static void notify_ack(struct engine *e, const struct rec_key *k,
                        const struct resp_event *ev, const char *when) {
   struct key_view v;
-  eng_key_view_init(e, k, &v);
+  key_view_init(e, k, &v);
   char full[1024], msg[REPORT_MESSAGE_MAX], instance[REPORT_NAME_MAX];
   char name[REPORT_KEY_NAME_MAX];
   snprintf(full, sizeof(full),
@@ -57,7 +62,7 @@ static void notify_ack(struct engine *e, const struct rec_key *k,
            "environment \"%s\".",
            ev->acked_by, ev->event_id, v.test_name, v.env_name);
   str_copy(msg, sizeof(msg), full); /* collectd's limit; cut is fine */
-  eng_key_ids(e, k, instance, name);
+  key_view_ids(e, k, instance, name);
   const struct engine_meta meta[] = {
       {"runscope_key", k->key},
       {"test_id", k->test_id},
@@ -400,8 +405,8 @@ static void follow_rerun(struct engine *e, struct rec_key *k, const char *id,
     run_again(e, k, ev, now);
   if (ev->rerun != RESP_RERUN_TERMINATING || !health_xm_usable(&e->health))
     return;
-  if (eng_terminate(e, k, id, "a Rerun response ran the test again", now) ==
-          0 &&
+  if (event_ops_terminate(e, k, id, "a Rerun response ran the test again",
+                          now) == 0 &&
       e->cfg->dry_run)
     ev->rerun = RESP_RERUN_NONE;
 }
@@ -418,7 +423,7 @@ static void handle_event(struct engine *e, struct rec_key *k, const char *id,
   follow_rerun(e, k, id, now);
 }
 
-void eng_handle_responses(struct engine *e, double now) {
+void handle_responses(struct engine *e, double now) {
   if (e->cfg->xmatters.mode == CFG_MODE_FORWARD)
     return;
   if (e->triggers.limit == 0)
@@ -431,7 +436,7 @@ void eng_handle_responses(struct engine *e, double now) {
     size_t n = k->n_events;
     memcpy(ids, k->event_ids, n * sizeof(ids[0]));
     for (size_t j = 0; j < n; j++)
-      if (!eng_is_dry_run_id(ids[j]))
+      if (!event_ops_placeholder(ids[j]))
         handle_event(e, k, ids[j], now);
   }
 }

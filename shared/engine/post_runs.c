@@ -1,24 +1,21 @@
-/* The engine's forward mode: every finished run of the watched tests is
- * posted to the Test Results trigger in Runscope's webhook shape, once, in
- * order per test.
+/* The forwarding stage: posts the queued runs to the Test Results trigger.
  *
- * While runs.c reads a test, eng_forward_since lowers the read's `since` to
- * the test's forward cursor (so an undelivered run is read again however
- * far the reading cursor moved) and eng_forward_run queues the runs after
- * the cursor, oldest first, up to the first that must wait (unfinished).
- * After the reads, eng_forward reads each queued run's detail (its steps),
- * posts the payload and moves the cursor. A failed post holds the test: its
- * later runs wait for the next cycle, when the failed one is read and sent
- * again first.
+ * In forward mode every finished run of the watched tests is posted in
+ * Runscope's webhook shape, once, in order per test. While the reads go
+ * (read_results.c), run_queue.c lowers each read's `since` to the
+ * test's forward cursor and queues the runs after it, oldest first, up to
+ * the first that must wait (unfinished). This stage takes that queue: it
+ * reads each run's detail (its steps), posts the payload and moves the
+ * cursor. A failed post holds the test: its later runs wait
+ * for the next cycle, when the failed one is read and sent again first.
  *
  * Delivery is at least once: the run being posted is recorded and saved
  * before the POST (write-ahead), the outcome after it. Should the plugin
  * stop between the two, or the answer be lost, the run is posted again, and
  * the log says so; nothing is skipped. */
-#include "engine/engine_internal.h"
+#include "engine/post_runs.h"
 
 #include "core/forward.h"
-#include "util/array.h"
 #include "util/buf.h"
 
 #include <errno.h>
@@ -30,54 +27,6 @@
 
 static const char *result_name(enum rs_result r) {
   return r == RS_RESULT_PASS ? "pass" : r == RS_RESULT_FAIL ? "fail" : "other";
-}
-
-double eng_forward_since(struct engine *e, const char *bucket_key,
-                         const char *test_id, double since) {
-  struct fwd_test *t;
-  /* While xMatters backs off nothing can be posted: the test is read as in
-   * manage mode (for its values), not again from its forward cursor, which
-   * stays where it is until xMatters answers. */
-  e->fwd_held = !health_xm_usable(&e->health);
-  if (fwd_test_get(&e->state.fwd, bucket_key, test_id, since, &t) != 0) {
-    say_log(&e->say, ENGINE_LOG_ERR,
-            "Out of memory for the forward cursor of %s/%s.", bucket_key,
-            test_id);
-    e->fwd_held = true;
-    return since;
-  }
-  double s = fwd_since(t);
-  return s < since && !e->fwd_held ? s : since;
-}
-
-void eng_forward_run(struct engine *e, const struct cat_bucket *b,
-                     const struct cat_test *t, const struct rs_run *run,
-                     double now) {
-  if (e->fwd_held)
-    return;
-  struct fwd_test *ft = fwd_test_find(&e->state.fwd, b->info.key, t->detail.id);
-  if (ft == NULL || fwd_is_handled(ft, run))
-    return;
-  if (run->result == RS_RESULT_UNFINISHED) {
-    /* Later runs wait for it, unless it has been running for longer than
-     * MaxRunDuration (then it is given up, as the reading cursor does). */
-    if (now - run->started_at <= e->cfg->max_run_duration)
-      e->fwd_held = true;
-    return;
-  }
-  if (!health_xm_usable(&e->health) || e->fwd_n == FWD_MAX_PER_CYCLE) {
-    e->fwd_held = true;
-    return;
-  }
-  if (array_reserve(&e->fwd_queue, &e->fwd_cap, e->fwd_n, sizeof(*e->fwd_queue),
-                    16) != 0) {
-    e->fwd_held = true;
-    return;
-  }
-  struct fwd_item *it = &e->fwd_queue[e->fwd_n++];
-  it->b = b;
-  it->t = t;
-  it->run = *run;
 }
 
 /* Reads the run's steps into *d. Returns 0 when the post may go ahead (with
@@ -220,10 +169,10 @@ static int forward_one(struct engine *e, const struct fwd_item *it,
   return rc;
 }
 
-void eng_forward(struct engine *e, double now) {
+void post_runs(struct engine *e, const struct run_queue *q, double now) {
   const struct cat_test *held = NULL;
-  for (size_t i = 0; i < e->fwd_n; i++) {
-    const struct fwd_item *it = &e->fwd_queue[i];
+  for (size_t i = 0; i < q->n; i++) {
+    const struct fwd_item *it = &q->v[i];
     if (it->t == held)
       continue; /* an earlier run of its test did not go: keep the order */
     int rc = forward_one(e, it, now);
@@ -233,7 +182,4 @@ void eng_forward(struct engine *e, double now) {
     if (health_is_outage(rc) || !health_xm_usable(&e->health))
       break; /* an API is down: the rest waits for the next cycle */
   }
-  free(e->fwd_queue);
-  e->fwd_queue = NULL;
-  e->fwd_n = e->fwd_cap = 0;
 }

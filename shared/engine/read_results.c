@@ -1,10 +1,11 @@
-/* The stage that reads results: the new runs of the tests that may have
- * some (due.h), many at a time, and the details of new or stale tests. */
-#include "engine/engine_internal.h"
+/* The stage that reads results: new runs of the tests that may have some.
+ *
+ * Many at a time, in the order the due logic gives (due.h), with the
+ * details of new or stale tests; forward mode's runs go to its queue. */
+#include "engine/read_results.h"
 
 #include "core/due.h"
 #include "util/array.h"
-#include "util/buf.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -107,10 +108,12 @@ static int cmp_due(const void *a, const void *b) {
 }
 
 /* The tests whose results this cycle reads, in order (*ret: caller frees).
- * A test without a detail yet waits for it (its names come from it). First
+ * A test without a detail yet waits for it (its names come from it; it
+ * counts as deferred). First
  * sightings found current are remembered as read. Returns the count, or
  * -1 when memory runs out. */
-static long collect_due(struct engine *e, double now, struct due_item **ret) {
+static long collect_due(struct engine *e, double now, struct due_item **ret,
+                        size_t *deferred) {
   size_t n = 0, cap = 0;
   struct due_item *v = NULL;
   struct due_opts o = due_opts_of(e);
@@ -125,7 +128,7 @@ static long collect_due(struct engine *e, double now, struct due_item **ret) {
       if (why == DUE_NO && !t->due.known)
         due_skip(&t->due, &in, now);
       if (why != DUE_NO && t->detail_at <= 0)
-        e->deferred++; /* waits for its detail */
+        (*deferred)++; /* waits for its detail */
       if (why == DUE_NO || t->detail_at <= 0)
         continue;
       if (array_reserve(&v, &cap, n, sizeof(*v), 64) != 0) {
@@ -172,6 +175,7 @@ static void note_cut(struct engine *e, const char *bk, const struct cat_test *t,
 struct reads {
   struct engine *e;
   double now;
+  struct run_queue *fwd; /* forward mode: the runs to post */
   struct due_item *items;
   struct rs_test_ref *refs;
   bool *done; /* the item was reported */
@@ -186,8 +190,9 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
   const char *bk = it->b->info.key, *id = it->t->detail.id;
   bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
   double since = r->refs[i].since;
-  /* as eng_forward_since left it for this test: held while xMatters is */
-  e->fwd_held = !health_xm_usable(&e->health);
+  /* forward mode: the runs of a test wait while xMatters is out, and
+   * after the first that must wait */
+  bool held = !forward || !health_xm_usable(&e->health);
   for (size_t k = 0; k < n; k++) {
     struct rs_run run = runs[k];
     if (!run_selected(it->b, it->t, &run))
@@ -198,8 +203,8 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
     if (run.result != RS_RESULT_UNFINISHED &&
         run.started_at > it->t->fwd_newest)
       it->t->fwd_newest = run.started_at;
-    if (forward)
-      eng_forward_run(e, it->b, it->t, &run, r->now);
+    if (!held)
+      held = run_queue_offer(r->fwd, e, it->b, it->t, &run, r->now);
   }
   note_cut(e, bk, it->t, n, since);
   double next =
@@ -231,9 +236,14 @@ static bool on_runs(void *ctx, size_t i, int rc, const struct rs_run *runs,
 }
 
 /* Reads the results of items[0..n) in their order until the deadline. */
-static void read_results(struct engine *e, double now, struct due_item *items,
-                         size_t n) {
-  struct reads r = {e, now, items, calloc(n + 1, sizeof(*r.refs)),
+static void read_items(struct engine *e, double now, double deadline,
+                       struct due_item *items, size_t n,
+                       struct results_read *out) {
+  struct reads r = {e,
+                    now,
+                    &out->fwd,
+                    items,
+                    calloc(n + 1, sizeof(*r.refs)),
                     calloc(n + 1, sizeof(*r.done))};
   if (r.refs == NULL || r.done == NULL) {
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the results reads.");
@@ -245,14 +255,13 @@ static void read_results(struct engine *e, double now, struct due_item *items,
     double since =
         items[i].since > 0 ? items[i].since : now - e->cfg->max_catch_up;
     if (forward) /* from the oldest run not yet forwarded */
-      since = eng_forward_since(e, bk, id, since);
+      since = run_queue_since(e, bk, id, since);
     r.refs[i] = (struct rs_test_ref){bk, id, since};
   }
-  if (rs_list_results_many(e->rs, r.refs, n, e->read_deadline, on_runs, &r) !=
-      0)
+  if (rs_list_results_many(e->rs, r.refs, n, deadline, on_runs, &r) != 0)
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the results reads.");
   for (size_t i = 0; i < n; i++)
-    e->deferred += !r.done[i];
+    out->deferred += !r.done[i];
 out:
   free(r.refs);
   free(r.done);
@@ -288,7 +297,8 @@ static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
 
 /* Reads the details of new tests (fresh: never answered) or of those older
  * than DiscoveryInterval, until the deadline. */
-static void read_details(struct engine *e, double now, bool fresh) {
+static void read_details(struct engine *e, double now, double deadline,
+                         bool fresh) {
   size_t n = 0, total = 0;
   for (size_t i = 0; i < e->cat.n_buckets; i++)
     total += e->cat.buckets[i].n_tests;
@@ -310,8 +320,7 @@ static void read_details(struct engine *e, double now, bool fresh) {
       refs[n++] = (struct rs_test_ref){b->info.key, t->detail.id, 0};
     }
   }
-  if (n > 0 &&
-      rs_get_tests_many(e->rs, refs, n, e->read_deadline, on_detail, &x) != 0)
+  if (n > 0 && rs_get_tests_many(e->rs, refs, n, deadline, on_detail, &x) != 0)
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the test details.");
 out:
   free(x.tests);
@@ -323,20 +332,21 @@ static bool may_read(struct engine *e, double now) {
   return !health_waiting(&e->health.rs, now);
 }
 
-void eng_poll_results(struct engine *e, double now) {
+void read_results(struct engine *e, double now, double deadline,
+                  struct results_read *out) {
   struct due_item *items = NULL;
-  e->deferred = 0;
-  read_details(e, now, true); /* new tests: their names come first */
+  out->read = true;
+  read_details(e, now, deadline, true); /* new tests: their names first */
   if (!may_read(e, now))
     return;
-  long n = collect_due(e, now, &items);
+  long n = collect_due(e, now, &items, &out->deferred);
   if (n < 0) {
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the due tests.");
     return;
   }
   if (n > 0)
-    read_results(e, now, items, (size_t)n);
+    read_items(e, now, deadline, items, (size_t)n, out);
   free(items);
   if (may_read(e, now))
-    read_details(e, now, false);
+    read_details(e, now, deadline, false);
 }

@@ -1,5 +1,6 @@
-/* What the engine tells the agent: the one place that builds its log
- * lines, values and notifications for the sink. */
+/* What the engine tells the agent: log lines, values and notifications.
+ *
+ * The one place that builds them for the sink. */
 #include "engine/say.h"
 
 #include <stdarg.h>

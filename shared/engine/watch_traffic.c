@@ -1,6 +1,8 @@
-/* The engine's traffic-alert stage: reads the Errors stream of every watched
- * bucket that has <TrafficAlert> rules, applies the rules (traffic.h), and
- * sends an FYI event per match that flood control lets through, on
+/* The stage that watches captured traffic for the live traffic alerts.
+ *
+ * It reads the Errors stream of every watched bucket that has
+ * <TrafficAlert> rules, applies the rules (traffic.h), and sends an FYI
+ * event per match that flood control lets through, on
  * LiveTrafficTriggerURL; with a notification per event and values per
  * rule.
  *
@@ -14,11 +16,10 @@
  * sending it again could page twice). An explicit refusal (any HTTP error
  * status) created nothing: the match joins the rule's held-back matches and
  * is reported by its next event, so no match is lost to an outage. */
-#include "engine/engine_internal.h"
+#include "engine/watch_traffic.h"
 
 #include "core/report.h"
 #include "core/traffic.h"
-#include "util/buf.h"
 #include "util/clock.h"
 #include "util/str.h"
 
@@ -26,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A rule's name in a type instance: "traffic_suppressed-" and it fit
  * collectd's 127 bytes. */
@@ -449,7 +449,7 @@ static void report(struct engine *e) {
   }
 }
 
-void eng_poll_traffic(struct engine *e, double now) {
+void watch_traffic(struct engine *e, double now) {
   if (!e->traffic_started) {
     traffic_start(e);
     e->traffic_started = true;
