@@ -153,15 +153,19 @@ void drive_events_look_up(struct engine *e, double now) {
 #define NUMBER(n, v)                                                           \
   { .name = (n), .type = XM_PROP_NUMBER, .number = (double)(v) }
 
+/* The summary property of the key's event. */
+static void summary_of(const struct key_view *v, char *out, size_t size) {
+  snprintf(out, size, "Runscope test \"%s\" failed in environment \"%s\"%s%s",
+           v->test_name, v->env_name, v->region[0] || v->agent[0] ? " at " : "",
+           v->region[0] ? v->region : v->agent);
+}
+
 /* Sends the Test Results trigger for the key. Returns the trigger's errno. */
 static int send_trigger(struct engine *e, const struct key_view *v,
                         char *request_id, size_t size, struct err *err) {
   const struct rec_run *r = v->run;
   char summary[768];
-  snprintf(summary, sizeof(summary),
-           "Runscope test \"%s\" failed in environment \"%s\"%s%s",
-           v->test_name, v->env_name, v->region[0] || v->agent[0] ? " at " : "",
-           v->region[0] ? v->region : v->agent);
+  summary_of(v, summary, sizeof(summary));
   const struct xm_prop props[] = {
       TEXT(XM_KEY_PROPERTY, v->k->key),
       TEXT("summary", summary),

@@ -92,6 +92,34 @@ static void acknowledged(struct engine *e, const struct rec_key *k,
 
 /* ---- reading the responses ---- */
 
+/* Logs why a response is ignored (verdicts that do nothing). */
+static void log_ignored(struct engine *e, const struct rec_key *k,
+                        const struct resp_event *ev,
+                        const struct xm_delivery *d, enum resp_verdict v) {
+  const char *who = d->user[0] ? d->user : "someone";
+  if (v == RESP_V_FOREIGN_ITEM)
+    say_log(&e->say, ENGINE_LOG_DEBUG,
+            "Ignoring the response \"%s\" of %s listed for xMatters event %s: "
+            "it is a response to event %s.",
+            d->text, who, ev->event_id, d->event_id);
+  else if (v == RESP_V_CLOSED)
+    say_log(&e->say, ENGINE_LOG_DEBUG,
+            "Ignoring the response \"%s\" of %s on xMatters event %s of %s: "
+            "the event is terminated.",
+            d->text, who, ev->event_id, k->key);
+  else if (v == RESP_V_FOREIGN)
+    say_log(&e->say, ENGINE_LOG_DEBUG,
+            "Ignoring the response \"%s\" of %s on xMatters event %s: the "
+            "plugin did not create it for %s.",
+            d->text, who, ev->event_id, k->key);
+  else
+    say_log(&e->say, ENGINE_LOG_DEBUG,
+            "Ignoring the response \"%s\" of %s on xMatters event %s of %s: "
+            "neither \"%s\" nor \"%s\".",
+            d->text, who, ev->event_id, k->key, e->cfg->xmatters.rerun_response,
+            e->cfg->xmatters.acknowledge_response);
+}
+
 /* Logs (and for Acknowledge, reports) one decision on a response. */
 static void report_decision(struct engine *e, const struct rec_key *k,
                             const struct resp_event *ev,
@@ -99,29 +127,10 @@ static void report_decision(struct engine *e, const struct rec_key *k,
   const char *who = d->user[0] ? d->user : "someone";
   switch (v) {
   case RESP_V_FOREIGN_ITEM:
-    say_log(&e->say, ENGINE_LOG_DEBUG,
-            "Ignoring the response \"%s\" of %s listed for xMatters event %s: "
-            "it is a response to event %s.",
-            d->text, who, ev->event_id, d->event_id);
-    break;
   case RESP_V_CLOSED:
-    say_log(&e->say, ENGINE_LOG_DEBUG,
-            "Ignoring the response \"%s\" of %s on xMatters event %s of %s: "
-            "the event is terminated.",
-            d->text, who, ev->event_id, k->key);
-    break;
   case RESP_V_FOREIGN:
-    say_log(&e->say, ENGINE_LOG_DEBUG,
-            "Ignoring the response \"%s\" of %s on xMatters event %s: the "
-            "plugin did not create it for %s.",
-            d->text, who, ev->event_id, k->key);
-    break;
   case RESP_V_OTHER_TEXT:
-    say_log(&e->say, ENGINE_LOG_DEBUG,
-            "Ignoring the response \"%s\" of %s on xMatters event %s of %s: "
-            "neither \"%s\" nor \"%s\".",
-            d->text, who, ev->event_id, k->key, e->cfg->xmatters.rerun_response,
-            e->cfg->xmatters.acknowledge_response);
+    log_ignored(e, k, ev, d, v);
     break;
   case RESP_V_RERUN:
     say_log(&e->say, ENGINE_LOG_INFO,

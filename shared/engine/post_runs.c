@@ -126,6 +126,22 @@ static int post(struct engine *e, struct fwd_test *ft,
   return 0;
 }
 
+/* Posts the payload of a run (DryRun: says it would). Returns 0, or the
+ * errno that holds its test. */
+static int send_body(struct engine *e, struct fwd_test *ft,
+                     const struct fwd_item *it, const struct buf *body,
+                     double now) {
+  if (!e->cfg->dry_run)
+    return post(e, ft, it, body, now);
+  say_log(&e->say, ENGINE_LOG_NOTICE,
+          "DryRun: would post run %s (%s) of test \"%s\" (%zu bytes) to the "
+          "Test Results trigger.",
+          it->run.test_run_id, result_name(it->run.result), it->t->detail.name,
+          body->len);
+  fwd_mark_handled(ft, &it->run, true);
+  return 0;
+}
+
 /* Forwards one queued run. Returns 0, or the errno that holds its test. */
 static int forward_one(struct engine *e, const struct fwd_item *it,
                        double now) {
@@ -137,8 +153,7 @@ static int forward_one(struct engine *e, const struct fwd_item *it,
     /* Runscope's webhook says pass or fail; a cancelled run is no result. */
     fwd_mark_handled(ft, &it->run, false);
     say_log(&e->say, ENGINE_LOG_DEBUG,
-            "Run %s of test \"%s\" was cancelled: not "
-            "forwarded.",
+            "Run %s of test \"%s\" was cancelled: not forwarded.",
             it->run.test_run_id, it->t->detail.name);
     return 0;
   }
@@ -152,19 +167,11 @@ static int forward_one(struct engine *e, const struct fwd_item *it,
   buf_init(&body, FWD_BODY_MAX);
   rc = build_body(e, it, &d, &body);
   rs_run_detail_fini(&d);
-  if (rc != 0) {
+  if (rc == 0)
+    rc = send_body(e, ft, it, &body, now);
+  else
     say_log(&e->say, ENGINE_LOG_ERR, "Cannot build the payload of run %s: %s.",
             it->run.test_run_id, err_errno_text(-rc));
-  } else if (e->cfg->dry_run) {
-    say_log(&e->say, ENGINE_LOG_NOTICE,
-            "DryRun: would post run %s (%s) of test \"%s\" (%zu bytes) to the "
-            "Test Results trigger.",
-            it->run.test_run_id, result_name(it->run.result),
-            it->t->detail.name, body.len);
-    fwd_mark_handled(ft, &it->run, true);
-  } else {
-    rc = post(e, ft, it, &body, now);
-  }
   buf_fini(&body);
   return rc;
 }
