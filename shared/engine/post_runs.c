@@ -31,7 +31,7 @@ static const char *result_name(enum rs_result r) {
 
 /* Reads the run's steps into *d. Returns 0 when the post may go ahead (with
  * or without steps), else the errno that holds it. */
-static int read_steps(struct engine *e, const struct fwd_item *it,
+static int read_steps(struct engine *e, const struct queued_run *it,
                       struct rs_run_detail *d, double now) {
   struct err err = {{0}};
   int rc = rs_get_run(e->rs, it->b->info.key, it->t->detail.id,
@@ -56,7 +56,7 @@ static int read_steps(struct engine *e, const struct fwd_item *it,
 
 /* The payload of a queued run into body; one too large to post goes
  * without its steps. */
-static int build_body(struct engine *e, const struct fwd_item *it,
+static int build_body(struct engine *e, const struct queued_run *it,
                       const struct rs_run_detail *d, struct buf *body) {
   const struct rs_run *r = &it->run;
   const char *env = r->environment_name[0]
@@ -92,7 +92,8 @@ static int build_body(struct engine *e, const struct fwd_item *it,
 
 /* POSTs body for the run, with the write-ahead mark saved first. */
 static int post(struct engine *e, struct fwd_test *ft,
-                const struct fwd_item *it, const struct buf *body, double now) {
+                const struct queued_run *it, const struct buf *body,
+                double now) {
   const char *id = it->run.test_run_id;
   if (strcmp(ft->sending, id) == 0)
     say_log(&e->say, ENGINE_LOG_NOTICE,
@@ -129,7 +130,7 @@ static int post(struct engine *e, struct fwd_test *ft,
 /* Posts the payload of a run (DryRun: says it would). Returns 0, or the
  * errno that holds its test. */
 static int send_body(struct engine *e, struct fwd_test *ft,
-                     const struct fwd_item *it, const struct buf *body,
+                     const struct queued_run *it, const struct buf *body,
                      double now) {
   if (!e->cfg->dry_run)
     return post(e, ft, it, body, now);
@@ -143,7 +144,7 @@ static int send_body(struct engine *e, struct fwd_test *ft,
 }
 
 /* Forwards one queued run. Returns 0, or the errno that holds its test. */
-static int forward_one(struct engine *e, const struct fwd_item *it,
+static int forward_one(struct engine *e, const struct queued_run *it,
                        double now) {
   struct fwd_test *ft =
       fwd_test_find(&e->state.fwd, it->b->info.key, it->t->detail.id);
@@ -179,7 +180,7 @@ static int forward_one(struct engine *e, const struct fwd_item *it,
 void post_runs(struct engine *e, const struct run_queue *q, double now) {
   const struct cat_test *held = NULL;
   for (size_t i = 0; i < q->n; i++) {
-    const struct fwd_item *it = &q->v[i];
+    const struct queued_run *it = &q->v[i];
     if (it->t == held)
       continue; /* an earlier run of its test did not go: keep the order */
     int rc = forward_one(e, it, now);

@@ -38,7 +38,7 @@ bool run_queue_offer(struct run_queue *q, struct engine *e,
   if (!health_xm_usable(&e->health) || q->n == RUN_QUEUE_MAX ||
       array_reserve(&q->v, &q->cap, q->n, sizeof(*q->v), 16) != 0)
     return true;
-  q->v[q->n++] = (struct fwd_item){b, t, *run};
+  q->v[q->n++] = (struct queued_run){b, t, *run};
   return false;
 }
 

@@ -12,7 +12,7 @@
 
 /* A run to post in this cycle (catalog entries are borrowed for the
  * cycle). */
-struct fwd_item {
+struct queued_run {
   const struct cat_bucket *b;
   const struct cat_test *t;
   struct rs_run run;
@@ -21,7 +21,7 @@ struct fwd_item {
 /* The runs to post, in order per test: the reads' output, the posting
  * stage's input. Zeroed memory is empty; release with run_queue_fini. */
 struct run_queue {
-  struct fwd_item *v;
+  struct queued_run *v;
   size_t n, cap;
 };
 
