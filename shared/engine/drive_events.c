@@ -203,22 +203,15 @@ static int send_trigger(struct engine *e, const struct key_view *v,
                     err);
 }
 
-/* An explicit answer (any HTTP status) says whether the event was
- * accepted; only a lost answer leaves the question open. */
+/* What the trigger's answer rc means for the key (xm_create_outcome's
+ * rule, in the reconciler's terms). */
 static enum rec_create_outcome create_outcome(int rc) {
-  switch (rc) {
-  case 0:
-    return REC_CREATED;
-  case -EAGAIN: /* 429 or 5xx */
-  case -EACCES:
-  case -ENOENT:
-  case -EINVAL:
-    return REC_NOT_CREATED;
-  case -EPROTO: /* a 2xx whose body could not be read */
-    return REC_MAYBE_SENT;
-  default:
-    return http_maybe_sent(rc) ? REC_MAYBE_SENT : REC_NOT_CREATED;
-  }
+  static const enum rec_create_outcome of[] = {
+      [XM_CREATED] = REC_CREATED,
+      [XM_NOT_CREATED] = REC_NOT_CREATED,
+      [XM_MAYBE_CREATED] = REC_MAYBE_SENT,
+  };
+  return of[xm_create_outcome(rc)];
 }
 
 static void create_event(struct engine *e, struct rec_key *k, double now) {

@@ -199,17 +199,7 @@ static void notify(struct engine *e, const struct tr_view *v,
 /* True when the trigger's answer says that nothing was created (any HTTP
  * error status), so the match may be reported again without paging twice. */
 static bool not_created(int rc) {
-  switch (rc) {
-  case -EAGAIN: /* 429 or 5xx */
-  case -EACCES:
-  case -ENOENT:
-  case -EINVAL:
-    return true;
-  case -EPROTO: /* a 2xx whose body could not be read */
-    return false;
-  default:
-    return rc != 0 && !http_maybe_sent(rc);
-  }
+  return xm_create_outcome(rc) == XM_NOT_CREATED;
 }
 
 /* Puts back what the refused event was to report, and the match itself. */
