@@ -1,5 +1,5 @@
-/* Unit tests of the catalog's merge of a tests list: what a test keeps
- * from cycle to cycle (its detail, its due memory), what comes and goes. */
+/* Unit tests of the catalog: what a test keeps from cycle to cycle when a
+ * tests list or the buckets are read again, what comes and goes. */
 #include "core/catalog.h"
 #include "util/buf.h"
 #include "util/str.h"
@@ -203,6 +203,49 @@ START_TEST(find_by_id) {
 }
 END_TEST
 
+/* n buckets with the given keys, as discovery reads them (no tests). */
+static struct cat_bucket *buckets_of(const char *const *keys, size_t n) {
+  struct cat_bucket *v = calloc(n ? n : 1, sizeof(*v));
+  ck_assert_ptr_nonnull(v);
+  for (size_t i = 0; i < n; i++)
+    str_copy(v[i].info.key, sizeof(v[i].info.key), keys[i]);
+  return v;
+}
+
+START_TEST(replace_keeps_the_tests_of_buckets_that_stay) {
+  struct catalog cat;
+  cat_init(&cat);
+  ck_assert(!cat.loaded);
+  const char *first[] = {"b1", "b2"};
+  cat_replace_buckets(&cat, buckets_of(first, 2), 2);
+  ck_assert(cat.loaded);
+  ck_assert_uint_eq(cat.n_buckets, 2);
+  struct rs_test tests[] = {item("t1", "One", "", 0)};
+  ck_assert_int_eq(cat_merge_tests(&cat.buckets[0], tests, 1), 0);
+  ck_assert_int_eq(cat_merge_tests(&cat.buckets[1], tests, 1), 0);
+  give_detail(&cat.buckets[0].tests[0], "env-1", 100);
+  /* b1 stays (now second), b2 goes, b3 comes without tests */
+  const char *second[] = {"b3", "b1"};
+  cat_replace_buckets(&cat, buckets_of(second, 2), 2);
+  ck_assert_uint_eq(cat.n_buckets, 2);
+  ck_assert_ptr_null(cat_bucket_find(&cat, "b2"));
+  const struct cat_bucket *b1 = cat_bucket_find(&cat, "b1");
+  ck_assert_ptr_eq(b1, &cat.buckets[1]);
+  const struct cat_test *t = cat_test_find(b1, "t1");
+  ck_assert_ptr_nonnull(t);
+  ck_assert(t->has_detail);
+  ck_assert_str_eq(cat_env_name(t, "env-1"), "Production");
+  ck_assert_uint_eq(cat.buckets[0].n_tests, 0);
+  ck_assert_ptr_null(cat_test_find(&cat.buckets[0], "t1"));
+  /* no buckets at all: still loaded, nothing watched */
+  cat_replace_buckets(&cat, buckets_of(NULL, 0), 0);
+  ck_assert(cat.loaded);
+  ck_assert_uint_eq(cat.n_buckets, 0);
+  cat_fini(&cat);
+  ck_assert(!cat.loaded);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("catalog");
   TCase *tc = tcase_create("merging a tests list");
@@ -210,6 +253,9 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, merge_selects);
   tcase_add_test(tc, merge_many);
   tcase_add_test(tc, find_by_id);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("replacing the buckets");
+  tcase_add_test(tc, replace_keeps_the_tests_of_buckets_that_stay);
   suite_add_tcase(s, tc);
   return s;
 }

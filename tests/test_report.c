@@ -1,7 +1,7 @@
 /* Unit tests of the names and texts of values and notifications: the
  * sanitizing, the shortening and the uniqueness of key names, bucket
  * instances and notification messages. */
-#include "engine/report.h"
+#include "core/report.h"
 
 #include <check.h>
 #include <errno.h>

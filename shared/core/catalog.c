@@ -1,7 +1,6 @@
 /* What the plugin watches: the selected buckets, tests and environments. */
 #include "core/catalog.h"
 
-#include "util/buf.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -112,38 +111,6 @@ static bool test_selected(const struct cfg_bucket *cb,
          cfg_list_has(&cb->tests, t->name);
 }
 
-/* The buckets to watch, with their <Bucket> blocks. *ret: caller frees. */
-static int read_buckets(struct rs_client *rs, const struct cfg *cfg,
-                        struct cat_bucket **ret, size_t *ret_n,
-                        struct err *err) {
-  if (cfg->n_buckets == 0) {
-    struct rs_bucket *all = NULL;
-    size_t n = 0;
-    int rc = rs_list_buckets(rs, &all, &n, err);
-    if (rc != 0)
-      return rc;
-    *ret = calloc(n ? n : 1, sizeof(**ret));
-    for (size_t i = 0; *ret != NULL && i < n; i++)
-      (*ret)[i].info = all[i];
-    free(all);
-    *ret_n = n;
-    return *ret ? 0 : -ENOMEM;
-  }
-  *ret = calloc(cfg->n_buckets, sizeof(**ret));
-  if (*ret == NULL)
-    return -ENOMEM;
-  *ret_n = cfg->n_buckets;
-  for (size_t i = 0; i < cfg->n_buckets; i++) {
-    (*ret)[i].cfg = &cfg->buckets[i];
-    int rc = rs_get_bucket(rs, cfg->buckets[i].key, &(*ret)[i].info, err);
-    if (rc != 0) {
-      err_prefix(err, "<Bucket \"%s\">", cfg->buckets[i].key);
-      return rc;
-    }
-  }
-  return 0;
-}
-
 /* Moves the tests of the old catalog's bucket of the same key into b (the
  * old bucket is left without them). */
 static void keep_tests(struct cat_bucket *b, struct catalog *old) {
@@ -161,21 +128,14 @@ static void keep_tests(struct cat_bucket *b, struct catalog *old) {
   }
 }
 
-int cat_refresh_buckets(struct catalog *cat, struct rs_client *rs,
-                        const struct cfg *cfg, struct err *err) {
-  struct catalog next;
-  cat_init(&next);
-  int rc = read_buckets(rs, cfg, &next.buckets, &next.n_buckets, err);
-  if (rc != 0) {
-    cat_fini(&next);
-    return rc;
-  }
-  for (size_t i = 0; i < next.n_buckets; i++)
-    keep_tests(&next.buckets[i], cat);
+void cat_replace_buckets(struct catalog *cat, struct cat_bucket *next,
+                         size_t n) {
+  for (size_t i = 0; i < n; i++)
+    keep_tests(&next[i], cat);
   cat_fini(cat);
-  *cat = next;
+  cat->buckets = next;
+  cat->n_buckets = n;
   cat->loaded = true;
-  return 0;
 }
 
 void cat_unlist(struct catalog *cat) {

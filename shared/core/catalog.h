@@ -5,7 +5,6 @@
 #include "clients/runscope.h"
 #include "config/config.h"
 #include "core/due.h"
-#include "util/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,12 +54,12 @@ void cat_fini(struct catalog *cat);
 /* Releases b's tests (their details) and index, leaving b without tests. */
 void cat_bucket_fini(struct cat_bucket *b);
 
-/* Reads the buckets (the configured ones, or all the token sees) and
- * replaces the catalog's: a bucket that stays keeps its tests, a new one
- * starts without. Returns 0, or a negative errno of the first call that
- * failed (see runscope.h) with err set; *cat is then unchanged. */
-int cat_refresh_buckets(struct catalog *cat, struct rs_client *rs,
-                        const struct cfg *cfg, struct err *err);
+/* Replaces the catalog's buckets with next[0..n) (their info and <Bucket>
+ * blocks, no tests), taking the array over (malloc'ed; the catalog frees
+ * it): a bucket whose key stays keeps its tests, the tests of the others
+ * are released. The catalog is loaded afterwards. */
+void cat_replace_buckets(struct catalog *cat, struct cat_bucket *next,
+                         size_t n);
 
 /* Merges bucket b's tests list into b->tests, keeping the <Bucket> block's
  * tests (by id or name): a test that stays keeps its detail and memory, a

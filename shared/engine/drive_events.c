@@ -1,18 +1,19 @@
-/* The engine's xMatters side: adopting, looking up, creating and
- * terminating events. */
-#include "engine/engine_internal.h"
+/* The stage that drives xMatters: the events of the keys, as planned.
+ *
+ * It checks the credentials, adopts events the state does not know, looks
+ * events up, and carries out the reconciler's creates and terminates. */
+#include "engine/drive_events.h"
 
-#include "util/buf.h"
+#include "engine/event_ops.h"
+#include "engine/key_view.h"
+
+#include "util/array.h"
 #include "util/str.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-bool eng_is_dry_run_id(const char *id) {
-  return strncmp(id, DRY_RUN_PREFIX, strlen(DRY_RUN_PREFIX)) == 0;
-}
 
 /* Keeps the ids of open events (ACTIVE, or SUSPENDED: paused, not over). */
 static size_t open_event_ids(const struct xm_event *ev, size_t n,
@@ -39,7 +40,7 @@ static int find_events(struct engine *e, const struct rec_key *k,
 }
 
 static void look_up_key(struct engine *e, struct rec_key *k, double now) {
-  if (k->n_events > 0 && eng_is_dry_run_id(k->event_ids[0])) {
+  if (k->n_events > 0 && event_ops_placeholder(k->event_ids[0])) {
     const char *ids[REC_EVENTS_MAX];
     for (size_t i = 0; i < k->n_events; i++)
       ids[i] = k->event_ids[i];
@@ -51,11 +52,11 @@ static void look_up_key(struct engine *e, struct rec_key *k, double now) {
   struct err err = {{0}};
   int rc = find_events(e, k, &ev, &n, &err);
   if (rc != 0) {
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     free(ev);
     return;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   const char *ids[REC_EVENTS_MAX];
   size_t m = open_event_ids(ev, n, ids, REC_EVENTS_MAX);
   /* Events but none open: only the requestId lookup finds those. The
@@ -65,7 +66,6 @@ static void look_up_key(struct engine *e, struct rec_key *k, double now) {
   else
     rec_apply_lookup(k, &e->opts, ids, m, now);
   free(ev);
-  e->dirty = true;
 }
 
 /* Splits "<bucket>/<test>/<env>" into its parts (copied into parts). */
@@ -95,8 +95,7 @@ static void adopt(struct engine *e, const struct xm_event *ev) {
     return;
   if (rec_adopt_event(k, &e->opts, ev->id) == 0)
     return;
-  e->dirty = true;
-  eng_log(e, ENGINE_LOG_INFO,
+  say_log(&e->say, ENGINE_LOG_INFO,
           "Adopted active xMatters event %s of %s, which the state did not "
           "know.",
           ev->id, k->key);
@@ -105,8 +104,8 @@ static void adopt(struct engine *e, const struct xm_event *ev) {
 /* At start and every ReconcileInterval: lists every active event that
  * carries a runscope_key and adopts those the state does not know, so that
  * a lost or older state file cannot leave an event open after a pass. */
-void eng_adopt_events(struct engine *e, double now) {
-  if (!e->cat.loaded || e->xm_down ||
+void drive_events_adopt(struct engine *e, double now) {
+  if (!e->cat.loaded || !health_xm_usable(&e->health) ||
       (e->swept_at > 0 && now - e->swept_at < e->cfg->reconcile_interval))
     return;
   struct xm_event *ev = NULL;
@@ -114,11 +113,11 @@ void eng_adopt_events(struct engine *e, double now) {
   struct err err = {{0}};
   int rc = xm_list_active(e->xm, &ev, &n, &err);
   if (rc != 0) {
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     free(ev);
     return;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   e->swept_at = now;
   for (size_t i = 0; i < n; i++)
     adopt(e, &ev[i]);
@@ -127,23 +126,24 @@ void eng_adopt_events(struct engine *e, double now) {
 
 /* On the first cycle: are the REST credentials accepted? So that
  * `collectd -T` fails on a wrong xMatters password even when no test fails. */
-void eng_check_xmatters(struct engine *e, double now) {
+void drive_events_check(struct engine *e, double now) {
   struct err err = {{0}};
   int rc = xm_check_credentials(e->xm, &err);
   if (rc == 0)
-    eng_api_up(e, &e->xm_health);
+    health_up(&e->health.xm);
   else
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
 }
 
-void eng_look_up_events(struct engine *e, double now) {
+void drive_events_look_up(struct engine *e, double now) {
   size_t *which = NULL, n = 0;
   if (rec_plan_lookups(&e->state, &e->opts, now, &which, &n) != 0) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory planning the xMatters lookups.");
+    say_log(&e->say, ENGINE_LOG_ERR,
+            "Out of memory planning the xMatters lookups.");
     free(which);
     return;
   }
-  for (size_t i = 0; i < n && !e->xm_down; i++)
+  for (size_t i = 0; i < n && health_xm_usable(&e->health); i++)
     look_up_key(e, e->state.keys[which[i]], now);
   free(which);
 }
@@ -153,15 +153,19 @@ void eng_look_up_events(struct engine *e, double now) {
 #define NUMBER(n, v)                                                           \
   { .name = (n), .type = XM_PROP_NUMBER, .number = (double)(v) }
 
+/* The summary property of the key's event. */
+static void summary_of(const struct key_view *v, char *out, size_t size) {
+  snprintf(out, size, "Runscope test \"%s\" failed in environment \"%s\"%s%s",
+           v->test_name, v->env_name, v->region[0] || v->agent[0] ? " at " : "",
+           v->region[0] ? v->region : v->agent);
+}
+
 /* Sends the Test Results trigger for the key. Returns the trigger's errno. */
 static int send_trigger(struct engine *e, const struct key_view *v,
                         char *request_id, size_t size, struct err *err) {
   const struct rec_run *r = v->run;
   char summary[768];
-  snprintf(summary, sizeof(summary),
-           "Runscope test \"%s\" failed in environment \"%s\"%s%s",
-           v->test_name, v->env_name, v->region[0] || v->agent[0] ? " at " : "",
-           v->region[0] ? v->region : v->agent);
+  summary_of(v, summary, sizeof(summary));
   const struct xm_prop props[] = {
       TEXT(XM_KEY_PROPERTY, v->k->key),
       TEXT("summary", summary),
@@ -199,34 +203,27 @@ static int send_trigger(struct engine *e, const struct key_view *v,
                     err);
 }
 
-/* An explicit answer (any HTTP status) says whether the event was
- * accepted; only a lost answer leaves the question open. */
+/* What the trigger's answer rc means for the key (xm_create_outcome's
+ * rule, in the reconciler's terms). */
 static enum rec_create_outcome create_outcome(int rc) {
-  switch (rc) {
-  case 0:
-    return REC_CREATED;
-  case -EAGAIN: /* 429 or 5xx */
-  case -EACCES:
-  case -ENOENT:
-  case -EINVAL:
-    return REC_NOT_CREATED;
-  case -EPROTO: /* a 2xx whose body could not be read */
-    return REC_MAYBE_SENT;
-  default:
-    return http_maybe_sent(rc) ? REC_MAYBE_SENT : REC_NOT_CREATED;
-  }
+  static const enum rec_create_outcome of[] = {
+      [XM_CREATED] = REC_CREATED,
+      [XM_NOT_CREATED] = REC_NOT_CREATED,
+      [XM_MAYBE_CREATED] = REC_MAYBE_SENT,
+  };
+  return of[xm_create_outcome(rc)];
 }
 
 static void create_event(struct engine *e, struct rec_key *k, double now) {
   struct key_view v;
-  eng_key_view_init(e, k, &v);
+  key_view_init(e, k, &v);
   if (e->cfg->dry_run) {
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "DryRun: would create an xMatters event for %s (test \"%s\", "
             "environment \"%s\", run %s).",
             k->key, v.test_name, v.env_name, v.run ? v.run->test_run_id : "");
     char id[XM_ID_MAX];
-    snprintf(id, sizeof(id), "%s%zu", DRY_RUN_PREFIX, (size_t)now);
+    snprintf(id, sizeof(id), "%s%zu", EVENT_OPS_PLACEHOLDER, (size_t)now);
     const char *ids[] = {id};
     rec_apply_lookup(k, &e->opts, ids, 1, now);
     return;
@@ -238,47 +235,17 @@ static void create_event(struct engine *e, struct rec_key *k, double now) {
   int rc = send_trigger(e, &v, request_id, sizeof(request_id), &err);
   rec_create_done(k, &e->opts, create_outcome(rc), request_id, now);
   if (rc != 0) {
-    e->n.create_errors++;
-    eng_xm_failed(e, rc, &err, now);
+    say_tally(&e->say, SAY_CREATE_ERRORS);
+    health_xm_failed(&e->health, rc, &err, now);
     return;
   }
-  eng_api_up(e, &e->xm_health);
-  e->n.events_created++;
-  eng_log(e, ENGINE_LOG_INFO,
+  health_up(&e->health.xm);
+  say_tally(&e->say, SAY_EVENTS_CREATED);
+  say_log(&e->say, ENGINE_LOG_INFO,
           "Created an xMatters event for %s (test \"%s\", environment \"%s\", "
           "run %s), requestId %s.",
           k->key, v.test_name, v.env_name, v.run ? v.run->test_run_id : "",
           request_id[0] ? request_id : "(none)");
-}
-
-int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
-                  const char *why, double now) {
-  if (e->cfg->dry_run || eng_is_dry_run_id(event_id)) {
-    eng_log(e, ENGINE_LOG_NOTICE,
-            "DryRun: would terminate xMatters event %s of %s: %s.", event_id,
-            k->key, why);
-    rec_terminate_done(k, event_id, true);
-    return 0;
-  }
-  /* Write-ahead, as for a create: a crash after sending must not leave a
-   * state whose open event hides the key's next failure. */
-  if (rec_terminate_start(k)) {
-    e->dirty = true;
-    eng_save_state(e, now);
-  }
-  struct err err = {{0}};
-  int rc = xm_terminate(e->xm, event_id, &err);
-  rec_terminate_done(k, event_id, rc == 0 || rc == -ENOENT);
-  e->dirty = true;
-  if (rc != 0 && rc != -ENOENT) {
-    eng_xm_failed(e, rc, &err, now);
-    return rc;
-  }
-  eng_api_up(e, &e->xm_health);
-  e->n.events_terminated++;
-  eng_log(e, ENGINE_LOG_INFO, "Terminated xMatters event %s of %s: %s.",
-          event_id, k->key, why);
-  return 0;
 }
 
 /* Write-ahead for the cycle's sends: every trigger is recorded as possibly
@@ -289,63 +256,89 @@ int eng_terminate(struct engine *e, struct rec_key *k, const char *event_id,
  * xMatters is down or in DryRun). */
 static bool record_intents(struct engine *e, const struct rec_actions *actions,
                            double now) {
-  if (e->cfg->dry_run || e->xm_down)
+  if (e->cfg->dry_run || !health_xm_usable(&e->health))
     return false;
-  bool changed = false;
+  size_t sends = 0;
   for (size_t i = 0; i < actions->n; i++) {
     const struct rec_action *a = &actions->v[i];
     struct rec_key *k = e->state.keys[a->key];
     if (a->type == REC_CREATE) {
       rec_create_done(k, &e->opts, REC_MAYBE_SENT, NULL, now);
-      changed = true;
-    } else if (a->type == REC_TERMINATE && !eng_is_dry_run_id(a->event_id)) {
-      changed |= rec_terminate_start(k);
+      sends++;
+    } else if (a->type == REC_TERMINATE &&
+               !event_ops_placeholder(a->event_id)) {
+      rec_terminate_start(k);
+      sends++;
     }
   }
-  if (changed) {
-    e->dirty = true;
-    eng_save_state(e, now);
-  }
+  if (sends > 0)
+    persist_save(&e->persist, &e->state, now);
   return true;
 }
 
+/* The last event this cycle's actions ended, and its key. */
+struct closed {
+  const struct rec_key *k;
+  char event_id[XM_ID_MAX];
+};
+
+/* Carries out a create or a terminate; a terminated event goes to
+ * *closed. */
 static void carry_out(struct engine *e, const struct rec_action *a,
-                      bool recorded, double now) {
+                      bool recorded, double now, struct closed *closed) {
   struct rec_key *k = e->state.keys[a->key];
-  switch (a->type) {
-  case REC_CREATE:
-    if (!e->xm_down)
+  bool usable = health_xm_usable(&e->health);
+  if (a->type == REC_CREATE) {
+    if (usable)
       create_event(e, k, now);
     else if (recorded) /* xMatters went down: this one was not sent */
       rec_create_done(k, &e->opts, REC_NOT_CREATED, NULL, now);
-    break;
-  case REC_TERMINATE:
-    if (!e->xm_down &&
-        eng_terminate(e, k, a->event_id, "the test passes in every location",
-                      now) == 0) {
-      e->closed_key = k;
-      str_copy(e->closed_event, sizeof(e->closed_event), a->event_id);
-    }
-    break;
-  case REC_NOTIFY_FAILURE:
-    eng_notify_key(e, k, ENGINE_FAILURE);
-    e->dirty = true;
-    break;
-  case REC_NOTIFY_OKAY:
-    eng_notify_key(e, k, ENGINE_OKAY);
-    e->dirty = true;
-    break;
+  } else if (usable && event_ops_terminate(e, k, a->event_id,
+                                           "the test passes in every location",
+                                           now) == 0) {
+    closed->k = k;
+    str_copy(closed->event_id, sizeof(closed->event_id), a->event_id);
   }
 }
 
-void eng_act(struct engine *e, double now) {
+/* Hands a notification action on, with the event just closed when it is
+ * the key's (an OKAY names it). */
+static void add_notice(struct engine *e, struct key_notices *out,
+                       const struct rec_action *a,
+                       const struct closed *closed) {
+  const struct rec_key *k = e->state.keys[a->key];
+  if (array_reserve(&out->v, &out->cap, out->n, sizeof(*out->v), 8) != 0) {
+    say_log(&e->say, ENGINE_LOG_ERR,
+            "Out of memory for the notification of %s.", k->key);
+    return;
+  }
+  struct key_notice *kn = &out->v[out->n++];
+  kn->k = k;
+  kn->severity = a->type == REC_NOTIFY_FAILURE ? ENGINE_FAILURE : ENGINE_OKAY;
+  str_copy(kn->closed_event, sizeof(kn->closed_event),
+           closed->k == k ? closed->event_id : "");
+}
+
+void drive_events_act(struct engine *e, double now, struct key_notices *out) {
   struct rec_actions actions;
+  struct closed closed = {NULL, ""};
   rec_actions_init(&actions);
-  e->closed_key = NULL;
   if (rec_plan_actions(&e->state, &e->opts, now, &actions) != 0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory planning the xMatters actions.");
+    say_log(&e->say, ENGINE_LOG_ERR,
+            "Out of memory planning the xMatters actions.");
   bool recorded = record_intents(e, &actions, now);
-  for (size_t i = 0; i < actions.n; i++)
-    carry_out(e, &actions.v[i], recorded, now);
+  for (size_t i = 0; i < actions.n; i++) {
+    const struct rec_action *a = &actions.v[i];
+    if (a->type == REC_CREATE || a->type == REC_TERMINATE)
+      carry_out(e, a, recorded, now, &closed);
+    else
+      add_notice(e, out, a, &closed);
+  }
   rec_actions_fini(&actions);
+}
+
+void drive_events_notices_fini(struct key_notices *a) {
+  free(a->v);
+  a->v = NULL;
+  a->n = a->cap = 0;
 }

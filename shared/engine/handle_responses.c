@@ -1,12 +1,18 @@
-/* The engine's response stage: reads the responses to the plugin's active
- * events and acts on the new ones. "Rerun" runs the test again through its
- * trigger URL (same environment, same location) and then terminates the
- * event, or, with RerunKeepsEventOpen, lets the rerun's result decide;
- * "Acknowledge" is recorded (state file, log, notification, counter). The
- * decisions are responses.c's; this file does the calls. */
-#include "engine/engine_internal.h"
+/* The stage that handles the responses to the plugin's xMatters events.
+ *
+ * It reads the responses to the plugin's active events and acts on the new
+ * ones. "Rerun" runs the test again through its trigger URL (same
+ * environment, same location) and then terminates the event, or, with
+ * RerunKeepsEventOpen, lets the rerun's result decide; "Acknowledge" is
+ * recorded (state file, log, notification, counter). The decisions are
+ * responses.c's; this file does the calls. */
+#include "engine/handle_responses.h"
 
-#include "util/buf.h"
+#include "core/responses.h"
+
+#include "engine/event_ops.h"
+#include "engine/key_view.h"
+
 #include "util/clock.h"
 #include "util/limiter.h"
 #include "util/str.h"
@@ -15,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Runscope takes at most 10 triggers in 10 s per trigger URL; the window
  * gets a margin for timer granularity. */
@@ -48,10 +53,8 @@ static const struct cat_test *test_of(const struct engine *e,
 /* A WARNING notification: the key still fails, but someone is on it. */
 static void notify_ack(struct engine *e, const struct rec_key *k,
                        const struct resp_event *ev, const char *when) {
-  if (e->sink.notify == NULL)
-    return;
   struct key_view v;
-  eng_key_view_init(e, k, &v);
+  key_view_init(e, k, &v);
   char full[1024], msg[REPORT_MESSAGE_MAX], instance[REPORT_NAME_MAX];
   char name[REPORT_KEY_NAME_MAX];
   snprintf(full, sizeof(full),
@@ -59,7 +62,7 @@ static void notify_ack(struct engine *e, const struct rec_key *k,
            "environment \"%s\".",
            ev->acked_by, ev->event_id, v.test_name, v.env_name);
   str_copy(msg, sizeof(msg), full); /* collectd's limit; cut is fine */
-  eng_key_ids(e, k, instance, name);
+  key_view_ids(e, k, instance, name);
   const struct engine_meta meta[] = {
       {"runscope_key", k->key},
       {"test_id", k->test_id},
@@ -68,16 +71,9 @@ static void notify_ack(struct engine *e, const struct rec_key *k,
       {"acknowledged_by", ev->acked_by},
       {"acknowledged_at", when},
   };
-  struct engine_notification n = {
-      .severity = ENGINE_WARNING,
-      .plugin_instance = instance,
-      .type = "bool",
-      .type_instance = name,
-      .message = msg,
-      .meta = meta,
-      .n_meta = sizeof(meta) / sizeof(meta[0]),
-  };
-  e->sink.notify(e->sink.ctx, &n);
+  struct say_about about = {instance, "bool", name};
+  say_notify(&e->say, ENGINE_WARNING, &about, msg, meta,
+             sizeof(meta) / sizeof(meta[0]));
 }
 
 static void acknowledged(struct engine *e, const struct rec_key *k,
@@ -85,8 +81,8 @@ static void acknowledged(struct engine *e, const struct rec_key *k,
                          const struct xm_delivery *d) {
   char when[32];
   clock_iso8601(d->received, when, sizeof(when));
-  e->n.acknowledgements++;
-  eng_log(e, ENGINE_LOG_INFO,
+  say_tally(&e->say, SAY_ACKNOWLEDGEMENTS);
+  say_log(&e->say, ENGINE_LOG_INFO,
           "%s acknowledged xMatters event %s of %s%s%s; the event stays "
           "active until the test passes.",
           d->user[0] ? d->user : "someone", ev->event_id, k->key,
@@ -96,6 +92,34 @@ static void acknowledged(struct engine *e, const struct rec_key *k,
 
 /* ---- reading the responses ---- */
 
+/* Logs why a response is ignored (verdicts that do nothing). */
+static void log_ignored(struct engine *e, const struct rec_key *k,
+                        const struct resp_event *ev,
+                        const struct xm_delivery *d, enum resp_verdict v) {
+  const char *who = d->user[0] ? d->user : "someone";
+  if (v == RESP_V_FOREIGN_ITEM)
+    say_log(&e->say, ENGINE_LOG_DEBUG,
+            "Ignoring the response \"%s\" of %s listed for xMatters event %s: "
+            "it is a response to event %s.",
+            d->text, who, ev->event_id, d->event_id);
+  else if (v == RESP_V_CLOSED)
+    say_log(&e->say, ENGINE_LOG_DEBUG,
+            "Ignoring the response \"%s\" of %s on xMatters event %s of %s: "
+            "the event is terminated.",
+            d->text, who, ev->event_id, k->key);
+  else if (v == RESP_V_FOREIGN)
+    say_log(&e->say, ENGINE_LOG_DEBUG,
+            "Ignoring the response \"%s\" of %s on xMatters event %s: the "
+            "plugin did not create it for %s.",
+            d->text, who, ev->event_id, k->key);
+  else
+    say_log(&e->say, ENGINE_LOG_DEBUG,
+            "Ignoring the response \"%s\" of %s on xMatters event %s of %s: "
+            "neither \"%s\" nor \"%s\".",
+            d->text, who, ev->event_id, k->key, e->cfg->xmatters.rerun_response,
+            e->cfg->xmatters.acknowledge_response);
+}
+
 /* Logs (and for Acknowledge, reports) one decision on a response. */
 static void report_decision(struct engine *e, const struct rec_key *k,
                             const struct resp_event *ev,
@@ -103,45 +127,26 @@ static void report_decision(struct engine *e, const struct rec_key *k,
   const char *who = d->user[0] ? d->user : "someone";
   switch (v) {
   case RESP_V_FOREIGN_ITEM:
-    eng_log(e, ENGINE_LOG_DEBUG,
-            "Ignoring the response \"%s\" of %s listed for xMatters event %s: "
-            "it is a response to event %s.",
-            d->text, who, ev->event_id, d->event_id);
-    break;
   case RESP_V_CLOSED:
-    eng_log(e, ENGINE_LOG_DEBUG,
-            "Ignoring the response \"%s\" of %s on xMatters event %s of %s: "
-            "the event is terminated.",
-            d->text, who, ev->event_id, k->key);
-    break;
   case RESP_V_FOREIGN:
-    eng_log(e, ENGINE_LOG_DEBUG,
-            "Ignoring the response \"%s\" of %s on xMatters event %s: the "
-            "plugin did not create it for %s.",
-            d->text, who, ev->event_id, k->key);
-    break;
   case RESP_V_OTHER_TEXT:
-    eng_log(e, ENGINE_LOG_DEBUG,
-            "Ignoring the response \"%s\" of %s on xMatters event %s of %s: "
-            "neither \"%s\" nor \"%s\".",
-            d->text, who, ev->event_id, k->key, e->cfg->xmatters.rerun_response,
-            e->cfg->xmatters.acknowledge_response);
+    log_ignored(e, k, ev, d, v);
     break;
   case RESP_V_RERUN:
-    eng_log(e, ENGINE_LOG_INFO,
+    say_log(&e->say, ENGINE_LOG_INFO,
             "%s asked for a rerun on xMatters event %s of %s: running the "
             "test again%s%s.",
             who, ev->event_id, k->key, ev->rerun_location[0] ? " in " : "",
             ev->rerun_location);
     break;
   case RESP_V_RERUN_MERGED:
-    eng_log(e, ENGINE_LOG_INFO,
+    say_log(&e->say, ENGINE_LOG_INFO,
             "The rerun %s asked for on xMatters event %s of %s is the one "
             "already under way.",
             who, ev->event_id, k->key);
     break;
   case RESP_V_RERUN_CAPPED:
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "Ignoring the rerun %s asked for on xMatters event %s of %s: the "
             "test already ran again %u times for it (MaxRerunsPerEvent %d).",
             who, ev->event_id, k->key, ev->reruns,
@@ -161,10 +166,10 @@ static int event_status(struct engine *e, struct rec_key *k, const char *id,
   struct err err = {{0}};
   int rc = xm_get_event(e->xm, id, &ev, &err);
   if (rc != 0 && rc != -ENOENT) {
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     return rc;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   if (rc == 0 && ev.runscope_key[0] != '\0' &&
       strcmp(ev.runscope_key, k->key) != 0)
     *ret = RESP_EVENT_FOREIGN;
@@ -173,10 +178,8 @@ static int event_status(struct engine *e, struct rec_key *k, const char *id,
     *ret = RESP_EVENT_OPEN;
   else
     *ret = RESP_EVENT_CLOSED;
-  if (*ret == RESP_EVENT_CLOSED) {
+  if (*ret == RESP_EVENT_CLOSED)
     rec_terminate_done(k, id, true);
-    e->dirty = true;
-  }
   return 0;
 }
 
@@ -196,7 +199,7 @@ static struct resp_event *record_for(struct engine *e, const struct rec_key *k,
   if (!*ret_news || ev != &fresh)
     return ev == &fresh ? NULL : ev;
   if (resp_get(&e->state, k->key, id, &ev) != 0) {
-    eng_log(e, ENGINE_LOG_ERR,
+    say_log(&e->say, ENGINE_LOG_ERR,
             "Out of memory keeping the responses to xMatters event %s.", id);
     return NULL;
   }
@@ -213,17 +216,17 @@ static void read_responses(struct engine *e, struct rec_key *k, const char *id,
   int rc = xm_user_deliveries(e->xm, id, now, &d, &n, &err);
   if (rc == -ENOENT) {
     /* Gone from xMatters: the key's next lookup forgets it. */
-    eng_log(e, ENGINE_LOG_DEBUG,
+    say_log(&e->say, ENGINE_LOG_DEBUG,
             "xMatters does not know event %s of %s any more; its responses "
             "are not read.",
             id, k->key);
     return;
   }
   if (rc != 0) {
-    eng_xm_failed(e, rc, &err, now);
+    health_xm_failed(&e->health, rc, &err, now);
     return;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   struct resp_event *ev = record_for(e, k, id, d, n, &news);
   enum resp_event_status status;
   struct resp_decision *out = NULL;
@@ -234,7 +237,6 @@ static void read_responses(struct engine *e, struct rec_key *k, const char *id,
     size_t m = resp_review(ev, &o, status, d, n, f ? f->location : "", out);
     for (size_t i = 0; i < m; i++)
       report_decision(e, k, ev, &d[out[i].delivery], out[i].verdict);
-    e->dirty = true;
   }
   free(out);
   free(d);
@@ -262,8 +264,7 @@ static void rerun_sent(struct engine *e, struct resp_event *ev, double now,
                        const struct rs_started_run *runs, size_t n) {
   resp_rerun_sent(ev, e->cfg->xmatters.rerun_keeps_event_open, now, runs, n);
   if (!e->cfg->dry_run)
-    e->n.reruns_triggered++;
-  e->dirty = true;
+    say_tally(&e->say, SAY_RERUNS_TRIGGERED);
 }
 
 /* A trigger that failed: retried later (limited, 429 or 5xx; not sent at
@@ -277,22 +278,22 @@ static void trigger_failed(struct engine *e, const struct rec_key *k,
       wait = TRIGGER_RETRY;
     limiter_block(&e->triggers, url, done, done + wait);
     resp_rerun_not_sent(ev, false);
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "Runscope did not run the test of %s again yet (%s); the rerun "
             "for xMatters event %s is retried in %.0f s.",
             k->key, err->msg, ev->event_id, wait);
   } else if (http_maybe_sent(rc)) {
     rerun_sent(e, ev, now, NULL, 0);
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "The rerun of %s for xMatters event %s may have started (%s); it "
             "is not sent again.",
             k->key, ev->event_id, err->msg);
   } else if (rc == -ECONNREFUSED || rc == -ENOMEM) {
     resp_rerun_not_sent(ev, false);
-    eng_api_failed(e, &e->rs_health, rc, err, now);
+    health_failed(&e->health, &e->health.rs, rc, err, now);
   } else {
     resp_rerun_not_sent(ev, true);
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "Runscope refused to run the test of %s again for xMatters event "
             "%s (%s); that Rerun response is dropped.",
             k->key, ev->event_id, err->msg);
@@ -303,11 +304,11 @@ static void trigger_failed(struct engine *e, const struct rec_key *k,
 static void send_trigger(struct engine *e, const struct rec_key *k,
                          struct resp_event *ev, const char *url, double now) {
   /* Trigger URLs are Runscope's too: while its API backs off, wait. */
-  if (backoff_active(&e->rs_health.backoff, now))
+  if (health_waiting(&e->health.rs, now))
     return;
   double wait = limiter_wait(&e->triggers, url, clock_monotonic());
   if (wait > 0) {
-    eng_log(e, ENGINE_LOG_DEBUG,
+    say_log(&e->say, ENGINE_LOG_DEBUG,
             "The rerun of %s for xMatters event %s waits %.1f s: Runscope "
             "takes at most %d triggers in 10 s per test.",
             k->key, ev->event_id, wait, TRIGGER_LIMIT);
@@ -315,8 +316,7 @@ static void send_trigger(struct engine *e, const struct rec_key *k,
   }
   /* Write-ahead: a crash after sending must not send it twice. */
   resp_rerun_sending(ev, now);
-  e->dirty = true;
-  eng_save_state(e, now);
+  persist_save(&e->persist, &e->state, now);
   struct rs_trigger_req req = trigger_req(k, ev);
   struct rs_started_run *runs = NULL;
   size_t n = 0;
@@ -324,13 +324,12 @@ static void send_trigger(struct engine *e, const struct rec_key *k,
   int rc = rs_trigger(e->rs, url, &req, &runs, &n, &err);
   double done = clock_monotonic();
   limiter_note(&e->triggers, url, done);
-  e->dirty = true;
   if (rc != 0) {
     trigger_failed(e, k, ev, url, rc, &err, now, done);
     return;
   }
   rerun_sent(e, ev, now, runs, n);
-  eng_log(e, ENGINE_LOG_INFO,
+  say_log(&e->say, ENGINE_LOG_INFO,
           "Ran the test of %s again%s%s (runscope_environment %s) for "
           "xMatters event %s, as %s asked: %zu run%s started%s%s.",
           k->key, req.region || req.agent ? " in " : "", ev->rerun_location,
@@ -349,8 +348,7 @@ static void run_again(struct engine *e, const struct rec_key *k,
   const char *url = t && t->detail.trigger_url ? t->detail.trigger_url : "";
   if (url[0] == '\0') {
     resp_rerun_not_sent(ev, true);
-    e->dirty = true;
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "Cannot run the test of %s again for xMatters event %s: %s; that "
             "Rerun response is dropped.",
             k->key, ev->event_id,
@@ -359,7 +357,7 @@ static void run_again(struct engine *e, const struct rec_key *k,
     return;
   }
   if (e->cfg->dry_run) {
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "DryRun: would run test \"%s\" again through its trigger URL "
             "(runscope_environment %s%s%s) for xMatters event %s of %s, then "
             "%s.",
@@ -380,18 +378,16 @@ static void rerun_result(struct engine *e, const struct rec_key *k,
                          struct resp_event *ev) {
   switch (resp_rerun_result(ev, k)) {
   case RESP_RESULT_FAILED:
-    eng_log(e, ENGINE_LOG_INFO,
+    say_log(&e->say, ENGINE_LOG_INFO,
             "The rerun of %s for xMatters event %s failed: the event stays "
             "active.",
             k->key, ev->event_id);
-    e->dirty = true;
     break;
   case RESP_RESULT_PASSED:
-    eng_log(e, ENGINE_LOG_INFO,
+    say_log(&e->say, ENGINE_LOG_INFO,
             "The rerun of %s for xMatters event %s passed: the event ends "
             "when every location passes.",
             k->key, ev->event_id);
-    e->dirty = true;
     break;
   case RESP_RESULT_NONE:
     break;
@@ -406,7 +402,7 @@ static void follow_rerun(struct engine *e, struct rec_key *k, const char *id,
     return;
   if (ev->rerun == RESP_RERUN_SENDING) {
     /* Found so after a restart: the trigger may have gone out. */
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "The rerun of %s for xMatters event %s may have started before "
             "a restart; it is not sent again.",
             k->key, id);
@@ -416,10 +412,10 @@ static void follow_rerun(struct engine *e, struct rec_key *k, const char *id,
     rerun_result(e, k, ev);
   if (ev->rerun == RESP_RERUN_PENDING)
     run_again(e, k, ev, now);
-  if (ev->rerun != RESP_RERUN_TERMINATING || e->xm_down)
+  if (ev->rerun != RESP_RERUN_TERMINATING || !health_xm_usable(&e->health))
     return;
-  if (eng_terminate(e, k, id, "a Rerun response ran the test again", now) ==
-          0 &&
+  if (event_ops_terminate(e, k, id, "a Rerun response ran the test again",
+                          now) == 0 &&
       e->cfg->dry_run)
     ev->rerun = RESP_RERUN_NONE;
 }
@@ -431,18 +427,17 @@ static void handle_event(struct engine *e, struct rec_key *k, const char *id,
                          double now) {
   const struct resp_event *ev = resp_find(&e->state, id);
   bool closing = ev != NULL && ev->rerun == RESP_RERUN_TERMINATING;
-  if (k->ev == REC_EV_ACTIVE && !e->xm_down && !closing)
+  if (k->ev == REC_EV_ACTIVE && health_xm_usable(&e->health) && !closing)
     read_responses(e, k, id, now);
   follow_rerun(e, k, id, now);
 }
 
-void eng_handle_responses(struct engine *e, double now) {
+void handle_responses(struct engine *e, double now) {
   if (e->cfg->xmatters.mode == CFG_MODE_FORWARD)
     return;
   if (e->triggers.limit == 0)
     limiter_init(&e->triggers, TRIGGER_LIMIT, TRIGGER_WINDOW);
-  if (resp_prune(&e->state, now, RESPONSES_KEEP) > 0)
-    e->dirty = true;
+  resp_prune(&e->state, now, RESPONSES_KEEP);
   for (size_t i = 0; i < e->state.n_keys; i++) {
     struct rec_key *k = e->state.keys[i];
     /* Terminating an event changes the key's list: work on a copy. */
@@ -450,7 +445,7 @@ void eng_handle_responses(struct engine *e, double now) {
     size_t n = k->n_events;
     memcpy(ids, k->event_ids, n * sizeof(ids[0]));
     for (size_t j = 0; j < n; j++)
-      if (!eng_is_dry_run_id(ids[j]))
+      if (!event_ops_placeholder(ids[j]))
         handle_event(e, k, ids[j], now);
   }
 }

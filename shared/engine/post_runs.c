@@ -1,24 +1,21 @@
-/* The engine's forward mode: every finished run of the watched tests is
- * posted to the Test Results trigger in Runscope's webhook shape, once, in
- * order per test.
+/* The forwarding stage: posts the queued runs to the Test Results trigger.
  *
- * While runs.c reads a test, eng_forward_since lowers the read's `since` to
- * the test's forward cursor (so an undelivered run is read again however
- * far the reading cursor moved) and eng_forward_run queues the runs after
- * the cursor, oldest first, up to the first that must wait (unfinished).
- * After the reads, eng_forward reads each queued run's detail (its steps),
- * posts the payload and moves the cursor. A failed post holds the test: its
- * later runs wait for the next cycle, when the failed one is read and sent
- * again first.
+ * In forward mode every finished run of the watched tests is posted in
+ * Runscope's webhook shape, once, in order per test. While the reads go
+ * (read_results.c), run_queue.c lowers each read's `since` to the
+ * test's forward cursor and queues the runs after it, oldest first, up to
+ * the first that must wait (unfinished). This stage takes that queue: it
+ * reads each run's detail (its steps), posts the payload and moves the
+ * cursor. A failed post holds the test: its later runs wait
+ * for the next cycle, when the failed one is read and sent again first.
  *
  * Delivery is at least once: the run being posted is recorded and saved
  * before the POST (write-ahead), the outcome after it. Should the plugin
  * stop between the two, or the answer be lost, the run is posted again, and
  * the log says so; nothing is skipped. */
-#include "engine/engine_internal.h"
+#include "engine/post_runs.h"
 
 #include "core/forward.h"
-#include "util/array.h"
 #include "util/buf.h"
 
 #include <errno.h>
@@ -32,73 +29,23 @@ static const char *result_name(enum rs_result r) {
   return r == RS_RESULT_PASS ? "pass" : r == RS_RESULT_FAIL ? "fail" : "other";
 }
 
-double eng_forward_since(struct engine *e, const char *bucket_key,
-                         const char *test_id, double since) {
-  struct fwd_test *t;
-  size_t before = e->state.fwd.n;
-  /* While xMatters backs off nothing can be posted: the test is read as in
-   * manage mode (for its values), not again from its forward cursor, which
-   * stays where it is until xMatters answers. */
-  e->fwd_held = e->xm_down;
-  if (fwd_test_get(&e->state.fwd, bucket_key, test_id, since, &t) != 0) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the forward cursor of %s/%s.",
-            bucket_key, test_id);
-    e->fwd_held = true;
-    return since;
-  }
-  if (e->state.fwd.n != before)
-    e->dirty = true;
-  double s = fwd_since(t);
-  return s < since && !e->fwd_held ? s : since;
-}
-
-void eng_forward_run(struct engine *e, const struct cat_bucket *b,
-                     const struct cat_test *t, const struct rs_run *run,
-                     double now) {
-  if (e->fwd_held)
-    return;
-  struct fwd_test *ft = fwd_test_find(&e->state.fwd, b->info.key, t->detail.id);
-  if (ft == NULL || fwd_is_handled(ft, run))
-    return;
-  if (run->result == RS_RESULT_UNFINISHED) {
-    /* Later runs wait for it, unless it has been running for longer than
-     * MaxRunDuration (then it is given up, as the reading cursor does). */
-    if (now - run->started_at <= e->cfg->max_run_duration)
-      e->fwd_held = true;
-    return;
-  }
-  if (e->xm_down || e->fwd_n == FWD_MAX_PER_CYCLE) {
-    e->fwd_held = true;
-    return;
-  }
-  if (array_reserve(&e->fwd_queue, &e->fwd_cap, e->fwd_n, sizeof(*e->fwd_queue),
-                    16) != 0) {
-    e->fwd_held = true;
-    return;
-  }
-  struct fwd_item *it = &e->fwd_queue[e->fwd_n++];
-  it->b = b;
-  it->t = t;
-  it->run = *run;
-}
-
 /* Reads the run's steps into *d. Returns 0 when the post may go ahead (with
  * or without steps), else the errno that holds it. */
-static int read_steps(struct engine *e, const struct fwd_item *it,
+static int read_steps(struct engine *e, const struct queued_run *it,
                       struct rs_run_detail *d, double now) {
   struct err err = {{0}};
   int rc = rs_get_run(e->rs, it->b->info.key, it->t->detail.id,
                       it->run.test_run_id, d, &err);
   if (rc == 0) {
-    eng_api_up(e, &e->rs_health);
+    health_up(&e->health.rs);
     return 0;
   }
   rs_run_detail_fini(d);
-  bool outage = eng_api_failed(e, &e->rs_health, rc, &err, now);
+  bool outage = health_failed(&e->health, &e->health.rs, rc, &err, now);
   /* A detail that is gone, unreadable or too large would hold the test for
    * ever: the run goes without its steps. */
   if (rc == -ENOENT || rc == -EPROTO || rc == -EMSGSIZE) {
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "Forwarding run %s of test \"%s\" without its steps (requests is "
             "empty): its detail cannot be read.",
             it->run.test_run_id, it->t->detail.name);
@@ -109,7 +56,7 @@ static int read_steps(struct engine *e, const struct fwd_item *it,
 
 /* The payload of a queued run into body; one too large to post goes
  * without its steps. */
-static int build_body(struct engine *e, const struct fwd_item *it,
+static int build_body(struct engine *e, const struct queued_run *it,
                       const struct rs_run_detail *d, struct buf *body) {
   const struct rs_run *r = &it->run;
   const char *env = r->environment_name[0]
@@ -133,7 +80,7 @@ static int build_body(struct engine *e, const struct fwd_item *it,
   };
   int rc = fwd_build_payload(&in, body);
   if (rc == -EMSGSIZE) {
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "The payload of run %s is larger than %u bytes: forwarding it "
             "without its steps.",
             r->test_run_id, FWD_BODY_MAX);
@@ -145,17 +92,17 @@ static int build_body(struct engine *e, const struct fwd_item *it,
 
 /* POSTs body for the run, with the write-ahead mark saved first. */
 static int post(struct engine *e, struct fwd_test *ft,
-                const struct fwd_item *it, const struct buf *body, double now) {
+                const struct queued_run *it, const struct buf *body,
+                double now) {
   const char *id = it->run.test_run_id;
   if (strcmp(ft->sending, id) == 0)
-    eng_log(e, ENGINE_LOG_NOTICE,
+    say_log(&e->say, ENGINE_LOG_NOTICE,
             "Posting run %s of test \"%s\" again: an earlier post of it may "
             "have arrived (its answer was lost, or the plugin stopped while "
             "posting).",
             id, it->t->detail.name);
   fwd_mark_sending(ft, id, now);
-  e->dirty = true;
-  eng_save_state(e, now);
+  persist_save(&e->persist, &e->state, now);
   char request_id[XM_ID_MAX] = "";
   struct err err = {{0}};
   int rc =
@@ -165,14 +112,14 @@ static int post(struct engine *e, struct fwd_test *ft,
     /* An explicit refusal accepted nothing; a lost answer may have. */
     if (!http_maybe_sent(rc))
       fwd_clear_sending(ft);
-    e->n.forward_errors++;
-    eng_xm_failed(e, rc, &err, now);
+    say_tally(&e->say, SAY_FORWARD_ERRORS);
+    health_xm_failed(&e->health, rc, &err, now);
     return rc;
   }
-  eng_api_up(e, &e->xm_health);
+  health_up(&e->health.xm);
   fwd_mark_handled(ft, &it->run, true);
-  e->n.runs_forwarded++;
-  eng_log(e, ENGINE_LOG_DEBUG,
+  say_tally(&e->say, SAY_RUNS_FORWARDED);
+  say_log(&e->say, ENGINE_LOG_DEBUG,
           "Forwarded run %s (%s) of test \"%s\" to the Test Results trigger, "
           "requestId %s.",
           id, result_name(it->run.result), it->t->detail.name,
@@ -180,8 +127,24 @@ static int post(struct engine *e, struct fwd_test *ft,
   return 0;
 }
 
+/* Posts the payload of a run (DryRun: says it would). Returns 0, or the
+ * errno that holds its test. */
+static int send_body(struct engine *e, struct fwd_test *ft,
+                     const struct queued_run *it, const struct buf *body,
+                     double now) {
+  if (!e->cfg->dry_run)
+    return post(e, ft, it, body, now);
+  say_log(&e->say, ENGINE_LOG_NOTICE,
+          "DryRun: would post run %s (%s) of test \"%s\" (%zu bytes) to the "
+          "Test Results trigger.",
+          it->run.test_run_id, result_name(it->run.result), it->t->detail.name,
+          body->len);
+  fwd_mark_handled(ft, &it->run, true);
+  return 0;
+}
+
 /* Forwards one queued run. Returns 0, or the errno that holds its test. */
-static int forward_one(struct engine *e, const struct fwd_item *it,
+static int forward_one(struct engine *e, const struct queued_run *it,
                        double now) {
   struct fwd_test *ft =
       fwd_test_find(&e->state.fwd, it->b->info.key, it->t->detail.id);
@@ -190,14 +153,12 @@ static int forward_one(struct engine *e, const struct fwd_item *it,
   if (it->run.result == RS_RESULT_CANCELLED) {
     /* Runscope's webhook says pass or fail; a cancelled run is no result. */
     fwd_mark_handled(ft, &it->run, false);
-    e->dirty = true;
-    eng_log(e, ENGINE_LOG_DEBUG,
-            "Run %s of test \"%s\" was cancelled: not "
-            "forwarded.",
+    say_log(&e->say, ENGINE_LOG_DEBUG,
+            "Run %s of test \"%s\" was cancelled: not forwarded.",
             it->run.test_run_id, it->t->detail.name);
     return 0;
   }
-  if (e->xm_down)
+  if (!health_xm_usable(&e->health))
     return -EAGAIN;
   struct rs_run_detail d;
   int rc = read_steps(e, it, &d, now);
@@ -207,37 +168,26 @@ static int forward_one(struct engine *e, const struct fwd_item *it,
   buf_init(&body, FWD_BODY_MAX);
   rc = build_body(e, it, &d, &body);
   rs_run_detail_fini(&d);
-  if (rc != 0) {
-    eng_log(e, ENGINE_LOG_ERR, "Cannot build the payload of run %s: %s.",
+  if (rc == 0)
+    rc = send_body(e, ft, it, &body, now);
+  else
+    say_log(&e->say, ENGINE_LOG_ERR, "Cannot build the payload of run %s: %s.",
             it->run.test_run_id, err_errno_text(-rc));
-  } else if (e->cfg->dry_run) {
-    eng_log(e, ENGINE_LOG_NOTICE,
-            "DryRun: would post run %s (%s) of test \"%s\" (%zu bytes) to the "
-            "Test Results trigger.",
-            it->run.test_run_id, result_name(it->run.result),
-            it->t->detail.name, body.len);
-    fwd_mark_handled(ft, &it->run, true);
-  } else {
-    rc = post(e, ft, it, &body, now);
-  }
   buf_fini(&body);
   return rc;
 }
 
-void eng_forward(struct engine *e, double now) {
+void post_runs(struct engine *e, const struct run_queue *q, double now) {
   const struct cat_test *held = NULL;
-  for (size_t i = 0; i < e->fwd_n; i++) {
-    const struct fwd_item *it = &e->fwd_queue[i];
+  for (size_t i = 0; i < q->n; i++) {
+    const struct queued_run *it = &q->v[i];
     if (it->t == held)
       continue; /* an earlier run of its test did not go: keep the order */
     int rc = forward_one(e, it, now);
     if (rc == 0)
       continue;
     held = it->t;
-    if (eng_is_outage(rc) || e->xm_down)
+    if (health_is_outage(rc) || !health_xm_usable(&e->health))
       break; /* an API is down: the rest waits for the next cycle */
   }
-  free(e->fwd_queue);
-  e->fwd_queue = NULL;
-  e->fwd_n = e->fwd_cap = 0;
 }

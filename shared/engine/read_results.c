@@ -1,11 +1,11 @@
-/* The engine's Runscope side: the catalog (buckets every DiscoveryInterval,
- * the tests lists every cycle, details when new or stale) and the new runs
- * of the tests that may have some (due.h), read many at a time. */
-#include "engine/engine_internal.h"
+/* The stage that reads results: new runs of the tests that may have some.
+ *
+ * Many at a time, in the order the due logic gives (due.h), with the
+ * details of new or stale tests; forward mode's runs go to its queue. */
+#include "engine/read_results.h"
 
 #include "core/due.h"
 #include "util/array.h"
-#include "util/buf.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -15,73 +15,6 @@
 
 /* Schedules of one test that the due logic looks at; more are ignored. */
 #define SCHEDULES_MAX 32
-
-/* ---- discovery ---- */
-
-/* Re-reads the buckets. Returns 0 or the errno of the failed call. */
-static int refresh_buckets(struct engine *e, double now) {
-  struct err err = {{0}};
-  int rc = cat_refresh_buckets(&e->cat, e->rs, e->cfg, &err);
-  if (rc != 0) {
-    eng_api_failed(e, &e->rs_health, rc, &err, now);
-    return rc;
-  }
-  eng_api_up(e, &e->rs_health);
-  e->discovered_at = now;
-  eng_log(e, ENGINE_LOG_DEBUG, "Discovery: %zu buckets watched.",
-          e->cat.n_buckets);
-  return 0;
-}
-
-struct lists {
-  struct engine *e;
-  double now;
-  size_t failed;
-};
-
-static bool on_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
-                     size_t n, const struct err *err) {
-  struct lists *l = ctx;
-  struct engine *e = l->e;
-  if (rc != 0) {
-    l->failed++;
-    return !eng_api_failed(e, &e->rs_health, rc, err, l->now);
-  }
-  eng_api_up(e, &e->rs_health);
-  if (cat_merge_tests(&e->cat.buckets[i], tests, n) != 0) {
-    l->failed++;
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests of bucket %s.",
-            e->cat.buckets[i].info.key);
-  }
-  return true;
-}
-
-/* Reads every bucket's tests list, many at a time. */
-static void read_lists(struct engine *e, double now) {
-  struct lists l = {e, now, 0};
-  const char **keys = calloc(e->cat.n_buckets + 1, sizeof(*keys));
-  if (keys == NULL) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
-    return;
-  }
-  for (size_t i = 0; i < e->cat.n_buckets; i++)
-    keys[i] = e->cat.buckets[i].info.key;
-  cat_unlist(&e->cat);
-  if (rs_list_tests_many(e->rs, keys, e->cat.n_buckets, on_tests, &l) != 0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
-  else if (l.failed == 0)
-    e->polled_at = now; /* Runscope answered this cycle's poll */
-  free(keys);
-}
-
-void eng_discover(struct engine *e, double now) {
-  if ((!e->cat.loaded ||
-       now - e->discovered_at >= e->cfg->discovery_interval) &&
-      refresh_buckets(e, now) != 0 &&
-      (!e->cat.loaded || backoff_active(&e->rs_health.backoff, now)))
-    return;
-  read_lists(e, now);
-}
 
 /* ---- which tests to read ---- */
 
@@ -175,10 +108,12 @@ static int cmp_due(const void *a, const void *b) {
 }
 
 /* The tests whose results this cycle reads, in order (*ret: caller frees).
- * A test without a detail yet waits for it (its names come from it). First
+ * A test without a detail yet waits for it (its names come from it; it
+ * counts as deferred). First
  * sightings found current are remembered as read. Returns the count, or
  * -1 when memory runs out. */
-static long collect_due(struct engine *e, double now, struct due_item **ret) {
+static long collect_due(struct engine *e, double now, struct due_item **ret,
+                        size_t *deferred) {
   size_t n = 0, cap = 0;
   struct due_item *v = NULL;
   struct due_opts o = due_opts_of(e);
@@ -193,7 +128,7 @@ static long collect_due(struct engine *e, double now, struct due_item **ret) {
       if (why == DUE_NO && !t->due.known)
         due_skip(&t->due, &in, now);
       if (why != DUE_NO && t->detail_at <= 0)
-        e->deferred++; /* waits for its detail */
+        (*deferred)++; /* waits for its detail */
       if (why == DUE_NO || t->detail_at <= 0)
         continue;
       if (array_reserve(&v, &cap, n, sizeof(*v), 64) != 0) {
@@ -229,7 +164,7 @@ static void note_cut(struct engine *e, const char *bk, const struct cat_test *t,
                      size_t n, double since) {
   if (n < RS_RESULTS_MAX)
     return;
-  eng_log(e, ENGINE_LOG_NOTICE,
+  say_log(&e->say, ENGINE_LOG_NOTICE,
           "Read the newest %d runs of test \"%s\" (%s/%s) since %.0f; older "
           "ones are skipped: only the latest run of each location is a "
           "verdict.",
@@ -240,6 +175,7 @@ static void note_cut(struct engine *e, const char *bk, const struct cat_test *t,
 struct reads {
   struct engine *e;
   double now;
+  struct run_queue *fwd; /* forward mode: the runs to post */
   struct due_item *items;
   struct rs_test_ref *refs;
   bool *done; /* the item was reported */
@@ -254,30 +190,28 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
   const char *bk = it->b->info.key, *id = it->t->detail.id;
   bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
   double since = r->refs[i].since;
-  /* as eng_forward_since left it for this test: held while xMatters is */
-  e->fwd_held = e->xm_down;
+  /* forward mode: the runs of a test wait while xMatters is out, and
+   * after the first that must wait */
+  bool held = !forward || !health_xm_usable(&e->health);
   for (size_t k = 0; k < n; k++) {
     struct rs_run run = runs[k];
     if (!run_selected(it->b, it->t, &run))
       continue;
     /* The results list names the test; make sure the key uses ours. */
     str_copy(run.test_id, sizeof(run.test_id), id);
-    if (rec_observe_run(&e->state, bk, &run) > 0)
-      e->dirty = true;
+    rec_observe_run(&e->state, bk, &run);
     if (run.result != RS_RESULT_UNFINISHED &&
         run.started_at > it->t->fwd_newest)
       it->t->fwd_newest = run.started_at;
-    if (forward)
-      eng_forward_run(e, it->b, it->t, &run, r->now);
+    if (!held)
+      held = run_queue_offer(r->fwd, e, it->b, it->t, &run, r->now);
   }
   note_cut(e, bk, it->t, n, since);
   double next =
       rec_cursor_next(since, runs, n, r->now, e->cfg->max_run_duration);
   struct rec_cursor *cur = rec_cursor_find(&e->state, bk, id);
-  if (cur == NULL || next != cur->since) {
+  if (cur == NULL || next != cur->since)
     rec_cursor_set(&e->state, bk, id, next);
-    e->dirty = true;
-  }
   /* the read covered the last_run this cycle's list showed */
   const struct cat_listing *l = &it->t->list;
   struct due_input in = {.listed = l->listed,
@@ -294,20 +228,25 @@ static bool on_runs(void *ctx, size_t i, int rc, const struct rs_run *runs,
   struct engine *e = r->e;
   r->done[i] = true;
   if (rc != 0) /* an outage stops the reads: the next cycle retries */
-    return !eng_api_failed(e, &e->rs_health, rc, err, r->now);
-  eng_api_up(e, &e->rs_health);
-  e->polled_at = r->now;
+    return !health_failed(&e->health, &e->health.rs, rc, err, r->now);
+  health_up(&e->health.rs);
+  health_polled(&e->health, r->now);
   apply_runs(r, i, runs, n);
   return true;
 }
 
 /* Reads the results of items[0..n) in their order until the deadline. */
-static void read_results(struct engine *e, double now, struct due_item *items,
-                         size_t n) {
-  struct reads r = {e, now, items, calloc(n + 1, sizeof(*r.refs)),
+static void read_items(struct engine *e, double now, double deadline,
+                       struct due_item *items, size_t n,
+                       struct results_read *out) {
+  struct reads r = {e,
+                    now,
+                    &out->fwd,
+                    items,
+                    calloc(n + 1, sizeof(*r.refs)),
                     calloc(n + 1, sizeof(*r.done))};
   if (r.refs == NULL || r.done == NULL) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the results reads.");
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the results reads.");
     goto out;
   }
   bool forward = e->cfg->xmatters.mode == CFG_MODE_FORWARD;
@@ -316,14 +255,13 @@ static void read_results(struct engine *e, double now, struct due_item *items,
     double since =
         items[i].since > 0 ? items[i].since : now - e->cfg->max_catch_up;
     if (forward) /* from the oldest run not yet forwarded */
-      since = eng_forward_since(e, bk, id, since);
+      since = run_queue_since(e, bk, id, since);
     r.refs[i] = (struct rs_test_ref){bk, id, since};
   }
-  if (rs_list_results_many(e->rs, r.refs, n, e->read_deadline, on_runs, &r) !=
-      0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the results reads.");
+  if (rs_list_results_many(e->rs, r.refs, n, deadline, on_runs, &r) != 0)
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the results reads.");
   for (size_t i = 0; i < n; i++)
-    e->deferred += !r.done[i];
+    out->deferred += !r.done[i];
 out:
   free(r.refs);
   free(r.done);
@@ -343,30 +281,31 @@ static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
   struct engine *e = x->e;
   struct cat_test *t = x->tests[i];
   if (rc == 0) {
-    eng_api_up(e, &e->rs_health);
+    health_up(&e->health.rs);
     cat_set_detail(t, d, x->now);
     return true;
   }
   /* A test the API does not show (any more) or shows wrongly keeps what it
    * had, and is asked again after DiscoveryInterval. */
   if (rc == -EACCES || rc == -ENOENT || rc == -EPROTO) {
-    eng_log(e, ENGINE_LOG_DEBUG, "%s", err->msg);
+    say_log(&e->say, ENGINE_LOG_DEBUG, "%s", err->msg);
     t->detail_at = x->now;
     return true;
   }
-  return !eng_api_failed(e, &e->rs_health, rc, err, x->now);
+  return !health_failed(&e->health, &e->health.rs, rc, err, x->now);
 }
 
 /* Reads the details of new tests (fresh: never answered) or of those older
  * than DiscoveryInterval, until the deadline. */
-static void read_details(struct engine *e, double now, bool fresh) {
+static void read_details(struct engine *e, double now, double deadline,
+                         bool fresh) {
   size_t n = 0, total = 0;
   for (size_t i = 0; i < e->cat.n_buckets; i++)
     total += e->cat.buckets[i].n_tests;
   struct details x = {e, now, calloc(total + 1, sizeof(*x.tests))};
   struct rs_test_ref *refs = calloc(total + 1, sizeof(*refs));
   if (x.tests == NULL || refs == NULL) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the test details.");
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the test details.");
     goto out;
   }
   for (size_t i = 0; i < e->cat.n_buckets; i++) {
@@ -381,9 +320,8 @@ static void read_details(struct engine *e, double now, bool fresh) {
       refs[n++] = (struct rs_test_ref){b->info.key, t->detail.id, 0};
     }
   }
-  if (n > 0 &&
-      rs_get_tests_many(e->rs, refs, n, e->read_deadline, on_detail, &x) != 0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the test details.");
+  if (n > 0 && rs_get_tests_many(e->rs, refs, n, deadline, on_detail, &x) != 0)
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the test details.");
 out:
   free(x.tests);
   free(refs);
@@ -391,23 +329,24 @@ out:
 
 /* True while Runscope may be asked more in this cycle. */
 static bool may_read(struct engine *e, double now) {
-  return !backoff_active(&e->rs_health.backoff, now);
+  return !health_waiting(&e->health.rs, now);
 }
 
-void eng_poll_results(struct engine *e, double now) {
+void read_results(struct engine *e, double now, double deadline,
+                  struct results_read *out) {
   struct due_item *items = NULL;
-  e->deferred = 0;
-  read_details(e, now, true); /* new tests: their names come first */
+  out->read = true;
+  read_details(e, now, deadline, true); /* new tests: their names first */
   if (!may_read(e, now))
     return;
-  long n = collect_due(e, now, &items);
+  long n = collect_due(e, now, &items, &out->deferred);
   if (n < 0) {
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory for the due tests.");
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the due tests.");
     return;
   }
   if (n > 0)
-    read_results(e, now, items, (size_t)n);
+    read_items(e, now, deadline, items, (size_t)n, out);
   free(items);
   if (may_read(e, now))
-    read_details(e, now, false);
+    read_details(e, now, deadline, false);
 }

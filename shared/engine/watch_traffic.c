@@ -1,6 +1,8 @@
-/* The engine's traffic-alert stage: reads the Errors stream of every watched
- * bucket that has <TrafficAlert> rules, applies the rules (traffic.h), and
- * sends an FYI event per match that flood control lets through, on
+/* The stage that watches captured traffic for the live traffic alerts.
+ *
+ * It reads the Errors stream of every watched bucket that has
+ * <TrafficAlert> rules, applies the rules (traffic.h), and sends an FYI
+ * event per match that flood control lets through, on
  * LiveTrafficTriggerURL; with a notification per event and values per
  * rule.
  *
@@ -14,11 +16,10 @@
  * sending it again could page twice). An explicit refusal (any HTTP error
  * status) created nothing: the match joins the rule's held-back matches and
  * is reported by its next event, so no match is lost to an outage. */
-#include "engine/engine_internal.h"
+#include "engine/watch_traffic.h"
 
+#include "core/report.h"
 #include "core/traffic.h"
-#include "engine/report.h"
-#include "util/buf.h"
 #include "util/clock.h"
 #include "util/str.h"
 
@@ -26,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A rule's name in a type instance: "traffic_suppressed-" and it fit
  * collectd's 127 bytes. */
@@ -169,8 +169,6 @@ static int trigger(struct engine *e, const struct cfg_alert *rule,
  * DryRun). */
 static void notify(struct engine *e, const struct tr_view *v,
                    const char *request_id) {
-  if (e->sink.notify == NULL)
-    return;
   char instance[REPORT_NAME_MAX], rule[RULE_NAME_MAX];
   char type_instance[REPORT_NAME_MAX];
   char msg[3072], status[16], count[24];
@@ -193,32 +191,15 @@ static void notify(struct engine *e, const struct tr_view *v,
       {"suppressed_matches", count},
       {"xmatters_request_id", request_id},
   };
-  struct engine_notification n = {
-      .severity = ENGINE_WARNING,
-      .plugin_instance = instance,
-      .type = "derive",
-      .type_instance = type_instance,
-      .message = msg,
-      .meta = meta,
-      .n_meta = sizeof(meta) / sizeof(meta[0]),
-  };
-  e->sink.notify(e->sink.ctx, &n);
+  struct say_about about = {instance, "derive", type_instance};
+  say_notify(&e->say, ENGINE_WARNING, &about, msg, meta,
+             sizeof(meta) / sizeof(meta[0]));
 }
 
 /* True when the trigger's answer says that nothing was created (any HTTP
  * error status), so the match may be reported again without paging twice. */
 static bool not_created(int rc) {
-  switch (rc) {
-  case -EAGAIN: /* 429 or 5xx */
-  case -EACCES:
-  case -ENOENT:
-  case -EINVAL:
-    return true;
-  case -EPROTO: /* a 2xx whose body could not be read */
-    return false;
-  default:
-    return rc != 0 && !http_maybe_sent(rc);
-  }
+  return xm_create_outcome(rc) == XM_NOT_CREATED;
 }
 
 /* Puts back what the refused event was to report, and the match itself. */
@@ -243,29 +224,28 @@ static void send_one(struct engine *e, const char *bucket_key,
   view_init(e, &v, bucket_key, s->rule->name, m, &s->report);
   int rc = 0;
   if (e->cfg->dry_run)
-    eng_log(e, ENGINE_LOG_NOTICE, "DryRun: would create an FYI event: %s.",
-            v.summary);
-  else if (e->xm_down)
+    say_log(&e->say, ENGINE_LOG_NOTICE,
+            "DryRun: would create an FYI event: %s.", v.summary);
+  else if (!health_xm_usable(&e->health))
     rc = -EAGAIN; /* not tried: xMatters is out for this cycle */
   else
     rc = trigger(e, s->rule, &v, request_id, sizeof(request_id), &err);
   s->state->sending[0] = '\0';
-  e->dirty = true;
   if (rc != 0 && not_created(rc)) {
     unsend(s, m);
     if (err.msg[0] != '\0')
-      eng_xm_failed(e, rc, &err, now);
+      health_xm_failed(&e->health, rc, &err, now);
     return;
   }
   if (rc != 0) {
-    eng_xm_failed(e, rc, &err, now);
-    eng_log(e, ENGINE_LOG_WARNING,
+    health_xm_failed(&e->health, rc, &err, now);
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "The FYI event of rule \"%s\" in bucket %s may have been "
             "created (no readable answer); it is not sent again.",
             s->rule->name, bucket_key);
   } else if (!e->cfg->dry_run) {
-    eng_api_up(e, &e->xm_health);
-    eng_log(e, ENGINE_LOG_INFO, "Created an FYI event, requestId %s: %s.",
+    health_up(&e->health.xm);
+    say_log(&e->say, ENGINE_LOG_INFO, "Created an FYI event, requestId %s: %s.",
             request_id[0] ? request_id : "(none)", v.summary);
   }
   s->state->events++;
@@ -286,11 +266,11 @@ static int complete(struct engine *e, const struct cat_bucket *b,
   struct err err = {{0}};
   int rc = rs_get_message(e->rs, b->info.key, m->uuid, &d, &err);
   if (rc != 0) {
-    if (eng_api_failed(e, &e->rs_health, rc, &err, now))
+    if (health_failed(&e->health, &e->health.rs, rc, &err, now))
       return rc;
     return 0;
   }
-  eng_api_up(e, &e->rs_health);
+  health_up(&e->health.rs);
   tr_merge(m, &d);
   return 0;
 }
@@ -308,7 +288,6 @@ static size_t decide(struct engine *e, const struct cat_bucket *b,
         tr_rule_get(&e->state.traffic, b->info.key, a->name, &r) != 0)
       continue;
     r->matches++;
-    e->dirty = true;
     struct tr_send *s = &sends[n];
     s->rule = a;
     s->state = r;
@@ -334,11 +313,10 @@ static int handle(struct engine *e, const struct cat_bucket *b,
     return rc;
   size_t n = decide(e, b, m, sends, now);
   if (tr_seen_add(bs, m->uuid, m->timestamp) != 0)
-    eng_log(e, ENGINE_LOG_ERR, "Out of memory remembering message %s.",
+    say_log(&e->say, ENGINE_LOG_ERR, "Out of memory remembering message %s.",
             m->uuid);
-  e->dirty = true;
-  if (n > 0)
-    eng_save_state(e, now); /* write-ahead: handled, and being sent */
+  if (n > 0) /* write-ahead: handled, and being sent */
+    persist_save(&e->persist, &e->state, now);
   for (size_t i = 0; i < n; i++)
     send_one(e, b->info.key, &sends[i], m, now);
   return 0;
@@ -361,12 +339,12 @@ static int poll_bucket(struct engine *e, const struct cat_bucket *b,
   int rc = rs_list_errors(e->rs, b->info.key, bs->since, &msgs, &n, &truncated,
                           &err);
   if (rc != 0) {
-    eng_api_failed(e, &e->rs_health, rc, &err, now);
+    health_failed(&e->health, &e->health.rs, rc, &err, now);
     return rc;
   }
-  eng_api_up(e, &e->rs_health);
+  health_up(&e->health.rs);
   if (truncated)
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "More than %d captured-traffic errors in bucket %s since the last "
             "read: the older ones are not checked against the rules.",
             RS_MESSAGES_MAX, b->info.key);
@@ -382,7 +360,6 @@ static int poll_bucket(struct engine *e, const struct cat_bucket *b,
   if (sends == NULL)
     rc = -ENOMEM;
   tr_cursor_advance(bs, newest);
-  e->dirty = true;
   free(sends);
   free(msgs);
   return rc;
@@ -393,12 +370,9 @@ static int poll_bucket(struct engine *e, const struct cat_bucket *b,
 /* Once per start: forgets what the config no longer has rules for, and
  * says which events a crash may have cut short. */
 static void traffic_start(struct engine *e) {
-  size_t before = e->state.traffic.n_buckets + e->state.traffic.n_rules;
   long dropped = tr_retain(&e->state.traffic, e->cfg);
-  if (e->state.traffic.n_buckets + e->state.traffic.n_rules != before)
-    e->dirty = true;
   if (dropped > 0)
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "Forgot %ld held-back traffic-alert matches of rules that are no "
             "longer configured.",
             dropped);
@@ -406,14 +380,13 @@ static void traffic_start(struct engine *e) {
     struct tr_rule_state *r = e->state.traffic.rules[i];
     if (r->sending[0] == '\0')
       continue;
-    eng_log(e, ENGINE_LOG_WARNING,
+    say_log(&e->say, ENGINE_LOG_WARNING,
             "The FYI event of rule \"%s\" in bucket %s for message %s may not "
             "have been created: collectd stopped while sending it. It is not "
             "sent again.",
             r->rule, r->bucket_key,
             strcmp(r->sending, TR_FLUSH_UUID) ? r->sending : "(held matches)");
     r->sending[0] = '\0';
-    e->dirty = true;
   }
 }
 
@@ -427,14 +400,13 @@ static void flush(struct engine *e, double now) {
       struct tr_rule_state *r =
           tr_rule_find(&e->state.traffic, b->key, a->name);
       struct tr_send s = {.rule = a, .state = r};
-      if (r == NULL || e->xm_down)
+      if (r == NULL || !health_xm_usable(&e->health))
         continue;
       s.before = *r;
       if (!tr_flood_due(r, a->min_alert_interval, now, &s.report))
         continue;
       str_copy(r->sending, sizeof(r->sending), TR_FLUSH_UUID);
-      e->dirty = true;
-      eng_save_state(e, now);
+      persist_save(&e->persist, &e->state, now);
       send_one(e, b->key, &s, NULL, now);
     }
   }
@@ -442,19 +414,10 @@ static void flush(struct engine *e, double now) {
 
 static void value(struct engine *e, const char *instance, const char *what,
                   const char rule[RULE_NAME_MAX], uint64_t v) {
-  if (e->sink.value == NULL)
-    return;
   char type_instance[REPORT_NAME_MAX];
   snprintf(type_instance, sizeof(type_instance), "%s-%s", what, rule);
-  struct engine_value ev = {
-      .plugin_instance = instance,
-      .type = "derive",
-      .type_instance = type_instance,
-      .kind = ENGINE_DERIVE,
-      .gauge = (double)v,
-      .derive = (int64_t)v,
-  };
-  e->sink.value(e->sink.ctx, &ev);
+  struct say_about about = {instance, "derive", type_instance};
+  say_value(&e->say, &about, ENGINE_DERIVE, (double)v);
 }
 
 /* Per rule: matches, events sent, matches held back (counted since the
@@ -476,7 +439,7 @@ static void report(struct engine *e) {
   }
 }
 
-void eng_poll_traffic(struct engine *e, double now) {
+void watch_traffic(struct engine *e, double now) {
   if (!e->traffic_started) {
     traffic_start(e);
     e->traffic_started = true;
@@ -484,10 +447,10 @@ void eng_poll_traffic(struct engine *e, double now) {
   for (size_t i = 0; e->cat.loaded && i < e->cat.n_buckets; i++) {
     const struct cat_bucket *b = &e->cat.buckets[i];
     if (b->cfg == NULL || b->cfg->n_alerts == 0 ||
-        backoff_active(&e->rs_health.backoff, now))
+        health_waiting(&e->health.rs, now))
       continue;
     int rc = poll_bucket(e, b, now);
-    if (rc != 0 && eng_is_outage(rc))
+    if (rc != 0 && health_is_outage(rc))
       break;
   }
   flush(e, now);

@@ -1,8 +1,9 @@
-/* Names and texts of the values and notifications the engine dispatches:
+/* Names and texts of values and notifications, from Runscope names: pure.
+ *
  * collectd identifiers made from Runscope names, sanitized, bounded to
- * collectd's fields and unique per key. */
-#ifndef RUNSCOPE_REPORT_H
-#define RUNSCOPE_REPORT_H
+ * collectd's fields and unique per key, and the messages of notifications. */
+#ifndef RUNSCOPE_CORE_REPORT_H
+#define RUNSCOPE_CORE_REPORT_H
 
 #include <stddef.h>
 

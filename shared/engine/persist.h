@@ -1,0 +1,43 @@
+/* The state file of the engine: loaded at the start, saved when it changed. */
+#ifndef RUNSCOPE_PERSIST_H
+#define RUNSCOPE_PERSIST_H
+
+#include "config/config.h"
+#include "core/reconcile.h"
+#include "engine/say.h"
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The state file (cfg's StateFile; never written in DryRun) and the digest
+ * (state_digest) of the text it holds as far as the engine knows. */
+struct persist {
+  const struct cfg *cfg;
+  struct say *say;
+  bool loaded;     /* the engine started from the file (or its absence) */
+  uint64_t digest; /* of the last text loaded or saved */
+  bool known;      /* digest is known */
+  struct complaint complaint; /* saves that fail */
+};
+
+/* Sets p up for cfg and say (both borrowed). */
+void persist_init(struct persist *p, const struct cfg *cfg, struct say *say);
+
+/* Loads the state file into *st (rec_state_init'ed and empty) and takes
+ * its digest as the saved one. A missing file is a first start, a corrupt
+ * one was moved aside (both logged, both 0, *st empty). Returns 0, or the
+ * negative errno of a file that cannot be read, with err set. */
+int persist_load(struct persist *p, struct rec_state *st, double now,
+                 struct err *err);
+
+/* The one way the engine saves: unless in DryRun or before a successful
+ * persist_load (a file that could not be read is never overwritten), *st
+ * is written when its digest differs from that of the text last saved or
+ * loaded. Callers call it before a request whose crash safety needs the
+ * state on disk (the write-ahead of triggers, terminates and posts) and at
+ * the end of a cycle. A failed save is logged (rate-limited) and tried
+ * again by the next call. */
+void persist_save(struct persist *p, const struct rec_state *st, double now);
+
+#endif
