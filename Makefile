@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # collectd-runscope: build, test, demo and package.
 #
 # make            build/runscope.so

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds the collectd-runscope .deb from the committed tree (git archive of
 # HEAD, or of $PKG_REF) in build/deb/, and copies it to build/. The source
 # tree is never touched: debian/ exists only in the build copy.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds the collectd-runscope RPM with rpmbuild from a tarball of the
 # committed tree (git archive of HEAD, or of $PKG_REF), with the topdir in
 # build/rpm, and copies the binary RPM to build/.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages collectd-runscope needs to build, test and package.
 #
 # Usage: packaging/install-deps.sh [build|package|fuzz|bench]

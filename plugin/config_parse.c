@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* <Plugin runscope> (collectd's oconfig tree) -> struct cfg. */
 #include "config_parse.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* <Plugin runscope> (collectd's oconfig tree) -> struct cfg. */
 #ifndef RUNSCOPE_PLUGIN_CONFIG_PARSE_H
 #define RUNSCOPE_PLUGIN_CONFIG_PARSE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* collectd glue of the runscope plugin: config, init, read, shutdown, and
  * the adapters from the engine's sink to collectd's log, values and
  * notifications. The only file that calls the collectd API. */

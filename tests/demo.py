@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """`make demo`: the plugin at work, in a story a newcomer can follow.
 
 It starts a fake Runscope and a fake xMatters on 127.0.0.1, writes a demo

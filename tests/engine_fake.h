@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A scripted Runscope and xMatters behind the engine's transport seam: routes
  * by method and path, answers in the documented shapes, records every
  * request, and fails a request when told to. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one main of the unit tests: runs the suite that its test file
  * defines as unit_suite(), with libcurl initialised for the suites that
  * make real transfers on loopback. */

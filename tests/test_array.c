@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the growable arrays (array_reserve). */
 #include "util/array.h"
 

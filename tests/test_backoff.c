@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the per-API back-off (backoff). */
 #include "util/backoff.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of base64: the RFC 4648 vectors, binary round trips, the
  * inputs that are refused, and the buffer bounds. */
 #include "util/base64.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the bounded buffers (buf). */
 #include "util/buf.h"
 

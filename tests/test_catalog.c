@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the catalog: what a test keeps from cycle to cycle when a
  * tests list or the buckets are read again, what comes and goes. */
 #include "core/catalog.h"

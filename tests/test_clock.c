@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the clocks (util/clock.c): ISO-8601 times written and
  * read, as xMatters, Runscope and the maintenance windows give them. */
 #include "util/clock.h"

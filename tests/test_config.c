@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the plain config (config): defaults, URL checks, secret
  * files and the checks of cfg_finish. */
 #include "config/config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the <Plugin runscope> parser (config_parse) on oconfig trees
  * built by hand. */
 #include "config_parse.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the due logic: which tests' results a cycle reads. */
 #include "core/due.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the engine: whole poll cycles against a scripted Runscope and
  * xMatters (engine_fake.h) through the transport and clock seams. */
 #include "config/config.h"

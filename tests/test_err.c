@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the error messages (err): bounded, prefixed, scrubbed of
  * secrets. */
 #include "util/err.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the etcd client: leases, keys, transactions, campaigns,
  * endpoints, authentication and error answers, on answers recorded from
  * etcd 3.4's JSON gateway (tests/fixtures/etcd_*.json) through a scripted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of flap damping (core/flap.c): Nagios's weighted percent
  * state change, worked by hand, and the thresholds' hysteresis. */
 #include "core/flap.h"

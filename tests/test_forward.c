@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of forward mode's pure part: the webhook payload, compared
  * field by field with Runscope's documented webhook sample, and the
  * per-test delivery memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the HTTP layer: URL redaction, Retry-After, the transport
  * seam, and libcurl against a loopback HTTP/1.1 server run in threads. */
 #define _GNU_SOURCE /* memmem, strcasestr */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of jscan, the tree-free JSON reader, and of the tests list's
  * fast path built on it: it must read exactly what json-c's tree reads. */
 #include "clients/runscope.h"

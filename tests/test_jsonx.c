@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the json-c helpers: bounded parsing and typed lookups. */
 #include "testutil.h"
 #include "util/jsonx.h"

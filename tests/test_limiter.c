@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the limiter: sliding-window limits per key, as the
  * per-URL trigger limit and the request-rate cap use them. */
 #include "util/limiter.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of maintenance windows: weekly specs (config/window.c) and
  * when a window is open and whom it matches (core/maintenance.c). */
 #include "config/window.h"

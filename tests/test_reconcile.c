@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the reconciler's decisions: keys, observations, locations,
  * lookups, planned actions and their outcomes, adoption and the results
  * cursor, each step called directly (whole cycles: test_engine.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the names and texts of values and notifications: the
  * sanitizing, the shortening and the uniqueness of key names, bucket
  * instances and notification messages. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the responses module: which response texts count, which
  * responses are acted on (once), reruns and their results. */
 #include "core/responses.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the Runscope client: parsers on recorded-shape fixtures, and
  * the calls end to end through a scripted fake transport. */
 #define _GNU_SOURCE /* strcasestr */

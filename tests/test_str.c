@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the string helpers (str): bounded copies, UTF-8 trims,
  * snippets of a body, secrets scrubbed. */
 #include "util/str.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the traffic-alert core (traffic): rule evaluation, the need
  * for a message's detail, flood control, the seen set and the cursor. */
 #include "config/config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the xMatters client: the trigger body, the events parser on
  * recorded-shape fixtures, and the calls end to end through a scripted fake
  * transport. */

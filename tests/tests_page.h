@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A generated page of Runscope's tests list, as the benchmark's fake serves
  * it: the unit tests of the list's fast path and its timing in make bench
  * (tests/bench/parse_tests.c) read the same bytes. */

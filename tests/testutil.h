@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared helpers of the unit tests: fixture files and a scripted HTTP
  * transport that records each request and answers from a queue. */
 #ifndef RUNSCOPE_TESTUTIL_H

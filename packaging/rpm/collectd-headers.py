@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Makes collectd's plugin headers, laid out as Debian's collectd-dev ships
 them, from a configured collectd 5.12 source tree.
 

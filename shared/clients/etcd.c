@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* etcd client: endpoints, authentication, error answers, and leases.
  *
  * What etcd 3.4's JSON gateway answers (tests/fixtures/etcd_*.json are its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* etcd v3 client over the JSON gateway: leases, keys, transactions, and the
  * two transactions a cluster of agents runs (campaign, write while leading). */
 #ifndef RUNSCOPE_ETCD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* etcd client: keys (range, put, deleterange), transactions, and the two
  * transactions of a cluster (campaign, write while leading). */
 #include "clients/etcd.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Runscope API calls: buckets, tests, details, results, runs, triggers.
  *
  * Each call of runscope.h but the captured traffic's (rs_traffic.c); the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Runscope client object and its requests, one or many at a time.
  *
  * One GET or POST, many GETs at once over http_run, what a status means,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the Runscope client's files (rs_*.c) share; no other file includes it.
  *
  * rs_parse.c, rs_parse_runs.c and rs_scan.c read answers; rs_client.c

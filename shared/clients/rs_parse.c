@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runscope answers read with json-c: envelope, buckets, tests, details.
  *
  * Runs, run details and trigger answers are in rs_parse_runs.c, the tests

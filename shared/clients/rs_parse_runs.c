@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runscope answers about runs: results lists, run details, trigger answers.
  *
  * Read with json-c, through the envelope and item lists of rs_parse.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tests list read without a json-c tree, with the jscan scanner.
  *
  * The tests list is read every cycle, and json-c's tree of its items (each

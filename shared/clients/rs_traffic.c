@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Captured traffic: a bucket's Errors stream and the details of messages.
  *
  * The calls and their parsers: the messages list, paged, and a message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runscope REST API client: buckets, tests, test details, run results and
  * trigger URLs. */
 #ifndef RUNSCOPE_RUNSCOPE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* xMatters JSON: the bodies the client sends and the answers it reads.
  *
  * Open questions about the real API and what this side does about them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the xMatters client's two halves share: the JSON side (xm_answers.c)
  * offers these to the HTTP side (xm_requests.c). Not for other modules. */
 #ifndef RUNSCOPE_XM_INTERNAL_H

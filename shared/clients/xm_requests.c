@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* xMatters client: the client object and its calls over HTTP (trigger,
  * find, list, check, terminate, user deliveries, one event).
  *

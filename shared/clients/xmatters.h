@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* xMatters client: trigger events, find active events, terminate them,
  * read the responses to them (calls in xm_requests.c, JSON in
  * xm_answers.c). */

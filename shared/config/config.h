@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The plugin's configuration as a plain struct: defaults, checks, secrets. */
 #ifndef RUNSCOPE_CONFIG_H
 #define RUNSCOPE_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Maintenance windows as configured: weekly specs and checks. */
 #include "config/window.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Maintenance windows as configured: <Maintenance "name"> blocks and the
  * files of MaintenanceDir, stored and checked here; core/maintenance.h
  * decides when one applies. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the plugin watches: the selected buckets, tests and environments. */
 #include "core/catalog.h"
 

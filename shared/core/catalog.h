@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the plugin watches: the selected buckets, tests and environments. */
 #ifndef RUNSCOPE_CATALOG_H
 #define RUNSCOPE_CATALOG_H

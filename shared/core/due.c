@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which tests may have news: the plugin's request economy, decided. */
 #include "core/due.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which tests may have news: the plugin's request economy, decided.
  *
  * Pure: no I/O, no clock. Every cycle the engine reads the paged tests list

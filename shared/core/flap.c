@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Flap damping: Nagios's weighted percent state change and thresholds. */
 #include "core/flap.h"
 

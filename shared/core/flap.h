@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Flap damping: the weighted percent of state changes over a key's last
  * verdicts, computed as Nagios computes it, with its two thresholds. */
 #ifndef RUNSCOPE_CORE_FLAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Forward mode: Runscope's webhook payload built from polled runs, and the
  * per-test memory of what was delivered.
  *

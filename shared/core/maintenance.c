@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Maintenance windows: open at a time, matching a key. */
 #include "core/maintenance.h"
 

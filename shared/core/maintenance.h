@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Maintenance windows: whether one applies to a key now, and until when. */
 #ifndef RUNSCOPE_CORE_MAINTENANCE_H
 #define RUNSCOPE_CORE_MAINTENANCE_H

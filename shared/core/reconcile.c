@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The reconciler: what Runscope shows and what xMatters holds -> actions. */
 #include "core/reconcile.h"
 

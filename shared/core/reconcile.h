@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The reconciler: what Runscope shows and what xMatters holds -> actions.
  *
  * Pure: no I/O, no clock. The caller passes `now` and the observations, and

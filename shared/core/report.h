@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Names and texts of values and notifications, from Runscope names: pure.
  *
  * collectd identifiers made from Runscope names, sanitized, bounded to

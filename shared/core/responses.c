@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Responses to the plugin's events: decisions and records. */
 #include "core/responses.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Responses to the plugin's events: which to act on (once), what a rerun
  * is waiting for, and how fast reruns may be triggered.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Live traffic alerts: rule evaluation, flood control and the memory of what
  * was read and alerted. Pure: no I/O, no clock. */
 #include "core/traffic.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Live traffic alerts: local rules on captured-traffic errors, flood
  * control per rule, and the memory of what was read and alerted (the state
  * file's "traffic" section).

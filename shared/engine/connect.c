@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The engine's connections: the HTTP clients of Runscope and xMatters. */
 #include "engine/connect.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The engine's connections: the HTTP clients of Runscope and xMatters. */
 #ifndef RUNSCOPE_CONNECT_H
 #define RUNSCOPE_CONNECT_H

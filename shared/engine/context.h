@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The engine's explicit context: its clients, models, services and memory. */
 #ifndef RUNSCOPE_CONTEXT_H
 #define RUNSCOPE_CONTEXT_H

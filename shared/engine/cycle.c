@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One poll cycle: the engine's lifecycle and the order of its stages.
  *
  * Each stage lives in its own file and calls the services below it (say,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The discovery stage: which buckets and tests the catalog watches.
  *
  * The buckets every DiscoveryInterval (the configured ones, or every bucket

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The discovery stage: which buckets and tests the catalog watches. */
 #ifndef RUNSCOPE_DISCOVER_H
 #define RUNSCOPE_DISCOVER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stage that dispatches keys' and the plugin's own values and notices.
  *
  * The notifications of keys the actions call for, the values of the keys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stage that dispatches keys' and the plugin's own values and notices. */
 #ifndef RUNSCOPE_DISPATCH_H
 #define RUNSCOPE_DISPATCH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stage that drives xMatters: the events of the keys, as planned.
  *
  * It checks the credentials, adopts events the state does not know, looks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stage that drives xMatters: the events of the keys, as planned. */
 #ifndef RUNSCOPE_DRIVE_EVENTS_H
 #define RUNSCOPE_DRIVE_EVENTS_H

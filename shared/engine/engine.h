@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One poll cycle: read Runscope, reconcile, drive xMatters, report. */
 #ifndef RUNSCOPE_ENGINE_H
 #define RUNSCOPE_ENGINE_H

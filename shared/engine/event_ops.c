@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Operations on the plugin's xMatters events that several stages need. */
 #include "engine/event_ops.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Operations on the plugin's xMatters events that several stages need. */
 #ifndef RUNSCOPE_EVENT_OPS_H
 #define RUNSCOPE_EVENT_OPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stage that handles the responses to the plugin's xMatters events.
  *
  * It reads the responses to the plugin's active events and acts on the new

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stage that handles the responses to the plugin's xMatters events. */
 #ifndef RUNSCOPE_HANDLE_RESPONSES_H
 #define RUNSCOPE_HANDLE_RESPONSES_H

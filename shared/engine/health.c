@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* How Runscope and xMatters are doing: outages, back-off and complaints. */
 #include "engine/health.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What values, notifications and events say about a key, and its names. */
 #include "engine/key_view.h"
 

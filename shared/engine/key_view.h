@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What values, notifications and events say about a key, and its names. */
 #ifndef RUNSCOPE_KEY_VIEW_H
 #define RUNSCOPE_KEY_VIEW_H

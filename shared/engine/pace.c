@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The time of a poll cycle: when its reads stop, and cycles that overran. */
 #include "engine/pace.h"
 

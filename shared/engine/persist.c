@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The state file of the engine: loaded at the start, saved when it changed. */
 #include "engine/persist.h"
 

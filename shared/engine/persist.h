@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The state file of the engine: loaded at the start, saved when it changed. */
 #ifndef RUNSCOPE_PERSIST_H
 #define RUNSCOPE_PERSIST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The forwarding stage: posts the queued runs to the Test Results trigger.
  *
  * In forward mode every finished run of the watched tests is posted in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The forwarding stage: posts the queued runs to the Test Results trigger. */
 #ifndef RUNSCOPE_POST_RUNS_H
 #define RUNSCOPE_POST_RUNS_H

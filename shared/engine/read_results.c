@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stage that reads results: new runs of the tests that may have some.
  *
  * Many at a time, in the order the due logic gives (due.h), with the

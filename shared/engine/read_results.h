@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stage that reads results: new runs of the tests that may have some. */
 #ifndef RUNSCOPE_READ_RESULTS_H
 #define RUNSCOPE_READ_RESULTS_H

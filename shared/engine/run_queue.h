@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Forward mode's runs of one cycle: what the reads queue for posting. */
 #ifndef RUNSCOPE_RUN_QUEUE_H
 #define RUNSCOPE_RUN_QUEUE_H

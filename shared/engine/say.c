@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the engine tells the agent: log lines, values and notifications.
  *
  * The one place that builds them for the sink. */

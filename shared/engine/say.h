@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the engine tells the agent: log lines, values and notifications. */
 #ifndef RUNSCOPE_SAY_H
 #define RUNSCOPE_SAY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stage that watches captured traffic for the live traffic alerts.
  *
  * It reads the Errors stream of every watched bucket that has

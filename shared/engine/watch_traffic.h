@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stage that watches captured traffic for the live traffic alerts. */
 #ifndef RUNSCOPE_WATCH_TRAFFIC_H
 #define RUNSCOPE_WATCH_TRAFFIC_H

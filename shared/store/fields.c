@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Records as JSON objects by their field tables: the one writer and reader. */
 #include "store/fields.h"
 

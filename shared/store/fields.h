@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A record (a C struct) as a JSON object, by a table of its fields: one
  * writer and one reader walk every table, so that a persisted field is one
  * row, written and read by the same code.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A streaming JSON writer: text into a buffer, a file or a digest. */
 #include "store/jw.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A streaming JSON writer: text into a bounded buffer, or in chunks to a file
  * or into a digest as it is made.
  *

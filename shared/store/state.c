@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The state file on disk: a checked load and an atomic save. */
 #define _GNU_SOURCE /* mkostemp */
 #include "store/state.h"

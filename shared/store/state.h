@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The state store: the reconciler's memory, saved to and loaded from a file.
  *
  * The file is JSON:

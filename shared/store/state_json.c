@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The state file's JSON: a field table per record, and its text functions. */
 #include "store/state_json.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A bounded HTTP client on libcurl's easy interface, with a transport seam. */
 #define _GNU_SOURCE /* strptime, timegm, memrchr, strncasecmp */
 

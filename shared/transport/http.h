@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A bounded HTTP client on libcurl, with a transport seam for unit tests. */
 #ifndef RUNSCOPE_HTTP_H
 #define RUNSCOPE_HTTP_H

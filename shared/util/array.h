@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Arrays that grow by doubling. */
 #ifndef RUNSCOPE_UTIL_ARRAY_H
 #define RUNSCOPE_UTIL_ARRAY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Back-off of one API: exponential with jitter, honouring Retry-After. */
 #include "util/backoff.h"
 

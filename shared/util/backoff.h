@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Back-off of one API: exponential with jitter, honouring Retry-After. Pure:
  * the caller passes the time and the random numbers. */
 #ifndef RUNSCOPE_BACKOFF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Base64 (RFC 4648, standard alphabet, padded) into bounded buffers. */
 #include "util/base64.h"
 

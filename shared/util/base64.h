@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Base64 (RFC 4648, standard alphabet, padded) into bounded buffers. */
 #ifndef RUNSCOPE_UTIL_BASE64_H
 #define RUNSCOPE_UTIL_BASE64_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bounded growable buffers. */
 #include "util/buf.h"
 

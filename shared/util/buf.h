@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bounded growable buffers. */
 #ifndef RUNSCOPE_UTIL_BUF_H
 #define RUNSCOPE_UTIL_BUF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The monotonic clock and ISO-8601 UTC times. */
 #define _GNU_SOURCE /* timegm */
 #include "util/clock.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The two clocks of the product: a monotonic one for durations and rate
  * limits, and UTC wall-clock times written as ISO-8601. */
 #ifndef RUNSCOPE_UTIL_CLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Error messages that name the step, the object and the cause. */
 #define _GNU_SOURCE /* strerrordesc_np */
 #include "util/err.h"

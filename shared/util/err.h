@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Error messages that name the step, the object and the cause. */
 #ifndef RUNSCOPE_UTIL_ERR_H
 #define RUNSCOPE_UTIL_ERR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* FNV-1a, the 64-bit hash of keys and texts that need no protection from
  * chosen collisions (limits per URL, ids of responses). */
 #ifndef RUNSCOPE_UTIL_HASH_H

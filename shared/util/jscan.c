@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A JSON reader that walks the text in place, without building a tree. */
 #include "util/jscan.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The project's json-c helpers: bounded parsing and liberal typed lookups. */
 #include "util/jsonx.h"
 

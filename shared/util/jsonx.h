@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The project's json-c helpers: bounded parsing and liberal typed lookups.
  *
  * This is the one header besides json-c's own that names json_object; it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sliding-window limits per key: trigger URLs, request rates. */
 #include "util/limiter.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sliding-window limits per key: trigger URLs, request rates. */
 #ifndef RUNSCOPE_UTIL_LIMITER_H
 #define RUNSCOPE_UTIL_LIMITER_H

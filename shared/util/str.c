@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* String copies that report truncation, snippets for messages, scrubbing
  * of secrets. */
 #include "util/str.h"

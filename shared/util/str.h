@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* String copies that report truncation, snippets for messages, scrubbing
  * of secrets. */
 #ifndef RUNSCOPE_UTIL_STR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* URL hosts and loopback addresses. */
 #include "util/url.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The parts of URLs that the product decides on: the host, and whether it is
  * a loopback address. */
 #ifndef RUNSCOPE_UTIL_URL_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """make bench: how many requests the plugin asks of Runscope, against a
 naive poller, at T = 100, 1,000 and 5,000 tests.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The fake Runscope of the benchmark: T tests in B buckets whose runs
 start on their schedules and finish a few seconds later.
 

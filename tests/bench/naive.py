@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A naive Runscope poller, for comparison: every cycle it asks every test
 for its latest result (GET .../results/latest), four requests at a time
 over kept-alive connections, as the plugin may.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* make bench: the tests list read by its fast path (rs_parse_tests, no
  * tree) and by json-c's tree (rs_parse_tests_tree), timed on the same
  * generated page of 50 tests. Prints the time per page of each and their

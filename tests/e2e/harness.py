@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End-to-end harness: the real collectd daemon, the built plugin, the fakes.
 
 Everything happens on 127.0.0.1: the fakes bind it, the generated config

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The plugin's core loop, end to end: the real collectd daemon with
 build/runscope.so against the fake Runscope and xMatters servers.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Checks of the fake Runscope and xMatters servers themselves, over HTTP.
 
 The end-to-end tests trust the fakes; these tests make that trust earned:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Faults of both APIs, end to end: the real collectd daemon with
 build/runscope.so against fakes that inject 5xx, 429 (with and without
 Retry-After), timeouts, refused connections, resets mid-body, malformed JSON,

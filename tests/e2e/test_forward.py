@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Forward mode, end to end: the real collectd daemon with build/runscope.so
 posts every finished run, in Runscope's webhook shape, to the fake
 xMatters' trigger endpoint (standing in for the Runscope plan's "Test

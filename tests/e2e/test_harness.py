@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Checks of the end-to-end harness itself, with collectd but without the
 plugin (logfile and csv only), so that a failing core-loop test points at
 the plugin and not at the harness."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Responses to the plugin's events, end to end: "Rerun" runs the test again
 through its trigger URL, "Acknowledge" is recorded. The real collectd daemon
 with build/runscope.so against the fake Runscope and xMatters servers; the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Restarts, catch-up, reconciliation and crashes, end to end: the real
 collectd daemon with build/runscope.so against the fakes.
 

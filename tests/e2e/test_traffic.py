@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Live traffic alerts, end to end: the real collectd daemon with
 build/runscope.so reads the fake Runscope's Errors stream, applies the
 <TrafficAlert> rules and sends FYI events to the fake xMatters on

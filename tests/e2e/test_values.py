@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the plugin tells collectd, end to end: the values it dispatches (read
 back from the csv plugin's files), the notifications (from the logfile
 plugin's "Notification: ..." lines, and their meta data through a python

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A fake Runscope REST API on 127.0.0.1, for the end-to-end tests.
 
 Shapes follow Runscope's documented REST API (envelope, errors, buckets,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A fake xMatters (inbound integration trigger + REST API) on 127.0.0.1.
 
 Shapes follow xMatters' documented REST API (trigger, events, status changes,

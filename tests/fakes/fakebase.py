@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared machinery of the fake Runscope and xMatters servers.
 
 Both fakes are `FakeServer` subclasses: a ThreadingHTTPServer bound to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the libFuzzer targets share: invariants a parser's output must keep
  * whatever the input. A broken one aborts, which libFuzzer reports as a
  * crash with the input that caused it. */

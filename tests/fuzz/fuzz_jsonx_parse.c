@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: jsonx_parse, the bounded JSON parser under every other
  * parser, and its liberal lookups on what it returns. */
 #include "fuzz.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: rs_parse_runs, a Runscope results list. */
 #include "fuzz.h"
 #include "clients/runscope.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: rs_parse_test_detail, one test with its environments
  * and schedules. */
 #include "fuzz.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: rs_parse_tests, a page of a bucket's tests list. */
 #include "fuzz.h"
 #include "clients/runscope.h"

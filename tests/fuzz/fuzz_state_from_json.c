@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: state_from_json, the state file loader. A state it
  * accepts must save (state_to_json) and load again to the same text: what
  * the plugin writes after a start it must read after the next one. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: xm_parse_deliveries_page, a page of user deliveries
  * (the answers the plugin reads responses, and so reruns, from). */
 #include "clients/xmatters.h"

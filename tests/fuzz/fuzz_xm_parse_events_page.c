@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: xm_parse_events_page, a page of xMatters events (the
  * answers the plugin decides on whether to page again). */
 #include "fuzz.h"

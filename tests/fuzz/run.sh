@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs each libFuzzer target for a bounded time on a corpus seeded from
 # tests/fixtures, then prints one line of figures per target.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """C library calls the product does not make (docs: STYLE.md).
 
 Unbounded copies, static result buffers and hidden state: each has a

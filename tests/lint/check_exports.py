@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """runscope.so exports module_register and nothing else of ours.
 
 The build hides every symbol (-fvisibility=hidden) but the one collectd looks

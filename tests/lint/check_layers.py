@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The include rules of the layout (docs: DESIGN.md, "Layout").
 
 shared/ is in layer folders, lowest first: util, config, transport, clients,

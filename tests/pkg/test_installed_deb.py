@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Installed-package test: the .deb as a user gets it, on this machine.
 
 Run by `make pkgtest` (part of `make check`) after `make deb`, as root on
