@@ -40,10 +40,33 @@ START_TEST(test_array_reserve) {
 }
 END_TEST
 
+static int int_cmp(const void *elem, const void *key) {
+  int a = *(const int *)elem, b = *(const int *)key;
+  return (a > b) - (a < b);
+}
+
+/* The first element not before the key: its index when present (the
+ * first of equal ones), where it would go when not. */
+START_TEST(test_array_lower_bound) {
+  static const int v[] = {1, 3, 3, 3, 7, 9};
+  static const struct {
+    int key;
+    size_t want;
+  } cases[] = {{0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 4}, {9, 5}, {10, 6}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    ck_assert_uint_eq(
+        array_lower_bound(v, 6, sizeof(v[0]), int_cmp, &cases[i].key),
+        cases[i].want);
+  int k = 5;
+  ck_assert_uint_eq(array_lower_bound(v, 0, sizeof(v[0]), int_cmp, &k), 0);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("array");
   TCase *tc = tcase_create("array_reserve");
   tcase_add_test(tc, test_array_reserve);
+  tcase_add_test(tc, test_array_lower_bound);
   suite_add_tcase(s, tc);
   return s;
 }

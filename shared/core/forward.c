@@ -29,32 +29,29 @@ void fwd_state_fini(struct fwd_state *st) {
   fwd_state_init(st);
 }
 
-static int test_cmp(const struct fwd_test *t, const char *bucket_key,
-                    const char *test_id) {
-  int d = strcmp(t->bucket_key, bucket_key);
-  return d != 0 ? d : strcmp(t->test_id, test_id);
+/* Orders entries by test; the key is a struct rs_test_ref. */
+static int test_cmp(const void *elem, const void *key) {
+  const struct fwd_test *t = elem;
+  const struct rs_test_ref *k = key;
+  int d = strcmp(t->bucket_key, k->bucket_key);
+  return d != 0 ? d : strcmp(t->test_id, k->test_id);
 }
 
-/* Index of the first entry >= (bucket_key, test_id). */
-static size_t lower_bound(const struct fwd_state *st, const char *bucket_key,
-                          const char *test_id) {
-  size_t lo = 0, hi = st->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (test_cmp(&st->tests[mid], bucket_key, test_id) < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
+/* Where the test's entry is or would go; *found says whether it is. */
+static size_t test_index(const struct fwd_state *st, const char *bucket_key,
+                         const char *test_id, bool *found) {
+  struct rs_test_ref k = {.bucket_key = bucket_key, .test_id = test_id};
+  size_t i =
+      array_lower_bound(st->tests, st->n, sizeof(st->tests[0]), test_cmp, &k);
+  *found = i < st->n && test_cmp(&st->tests[i], &k) == 0;
+  return i;
 }
 
 struct fwd_test *fwd_test_find(struct fwd_state *st, const char *bucket_key,
                                const char *test_id) {
-  size_t i = lower_bound(st, bucket_key, test_id);
-  if (i < st->n && test_cmp(&st->tests[i], bucket_key, test_id) == 0)
-    return &st->tests[i];
-  return NULL;
+  bool found;
+  size_t i = test_index(st, bucket_key, test_id, &found);
+  return found ? &st->tests[i] : NULL;
 }
 
 int fwd_test_get(struct fwd_state *st, const char *bucket_key,
@@ -72,7 +69,8 @@ int fwd_test_get(struct fwd_state *st, const char *bucket_key,
   fresh.through = through;
   if (array_reserve(&st->tests, &st->cap, st->n, sizeof(*st->tests), 16))
     return -ENOMEM;
-  size_t i = lower_bound(st, bucket_key, test_id);
+  bool found;
+  size_t i = test_index(st, bucket_key, test_id, &found);
   memmove(&st->tests[i + 1], &st->tests[i], (st->n - i) * sizeof(*st->tests));
   st->tests[i] = fresh;
   st->n++;

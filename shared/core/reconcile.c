@@ -49,17 +49,14 @@ int rec_make_key(char *out, size_t size, const char *bucket_key,
   return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
 }
 
-/* Index of the first key >= key (binary search). */
+static int key_cmp(const void *elem, const void *key) {
+  return strcmp((*(struct rec_key *const *)elem)->key, key);
+}
+
+/* Index of the first key >= key. */
 static size_t key_lower_bound(const struct rec_state *st, const char *key) {
-  size_t lo = 0, hi = st->n_keys;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (strcmp(st->keys[mid]->key, key) < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
+  return array_lower_bound(st->keys, st->n_keys, sizeof(st->keys[0]), key_cmp,
+                           key);
 }
 
 struct rec_key *rec_key_find(struct rec_state *st, const char *key) {
@@ -477,32 +474,29 @@ void rec_terminate_done(struct rec_key *k, const char *event_id, bool gone) {
     k->ev = REC_EV_NONE;
 }
 
-static int cursor_cmp(const struct rec_cursor *c, const char *bucket_key,
-                      const char *test_id) {
-  int d = strcmp(c->bucket_key, bucket_key);
-  return d != 0 ? d : strcmp(c->test_id, test_id);
+/* Orders cursors by test; the key is a struct rs_test_ref. */
+static int cursor_cmp(const void *elem, const void *key) {
+  const struct rec_cursor *c = elem;
+  const struct rs_test_ref *k = key;
+  int d = strcmp(c->bucket_key, k->bucket_key);
+  return d != 0 ? d : strcmp(c->test_id, k->test_id);
 }
 
-static size_t cursor_lower_bound(const struct rec_state *st,
-                                 const char *bucket_key, const char *test_id) {
-  size_t lo = 0, hi = st->n_cursors;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (cursor_cmp(&st->cursors[mid], bucket_key, test_id) < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
+/* Where the test's cursor is or would go; *found says whether it is. */
+static size_t cursor_index(const struct rec_state *st, const char *bucket_key,
+                           const char *test_id, bool *found) {
+  struct rs_test_ref k = {.bucket_key = bucket_key, .test_id = test_id};
+  size_t i = array_lower_bound(st->cursors, st->n_cursors,
+                               sizeof(st->cursors[0]), cursor_cmp, &k);
+  *found = i < st->n_cursors && cursor_cmp(&st->cursors[i], &k) == 0;
+  return i;
 }
 
 struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
                                    const char *test_id) {
-  size_t i = cursor_lower_bound(st, bucket_key, test_id);
-  if (i < st->n_cursors &&
-      cursor_cmp(&st->cursors[i], bucket_key, test_id) == 0)
-    return &st->cursors[i];
-  return NULL;
+  bool found;
+  size_t i = cursor_index(st, bucket_key, test_id, &found);
+  return found ? &st->cursors[i] : NULL;
 }
 
 int rec_cursor_set(struct rec_state *st, const char *bucket_key,
@@ -520,7 +514,8 @@ int rec_cursor_set(struct rec_state *st, const char *bucket_key,
                          sizeof(*st->cursors), 16);
   if (rc != 0)
     return rc;
-  size_t i = cursor_lower_bound(st, bucket_key, test_id);
+  bool found;
+  size_t i = cursor_index(st, bucket_key, test_id, &found);
   memmove(&st->cursors[i + 1], &st->cursors[i],
           (st->n_cursors - i) * sizeof(*st->cursors));
   st->cursors[i] = fresh;

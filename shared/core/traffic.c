@@ -207,24 +207,17 @@ long tr_retain(struct tr_state *st, const struct cfg *cfg) {
 
 /* ---- the seen set and the cursor ---- */
 
+static int seen_cmp(const void *elem, const void *key) {
+  return strcmp(((const struct tr_seen *)elem)->uuid, key);
+}
+
 /* The index of uuid in b->seen, or where it would go (*found false). */
 static size_t seen_index(const struct tr_bucket_state *b, const char *uuid,
                          bool *found) {
-  size_t lo = 0, hi = b->n_seen;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(b->seen[mid].uuid, uuid);
-    if (c == 0) {
-      *found = true;
-      return mid;
-    }
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  *found = false;
-  return lo;
+  size_t i =
+      array_lower_bound(b->seen, b->n_seen, sizeof(b->seen[0]), seen_cmp, uuid);
+  *found = i < b->n_seen && seen_cmp(&b->seen[i], uuid) == 0;
+  return i;
 }
 
 bool tr_seen_has(const struct tr_bucket_state *b, const char *uuid) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Arrays that grow by doubling. */
+/* Arrays that grow by doubling, and binary search in sorted ones. */
 #include "util/array.h"
 
 #include <errno.h>
@@ -25,4 +25,17 @@ int array_reserve(void *arrp, size_t *cap, size_t n, size_t size,
   *cap = ncap;
   /* cppcheck-suppress memleak ; grown is now the array's, stored at arrp */
   return 0;
+}
+
+size_t array_lower_bound(const void *base, size_t n, size_t size,
+                         array_cmp_fn cmp, const void *key) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cmp((const char *)base + mid * size, key) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
 }

@@ -135,16 +135,19 @@ static json_object *any_member(json_object *o, const char *key) {
   return v;
 }
 
+/* True when nothing but blanks follows a number. */
+static bool only_blanks(const char *end) {
+  while (*end == ' ' || *end == '\t')
+    end++;
+  return *end == '\0';
+}
+
 /* Parses a whole string (surrounding blanks allowed) as a finite number. */
 static bool str_to_double(const char *s, double *ret) {
   char *end = NULL;
   errno = 0;
   double d = strtod(s, &end);
-  if (end == s || errno == ERANGE || !isfinite(d))
-    return false;
-  while (*end == ' ' || *end == '\t')
-    end++;
-  if (*end != '\0')
+  if (end == s || errno == ERANGE || !isfinite(d) || !only_blanks(end))
     return false;
   *ret = d;
   return true;
@@ -189,11 +192,7 @@ static bool str_to_ll(const char *s, long long *ret) {
   char *end = NULL;
   errno = 0;
   long long n = strtoll(s, &end, 10);
-  if (end == s || errno == ERANGE)
-    return false;
-  while (*end == ' ' || *end == '\t')
-    end++;
-  if (*end != '\0')
+  if (end == s || errno == ERANGE || !only_blanks(end))
     return false;
   *ret = n;
   return true;
