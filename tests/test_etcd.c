@@ -397,9 +397,8 @@ START_TEST(test_hold_ok) {
   answer_fixture(&fk, 200, "etcd_hold_ok.json");
   int64_t rev = 0;
   struct err err = {""};
-  ck_assert_int_eq(etcd_put_while_holding(etcd, LEADER, "agent-a", state_puts,
-                                          2, &rev, &err),
-                   0);
+  ck_assert_int_eq(
+      etcd_leader_put(etcd, LEADER, "agent-a", state_puts, 2, &rev, &err), 0);
   ck_assert(rev == 14);
   assert_req(0, EP1 "/v3/kv/txn", HOLD_BODY(AGENT_A64));
 }
@@ -410,9 +409,9 @@ START_TEST(test_hold_lost) {
   answer_fixture(&fk, 200, "etcd_hold_lost.json");
   int64_t rev = 5;
   struct err err = {""};
-  ck_assert_int_eq(etcd_put_while_holding(etcd, LEADER, "agent-b", state_puts,
-                                          2, &rev, &err),
-                   -EPERM);
+  ck_assert_int_eq(
+      etcd_leader_put(etcd, LEADER, "agent-b", state_puts, 2, &rev, &err),
+      -EPERM);
   ck_assert(rev == 0);
   ck_assert_str_eq(err.msg, "etcd: POST /v3/kv/txn: " LEADER
                             " is not held by agent-b: nothing written");
@@ -493,9 +492,9 @@ START_TEST(test_too_large) {
            "<html><body>413 Request Entity Too Large</body></html>\n");
   struct err err = {""};
   int64_t rev = 1;
-  ck_assert_int_eq(etcd_put_while_holding(etcd, LEADER, "agent-a", state_puts,
-                                          1, &rev, &err),
-                   -EMSGSIZE);
+  ck_assert_int_eq(
+      etcd_leader_put(etcd, LEADER, "agent-a", state_puts, 1, &rev, &err),
+      -EMSGSIZE);
   ck_assert_str_eq(err.msg, too_large[_i].msg);
   ck_assert_uint_eq(fk.n_reqs, 1); /* not sent elsewhere */
 }

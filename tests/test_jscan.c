@@ -153,7 +153,7 @@ static void same_reading(const char *body, size_t len, const char *what) {
   size_t na = 0, nb = 0;
   struct err ea = {{0}}, eb = {{0}};
   int ra = rs_parse_tests(body, len, DEPTH, &a, &na, &ea);
-  int rb = rs_parse_tests_tree(body, len, DEPTH, &b, &nb, &eb);
+  int rb = rs_tree_tests(body, len, DEPTH, &b, &nb, &eb);
   ck_assert_msg(ra == rb, "%s: fast %d (%s), tree %d (%s)", what, ra, ea.msg,
                 rb, eb.msg);
   if (ra == 0) {

@@ -13,7 +13,7 @@
 
 START_TEST(limiter_ten_per_ten_seconds) {
   struct limiter l;
-  limiter_init(&l, 10, 10);
+  limiter_init_window(&l, 10, 10);
   for (int i = 0; i < 10; i++) {
     ck_assert_double_eq(limiter_wait(&l, URL_A, i * 0.1), 0);
     ck_assert_int_eq(limiter_note(&l, URL_A, i * 0.1), 0);
@@ -30,7 +30,7 @@ END_TEST
 
 START_TEST(limiter_blocks_after_429) {
   struct limiter l;
-  limiter_init(&l, 10, 10);
+  limiter_init_window(&l, 10, 10);
   ck_assert_int_eq(limiter_block(&l, URL_A, 5, 35), 0);
   ck_assert_double_eq(limiter_wait(&l, URL_A, 5), 30);
   ck_assert_double_eq(limiter_wait(&l, URL_A, 35), 0);
@@ -44,7 +44,7 @@ END_TEST
 
 START_TEST(limiter_forgets_idle_urls) {
   struct limiter l;
-  limiter_init(&l, 2, 10);
+  limiter_init_window(&l, 2, 10);
   char url[64];
   for (int i = 0; i < 50; i++) {
     snprintf(url, sizeof(url), "https://x.test/radar/%08d/trigger", i);
@@ -53,10 +53,10 @@ START_TEST(limiter_forgets_idle_urls) {
   ck_assert_uint_le(l.n, 2);
   /* limits above the slot size are clamped, 0 means 1 */
   limiter_fini(&l);
-  limiter_init(&l, 100, 10);
+  limiter_init_window(&l, 100, 10);
   ck_assert_uint_eq(l.limit, 16);
   limiter_fini(&l);
-  limiter_init(&l, 0, 10);
+  limiter_init_window(&l, 0, 10);
   ck_assert_uint_eq(l.limit, 1);
   limiter_fini(&l);
 }
@@ -67,7 +67,7 @@ END_TEST
  * must not be needlessly slow (20 triggers take about 10 s). */
 START_TEST(limiter_property) {
   struct limiter l;
-  limiter_init(&l, 10, 10);
+  limiter_init_window(&l, 10, 10);
   double sent[64], lag = 0.05 * _i;
   size_t n = 0;
   for (double t = 0; t < 25 && n < 64; t += 0.01) {

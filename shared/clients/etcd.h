@@ -187,9 +187,8 @@ int etcd_create_if_absent(struct etcd_client *c, const char *key,
  * is name. Returns 0 when they ran, -EPERM (nothing written) when another
  * agent leads or nobody does, or an error of the calls above.
  * *ret_revision (may be NULL) gets the store's revision after it. */
-int etcd_put_while_holding(struct etcd_client *c, const char *leader_key,
-                           const char *name, const struct etcd_op *ops,
-                           size_t n_ops, int64_t *ret_revision,
-                           struct err *err);
+int etcd_leader_put(struct etcd_client *c, const char *leader_key,
+                    const char *name, const struct etcd_op *ops, size_t n_ops,
+                    int64_t *ret_revision, struct err *err);
 
 #endif

@@ -554,10 +554,9 @@ int etcd_create_if_absent(struct etcd_client *c, const char *key,
   return 0;
 }
 
-int etcd_put_while_holding(struct etcd_client *c, const char *leader_key,
-                           const char *name, const struct etcd_op *ops,
-                           size_t n_ops, int64_t *ret_revision,
-                           struct err *err) {
+int etcd_leader_put(struct etcd_client *c, const char *leader_key,
+                    const char *name, const struct etcd_op *ops, size_t n_ops,
+                    int64_t *ret_revision, struct err *err) {
   struct etcd_compare mine = {.key = leader_key,
                               .target = ETCD_VALUE,
                               .result = ETCD_EQUAL,

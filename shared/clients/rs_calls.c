@@ -194,7 +194,7 @@ static bool tests_finish(void *kind, size_t i, int rc, const struct err *err) {
 static const struct rs_many_ops tests_ops = {
     json_type_array, tests_path, tests_page, tests_finish, tests_raw};
 
-int rs_list_tests_many(struct rs_client *c, const char *const *bucket_keys,
+int rs_list_many_tests(struct rs_client *c, const char *const *bucket_keys,
                        size_t n, rs_tests_fn done, void *ctx) {
   struct tests_kind k = {bucket_keys, calloc(n ? n : 1, sizeof(*k.items)), done,
                          ctx};
@@ -217,7 +217,7 @@ int rs_list_tests(struct rs_client *c, const char *bucket_key,
                   struct rs_test **ret, size_t *ret_n, struct err *err) {
   struct one o = {-ENOMEM, err, NULL, 0};
   int rc =
-      one_end(&o, rs_list_tests_many(c, &bucket_key, 1, one_tests, &o), ret_n);
+      one_end(&o, rs_list_many_tests(c, &bucket_key, 1, one_tests, &o), ret_n);
   *ret = rc == 0 ? o.ret : NULL;
   return rc;
 }
@@ -260,7 +260,7 @@ static bool detail_finish(void *kind, size_t i, int rc, const struct err *err) {
 static const struct rs_many_ops detail_ops = {json_type_object, detail_path,
                                               detail_page, detail_finish, NULL};
 
-int rs_get_tests_many(struct rs_client *c, const struct rs_test_ref *tests,
+int rs_get_many_tests(struct rs_client *c, const struct rs_test_ref *tests,
                       size_t n, double deadline, rs_detail_fn done, void *ctx) {
   struct detail_kind k;
   memset(&k, 0, sizeof(k));
@@ -293,7 +293,7 @@ int rs_get_test(struct rs_client *c, const char *bucket_key,
   struct one o = {-ENOMEM, err, ret, 0};
   size_t n;
   memset(ret, 0, sizeof(*ret));
-  return one_end(&o, rs_get_tests_many(c, &ref, 1, 0, one_detail, &o), &n);
+  return one_end(&o, rs_get_many_tests(c, &ref, 1, 0, one_detail, &o), &n);
 }
 
 /* ---- results ---- */
@@ -397,7 +397,7 @@ static bool results_finish(void *kind, size_t i, int rc,
 static const struct rs_many_ops results_ops = {
     json_type_array, results_path, results_page, results_finish, NULL};
 
-int rs_list_results_many(struct rs_client *c, const struct rs_test_ref *tests,
+int rs_list_many_results(struct rs_client *c, const struct rs_test_ref *tests,
                          size_t n, double deadline, rs_runs_fn done,
                          void *ctx) {
   struct results_kind k = {tests, calloc(n ? n : 1, sizeof(*k.items)), done,
@@ -423,7 +423,7 @@ int rs_list_results(struct rs_client *c, const char *bucket_key,
   struct rs_test_ref ref = {bucket_key, test_id, since};
   struct one o = {-ENOMEM, err, NULL, 0};
   int rc =
-      one_end(&o, rs_list_results_many(c, &ref, 1, 0, one_runs, &o), ret_n);
+      one_end(&o, rs_list_many_results(c, &ref, 1, 0, one_runs, &o), ret_n);
   *ret = rc == 0 ? o.ret : NULL;
   return rc;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the Runscope client's files (rs_*.c) share; no other file includes it.
  *
- * rs_parse.c, rs_parse_runs.c and rs_scan.c read answers; rs_client.c
+ * rs_answers.c, rs_runs.c and rs_scan.c read answers; rs_client.c
  * sends requests (one, or many through http_run); rs_calls.c and
  * rs_traffic.c are the endpoint calls of runscope.h built on both. The calls
  * go one way: calls and traffic use client and parse, client uses parse,
@@ -45,7 +45,7 @@ static inline int rs_status_errno(long status) {
   return rc == -EINVAL ? -EPROTO : rc;
 }
 
-/* ---- rs_parse.c, rs_parse_runs.c: the envelope and its data ---- */
+/* ---- rs_answers.c, rs_runs.c: the envelope and its data ---- */
 
 /* Copies a display string member, cut to fit; "" when absent or no string. */
 void rs_copy_name(json_object *o, const char *key, char *dst, size_t size);

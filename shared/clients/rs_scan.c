@@ -6,7 +6,7 @@
  * These read the same fields with jscan, and give up (-EPROTO) on anything
  * out of the ordinary: an error in the envelope, a missing or unexpected
  * value, a field too long, a string or number jscan does not convert as
- * json-c does. The tree (rs_parse.c) then reads the answer, so that both
+ * json-c does. The tree (rs_answers.c) then reads the answer, so that both
  * always agree: the fast path only ever returns what the tree would. */
 #include "clients/rs_internal.h"
 
@@ -103,7 +103,7 @@ static int fast_name(struct jscan *s, char *dst, size_t size) {
   return rc == -EPROTO ? rc : 0;
 }
 
-/* One item of data[] (as rs_parse.c's parse_test). */
+/* One item of data[] (as rs_answers.c's parse_test). */
 static int fast_test(struct jscan *s, struct rs_test *t) {
   char key[FAST_KEY_MAX];
   double created = 0;

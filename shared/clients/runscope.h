@@ -196,21 +196,21 @@ int rs_list_results(struct rs_client *c, const char *bucket_key,
 typedef bool (*rs_tests_fn)(void *ctx, size_t i, int rc,
                             const struct rs_test *tests, size_t n_tests,
                             const struct err *err);
-int rs_list_tests_many(struct rs_client *c, const char *const *bucket_keys,
+int rs_list_many_tests(struct rs_client *c, const char *const *bucket_keys,
                        size_t n, rs_tests_fn done, void *ctx);
 
 /* A test of a bucket, for the calls below. */
 struct rs_test_ref {
   const char *bucket_key;
   const char *test_id;
-  double since; /* rs_list_results_many: as rs_list_results' */
+  double since; /* rs_list_many_results: as rs_list_results' */
 };
 
 /* The details of n tests (as rs_get_test). The callback may take *d over
  * (copy it and zero it); what it leaves is released after the call. */
 typedef bool (*rs_detail_fn)(void *ctx, size_t i, int rc,
                              struct rs_test_detail *d, const struct err *err);
-int rs_get_tests_many(struct rs_client *c, const struct rs_test_ref *tests,
+int rs_get_many_tests(struct rs_client *c, const struct rs_test_ref *tests,
                       size_t n, double deadline, rs_detail_fn done, void *ctx);
 
 /* The new runs of n tests (as rs_list_results: oldest first, at most
@@ -218,7 +218,7 @@ int rs_get_tests_many(struct rs_client *c, const struct rs_test_ref *tests,
 typedef bool (*rs_runs_fn)(void *ctx, size_t i, int rc,
                            const struct rs_run *runs, size_t n_runs,
                            const struct err *err);
-int rs_list_results_many(struct rs_client *c, const struct rs_test_ref *tests,
+int rs_list_many_results(struct rs_client *c, const struct rs_test_ref *tests,
                          size_t n, double deadline, rs_runs_fn done, void *ctx);
 
 /* What a trigger should run; every pointer is borrowed, and NULL or ""
@@ -281,8 +281,8 @@ int rs_parse_tests(const char *body, size_t len, int max_depth,
                    struct rs_test **ret, size_t *ret_n, struct err *err);
 /* The same with json-c's tree only (rs_parse_tests reads ordinary pages
  * without one): the unit tests check that both always agree. */
-int rs_parse_tests_tree(const char *body, size_t len, int max_depth,
-                        struct rs_test **ret, size_t *ret_n, struct err *err);
+int rs_tree_tests(const char *body, size_t len, int max_depth,
+                  struct rs_test **ret, size_t *ret_n, struct err *err);
 int rs_parse_test_detail(const char *body, size_t len, int max_depth,
                          struct rs_test_detail *ret, struct err *err);
 int rs_parse_runs(const char *body, size_t len, int max_depth,

@@ -96,7 +96,7 @@ static void read_lists(struct engine *e, double now) {
   for (size_t i = 0; i < e->cat.n_buckets; i++)
     keys[i] = e->cat.buckets[i].info.key;
   cat_unlist(&e->cat);
-  if (rs_list_tests_many(e->rs, keys, e->cat.n_buckets, on_tests, &l) != 0)
+  if (rs_list_many_tests(e->rs, keys, e->cat.n_buckets, on_tests, &l) != 0)
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
   else if (l.failed == 0)
     health_polled(&e->health, now); /* Runscope answered this cycle's poll */

@@ -437,7 +437,7 @@ void handle_responses(struct engine *e, double now) {
   if (e->cfg->xmatters.mode == CFG_MODE_FORWARD)
     return;
   if (e->triggers.limit == 0)
-    limiter_init(&e->triggers, TRIGGER_LIMIT, TRIGGER_WINDOW);
+    limiter_init_window(&e->triggers, TRIGGER_LIMIT, TRIGGER_WINDOW);
   resp_prune(&e->state, now, RESPONSES_KEEP);
   for (size_t i = 0; i < e->state.n_keys; i++) {
     struct rec_key *k = e->state.keys[i];

@@ -259,7 +259,7 @@ static void read_items(struct engine *e, double now, double deadline,
       since = run_queue_since(e, bk, id, since);
     r.refs[i] = (struct rs_test_ref){bk, id, since};
   }
-  if (rs_list_results_many(e->rs, r.refs, n, deadline, on_runs, &r) != 0)
+  if (rs_list_many_results(e->rs, r.refs, n, deadline, on_runs, &r) != 0)
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the results reads.");
   for (size_t i = 0; i < n; i++)
     out->deferred += !r.done[i];
@@ -321,7 +321,7 @@ static void read_details(struct engine *e, double now, double deadline,
       refs[n++] = (struct rs_test_ref){b->info.key, t->detail.id, 0};
     }
   }
-  if (n > 0 && rs_get_tests_many(e->rs, refs, n, deadline, on_detail, &x) != 0)
+  if (n > 0 && rs_get_many_tests(e->rs, refs, n, deadline, on_detail, &x) != 0)
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the test details.");
 out:
   free(x.tests);

@@ -54,7 +54,7 @@
  * expects.
  *
  * Each field above is one row of a field table in state_json.c, written and
- * read by the same code (fields.h); state.c holds the file handling. */
+ * read by the same code (fields.h); state_file.c holds the file handling. */
 #ifndef RUNSCOPE_STATE_H
 #define RUNSCOPE_STATE_H
 

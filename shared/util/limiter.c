@@ -17,7 +17,7 @@ static void limiter_setup(struct limiter *l, size_t limit, double window,
   l->window = window;
 }
 
-void limiter_init(struct limiter *l, size_t limit, double window) {
+void limiter_init_window(struct limiter *l, size_t limit, double window) {
   limiter_setup(l, limit, window, LIMITER_SLOT_MAX);
 }
 

@@ -25,13 +25,13 @@ struct limiter {
   double window;
 };
 
-/* The largest limit of limiter_init (a per-URL trigger limit). */
+/* The largest limit of limiter_init_window (a per-URL trigger limit). */
 #define LIMITER_SLOT_MAX 16
 /* The largest limit of limiter_init_rate (events per window). */
 #define LIMITER_RATE_MAX 100000
 
 /* A limiter of at most limit (clamped to 1..LIMITER_SLOT_MAX) per window. */
-void limiter_init(struct limiter *l, size_t limit, double window);
+void limiter_init_window(struct limiter *l, size_t limit, double window);
 /* The same for a request rate: limit clamped to 1..LIMITER_RATE_MAX. */
 void limiter_init_rate(struct limiter *l, size_t limit, double window);
 void limiter_fini(struct limiter *l);

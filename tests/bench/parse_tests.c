@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* make bench: the tests list read by its fast path (rs_parse_tests, no
- * tree) and by json-c's tree (rs_parse_tests_tree), timed on the same
+ * tree) and by json-c's tree (rs_tree_tests), timed on the same
  * generated page of 50 tests. Prints the time per page of each and their
  * ratio; the target (the fast path at most half the tree's time) is printed
  * with its figure, not enforced. The unit tests (tests/test_jscan.c) check
@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
   if (page == NULL)
     return 1;
   double fast = time_parser(rs_parse_tests, page, len, rounds);
-  double tree = time_parser(rs_parse_tests_tree, page, len, rounds);
+  double tree = time_parser(rs_tree_tests, page, len, rounds);
   free(page);
   if (fast <= 0 || tree <= 0) {
     fprintf(stderr, "parse_tests: a parser failed on the page\n");

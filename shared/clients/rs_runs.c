@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Runscope answers about runs: results lists, run details, trigger answers.
  *
- * Read with json-c, through the envelope and item lists of rs_parse.c. */
+ * Read with json-c, through the envelope and item lists of rs_answers.c. */
 #include "clients/rs_internal.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Runscope answers read with json-c: envelope, buckets, tests, details.
  *
- * Runs, run details and trigger answers are in rs_parse_runs.c, the tests
+ * Runs, run details and trigger answers are in rs_runs.c, the tests
  * list without a tree in rs_scan.c.
  *
  * Open questions about the real API and what this client does about them
@@ -284,8 +284,8 @@ int rs_tests_data(json_object *data, void *items, struct err *err) {
   return rs_parse_items(data, &test_kind, items, err);
 }
 
-int rs_parse_tests_tree(const char *body, size_t len, int max_depth,
-                        struct rs_test **ret, size_t *ret_n, struct err *err) {
+int rs_tree_tests(const char *body, size_t len, int max_depth,
+                  struct rs_test **ret, size_t *ret_n, struct err *err) {
   void *v;
   int rc = rs_parse_list(body, len, max_depth, rs_tests_data, &v, ret_n, err);
   *ret = v;
@@ -299,7 +299,7 @@ int rs_parse_tests(const char *body, size_t len, int max_depth,
     err_set(err, "out of memory for the tests list");
   if (rc != -EPROTO)
     return rc;
-  return rs_parse_tests_tree(body, len, max_depth, ret, ret_n, err);
+  return rs_tree_tests(body, len, max_depth, ret, ret_n, err);
 }
 
 /* ---- test detail ---- */
