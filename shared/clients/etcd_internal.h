@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What the etcd client's files share (etcd_client.c: the client, its requests and
- * leases; etcd_kv.c: keys and transactions); included by them only. */
+/* What the etcd client's files share (etcd_client.c: the client, its requests
+ * and leases; etcd_kv.c: keys and transactions); included by them only. */
 #ifndef RUNSCOPE_ETCD_INTERNAL_H
 #define RUNSCOPE_ETCD_INTERNAL_H
 
