@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The state's JSON text as a stream, for the state file's save (state_file.c).
- */
+/* The state's JSON text as a stream, for saves (state_file.c). */
 #ifndef RUNSCOPE_STORE_STATE_JSON_H
 #define RUNSCOPE_STORE_STATE_JSON_H
 
