@@ -381,7 +381,8 @@ static bool results_finish(void *kind, size_t i, int rc,
   static const struct rs_run none;
   bool go;
   if (rc == 0) {
-    qsort(all->v, all->n, sizeof(*all->v), cmp_started);
+    if (all->n > 1) /* qsort's base must not be NULL, even for none */
+      qsort(all->v, all->n, sizeof(*all->v), cmp_started);
     /* Over the cap, keep the newest: they are what the pages asked for. */
     size_t skip = all->n > RS_RESULTS_MAX ? all->n - RS_RESULTS_MAX : 0;
     go = k->done(k->ctx, i, 0, all->v ? all->v + skip : &none, all->n - skip,

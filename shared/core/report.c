@@ -112,7 +112,8 @@ static bool find_duplicates(char (*out)[REPORT_KEY_NAME_MAX], size_t n,
     ptr[i] = out[i];
     dup[i] = false;
   }
-  qsort(ptr, n, sizeof(*ptr), cmp_names);
+  if (n > 1)
+    qsort(ptr, n, sizeof(*ptr), cmp_names);
   bool found = false;
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
