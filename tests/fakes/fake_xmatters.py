@@ -13,6 +13,7 @@ Usage in-process:
     xm.events(status="ACTIVE")      # every event, with its properties
     xm.triggers()                   # the trigger bodies received
     xm.terminate_as_person(ev["id"], by="jdoe")
+    xm.suspend_as_person(ev["id"], by="jdoe")
     xm.add_response(ev["id"], "jdoe", "Rerun")
     xm.stop()
 
@@ -270,6 +271,14 @@ class FakeXMatters(fakebase.FakeServer):
         with self.lock:
             ev = self._find(event_id, visible=False)
             self._set_status(ev, "TERMINATED", by)
+            return self._control_view(ev)
+
+    def suspend_as_person(self, event_id, by="jdoe"):
+        """Suspends an event as a person in the UI would (it stays open:
+        notifications pause)."""
+        with self.lock:
+            ev = self._find(event_id, visible=False)
+            self._set_status(ev, "SUSPENDED", by)
             return self._control_view(ev)
 
     def add_response(self, event_id, user, text, comment=None,
