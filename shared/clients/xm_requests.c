@@ -10,7 +10,7 @@
  *    caller trigger a duplicate.
  *  - Whether propertyName needs a language suffix is open; the plain name is
  *    sent.
- *  - The default propertyValueOperator (CONTAINS, by what clients see) would
+ *  - xMatters' default propertyValueOperator, CONTAINS, would
  *    find key "b/t/e2" for "b/t/e": the key search asks for EQUALS and
  *    embedded properties, and keeps only the events whose runscope_key is
  *    the key (an event without it is not the key's). A requestId search
@@ -29,7 +29,6 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/err.h"
-#include "util/str.h"
 
 #include <errno.h>
 #include <stdio.h>
