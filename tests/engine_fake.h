@@ -636,7 +636,9 @@ static inline void ef_serve_runscope(struct efake *f,
 
 /* ---- xMatters ---- */
 
-static inline json_object *ef_event_json(const struct ef_event *e) {
+/* An event as the API shows it; its properties only when props (GET one,
+ * or a list asked with embed=properties). */
+static inline json_object *ef_event_json(const struct ef_event *e, bool props) {
   json_object *o = json_object_new_object(), *p = json_object_new_object();
   json_object *links = json_object_new_object();
   char self[EF_KEY_MAX];
@@ -647,7 +649,10 @@ static inline json_object *ef_event_json(const struct ef_event *e) {
   ef_put(o, "eventId", ef_s(e->id + 3));
   ef_put(o, "requestId", ef_s(e->request_id));
   ef_put(o, "status", ef_s(e->status));
-  ef_put(o, "properties", p);
+  if (props)
+    ef_put(o, "properties", p);
+  else
+    json_object_put(p);
   ef_put(o, "links", links);
   return o;
 }
@@ -677,7 +682,18 @@ static inline bool ef_in_list(const char *list, const char *s) {
   return false;
 }
 
-/* Does visible event e pass the filters of the events query url? */
+/* Does the property value got pass the search for want? EQUALS, or else
+ * xMatters' default CONTAINS. */
+static inline bool ef_value_matches(const char *url, const char *got,
+                                    const char *want) {
+  char op[32];
+  ef_param(url, "propertyValueOperator", op, sizeof(op));
+  return strcmp(op, "EQUALS") == 0 ? strcmp(got, want) == 0
+                                   : strstr(got, want) != NULL;
+}
+
+/* Does visible event e pass the filters of the events query url (status a
+ * comma list, as the real API takes it)? */
 static inline bool ef_matches(const struct efake *f, const struct ef_event *e,
                               const char *url) {
   char status[64], name[64], value[EF_KEY_MAX], request[EF_ID_MAX];
@@ -689,16 +705,19 @@ static inline bool ef_matches(const struct efake *f, const struct ef_event *e,
     name[strcspn(name, "#")] = '\0';
   return e->visible_at <= f->now && ef_in_list(status, e->status) &&
          (request[0] == '\0' || strcmp(request, e->request_id) == 0) &&
-         (!by_key ||
-          (strcmp(name, EF_KEY_PROPERTY) == 0 && strcmp(value, e->key) == 0));
+         (!by_key || (strcmp(name, EF_KEY_PROPERTY) == 0 &&
+                      ef_value_matches(url, e->key, value)));
 }
 
 static inline void ef_events(const struct efake *f, const char *url,
                              struct ef_answer *a) {
   json_object *data = json_object_new_array();
+  char embed[64];
+  ef_param(url, "embed", embed, sizeof(embed));
+  bool props = ef_in_list(embed, "properties") && embed[0] != '\0';
   for (size_t i = 0; i < f->n_events; i++)
     if (ef_matches(f, &f->events[i], url))
-      json_object_array_add(data, ef_event_json(&f->events[i]));
+      json_object_array_add(data, ef_event_json(&f->events[i], props));
   ef_reply(a, 200, ef_xm_list(data, EF_EVENTS_PATH));
 }
 
@@ -731,7 +750,7 @@ static inline void ef_status(struct efake *f, const struct ef_req *r,
     ef_refuse(a, r->route, 409, "The event is terminated");
   else {
     ef_copy(e->status, sizeof(e->status), status);
-    ef_reply(a, 200, ef_event_json(e));
+    ef_reply(a, 200, ef_event_json(e, true));
   }
 }
 
@@ -762,7 +781,7 @@ static inline void ef_serve_xmatters(struct efake *f,
   else if (e == NULL || e->visible_at > f->now)
     ef_refuse(a, r->route, 404, "No event with that id");
   else if (r->route == EF_EVENT)
-    ef_reply(a, 200, ef_event_json(e));
+    ef_reply(a, 200, ef_event_json(e, true));
   else /* nobody responded */
     ef_reply(a, 200,
              ef_xm_list(json_object_new_array(), EF_EVENTS_PATH "/x/deliv"));

@@ -368,7 +368,7 @@ static void setup_prior(enum prior p) {
   case P_ACTIVE_PLUS:
     page();
     ef_add_event(&h.f, KEY, "ACTIVE");
-    ef_add_event(&h.f, KEY, "ACTIVE");
+    ef_add_event(&h.f, KEY, "SUSPENDED");
     break;
   case P_ACTIVE:
     page();

@@ -645,9 +645,11 @@ END_TEST
 
 /* ---- finding events ---- */
 
-#define ACTIVE_Q                                                               \
-  BASE "/api/xm/1/events?status=ACTIVE&propertyName=runscope_key&"             \
+#define OPEN_Q(statuses)                                                       \
+  BASE "/api/xm/1/events?status=" statuses "&embed=properties&"                \
+       "propertyValueOperator=EQUALS&propertyName=runscope_key&"               \
        "propertyValue=bkt%2Ftst%2Fenv&limit=100"
+#define ACTIVE_Q OPEN_Q("ACTIVE,SUSPENDED")
 
 START_TEST(find_active_pages) {
   answer_fixture(&fk, 200, "xmatters_events_page1.json");
@@ -663,12 +665,14 @@ START_TEST(find_active_pages) {
              BASE "/api/xm/1/events?status=ACTIVE&propertyName=runscope_key&"
                   "propertyValue=bkt%2Ftst%2Fenv&offset=2&limit=2",
              USER, PASSWORD);
-  /* the one with another key's property is dropped */
-  ck_assert_uint_eq(n, 3);
+  /* the one with another key's property is dropped, and so is the one
+   * without properties in an embedded answer */
+  ck_assert_uint_eq(n, 2);
   for (size_t i = 0; i < n; i++)
     ck_assert_str_eq(ev[i].runscope_key, "bkt/tst/env");
-  ck_assert_str_eq(ev[2].id, "a3333333-3333-4333-8333-333333333333");
-  ck_assert_str_eq(ev[2].event_id, "1003");
+  ck_assert_str_eq(ev[1].id, "a2222222-2222-4222-8222-222222222222");
+  ck_assert_str_eq(ev[1].event_id, "1002");
+  ck_assert_str_eq(ev[1].status, "SUSPENDED");
   free(ev);
 }
 END_TEST
@@ -682,7 +686,8 @@ START_TEST(find_active_empty) {
   ck_assert_ptr_nonnull(ev);
   /* a comma inside a value is %2C, not a list separator */
   assert_req(0, "GET",
-             BASE "/api/xm/1/events?status=ACTIVE&propertyName=runscope_key&"
+             BASE "/api/xm/1/events?status=ACTIVE,SUSPENDED&embed=properties&"
+                  "propertyValueOperator=EQUALS&propertyName=runscope_key&"
                   "propertyValue=a%2Cb%20c&limit=100",
              USER, PASSWORD);
   free(ev);
@@ -705,11 +710,15 @@ START_TEST(find_active_other_origin) {
 }
 END_TEST
 
+/* The properties of an event of key "k". */
+#define K_PROPS "\"properties\": {\"runscope_key#en\": \"k\"}"
+
 START_TEST(find_active_same_origin_absolute) {
   answer(&fk, 200,
-         "{\"data\": [{\"id\": \"e1\"}], \"links\": {\"next\": "
+         "{\"data\": [{\"id\": \"e1\", " K_PROPS "}], \"links\": {\"next\": "
          "\"HTTPS://corp.xmatters.test:8443/api/xm/1/events?offset=1\"}}");
-  answer(&fk, 200, "{\"data\": [{\"id\": \"e2\"}], \"links\": {}}");
+  answer(&fk, 200,
+         "{\"data\": [{\"id\": \"e2\", " K_PROPS "}], \"links\": {}}");
   struct xm_event *ev = NULL;
   size_t n = 0;
   ck_assert_int_eq(xm_find_active(xm, "k", &ev, &n, NULL), 0);
@@ -756,6 +765,82 @@ START_TEST(find_active_bounded) {
   ck_assert_int_eq(xm_find_active(xm, "k", &ev, &n, &err), -EPROTO);
   ck_assert_uint_eq(fk.n_reqs, 100);
   ck_assert_ptr_nonnull(strstr(err.msg, "more than 100 pages"));
+}
+END_TEST
+
+/* An embedded answer holds only what the key search asks for: another
+ * key that contains this one (CONTAINS matching), and an event without the
+ * property, are not the key's; no key is stamped on them. */
+START_TEST(find_active_other_keys) {
+  answer(&fk, 200,
+         "{\"data\": [{\"id\": \"e1\", \"status\": \"ACTIVE\", "
+         "\"properties\": {\"runscope_key#en\": \"bkt/tst/env2\"}}, "
+         "{\"id\": \"e2\", \"status\": \"ACTIVE\"}, "
+         "{\"id\": \"e3\", \"status\": \"SUSPENDED\", "
+         "\"properties\": {\"runscope_key#en\": \"bkt/tst/env\"}}, "
+         "{\"id\": \"e4\", \"status\": \"ACTIVE\", "
+         "\"properties\": {\"other\": \"bkt/tst/env\"}}]}");
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(xm_find_active(xm, "bkt/tst/env", &ev, &n, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, 1);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(ev[0].id, "e3");
+  ck_assert_str_eq(ev[0].status, "SUSPENDED");
+  free(ev);
+}
+END_TEST
+
+#define BAD_STATUS                                                             \
+  "{\"code\": 400, \"reason\": \"Bad Request\", \"message\": \"Invalid "       \
+  "status\"}"
+
+/* A 400 for the list of statuses: one request per status, merged. */
+START_TEST(find_active_status_fallback) {
+  answer(&fk, 400, BAD_STATUS);
+  answer(&fk, 200,
+         "{\"data\": [{\"id\": \"e1\", \"status\": \"ACTIVE\", "
+         "\"properties\": {\"runscope_key#en\": \"bkt/tst/env\"}}]}");
+  answer(&fk, 200,
+         "{\"data\": [{\"id\": \"e2\", \"status\": \"SUSPENDED\", "
+         "\"properties\": {\"runscope_key#en\": \"bkt/tst/env\"}}, "
+         "{\"id\": \"e3\", \"status\": \"SUSPENDED\", "
+         "\"properties\": {\"runscope_key#en\": \"bkt/tst/env/x\"}}]}");
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(xm_find_active(xm, "bkt/tst/env", &ev, &n, &err), 0);
+  ck_assert_uint_eq(fk.n_reqs, 3);
+  assert_req(0, "GET", OPEN_Q("ACTIVE,SUSPENDED"), USER, PASSWORD);
+  assert_req(1, "GET", OPEN_Q("ACTIVE"), USER, PASSWORD);
+  assert_req(2, "GET", OPEN_Q("SUSPENDED"), USER, PASSWORD);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(ev[0].id, "e1");
+  ck_assert_str_eq(ev[1].id, "e2");
+  free(ev);
+}
+END_TEST
+
+/* The fallback fails as a whole when either of its requests fails. */
+START_TEST(find_active_fallback_fails) {
+  answer(&fk, 400, BAD_STATUS);
+  answer(&fk, 200, "{\"data\": [{\"id\": \"e1\"}]}");
+  answer(&fk, 503, "Service Unavailable");
+  struct xm_event *ev = (struct xm_event *)&fk;
+  size_t n = 9;
+  struct err err;
+  ck_assert_int_eq(xm_find_active(xm, "bkt/tst/env", &ev, &n, &err), -EAGAIN);
+  ck_assert_uint_eq(fk.n_reqs, 3);
+  ck_assert_ptr_null(ev);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_str_eq(err.msg, "xMatters API: GET /api/xm/1/events: HTTP 503: "
+                            "Service Unavailable");
+  /* a 400 for one status alone too: that 400 is the answer */
+  answer(&fk, 400, BAD_STATUS);
+  answer(&fk, 400, BAD_STATUS);
+  ck_assert_int_eq(xm_find_active(xm, "bkt/tst/env", &ev, &n, &err), -EINVAL);
+  ck_assert_uint_eq(fk.n_reqs, 5);
+  ck_assert_ptr_null(ev);
 }
 END_TEST
 
@@ -807,8 +892,16 @@ static const struct {
     {200, "", -EPROTO, "xMatters API: GET /api/xm/1/events: empty JSON text"},
 };
 
+/* Scripts the i-th of find_statuses; a 400 twice, as the list of statuses
+ * is asked again for ACTIVE alone. */
+static void answer_find_status(int i) {
+  answer(&fk, find_statuses[i].status, find_statuses[i].text);
+  if (find_statuses[i].status == 400)
+    answer(&fk, find_statuses[i].status, find_statuses[i].text);
+}
+
 START_TEST(find_status_errno) {
-  answer(&fk, find_statuses[_i].status, find_statuses[_i].text);
+  answer_find_status(_i);
   struct xm_event *ev = (struct xm_event *)&fk;
   size_t n = 4;
   struct err err;
@@ -823,7 +916,8 @@ END_TEST
 
 /* ---- listing every active event ---- */
 
-#define LIST_Q BASE "/api/xm/1/events?status=ACTIVE&embed=properties&limit=100"
+#define LIST_Q(statuses)                                                       \
+  BASE "/api/xm/1/events?status=" statuses "&embed=properties&limit=100"
 #define CHECK_Q BASE "/api/xm/1/events?status=ACTIVE&limit=1"
 
 START_TEST(list_active_pages) {
@@ -834,7 +928,7 @@ START_TEST(list_active_pages) {
   struct err err;
   ck_assert_int_eq(xm_list_active(xm, &ev, &n, &err), 0);
   ck_assert_uint_eq(fk.n_reqs, 2);
-  assert_req(0, "GET", LIST_Q, USER, PASSWORD);
+  assert_req(0, "GET", LIST_Q("ACTIVE,SUSPENDED"), USER, PASSWORD);
   assert_req(1, "GET",
              BASE "/api/xm/1/events?status=ACTIVE&propertyName=runscope_key&"
                   "propertyValue=bkt%2Ftst%2Fenv&offset=2&limit=2",
@@ -859,7 +953,7 @@ START_TEST(list_active_keyless_dropped) {
   size_t n = 0;
   ck_assert_int_eq(xm_list_active(xm, &ev, &n, NULL), 0);
   ck_assert_uint_eq(fk.n_reqs, 1);
-  assert_req(0, "GET", LIST_Q, USER, PASSWORD);
+  assert_req(0, "GET", LIST_Q("ACTIVE,SUSPENDED"), USER, PASSWORD);
   ck_assert_uint_eq(n, 1);
   ck_assert_str_eq(ev[0].id, "e2c792c3-c5d5-430d-a109-0fbae07807fe");
   ck_assert_str_eq(ev[0].runscope_key,
@@ -877,6 +971,29 @@ START_TEST(list_active_keyless_dropped) {
 }
 END_TEST
 
+/* Listing asks for ACTIVE and SUSPENDED events, per status on a 400. */
+START_TEST(list_active_status_fallback) {
+  answer(&fk, 400, BAD_STATUS);
+  answer(&fk, 200,
+         "{\"data\": [{\"id\": \"e1\", \"status\": \"ACTIVE\", "
+         "\"properties\": {\"runscope_key#en\": \"a/b/c\"}}]}");
+  answer(&fk, 200,
+         "{\"data\": [{\"id\": \"e2\", \"status\": \"SUSPENDED\", "
+         "\"properties\": {\"runscope_key#en\": \"a/b/d\"}}, "
+         "{\"id\": \"e3\", \"status\": \"SUSPENDED\"}]}");
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(xm_list_active(xm, &ev, &n, NULL), 0);
+  ck_assert_uint_eq(fk.n_reqs, 3);
+  assert_req(1, "GET", LIST_Q("ACTIVE"), USER, PASSWORD);
+  assert_req(2, "GET", LIST_Q("SUSPENDED"), USER, PASSWORD);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(ev[1].runscope_key, "a/b/d");
+  ck_assert_str_eq(ev[1].status, "SUSPENDED");
+  free(ev);
+}
+END_TEST
+
 START_TEST(list_active_no_credentials) {
   struct xm_client *anon = xm_new(http, BASE, NULL, NULL, DEPTH);
   ck_assert_ptr_nonnull(anon);
@@ -885,7 +1002,7 @@ START_TEST(list_active_no_credentials) {
   size_t n = 9;
   ck_assert_int_eq(xm_list_active(anon, &ev, &n, NULL), 0);
   ck_assert_uint_eq(n, 0);
-  assert_req(0, "GET", LIST_Q, NULL, NULL);
+  assert_req(0, "GET", LIST_Q("ACTIVE,SUSPENDED"), NULL, NULL);
   free(ev);
   xm_free(anon);
 }
@@ -909,7 +1026,7 @@ END_TEST
 
 /* The statuses of finding events, for the listing. */
 START_TEST(list_status_errno) {
-  answer(&fk, find_statuses[_i].status, find_statuses[_i].text);
+  answer_find_status(_i);
   struct xm_event *ev = (struct xm_event *)&fk;
   size_t n = 4;
   struct err err;
@@ -1373,6 +1490,9 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, find_active_same_origin_absolute);
   tcase_add_test(tc, find_active_loops);
   tcase_add_test(tc, find_active_bounded);
+  tcase_add_test(tc, find_active_other_keys);
+  tcase_add_test(tc, find_active_status_fallback);
+  tcase_add_test(tc, find_active_fallback_fails);
   tcase_add_test(tc, find_by_request);
   tcase_add_loop_test(tc, find_status_errno, 0, N(find_statuses));
   suite_add_tcase(s, tc);
@@ -1380,6 +1500,7 @@ Suite *unit_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, list_active_pages);
   tcase_add_test(tc, list_active_keyless_dropped);
+  tcase_add_test(tc, list_active_status_fallback);
   tcase_add_test(tc, list_active_no_credentials);
   tcase_add_test(tc, list_active_second_page_fails);
   tcase_add_loop_test(tc, list_status_errno, 0, N(find_statuses));

@@ -102,9 +102,11 @@ int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
                  size_t len, char *ret_request_id, size_t size,
                  struct err *err);
 
-/* GET /api/xm/1/events?status=ACTIVE&propertyName=runscope_key&
- * propertyValue=KEY, following links.next. *ret (caller frees) holds the
- * events; their runscope_key is set to key. */
+/* The key's open events: GET /api/xm/1/events?status=ACTIVE,SUSPENDED&
+ * embed=properties&propertyValueOperator=EQUALS&propertyName=runscope_key&
+ * propertyValue=KEY, following links.next (on a 400, once per status,
+ * merged). *ret (caller frees) holds the events whose runscope_key property
+ * is key; those without it, or with another, are left out. */
 int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
                    size_t *ret_n, struct err *err);
 
@@ -113,9 +115,10 @@ int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
 int xm_find_by_request(struct xm_client *c, const char *request_id,
                        struct xm_event **ret, size_t *ret_n, struct err *err);
 
-/* GET /api/xm/1/events?status=ACTIVE&embed=properties, following
- * links.next: the active events that carry a runscope_key property (the
- * others are left out). For adopting events the state does not know. */
+/* GET /api/xm/1/events?status=ACTIVE,SUSPENDED&embed=properties,
+ * following links.next (on a 400, once per status, merged): the open events
+ * that carry a runscope_key property (the others are left out). For
+ * adopting events the state does not know. */
 int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
                    struct err *err);
 

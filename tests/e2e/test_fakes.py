@@ -614,8 +614,16 @@ class XMattersFakeTest(unittest.TestCase):
         self.assertEqual(keys(q + "status=ACTIVE,TERMINATED"),
                          ["b/t1/e", "b/t1/e2", "b/t2/e"])
         self.assertEqual(keys(q + "propertyName=runscope_key&propertyValue="
-                              + urllib.parse.quote("b/t1/e", safe="")),
+                              + urllib.parse.quote("b/t1/e", safe="") +
+                              "&propertyValueOperator=EQUALS"),
                          ["b/t1/e"])
+        self.assertEqual(keys(q + "propertyName=runscope_key&propertyValue="
+                              + urllib.parse.quote("b/t1/e", safe="")),
+                         ["b/t1/e", "b/t1/e2"],
+                         "CONTAINS, the default, finds a longer key")
+        self.assertEqual(keys(q + "propertyName=runscope_key&propertyValue="
+                              "B/T1/E&propertyValueOperator=contains"),
+                         ["b/t1/e", "b/t1/e2"])
         self.assertEqual(keys(q + "propertyName=runscope_key%23en&"
                               "propertyValue=b/t2/e"), ["b/t2/e"],
                          "a suffixed name matches too")
@@ -626,8 +634,16 @@ class XMattersFakeTest(unittest.TestCase):
                               "status=ACTIVE"), ["b/t1/e"])
         self.assertEqual(keys(q + "requestId=" + r1), ["b/t1/e"])
         self.assertEqual(keys(q + "propertyName=runscope_key&"
-                              "propertyValue=b/t1"), [],
-                         "values match exactly")
+                              "propertyValue=b/t1&"
+                              "propertyValueOperator=EQUALS"), [],
+                         "values match exactly with EQUALS")
+        self.assertEqual(keys(q + "status=ACTIVE,SUSPENDED&"
+                              "propertyName=runscope_key&"
+                              "propertyValue=b/t1&"
+                              "propertyValueOperator=EQUALS"), [])
+        self.assertEqual(self.rest("GET", "/api/xm/1/events?"
+                                   "propertyName=runscope_key&propertyValue=x"
+                                   "&propertyValueOperator=LIKE")[0], 400)
         status, _, body = self.rest("GET", "/api/xm/1/events?status=ACTIVE")
         self.assertEqual(body["total"], 2)
         for e in body["data"]:

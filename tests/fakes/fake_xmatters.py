@@ -13,6 +13,7 @@ Usage in-process:
     xm.events(status="ACTIVE")      # every event, with its properties
     xm.triggers()                   # the trigger bodies received
     xm.terminate_as_person(ev["id"], by="jdoe")
+    xm.suspend_as_person(ev["id"], by="jdoe")
     xm.add_response(ev["id"], "jdoe", "Rerun")
     xm.stop()
 
@@ -34,11 +35,15 @@ API routes:
         responseOptions and recipients from the body. With
         visibility_delay > 0 the event is invisible to the REST API for
         that many seconds (eventual consistency).
-    GET  /api/xm/1/events?status=&propertyName=&propertyValue=&requestId=
-                         &plan=&form=&embed=&limit=&offset=
+    GET  /api/xm/1/events?status=&propertyName=&propertyValue=
+                         &propertyValueOperator=&requestId=&plan=&form=
+                         &embed=&limit=&offset=
         status, propertyName and propertyValue take comma lists (a literal
         "," separates items, "%2C" is a comma inside a value); property
-        names match ignoring a "#xx" suffix; pairs are ANDed. limit
+        names match ignoring a "#xx" suffix; pairs are ANDed. Values match
+        as propertyValueOperator says: CONTAINS (xMatters' default: a
+        case-insensitive substring, so "b/t/e" finds "b/t/e2") or EQUALS;
+        another operator -> 400. limit
         defaults to 100 and is capped by the page_size option. Answers
         {count, total, data, links{self[, next]}} with relative links;
         "next" only when more pages exist. Events carry properties only
@@ -96,6 +101,7 @@ except ImportError:
 json_response = fakebase.json_response
 
 STATUSES = ("ACTIVE", "SUSPENDED", "TERMINATED")
+OPERATORS = ("CONTAINS", "EQUALS")
 
 REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
            404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
@@ -265,6 +271,14 @@ class FakeXMatters(fakebase.FakeServer):
         with self.lock:
             ev = self._find(event_id, visible=False)
             self._set_status(ev, "TERMINATED", by)
+            return self._control_view(ev)
+
+    def suspend_as_person(self, event_id, by="jdoe"):
+        """Suspends an event as a person in the UI would (it stays open:
+        notifications pause)."""
+        with self.lock:
+            ev = self._find(event_id, visible=False)
+            self._set_status(ev, "SUSPENDED", by)
             return self._control_view(ev)
 
     def add_response(self, event_id, user, text, comment=None,
@@ -479,12 +493,18 @@ class FakeXMatters(fakebase.FakeServer):
             statuses = {s.strip().upper()
                         for s in raw_list_param(req.query, "status") if s}
             embed = set(raw_list_param(req.query, "embed"))
+            op = (req.params.get("propertyValueOperator") or
+                  "CONTAINS").upper()
+            if op not in OPERATORS:
+                return json_response(xm_error(
+                    400, "Invalid propertyValueOperator %r: use one of %s" % (
+                        op, ", ".join(OPERATORS))), 400)
             pairs = [(strip_suffix(n).lower(), v)
                      for n, v in zip(names, values)]
             now = time.time()
             hits = [ev for ev in self._events
                     if ev["_visible_at"] <= now
-                    and self._matches(ev, req, statuses, pairs)]
+                    and self._matches(ev, req, statuses, pairs, op)]
             page = hits[offset:offset + limit]
             base = [p for p in req.query.split("&") if p and
                     urllib.parse.unquote_plus(p.partition("=")[0])
@@ -502,7 +522,7 @@ class FakeXMatters(fakebase.FakeServer):
                 "links": links})
 
     @staticmethod
-    def _matches(ev, req, statuses, pairs):
+    def _matches(ev, req, statuses, pairs, op):
         if statuses and ev["status"] not in statuses:
             return False
         rid = req.params.get("requestId")
@@ -515,7 +535,12 @@ class FakeXMatters(fakebase.FakeServer):
         props = {strip_suffix(k).lower(): v
                  for k, v in ev["_properties"].items()}
         for name, value in pairs:
-            if name not in props or property_text(props[name]) != value:
+            if name not in props:
+                return False
+            got = property_text(props[name])
+            if op == "EQUALS" and got != value:
+                return False
+            if op == "CONTAINS" and value.lower() not in got.lower():
                 return False
         return True
 
