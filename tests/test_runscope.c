@@ -555,24 +555,47 @@ START_TEST(call_get_test_error_leaves_empty) {
 END_TEST
 
 START_TEST(call_list_tests_pages) {
-  /* 120 tests: 50 + 50 + 20 */
+  /* 120 tests: 50 + 50 + 20, then an empty page ends the list (a short
+   * page may be a server's lower cap on count) */
   answer_owned(&fk, 200, tests_body(0, 50));
   answer_owned(&fk, 200, tests_body(50, 50));
   answer_owned(&fk, 200, tests_body(100, 20));
+  answer_owned(&fk, 200, tests_body(120, 0));
   struct rs_test *t = NULL;
   size_t n = 0;
   struct err err;
   ck_assert_int_eq(rs_list_tests(rs, "bkt/1", &t, &n, &err), 0);
-  ck_assert_uint_eq(fk.n_reqs, 3);
+  ck_assert_uint_eq(fk.n_reqs, 4);
   assert_get(0, "/buckets/bkt%2F1/tests?count=50&offset=0");
   assert_get(1, "/buckets/bkt%2F1/tests?count=50&offset=50");
   assert_get(2, "/buckets/bkt%2F1/tests?count=50&offset=100");
+  assert_get(3, "/buckets/bkt%2F1/tests?count=50&offset=120");
   ck_assert_uint_eq(n, 120);
   for (size_t i = 0; i < n; i++) {
     char id[32];
     snprintf(id, sizeof(id), "t%03zu", i);
     ck_assert_str_eq(t[i].id, id);
   }
+  free(t);
+}
+END_TEST
+
+START_TEST(call_list_tests_capped_count) {
+  /* A server that serves at most 20 whatever count asks: 120 tests in 6
+   * pages; the next offset is what came, not what was asked. */
+  for (int i = 0; i <= 6; i++)
+    answer_owned(&fk, 200, tests_body(i * 20, i < 6 ? 20 : 0));
+  struct rs_test *t = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, NULL), 0);
+  ck_assert_uint_eq(n, 120);
+  ck_assert_uint_eq(fk.n_reqs, 7);
+  for (int i = 0; i <= 6; i++) {
+    char url[128];
+    snprintf(url, sizeof(url), "/buckets/b/tests?count=50&offset=%d", i * 20);
+    assert_get((size_t)i, url);
+  }
+  ck_assert_str_eq(t[119].id, "t119");
   free(t);
 }
 END_TEST
@@ -1429,6 +1452,7 @@ Suite *unit_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, call_list_tests_pages);
   tcase_add_test(tc, call_list_tests_exact_pages);
+  tcase_add_test(tc, call_list_tests_capped_count);
   tcase_add_test(tc, call_list_tests_ignored_offset);
   tcase_add_test(tc, call_list_tests_empty_and_error);
   suite_add_tcase(s, tc);
