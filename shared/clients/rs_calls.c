@@ -7,7 +7,9 @@
  * The tests list's largest count is undocumented (docs/runscope-api.md);
  * clients use 50 to 1000, and a server may serve fewer than asked. So pages
  * of 50 are asked for, the next offset is the count of items that came, and
- * only an empty page (or one with no new test) ends the list. */
+ * the list ends at an empty page, a page with no new test, or a page
+ * shorter than an earlier one (the server's cap, whatever it is, is known
+ * by then). */
 #include "clients/rs_internal.h"
 
 #include "util/str.h"
@@ -115,6 +117,7 @@ struct tests_item {
   size_t n, cap;
   size_t pages;
   size_t offset; /* items served so far: the next page's offset */
+  size_t widest; /* the longest page so far */
 };
 
 struct tests_kind {
@@ -135,9 +138,10 @@ static int tests_path(void *kind, size_t i, struct rs_path *p,
   return rc;
 }
 
-/* An empty page ends the list; a page with nothing new means the server
- * ignores offset. A short page does not: the server may cap count lower
- * than asked. Takes page over. */
+/* An empty page ends the list, and so does one shorter than an earlier
+ * page; a page with nothing new means the server ignores offset. A first
+ * page shorter than asked does not: the server may cap count lower than
+ * asked. Takes page over. */
 static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
                      struct err *err) {
   long added = rs_merge_by_id(&it->all, &it->n, &it->cap, page, page_n,
@@ -147,8 +151,11 @@ static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
     err_set(err, "out of memory for the tests list");
     return -ENOMEM;
   }
+  bool end = page_n == 0 || added == 0 || page_n < it->widest;
   it->offset += page_n;
-  if (page_n == 0 || added == 0)
+  if (page_n > it->widest)
+    it->widest = page_n;
+  if (end)
     return 0;
   if (++it->pages == RS_TESTS_MAX_PAGES) {
     err_set(err, "more than %d pages", RS_TESTS_MAX_PAGES);
