@@ -176,6 +176,35 @@ START_TEST(pending_runs_found) {
 }
 END_TEST
 
+/* A run that finished with a result Runscope does not document, and
+ * the same result on a run not finished yet. */
+static const char odd_runs[] =
+    "{\"data\": [{\"test_run_id\": \"odd-1\", \"started_at\": 100, "
+    "\"finished_at\": 101.5, \"result\": \"error\"}, "
+    "{\"test_run_id\": \"odd-2\", \"started_at\": 90, \"finished_at\": null, "
+    "\"result\": \"error\"}], \"error\": null, \"meta\": {\"status\": "
+    "\"success\"}}";
+
+/* odd_runs parsed (caller frees). */
+static struct rs_run *parse_odd(size_t *n) {
+  struct rs_run *r = NULL;
+  struct err err;
+  ck_assert_int_eq(
+      rs_parse_runs(odd_runs, sizeof(odd_runs) - 1, 64, &r, n, &err), 0);
+  ck_assert_uint_eq(*n, 2);
+  return r;
+}
+
+/* A finished run with an odd result holds nothing up. */
+START_TEST(odd_result_not_pending) {
+  size_t n;
+  struct rs_run *r = parse_odd(&n);
+  ck_assert(!due_pending(r, 1, 400, 3600));
+  ck_assert(due_pending(r, 2, 400, 3600)); /* the unfinished one does */
+  free(r);
+}
+END_TEST
+
 /* ---- MaxResultAge ---- */
 
 START_TEST(max_result_age) {
@@ -326,6 +355,7 @@ Suite *unit_suite(void) {
   tc = tcase_create("unfinished runs");
   tcase_add_test(tc, pending_run);
   tcase_add_test(tc, pending_runs_found);
+  tcase_add_test(tc, odd_result_not_pending);
   suite_add_tcase(s, tc);
   tc = tcase_create("MaxResultAge");
   tcase_add_test(tc, max_result_age);

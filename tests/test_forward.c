@@ -404,6 +404,41 @@ START_TEST(result_values) {
 }
 END_TEST
 
+/* A run that finished with a result Runscope does not document, and
+ * the same result on a run not finished yet. */
+static const char odd_runs[] =
+    "{\"data\": [{\"test_run_id\": \"odd-1\", \"started_at\": 100, "
+    "\"finished_at\": 101.5, \"result\": \"error\"}, "
+    "{\"test_run_id\": \"odd-2\", \"started_at\": 90, \"finished_at\": null, "
+    "\"result\": \"error\"}], \"error\": null, \"meta\": {\"status\": "
+    "\"success\"}}";
+
+/* odd_runs parsed (caller frees). */
+static struct rs_run *parse_odd(size_t *n) {
+  struct rs_run *r = NULL;
+  struct err err;
+  ck_assert_int_eq(
+      rs_parse_runs(odd_runs, sizeof(odd_runs) - 1, 64, &r, n, &err), 0);
+  ck_assert_uint_eq(*n, 2);
+  return r;
+}
+
+/* A run that finished with an odd result goes as Runscope said it. */
+START_TEST(odd_result_forwarded) {
+  size_t n;
+  struct rs_run *r = parse_odd(&n);
+  struct fwd_run in = {.run = &r[0], .agent_expired = -1};
+  struct buf out;
+  buf_init(&out, 1 << 20);
+  ck_assert_int_eq(fwd_build_payload(&in, &out), 0);
+  json_object *o = parse_text(out.data);
+  ck_assert_str_eq(str_of(o, "result"), "error");
+  json_object_put(o);
+  buf_fini(&out);
+  free(r);
+}
+END_TEST
+
 START_TEST(refusals) {
   struct buf out;
   buf_init(&out, 16); /* too small: out stays unchanged */
@@ -554,6 +589,7 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, step_numbers);
   tcase_add_loop_test(tc, result_values, 0, N(results));
   tcase_add_test(tc, refusals);
+  tcase_add_test(tc, odd_result_forwarded);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("delivery_memory");

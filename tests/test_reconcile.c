@@ -1485,6 +1485,40 @@ START_TEST(test_cursor_next) {
 }
 END_TEST
 
+/* A run that finished with a result Runscope does not document, and
+ * the same result on a run not finished yet. */
+static const char odd_runs[] =
+    "{\"data\": [{\"test_run_id\": \"odd-1\", \"started_at\": 100, "
+    "\"finished_at\": 101.5, \"result\": \"error\"}, "
+    "{\"test_run_id\": \"odd-2\", \"started_at\": 90, \"finished_at\": null, "
+    "\"result\": \"error\"}], \"error\": null, \"meta\": {\"status\": "
+    "\"success\"}}";
+
+/* odd_runs parsed (caller frees). */
+static struct rs_run *parse_odd(size_t *n) {
+  struct rs_run *r = NULL;
+  struct err err;
+  ck_assert_int_eq(
+      rs_parse_runs(odd_runs, sizeof(odd_runs) - 1, 64, &r, n, &err), 0);
+  ck_assert_uint_eq(*n, 2);
+  return r;
+}
+
+/* The cursor moves past a finished run with an odd result, and its key
+ * gets no verdict. */
+START_TEST(test_cursor_odd_result) {
+  size_t n;
+  struct rs_run *r = parse_odd(&n);
+  ck_assert(rec_cursor_next(50, r, 1, 400, 3600) == 100);
+  struct rec_state st;
+  rec_state_init(&st);
+  ck_assert_int_eq(rec_observe_run(&st, "b", &r[0]), 0);
+  ck_assert_uint_eq(st.n_keys, 0);
+  rec_state_fini(&st);
+  free(r);
+}
+END_TEST
+
 static void cursor_name(char *out, size_t size, const char *prefix, int i) {
   snprintf(out, size, "%s%d", prefix, i);
 }
@@ -1568,6 +1602,7 @@ Suite *unit_suite(void) {
   add(s, "equal_start_locations", test_equal_start_locations, 0);
   add(s, "equal_start_same_location", test_equal_start_same_location, 0);
   add(s, "not_a_verdict", test_not_a_verdict, N_ROWS(non_verdicts));
+  add(s, "cursor_odd_result", test_cursor_odd_result, 0);
   add(s, "observed_fields", test_observed_fields, 0);
   add(s, "regions", test_regions, 0);
   add(s, "agents", test_agents, 0);

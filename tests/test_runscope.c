@@ -215,6 +215,40 @@ START_TEST(parse_test_detail_nulls) {
 }
 END_TEST
 
+/* A run that finished with a result Runscope does not document, and
+ * the same result on a run not finished yet. */
+static const char odd_runs[] =
+    "{\"data\": [{\"test_run_id\": \"odd-1\", \"started_at\": 100, "
+    "\"finished_at\": 101.5, \"result\": \"error\"}, "
+    "{\"test_run_id\": \"odd-2\", \"started_at\": 90, \"finished_at\": null, "
+    "\"result\": \"error\"}], \"error\": null, \"meta\": {\"status\": "
+    "\"success\"}}";
+
+/* odd_runs parsed (caller frees). */
+static struct rs_run *parse_odd(size_t *n) {
+  struct rs_run *r = NULL;
+  struct err err;
+  ck_assert_int_eq(
+      rs_parse_runs(odd_runs, sizeof(odd_runs) - 1, 64, &r, n, &err), 0);
+  ck_assert_uint_eq(*n, 2);
+  return r;
+}
+
+START_TEST(parse_runs_odd_result) {
+  size_t n;
+  struct rs_run *r = parse_odd(&n);
+  /* finished: final, but neither a pass nor a fail */
+  ck_assert_int_ne(r[0].result, RS_RESULT_UNFINISHED);
+  ck_assert_int_ne(r[0].result, RS_RESULT_PASS);
+  ck_assert_int_ne(r[0].result, RS_RESULT_FAIL);
+  ck_assert_int_eq(r[0].result, RS_RESULT_OTHER);
+  ck_assert_str_eq(r[0].result_text, "error");
+  /* not finished yet: it may still change */
+  ck_assert_int_eq(r[1].result, RS_RESULT_UNFINISHED);
+  free(r);
+}
+END_TEST
+
 START_TEST(parse_runs_fixture) {
   size_t len, n;
   char *body = fixture("runscope_results.json", &len);
@@ -439,6 +473,27 @@ START_TEST(result_parse) {
 }
 END_TEST
 
+/* A finished run: the unknown values are final, without a verdict. */
+static const struct {
+  const char *text;
+  enum rs_result result;
+} finished_results[] = {
+    {"pass", RS_RESULT_PASS},          {"fail", RS_RESULT_FAIL},
+    {"canceled", RS_RESULT_CANCELLED}, {"error", RS_RESULT_OTHER},
+    {"completed", RS_RESULT_OTHER},    {"working", RS_RESULT_UNFINISHED},
+    {"queued", RS_RESULT_UNFINISHED},  {"init", RS_RESULT_UNFINISHED},
+    {"", RS_RESULT_UNFINISHED},        {NULL, RS_RESULT_UNFINISHED},
+};
+
+START_TEST(run_result_finished) {
+  ck_assert_int_eq(rs_run_result(finished_results[_i].text, 1.7e9),
+                   finished_results[_i].result);
+  /* not finished: only pass, fail and cancelled are final */
+  enum rs_result open = rs_run_result(finished_results[_i].text, 0);
+  ck_assert_int_eq(open, rs_result_parse(finished_results[_i].text));
+}
+END_TEST
+
 /* ---- the calls ---- */
 
 START_TEST(call_list_buckets) {
@@ -518,6 +573,50 @@ START_TEST(call_list_tests_pages) {
     snprintf(id, sizeof(id), "t%03zu", i);
     ck_assert_str_eq(t[i].id, id);
   }
+  free(t);
+}
+END_TEST
+
+START_TEST(call_list_tests_capped_count) {
+  /* A server that serves at most 20 whatever count asks: 120 tests in 6
+   * pages; the next offset is what came, not what was asked. */
+  for (int i = 0; i <= 6; i++)
+    answer_owned(&fk, 200, tests_body(i * 20, i < 6 ? 20 : 0));
+  struct rs_test *t = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, NULL), 0);
+  ck_assert_uint_eq(n, 120);
+  ck_assert_uint_eq(fk.n_reqs, 7);
+  for (int i = 0; i <= 6; i++) {
+    char url[128];
+    snprintf(url, sizeof(url), "/buckets/b/tests?count=50&offset=%d", i * 20);
+    assert_get((size_t)i, url);
+  }
+  ck_assert_str_eq(t[119].id, "t119");
+  free(t);
+}
+END_TEST
+
+START_TEST(call_list_tests_capped_short_end) {
+  /* Capped at 20, 45 tests: 20 + 20 + 5; the 5 is shorter than the cap
+   * the earlier pages showed, so it ends the list. A first page of 7 may
+   * be a cap too: one more, empty, page says it is the end. */
+  answer_owned(&fk, 200, tests_body(0, 20));
+  answer_owned(&fk, 200, tests_body(20, 20));
+  answer_owned(&fk, 200, tests_body(40, 5));
+  struct rs_test *t = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, NULL), 0);
+  ck_assert_uint_eq(n, 45);
+  ck_assert_uint_eq(fk.n_reqs, 3);
+  assert_get(2, "/buckets/b/tests?count=50&offset=40");
+  free(t);
+  answer_owned(&fk, 200, tests_body(0, 7));
+  answer_owned(&fk, 200, tests_body(7, 0));
+  ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, NULL), 0);
+  ck_assert_uint_eq(n, 7);
+  ck_assert_uint_eq(fk.n_reqs, 5);
+  assert_get(4, "/buckets/b/tests?count=50&offset=7");
   free(t);
 }
 END_TEST
@@ -1350,6 +1449,7 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, parse_test_detail_nulls);
   tcase_add_test(tc, parse_runs_fixture);
   tcase_add_test(tc, names_are_cut);
+  tcase_add_test(tc, parse_runs_odd_result);
   suite_add_tcase(s, tc);
   tc = tcase_create("parsers refuse what is not the envelope");
   tcase_add_loop_test(tc, parsers_refuse, 0, N(bad_bodies));
@@ -1359,6 +1459,7 @@ Suite *unit_suite(void) {
   tcase_add_loop_test(tc, interval_parse, 0, N(intervals));
   tcase_add_test(tc, interval_null);
   tcase_add_loop_test(tc, result_parse, 0, N(results));
+  tcase_add_loop_test(tc, run_result_finished, 0, N(finished_results));
   suite_add_tcase(s, tc);
   tc = tcase_create("calls send the documented requests");
   tcase_add_checked_fixture(tc, setup, teardown);
@@ -1372,6 +1473,8 @@ Suite *unit_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, call_list_tests_pages);
   tcase_add_test(tc, call_list_tests_exact_pages);
+  tcase_add_test(tc, call_list_tests_capped_count);
+  tcase_add_test(tc, call_list_tests_capped_short_end);
   tcase_add_test(tc, call_list_tests_ignored_offset);
   tcase_add_test(tc, call_list_tests_empty_and_error);
   suite_add_tcase(s, tc);

@@ -5,8 +5,11 @@
  * lists of many tests at once are read through rs_many_run.
  *
  * The tests list's largest count is undocumented (docs/runscope-api.md);
- * clients use 50 to 1000, so pages of 50 are asked for and a page shorter
- * than 50 ends the list. */
+ * clients use 50 to 1000, and a server may serve fewer than asked. So pages
+ * of 50 are asked for, the next offset is the count of items that came, and
+ * the list ends at an empty page, a page with no new test, or a page
+ * shorter than an earlier one (the server's cap, whatever it is, is known
+ * by then). */
 #include "clients/rs_internal.h"
 
 #include "util/str.h"
@@ -113,6 +116,8 @@ struct tests_item {
   struct rs_test *all;
   size_t n, cap;
   size_t pages;
+  size_t offset; /* items served so far: the next page's offset */
+  size_t widest; /* the longest page so far */
 };
 
 struct tests_kind {
@@ -127,15 +132,16 @@ static int tests_path(void *kind, size_t i, struct rs_path *p,
   const struct tests_kind *k = kind;
   int rc = rs_path_init(p, k->keys[i], NULL, "/tests", NULL);
   if (rc == 0)
-    rc = buf_printf(&p->b, "?count=%d&offset=%zu", RS_PAGE,
-                    k->items[i].pages * RS_PAGE);
+    rc = buf_printf(&p->b, "?count=%d&offset=%zu", RS_PAGE, k->items[i].offset);
   if (rc != 0)
     err_set(err, "Runscope API: bucket key too long");
   return rc;
 }
 
-/* A short page ends the list; a page with nothing new means the server
- * ignores offset. Takes page over. */
+/* An empty page ends the list, and so does one shorter than an earlier
+ * page; a page with nothing new means the server ignores offset. A first
+ * page shorter than asked does not: the server may cap count lower than
+ * asked. Takes page over. */
 static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
                      struct err *err) {
   long added = rs_merge_by_id(&it->all, &it->n, &it->cap, page, page_n,
@@ -145,7 +151,11 @@ static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
     err_set(err, "out of memory for the tests list");
     return -ENOMEM;
   }
-  if (page_n < RS_PAGE || added == 0)
+  bool end = page_n == 0 || added == 0 || page_n < it->widest;
+  it->offset += page_n;
+  if (page_n > it->widest)
+    it->widest = page_n;
+  if (end)
     return 0;
   if (++it->pages == RS_TESTS_MAX_PAGES) {
     err_set(err, "more than %d pages", RS_TESTS_MAX_PAGES);

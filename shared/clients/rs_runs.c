@@ -35,6 +35,17 @@ enum rs_result rs_result_parse(const char *s) {
   return RS_RESULT_UNFINISHED;
 }
 
+enum rs_result rs_run_result(const char *s, double finished_at) {
+  enum rs_result r = rs_result_parse(s);
+  if (r != RS_RESULT_UNFINISHED || finished_at <= 0 || s == NULL ||
+      s[0] == '\0')
+    return r;
+  if (strcasecmp(s, "working") == 0 || strcasecmp(s, "queued") == 0 ||
+      strcasecmp(s, "init") == 0)
+    return r;
+  return RS_RESULT_OTHER;
+}
+
 /* Reads a run's ids (with the naming drift of docs section 7.4). */
 static int run_ids(json_object *o, const char *where, struct rs_run *r,
                    struct err *err) {
@@ -87,7 +98,8 @@ static int parse_run(json_object *o, const char *where, void *dst,
   r->finished_at = jsonx_num(o, "finished_at", 0);
   if (r->finished_at < 0)
     r->finished_at = 0;
-  r->result = rs_result_parse(jsonx_str(o, "result"));
+  r->result = rs_run_result(jsonx_str(o, "result"), r->finished_at);
+  rs_copy_name(o, "result", r->result_text, sizeof(r->result_text));
   rs_copy_name(o, "environment_name", r->environment_name,
                sizeof(r->environment_name));
   rs_copy_name(o, "region", r->region, sizeof(r->region));

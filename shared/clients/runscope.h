@@ -69,6 +69,8 @@ enum rs_result {
   RS_RESULT_PASS,
   RS_RESULT_FAIL,
   RS_RESULT_CANCELLED, /* final, but not a verdict */
+  RS_RESULT_OTHER,     /* finished with another result ("error"): final,
+                        * not a verdict */
 };
 
 /* One test run, from the results list. Missing numbers are 0, missing
@@ -82,8 +84,9 @@ struct rs_run {
   char region[RS_ID_MAX]; /* region code, "" for a private agent */
   char agent[RS_ID_MAX];  /* private agent, "" for a region */
   enum rs_result result;
-  double started_at;  /* Unix seconds, fractional */
-  double finished_at; /* 0 while unfinished */
+  char result_text[32]; /* the result as given (cut to fit), "" if none */
+  double started_at;    /* Unix seconds, fractional */
+  double finished_at;   /* 0 while unfinished */
   long assertions_defined, assertions_passed, assertions_failed;
   long scripts_defined, scripts_passed, scripts_failed;
   long variables_defined, variables_passed, variables_failed;
@@ -123,6 +126,12 @@ void rs_run_detail_fini(struct rs_run_detail *d);
 /* Maps a result string to enum rs_result ("pass", "fail", "cancelled" or
  * "canceled"; anything else is unfinished). */
 enum rs_result rs_result_parse(const char *s);
+
+/* A run's result: rs_result_parse's, but a finished run (finished_at > 0)
+ * whose result is another non-empty value than "working", "queued" or
+ * "init" is RS_RESULT_OTHER: final, without a verdict, so that it holds
+ * nothing up. */
+enum rs_result rs_run_result(const char *s, double finished_at);
 
 /* Seconds in a schedule interval such as "1m", "15m", "1.0h", "12h", "1d";
  * 0 when not understood. */

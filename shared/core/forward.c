@@ -248,14 +248,18 @@ static int add_requests(json_object *o, const struct fwd_run *in) {
   return rc;
 }
 
-static const char *result_text(enum rs_result r) {
-  switch (r) {
+/* The result a payload carries: one Runscope does not document goes as it
+ * was given. NULL for a run not finished. */
+static const char *result_text(const struct rs_run *r) {
+  switch (r->result) {
   case RS_RESULT_PASS:
     return "pass";
   case RS_RESULT_FAIL:
     return "fail";
   case RS_RESULT_CANCELLED:
     return "cancelled";
+  case RS_RESULT_OTHER:
+    return r->result_text[0] ? r->result_text : NULL;
   default:
     return NULL;
   }
@@ -292,7 +296,7 @@ static int add_names(json_object *o, const struct fwd_run *in) {
 static int add_outcome(json_object *o, const struct fwd_run *in) {
   const struct rs_run *r = in->run;
   bool has_region = r->region[0] != '\0';
-  if (add_str(o, "result", result_text(r->result)) ||
+  if (add_str(o, "result", result_text(r)) ||
       add_time(o, "started_at", r->started_at) ||
       add_time(o, "finished_at", r->finished_at) ||
       add_str_or_null(o, "agent", r->agent) ||
@@ -310,7 +314,7 @@ static int add_outcome(json_object *o, const struct fwd_run *in) {
 }
 
 int fwd_build_payload(const struct fwd_run *in, struct buf *out) {
-  if (in == NULL || in->run == NULL || result_text(in->run->result) == NULL)
+  if (in == NULL || in->run == NULL || result_text(in->run) == NULL)
     return -EINVAL;
   json_object *o = json_object_new_object();
   if (o == NULL)

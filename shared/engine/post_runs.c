@@ -26,8 +26,12 @@
 
 #define FWD_BODY_MAX (4u << 20) /* the largest payload posted */
 
-static const char *result_name(enum rs_result r) {
-  return r == RS_RESULT_PASS ? "pass" : r == RS_RESULT_FAIL ? "fail" : "other";
+static const char *result_name(const struct rs_run *r) {
+  if (r->result == RS_RESULT_OTHER && r->result_text[0] != '\0')
+    return r->result_text;
+  return r->result == RS_RESULT_PASS   ? "pass"
+         : r->result == RS_RESULT_FAIL ? "fail"
+                                       : "other";
 }
 
 /* Reads the run's steps into *d. Returns 0 when the post may go ahead (with
@@ -123,7 +127,7 @@ static int post(struct engine *e, struct fwd_test *ft,
   say_log(&e->say, ENGINE_LOG_DEBUG,
           "Forwarded run %s (%s) of test \"%s\" to the Test Results trigger, "
           "requestId %s.",
-          id, result_name(it->run.result), it->t->detail.name,
+          id, result_name(&it->run), it->t->detail.name,
           request_id[0] ? request_id : "(none)");
   return 0;
 }
@@ -138,7 +142,7 @@ static int send_body(struct engine *e, struct fwd_test *ft,
   say_log(&e->say, ENGINE_LOG_NOTICE,
           "DryRun: would post run %s (%s) of test \"%s\" (%zu bytes) to the "
           "Test Results trigger.",
-          it->run.test_run_id, result_name(it->run.result), it->t->detail.name,
+          it->run.test_run_id, result_name(&it->run), it->t->detail.name,
           body->len);
   fwd_mark_handled(ft, &it->run, true);
   return 0;

@@ -172,6 +172,34 @@ static void note_cut(struct engine *e, const char *bk, const struct cat_test *t,
           RS_RESULTS_MAX, t->detail.name, bk, t->detail.id, since);
 }
 
+/* The results outside pass and fail already logged, once each per process
+ * (a handful is expected); more values than that are logged rate-limited. */
+#define ODD_RESULTS_MAX 16
+static char odd_seen[ODD_RESULTS_MAX]
+                    [sizeof(((struct rs_run *)0)->result_text)];
+static size_t n_odd_seen;
+static struct complaint odd_more;
+
+/* Says once per value that a run finished with a result Runscope does not
+ * document, and what is done with it. */
+static void note_odd(struct engine *e, const char *bk, const struct cat_test *t,
+                     const struct rs_run *run, double now) {
+  if (run->result != RS_RESULT_OTHER)
+    return;
+  for (size_t i = 0; i < n_odd_seen; i++)
+    if (strcmp(odd_seen[i], run->result_text) == 0)
+      return;
+  if (n_odd_seen < ODD_RESULTS_MAX)
+    str_copy(odd_seen[n_odd_seen++], sizeof(odd_seen[0]), run->result_text);
+  else if (!say_complaint_due(&odd_more, now))
+    return;
+  say_log(&e->say, ENGINE_LOG_WARNING,
+          "Run %s of test \"%s\" (%s/%s) finished with result \"%s\", "
+          "neither pass nor fail: taken as final without a verdict (it "
+          "neither pages nor closes). Said once per result value.",
+          run->test_run_id, t->detail.name, bk, t->detail.id, run->result_text);
+}
+
 /* This cycle's reads of results. */
 struct reads {
   struct engine *e;
@@ -201,6 +229,7 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
     /* The results list names the test; make sure the key uses ours. */
     str_copy(run.test_id, sizeof(run.test_id), id);
     rec_observe_run(&e->state, bk, &run);
+    note_odd(e, bk, it->t, &run, r->now);
     if (run.result != RS_RESULT_UNFINISHED &&
         run.started_at > it->t->fwd_newest)
       it->t->fwd_newest = run.started_at;

@@ -221,6 +221,37 @@ class RunscopeFakeTest(unittest.TestCase):
                          ("fail", work["started_at"]))
         self.assertIsNotNone(w["finished_at"])
 
+    def test_odd_results_are_finished(self):
+        self.rs.add_bucket("b1")
+        t = self.rs.add_test("b1", "T")
+        odd = self.rs.add_run("b1", t["id"], result="error")
+        self.assertEqual(odd["result"], "error")
+        self.assertGreater(odd["finished_at"], odd["started_at"])
+        (r,) = self._results(t["id"])
+        self.assertEqual((r["result"], r["finished_at"]),
+                         ("error", odd["finished_at"]))
+        init = self.rs.add_run("b1", t["id"], result="init")
+        self.assertIsNone(init["finished_at"])
+        self.rs.finish_run(init["test_run_id"], "error")
+        self.assertIsNotNone(self.rs.get_run(init["test_run_id"])
+                             ["finished_at"])
+
+    def test_max_count_caps_every_page(self):
+        self.rs.add_bucket("b1")
+        for i in range(45):
+            self.rs.add_test("b1", "Test %d" % i)
+        self.rs.set_config(max_count=20)
+        sizes = [len(self.get("/buckets/b1/tests?count=50&offset=%d"
+                              % o)[2]["data"]) for o in (0, 20, 40, 60)]
+        self.assertEqual(sizes, [20, 20, 5, 0])
+        t = self.rs.add_test("b1", "Runs")
+        for i in range(30):
+            self.rs.add_run("b1", t["id"], result="pass",
+                            started_at=time.time() - 100 + i)
+        self.assertEqual(len(self._results(t["id"], "?count=50")), 20)
+        self.rs.set_config(max_count=None)
+        self.assertEqual(len(self._results(t["id"], "?count=50")), 30)
+
     def test_latest_and_run_detail(self):
         self.rs.add_bucket("b1")
         t = self.rs.add_test("b1", "T")

@@ -106,7 +106,9 @@ trigger_retry_after (None: no Retry-After header on 429), unknown_status
 last_run_created_at as newer API versions do), trigger_creates_runs (True),
 messages_max (1000), errors_list_response (True: list items carry the
 response without its body; False: they leave "response" out, so that a
-client must read the detail for the status).
+client must read the detail for the status), max_count (None: when set,
+every list serves at most that many items a page, whatever count asks, as
+a server with a lower cap than documented would).
 """
 
 import collections
@@ -126,6 +128,14 @@ except ImportError:
 json_response = fakebase.json_response
 
 FINAL_RESULTS = ("pass", "fail", "cancelled")
+# A run with any other result is finished too: the API may give values it
+# does not document (e.g. "error").
+UNFINISHED_RESULTS = ("working", "queued", "init")
+
+
+def finished(result):
+    """True when a run with this result is finished (has finished_at)."""
+    return result is not None and result not in UNFINISHED_RESULTS
 
 REGIONS = [
     {"hostname": "us1.runscope.net", "region_code": "us1",
@@ -167,6 +177,7 @@ class FakeRunscope(fakebase.FakeServer):
         "trigger_creates_runs": True,
         "messages_max": 1000,
         "errors_list_response": True,
+        "max_count": None,
     }
     CLI_OPTIONS = {"token": "the Bearer token the API accepts"}
 
@@ -316,9 +327,10 @@ class FakeRunscope(fakebase.FakeServer):
                 region=None, agent=None, started_at=None, finished_at=None,
                 **fields):
         """Adds a run of a test (id or name) in an environment (id or name;
-        default the test's default). result "pass"/"fail"/"cancelled" makes
-        a finished run; "working"/"queued" an unfinished one (finished_at
-        null). region defaults to the environment's first region (None when
+        default the test's default). result "pass"/"fail"/"cancelled", or
+        any other value but "working"/"queued"/"init" (e.g. "error", which
+        the API may give), makes a finished run; those three an unfinished
+        one (finished_at null). region defaults to the environment's first region (None when
         agent is given). started_at defaults to now - 2 s. Other keyword
         arguments overwrite result fields (e.g. assertions_failed=3).
         Returns the run as the results list shows it."""
@@ -343,10 +355,10 @@ class FakeRunscope(fakebase.FakeServer):
         run_id = str(uuid.uuid4())
         if started_at is None:
             started_at = now - 2.0
-        if finished_at is None and result in FINAL_RESULTS:
+        if finished_at is None and finished(result):
             finished_at = started_at + 1.5
         failed = 1 if result == "fail" else 0
-        done = result in FINAL_RESULTS
+        done = finished(result)
         run = {
             "agent": agent,
             "assertions_defined": 2 if done else 0,
@@ -381,7 +393,7 @@ class FakeRunscope(fakebase.FakeServer):
         with self.lock:
             run = self._run_by_id[run_id]
             run["result"] = result
-            if result in FINAL_RESULTS:
+            if finished(result):
                 run["finished_at"] = finished_at if finished_at is not None \
                     else max(time.time(), run["started_at"] + 0.001)
                 failed = 1 if result == "fail" else 0
@@ -527,7 +539,7 @@ class FakeRunscope(fakebase.FakeServer):
         if not runs:
             return None
         r = runs[0]
-        done = r["result"] in FINAL_RESULTS
+        done = finished(r["result"])
         return {
             "remote_agent_uuid": r["agent"], "finished_at": r["finished_at"],
             "error_count": 0, "message_success": 1 if done else 0,
@@ -586,7 +598,7 @@ class FakeRunscope(fakebase.FakeServer):
 
     def _run_detail(self, run):
         d = self._public_run(run)
-        if d["result"] in FINAL_RESULTS:
+        if finished(d["result"]):
             failed = d["assertions_failed"]
             d["requests"] = [{
                 "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, d["test_id"])),
@@ -686,6 +698,14 @@ class FakeRunscope(fakebase.FakeServer):
             return None
         return float(v)
 
+    def _capped(self, count, option):
+        """count within 1 and the list's maximum (option), and within
+        max_count when set."""
+        count = max(1, min(count, int(self.options[option])))
+        if self.options["max_count"]:
+            count = min(count, max(1, int(self.options["max_count"])))
+        return count
+
     @_api
     def _r_tests(self, req, m):
         if m["bucket"] not in self._buckets:
@@ -695,7 +715,7 @@ class FakeRunscope(fakebase.FakeServer):
             offset = self._int_param(req, "offset", 0)
         except ValueError:
             return self._bad("count and offset must be integers")
-        count = max(1, min(count, int(self.options["tests_max"])))
+        count = self._capped(count, "tests_max")
         offset = max(0, offset)
         tests = sorted(self._tests[m["bucket"]],
                        key=lambda t: (t["created_at"], t["order"]),
@@ -728,7 +748,7 @@ class FakeRunscope(fakebase.FakeServer):
         except ValueError:
             return self._bad("count must be an integer, since and before "
                              "numbers")
-        count = max(1, min(count, int(self.options["results_max"])))
+        count = self._capped(count, "results_max")
         runs = [r for r in self._sorted_runs(t["id"])
                 if (since is None or r["started_at"] > since)
                 and (before is None or r["started_at"] < before)][:count]
@@ -768,7 +788,7 @@ class FakeRunscope(fakebase.FakeServer):
         except ValueError:
             return self._bad("count must be an integer, since and before "
                              "numbers")
-        count = max(1, min(count, int(self.options["messages_max"])))
+        count = self._capped(count, "messages_max")
         msgs = sorted(self._messages.get(bucket_key, []),
                       key=self._message_order, reverse=True)
         msgs = [x for x in msgs
