@@ -110,8 +110,8 @@ struct fwd_run {
  * response_size_bytes, and assertions/scripts/variables as {pass, fail,
  * total}). What polling cannot know is present with an empty value:
  * region_name "" (null with an agent), variables and initial_variables {},
- * the response_* numbers null. Returns 0, -EINVAL (no run), -ENOMEM or
- * -EMSGSIZE (out is then unchanged). */
+ * the response_* numbers null. Returns 0, -EINVAL (no run, or one not
+ * finished), -ENOMEM or -EMSGSIZE (out is then unchanged). */
 int fwd_build_payload(const struct fwd_run *in, struct buf *out);
 
 #endif
