@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of the due logic: which tests' results a cycle reads. */
 #include "core/due.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -175,25 +176,6 @@ START_TEST(pending_runs_found) {
   ck_assert(!due_pending(runs, 3, 200 + 3600.5, 3600));
 }
 END_TEST
-
-/* A run that finished with a result Runscope does not document, and
- * the same result on a run not finished yet. */
-static const char odd_runs[] =
-    "{\"data\": [{\"test_run_id\": \"odd-1\", \"started_at\": 100, "
-    "\"finished_at\": 101.5, \"result\": \"error\"}, "
-    "{\"test_run_id\": \"odd-2\", \"started_at\": 90, \"finished_at\": null, "
-    "\"result\": \"error\"}], \"error\": null, \"meta\": {\"status\": "
-    "\"success\"}}";
-
-/* odd_runs parsed (caller frees). */
-static struct rs_run *parse_odd(size_t *n) {
-  struct rs_run *r = NULL;
-  struct err err;
-  ck_assert_int_eq(
-      rs_parse_runs(odd_runs, sizeof(odd_runs) - 1, 64, &r, n, &err), 0);
-  ck_assert_uint_eq(*n, 2);
-  return r;
-}
 
 /* A finished run with an odd result holds nothing up. */
 START_TEST(odd_result_not_pending) {

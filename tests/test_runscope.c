@@ -215,25 +215,6 @@ START_TEST(parse_test_detail_nulls) {
 }
 END_TEST
 
-/* A run that finished with a result Runscope does not document, and
- * the same result on a run not finished yet. */
-static const char odd_runs[] =
-    "{\"data\": [{\"test_run_id\": \"odd-1\", \"started_at\": 100, "
-    "\"finished_at\": 101.5, \"result\": \"error\"}, "
-    "{\"test_run_id\": \"odd-2\", \"started_at\": 90, \"finished_at\": null, "
-    "\"result\": \"error\"}], \"error\": null, \"meta\": {\"status\": "
-    "\"success\"}}";
-
-/* odd_runs parsed (caller frees). */
-static struct rs_run *parse_odd(size_t *n) {
-  struct rs_run *r = NULL;
-  struct err err;
-  ck_assert_int_eq(
-      rs_parse_runs(odd_runs, sizeof(odd_runs) - 1, 64, &r, n, &err), 0);
-  ck_assert_uint_eq(*n, 2);
-  return r;
-}
-
 START_TEST(parse_runs_odd_result) {
   size_t n;
   struct rs_run *r = parse_odd(&n);

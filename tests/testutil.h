@@ -4,6 +4,7 @@
 #ifndef RUNSCOPE_TESTUTIL_H
 #define RUNSCOPE_TESTUTIL_H
 
+#include "clients/runscope.h"
 #include "transport/http.h"
 
 #include <check.h>
@@ -37,6 +38,20 @@ static inline char *fixture(const char *name, size_t *ret_len) {
   if (ret_len != NULL)
     *ret_len = len;
   return data;
+}
+
+/* The runs of runscope_results_odd.json (caller frees): a run that finished
+ * with a result Runscope does not document ("error"), and the same result
+ * on a run not finished yet. */
+static inline struct rs_run *parse_odd(size_t *n) {
+  size_t len;
+  char *text = fixture("runscope_results_odd.json", &len);
+  struct rs_run *r = NULL;
+  struct err err;
+  ck_assert_int_eq(rs_parse_runs(text, len, 64, &r, n, &err), 0);
+  ck_assert_uint_eq(*n, 2);
+  free(text);
+  return r;
 }
 
 /* A scripted transport: install with
