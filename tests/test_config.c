@@ -2,6 +2,7 @@
 /* Unit tests of the plain config (config): defaults, URL checks, secret
  * files and the checks of cfg_finish. */
 #include "config/config.h"
+#include "testutil.h"
 #include "util/err.h"
 #include "util/url.h"
 
@@ -1131,14 +1132,8 @@ END_TEST
 
 static void add(Suite *s, const char *name, const TTest *fn, int rows,
                 bool scratch_dir) {
-  TCase *tc = tcase_create(name);
-  if (scratch_dir)
-    tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
-  if (rows > 0)
-    tcase_add_loop_test(tc, fn, 0, rows);
-  else
-    tcase_add_test(tc, fn);
-  suite_add_tcase(s, tc);
+  unit_add_case(s, name, fn, rows, scratch_dir ? dir_setup : NULL,
+                scratch_dir ? dir_teardown : NULL);
 }
 
 Suite *unit_suite(void) {

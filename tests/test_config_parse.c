@@ -4,6 +4,7 @@
 #include "config_parse.h"
 
 #include "config/config.h"
+#include "testutil.h"
 #include "util/err.h"
 
 #include <check.h>
@@ -773,12 +774,7 @@ END_TEST
 /* ---- the suite ---- */
 
 static void add(Suite *s, const char *name, const TTest *fn, int rows) {
-  TCase *tc = tcase_create(name);
-  if (rows > 0)
-    tcase_add_loop_test(tc, fn, 0, rows);
-  else
-    tcase_add_test(tc, fn);
-  suite_add_tcase(s, tc);
+  unit_add_case(s, name, fn, rows, NULL, NULL);
 }
 
 Suite *unit_suite(void) {

@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "engine_fake.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -760,13 +761,7 @@ END_TEST
 /* ---- the suite ---- */
 
 static void add(Suite *s, const char *name, const TTest *fn, int rows) {
-  TCase *tc = tcase_create(name);
-  tcase_add_checked_fixture(tc, setup, teardown);
-  if (rows > 0)
-    tcase_add_loop_test(tc, fn, 0, rows);
-  else
-    tcase_add_test(tc, fn);
-  suite_add_tcase(s, tc);
+  unit_add_case(s, name, fn, rows, setup, teardown);
 }
 
 Suite *unit_suite(void) {

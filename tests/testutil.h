@@ -54,6 +54,20 @@ static inline struct rs_run *parse_odd(size_t *n) {
   return r;
 }
 
+/* Adds a TCase named name to s: fn run once (rows 0) or for rows 0 to
+ * rows - 1, with setup and teardown as a checked fixture when given. */
+static inline void unit_add_case(Suite *s, const char *name, const TTest *fn,
+                                 int rows, SFun setup, SFun teardown) {
+  TCase *tc = tcase_create(name);
+  if (setup != NULL || teardown != NULL)
+    tcase_add_checked_fixture(tc, setup, teardown);
+  if (rows > 0)
+    tcase_add_loop_test(tc, fn, 0, rows);
+  else
+    tcase_add_test(tc, fn);
+  suite_add_tcase(s, tc);
+}
+
 /* A scripted transport: install with
  * http_set_transport(http, fake_transport, &fake). */
 
