@@ -141,6 +141,7 @@ memcheck: deps $(TEST_BIN)
 
 install: $(B)/runscope.so $(B)/runscopectl
 	install -D -m 0644 $(B)/runscope.so $(DESTDIR)$(PLUGINDIR)/runscope.so
+	install -D -m 0755 $(B)/runscopectl $(DESTDIR)$(BINDIR)/runscopectl
 	@conf=$(DESTDIR)$(CONFDIR)/runscope.conf; \
 	if [ -e "$$conf" ] && ! cmp -s conf.d/runscope.conf "$$conf"; then \
 		install -m 0644 conf.d/runscope.conf "$$conf.new"; \
