@@ -7,6 +7,7 @@
 #include "util/clock.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -89,11 +90,11 @@ static int read_window(const struct ctl_node *block, struct ctl_conf *c,
   for (size_t i = 0; rc == 0 && i < block->n_kids; i++)
     rc = window_option(&block->kids[i], &w, err);
   if (rc == -EINVAL)
-    err_prefix(err, "<Maintenance \"%s\">: ", w.name);
+    err_prefix(err, "<Maintenance \"%s\">", w.name);
   if (rc == 0)
     rc = cfg_window_check(&w, err);
   if (rc == -EINVAL)
-    err_prefix(err, "%s:%d: ", block->file, block->line);
+    err_prefix(err, "%s:%d", block->file, block->line);
   struct cfg_window *v =
       rc == 0 ? realloc(c->windows, (c->n_windows + 1) * sizeof(*v)) : NULL;
   if (rc == 0 && v == NULL)
@@ -124,10 +125,14 @@ static int read_plugin(const struct ctl_node *block, struct ctl_conf *c,
         rc = cfg_set_string(&c->maint_dir, n->vals[0]);
     } else if (strcasecmp(n->key, "Maintenance") == 0) {
       rc = read_window(n, c, err);
-      continue; /* its message names the block */
+      if (rc == -EINVAL) /* the plugin's to refuse; the rest still holds */
+        fprintf(stderr, "runscopectl: warning: %s; the window is ignored\n",
+                err->msg);
+      rc = rc == -EINVAL ? 0 : rc;
+      continue;
     }
     if (rc == -EINVAL)
-      err_prefix(err, "%s:%d: ", n->file, n->line);
+      err_prefix(err, "%s:%d", n->file, n->line);
   }
   return rc;
 }

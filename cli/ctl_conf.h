@@ -30,7 +30,7 @@ void ctl_conf_fini(struct ctl_conf *c);
 /* Reads the config at path (and what it includes) into c. Returns 0, or a
  * negative errno with err naming the file and line and what is wrong
  * ("/etc/collectd/collectd.conf:12: </Plugin> closes no block"); a bad
- * <Maintenance> block is -EINVAL with cfg_window_check's message. */
+ * <Maintenance> block is left out with a warning on stderr. */
 int ctl_conf_read(const char *path, struct ctl_conf *c, struct err *err);
 
 #endif

@@ -319,6 +319,23 @@ class StatusTest(harness.CollectdTestCase):
         ctl("-m", self.dir, "unsilence", name)
         [k] = json.loads(self.status("--json", key))["keys"]
         self.assertEqual(k["silences"], [])
+        # and a <Maintenance> block of the config, a one-off and a weekly
+        # window that is closed now
+        conf = os.path.join(self.h.tmp, "windows.conf")
+        day = time.strftime("%a", time.gmtime(time.time() + 3 * 86400))
+        with open(conf, "w") as f:
+            f.write('<Plugin runscope>\n  StateFile "%s"\n'
+                    '  <Maintenance "db move">\n    Bucket "%s"\n'
+                    '    Start "%s"\n    End "%s"\n  </Maintenance>\n'
+                    '  <Maintenance "weekly">\n'
+                    '    Weekly "%s 01:00-02:00"\n  </Maintenance>\n'
+                    '</Plugin>\n' % (self.h.state_path, BUCKET,
+                                      iso(time.time() - 60),
+                                      iso(time.time() + 600), day))
+        rc, out, err = ctl("-c", conf, "status", "--json", key)
+        self.assertEqual(rc, 0, err)
+        [k] = json.loads(out)["keys"]
+        self.assertEqual([s["name"] for s in k["silences"]], ["db move"])
 
     def test_status_never_writes_the_state_file(self):
         self.failing_key_with_event()
