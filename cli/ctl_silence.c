@@ -121,6 +121,13 @@ int ctl_cmd_silence(const struct ctl_args *a, const char *dir, double now) {
   if (!(a->given & CTL_OPT_BUCKET))
     return ctl_fail(CTL_USAGE, "silence: --bucket KEY is required (the "
                                "bucket's key or name)");
+  const char *empty = a->bucket[0] == '\0'              ? "--bucket"
+                      : (a->test && a->test[0] == '\0') ? "--test"
+                      : (a->environment && a->environment[0] == '\0')
+                          ? "--environment"
+                          : NULL;
+  if (empty != NULL)
+    return ctl_fail(CTL_USAGE, "%s is empty: give a key, id or name", empty);
   if ((a->given & CTL_OPT_NAME) && !ctl_name_ok(a->name))
     return ctl_fail(CTL_USAGE,
                     "--name %s: use 1 to 100 letters, digits, '.', '_' or "

@@ -203,6 +203,10 @@ static int read_into(const char *path, struct ctl_node *parent, int depth,
  * match filter (NULL: all). */
 static int include_dir(const char *dir, const char *filter,
                        struct ctl_node *parent, int depth, struct err *err) {
+  if (depth > CTL_INCLUDE_DEPTH) {
+    err_set(err, "Include %s: directories nest too deep (a loop?)", dir);
+    return -ELOOP;
+  }
   struct dirent **names = NULL;
   int n = scandir(dir, &names, NULL, alphasort);
   if (n < 0) {
@@ -220,7 +224,7 @@ static int include_dir(const char *dir, const char *filter,
                     sizeof(path) ||
                 stat(path, &sb) != 0;
     if (rc == 0 && !skip && S_ISDIR(sb.st_mode))
-      rc = include_dir(path, filter, parent, depth, err);
+      rc = include_dir(path, filter, parent, depth + 1, err);
     else if (rc == 0 && !skip &&
              (filter == NULL || fnmatch(filter, name, 0) == 0))
       rc = read_into(path, parent, depth, err);

@@ -213,6 +213,8 @@ class SilenceTest(unittest.TestCase):
             (("silence", "--bucket"), USAGE, "--bucket needs a value"),
             (("silence", "--for", "1h"), USAGE, "--bucket KEY is required"),
             (("silence", "--bucket", "b"), USAGE, "--for DURATION"),
+            (("silence", "--bucket", "", "--for", "1h"), USAGE,
+             "--bucket is empty"),
             (("silence", "--bucket", "b", "--for", "1h", "--until",
               iso(time.time() + 60)), USAGE, "one of them"),
             (("silence", "--bucket", "b", "--for", "2 hours"), USAGE,
