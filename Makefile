@@ -86,6 +86,7 @@ $(B)/runscope.so: $(PLUGIN_OBJ) $(B)/libcore.a
 # runscopectl: the command beside the plugin, from the same core (cli/; no
 # collectd headers). Its defaults are the paths the packages install.
 CLI_CPPFLAGS = -DRUNSCOPECTL_CONF='"$(COLLECTD_CONF)"' \
+	-DRUNSCOPECTL_SNIPPET='"$(CONFDIR)/runscope.conf"' \
 	-DRUNSCOPECTL_STATE_FILE='"$(STATEDIR)/state.json"'
 
 $(B)/cli/%.o: cli/%.c $(CORE_HDR) $(wildcard cli/*.h) Makefile

@@ -18,6 +18,9 @@
 #ifndef RUNSCOPECTL_CONF
 #define RUNSCOPECTL_CONF "/etc/collectd/collectd.conf"
 #endif
+#ifndef RUNSCOPECTL_SNIPPET
+#define RUNSCOPECTL_SNIPPET "/etc/collectd/collectd.conf.d/runscope.conf"
+#endif
 #ifndef RUNSCOPECTL_STATE_FILE
 #define RUNSCOPECTL_STATE_FILE "/var/lib/collectd/runscope/state.json"
 #endif
@@ -42,7 +45,8 @@ static const char usage_text[] =
     "      removes window files\n"
     "\n"
     "  -c CONF   collectd's config, read for the runscope plugin's StateFile\n"
-    "            and MaintenanceDir (default " RUNSCOPECTL_CONF ")\n"
+    "            and MaintenanceDir (default " RUNSCOPECTL_CONF ",\n"
+    "            else " RUNSCOPECTL_SNIPPET ")\n"
     "  -s FILE   the state file (--state; default: StateFile, else\n"
     "            " RUNSCOPECTL_STATE_FILE ")\n"
     "  -m DIR    the MaintenanceDir (--maintenance-dir)\n"
@@ -174,6 +178,11 @@ static int resolve_paths(const struct ctl_args *a, struct ctl_conf *conf,
   if (a->conf != NULL || a->state_file == NULL || a->maint_dir == NULL) {
     struct err err = {{0}};
     int rc = ctl_conf_read(path, conf, &err);
+    if (rc == -ENOENT && a->conf == NULL) {
+      /* collectd's own config is not installed: the package's snippet */
+      path = RUNSCOPECTL_SNIPPET;
+      rc = ctl_conf_read(path, conf, &err);
+    }
     if (rc == 0)
       p->conf = path;
     else if (rc != -ENOENT || a->conf != NULL)
@@ -193,10 +202,10 @@ static int resolve_paths(const struct ctl_args *a, struct ctl_conf *conf,
 static int check_dir(const struct ctl_paths *p, const struct ctl_conf *conf) {
   if (p->maint_dir == NULL && p->conf == NULL)
     return ctl_fail(CTL_CONFIG,
-                    "no MaintenanceDir: there is no config at %s; give the "
-                    "runscope plugin's MaintenanceDir with -m DIR, or "
-                    "collectd's config with -c CONF",
-                    RUNSCOPECTL_CONF);
+                    "no MaintenanceDir: there is no config at %s nor %s; "
+                    "give the runscope plugin's MaintenanceDir with -m DIR, "
+                    "or collectd's config with -c CONF",
+                    RUNSCOPECTL_CONF, RUNSCOPECTL_SNIPPET);
   if (p->maint_dir == NULL)
     return ctl_fail(CTL_CONFIG,
                     "MaintenanceDir is not set in <Plugin runscope> of %s%s: "
