@@ -242,6 +242,9 @@ int ctl_cmd_silences(const struct ctl_args *a, const char *dir, double now) {
     rc = silences_json(&l, now, &out);
   else if (rc == 0 && l.n == 0)
     buf_printf(&out, "no silences in %s\n", dir);
+  else if (rc == 0)
+    buf_printf(&out, "%-28s %-8s %-20s %-20s %s\n", "NAME", "STATE", "START",
+               "END", "SELECTORS AND REASON");
   for (size_t i = 0; rc == 0 && !(a->given & CTL_OPT_JSON) && i < l.n; i++)
     silence_line(&l.v[i], now, &out);
   int code = rc != 0 ? ctl_fail(CTL_FAIL, "%s", err.msg) : ctl_print_buf(&out);
