@@ -80,8 +80,9 @@ $(B)/libcore.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
 # collectd's symbols stay undefined: the daemon exports them (no -z defs).
+# libm is named, not assumed loaded by collectd (maintenance windows use it).
 $(B)/runscope.so: $(PLUGIN_OBJ) $(B)/libcore.a
-	$(CC) -shared $(LDFLAGS) -o $@ $(PLUGIN_OBJ) $(B)/libcore.a $(PKG_LIBS)
+	$(CC) -shared $(LDFLAGS) -o $@ $(PLUGIN_OBJ) $(B)/libcore.a $(PKG_LIBS) -lm
 
 # runscopectl: the command beside the plugin, from the same core (cli/; no
 # collectd headers). Its defaults are the paths the packages install.
