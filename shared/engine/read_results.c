@@ -6,6 +6,8 @@
 #include "engine/read_results.h"
 
 #include "core/due.h"
+#include "core/report.h"
+#include "engine/key_view.h"
 #include "util/array.h"
 #include "util/str.h"
 
@@ -200,6 +202,94 @@ static void note_odd(struct engine *e, const char *bk, const struct cat_test *t,
           run->test_run_id, t->detail.name, bk, t->detail.id, run->result_text);
 }
 
+/* ---- tests that cannot be read ---- */
+
+/* Sends notification sev with msg (cut to collectd's notification
+ * message) on each key of test t (of bucket b) that
+ * the state knows, with the identifiers of the key's bool value; a test
+ * without a key yet gets it on its sanitized name. */
+static void notify_test(struct engine *e, const struct cat_bucket *b,
+                        const struct cat_test *t, enum engine_severity sev,
+                        const char *msg) {
+  char instance[REPORT_NAME_MAX], name[REPORT_KEY_NAME_MAX];
+  char text[REPORT_MESSAGE_MAX];
+  str_copy(text, sizeof(text), msg);
+  str_utf8_trim(text);
+  msg = text;
+  report_bucket_instance(b->info.key, instance);
+  struct engine_meta meta[] = {{"runscope_key", ""},
+                               {"test_id", t->detail.id},
+                               {"test_name", t->detail.name}};
+  struct say_about about = {instance, "bool", name};
+  struct key_view_names bn;
+  size_t sent = 0;
+  if (key_view_names_init(e, b->info.key, &bn) == 0) {
+    for (size_t i = 0; i < bn.n; i++) {
+      const struct rec_key *k = e->state.keys[bn.idx[i]];
+      if (strcmp(k->test_id, t->detail.id) != 0 || bn.name[i][0] == '\0')
+        continue;
+      meta[0].value = k->key;
+      about.type_instance = bn.name[i];
+      say_notify(&e->say, sev, &about, msg, meta, 3);
+      sent++;
+    }
+    key_view_names_fini(&bn);
+  }
+  if (sent > 0)
+    return;
+  report_sanitize(t->detail.name[0] ? t->detail.name : t->detail.id, name,
+                  sizeof(name));
+  say_notify(&e->say, sev, &about, msg, meta + 1, 2);
+}
+
+/* A read of test t (its detail, or its results) failed with err for the
+ * test alone: counted, logged with growing gaps per test, asked again in
+ * the next cycle, and a WARNING on the test's keys once it has been
+ * unreadable for OutageThreshold. */
+static void test_unreadable(struct engine *e, const struct cat_bucket *b,
+                            struct cat_test *t, bool detail,
+                            const struct err *err, double now) {
+  struct cat_unreadable *u = &t->unreadable;
+  health_item_failed(&e->health, &e->health.rs);
+  *(detail ? &u->detail : &u->results) = true;
+  if (u->since <= 0)
+    u->since = now;
+  if (say_gap_due(&u->log_next_at, &u->log_gap, now))
+    say_log(&e->say, ENGINE_LOG_WARNING,
+            "Test \"%s\" (%s/%s) cannot be read: %s. Only this test waits "
+            "(asked again next cycle); the others are read as usual.",
+            t->detail.name, b->info.key, t->detail.id, err->msg);
+  if (u->warned || now - u->since < e->cfg->outage_threshold)
+    return;
+  char msg[ERR_MSG_MAX + RS_NAME_MAX + 64];
+  snprintf(msg, sizeof(msg),
+           "Runscope test \"%s\" has been unreadable for %.0f s: %s",
+           t->detail.name, now - u->since, err->msg);
+  notify_test(e, b, t, ENGINE_WARNING, msg);
+  u->warned = true;
+}
+
+/* A read of test t (its detail, or its results) succeeded: once neither
+ * fails any more the test is readable again (a log line after the
+ * complaint, an OKAY after the WARNING). */
+static void test_readable(struct engine *e, const struct cat_bucket *b,
+                          struct cat_test *t, bool detail) {
+  struct cat_unreadable *u = &t->unreadable;
+  *(detail ? &u->detail : &u->results) = false;
+  if (u->results || u->detail || u->since <= 0)
+    return;
+  if (u->log_gap > 0)
+    say_log(&e->say, ENGINE_LOG_NOTICE, "Test \"%s\" (%s/%s) is read again.",
+            t->detail.name, b->info.key, t->detail.id);
+  if (u->warned) {
+    char msg[RS_NAME_MAX + 64];
+    snprintf(msg, sizeof(msg), "Runscope test \"%s\" can be read again.",
+             t->detail.name);
+    notify_test(e, b, t, ENGINE_OKAY, msg);
+  }
+  memset(u, 0, sizeof(*u));
+}
+
 /* This cycle's reads of results. */
 struct reads {
   struct engine *e;
@@ -256,11 +346,17 @@ static bool on_runs(void *ctx, size_t i, int rc, const struct rs_run *runs,
                     size_t n, const struct err *err) {
   struct reads *r = ctx;
   struct engine *e = r->e;
+  struct due_item *it = &r->items[i];
   r->done[i] = true;
+  if (rc != 0 && !health_api_wide(rc)) { /* this test's alone */
+    test_unreadable(e, it->b, it->t, false, err, r->now);
+    return true;
+  }
   if (rc != 0) /* an outage stops the reads: the next cycle retries */
     return !health_failed(&e->health, &e->health.rs, rc, err, r->now);
   health_up(&e->health.rs);
   health_polled(&e->health, r->now);
+  test_readable(e, it->b, it->t, false);
   apply_runs(r, i, runs, n);
   return true;
 }
@@ -303,6 +399,7 @@ struct details {
   struct engine *e;
   double now;
   struct cat_test **tests;
+  struct cat_bucket **buckets; /* each test's */
 };
 
 static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
@@ -313,13 +410,16 @@ static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
   if (rc == 0) {
     health_up(&e->health.rs);
     cat_set_detail(t, d, x->now);
+    test_readable(e, x->buckets[i], t, true);
     return true;
   }
   /* A test the API does not show (any more) or shows wrongly keeps what it
-   * had, and is asked again after DiscoveryInterval. */
-  if (rc == -EACCES || rc == -ENOENT || rc == -EPROTO) {
-    say_log(&e->say, ENGINE_LOG_DEBUG, "%s", err->msg);
-    t->detail_at = x->now;
+   * had (a new one is read by its list's name), and is asked again in the
+   * next cycle. */
+  if (rc == -EACCES || !health_api_wide(rc)) {
+    if (t->detail_at <= 0)
+      t->detail_at = x->now;
+    test_unreadable(e, x->buckets[i], t, true, err, x->now);
     return true;
   }
   return !health_failed(&e->health, &e->health.rs, rc, err, x->now);
@@ -332,9 +432,10 @@ static void read_details(struct engine *e, double now, double deadline,
   size_t n = 0, total = 0;
   for (size_t i = 0; i < e->cat.n_buckets; i++)
     total += e->cat.buckets[i].n_tests;
-  struct details x = {e, now, calloc(total + 1, sizeof(*x.tests))};
+  struct details x = {e, now, calloc(total + 1, sizeof(*x.tests)),
+                      calloc(total + 1, sizeof(*x.buckets))};
   struct rs_test_ref *refs = calloc(total + 1, sizeof(*refs));
-  if (x.tests == NULL || refs == NULL) {
+  if (x.tests == NULL || x.buckets == NULL || refs == NULL) {
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the test details.");
     goto out;
   }
@@ -347,6 +448,7 @@ static void read_details(struct engine *e, double now, double deadline,
       if (!due)
         continue;
       x.tests[n] = t;
+      x.buckets[n] = b;
       refs[n++] = (struct rs_test_ref){b->info.key, t->detail.id, 0};
     }
   }
@@ -354,6 +456,7 @@ static void read_details(struct engine *e, double now, double deadline,
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the test details.");
 out:
   free(x.tests);
+  free(x.buckets);
   free(refs);
 }
 
