@@ -778,17 +778,18 @@ static size_t log_count(const char *text) {
 struct bad_row {
   const char *name;
   enum ef_bad bad;
-  bool detail; /* its detail is broken (from the start), else its results
-                  (after one good read) */
+  bool detail;     /* its detail is broken, else its results */
+  bool from_start; /* broken before its first read, else after one */
 };
 
 static const struct bad_row bad_rows[] = {
-    {"results: malformed JSON", EF_MALFORMED, false},
-    {"results: wrong types", EF_WRONG_TYPES, false},
-    {"results: 404", EF_NOT_FOUND, false},
-    {"results: oversize", EF_OVERSIZE, false},
-    {"detail: malformed JSON", EF_MALFORMED, true},
-    {"detail: oversize", EF_OVERSIZE, true},
+    {"results: malformed JSON", EF_MALFORMED, false, false},
+    {"results: wrong types", EF_WRONG_TYPES, false, false},
+    {"results: 404", EF_NOT_FOUND, false, false},
+    {"results: oversize", EF_OVERSIZE, false, false},
+    {"results: malformed JSON, never read", EF_MALFORMED, false, true},
+    {"detail: malformed JSON", EF_MALFORMED, true, true},
+    {"detail: oversize", EF_OVERSIZE, true, true},
 };
 
 /* Three tests: test-1 fails, test-2 passes, test-3 fails (all paged or
@@ -833,15 +834,15 @@ START_TEST(test_one_bad_test) {
   h.cfg.outage_threshold = 120;
   three_tests();
   start(T0);
-  if (r->detail)
+  if (r->from_start)
     break_test2(r, r->bad);
   cycle_ok(T0);
   ck_assert_uint_eq(ef_count(&h.f, EF_TRIGGER, KEY, 0), 1);
   ck_assert_uint_eq(ef_count(&h.f, EF_TRIGGER, KEY3, 0), 1);
   break_test2(r, r->bad);
-  double since = r->detail ? T0 : T0 + 60;
+  double since = r->from_start ? T0 : T0 + 60;
   ef_add_run(&h.f, 1, "us1", "pass", T0 + 50); /* test-2 has news */
-  size_t failures = r->detail ? 1 : 0;
+  size_t failures = r->from_start ? 1 : 0;
   for (double t = T0 + 60; t <= T0 + 240; t += 30, failures++) {
     size_t mark = h.f.n_reqs;
     if (t == T0 + 90) /* test-3 passes */

@@ -204,42 +204,87 @@ static void note_odd(struct engine *e, const char *bk, const struct cat_test *t,
 
 /* ---- tests that cannot be read ---- */
 
-/* Sends notification sev with msg (cut to collectd's notification
- * message) on each key of test t (of bucket b) that
- * the state knows, with the identifiers of the key's bool value; a test
- * without a key yet gets it on its sanitized name. */
+/* A notification about one test, for each of its keys. */
+struct test_note {
+  struct engine *e;
+  enum engine_severity sev;
+  char msg[REPORT_MESSAGE_MAX]; /* cut to collectd's notification message */
+  char instance[REPORT_NAME_MAX];
+  struct engine_meta meta[3]; /* runscope_key (when known), test_id, name */
+};
+
+/* Sends n with the identifiers of a key's bool value (name) and the key
+ * ("": none known). */
+static void test_note_send(struct test_note *n, const char *key,
+                           const char *name) {
+  struct say_about about = {n->instance, "bool", name};
+  n->meta[0].value = key;
+  say_notify(&n->e->say, n->sev, &about, n->msg, key[0] ? n->meta : n->meta + 1,
+             key[0] ? 3 : 2);
+}
+
+/* Sends n on each key of test t (of bucket b) that the state knows.
+ * Returns how many. */
+static size_t note_state_keys(struct test_note *n, const struct cat_bucket *b,
+                              const struct cat_test *t) {
+  struct key_view_names bn;
+  size_t sent = 0;
+  if (key_view_names_init(n->e, b->info.key, &bn) != 0)
+    return 0;
+  for (size_t i = 0; i < bn.n; i++) {
+    const struct rec_key *k = n->e->state.keys[bn.idx[i]];
+    if (strcmp(k->test_id, t->detail.id) != 0 || bn.name[i][0] == '\0')
+      continue;
+    test_note_send(n, k->key, bn.name[i]);
+    sent++;
+  }
+  key_view_names_fini(&bn);
+  return sent;
+}
+
+/* Sends n on the keys of the selected environments t's detail names (a
+ * test never read yet). Returns how many. */
+static size_t note_detail_keys(struct test_note *n, const struct cat_bucket *b,
+                               const struct cat_test *t) {
+  size_t sent = 0;
+  for (size_t i = 0; i < t->detail.n_environments; i++) {
+    const struct rs_environment *env = &t->detail.environments[i];
+    char key[REC_KEY_MAX], name[REPORT_KEY_NAME_MAX];
+    struct report_key rk = {t->detail.name, env->name, t->detail.id, env->id};
+    if (!cat_env_selected(b, env->id, env->name) ||
+        rec_make_key(key, sizeof(key), b->info.key, t->detail.id, env->id) !=
+            0 ||
+        report_key_names(&rk, 1, &name) != 0)
+      continue;
+    test_note_send(n, key, name);
+    sent++;
+  }
+  return sent;
+}
+
+/* Sends notification sev with msg on each key of test t (of bucket b): the
+ * ones the state knows, else the ones its detail names, with the
+ * identifiers of the key's bool value; a test without either gets it on
+ * its sanitized name. */
 static void notify_test(struct engine *e, const struct cat_bucket *b,
                         const struct cat_test *t, enum engine_severity sev,
                         const char *msg) {
-  char instance[REPORT_NAME_MAX], name[REPORT_KEY_NAME_MAX];
-  char text[REPORT_MESSAGE_MAX];
-  str_copy(text, sizeof(text), msg);
-  str_utf8_trim(text);
-  msg = text;
-  report_bucket_instance(b->info.key, instance);
-  struct engine_meta meta[] = {{"runscope_key", ""},
-                               {"test_id", t->detail.id},
-                               {"test_name", t->detail.name}};
-  struct say_about about = {instance, "bool", name};
-  struct key_view_names bn;
-  size_t sent = 0;
-  if (key_view_names_init(e, b->info.key, &bn) == 0) {
-    for (size_t i = 0; i < bn.n; i++) {
-      const struct rec_key *k = e->state.keys[bn.idx[i]];
-      if (strcmp(k->test_id, t->detail.id) != 0 || bn.name[i][0] == '\0')
-        continue;
-      meta[0].value = k->key;
-      about.type_instance = bn.name[i];
-      say_notify(&e->say, sev, &about, msg, meta, 3);
-      sent++;
-    }
-    key_view_names_fini(&bn);
-  }
-  if (sent > 0)
+  struct test_note n = {e,
+                        sev,
+                        "",
+                        "",
+                        {{"runscope_key", ""},
+                         {"test_id", t->detail.id},
+                         {"test_name", t->detail.name}}};
+  str_copy(n.msg, sizeof(n.msg), msg);
+  str_utf8_trim(n.msg);
+  report_bucket_instance(b->info.key, n.instance);
+  if (note_state_keys(&n, b, t) > 0 || note_detail_keys(&n, b, t) > 0)
     return;
+  char name[REPORT_KEY_NAME_MAX];
   report_sanitize(t->detail.name[0] ? t->detail.name : t->detail.id, name,
                   sizeof(name));
-  say_notify(&e->say, sev, &about, msg, meta + 1, 2);
+  test_note_send(&n, "", name);
 }
 
 /* A read of test t (its detail, or its results) failed with err for the
