@@ -339,7 +339,10 @@ static int srv_get(struct srv *s, const int *field) {
 /* ---- helpers ---- */
 
 static struct http_client *client(long timeout_ms, size_t max) {
-  struct http_opts o = {timeout_ms, max, "test-agent/1", 1};
+  struct http_opts o = {.timeout_ms = timeout_ms,
+                        .max_response_bytes = max,
+                        .user_agent = "test-agent/1",
+                        .max_parallel = 1};
   struct http_client *c = http_new(&o);
   ck_assert_ptr_nonnull(c);
   return c;
@@ -1051,7 +1054,10 @@ static double batch_run(struct http_client *c, struct batch *b) {
 
 static struct http_client *parallel_client(size_t parallel, long timeout_ms,
                                            size_t max) {
-  struct http_opts o = {timeout_ms, max, "test-agent/1", parallel};
+  struct http_opts o = {.timeout_ms = timeout_ms,
+                        .max_response_bytes = max,
+                        .user_agent = "test-agent/1",
+                        .max_parallel = parallel};
   struct http_client *c = http_new(&o);
   ck_assert_ptr_nonnull(c);
   return c;
