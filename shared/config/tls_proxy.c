@@ -78,14 +78,14 @@ static int check_path(const char *title, const struct path_key *k,
                       const char *path, struct err *err) {
   struct stat st;
   int mode = R_OK | (k->dir ? X_OK : 0);
+  if (stat(path, &st) == 0 && k->dir != (S_ISDIR(st.st_mode) != 0)) {
+    err_set(err, "%s %s \"%s\" is %s; give %s", title, k->key, path,
+            k->dir ? "not a directory" : "a directory", k->what);
+    return -EINVAL;
+  }
   if (stat(path, &st) != 0 || access(path, mode) != 0) {
     err_set(err, "%s %s \"%s\": %s; give %s", title, k->key, path,
             err_errno_text(errno), k->what);
-    return -EINVAL;
-  }
-  if (k->dir != (S_ISDIR(st.st_mode) != 0)) {
-    err_set(err, "%s %s \"%s\" is %s; give %s", title, k->key, path,
-            k->dir ? "not a directory" : "a directory", k->what);
     return -EINVAL;
   }
   return 0;
