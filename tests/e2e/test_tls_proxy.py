@@ -290,6 +290,32 @@ class HttpsTest(TlsTestCase):
                             ProxyUserFile=path)
         self.assertEqual(self.rs.requests(), [])
 
+    def test_inline_proxy_credentials_work_with_a_warning(self):
+        proxy = self.start_proxy(auth=(PROXY_USER, PROXY_PASS))
+        self.h.extra_secrets.append(PROXY_PASS)
+        inline = "http://%s:%s@127.0.0.1:%d" % (PROXY_USER, PROXY_PASS,
+                                                proxy.port)
+        self.assert_pages(CACert=self.pki["ca"], Proxy=inline)
+        self.assertTrue(self.h.log_lines(
+            r"\[warning\] runscope plugin: <XMatters> Proxy holds the "
+            r"proxy's credentials inline; .*ProxyUserFile"))
+
+    def test_verify_peer_false_warns_at_start(self):
+        self.assert_pages(VerifyPeer=False)
+        self.assertEqual(len(self.h.log_lines(
+            r"\[warning\] runscope plugin: <Runscope> VerifyPeer false: "
+            r"the server's certificate is not checked")), 1)
+
+    def test_missing_cacert_file_is_refused(self):
+        self.h.write_config(runscope_options={
+            "CACert": os.path.join(self.h.tmp, "nowhere.pem")})
+        rc, out = self.h.run_once()
+        self.assertNotEqual(rc, 0)
+        self.assertRegex(out, r'<Runscope> CACert ".*nowhere.pem": No such '
+                         r'file or directory; give a PEM file of the CA '
+                         r'certificates to trust')
+        self.assertEqual(self.rs.requests(), [])
+
     def test_missing_proxy_credentials_are_a_407(self):
         proxy = self.start_proxy(auth=(PROXY_USER, PROXY_PASS))
         self.assert_problem("ProxyUserFile (the proxy's user and password)",
