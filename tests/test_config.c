@@ -994,8 +994,8 @@ START_TEST(test_forward_warns_ignored) {
   ck_assert_has(w.last, "<XMatters> Mode \"forward\" ignores BaseURL, User, "
                         "Password, PasswordFile, Recipient, Priority, "
                         "AcknowledgeResponse:");
-  ck_assert_has(w.last, "uses only TestResultsTriggerURL, Timeout and "
-                        "AllowPlainHTTP");
+  ck_assert_has(w.last, "uses only TestResultsTriggerURL, Timeout, "
+                        "AllowPlainHTTP and the TLS and proxy options");
   ck_assert_lacks(w.last, "RerunResponse"); /* not set, only defaulted */
   ck_assert_lacks(w.last, "xm-pass");       /* a key's name, never a value */
   cfg_fini(&c);

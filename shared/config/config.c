@@ -394,8 +394,8 @@ static void warn_forward_ignored(const struct cfg *c, cfg_warn_fn warn,
   snprintf(msg, sizeof(msg),
            "<XMatters> Mode \"forward\" ignores %s: the plan's inbound "
            "integration creates, de-duplicates and terminates the events; "
-           "forward mode uses only TestResultsTriggerURL, Timeout and "
-           "AllowPlainHTTP%s",
+           "forward mode uses only TestResultsTriggerURL, Timeout, "
+           "AllowPlainHTTP and the TLS and proxy options%s",
            names,
            rules ? " (and LiveTrafficTriggerURL and Recipient for the "
                    "<TrafficAlert> rules)"
