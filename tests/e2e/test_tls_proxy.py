@@ -351,6 +351,18 @@ class ClientCertTest(TlsTestCase):
                           ClientKeyPassFile=path)
 
 
+    def test_wrong_key_pass_phrase_is_named(self):
+        wrong = "wrong-key-pass-44e1"
+        self.h.extra_secrets.append(wrong)
+        self.assert_problem("ClientCert/ClientKey/ClientKeyPass",
+                            r"unable to set private key file",
+                            CACert=self.pki["ca"],
+                            ClientCert=self.pki["client_cert"],
+                            ClientKey=self.pki["client_key"],
+                            ClientKeyPass=wrong)
+        self.assertEqual(self.rs.requests(), [])
+
+
 class PlainHttpProxyTest(TlsTestCase):
     TLS = None
 
