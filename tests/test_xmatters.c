@@ -426,21 +426,43 @@ START_TEST(trigger_basic) {
   answer(&fk, 202, "");
   answer(&fk, 200, "Accepted");
   answer(&fk, 201, "{\"id\": 2132004}");
+  answer(&fk, 202, "{\"requestId\": \"r7\"}");
   struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
   char id[XM_ID_MAX] = "stale";
   struct err err;
-  /* 202 without a body is accepted, with no requestId */
-  ck_assert_int_eq(xm_trigger(xm, TRIGGER, &req, id, sizeof(id), &err), 0);
+  /* a 2xx without a requestId leaves the create in doubt: -EPROTO, which
+   * xm_create_outcome calls XM_MAYBE_CREATED (issue 14) */
+  ck_assert_int_eq(xm_trigger(xm, TRIGGER, &req, id, sizeof(id), &err),
+                   -EPROTO);
   ck_assert_str_eq(id, "");
+  ck_assert_str_eq(err.msg, "xMatters API: POST " TRIGGER
+                            ": HTTP 202 answer without a requestId");
   assert_req(0, "POST", TRIGGER, USER, PASSWORD);
   /* so is a 2xx that is not JSON, or lacks requestId */
   strcpy(id, "stale");
   ck_assert_int_eq(xm_trigger(xm, TRIGGER "?x=1", &req, id, sizeof(id), &err),
-                   0);
+                   -EPROTO);
   ck_assert_str_eq(id, "");
+  ck_assert(strncmp(err.msg,
+                    "xMatters API: POST " TRIGGER
+                    "?x=1: HTTP 200 answer without a requestId: ",
+                    strlen("xMatters API: POST " TRIGGER "?x=1: HTTP 200 "
+                           "answer without a requestId: ")) == 0);
   assert_req(1, "POST", TRIGGER "?x=1", USER, PASSWORD);
   strcpy(id, "stale");
+  ck_assert_int_eq(xm_trigger(xm, TRIGGER, &req, id, sizeof(id), &err),
+                   -EPROTO);
+  ck_assert_str_eq(id, "");
   ck_assert_int_eq(xm_trigger(xm, TRIGGER, &req, id, sizeof(id), &err), 0);
+  ck_assert_str_eq(id, "r7");
+}
+END_TEST
+
+/* Forward mode's post takes any 2xx as accepted, as before. */
+START_TEST(post_json_any_2xx) {
+  answer(&fk, 200, "<html>OK</html>");
+  char id[XM_ID_MAX] = "stale";
+  ck_assert_int_eq(xm_post_json(xm, TRIGGER, "{}", 2, id, sizeof(id), NULL), 0);
   ck_assert_str_eq(id, "");
 }
 END_TEST
@@ -482,9 +504,18 @@ static const struct {
      "Request: The property runscope_key is not defined on this form"},
     {429, NULL, "", 60, -EAGAIN,
      "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 429"},
-    {503, NULL, "<html><body>\n\nUpstream down</body></html>", -1, -EAGAIN,
+    {503, NULL, "<html><body>\n\nUpstream down</body></html>", -1, -EREMOTEIO,
      "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 503: "
      "<html><body> Upstream down</body></html>"},
+    /* a gateway's answer may come after xMatters accepted the event */
+    {502, NULL, "Bad Gateway", -1, -EREMOTEIO,
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 502: Bad "
+     "Gateway"},
+    {504, NULL, "", -1, -EREMOTEIO,
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 504"},
+    /* xMatters' own error: nothing was created */
+    {500, NULL, "", -1, -EAGAIN,
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 500"},
     /* an error body that echoes the key does not leak it */
     {401, NULL,
      "{\"code\": 401, \"reason\": \"Unauthorized\", \"message\": "
@@ -600,7 +631,8 @@ static const struct {
     /* never sent */
     {-ECONNREFUSED, XM_NOT_CREATED},
     {-ENOMEM, XM_NOT_CREATED},
-    /* a lost answer, or one of another kind: it may exist */
+    /* a lost answer, a gateway's, or one of another kind: it may exist */
+    {-EREMOTEIO, XM_MAYBE_CREATED},
     {-ETIMEDOUT, XM_MAYBE_CREATED},
     {-ECONNRESET, XM_MAYBE_CREATED},
     {-EIO, XM_MAYBE_CREATED},
@@ -617,23 +649,30 @@ END_TEST
 static const struct {
   int transport_rc; /* 0: the status below answers */
   long status;
+  const char *body;
   enum xm_create_outcome outcome;
 } trigger_outcomes[] = {
-    {0, 202, XM_CREATED},
-    {0, 200, XM_CREATED},
-    {0, 400, XM_NOT_CREATED},
-    {0, 401, XM_NOT_CREATED},
-    {0, 404, XM_NOT_CREATED},
-    {0, 429, XM_NOT_CREATED},
-    {0, 503, XM_NOT_CREATED},
-    {0, 302, XM_MAYBE_CREATED},
-    {-ETIMEDOUT, 0, XM_MAYBE_CREATED},
-    {-ECONNRESET, 0, XM_MAYBE_CREATED},
-    {-ECONNREFUSED, 0, XM_NOT_CREATED},
+    {0, 202, "{\"requestId\": \"r1\"}", XM_CREATED},
+    {0, 200, "{\"requestId\": \"r1\"}", XM_CREATED},
+    {0, 400, "{}", XM_NOT_CREATED},
+    {0, 401, "{}", XM_NOT_CREATED},
+    {0, 404, "{}", XM_NOT_CREATED},
+    {0, 429, "{}", XM_NOT_CREATED},
+    {0, 500, "{}", XM_NOT_CREATED},
+    /* answers that may come after xMatters accepted the event */
+    {0, 502, "<html>Bad Gateway</html>", XM_MAYBE_CREATED},
+    {0, 503, "{}", XM_MAYBE_CREATED},
+    {0, 504, "", XM_MAYBE_CREATED},
+    {0, 202, "<html>Accepted</html>", XM_MAYBE_CREATED},
+    {0, 200, "{}", XM_MAYBE_CREATED},
+    {0, 302, "{}", XM_MAYBE_CREATED},
+    {-ETIMEDOUT, 0, "", XM_MAYBE_CREATED},
+    {-ECONNRESET, 0, "", XM_MAYBE_CREATED},
+    {-ECONNREFUSED, 0, "", XM_NOT_CREATED},
 };
 
 START_TEST(trigger_outcome) {
-  answer(&fk, trigger_outcomes[_i].status, "{}");
+  answer(&fk, trigger_outcomes[_i].status, trigger_outcomes[_i].body);
   fk.answers[0].rc = trigger_outcomes[_i].transport_rc;
   struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
   char id[XM_ID_MAX];
@@ -1470,6 +1509,7 @@ Suite *unit_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, trigger_api_key);
   tcase_add_test(tc, trigger_basic);
+  tcase_add_test(tc, post_json_any_2xx);
   tcase_add_test(tc, trigger_no_credentials);
   tcase_add_loop_test(tc, trigger_status_errno, 0, N(trigger_statuses));
   tcase_add_test(tc, trigger_transport_error);

@@ -4,10 +4,13 @@
  *
  * Open questions about the real API and what this side does about them
  * (docs/xmatters-api.md, sections 2-4, 7 and 9):
- *  - A trigger answers 202 {"requestId": ...}; an empty, non-JSON or
- *    requestId-less 2xx body still counts as accepted (request id ""): the
- *    event was probably created, and calling it a failure would make the
- *    caller trigger a duplicate.
+ *  - A trigger answers 202 {"requestId": ...}. A 2xx of xm_trigger whose
+ *    body is empty, not JSON or without a requestId is -EPROTO: something
+ *    (a proxy, a gateway) answered, and the event may or may not exist, so
+ *    the caller looks for it before sending again (xm_create_outcome). A
+ *    502, 503 or 504 to a trigger is -EREMOTEIO for the same reason: a
+ *    gateway may answer so after xMatters accepted the event. xm_post_json
+ *    (forward mode) still takes any 2xx as accepted.
  *  - Whether propertyName needs a language suffix is open; the plain name is
  *    sent.
  *  - xMatters' default propertyValueOperator, CONTAINS, would
@@ -197,9 +200,36 @@ static int xm_get(struct xm_client *c, struct call *call, const char *url,
 
 /* ---- triggers ---- */
 
-int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
-                 size_t len, char *ret_request_id, size_t size,
-                 struct err *err) {
+/* A gateway's error: the request may have reached xMatters before it. */
+static bool gateway_status(long status) {
+  return status == 502 || status == 503 || status == 504;
+}
+
+/* Reads the requestId of a trigger's 2xx answer into ret_request_id. A
+ * strict caller gets -EPROTO, with err set, when there is none. */
+static int answer_request_id(const struct xm_client *c, const struct call *call,
+                             const struct http_response *resp, bool strict,
+                             char *ret_request_id, size_t size,
+                             struct err *err) {
+  char id[XM_ID_MAX] = "";
+  struct err cause = {{0}};
+  int rc = xm_parse_request_id(resp->body.data, resp->body.len, c->max_depth,
+                               id, sizeof(id), &cause);
+  if (size > 0)
+    snprintf(ret_request_id, size, "%s", rc == 0 ? id : "");
+  if (!strict || (rc == 0 && id[0] != '\0'))
+    return 0;
+  err_set(err, "HTTP %ld answer without a requestId%s%s", resp->status,
+          cause.msg[0] ? ": " : "", cause.msg);
+  call_error(c, call, err);
+  return -EPROTO;
+}
+
+/* POSTs body to trigger_url: xm_post_json, or, strict, xm_trigger (see
+ * the top of the file). */
+static int post_trigger(struct xm_client *c, const char *trigger_url,
+                        const char *body, size_t len, bool strict,
+                        char *ret_request_id, size_t size, struct err *err) {
   struct call call = {.method = "POST"};
   struct http_response resp;
   if (size > 0)
@@ -219,13 +249,19 @@ int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
   }
   http_response_init(&resp, XM_BODY_MAX);
   int rc = xm_do(c, &call, &hreq, &resp, err);
-  /* A 2xx is accepted whatever its body says (see the top of the file). */
-  if (rc == 0 && size > 0 &&
-      xm_parse_request_id(resp.body.data, resp.body.len, c->max_depth,
-                          ret_request_id, size, NULL) != 0)
-    ret_request_id[0] = '\0';
+  if (rc == 0)
+    rc = answer_request_id(c, &call, &resp, strict, ret_request_id, size, err);
+  else if (rc == -EAGAIN && gateway_status(resp.status))
+    rc = -EREMOTEIO;
   http_response_fini(&resp);
   return rc;
+}
+
+int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
+                 size_t len, char *ret_request_id, size_t size,
+                 struct err *err) {
+  return post_trigger(c, trigger_url, body, len, false, ret_request_id, size,
+                      err);
 }
 
 int xm_trigger(struct xm_client *c, const char *trigger_url,
@@ -242,8 +278,8 @@ int xm_trigger(struct xm_client *c, const char *trigger_url,
     err_set(err, "xMatters API: POST %s: cannot build the body (%s)", what,
             rc == -ENOMEM ? "out of memory" : "too large");
   } else {
-    rc = xm_post_json(c, trigger_url, body.data, body.len, ret_request_id, size,
-                      err);
+    rc = post_trigger(c, trigger_url, body.data, body.len, true, ret_request_id,
+                      size, err);
   }
   buf_fini(&body);
   return rc;
@@ -253,12 +289,13 @@ enum xm_create_outcome xm_create_outcome(int rc) {
   switch (rc) {
   case 0:
     return XM_CREATED;
-  case -EAGAIN: /* 429 or 5xx */
+  case -EAGAIN: /* 429, or a 5xx of xMatters itself (500, 501, ...) */
   case -EACCES: /* 401, 403 */
   case -ENOENT: /* 404 */
   case -EINVAL: /* another 4xx */
     return XM_NOT_CREATED;
-  case -EPROTO: /* an answer of another kind (1xx, 3xx) */
+  case -EREMOTEIO: /* 502, 503, 504: a gateway's, maybe after xMatters */
+  case -EPROTO:    /* a 2xx without a requestId, or a 1xx or 3xx */
     return XM_MAYBE_CREATED;
   default:
     return http_maybe_sent(rc) ? XM_MAYBE_CREATED : XM_NOT_CREATED;
