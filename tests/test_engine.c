@@ -977,18 +977,21 @@ END_TEST
 
 struct doubt_row {
   const char *name;
-  long status;  /* the trigger's answer, not JSON */
-  bool created; /* xMatters created the event before it */
-  size_t sends; /* triggers in all */
+  long status;       /* the trigger's answer, not JSON */
+  bool created;      /* xMatters created the event before it */
+  double visibility; /* ... and shows it after this */
+  size_t sends;      /* triggers in all */
 };
 
 static const struct doubt_row doubt_rows[] = {
-    {"502 after creating", 502, true, 1},
-    {"503 after creating", 503, true, 1},
-    {"504 after creating", 504, true, 1},
-    {"200 not JSON after creating", 200, true, 1},
-    {"202 not JSON after creating", 202, true, 1},
-    {"502, nothing created", 502, false, 2},
+    {"502 after creating", 502, true, 0, 1},
+    {"502 after creating, event shows up late", 502, true, 45, 1},
+    {"503 after creating, event shows up late", 503, true, 45, 1},
+    {"504 after creating, event shows up late", 504, true, 45, 1},
+    {"200 not JSON after creating", 200, true, 45, 1},
+    {"202 not JSON after creating", 202, true, 0, 1},
+    {"502, nothing created", 502, false, 0, 2},
+    {"200 not JSON, nothing created", 200, false, 0, 2},
 };
 
 /* A trigger answered a gateway's 502/503/504, or a 2xx without a
@@ -1000,6 +1003,7 @@ START_TEST(test_trigger_in_doubt) {
   h.cfg.interval = 20;
   start(T0);
   run("fail", T0 - 30);
+  h.f.visibility_delay = r->visibility;
   ef_fail(&h.f, EF_TRIGGER, 0, r->status, r->created, -1);
   cycle_ok(T0);
   ck_assert_uint_eq(triggers(0), 1);
