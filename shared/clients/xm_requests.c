@@ -41,7 +41,7 @@
 
 #define XM_EVENTS_PATH "/api/xm/1/events"
 #define XM_LIMIT 100
-#define XM_MAX_PAGES 100        /* 10000 events: a bound against loops */
+#define XM_MAX_PAGES XM_SWEEP_PAGES_MAX /* 10000 events */
 #define XM_BODY_MAX (64u << 20) /* outer bound; the http client's cap wins */
 #define XM_URL_MAX 4096
 #define XM_BODY_OUT_MAX (1u << 20) /* a body we send */
@@ -314,6 +314,9 @@ struct pager {
   page_fn parse;
   void *ctx;
   bool first_only; /* read one page, leave its links.next unfollowed */
+  /* NULL: XM_MAX_PAGES pages and more is -EPROTO; else the list ends
+   * there, *capped set (a partial list) */
+  bool *capped;
 };
 
 /* Resolves a links.next value against the client's origin into url.
@@ -368,9 +371,9 @@ static int turn_page(const struct xm_client *c, const char *next, int page,
 }
 
 /* GETs url and, unless p->first_only, every page links.next leads to (up to
- * XM_MAX_PAGES), handing each to p->parse. url is used as scratch space.
- * Returns 0, an errno of xm_do, or that of parsing or following a page
- * with err naming the page's path. */
+ * XM_MAX_PAGES; see p->capped), handing each to p->parse. url is used as
+ * scratch space. Returns 0, an errno of xm_do, or that of parsing or following
+ * a page with err naming the page's path. */
 static int get_pages(struct xm_client *c, struct buf *url,
                      const struct pager *p, struct err *err) {
   struct call call = {.method = "GET", .api_key = ""};
@@ -388,6 +391,10 @@ static int get_pages(struct xm_client *c, struct buf *url,
                   sizeof(next), err);
     if (rc == 0 && (next[0] == '\0' || p->first_only))
       break;
+    if (rc == 0 && page == XM_MAX_PAGES && p->capped != NULL) {
+      *p->capped = true;
+      break;
+    }
     if (rc == 0)
       rc = turn_page(c, next, page, url, &spare, err);
     if (rc != 0) {
@@ -442,15 +449,22 @@ static void keep_matching(struct xm_event *v, size_t *n, size_t off,
   *n = k;
 }
 
+/* How to read an events list: limit a page, and as struct pager says. */
+struct list_opts {
+  int limit;
+  bool first_only;
+  bool *capped;
+};
+
 /* GETs base_url + XM_EVENTS_PATH + query + the URL-encoded value (none when
- * NULL, which what names in messages) + "&limit=" limit, and its pages
- * unless first_only. *ret (caller frees) is as list_done leaves it. */
+ * NULL, which what names in messages) + "&limit=" o->limit, and its pages
+ * as o says. *ret (caller frees) is as list_done leaves it. */
 static int find_events(struct xm_client *c, const char *query,
-                       const char *value, const char *what, int limit,
-                       bool first_only, struct xm_event **ret, size_t *ret_n,
-                       struct err *err) {
+                       const char *value, const char *what,
+                       const struct list_opts *o, struct xm_event **ret,
+                       size_t *ret_n, struct err *err) {
   struct events ctx = {ret, ret_n};
-  struct pager p = {events_page, &ctx, first_only};
+  struct pager p = {events_page, &ctx, o->first_only, o->capped};
   struct buf url;
   *ret = NULL;
   *ret_n = 0;
@@ -461,7 +475,7 @@ static int find_events(struct xm_client *c, const char *query,
   if (rc == 0 && value != NULL)
     rc = buf_put_urlenc(&url, value);
   if (rc == 0)
-    rc = buf_printf(&url, "&limit=%d", limit);
+    rc = buf_printf(&url, "&limit=%d", o->limit);
   if (rc != 0)
     err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": %s too long", what);
   else
@@ -495,13 +509,23 @@ static int append_events(struct xm_event **ret, size_t *ret_n,
   return v == NULL ? -ENOMEM : 0;
 }
 
-/* find_events with the query XM_EVENTS_PATH "?status=" status rest. */
+/* find_events with the query XM_EVENTS_PATH "?status=" status rest, every
+ * page (up to the cap: see struct pager). */
 static int find_status(struct xm_client *c, const char *status,
                        const char *rest, const char *value, const char *what,
-                       struct xm_event **ret, size_t *ret_n, struct err *err) {
-  char query[256];
-  snprintf(query, sizeof(query), XM_EVENTS_PATH "?status=%s%s", status, rest);
-  return find_events(c, query, value, what, XM_LIMIT, false, ret, ret_n, err);
+                       bool *capped, struct xm_event **ret, size_t *ret_n,
+                       struct err *err) {
+  char query[XM_URL_MAX];
+  const struct list_opts o = {XM_LIMIT, false, capped};
+  int n = snprintf(query, sizeof(query), XM_EVENTS_PATH "?status=%s%s", status,
+                   rest);
+  if (n < 0 || (size_t)n >= sizeof(query)) {
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": query too long");
+    *ret = NULL;
+    *ret_n = 0;
+    return -EMSGSIZE;
+  }
+  return find_events(c, query, value, what, &o, ret, ret_n, err);
 }
 
 /* find_events for the open events, ACTIVE and SUSPENDED, with the query
@@ -510,17 +534,18 @@ static int find_status(struct xm_client *c, const char *status,
  * once per status and merges the answers. *ret (caller frees) is as
  * list_done leaves it. */
 static int find_open(struct xm_client *c, const char *rest, const char *value,
-                     const char *what, struct xm_event **ret, size_t *ret_n,
-                     struct err *err) {
+                     const char *what, bool *capped, struct xm_event **ret,
+                     size_t *ret_n, struct err *err) {
   struct xm_event *more = NULL;
   size_t n_more = 0;
-  int rc =
-      find_status(c, "ACTIVE,SUSPENDED", rest, value, what, ret, ret_n, err);
+  int rc = find_status(c, "ACTIVE,SUSPENDED", rest, value, what, capped, ret,
+                       ret_n, err);
   if (rc != -EINVAL)
     return rc;
-  rc = find_status(c, "ACTIVE", rest, value, what, ret, ret_n, err);
+  rc = find_status(c, "ACTIVE", rest, value, what, capped, ret, ret_n, err);
   if (rc == 0)
-    rc = find_status(c, "SUSPENDED", rest, value, what, &more, &n_more, err);
+    rc = find_status(c, "SUSPENDED", rest, value, what, capped, &more, &n_more,
+                     err);
   if (rc == 0 && (rc = append_events(ret, ret_n, more, n_more)) != 0)
     err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": out of memory");
   if (rc != 0) {
@@ -535,7 +560,7 @@ int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
                    size_t *ret_n, struct err *err) {
   static const char rest[] = "&embed=properties&propertyValueOperator=EQUALS"
                              "&propertyName=" XM_KEY_PROPERTY "&propertyValue=";
-  int rc = find_open(c, rest, key, "key", ret, ret_n, err);
+  int rc = find_open(c, rest, key, "key", NULL, ret, ret_n, err);
   if (rc == 0)
     keep_key(*ret, ret_n, key);
   return rc;
@@ -543,17 +568,48 @@ int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
 
 int xm_find_by_request(struct xm_client *c, const char *request_id,
                        struct xm_event **ret, size_t *ret_n, struct err *err) {
+  const struct list_opts o = {XM_LIMIT, false, NULL};
   int rc = find_events(c, XM_EVENTS_PATH "?requestId=", request_id, "requestId",
-                       XM_LIMIT, false, ret, ret_n, err);
+                       &o, ret, ret_n, err);
   if (rc == 0)
     keep_matching(*ret, ret_n, offsetof(struct xm_event, request_id),
                   request_id);
   return rc;
 }
 
-int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
+/* Appends "&" name "=" the encoded value to q, unless value is NULL or "".
+ * Open question (xmatters-api.md 3.1 and 9.2): clients pass plan and form
+ * names; whether ids are accepted too is not documented. The value is sent
+ * as configured, so names work as documented, ids where xMatters takes
+ * them. */
+static int put_filter(struct buf *q, const char *name, const char *value) {
+  int rc = 0;
+  if (value != NULL && value[0] != '\0') {
+    rc = buf_printf(q, "&%s=", name);
+    if (rc == 0)
+      rc = buf_put_urlenc(q, value);
+  }
+  return rc;
+}
+
+int xm_list_active(struct xm_client *c, const struct xm_scope *scope,
+                   struct xm_event **ret, size_t *ret_n, bool *ret_capped,
                    struct err *err) {
-  int rc = find_open(c, "&embed=properties", NULL, "URL", ret, ret_n, err);
+  struct buf rest;
+  *ret = NULL;
+  *ret_n = 0;
+  *ret_capped = false;
+  buf_init(&rest, XM_URL_MAX);
+  int rc = buf_puts(&rest, "&embed=properties");
+  if (rc == 0 && scope != NULL)
+    rc = put_filter(&rest, "plan", scope->plan);
+  if (rc == 0 && scope != NULL)
+    rc = put_filter(&rest, "form", scope->form);
+  if (rc != 0)
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": Plan or Form too long");
+  else
+    rc = find_open(c, rest.data, NULL, "URL", ret_capped, ret, ret_n, err);
+  buf_fini(&rest);
   if (rc != 0)
     return rc;
   size_t kept = 0;
@@ -568,8 +624,9 @@ int xm_check_credentials(struct xm_client *c, struct err *err) {
   struct xm_event *ev = NULL;
   size_t n = 0;
   /* One page of one event: enough to learn whether the user is accepted. */
-  int rc = find_events(c, XM_EVENTS_PATH "?status=ACTIVE", NULL, "URL", 1, true,
-                       &ev, &n, err);
+  const struct list_opts o = {1, true, NULL};
+  int rc = find_events(c, XM_EVENTS_PATH "?status=ACTIVE", NULL, "URL", &o, &ev,
+                       &n, err);
   free(ev);
   return rc;
 }
@@ -604,7 +661,7 @@ int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
                        struct xm_delivery **ret, size_t *ret_n,
                        struct err *err) {
   struct deliveries ctx = {ret, ret_n};
-  struct pager p = {deliveries_page, &ctx, false};
+  struct pager p = {deliveries_page, &ctx, false, NULL};
   struct buf url;
   char at[CLOCK_ISO8601_MAX];
   *ret = NULL;

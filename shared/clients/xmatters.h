@@ -123,12 +123,26 @@ int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
 int xm_find_by_request(struct xm_client *c, const char *request_id,
                        struct xm_event **ret, size_t *ret_n, struct err *err);
 
-/* GET /api/xm/1/events?status=ACTIVE,SUSPENDED&embed=properties,
- * following links.next (on a 400, once per status, merged): the open events
- * that carry a runscope_key property (the others are left out). For
- * adopting events the state does not know. */
-int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
+/* What narrows xm_list_active: a plan and a form (xMatters' plan= and
+ * form= filters), each a name or an id; NULL or "" for any. */
+struct xm_scope {
+  const char *plan;
+  const char *form;
+};
+
+/* GET /api/xm/1/events?status=ACTIVE,SUSPENDED&embed=properties[&plan=P]
+ * [&form=F], following links.next (on a 400, once per status, merged): the
+ * open events that carry a runscope_key property (the others are left
+ * out). For adopting events the state does not know. scope may be NULL.
+ * A list longer than XM_SWEEP_PAGES_MAX pages is cut there: 0, with what
+ * was read and *ret_capped set (false otherwise). */
+int xm_list_active(struct xm_client *c, const struct xm_scope *scope,
+                   struct xm_event **ret, size_t *ret_n, bool *ret_capped,
                    struct err *err);
+
+/* How many pages of 100 events xm_list_active reads at most; every other
+ * list of more pages is -EPROTO (a bound against loops). */
+#define XM_SWEEP_PAGES_MAX 100
 
 /* Reads one page of one active event: 0 when the REST credentials are
  * accepted, -EACCES when not (or another error of the calls above). */

@@ -159,17 +159,33 @@ static void adopt(struct engine *e, const struct xm_event *ev) {
           ev->id, k->key);
 }
 
+/* Says once (until a sweep is whole again) that the sweep read only its
+ * first pages. */
+static void say_capped(struct engine *e, bool capped, size_t n) {
+  if (capped && !e->sweep_capped)
+    say_log(&e->say, ENGINE_LOG_WARNING,
+            "The list of open xMatters events is longer than %d pages: "
+            "adopting the %zu events of runscope keys it read, not the "
+            "others. Set <XMatters> Plan and Form to narrow it.",
+            XM_SWEEP_PAGES_MAX, n);
+  e->sweep_capped = capped;
+}
+
 /* At start and every ReconcileInterval: lists every active event that
- * carries a runscope_key and adopts those the state does not know, so that
- * a lost or older state file cannot leave an event open after a pass. */
+ * carries a runscope_key (of the configured Plan and Form) and adopts
+ * those the state does not know, so that a lost or older state file cannot
+ * leave an event open after a pass. A list cut at its page cap is adopted
+ * as far as it was read. */
 void drive_events_adopt(struct engine *e, double now) {
   if (!e->cat.loaded || !health_xm_usable(&e->health) ||
       (e->swept_at > 0 && now - e->swept_at < e->cfg->reconcile_interval))
     return;
+  const struct xm_scope scope = {e->cfg->xmatters.plan, e->cfg->xmatters.form};
   struct xm_event *ev = NULL;
   size_t n = 0;
+  bool capped = false;
   struct err err = {{0}};
-  int rc = xm_list_active(e->xm, &ev, &n, &err);
+  int rc = xm_list_active(e->xm, &scope, &ev, &n, &capped, &err);
   if (rc != 0) {
     health_xm_failed(&e->health, rc, &err, now);
     free(ev);
@@ -177,6 +193,7 @@ void drive_events_adopt(struct engine *e, double now) {
   }
   health_up(&e->health.xm);
   e->swept_at = now;
+  say_capped(e, capped, n);
   for (size_t i = 0; i < n; i++)
     adopt(e, &ev[i]);
   free(ev);
