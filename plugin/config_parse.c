@@ -306,6 +306,8 @@ static const struct key_spec xmatters_keys[] = {
     {"Timeout", K_SECONDS, F(struct cfg_xmatters, timeout), NULL},
     {"AllowPlainHTTP", K_BOOL, F(struct cfg_xmatters, allow_plain_http), NULL},
     TLS_PROXY_KEYS(struct cfg_xmatters, net),
+    {"Plan", K_STRING, F(struct cfg_xmatters, plan), NULL},
+    {"Form", K_STRING, F(struct cfg_xmatters, form), NULL},
 };
 
 static int parse_xmatters(const oconfig_item_t *ci, void *base,

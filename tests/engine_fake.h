@@ -88,7 +88,8 @@ struct ef_event {
 /* A request to fail: the next `times` requests of route. rc != 0 is a
  * transport error (after the server acted on the request when acted);
  * otherwise the answer is status, with an error body and Retry-After
- * (seconds, -1 for none). */
+ * (seconds, -1 for none), or, when acted, status with a body that is not
+ * JSON after the server acted (a gateway's 502, or a proxy's 200). */
 struct ef_fault {
   enum ef_route route;
   int rc;
@@ -882,6 +883,14 @@ static inline int ef_transport(void *ctx, const struct http_request *req,
   if (x == NULL && ef_bad_of(f, r) != EF_GOOD)
     return ef_serve_bad(r, ef_bad_of(f, r), resp, err);
   struct ef_answer a = {0, NULL};
+  if (x != NULL && x->rc == 0 && x->acted) { /* acted, then a gateway's page */
+    ef_serve(f, req, r, NULL, &a);
+    json_object_put(a.body);
+    resp->status = r->status = x->status;
+    resp->retry_after = x->retry_after;
+    buf_reset(&resp->body);
+    return r->rc = buf_puts(&resp->body, "<html><body>gateway</body></html>");
+  }
   if (x == NULL || x->rc == 0 || x->acted)
     ef_serve(f, req, r, x, &a);
   if (x != NULL && x->rc != 0) {

@@ -913,6 +913,116 @@ static void add(Suite *s, const char *name, const TTest *fn, int rows) {
   unit_add_case(s, name, fn, rows, setup, teardown);
 }
 
+/* ---- a person's termination, answers in doubt (issue 14) ---- */
+
+/* GETs of one event (EF_EVENT) since request number from. */
+static size_t event_gets(size_t from) {
+  return ef_count(&h.f, EF_EVENT, NULL, from);
+}
+
+/* A person terminated the event; a new failing run is confirmed against
+ * xMatters (one GET of the event) and pages in the cycle that reads it,
+ * not at the next reconciliation. */
+START_TEST(test_terminated_then_fail_pages_at_once) {
+  struct ef_event *ev = page(); /* checked at T0 + 60 */
+  ef_copy(ev->status, sizeof(ev->status), "TERMINATED");
+  size_t mark = h.f.n_reqs;
+  run("fail", T0 + 90);
+  cycle_ok(T0 + 120);
+  ck_assert_uint_eq(ef_count(&h.f, EF_EVENT, ev->id, mark), 1);
+  ck_assert_uint_eq(lookups(mark), 0);
+  ck_assert_uint_eq(triggers(mark), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 2);
+  ck_assert(logged("is over (TERMINATED)"));
+}
+END_TEST
+
+/* Still open: one GET for the new failing run, no trigger, and no other
+ * GET until a newer failing run. */
+START_TEST(test_still_open_confirmed_once) {
+  page();
+  size_t mark = h.f.n_reqs;
+  run("fail", T0 + 90);
+  cycle_ok(T0 + 120);
+  cycle_ok(T0 + 180);
+  ck_assert_uint_eq(event_gets(mark), 1);
+  ck_assert_uint_eq(triggers(mark), 0);
+  run("fail", T0 + 210);
+  cycle_ok(T0 + 240);
+  ck_assert_uint_eq(event_gets(mark), 2);
+  ck_assert_uint_eq(triggers(mark), 0);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+}
+END_TEST
+
+/* The GET fails: as before the check, the event is taken as open (no
+ * page), the error is counted and xMatters backed off. */
+START_TEST(test_confirm_error_stays_quiet) {
+  page();
+  ef_fail(&h.f, EF_EVENT, 0, 500, false, -1);
+  size_t mark = h.f.n_reqs;
+  run("fail", T0 + 90);
+  cycle_ok(T0 + 120);
+  ck_assert_uint_eq(event_gets(mark), 1);
+  ck_assert_uint_eq(triggers(mark), 0);
+  ck_assert(logged("HTTP 500"));
+  for (int i = 3; i <= 5; i++)
+    cycle_ok(T0 + 60 * i);
+  ck_assert_uint_eq(event_gets(mark), 1);
+  ck_assert_uint_eq(triggers(mark), 0);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+}
+END_TEST
+
+struct doubt_row {
+  const char *name;
+  long status;       /* the trigger's answer, not JSON */
+  bool created;      /* xMatters created the event before it */
+  double visibility; /* ... and shows it after this */
+  size_t sends;      /* triggers in all */
+};
+
+static const struct doubt_row doubt_rows[] = {
+    {"502 after creating", 502, true, 0, 1},
+    {"502 after creating, event shows up late", 502, true, 45, 1},
+    {"503 after creating, event shows up late", 503, true, 45, 1},
+    {"504 after creating, event shows up late", 504, true, 45, 1},
+    {"200 not JSON after creating", 200, true, 45, 1},
+    {"202 not JSON after creating", 202, true, 0, 1},
+    {"502, nothing created", 502, false, 0, 2},
+    {"200 not JSON, nothing created", 200, false, 0, 2},
+};
+
+/* A trigger answered a gateway's 502/503/504, or a 2xx without a
+ * requestId: the engine looks for the key's event before sending again,
+ * and sends again only when none showed up within PendingTimeout; one
+ * event in the end. */
+START_TEST(test_trigger_in_doubt) {
+  const struct doubt_row *r = &doubt_rows[_i];
+  h.cfg.interval = 20;
+  start(T0);
+  run("fail", T0 - 30);
+  h.f.visibility_delay = r->visibility;
+  ef_fail(&h.f, EF_TRIGGER, 0, r->status, r->created, -1);
+  cycle_ok(T0);
+  ck_assert_uint_eq(triggers(0), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), r->created ? 1 : 0);
+  size_t mark = h.f.n_reqs;
+  for (int i = 1; i <= 6; i++)
+    cycle_ok(T0 + 20 * i);
+  const struct ef_req *look = ef_first(&h.f, EF_EVENTS, KEY, mark);
+  const struct ef_req *again = ef_first(&h.f, EF_TRIGGER, KEY, mark);
+  ck_assert_ptr_nonnull(look);
+  ck_assert_msg(again == NULL || (look < again && again->at >= T0 + 60),
+                "%s: sent again at +%.0f", r->name, again->at - T0);
+  ck_assert_msg(triggers(0) == r->sends, "%s: %zu triggers", r->name,
+                triggers(0));
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("engine");
   add(s, "fail_pages_once", test_fail_pages_once, 0);
@@ -931,5 +1041,10 @@ Suite *unit_suite(void) {
   add(s, "one_bad_test", test_one_bad_test, N_ROWS(bad_rows));
   add(s, "server_trouble_backs_off", test_server_trouble_backs_off,
       N_ROWS(wide_rows));
+  add(s, "terminated_then_fail_pages_at_once",
+      test_terminated_then_fail_pages_at_once, 0);
+  add(s, "still_open_confirmed_once", test_still_open_confirmed_once, 0);
+  add(s, "confirm_error_stays_quiet", test_confirm_error_stays_quiet, 0);
+  add(s, "trigger_in_doubt", test_trigger_in_doubt, N_ROWS(doubt_rows));
   return s;
 }

@@ -81,6 +81,8 @@ void cfg_fini(struct cfg *c) {
       &c->xmatters.priority,
       &c->xmatters.acknowledge_response,
       &c->xmatters.rerun_response,
+      &c->xmatters.plan,
+      &c->xmatters.form,
   };
   for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
     free(*strings[i]);
@@ -376,6 +378,8 @@ static void warn_forward_ignored(const struct cfg *c, cfg_warn_fn warn,
       {"RerunResponse", x->rerun_response != NULL},
       {"RerunKeepsEventOpen", x->rerun_keeps_event_open},
       {"MaxRerunsPerEvent", x->max_reruns_per_event != CFG_MAX_RERUNS_DEFAULT},
+      {"Plan", x->plan != NULL},
+      {"Form", x->form != NULL},
   };
   char names[256] = "";
   size_t used = 0;

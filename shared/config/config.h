@@ -96,6 +96,9 @@ struct cfg_xmatters {
   double timeout;
   bool allow_plain_http;
   struct cfg_tls_proxy net; /* CACert, Proxy, ... */
+  /* narrow the sweep of open events (names or ids); NULL: every plan/form */
+  char *plan;
+  char *form;
 };
 
 struct cfg {

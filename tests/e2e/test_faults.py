@@ -370,10 +370,12 @@ class CreateFaultsTest(FaultTestCase):
         self.assertEqual(len(self.trigger_posts()), 1, "sent once")
 
     def test_rejected_trigger_is_retried_after_the_backoff(self):
+        # 500: xMatters' own refusal (a gateway's 502-504 leaves the
+        # create in doubt instead: test_events_in_doubt.py)
         t, key, run = self.story(xm_fault={"method": "POST",
                                            "path": self.TRIGGER,
                                            "action": "status",
-                                           "status": 503, "count": 3})
+                                           "status": 500, "count": 3})
         self.assert_paged_once(key, t["id"])
         posts = self.trigger_posts()
         self.assertEqual(len(posts), 4, "3 rejected, then accepted")
@@ -396,7 +398,7 @@ class CreateFaultsTest(FaultTestCase):
 
     def test_rejected_trigger_leaves_the_cycles_other_trigger_unsent(self):
         # Two tests fail in one cycle. Both triggers are recorded as
-        # possibly sent before the first goes out (write-ahead); its 503
+        # possibly sent before the first goes out (write-ahead); its 500
         # ends the cycle's sends, so the second is marked as not sent
         # again: it goes out after the back-off, instead of being looked
         # for as a trigger whose answer was lost (PendingTimeout).
@@ -409,7 +411,7 @@ class CreateFaultsTest(FaultTestCase):
                                      t["environments"][0]["id"]))
             self.rs.add_run(BUCKET, t["id"], "Production", "fail")
         self.xm.inject_fault(method="POST", path=self.TRIGGER,
-                             action="status", status=503, count=1)
+                             action="status", status=500, count=1)
         self.h.write_config(buckets=[BUCKET], plugin_options={
             "OutageThreshold": 3600, "PendingTimeout": 300})
         self.h.start()
