@@ -45,6 +45,8 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
     engine_free(e);
     return NULL;
   }
+  if (cfg->cluster.enabled)
+    e->persist.cluster = &e->cluster;
   health_init(&e->health, &e->say, cfg, e->rs, e->xm, now);
   if (persist_load(&e->persist, &e->state, now, err) != 0) {
     engine_free(e);
@@ -115,20 +117,22 @@ static void drive_xmatters(struct engine *e, double now, bool forward,
  * runscope-self/bool-cluster_leader. A new leader starts as at any start
  * (it checks xMatters first). Returns whether this agent works this
  * cycle. */
-static bool cluster_gate(struct engine *e) {
+static bool cluster_gate(struct engine *e, double now) {
   enum cluster_role was = e->cluster.role;
   enum cluster_role role = cluster_tick(&e->cluster);
   if (role == CLUSTER_NONE)
     return true;
   struct say_about about = {"self", "bool", "cluster_leader"};
   say_value(&e->say, &about, ENGINE_GAUGE, role == CLUSTER_LEADER);
-  if (role == CLUSTER_LEADER && was != CLUSTER_LEADER)
+  if (role == CLUSTER_LEADER && was != CLUSTER_LEADER) {
+    persist_take_over(&e->persist, &e->state, was == CLUSTER_ALONE, now);
     e->started = false;
+  }
   return role != CLUSTER_STANDBY;
 }
 
 int engine_cycle(struct engine *e, double now) {
-  if (!cluster_gate(e))
+  if (!cluster_gate(e, now))
     return 0;
   double started = clock_monotonic();
   double deadline = pace_read_deadline(&e->pace, http_now(e->rs_http));

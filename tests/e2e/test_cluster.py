@@ -13,6 +13,7 @@ ports) and two real collectd daemons with the plugin, sharing the fakes.
   create); after etcd resumes they settle to one leader (OKAY).
 """
 
+import base64
 import json
 import os
 import shutil
@@ -75,6 +76,25 @@ class Etcd:
                 return json.load(r).get("health") == "true"
         except (OSError, ValueError):
             return False
+
+    def state_parts(self, prefix="/e2e/state/"):
+        """The parts of the agents' state in etcd: {key: document}."""
+        def b64(text):
+            return base64.b64encode(text.encode()).decode()
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        body = json.dumps({"key": b64(prefix),
+                           "range_end": b64(end)}).encode()
+        req = urllib.request.Request(self.url + "/v3/kv/range", body)
+        with urllib.request.urlopen(req, timeout=5) as r:
+            kvs = json.load(r).get("kvs", [])
+        return {base64.b64decode(kv["key"]).decode():
+                json.loads(base64.b64decode(kv.get("value", "")))
+                for kv in kvs}
+
+    def state_keys(self):
+        """Every key entry of the state in etcd, by its key."""
+        return {k["key"]: k for part in self.state_parts().values()
+                for k in part.get("keys", [])}
 
     def pause(self):
         self.proc.send_signal(signal.SIGSTOP)
@@ -168,6 +188,11 @@ class ClusterTest(harness.CollectdTestCase):
         time.sleep(3 * INTERVAL)
         self.assertEqual(len(self.triggers_for(key)), 1)
         self.assertEqual(len(self.xm.events(key=key)), 1)
+        # the leader's state is in etcd, split in parts: the event is there
+        parts = self.etcd.state_parts()
+        self.assertEqual(len(parts), 64)
+        self.assertEqual(self.etcd.state_keys()[key]["event_ids"],
+                         [ev["id"]])
         other = "b" if first == "a" else "a"
         self.agents[first].kill()
         killed_at = time.monotonic()
@@ -177,6 +202,8 @@ class ClusterTest(harness.CollectdTestCase):
         took = time.monotonic() - killed_at
         print("\nfailover after kill -9: %.1f s" % took)
         self.assertLess(took, 2 * LEASE_TTL + INTERVAL + 3)
+        self.assertTrue(self.agents[other].log_lines(
+            "loaded the state from etcd: 1 keys"))
         self.add(t, "pass")
         done = self.wait_event(key, "TERMINATED")[0]
         self.assertEqual(done["id"], ev["id"])
