@@ -22,7 +22,7 @@ static double lease_seconds(const struct cfg *cfg, struct say *say) {
   double least = ceil(2 * cfg->interval);
   if (ttl >= least)
     return ttl;
-  say_log(say, ENGINE_LOG_WARNING,
+  say_log(say, ENGINE_LOG_NOTICE,
           "<Cluster> LeaseTTL %g is shorter than two poll intervals (%g s): "
           "the lease is granted for %g s so that it lives between cycles.",
           ttl, cfg->interval, least);

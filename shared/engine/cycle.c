@@ -124,10 +124,10 @@ static bool cluster_gate(struct engine *e, double now) {
     return true;
   struct say_about about = {"self", "bool", "cluster_leader"};
   say_value(&e->say, &about, ENGINE_GAUGE, role == CLUSTER_LEADER);
-  if (role == CLUSTER_LEADER && was != CLUSTER_LEADER) {
+  if (role == CLUSTER_LEADER && was != CLUSTER_LEADER)
     persist_take_over(&e->persist, &e->state, was == CLUSTER_ALONE, now);
-    e->started = false;
-  }
+  if (role != CLUSTER_STANDBY && was == CLUSTER_STANDBY)
+    e->started = false; /* it checks xMatters first, as at any start */
   return role != CLUSTER_STANDBY;
 }
 

@@ -8,6 +8,9 @@ ports) and two real collectd daemons with the plugin, sharing the fakes.
   and pages nobody a second time; the killed agent restarted stands by.
 - SIGTERM of the leader revokes its lease: the other leads within about
   one interval.
+- The leader killed at random moments while the test fails and passes
+  (CLUSTER_ROUNDS rounds, default 6; CLUSTER_SEED the seed): one event per
+  failure while it fails, none open after it passes.
 - etcd stopped (SIGSTOP) for longer than 2 x LeaseTTL: both agents work
   alone (WARNING), a failure pages once (each looks in xMatters before a
   create); after etcd resumes they settle to one leader (OKAY).
@@ -16,6 +19,7 @@ ports) and two real collectd daemons with the plugin, sharing the fakes.
 import base64
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -217,6 +221,22 @@ class ClusterTest(harness.CollectdTestCase):
         rows = self.agents[other].csv_rows("self", "bool", "cluster_leader")
         self.assertEqual(rows[-1][1], 1)
 
+    def test_new_failure_pages_soon_after_kill(self):
+        t, key = self.shop()
+        self.add(t, "pass")
+        self.start_agents()
+        first = self.wait_one_leader()
+        time.sleep(2 * INTERVAL)
+        self.agents[first].kill()
+        killed_at = time.monotonic()
+        self.add(t, "fail")
+        self.wait_event(key)
+        took = time.monotonic() - killed_at
+        print("\nkill -9, then a failure paged after %.1f s" % took)
+        self.assertLess(took, LEASE_TTL + INTERVAL + 2)
+        time.sleep(2 * INTERVAL)
+        self.assertEqual(len(self.triggers_for(key)), 1)
+
     def test_sigterm_hands_over_within_an_interval(self):
         t, key = self.shop()
         self.add(t, "pass")
@@ -256,6 +276,41 @@ class ClusterTest(harness.CollectdTestCase):
         time.sleep(2 * INTERVAL)
         self.assertEqual(self.xm.events(key=key, status="ACTIVE"), [])
         self.assertEqual(len(self.xm.events(key=key)), 1)
+
+    def test_kill_the_leader_at_random_moments(self):
+        rounds = int(os.environ.get("CLUSTER_ROUNDS", "6"))
+        seed = int(os.environ.get("CLUSTER_SEED", str(random.randrange(1 << 30))))
+        rng = random.Random(seed)
+        t, key = self.shop()
+        self.add(t, "pass")
+        self.start_agents()
+        self.wait_one_leader()
+        episodes, failing = 0, False
+        for r in range(rounds):
+            failing = not failing
+            episodes += failing
+            self.add(t, "fail" if failing else "pass")
+            time.sleep(rng.uniform(0, 1.5))
+            for name in self.leaders():
+                self.agents[name].kill()
+                self.agents[name].start()
+            if failing:
+                self.h.wait_for(lambda: len(self.xm.events(
+                    key=key, status="ACTIVE")) == 1, 30,
+                    "one open event in round %d (seed %d)" % (r, seed),
+                    while_running=False)
+            else:
+                self.h.wait_for(lambda: not self.xm.events(
+                    key=key, status="ACTIVE"), 30,
+                    "no open event in round %d (seed %d)" % (r, seed),
+                    while_running=False)
+            time.sleep(2 * INTERVAL)
+            self.assertEqual(len(self.xm.events(key=key)), episodes,
+                             "round %d, seed %d" % (r, seed))
+            self.assertEqual(len(self.xm.events(key=key, status="ACTIVE")),
+                             1 if failing else 0,
+                             "round %d, seed %d" % (r, seed))
+        self.wait_one_leader()
 
 
 if __name__ == "__main__":
