@@ -38,6 +38,7 @@ struct fetcd {
   size_t n_leases;
   int64_t rev, next_lease;
   bool down;          /* every request times out */
+  bool deny;          /* every request is refused: 401, UNAUTHENTICATED */
   size_t refuse_from; /* from this transaction on (1: the first), every
                        * transaction's compares fail; 0: never */
   /* on the next Runscope results read: the monotonic clock jumps by
@@ -299,6 +300,13 @@ static inline int fe_transport(void *ctx, const struct http_request *req,
   if (f->down) {
     err_set(err, "POST %s: timed out", req->url);
     return -ETIMEDOUT;
+  }
+  if (f->deny) {
+    resp->status = 401;
+    buf_reset(&resp->body);
+    return buf_puts(&resp->body, "{\"error\":\"etcdserver: invalid auth "
+                                 "token\",\"code\":16,\"message\":"
+                                 "\"etcdserver: invalid auth token\"}");
   }
   fe_expire(f);
   const char *path = req->url + strlen(FE_BASE);

@@ -424,6 +424,20 @@ START_TEST(test_fail_open) {
 }
 END_TEST
 
+/* An etcd that refuses every call (credentials) is as good as lost: after
+ * 2 x LeaseTTL the agent works alone rather than fall silent. */
+START_TEST(test_refused_is_lost) {
+  h.etcd.deny = true;
+  start();
+  cycle(0);
+  cycle(2);
+  ck_assert_uint_eq(h.f.n_reqs, 0);
+  cycle(5);
+  ck_assert_int_eq(h.warnings, 1);
+  ck_assert_uint_gt(h.f.n_reqs, 0); /* it works */
+}
+END_TEST
+
 /* A new leader loads the state from etcd rather than its own file. */
 START_TEST(test_takeover_loads_state) {
   struct rec_state st;
@@ -461,6 +475,7 @@ Suite *unit_suite(void) {
   unit_add_case(s, "lost_transaction", test_lost_transaction, 0, setup,
                 teardown);
   unit_add_case(s, "fail_open", test_fail_open, 0, setup, teardown);
+  unit_add_case(s, "refused_is_lost", test_refused_is_lost, 0, setup, teardown);
   unit_add_case(s, "takeover_loads_state", test_takeover_loads_state, 0, setup,
                 teardown);
   return s;

@@ -88,12 +88,6 @@ void cluster_close(struct cluster *c) {
   c->role = CLUSTER_NONE;
 }
 
-/* True when rc means that etcd answered (even with a refusal). */
-static bool answered(int rc) {
-  return rc == 0 || rc == -ENOENT || rc == -EACCES || rc == -EINVAL ||
-         rc == -EPERM;
-}
-
 /* Logs a failed call to etcd, rate-limited. */
 static void complain(struct cluster *c, const struct err *err, double now) {
   if (say_complaint_due(&c->complaint, now))
@@ -162,8 +156,9 @@ static void set_role(struct cluster *c, enum cluster_role role) {
   if (role == CLUSTER_ALONE) {
     char msg[512];
     snprintf(msg, sizeof(msg),
-             "Cluster: etcd has not answered for %.0f s (2 x LeaseTTL): %s "
-             "works alone and looks in xMatters before each create.",
+             "Cluster: etcd has not answered (or refused every call) for "
+             "%.0f s (2 x LeaseTTL): %s works alone and looks in xMatters "
+             "before each create.",
              2 * c->ttl, c->cfg->name);
     say_log(c->say, ENGINE_LOG_WARNING, "%s", msg);
     notify(c, ENGINE_WARNING, msg);
@@ -190,9 +185,8 @@ enum cluster_role cluster_tick(struct cluster *c) {
   if (rc == 0)
     rc = campaign(c, &leads, &err);
   double now = http_now(c->http);
-  if (answered(rc))
-    c->answered_at = now;
   if (rc == 0) {
+    c->answered_at = now;
     say_complaint_over(&c->complaint);
     set_role(c, leads ? CLUSTER_LEADER : CLUSTER_STANDBY);
   } else {

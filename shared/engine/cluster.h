@@ -7,9 +7,9 @@
  * stand by, keep their lease and look at the key every cycle. A leader
  * acts (creates, terminates, reruns) only while its lease surely lives:
  * cluster_may_act checks the lease's deadline on the monotonic clock right
- * before each of them. When etcd does not answer for 2 x LeaseTTL, every
- * agent works alone (fail open) until etcd answers again, when they elect
- * again. */
+ * before each of them. When etcd does not answer (or refuses every call:
+ * wrong credentials) for 2 x LeaseTTL, every agent works alone (fail open)
+ * until a campaign works again, when they elect again. */
 #ifndef RUNSCOPE_CLUSTER_H
 #define RUNSCOPE_CLUSTER_H
 
