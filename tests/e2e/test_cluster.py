@@ -233,7 +233,7 @@ class ClusterTest(harness.CollectdTestCase):
         self.wait_event(key)
         took = time.monotonic() - killed_at
         print("\nkill -9, then a failure paged after %.1f s" % took)
-        self.assertLess(took, LEASE_TTL + INTERVAL + 2)
+        self.assertLess(took, LEASE_TTL + INTERVAL + 3)
         time.sleep(2 * INTERVAL)
         self.assertEqual(len(self.triggers_for(key)), 1)
 
