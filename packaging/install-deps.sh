@@ -17,7 +17,7 @@ set -eu
 
 BUILD_PKGS="gcc make pkg-config collectd-core collectd-dev libcurl4-openssl-dev
 libjson-c-dev check python3 valgrind libyajl2 groff-base clang-format cppcheck
-pyflakes3 openssl tinyproxy"
+pyflakes3 openssl tinyproxy etcd-server"
 PACKAGE_PKGS="debhelper dpkg-dev fakeroot rpm lintian"
 # libFuzzer comes with clang's runtime, only recommended by clang (Debian 12)
 FUZZ_PKGS="clang libclang-rt-14-dev"

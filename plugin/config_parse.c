@@ -316,6 +316,29 @@ static int parse_xmatters(const oconfig_item_t *ci, void *base,
   return parse_children(&spec, ci, &((struct cfg *)base)->xmatters, err);
 }
 
+static const struct key_spec cluster_keys[] = {
+    {"Endpoint", K_LIST, F(struct cfg_cluster, endpoints), NULL},
+    {"Name", K_STRING, F(struct cfg_cluster, name), NULL},
+    {"LeaseTTL", K_SECONDS, F(struct cfg_cluster, lease_ttl), NULL},
+    {"Prefix", K_STRING, F(struct cfg_cluster, prefix), NULL},
+    {"User", K_STRING, F(struct cfg_cluster, user), NULL},
+    {"Password", K_STRING, F(struct cfg_cluster, password), NULL},
+    {"PasswordFile", K_STRING, F(struct cfg_cluster, password_file), NULL},
+    {"AllowPlainHTTP", K_BOOL, F(struct cfg_cluster, allow_plain_http), NULL},
+};
+
+static int parse_cluster(const oconfig_item_t *ci, void *base,
+                         struct err *err) {
+  struct cfg_cluster *k = &((struct cfg *)base)->cluster;
+  struct block_spec spec = {"<Cluster>", cluster_keys, N(cluster_keys)};
+  if (k->enabled) {
+    err_set(err, "<Cluster> appears twice; merge the blocks into one");
+    return -EINVAL;
+  }
+  k->enabled = true;
+  return parse_children(&spec, ci, k, err);
+}
+
 static const struct key_spec plugin_keys[] = {
     {"StateFile", K_STRING, F(struct cfg, state_file), NULL},
     {"DryRun", K_BOOL, F(struct cfg, dry_run), NULL},
@@ -337,6 +360,7 @@ static const struct key_spec plugin_keys[] = {
     {"Runscope", K_BLOCK, 0, parse_runscope},
     {"XMatters", K_BLOCK, 0, parse_xmatters},
     {"Bucket", K_BLOCK, 0, parse_bucket},
+    {"Cluster", K_BLOCK, 0, parse_cluster},
 };
 
 int cfgp_parse(const oconfig_item_t *ci, struct cfg *c, struct err *err) {

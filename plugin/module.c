@@ -112,6 +112,12 @@ static int rs_init(void) {
   struct err err = {{0}};
   /* The read callback below gets this interval (registered with 0). */
   g_cfg.interval = CDTIME_T_TO_DOUBLE(plugin_get_interval());
+  /* <Cluster> Name defaults to collectd's hostname */
+  if (g_cfg.cluster.enabled && g_cfg.cluster.name == NULL &&
+      cfg_set_string(&g_cfg.cluster.name, hostname_g) != 0) {
+    ERROR(PLUGIN_NAME " plugin: out of memory");
+    return -1;
+  }
   g_engine =
       engine_new(&g_cfg, &sink, hostname_g, CDTIME_T_TO_DOUBLE(cdtime()), &err);
   if (g_engine == NULL) {

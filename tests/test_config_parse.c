@@ -835,6 +835,34 @@ END_TEST
 
 /* ---- the suite ---- */
 
+/* <Cluster>: every key lands in its field; a second block is refused. */
+START_TEST(test_cluster_block) {
+  struct cfg c;
+  struct err err = {{0}};
+  oconfig_item_t *k = block(
+      "Cluster", NULL, S("Endpoint", "http://127.0.0.1:2379"),
+      S("Endpoint", "https://etcd2.example.com:2379"), S("Name", "agent-a"),
+      NUM("LeaseTTL", 4), S("Prefix", "/x/"), S("User", "u"),
+      S("PasswordFile", "/etc/p"), BOOL("AllowPlainHTTP", true), NULL);
+  ck_assert_msg(parse(PLUGIN(k), &c, &err) == 0, "%s", err.msg);
+  ck_assert(c.cluster.enabled);
+  ck_assert_int_eq((int)c.cluster.endpoints.n, 2);
+  ck_assert_str_eq(c.cluster.endpoints.v[1], "https://etcd2.example.com:2379");
+  ck_assert_str_eq(c.cluster.name, "agent-a");
+  ck_assert_double_eq(c.cluster.lease_ttl, 4);
+  ck_assert_str_eq(c.cluster.prefix, "/x/");
+  ck_assert_str_eq(c.cluster.user, "u");
+  ck_assert_str_eq(c.cluster.password_file, "/etc/p");
+  ck_assert(c.cluster.allow_plain_http);
+  cfg_fini(&c);
+  oconfig_item_t *one = block("Cluster", NULL, S("Name", "a"), NULL);
+  oconfig_item_t *two = block("Cluster", NULL, S("Name", "b"), NULL);
+  ck_assert_int_eq(parse(PLUGIN(one, two), &c, &err), -EINVAL);
+  ck_assert_has(err.msg, "<Cluster> appears twice");
+  cfg_fini(&c);
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *fn, int rows) {
   unit_add_case(s, name, fn, rows, NULL, NULL);
 }
@@ -856,5 +884,6 @@ Suite *unit_suite(void) {
   add(s, "tls_proxy_keys", test_tls_proxy_keys, 0);
   add(s, "tls_proxy_defaults_and_errors", test_tls_proxy_defaults_and_errors,
       0);
+  add(s, "cluster_block", test_cluster_block, 0);
   return s;
 }

@@ -34,6 +34,7 @@ void cfg_init(struct cfg *c) {
   c->xmatters.max_reruns_per_event = CFG_MAX_RERUNS_DEFAULT;
   cfg_tls_proxy_init(&c->runscope.net);
   cfg_tls_proxy_init(&c->xmatters.net);
+  c->cluster.lease_ttl = CFG_LEASE_TTL_DEFAULT;
 }
 
 void cfg_list_fini(struct cfg_list *l) {
@@ -83,12 +84,18 @@ void cfg_fini(struct cfg *c) {
       &c->xmatters.rerun_response,
       &c->xmatters.plan,
       &c->xmatters.form,
+      &c->cluster.name,
+      &c->cluster.prefix,
+      &c->cluster.user,
+      &c->cluster.password,
+      &c->cluster.password_file,
   };
   for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
     free(*strings[i]);
   cfg_list_fini(&c->xmatters.recipients);
   cfg_tls_proxy_fini(&c->runscope.net);
   cfg_tls_proxy_fini(&c->xmatters.net);
+  cfg_list_fini(&c->cluster.endpoints);
   for (size_t i = 0; i < c->n_buckets; i++)
     bucket_fini(&c->buckets[i]);
   free(c->buckets);
@@ -508,6 +515,56 @@ static int check_buckets(struct cfg *c, struct err *err) {
   return 0;
 }
 
+/* The endpoints, LeaseTTL and the prefix of <Cluster>. */
+static int check_cluster(struct cfg_cluster *k, struct err *err) {
+  if (k->endpoints.n == 0) {
+    err_set(err, "<Cluster> needs at least one Endpoint, e.g. Endpoint "
+                 "\"https://etcd1.example.com:2379\"");
+    return -EINVAL;
+  }
+  for (size_t i = 0; i < k->endpoints.n; i++) {
+    int rc = cfg_check_url("<Cluster> Endpoint", k->endpoints.v[i],
+                           k->allow_plain_http, err);
+    if (rc != 0)
+      return rc;
+  }
+  if (!(k->lease_ttl >= CFG_LEASE_TTL_MIN) || k->lease_ttl > 3600) {
+    err_set(err,
+            "<Cluster> LeaseTTL must be between %d and 3600 seconds, "
+            "got %g",
+            CFG_LEASE_TTL_MIN, k->lease_ttl);
+    return -EINVAL;
+  }
+  if (k->prefix[0] != '/' || (k->name != NULL && k->name[0] == '\0')) {
+    err_set(err, "<Cluster> %s",
+            k->prefix[0] != '/' ? "Prefix must start with \"/\""
+                                : "Name must not be empty");
+    return -EINVAL;
+  }
+  return 0;
+}
+
+/* <Cluster>, when present: its checks, defaults and password. */
+static int finish_cluster(struct cfg_cluster *k, cfg_warn_fn warn,
+                          void *warn_ctx, struct err *err) {
+  if (!k->enabled)
+    return 0;
+  if (default_string(&k->prefix, "/collectd-runscope/") != 0) {
+    err_set(err, "out of memory");
+    return -ENOMEM;
+  }
+  int rc = check_cluster(k, err);
+  if (rc != 0 ||
+      (k->user == NULL && k->password == NULL && k->password_file == NULL))
+    return rc;
+  if (k->user == NULL) {
+    err_set(err, "<Cluster> User is required with a password");
+    return -EINVAL;
+  }
+  return finish_secret("Cluster", "Password", &k->password, "PasswordFile",
+                       k->password_file, warn, warn_ctx, err);
+}
+
 int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,
                struct err *err) {
   warn_forward_ignored(c, warn, warn_ctx);
@@ -524,5 +581,7 @@ int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,
     rc = finish_xmatters(&c->xmatters, warn, warn_ctx, err);
   if (rc == 0)
     rc = check_buckets(c, err);
+  if (rc == 0)
+    rc = finish_cluster(&c->cluster, warn, warn_ctx, err);
   return rc == -ENOMEM ? rc : (rc != 0 ? -EINVAL : 0);
 }

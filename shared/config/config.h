@@ -101,6 +101,23 @@ struct cfg_xmatters {
   char *form;
 };
 
+/* <Cluster>: several agents, one pager, on etcd (engine/cluster.h). */
+struct cfg_cluster {
+  bool enabled; /* the block is present */
+  struct cfg_list endpoints;
+  char *name;       /* NULL: collectd's hostname */
+  double lease_ttl; /* seconds, at least 2 */
+  char *prefix;
+  char *user;
+  char *password;
+  char *password_file;
+  bool allow_plain_http;
+};
+
+/* LeaseTTL's default and least value, in seconds. */
+#define CFG_LEASE_TTL_DEFAULT 10
+#define CFG_LEASE_TTL_MIN 2
+
 struct cfg {
   char *state_file;
   bool dry_run;
@@ -122,6 +139,7 @@ struct cfg {
   struct cfg_xmatters xmatters;
   struct cfg_bucket *buckets;
   size_t n_buckets;
+  struct cfg_cluster cluster;
 };
 
 /* MaxRerunsPerEvent's default. */

@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/catalog.h"
 #include "core/reconcile.h"
+#include "engine/cluster.h"
 #include "engine/engine.h"
 #include "engine/health.h"
 #include "engine/pace.h"
@@ -39,6 +40,7 @@ struct engine {
   struct health health;   /* how both APIs are doing */
   struct persist persist; /* the state file */
   struct pace pace;       /* the cycle's time */
+  struct cluster cluster; /* the leader's lease on etcd (<Cluster>) */
   /* the memory of one stage across cycles, read by no other file */
   bool started;            /* cycle.c: the first cycle has run */
   double discovered_at;    /* discover.c: when the buckets were read */

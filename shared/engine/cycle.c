@@ -40,11 +40,13 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
   e->opts.location_window = cfg->location_window;
   e->opts.pending_timeout = cfg->pending_timeout;
   e->opts.reconcile_interval = cfg->reconcile_interval;
-  if (connect_open(e) != 0) {
+  if (connect_open(e) != 0 || cluster_open(&e->cluster, cfg, &e->say) != 0) {
     err_set(err, "out of memory");
     engine_free(e);
     return NULL;
   }
+  if (cfg->cluster.enabled)
+    e->persist.cluster = &e->cluster;
   health_init(&e->health, &e->say, cfg, e->rs, e->xm, now);
   if (persist_load(&e->persist, &e->state, now, err) != 0) {
     engine_free(e);
@@ -56,18 +58,25 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
 void engine_set_transport(struct engine *e, http_transport_fn fn, void *ctx) {
   http_set_transport(e->rs_http, fn, ctx);
   http_set_transport(e->xm_http, fn, ctx);
+  if (e->cluster.http != NULL)
+    http_set_transport(e->cluster.http, fn, ctx);
 }
 
 void engine_set_clock(struct engine *e, http_clock_fn now, http_sleep_fn sleep,
                       void *ctx) {
   http_set_clock(e->rs_http, now, sleep, ctx);
   http_set_clock(e->xm_http, now, sleep, ctx);
+  if (e->cluster.http != NULL) {
+    http_set_clock(e->cluster.http, now, sleep, ctx);
+    e->cluster.answered_at = http_now(e->cluster.http);
+  }
 }
 
 void engine_free(struct engine *e) {
   if (e == NULL)
     return;
   persist_save(&e->persist, &e->state, 0);
+  cluster_close(&e->cluster);
   connect_close(e);
   cat_fini(&e->cat);
   limiter_fini(&e->triggers);
@@ -104,7 +113,27 @@ static void drive_xmatters(struct engine *e, double now, bool forward,
     handle_responses(e, now);
 }
 
+/* The cluster's part of a cycle: the lease, the campaign, the value
+ * runscope-self/bool-cluster_leader. A new leader starts as at any start
+ * (it checks xMatters first). Returns whether this agent works this
+ * cycle. */
+static bool cluster_gate(struct engine *e, double now) {
+  enum cluster_role was = e->cluster.role;
+  enum cluster_role role = cluster_tick(&e->cluster);
+  if (role == CLUSTER_NONE)
+    return true;
+  struct say_about about = {"self", "bool", "cluster_leader"};
+  say_value(&e->say, &about, ENGINE_GAUGE, role == CLUSTER_LEADER);
+  if (role == CLUSTER_LEADER && was != CLUSTER_LEADER)
+    persist_take_over(&e->persist, &e->state, was == CLUSTER_ALONE, now);
+  if (role != CLUSTER_STANDBY && was == CLUSTER_STANDBY)
+    e->started = false; /* it checks xMatters first, as at any start */
+  return role != CLUSTER_STANDBY;
+}
+
 int engine_cycle(struct engine *e, double now) {
+  if (!cluster_gate(e, now))
+    return 0;
   double started = clock_monotonic();
   double deadline = pace_read_deadline(&e->pace, http_now(e->rs_http));
   struct results_read read = {0};

@@ -305,6 +305,8 @@ static void create_event(struct engine *e, struct rec_key *k, double now) {
   }
   /* The trigger was recorded as possibly sent, and saved, before the
    * cycle's first send (record_intents). */
+  if (!event_ops_before_create(e, k, now))
+    return;
   char request_id[XM_ID_MAX] = "";
   struct err err = {{0}};
   int rc = send_trigger(e, &v, request_id, sizeof(request_id), &err);

@@ -23,4 +23,15 @@ bool event_ops_placeholder(const char *id);
 int event_ops_terminate(struct engine *e, struct rec_key *k,
                         const char *event_id, const char *why, double now);
 
+/* The cluster's guard (cluster.h) right before a terminate or a rerun:
+ * false when this agent must not act (it stands by, or its lease as leader
+ * may be gone). */
+bool event_ops_may_act(struct engine *e);
+
+/* Right before the trigger of k's event goes out: false when it must not
+ * (not acting: the pending create is undone; working alone in a cluster and
+ * xMatters holds an open event of the key, which another agent raised: the
+ * key takes it, no second page). */
+bool event_ops_before_create(struct engine *e, struct rec_key *k, double now);
+
 #endif

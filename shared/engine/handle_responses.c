@@ -315,6 +315,8 @@ static void send_trigger(struct engine *e, const struct rec_key *k,
             k->key, ev->event_id, wait, TRIGGER_LIMIT);
     return;
   }
+  if (!event_ops_may_act(e)) /* the cluster's guard */
+    return;
   /* Write-ahead: a crash after sending must not send it twice. */
   resp_rerun_sending(ev, now);
   persist_save(&e->persist, &e->state, now);

@@ -46,11 +46,71 @@ int persist_load(struct persist *p, struct rec_state *st, double now,
   }
 }
 
+/* The leader's copy in etcd, written when the state changed. */
+static void save_etcd(struct persist *p, const struct rec_state *st,
+                      uint64_t digest, bool known, double now) {
+  struct cluster *c = p->cluster;
+  if (c == NULL || c->role != CLUSTER_LEADER)
+    return;
+  if (known && p->etcd_known && digest == p->etcd_digest)
+    return;
+  struct err err = {{0}};
+  struct etcd_compare leading = cluster_leading(c);
+  int rc =
+      state_etcd_save(c->etcd, c->state_prefix, &leading, &p->parts, st, &err);
+  if (rc != 0) {
+    if (say_complaint_due(&p->etcd_complaint, now))
+      say_log(p->say, ENGINE_LOG_ERR, "Cluster: saving the state in etcd: %s",
+              err.msg);
+    return;
+  }
+  if (say_complaint_over(&p->etcd_complaint))
+    say_log(p->say, ENGINE_LOG_NOTICE,
+            "Cluster: the state is saved in etcd "
+            "again.");
+  p->etcd_digest = digest;
+  p->etcd_known = known;
+}
+
+void persist_take_over(struct persist *p, struct rec_state *st, bool was_alone,
+                       double now) {
+  struct cluster *c = p->cluster;
+  struct err err = {{0}};
+  struct rec_state from;
+  rec_state_init(&from);
+  int rc = was_alone ? -ENOENT
+                     : state_etcd_load(c->etcd, c->state_prefix,
+                                       p->cfg->max_json_depth, &p->parts, &from,
+                                       &err);
+  memset(&p->parts, 0, sizeof(p->parts)); /* every part is written */
+  p->etcd_known = false;
+  if (rc == 0) {
+    rec_state_fini(st);
+    *st = from;
+    say_log(p->say, ENGINE_LOG_INFO,
+            "Cluster: loaded the state from etcd: %zu keys, %zu cursors.",
+            st->n_keys, st->n_cursors);
+    persist_save(p, st, now);
+    return;
+  }
+  rec_state_fini(&from);
+  if (rc != -ENOENT)
+    say_log(p->say, ENGINE_LOG_ERR,
+            "Cluster: reading the state in etcd failed (%s); going on with "
+            "the state this agent holds.",
+            err.msg);
+  else if (!was_alone)
+    say_log(p->say, ENGINE_LOG_INFO,
+            "Cluster: etcd holds no state yet; going on with the state this "
+            "agent holds.");
+}
+
 void persist_save(struct persist *p, const struct rec_state *st, double now) {
   if (p->cfg->dry_run || !p->loaded)
     return;
   uint64_t digest;
   bool known = state_digest(st, &digest) == 0;
+  save_etcd(p, st, digest, known, now);
   if (known && p->known && digest == p->digest)
     return;
   struct err err = {{0}};

@@ -5,7 +5,9 @@
 
 #include "config/config.h"
 #include "core/reconcile.h"
+#include "engine/cluster.h"
 #include "engine/say.h"
+#include "store/state_etcd.h"
 #include "util/err.h"
 
 #include <stdbool.h>
@@ -20,6 +22,12 @@ struct persist {
   uint64_t digest; /* of the last text loaded or saved */
   bool known;      /* digest is known */
   struct complaint complaint; /* saves that fail */
+  /* in a cluster: the copy in etcd, written while this agent leads */
+  struct cluster *cluster;         /* NULL: none */
+  struct state_etcd parts;         /* what etcd holds, part by part */
+  uint64_t etcd_digest;            /* of the state last written there */
+  bool etcd_known;                 /* etcd_digest is known */
+  struct complaint etcd_complaint; /* writes to etcd that fail */
 };
 
 /* Sets p up for cfg and say (both borrowed). */
@@ -40,5 +48,12 @@ int persist_load(struct persist *p, struct rec_state *st, double now,
  * the end of a cycle. A failed save is logged (rate-limited) and tried
  * again by the next call. */
 void persist_save(struct persist *p, const struct rec_state *st, double now);
+
+/* In a cluster (persist's cluster set), when this agent becomes the
+ * leader: from standby, *st becomes the state in etcd when etcd holds one
+ * (the local one stays otherwise); from working alone, *st stays. Either
+ * way every part is written to etcd by the next save. Logged. */
+void persist_take_over(struct persist *p, struct rec_state *st, bool was_alone,
+                       double now);
 
 #endif

@@ -175,6 +175,15 @@ class Harness:
             fake.start()
         return self.rs, self.xm
 
+    def share_fakes(self, other):
+        """Uses the fakes and secrets of another Harness (a second agent of
+        a cluster): this one neither starts nor stops them."""
+        self.token, self.password = other.token, other.password
+        self.api_key, self.function = other.api_key, other.function
+        self.rs, self.xm = other.rs, other.xm
+        self.shares_fakes = True
+        return self.rs, self.xm
+
     @property
     def secrets(self):
         return [self.token, self.password, self.api_key] + self.extra_secrets
@@ -534,7 +543,8 @@ class Harness:
                 self._console.close()
                 self._console = None
             for fake in (self.rs, self.xm):
-                if fake is not None:
+                if fake is not None and \
+                        not getattr(self, "shares_fakes", False):
                     fake.stop()
             if os.environ.get("E2E_KEEP") != "1":
                 shutil.rmtree(self.tmp, ignore_errors=True)
