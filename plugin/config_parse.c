@@ -325,6 +325,7 @@ static const struct key_spec cluster_keys[] = {
     {"Password", K_STRING, F(struct cfg_cluster, password), NULL},
     {"PasswordFile", K_STRING, F(struct cfg_cluster, password_file), NULL},
     {"AllowPlainHTTP", K_BOOL, F(struct cfg_cluster, allow_plain_http), NULL},
+    TLS_PROXY_KEYS(struct cfg_cluster, net),
 };
 
 static int parse_cluster(const oconfig_item_t *ci, void *base,

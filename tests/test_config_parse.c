@@ -806,11 +806,13 @@ START_TEST(test_tls_proxy_keys) {
   struct cfg c;
   struct err err = {{0}};
   int rc =
-      parse(PLUGIN(tls_proxy_block("Runscope"), tls_proxy_block("xmatters")),
+      parse(PLUGIN(tls_proxy_block("Runscope"), tls_proxy_block("xmatters"),
+                   tls_proxy_block("Cluster")),
             &c, &err);
   ck_assert_msg(rc == 0, "%s", err.msg);
   assert_tls_proxy(&c.runscope.net);
   assert_tls_proxy(&c.xmatters.net);
+  assert_tls_proxy(&c.cluster.net);
   cfg_fini(&c);
 }
 END_TEST

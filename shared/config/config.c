@@ -34,6 +34,7 @@ void cfg_init(struct cfg *c) {
   c->xmatters.max_reruns_per_event = CFG_MAX_RERUNS_DEFAULT;
   cfg_tls_proxy_init(&c->runscope.net);
   cfg_tls_proxy_init(&c->xmatters.net);
+  cfg_tls_proxy_init(&c->cluster.net);
   c->cluster.lease_ttl = CFG_LEASE_TTL_DEFAULT;
 }
 
@@ -95,6 +96,7 @@ void cfg_fini(struct cfg *c) {
   cfg_list_fini(&c->xmatters.recipients);
   cfg_tls_proxy_fini(&c->runscope.net);
   cfg_tls_proxy_fini(&c->xmatters.net);
+  cfg_tls_proxy_fini(&c->cluster.net);
   cfg_list_fini(&c->cluster.endpoints);
   for (size_t i = 0; i < c->n_buckets; i++)
     bucket_fini(&c->buckets[i]);
@@ -554,6 +556,8 @@ static int finish_cluster(struct cfg_cluster *k, cfg_warn_fn warn,
     return -ENOMEM;
   }
   int rc = check_cluster(k, err);
+  if (rc == 0)
+    rc = cfg_tls_proxy_finish("<Cluster>", &k->net, warn, warn_ctx, err);
   if (rc != 0 ||
       (k->user == NULL && k->password == NULL && k->password_file == NULL))
     return rc;

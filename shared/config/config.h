@@ -112,6 +112,7 @@ struct cfg_cluster {
   char *password;
   char *password_file;
   bool allow_plain_http;
+  struct cfg_tls_proxy net; /* CACert, ClientCert, Proxy, ... */
 };
 
 /* LeaseTTL's default and least value, in seconds. */

@@ -38,6 +38,9 @@ static struct http_client *new_http(const struct cfg *cfg, double ttl) {
       .max_response_bytes = (size_t)cfg->max_response_bytes,
       .user_agent = agent,
       .max_parallel = 1,
+      .net = &cfg->cluster.net,
+      .api = "etcd",
+      .block = "<Cluster>",
   };
   return http_new(&o);
 }

@@ -14,12 +14,17 @@ ports) and two real collectd daemons with the plugin, sharing the fakes.
 - etcd stopped (SIGSTOP) for longer than 2 x LeaseTTL: both agents work
   alone (WARNING), a failure pages once (each looks in xMatters before a
   create); after etcd resumes they settle to one leader (OKAY).
+- etcd over TLS that requires client certificates (a test CA made with
+  openssl): with CACert, ClientCert and ClientKey in <Cluster> the agent
+  leads, pages and keeps its state in etcd; without ClientCert it logs the
+  failed lease grant and works alone.
 """
 
 import base64
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -27,9 +32,11 @@ import subprocess
 import tempfile
 import time
 import unittest
+import ssl
 import urllib.request
 
 import harness
+import test_tls_proxy
 from harness import runscope_key
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
@@ -48,10 +55,13 @@ def free_port():
 class Etcd:
     """One etcd member on two ephemeral loopback ports, in a temp dir."""
 
-    def __init__(self):
+    def __init__(self, pki=None):
+        """pki: test_tls_proxy.make_pki's paths, for https with client
+        certificates required; None: plain http."""
         self.tmp = tempfile.mkdtemp(prefix="etcd-e2e-")
         self.port, peer = free_port(), free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
+        scheme = "https" if pki else "http"
+        self.url = "%s://127.0.0.1:%d" % (scheme, self.port)
         peer_url = "http://127.0.0.1:%d" % peer
         self.cmd = [ETCD, "--name", "e2e", "--data-dir",
                     os.path.join(self.tmp, "data"),
@@ -60,6 +70,15 @@ class Etcd:
                     "--listen-peer-urls", peer_url,
                     "--initial-advertise-peer-urls", peer_url,
                     "--initial-cluster", "e2e=" + peer_url]
+        self.context = None
+        if pki:
+            self.cmd += ["--cert-file", pki["server_cert"],
+                         "--key-file", pki["server_key"],
+                         "--trusted-ca-file", pki["ca"],
+                         "--client-cert-auth"]
+            self.context = ssl.create_default_context(cafile=pki["ca"])
+            self.context.load_cert_chain(pki["client_cert"],
+                                         pki["client_plain_key"])
         self.proc = None
 
     def start(self):
@@ -76,7 +95,8 @@ class Etcd:
 
     def healthy(self):
         try:
-            with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
+            with urllib.request.urlopen(self.url + "/health", timeout=1,
+                                        context=self.context) as r:
                 return json.load(r).get("health") == "true"
         except (OSError, ValueError):
             return False
@@ -89,7 +109,8 @@ class Etcd:
         body = json.dumps({"key": b64(prefix),
                            "range_end": b64(end)}).encode()
         req = urllib.request.Request(self.url + "/v3/kv/range", body)
-        with urllib.request.urlopen(req, timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=5,
+                                    context=self.context) as r:
             kvs = json.load(r).get("kvs", [])
         return {base64.b64decode(kv["key"]).decode():
                 json.loads(base64.b64decode(kv.get("value", "")))
@@ -315,3 +336,71 @@ class ClusterTest(harness.CollectdTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(harness.collectd_available(), "collectd not installed")
+@unittest.skipUnless(harness.plugin_available(),
+                     "build/runscope.so not built (run make)")
+@unittest.skipUnless(os.path.exists(ETCD), "etcd not installed")
+@unittest.skipUnless(shutil.which("openssl"), "openssl not installed")
+class ClusterTLSTest(harness.CollectdTestCase):
+    """<Cluster> takes the TLS options of the other blocks."""
+
+    def setUp(self):
+        super().setUp()
+        self.pki_dir = tempfile.mkdtemp(prefix="etcd-pki-")
+        self.addCleanup(shutil.rmtree, self.pki_dir, True)
+        self.pki = test_tls_proxy.make_pki(self.pki_dir)
+        self.pki["client_plain_key"] = os.path.join(self.pki_dir,
+                                                    "client.key")
+        # etcd's JSON gateway dials etcd's own gRPC port with the server's
+        # certificate as its client certificate: it needs both usages
+        test_tls_proxy.make_leaf(
+            self.pki_dir, "etcd", "ca", "127.0.0.1",
+            "subjectAltName=IP:127.0.0.1\n"
+            "extendedKeyUsage=serverAuth,clientAuth")
+        self.pki["server_cert"] = os.path.join(self.pki_dir, "etcd.pem")
+        self.pki["server_key"] = os.path.join(self.pki_dir, "etcd.key")
+        self.etcd = Etcd(self.pki).start()
+        self.addCleanup(self.etcd.stop)
+
+    def cluster_lines(self, *tls):
+        return ["<Cluster>", '  Endpoint "%s"' % self.etcd.url,
+                '  Name "agent-tls"', "  LeaseTTL %d" % LEASE_TTL,
+                '  Prefix "/e2e/"', '  CACert "%s"' % self.pki["ca"]] + \
+            list(tls) + ["</Cluster>"]
+
+    def test_client_certificate_joins_and_pages(self):
+        self.rs.add_bucket(BUCKET, "Shop")
+        t = self.rs.add_test(BUCKET, "Checkout API", environments=[
+            {"name": "Production", "regions": ["us1"]}])
+        key = runscope_key(BUCKET, t["id"], t["environments"][0]["id"])
+        self.h.write_config(buckets=[BUCKET], interval=INTERVAL,
+                            raw_plugin_lines=self.cluster_lines(
+                                '  ClientCert "%s"' % self.pki["client_cert"],
+                                '  ClientKey "%s"' % self.pki["client_plain_key"]))
+        self.h.start()
+        self.h.wait_for(lambda: self.h.log_lines("agent-tls " + LEADS), 20,
+                        "agent-tls to lead")
+        self.rs.add_run(BUCKET, t["id"], None, "fail")
+        self.h.wait_for(lambda: self.xm.events(status="ACTIVE", key=key),
+                        30, "an event for the failure")
+        self.h.wait_for(lambda: any(
+            k == key for k in self.etcd.state_keys()), 20,
+            "the key's state in etcd")
+
+    def test_no_client_certificate_names_the_option(self):
+        self.h.write_config(buckets=[BUCKET], interval=INTERVAL,
+                            raw_plugin_lines=self.cluster_lines())
+        self.rs.add_bucket(BUCKET, "Shop")
+        self.h.start()
+        # etcd drops the connection after the handshake: curl names no
+        # certificate alert, so the line gives curl's error as it is
+        pattern = (r"\[warning\] runscope plugin: Cluster: etcd: POST "
+                   r"/v3/lease/grant: POST %s/v3/lease/grant: "
+                   % re.escape(self.etcd.url))
+        self.h.wait_for(lambda: self.h.log_lines(pattern), 20,
+                        "the failed lease grant")
+        self.h.wait_for(lambda: self.h.log_lines("agent-tls works alone"),
+                        20, "the agent to work alone")
+        self.assertFalse(self.h.log_lines("agent-tls " + LEADS))
