@@ -2,6 +2,7 @@
 /* The plugin's configuration as a plain struct: defaults, checks, secrets. */
 #include "config/config.h"
 
+#include "config/alerting.h"
 #include "util/url.h"
 
 #include <arpa/inet.h>
@@ -34,6 +35,7 @@ void cfg_init(struct cfg *c) {
   c->runscope.timeout = 10;
   c->xmatters.timeout = 10;
   c->xmatters.max_reruns_per_event = CFG_MAX_RERUNS_DEFAULT;
+  cfg_alerting_init(c);
 }
 
 void cfg_list_fini(struct cfg_list *l) {
@@ -81,6 +83,7 @@ void cfg_fini(struct cfg *c) {
       &c->xmatters.priority,
       &c->xmatters.acknowledge_response,
       &c->xmatters.rerun_response,
+      &c->maintenance_dir,
   };
   for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
     free(*strings[i]);
@@ -88,6 +91,7 @@ void cfg_fini(struct cfg *c) {
   for (size_t i = 0; i < c->n_buckets; i++)
     bucket_fini(&c->buckets[i]);
   free(c->buckets);
+  cfg_alerting_fini(c);
   cfg_init(c);
 }
 
@@ -129,6 +133,7 @@ int cfg_add_bucket(struct cfg *c, const char *key, struct cfg_bucket **ret) {
   memset(b, 0, sizeof(*b));
   if ((b->key = strdup(key)) == NULL)
     return -ENOMEM;
+  b->failure_threshold = b->recovery_threshold = -1;
   c->n_buckets++;
   *ret = b;
   return 0;
@@ -581,5 +586,7 @@ int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,
     rc = finish_xmatters(&c->xmatters, warn, warn_ctx, err);
   if (rc == 0)
     rc = check_buckets(c, err);
+  if (rc == 0)
+    rc = cfg_alerting_check(c, err);
   return rc == -ENOMEM ? rc : (rc != 0 ? -EINVAL : 0);
 }

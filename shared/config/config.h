@@ -41,7 +41,11 @@ struct cfg_bucket {
   struct cfg_list environments; /* ids or names; empty: all */
   struct cfg_alert *alerts;
   size_t n_alerts;
+  int failure_threshold;  /* FailureThreshold; -1: the plugin's */
+  int recovery_threshold; /* RecoveryThreshold; -1: the plugin's */
 };
+
+struct cfg_window; /* config/window.h: a <Maintenance> block */
 
 struct cfg_runscope {
   char *base_url;
@@ -92,6 +96,16 @@ struct cfg {
   struct cfg_xmatters xmatters;
   struct cfg_bucket *buckets;
   size_t n_buckets;
+  /* alert semantics (config/alerting.h checks them) */
+  int failure_threshold;      /* FailureThreshold; default 1 */
+  int recovery_threshold;     /* RecoveryThreshold; default 1 */
+  bool flap_detection;        /* FlapDetection; default false */
+  int flap_window;            /* FlapWindow, verdicts; default 21 */
+  double flap_low_threshold;  /* FlapLowThreshold, percent; default 25 */
+  double flap_high_threshold; /* FlapHighThreshold, percent; default 50 */
+  char *maintenance_dir;      /* MaintenanceDir; NULL: none */
+  struct cfg_window *windows; /* <Maintenance> blocks */
+  size_t n_windows;
 };
 
 /* MaxRerunsPerEvent's default. */
