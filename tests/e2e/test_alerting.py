@@ -217,5 +217,37 @@ class AlertingTest(harness.CollectdTestCase):
                          "a bad file is logged once")
 
 
+    def test_a_restart_inside_a_window_changes_nothing(self):
+        d = self.window_dir()
+        self.start(MaintenanceDir=d)
+        path = self.write_window("deploy", time.time() + 600)
+        self.h.wait_for(lambda: self.h.log_lines(
+            r'in maintenance window "deploy"'), WAIT, "the window applied")
+        self.add_run("fail")
+        self.assertEqual(self.h.stop(), 0)
+        self.h.start()
+        self.h.wait_cycles(self.test["id"], 3)
+        self.assertEqual(self.triggers(), [])
+        self.assertEqual(self.notifications("FAILURE"), [])
+        os.unlink(path)
+        self.wait_event()
+        self.h.wait_cycles(self.test["id"], 2)
+        self.assertEqual(len(self.triggers()), 1)
+
+    def test_collectd_T_refuses_bad_alert_options(self):
+        self.rs.add_bucket(BUCKET, "Shop")
+        for options, raw, want in [
+                ({"FailureThreshold": 0}, None, "FailureThreshold"),
+                ({"FlapWindow": 99}, None, "FlapWindow"),
+                ({}, ['<Maintenance "m">', '  End "soon"', "</Maintenance>"],
+                 '<Maintenance "m"> End'),
+                ({}, ['<Maintenance "w">', '  Weekly "Sat 25:00-Sun 02:00"',
+                      "</Maintenance>"], 'Weekly "Sat 25:00-Sun 02:00"')]:
+            self.h.write_config(buckets=[BUCKET], plugin_options=options,
+                                raw_plugin_lines=raw)
+            rc, out = self.h.run_once()
+            self.assertNotEqual(rc, 0, out)
+            self.assertIn(want, out)
+
 if __name__ == "__main__":
     unittest.main()
