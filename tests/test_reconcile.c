@@ -1741,6 +1741,7 @@ START_TEST(test_maintenance_failure_pages_at_end) {
   struct rec_key *k = key_of(r, KEY);
   ck_assert_str_eq(k->last_maintenance, "deploy");
   ck_assert_double_eq(k->maintenance_ended, 250);
+  ck_assert_double_eq(k->maintenance_started, 95);
   ck_assert_double_eq(k->failing_since, 90);
   page_at(r, KEY, 300, "req-1");
   ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, KEY), 1);

@@ -1745,6 +1745,7 @@ START_TEST(test_alerting_fields_roundtrip) {
   k->failing_since = 1699999000.5;
   snprintf(k->maintenance, sizeof(k->maintenance), "deploy");
   snprintf(k->last_maintenance, sizeof(k->last_maintenance), "weekly");
+  k->maintenance_started = 1699980000;
   k->maintenance_ended = 1699990000;
   add_key(&st, "b1", "t2", "e1"); /* none of them */
   struct buf text;
@@ -1759,6 +1760,7 @@ START_TEST(test_alerting_fields_roundtrip) {
   ck_assert_double_eq(g->failing_since, 1699999000.5);
   ck_assert_str_eq(g->maintenance, "deploy");
   ck_assert_str_eq(g->last_maintenance, "weekly");
+  ck_assert_double_eq(g->maintenance_started, 1699980000);
   ck_assert_double_eq(g->maintenance_ended, 1699990000);
   const char *second = strstr(text.data, "\"test_id\":\"t2\"");
   ck_assert_ptr_nonnull(second);

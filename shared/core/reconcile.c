@@ -324,10 +324,14 @@ static bool in_maintenance(const struct rec_key *k) {
 
 void rec_set_maintenance(struct rec_key *k, const char *window, double now) {
   const char *w = window != NULL ? window : "";
-  if (in_maintenance(k) && strcmp(k->maintenance, w) != 0) {
+  if (strcmp(k->maintenance, w) == 0)
+    return;
+  if (in_maintenance(k)) {
     str_copy(k->last_maintenance, sizeof(k->last_maintenance), k->maintenance);
     k->maintenance_ended = now;
   }
+  if (w[0] != '\0')
+    k->maintenance_started = now;
   str_copy(k->maintenance, sizeof(k->maintenance), w);
 }
 

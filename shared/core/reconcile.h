@@ -99,7 +99,8 @@ struct rec_key {
    * by rec_set_maintenance, and the last one it was in */
   char maintenance[REC_WINDOW_NAME_MAX];
   char last_maintenance[REC_WINDOW_NAME_MAX];
-  double maintenance_ended; /* when it left last_maintenance */
+  double maintenance_started; /* when it entered the window it is or was in */
+  double maintenance_ended;   /* when it left last_maintenance */
 };
 
 /* Where reading a test's results resumes: the `since` of the next call. */

@@ -170,8 +170,9 @@ static void summary_of(const struct key_view *v, bool flapping, char *out,
            v->region[0] ? v->region : v->agent);
 }
 
-/* The maintenance window the key's failure started in, when the key
- * pages as that window ended ("" otherwise). */
+/* The maintenance window that held the key's page back, when the key
+ * pages as that window ended: its failure started before the window
+ * ended ("" otherwise). */
 static const char *failed_in_window(const struct rec_key *k) {
   bool inside = k->last_maintenance[0] != '\0' && k->failing_since > 0 &&
                 k->failing_since < k->maintenance_ended;

@@ -122,6 +122,8 @@ static const struct fld_field key_fields[] = {
     FLD_STR("maintenance", struct rec_key, maintenance, FLD_OMIT_ZERO),
     FLD_STR("last_maintenance", struct rec_key, last_maintenance,
             FLD_OMIT_ZERO),
+    FLD_NUM("maintenance_started", struct rec_key, maintenance_started,
+            FLD_OMIT_ZERO),
     FLD_NUM("maintenance_ended", struct rec_key, maintenance_ended,
             FLD_OMIT_ZERO),
 };
