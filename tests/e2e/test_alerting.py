@@ -249,5 +249,22 @@ class AlertingTest(harness.CollectdTestCase):
             self.assertNotEqual(rc, 0, out)
             self.assertIn(want, out)
 
+    def test_responses_keep_working_inside_a_window(self):
+        d = self.window_dir()
+        self.start(MaintenanceDir=d)
+        self.add_run("fail")
+        ev = self.wait_event()
+        self.write_window("deploy", time.time() + 600)
+        self.h.wait_for(lambda: self.h.log_lines(
+            r'in maintenance window "deploy"'), WAIT, "the window applied")
+        self.xm.add_response(ev["id"], "amy", "Acknowledge")
+        self.h.wait_for(lambda: self.h.log_lines(
+            r"amy acknowledged xMatters event %s" % re.escape(ev["id"])),
+            WAIT, "the acknowledgement")
+        self.xm.add_response(ev["id"], "jdoe", "Rerun")
+        self.h.wait_for(lambda: [c for c in self.rs.triggers()
+                                 if c["status"] == 200], WAIT, "the rerun")
+        self.assertEqual(self.wait_event("TERMINATED")["id"], ev["id"])
+
 if __name__ == "__main__":
     unittest.main()
