@@ -167,7 +167,7 @@ class AlertingTest(harness.CollectdTestCase):
     def test_a_window_file_silences_a_failure_that_pages_once_at_its_end(self):
         d = self.window_dir()
         self.start(MaintenanceDir=d)
-        end = time.time() + 12
+        end = int(time.time()) + 12  # the file says whole seconds
         self.write_window("deploy", end, reason="release 42")
         self.h.wait_for(lambda: self.h.log_lines(
             r'in maintenance window "deploy"'), WAIT, "the window applied")
