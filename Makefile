@@ -23,10 +23,14 @@ CONFDIR ?= /etc/collectd/collectd.conf.d
 MANDIR ?= /usr/share/man
 DOCDIR ?= /usr/share/doc/collectd-runscope
 STATEDIR ?= /var/lib/collectd/runscope
+BINDIR ?= /usr/bin
+# collectd's main config, where runscopectl looks for the plugin's StateFile
+# and MaintenanceDir by default (RPM distributions: /etc/collectd.conf).
+COLLECTD_CONF ?= /etc/collectd/collectd.conf
 
 PKGS := libcurl json-c
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lm
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS = $(shell pkg-config --libs check)
 
@@ -48,13 +52,15 @@ CORE_HDR := $(wildcard shared/*/*.h)
 CORE_OBJ := $(CORE_SRC:shared/%.c=$(B)/shared/%.o)
 PLUGIN_SRC := $(sort $(wildcard plugin/*.c))
 PLUGIN_OBJ := $(PLUGIN_SRC:plugin/%.c=$(B)/plugin/%.o)
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:cli/%.c=$(B)/cli/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 
 .PHONY: all deps check unit e2e demo memcheck install lint format clean \
 	deb rpm pkgtest
 
-all: $(B)/runscope.so
+all: $(B)/runscope.so $(B)/runscopectl
 
 deps:
 	@packaging/install-deps.sh
@@ -74,8 +80,23 @@ $(B)/libcore.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
 # collectd's symbols stay undefined: the daemon exports them (no -z defs).
+# libm is named, not assumed loaded by collectd (maintenance windows use it).
 $(B)/runscope.so: $(PLUGIN_OBJ) $(B)/libcore.a
-	$(CC) -shared $(LDFLAGS) -o $@ $(PLUGIN_OBJ) $(B)/libcore.a $(PKG_LIBS)
+	$(CC) -shared $(LDFLAGS) -o $@ $(PLUGIN_OBJ) $(B)/libcore.a $(PKG_LIBS) -lm
+
+# runscopectl: the command beside the plugin, from the same core (cli/; no
+# collectd headers). Its defaults are the paths the packages install.
+CLI_CPPFLAGS = -DRUNSCOPECTL_CONF='"$(COLLECTD_CONF)"' \
+	-DRUNSCOPECTL_SNIPPET='"$(CONFDIR)/runscope.conf"' \
+	-DRUNSCOPECTL_STATE_FILE='"$(STATEDIR)/state.json"'
+
+$(B)/cli/%.o: cli/%.c $(CORE_HDR) $(wildcard cli/*.h) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(CLI_CPPFLAGS) $(ALL_CFLAGS) -Ishared -c -o $@ $<
+
+$(B)/runscopectl: $(CLI_OBJ) $(B)/libcore.a
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(CLI_OBJ) $(B)/libcore.a \
+		$(PKG_LIBS) -lm
 
 # The parser's tests build oconfig trees by hand: collectd's headers, and the
 # plugin object that holds the parser (it calls no collectd function).
@@ -120,8 +141,9 @@ memcheck: deps $(TEST_BIN)
 		--leak-check=full --show-leak-kinds=definite,indirect \
 		--errors-for-leak-kinds=definite,indirect --error-exitcode=1 $$t; done
 
-install: $(B)/runscope.so
+install: $(B)/runscope.so $(B)/runscopectl
 	install -D -m 0644 $(B)/runscope.so $(DESTDIR)$(PLUGINDIR)/runscope.so
+	install -D -m 0755 $(B)/runscopectl $(DESTDIR)$(BINDIR)/runscopectl
 	@conf=$(DESTDIR)$(CONFDIR)/runscope.conf; \
 	if [ -e "$$conf" ] && ! cmp -s conf.d/runscope.conf "$$conf"; then \
 		install -m 0644 conf.d/runscope.conf "$$conf.new"; \
@@ -130,6 +152,8 @@ install: $(B)/runscope.so
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	if [ -f collectd-runscope.5 ]; then install -D -m 0644 collectd-runscope.5 \
 		$(DESTDIR)$(MANDIR)/man5/collectd-runscope.5; fi
+	if [ -f runscopectl.1 ]; then install -D -m 0644 runscopectl.1 \
+		$(DESTDIR)$(MANDIR)/man1/runscopectl.1; fi
 	install -d -m 0750 $(DESTDIR)$(STATEDIR)
 
 # Packages are built from the committed tree (git archive HEAD) in build/deb
@@ -152,19 +176,26 @@ pkgtest: deb
 lint:
 	clang-format --dry-run --Werror shared/*/*.[ch] plugin/*.[ch] tests/*.[ch] \
 		tests/bench/*.c
+	clang-format --dry-run --Werror cli/*.[ch]
 	python3 tests/lint/check_layers.py .
 	python3 tests/lint/check_calls.py shared plugin
+	python3 tests/lint/check_calls.py cli
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr --suppress=missingIncludeSystem -Ishared \
 		shared plugin
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr --suppress=missingIncludeSystem -Ishared -Icli cli
 	pyflakes3 tests
 	@out=$$(groff -man -ww -z collectd-runscope.5 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+	@out=$$(groff -man -ww -z runscopectl.1 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 	$(MAKE) --no-print-directory $(B)/runscope.so
 	python3 tests/lint/check_exports.py $(B)/runscope.so
 
 format:
 	clang-format -i shared/*/*.[ch] plugin/*.[ch] tests/*.[ch] tests/bench/*.c
+	clang-format -i cli/*.[ch]
 
 # The unit tests built with AddressSanitizer (leaks included) and
 # UndefinedBehaviorSanitizer, in build/san; any report fails the run. (The

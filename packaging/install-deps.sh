@@ -5,7 +5,8 @@
 # Usage: packaging/install-deps.sh [build|package|fuzz|bench]
 #   build    (default) compiler, collectd headers and daemon, libcurl, json-c,
 #            Check, valgrind, python3 for the fake servers, groff for the man
-#            page, clang-format and cppcheck for make lint
+#            page, clang-format and cppcheck for make lint, openssl and
+#            tinyproxy for the TLS and proxy end-to-end tests
 #   package  build plus debhelper, dpkg-dev, rpm and lintian
 #   fuzz     build plus clang and its libFuzzer runtime, for make fuzz
 #   bench    build plus matplotlib, for the chart of make bench
@@ -16,7 +17,7 @@ set -eu
 
 BUILD_PKGS="gcc make pkg-config collectd-core collectd-dev libcurl4-openssl-dev
 libjson-c-dev check python3 valgrind libyajl2 groff-base clang-format cppcheck
-pyflakes3"
+pyflakes3 openssl tinyproxy"
 PACKAGE_PKGS="debhelper dpkg-dev fakeroot rpm lintian"
 # libFuzzer comes with clang's runtime, only recommended by clang (Debian 12)
 FUZZ_PKGS="clang libclang-rt-14-dev"

@@ -291,6 +291,27 @@ static int parse_maintenance(const oconfig_item_t *ci, void *base,
   struct block_spec spec = {title, maintenance_keys, N(maintenance_keys)};
   return parse_children(&spec, ci, w, err);
 }
+/* The TLS and proxy keys of an API block whose struct (type) holds a
+ * struct cfg_tls_proxy named field: one line in the block's table,
+ * e.g. TLS_PROXY_KEYS(struct cfg_runscope, net), */
+#define TLS_PROXY_KEY(name, kind, type, field, member)                         \
+  { name, kind, F(type, field) + F(struct cfg_tls_proxy, member), NULL }
+#define TLS_PROXY_KEYS(type, field)                                            \
+  TLS_PROXY_KEY("CACert", K_STRING, type, field, ca_cert),                     \
+      TLS_PROXY_KEY("CAPath", K_STRING, type, field, ca_path),                 \
+      TLS_PROXY_KEY("VerifyPeer", K_BOOL, type, field, verify_peer),           \
+      TLS_PROXY_KEY("VerifyHost", K_BOOL, type, field, verify_host),           \
+      TLS_PROXY_KEY("ClientCert", K_STRING, type, field, client_cert),         \
+      TLS_PROXY_KEY("ClientKey", K_STRING, type, field, client_key),           \
+      TLS_PROXY_KEY("ClientKeyPass", K_STRING, type, field, client_key_pass),  \
+      TLS_PROXY_KEY("ClientKeyPassFile", K_STRING, type, field,                \
+                    client_key_pass_file),                                     \
+      TLS_PROXY_KEY("Proxy", K_STRING, type, field, proxy),                    \
+      TLS_PROXY_KEY("ProxyUserFile", K_STRING, type, field, proxy_user_file),  \
+      TLS_PROXY_KEY("NoProxy", K_LIST, type, field, no_proxy),                 \
+      TLS_PROXY_KEY("ProxyCACert", K_STRING, type, field, proxy_ca_cert),      \
+      TLS_PROXY_KEY("ProxyFromEnvironment", K_BOOL, type, field,               \
+                    proxy_from_environment)
 
 static const struct key_spec runscope_keys[] = {
     {"BaseURL", K_STRING, F(struct cfg_runscope, base_url), NULL},
@@ -298,6 +319,7 @@ static const struct key_spec runscope_keys[] = {
     {"TokenFile", K_STRING, F(struct cfg_runscope, token_file), NULL},
     {"Timeout", K_SECONDS, F(struct cfg_runscope, timeout), NULL},
     {"AllowPlainHTTP", K_BOOL, F(struct cfg_runscope, allow_plain_http), NULL},
+    TLS_PROXY_KEYS(struct cfg_runscope, net),
 };
 
 static int parse_runscope(const oconfig_item_t *ci, void *base,
@@ -327,6 +349,9 @@ static const struct key_spec xmatters_keys[] = {
     {"Mode", K_MODE, F(struct cfg_xmatters, mode), NULL},
     {"Timeout", K_SECONDS, F(struct cfg_xmatters, timeout), NULL},
     {"AllowPlainHTTP", K_BOOL, F(struct cfg_xmatters, allow_plain_http), NULL},
+    TLS_PROXY_KEYS(struct cfg_xmatters, net),
+    {"Plan", K_STRING, F(struct cfg_xmatters, plan), NULL},
+    {"Form", K_STRING, F(struct cfg_xmatters, form), NULL},
 };
 
 static int parse_xmatters(const oconfig_item_t *ci, void *base,

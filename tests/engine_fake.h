@@ -55,9 +55,19 @@ enum ef_route {
 
 static inline bool ef_is_xmatters(enum ef_route r) { return r >= EF_TRIGGER; }
 
+/* How one test's own answers may be broken, whatever the others do. */
+enum ef_bad {
+  EF_GOOD,
+  EF_MALFORMED,   /* 200 with a cut, invalid JSON body */
+  EF_WRONG_TYPES, /* 200 whose "data" is an object where a list belongs */
+  EF_NOT_FOUND,   /* 404 in Runscope's error envelope */
+  EF_OVERSIZE,    /* an answer over the cap: the transport's -EMSGSIZE */
+};
+
 struct ef_test {
   char id[EF_ID_MAX], name[EF_ID_MAX];
   char env[EF_ID_MAX], env_name[EF_ID_MAX]; /* its one environment */
+  enum ef_bad results_bad, detail_bad;      /* how its answers are broken */
 };
 
 struct ef_run {
@@ -78,7 +88,8 @@ struct ef_event {
 /* A request to fail: the next `times` requests of route. rc != 0 is a
  * transport error (after the server acted on the request when acted);
  * otherwise the answer is status, with an error body and Retry-After
- * (seconds, -1 for none). */
+ * (seconds, -1 for none), or, when acted, status with a body that is not
+ * JSON after the server acted (a gateway's 502, or a proxy's 200). */
 struct ef_fault {
   enum ef_route route;
   int rc;
@@ -828,6 +839,36 @@ static inline void ef_serve(struct efake *f, const struct http_request *req,
     ef_serve_runscope(f, req, r, a);
 }
 
+/* How the answer to r is broken for its test (EF_GOOD: not at all). */
+static inline enum ef_bad ef_bad_of(const struct efake *f,
+                                    const struct ef_req *r) {
+  const struct ef_test *t = ef_test_find(f, r->subject);
+  if (t == NULL || (r->route != EF_RESULTS && r->route != EF_TEST))
+    return EF_GOOD;
+  return r->route == EF_RESULTS ? t->results_bad : t->detail_bad;
+}
+
+/* Answers r broken in the way bad says. Returns the transport's result. */
+static inline int ef_serve_bad(struct ef_req *r, enum ef_bad bad,
+                               struct http_response *resp, struct err *err) {
+  const char *body =
+      bad == EF_MALFORMED
+          ? "{\"data\": [{\"test_run_id\": \"x\", \"res"
+          : "{\"data\": {\"test_run_id\": \"x\"}, \"error\": null, "
+            "\"meta\": {\"status\": \"success\"}}";
+  if (bad == EF_OVERSIZE) {
+    err_set(err, "GET %s: answer larger than 1048576 bytes", r->url);
+    return r->rc = -EMSGSIZE;
+  }
+  if (bad == EF_NOT_FOUND)
+    body = "{\"data\": {}, \"meta\": {\"status\": \"error\"}, \"error\": "
+           "{\"status\": 404, \"message\": \"Test not found\"}}";
+  resp->status = r->status = bad == EF_NOT_FOUND ? 404 : 200;
+  resp->retry_after = -1;
+  buf_reset(&resp->body);
+  return r->rc = buf_puts(&resp->body, body);
+}
+
 /* The http_transport_fn of the fake: install with
  * engine_set_transport(e, ef_transport, &fake). */
 static inline int ef_transport(void *ctx, const struct http_request *req,
@@ -839,7 +880,17 @@ static inline int ef_transport(void *ctx, const struct http_request *req,
     ef_copy_file(f->state_file, f->snapshot);
     f->snapshot = NULL;
   }
+  if (x == NULL && ef_bad_of(f, r) != EF_GOOD)
+    return ef_serve_bad(r, ef_bad_of(f, r), resp, err);
   struct ef_answer a = {0, NULL};
+  if (x != NULL && x->rc == 0 && x->acted) { /* acted, then a gateway's page */
+    ef_serve(f, req, r, NULL, &a);
+    json_object_put(a.body);
+    resp->status = r->status = x->status;
+    resp->retry_after = x->retry_after;
+    buf_reset(&resp->body);
+    return r->rc = buf_puts(&resp->body, "<html><body>gateway</body></html>");
+  }
   if (x == NULL || x->rc == 0 || x->acted)
     ef_serve(f, req, r, x, &a);
   if (x != NULL && x->rc != 0) {

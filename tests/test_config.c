@@ -994,8 +994,8 @@ START_TEST(test_forward_warns_ignored) {
   ck_assert_has(w.last, "<XMatters> Mode \"forward\" ignores BaseURL, User, "
                         "Password, PasswordFile, Recipient, Priority, "
                         "AcknowledgeResponse:");
-  ck_assert_has(w.last, "uses only TestResultsTriggerURL, Timeout and "
-                        "AllowPlainHTTP");
+  ck_assert_has(w.last, "uses only TestResultsTriggerURL, Timeout, "
+                        "AllowPlainHTTP and the TLS and proxy options");
   ck_assert_lacks(w.last, "RerunResponse"); /* not set, only defaulted */
   ck_assert_lacks(w.last, "xm-pass");       /* a key's name, never a value */
   cfg_fini(&c);
@@ -1128,6 +1128,249 @@ START_TEST(test_responses_options_forward) {
 }
 END_TEST
 
+/* ---- TLS and proxy options (cfg_tls_proxy) ---- */
+
+/* A file in the scratch dir with mode 0600; its path goes to out. */
+static void tp_file(const char *name, const char *content, char *out,
+                    size_t size) {
+  write_file(name, content, strlen(content), 0600, out, size);
+}
+
+START_TEST(test_tls_proxy_defaults) {
+  struct cfg c;
+  base_config(&c);
+  struct err err = {{0}};
+  struct warns w = {0};
+  ck_assert_int_eq(cfg_finish(&c, collect_warn, &w, &err), 0);
+  const struct cfg_tls_proxy *nets[] = {&c.runscope.net, &c.xmatters.net};
+  for (size_t i = 0; i < 2; i++) {
+    ck_assert(nets[i]->verify_peer);
+    ck_assert(nets[i]->verify_host);
+    ck_assert(!nets[i]->proxy_from_environment);
+    ck_assert_ptr_null(nets[i]->proxy_url);
+    ck_assert_ptr_null(nets[i]->ca_cert);
+  }
+  ck_assert_int_eq(w.n, 0);
+  cfg_fini(&c);
+}
+END_TEST
+
+/* Inline credentials are split off the URL (percent-decoded), with a
+ * warning that names ProxyUserFile and not the password. */
+START_TEST(test_proxy_inline_credentials) {
+  struct cfg c;
+  base_config(&c);
+  set(&c.runscope.net.proxy, "http://bob:p%40ss-w0rd@proxy.example:3128/");
+  struct err err = {{0}};
+  struct warns w = {0};
+  ck_assert_msg(cfg_finish(&c, collect_warn, &w, &err) == 0, "%s", err.msg);
+  ck_assert_str_eq(c.runscope.net.proxy_url, "http://proxy.example:3128/");
+  ck_assert_str_eq(c.runscope.net.proxy_user, "bob");
+  ck_assert_str_eq(c.runscope.net.proxy_password, "p@ss-w0rd");
+  ck_assert_int_eq(w.n, 1);
+  ck_assert_has(w.last, "<Runscope> Proxy");
+  ck_assert_has(w.last, "ProxyUserFile");
+  ck_assert_lacks(w.last, "w0rd");
+  cfg_fini(&c);
+}
+END_TEST
+
+/* ProxyUserFile and ClientKeyPassFile are read as TokenFile is: a file
+ * readable by others is warned about. */
+START_TEST(test_proxy_user_file) {
+  struct cfg c;
+  char user[256], pass[256], cert[256];
+  base_config(&c);
+  write_file("proxy.user", "alice:s3cr:et\n", 14, 0644, user, sizeof(user));
+  tp_file("key.pass", "keypass-123\n", pass, sizeof(pass));
+  tp_file("client.pem", "PEM", cert, sizeof(cert));
+  set(&c.xmatters.net.proxy, "socks5h://127.0.0.1:1080");
+  set(&c.xmatters.net.proxy_user_file, user);
+  set(&c.xmatters.net.client_cert, cert);
+  set(&c.xmatters.net.client_key_pass_file, pass);
+  cfg_list_add(&c.xmatters.net.no_proxy, "localhost");
+  struct err err = {{0}};
+  struct warns w = {0};
+  ck_assert_msg(cfg_finish(&c, collect_warn, &w, &err) == 0, "%s", err.msg);
+  ck_assert_str_eq(c.xmatters.net.proxy_user, "alice");
+  ck_assert_str_eq(c.xmatters.net.proxy_password, "s3cr:et");
+  ck_assert_str_eq(c.xmatters.net.client_key_pass, "keypass-123");
+  ck_assert_int_eq(w.n, 1);
+  ck_assert_has(w.last, "<XMatters> ProxyUserFile");
+  ck_assert_has(w.last, "chmod 600");
+  cfg_fini(&c);
+}
+END_TEST
+
+/* VerifyPeer and VerifyHost off: a warning each, at every start. */
+START_TEST(test_verify_off_warns) {
+  struct cfg c;
+  base_config(&c);
+  c.runscope.net.verify_peer = false;
+  c.xmatters.net.verify_host = false;
+  struct err err = {{0}};
+  struct warns w = {0};
+  ck_assert_int_eq(cfg_finish(&c, collect_warn, &w, &err), 0);
+  ck_assert_int_eq(w.n, 2);
+  ck_assert_has(w.last, "<XMatters> VerifyHost false");
+  cfg_fini(&c);
+}
+END_TEST
+
+static const struct {
+  const char *name;
+  const char *key;   /* the string option set, by its name */
+  const char *value; /* "@" + name: a file of that name in the dir */
+  const char *key2, *value2;
+  const char *want[3];
+} tp_bad[] = {
+    {"missing CACert",
+     "CACert",
+     "/nonexistent/ca.pem",
+     NULL,
+     NULL,
+     {"<XMatters> CACert \"/nonexistent/ca.pem\"", "No such file",
+      "a PEM file of the CA certificates"}},
+    {"CAPath a file",
+     "CAPath",
+     "@ca.pem",
+     NULL,
+     NULL,
+     {"<XMatters> CAPath", "is not a directory", "openssl rehash"}},
+    {"CACert a directory",
+     "CACert",
+     "@",
+     NULL,
+     NULL,
+     {"<XMatters> CACert", "is a directory", NULL}},
+    {"ClientKey without ClientCert",
+     "ClientKey",
+     "@ca.pem",
+     NULL,
+     NULL,
+     {"<XMatters> ClientKey is set without ClientCert", NULL, NULL}},
+    {"ClientKeyPass without ClientCert",
+     "ClientKeyPass",
+     "secret-pass",
+     NULL,
+     NULL,
+     {"ClientKeyPass(File) is set without ClientCert", NULL, NULL}},
+    {"socks5 resolves locally",
+     "Proxy",
+     "socks5://user:pw-secret@proxy:1080",
+     NULL,
+     NULL,
+     {"<XMatters> Proxy: not an http://", "socks5h://", NULL}},
+    {"a proxy without host",
+     "Proxy",
+     "http://",
+     NULL,
+     NULL,
+     {"<XMatters> Proxy: not an http://", NULL, NULL}},
+    {"ProxyUserFile without Proxy",
+     "ProxyUserFile",
+     "@ca.pem",
+     NULL,
+     NULL,
+     {"<XMatters> ProxyUserFile is set without Proxy", NULL, NULL}},
+    {"ProxyCACert with an http proxy",
+     "Proxy",
+     "http://proxy:3128",
+     "ProxyCACert",
+     "@ca.pem",
+     {"ProxyCACert applies to an https:// Proxy only", NULL, NULL}},
+    {"credentials twice",
+     "Proxy",
+     "http://u:pw-secret@proxy:3128",
+     "ProxyUserFile",
+     "@ca.pem",
+     {"Proxy holds credentials and ProxyUserFile is set", NULL, NULL}},
+    {"ProxyUserFile without a colon",
+     "Proxy",
+     "http://proxy:3128",
+     "ProxyUserFile",
+     "@ca.pem",
+     {"<XMatters> ProxyUserFile", "no ':'", "user:password"}},
+    {"missing ProxyUserFile",
+     "Proxy",
+     "http://proxy:3128",
+     "ProxyUserFile",
+     "/nonexistent/user",
+     {"<XMatters> ProxyUserFile \"/nonexistent/user\"", "No such file", NULL}},
+};
+
+/* The string field of net named by key (the config file's name). */
+static char **tp_field(struct cfg_tls_proxy *t, const char *key) {
+  static const struct {
+    const char *key;
+    size_t offset;
+  } fields[] = {
+      {"CACert", offsetof(struct cfg_tls_proxy, ca_cert)},
+      {"CAPath", offsetof(struct cfg_tls_proxy, ca_path)},
+      {"ClientKey", offsetof(struct cfg_tls_proxy, client_key)},
+      {"ClientKeyPass", offsetof(struct cfg_tls_proxy, client_key_pass)},
+      {"Proxy", offsetof(struct cfg_tls_proxy, proxy)},
+      {"ProxyUserFile", offsetof(struct cfg_tls_proxy, proxy_user_file)},
+      {"ProxyCACert", offsetof(struct cfg_tls_proxy, proxy_ca_cert)},
+  };
+  for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+    if (strcmp(fields[i].key, key) == 0)
+      return (char **)((char *)t + fields[i].offset);
+  ck_abort_msg("no field %s", key);
+  return NULL;
+}
+
+static void tp_set(struct cfg_tls_proxy *t, const char *key,
+                   const char *value) {
+  char path[256];
+  if (value[0] == '@') {
+    path_in_dir(path, sizeof(path), value + 1);
+    value = path;
+  }
+  set(tp_field(t, key), value);
+}
+
+START_TEST(test_tls_proxy_errors) {
+  struct cfg c;
+  char ca[256];
+  base_config(&c);
+  tp_file("ca.pem", "PEM", ca, sizeof(ca));
+  tp_set(&c.xmatters.net, tp_bad[_i].key, tp_bad[_i].value);
+  if (tp_bad[_i].key2 != NULL)
+    tp_set(&c.xmatters.net, tp_bad[_i].key2, tp_bad[_i].value2);
+  struct err err = {{0}};
+  int rc = cfg_finish(&c, NULL, NULL, &err);
+  ck_assert_msg(rc == -EINVAL, "%s: rc %d (%s)", tp_bad[_i].name, rc, err.msg);
+  for (int i = 0; i < 3 && tp_bad[_i].want[i] != NULL; i++)
+    ck_assert_has(err.msg, tp_bad[_i].want[i]);
+  ck_assert_lacks(err.msg, "secret");
+  cfg_fini(&c);
+}
+END_TEST
+
+/* Proxy and ProxyFromEnvironment, NoProxy alone. */
+START_TEST(test_proxy_from_environment_conflicts) {
+  struct cfg c;
+  struct err err = {{0}};
+  base_config(&c);
+  set(&c.runscope.net.proxy, "http://proxy:3128");
+  c.runscope.net.proxy_from_environment = true;
+  ck_assert_int_eq(cfg_finish(&c, NULL, NULL, &err), -EINVAL);
+  ck_assert_has(err.msg, "Proxy and ProxyFromEnvironment true are both set");
+  cfg_fini(&c);
+  base_config(&c);
+  cfg_list_add(&c.runscope.net.no_proxy, ".internal");
+  ck_assert_int_eq(cfg_finish(&c, NULL, NULL, &err), -EINVAL);
+  ck_assert_has(err.msg, "<Runscope> NoProxy is set without Proxy");
+  cfg_fini(&c);
+  base_config(&c);
+  cfg_list_add(&c.runscope.net.no_proxy, ".internal");
+  c.runscope.net.proxy_from_environment = true;
+  ck_assert_int_eq(cfg_finish(&c, NULL, NULL, &err), 0);
+  cfg_fini(&c);
+}
+END_TEST
+
 /* ---- the suite ---- */
 
 static void add(Suite *s, const char *name, const TTest *fn, int rows,
@@ -1167,5 +1410,12 @@ Suite *unit_suite(void) {
   add(s, "forward_quiet", test_forward_quiet, 0, false);
   add(s, "forward_with_rules", test_forward_with_rules, 0, false);
   add(s, "forward_needs_trigger_url", test_forward_needs_trigger_url, 0, false);
+  add(s, "tls_proxy_defaults", test_tls_proxy_defaults, 0, false);
+  add(s, "proxy_inline_credentials", test_proxy_inline_credentials, 0, false);
+  add(s, "proxy_user_file", test_proxy_user_file, 0, true);
+  add(s, "verify_off_warns", test_verify_off_warns, 0, false);
+  add(s, "tls_proxy_errors", test_tls_proxy_errors, N_ROWS(tp_bad), true);
+  add(s, "proxy_from_environment_conflicts",
+      test_proxy_from_environment_conflicts, 0, false);
   return s;
 }

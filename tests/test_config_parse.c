@@ -772,6 +772,68 @@ START_TEST(test_responses_keys) {
 }
 END_TEST
 
+/* ---- the TLS and proxy keys, the same in every API block ---- */
+
+/* Every TLS and proxy key, in the block named block. */
+static oconfig_item_t *tls_proxy_block(const char *name) {
+  return block(
+      name, NULL, S("CACert", "/etc/ssl/ca.pem"), S("CAPath", "/etc/ssl/certs"),
+      BOOL("VerifyPeer", false), S("VerifyHost", "no"),
+      S("ClientCert", "/etc/c.pem"), S("ClientKey", "/etc/c.key"),
+      S("ClientKeyPass", "kp"), S("ClientKeyPassFile", "/etc/c.pass"),
+      S("Proxy", "http://proxy:3128"), S("ProxyUserFile", "/etc/p.user"),
+      S("NoProxy", "localhost"), S("NoProxy", ".internal"),
+      S("ProxyCACert", "/etc/p.pem"), BOOL("ProxyFromEnvironment", true), NULL);
+}
+
+static void assert_tls_proxy(const struct cfg_tls_proxy *t) {
+  ck_assert_str_eq(t->ca_cert, "/etc/ssl/ca.pem");
+  ck_assert_str_eq(t->ca_path, "/etc/ssl/certs");
+  ck_assert(!t->verify_peer);
+  ck_assert(!t->verify_host);
+  ck_assert_str_eq(t->client_cert, "/etc/c.pem");
+  ck_assert_str_eq(t->client_key, "/etc/c.key");
+  ck_assert_str_eq(t->client_key_pass, "kp");
+  ck_assert_str_eq(t->client_key_pass_file, "/etc/c.pass");
+  ck_assert_str_eq(t->proxy, "http://proxy:3128");
+  ck_assert_str_eq(t->proxy_user_file, "/etc/p.user");
+  ck_assert_uint_eq(t->no_proxy.n, 2);
+  ck_assert_str_eq(t->no_proxy.v[1], ".internal");
+  ck_assert_str_eq(t->proxy_ca_cert, "/etc/p.pem");
+  ck_assert(t->proxy_from_environment);
+}
+
+START_TEST(test_tls_proxy_keys) {
+  struct cfg c;
+  struct err err = {{0}};
+  int rc =
+      parse(PLUGIN(tls_proxy_block("Runscope"), tls_proxy_block("xmatters")),
+            &c, &err);
+  ck_assert_msg(rc == 0, "%s", err.msg);
+  assert_tls_proxy(&c.runscope.net);
+  assert_tls_proxy(&c.xmatters.net);
+  cfg_fini(&c);
+}
+END_TEST
+
+START_TEST(test_tls_proxy_defaults_and_errors) {
+  struct cfg c;
+  struct err err = {{0}};
+  ck_assert_int_eq(parse(PLUGIN(RUNSCOPE(S("Token", "t"))), &c, &err), 0);
+  ck_assert(c.runscope.net.verify_peer && c.runscope.net.verify_host);
+  ck_assert(c.xmatters.net.verify_peer && c.xmatters.net.verify_host);
+  cfg_fini(&c);
+  ck_assert_int_eq(parse(PLUGIN(XMATTERS(S("VerifyPeer", "maybe"))), &c, &err),
+                   -EINVAL);
+  ck_assert_has(err.msg, "<XMatters> VerifyPeer: expects true or false");
+  cfg_fini(&c);
+  ck_assert_int_eq(parse(PLUGIN(S("Proxy", "http://p:3128")), &c, &err),
+                   -EINVAL);
+  ck_assert_has(err.msg, "unknown option \"Proxy\" in <Plugin runscope>");
+  cfg_fini(&c);
+}
+END_TEST
+
 /* ---- the suite ---- */
 
 static void add(Suite *s, const char *name, const TTest *fn, int rows) {
@@ -926,5 +988,8 @@ Suite *unit_suite(void) {
       N_ROWS(bad_alerting));
   add(s, "alerting_bad_windows", test_alerting_bad_windows,
       N_ROWS(bad_windows));
+  add(s, "tls_proxy_keys", test_tls_proxy_keys, 0);
+  add(s, "tls_proxy_defaults_and_errors", test_tls_proxy_defaults_and_errors,
+      0);
   return s;
 }

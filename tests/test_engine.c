@@ -759,6 +759,155 @@ START_TEST(test_credentials) {
 }
 END_TEST
 
+/* ---- one test that cannot be read ---- */
+
+#define TEST2 "test-2"
+#define KEY2 EF_BUCKET "/" TEST2 "/env-2"
+#define TEST3 "test-3"
+#define KEY3 EF_BUCKET "/" TEST3 "/env-3"
+#define UNREADABLE "cannot be read"
+
+/* How often text occurs in the log. */
+static size_t log_count(const char *text) {
+  size_t n = 0;
+  for (const char *p = h.told.log; p != NULL && (p = strstr(p, text)) != NULL;
+       p += strlen(text))
+    n++;
+  return n;
+}
+
+struct bad_row {
+  const char *name;
+  enum ef_bad bad;
+  bool detail;     /* its detail is broken, else its results */
+  bool from_start; /* broken before its first read, else after one */
+};
+
+static const struct bad_row bad_rows[] = {
+    {"results: malformed JSON", EF_MALFORMED, false, false},
+    {"results: wrong types", EF_WRONG_TYPES, false, false},
+    {"results: 404", EF_NOT_FOUND, false, false},
+    {"results: oversize", EF_OVERSIZE, false, false},
+    {"results: malformed JSON, never read", EF_MALFORMED, false, true},
+    {"detail: malformed JSON", EF_MALFORMED, true, true},
+    {"detail: oversize", EF_OVERSIZE, true, true},
+};
+
+/* Three tests: test-1 fails, test-2 passes, test-3 fails (all paged or
+ * seen at T0, so that a pass of test-3 has an event to close). */
+static void three_tests(void) {
+  ef_add_test(&h.f, TEST2, "Search", "env-2", ENV_NAME);
+  ef_add_test(&h.f, TEST3, "Login", "env-3", ENV_NAME);
+  run("fail", T0 - 30);
+  ef_add_run(&h.f, 1, "us1", "pass", T0 - 40);
+  ef_add_run(&h.f, 2, "us1", "fail", T0 - 30);
+}
+
+/* Sets how test-2's detail or results answer. */
+static void break_test2(const struct bad_row *r, enum ef_bad bad) {
+  *(r->detail ? &h.f.tests[1].detail_bad : &h.f.tests[1].results_bad) = bad;
+}
+
+/* One cycle at t with test-2 unreadable: Runscope is asked at the normal
+ * pace (no back-off), test-2 again; a WARNING on its key only after
+ * OutageThreshold (120 s) since its first failure. */
+static void unreadable_cycle(const struct bad_row *r, double t, double since) {
+  size_t mark = h.f.n_reqs;
+  cycle_ok(t);
+  ck_assert_msg(ef_count(&h.f, EF_TESTS, NULL, mark) >= 1,
+                "%s: Runscope not asked at +%.0f", r->name, t - T0);
+  ck_assert_msg(ef_count(&h.f, r->detail ? EF_TEST : EF_RESULTS, TEST2, mark) ==
+                    1,
+                "%s: test-2 not asked again at +%.0f", r->name, t - T0);
+  ck_assert_msg(!logged("Backing off"), "%s: %s", r->name, h.told.log);
+  ck_assert_uint_eq(notes(ENGINE_WARNING, KEY2), t - since >= 120 ? 1 : 0);
+}
+
+/* One test whose results (or detail) answer malformed JSON, wrong types, a
+ * 404 or an oversized body costs that test alone: the others are read and
+ * judged in the same cycles (test-3's pass closes its event, test-1's new
+ * failure is read), the API is not backed off, the failure is counted
+ * and logged with growing gaps, test-2 is asked again every cycle, gets a
+ * WARNING on its key after OutageThreshold and an OKAY when it reads
+ * again. */
+START_TEST(test_one_bad_test) {
+  const struct bad_row *r = &bad_rows[_i];
+  h.cfg.outage_threshold = 120;
+  three_tests();
+  start(T0);
+  if (r->from_start)
+    break_test2(r, r->bad);
+  cycle_ok(T0);
+  ck_assert_uint_eq(ef_count(&h.f, EF_TRIGGER, KEY, 0), 1);
+  ck_assert_uint_eq(ef_count(&h.f, EF_TRIGGER, KEY3, 0), 1);
+  break_test2(r, r->bad);
+  double since = r->from_start ? T0 : T0 + 60;
+  ef_add_run(&h.f, 1, "us1", "pass", T0 + 50); /* test-2 has news */
+  size_t failures = r->from_start ? 1 : 0;
+  for (double t = T0 + 60; t <= T0 + 240; t += 30, failures++) {
+    size_t mark = h.f.n_reqs;
+    if (t == T0 + 90) /* test-3 passes */
+      ef_add_run(&h.f, 2, "us1", "pass", t - 10);
+    if (t == T0 + 150) /* test-1 fails again */
+      run("fail", t - 10);
+    unreadable_cycle(r, t, since);
+    if (t == T0 + 90) /* test-3's pass closes its event at once */
+      ck_assert_msg(ef_events_of(&h.f, KEY3, true) == 0, "%s", r->name);
+    if (t == T0 + 150) /* test-1's new failure is read at once */
+      ck_assert_uint_ge(ef_count(&h.f, EF_RESULTS, TEST_ID, mark), 1);
+  }
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+  ck_assert_uint_eq(notes(ENGINE_WARNING, KEY), 0);
+  ck_assert_msg(log_count(UNREADABLE) >= 1 && log_count(UNREADABLE) <= 3,
+                "%s: %zu lines for %zu failures", r->name,
+                log_count(UNREADABLE), failures);
+  ck_assert_double_ge(self_value("runscope_errors"), (double)failures);
+  ck_assert_double_ge(self_value("api_errors"), (double)failures);
+  break_test2(r, EF_GOOD);
+  cycle_ok(T0 + 270);
+  ck_assert_uint_eq(notes(ENGINE_OKAY, KEY2), 1);
+  ck_assert(logged("(" EF_BUCKET "/" TEST2 ") is read again"));
+  cycle_ok(T0 + 300);
+  ck_assert_uint_eq(notes(ENGINE_OKAY, KEY2), 1);
+  ck_assert_uint_eq(notes(ENGINE_WARNING, KEY2), 1);
+}
+END_TEST
+
+struct wide_row {
+  const char *name;
+  int rc;      /* a transport error, or 0 */
+  long status; /* else this answer */
+};
+
+static const struct wide_row wide_rows[] = {
+    {"503", 0, 503},
+    {"429", 0, 429},
+    {"timeout", -ETIMEDOUT, 0},
+    {"reset", -ECONNRESET, 0},
+    {"refused", -ECONNREFUSED, 0},
+};
+
+/* A results read that meets a struggling server (5xx, 429, no answer)
+ * still backs the whole API off: the next cycle within the back-off asks
+ * Runscope nothing, and no test is blamed for it. */
+START_TEST(test_server_trouble_backs_off) {
+  const struct wide_row *r = &wide_rows[_i];
+  three_tests();
+  start(T0);
+  ef_fail(&h.f, EF_RESULTS, r->rc, r->status, false, -1);
+  cycle_ok(T0);
+  size_t mark = h.f.n_reqs;
+  cycle_ok(T0 + 20);
+  ck_assert_msg(ef_count_api(&h.f, false, mark) == 0, "%s: called", r->name);
+  ck_assert_msg(logged("Backing off the Runscope API"), "%s", r->name);
+  ck_assert_msg(!logged(UNREADABLE), "%s: %s", r->name, h.told.log);
+  cycle_ok(T0 + 60);
+  cycle_ok(T0 + 120);
+  ck_assert_uint_eq(ef_count(&h.f, EF_TRIGGER, KEY, 0), 1);
+  ck_assert_uint_eq(ef_count(&h.f, EF_TRIGGER, KEY3, 0), 1);
+}
+END_TEST
+
 /* ---- thresholds, flap damping, maintenance windows (issue 15) ---- */
 
 /* A <Bucket> FailureThreshold 2: the first failure pages nobody, and its
@@ -872,6 +1021,116 @@ static void add(Suite *s, const char *name, const TTest *fn, int rows) {
   unit_add_case(s, name, fn, rows, setup, teardown);
 }
 
+/* ---- a person's termination, answers in doubt (issue 14) ---- */
+
+/* GETs of one event (EF_EVENT) since request number from. */
+static size_t event_gets(size_t from) {
+  return ef_count(&h.f, EF_EVENT, NULL, from);
+}
+
+/* A person terminated the event; a new failing run is confirmed against
+ * xMatters (one GET of the event) and pages in the cycle that reads it,
+ * not at the next reconciliation. */
+START_TEST(test_terminated_then_fail_pages_at_once) {
+  struct ef_event *ev = page(); /* checked at T0 + 60 */
+  ef_copy(ev->status, sizeof(ev->status), "TERMINATED");
+  size_t mark = h.f.n_reqs;
+  run("fail", T0 + 90);
+  cycle_ok(T0 + 120);
+  ck_assert_uint_eq(ef_count(&h.f, EF_EVENT, ev->id, mark), 1);
+  ck_assert_uint_eq(lookups(mark), 0);
+  ck_assert_uint_eq(triggers(mark), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 2);
+  ck_assert(logged("is over (TERMINATED)"));
+}
+END_TEST
+
+/* Still open: one GET for the new failing run, no trigger, and no other
+ * GET until a newer failing run. */
+START_TEST(test_still_open_confirmed_once) {
+  page();
+  size_t mark = h.f.n_reqs;
+  run("fail", T0 + 90);
+  cycle_ok(T0 + 120);
+  cycle_ok(T0 + 180);
+  ck_assert_uint_eq(event_gets(mark), 1);
+  ck_assert_uint_eq(triggers(mark), 0);
+  run("fail", T0 + 210);
+  cycle_ok(T0 + 240);
+  ck_assert_uint_eq(event_gets(mark), 2);
+  ck_assert_uint_eq(triggers(mark), 0);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+}
+END_TEST
+
+/* The GET fails: as before the check, the event is taken as open (no
+ * page), the error is counted and xMatters backed off. */
+START_TEST(test_confirm_error_stays_quiet) {
+  page();
+  ef_fail(&h.f, EF_EVENT, 0, 500, false, -1);
+  size_t mark = h.f.n_reqs;
+  run("fail", T0 + 90);
+  cycle_ok(T0 + 120);
+  ck_assert_uint_eq(event_gets(mark), 1);
+  ck_assert_uint_eq(triggers(mark), 0);
+  ck_assert(logged("HTTP 500"));
+  for (int i = 3; i <= 5; i++)
+    cycle_ok(T0 + 60 * i);
+  ck_assert_uint_eq(event_gets(mark), 1);
+  ck_assert_uint_eq(triggers(mark), 0);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+}
+END_TEST
+
+struct doubt_row {
+  const char *name;
+  long status;       /* the trigger's answer, not JSON */
+  bool created;      /* xMatters created the event before it */
+  double visibility; /* ... and shows it after this */
+  size_t sends;      /* triggers in all */
+};
+
+static const struct doubt_row doubt_rows[] = {
+    {"502 after creating", 502, true, 0, 1},
+    {"502 after creating, event shows up late", 502, true, 45, 1},
+    {"503 after creating, event shows up late", 503, true, 45, 1},
+    {"504 after creating, event shows up late", 504, true, 45, 1},
+    {"200 not JSON after creating", 200, true, 45, 1},
+    {"202 not JSON after creating", 202, true, 0, 1},
+    {"502, nothing created", 502, false, 0, 2},
+    {"200 not JSON, nothing created", 200, false, 0, 2},
+};
+
+/* A trigger answered a gateway's 502/503/504, or a 2xx without a
+ * requestId: the engine looks for the key's event before sending again,
+ * and sends again only when none showed up within PendingTimeout; one
+ * event in the end. */
+START_TEST(test_trigger_in_doubt) {
+  const struct doubt_row *r = &doubt_rows[_i];
+  h.cfg.interval = 20;
+  start(T0);
+  run("fail", T0 - 30);
+  h.f.visibility_delay = r->visibility;
+  ef_fail(&h.f, EF_TRIGGER, 0, r->status, r->created, -1);
+  cycle_ok(T0);
+  ck_assert_uint_eq(triggers(0), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), r->created ? 1 : 0);
+  size_t mark = h.f.n_reqs;
+  for (int i = 1; i <= 6; i++)
+    cycle_ok(T0 + 20 * i);
+  const struct ef_req *look = ef_first(&h.f, EF_EVENTS, KEY, mark);
+  const struct ef_req *again = ef_first(&h.f, EF_TRIGGER, KEY, mark);
+  ck_assert_ptr_nonnull(look);
+  ck_assert_msg(again == NULL || (look < again && again->at >= T0 + 60),
+                "%s: sent again at +%.0f", r->name, again->at - T0);
+  ck_assert_msg(triggers(0) == r->sends, "%s: %zu triggers", r->name,
+                triggers(0));
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, false), 1);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("engine");
   add(s, "fail_pages_once", test_fail_pages_once, 0);
@@ -887,6 +1146,14 @@ Suite *unit_suite(void) {
   add(s, "unfinished_then_fail", test_unfinished_then_fail, 0);
   add(s, "regions", test_regions, 0);
   add(s, "person_terminates", test_person_terminates, 0);
+  add(s, "one_bad_test", test_one_bad_test, N_ROWS(bad_rows));
+  add(s, "server_trouble_backs_off", test_server_trouble_backs_off,
+      N_ROWS(wide_rows));
+  add(s, "terminated_then_fail_pages_at_once",
+      test_terminated_then_fail_pages_at_once, 0);
+  add(s, "still_open_confirmed_once", test_still_open_confirmed_once, 0);
+  add(s, "confirm_error_stays_quiet", test_confirm_error_stays_quiet, 0);
+  add(s, "trigger_in_doubt", test_trigger_in_doubt, N_ROWS(doubt_rows));
   add(s, "bucket_threshold_survives_restart",
       test_bucket_threshold_survives_restart, 0);
   add(s, "flapping_warns_once", test_flapping_warns_once, 0);

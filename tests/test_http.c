@@ -339,7 +339,10 @@ static int srv_get(struct srv *s, const int *field) {
 /* ---- helpers ---- */
 
 static struct http_client *client(long timeout_ms, size_t max) {
-  struct http_opts o = {timeout_ms, max, "test-agent/1", 1};
+  struct http_opts o = {.timeout_ms = timeout_ms,
+                        .max_response_bytes = max,
+                        .user_agent = "test-agent/1",
+                        .max_parallel = 1};
   struct http_client *c = http_new(&o);
   ck_assert_ptr_nonnull(c);
   return c;
@@ -1051,7 +1054,10 @@ static double batch_run(struct http_client *c, struct batch *b) {
 
 static struct http_client *parallel_client(size_t parallel, long timeout_ms,
                                            size_t max) {
-  struct http_opts o = {timeout_ms, max, "test-agent/1", parallel};
+  struct http_opts o = {.timeout_ms = timeout_ms,
+                        .max_response_bytes = max,
+                        .user_agent = "test-agent/1",
+                        .max_parallel = parallel};
   struct http_client *c = http_new(&o);
   ck_assert_ptr_nonnull(c);
   return c;
@@ -1316,6 +1322,133 @@ END_TEST
 
 /* ---- the suite ---- */
 
+/* ---- TLS and proxy options (net) ---- */
+
+/* A client with the TLS and proxy options t, for the <Runscope> block. */
+static struct http_client *net_client(const struct cfg_tls_proxy *t) {
+  struct http_opts o = {.timeout_ms = 5000,
+                        .max_response_bytes = 4096,
+                        .user_agent = "test-agent/1",
+                        .max_parallel = 1,
+                        .net = t,
+                        .api = "Runscope",
+                        .block = "<Runscope>"};
+  struct http_client *c = http_new(&o);
+  ck_assert_ptr_nonnull(c);
+  return c;
+}
+
+static int get(struct http_client *c, const char *url, struct err *err) {
+  struct http_request req = {.method = "GET", .url = url};
+  struct http_response resp;
+  http_response_init(&resp, 4096);
+  int rc = http_do(c, &req, &resp, err);
+  http_response_fini(&resp);
+  return rc;
+}
+
+/* A proxy that answers 407: the request goes to the proxy with its
+ * credentials, the error names ProxyUserFile, the problem is new once and
+ * ends with the next complete answer; the password shows nowhere. */
+START_TEST(test_proxy_407) {
+  static const struct srv_reply r[] = {
+      {SRV_REPLY, 407, "Proxy-Authenticate: Basic realm=\"p\"\r\n", "no", 0},
+      {SRV_REPLY, 407, "Proxy-Authenticate: Basic realm=\"p\"\r\n", "no", 0},
+      {SRV_REPLY, 200, NULL, "ok", 0}};
+  struct srv *s = srv_start(r, 3);
+  char proxy[128];
+  url_for(proxy, sizeof(proxy), s->port, "");
+  struct cfg_tls_proxy t;
+  cfg_tls_proxy_init(&t);
+  t.proxy_url = proxy;
+  t.proxy_user = "bob";
+  t.proxy_password = "PROXYSECRET";
+  struct http_client *c = net_client(&t);
+  struct err err = {{0}};
+  bool fresh;
+  ck_assert_int_eq(get(c, "http://api.example.invalid/v1?x=1", &err),
+                   -ECONNREFUSED);
+  ck_assert_ptr_nonnull(strstr(err.msg, "check ProxyUserFile"));
+  struct srv_request got = srv_request(s, 0);
+  ck_assert_int_eq(
+      strncmp(got.head, "GET http://api.example.invalid/v1?x=1 HTTP/1.1", 45),
+      0);
+  /* base64("bob:PROXYSECRET") */
+  ck_assert_ptr_nonnull(
+      strstr(got.head, "Proxy-Authorization: Basic Ym9iOlBST1hZU0VDUkVU\r\n"));
+  ck_assert_str_eq(http_problem(c, &fresh),
+                   "Runscope http://api.example.invalid: the proxy answered "
+                   "HTTP 407 (Proxy Authentication Required); check "
+                   "ProxyUserFile (the proxy's user and password) in "
+                   "<Runscope>");
+  ck_assert(fresh);
+  ck_assert_int_eq(get(c, "http://api.example.invalid/v1", &err),
+                   -ECONNREFUSED);
+  http_problem(c, &fresh);
+  ck_assert(!fresh); /* the same problem again: logged once */
+  ck_assert_ptr_null(strstr(err.msg, "PROXYSECRET"));
+  ck_assert_int_eq(get(c, "http://api.example.invalid/v1", &err), 0);
+  ck_assert_str_eq(http_problem(c, &fresh), "");
+  http_free(c);
+  srv_stop(s);
+}
+END_TEST
+
+/* Without Proxy the environment's proxy is ignored (the request reaches
+ * the server, not the dead proxy of http_proxy); with
+ * ProxyFromEnvironment, and without net at all, it is used. */
+START_TEST(test_environment_proxy_ignored) {
+  static const struct srv_reply r[] = {{SRV_REPLY, 200, NULL, "hi", 0}};
+  struct srv *s = srv_start(r, 1);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/x");
+  setenv("http_proxy", "http://127.0.0.1:1", 1);
+  unsetenv("no_proxy");
+  unsetenv("NO_PROXY");
+  struct cfg_tls_proxy t;
+  cfg_tls_proxy_init(&t);
+  struct http_client *c = net_client(&t);
+  struct err err = {{0}};
+  ck_assert_msg(get(c, url, &err) == 0, "%s", err.msg);
+  http_free(c);
+  t.proxy_from_environment = true;
+  c = net_client(&t);
+  ck_assert_int_eq(get(c, url, &err), -ECONNREFUSED);
+  http_free(c);
+  c = client(5000, 4096);
+  ck_assert_int_eq(get(c, url, &err), -ECONNREFUSED);
+  http_free(c);
+  unsetenv("http_proxy");
+  srv_stop(s);
+}
+END_TEST
+
+/* With Proxy, the environment's no_proxy does not bypass it (NoProxy
+ * does). */
+START_TEST(test_no_proxy_from_config_only) {
+  static const struct srv_reply r[] = {{SRV_REPLY, 200, NULL, "hi", 0}};
+  struct srv *s = srv_start(r, 1);
+  char url[128];
+  url_for(url, sizeof(url), s->port, "/x");
+  setenv("no_proxy", "*", 1);
+  struct cfg_tls_proxy t;
+  cfg_tls_proxy_init(&t);
+  t.proxy_url = "http://127.0.0.1:1";
+  struct http_client *c = net_client(&t);
+  struct err err = {{0}};
+  ck_assert_int_eq(get(c, url, &err), -ECONNREFUSED); /* to the proxy */
+  http_free(c);
+  ck_assert_int_eq(cfg_list_add(&t.no_proxy, "example.com"), 0);
+  ck_assert_int_eq(cfg_list_add(&t.no_proxy, "127.0.0.1"), 0);
+  c = net_client(&t);
+  ck_assert_msg(get(c, url, &err) == 0, "%s", err.msg);
+  http_free(c);
+  cfg_list_fini(&t.no_proxy);
+  unsetenv("no_proxy");
+  srv_stop(s);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("http");
   TCase *tc = tcase_create("redact_url");
@@ -1376,6 +1509,11 @@ Suite *unit_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("protocols");
   tcase_add_loop_test(tc, test_other_protocols, 0, N(other_schemes));
+  suite_add_tcase(s, tc);
+  tc = tcase_create("net");
+  tcase_add_test(tc, test_proxy_407);
+  tcase_add_test(tc, test_environment_proxy_ignored);
+  tcase_add_test(tc, test_no_proxy_from_config_only);
   suite_add_tcase(s, tc);
   return s;
 }

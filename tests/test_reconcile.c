@@ -1178,7 +1178,8 @@ END_TEST
 
 /* An event adopted on a failing key covers the failure: nothing is
  * created, not for newer failing runs either while the event stays
- * active, nor when a person then terminates it. */
+ * active (each is confirmed by a lookup), nor when a person then
+ * terminates it. */
 START_TEST(test_adopt_failing) {
   struct recon *r = recon_new();
   observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
@@ -1199,9 +1200,9 @@ START_TEST(test_adopt_failing) {
     ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
     ck_assert_double_eq(k->alerted_through, 190 + 100 * i);
   }
-  ck_assert_uint_eq(lookups, 3); /* every reconcile_interval: still active */
-  ck_assert_uint_eq(look_up(r, 1200, KEY, NULL, 0), 1); /* terminated */
-  plan(r, 1200);
+  ck_assert_uint_eq(lookups, 10); /* each new failing run: still active */
+  ck_assert_uint_eq(look_up(r, 1400, KEY, NULL, 0), 1); /* terminated */
+  plan(r, 1400);
   ck_assert_int_eq(k->ev, REC_EV_NONE);
   ck_assert_uint_eq(r->last.n, 0);
   recon_free(r);
@@ -1302,32 +1303,33 @@ START_TEST(test_adopt_requested) {
 }
 END_TEST
 
-/* A failing run seen while the event is active is that event's: when a
- * person terminates the event before the next lookup, the run does not
+/* A failing run seen while the event is active, and confirmed so, is that
+ * event's: when a person terminates the event after that, the run does not
  * page again; a still newer failing run pages, once. */
 START_TEST(test_active_covers_failures) {
   struct recon *r = recon_new();
   make_active(r); /* failing at 90, checked at 110 */
   observe(r, mkrun("us1", RS_RESULT_FAIL, 190));
-  ck_assert_uint_eq(look_up(r, 200, KEY, IDS("ev-1")), 0);
+  ck_assert_uint_eq(look_up(r, 200, KEY, IDS("ev-1")), 1);
   plan(r, 200);
   ck_assert_uint_eq(r->last.n, 0);
   ck_assert_double_eq(key_of(r, KEY)->alerted_through, 190);
-  /* a person terminated ev-1; reconcile_interval after 110 */
-  ck_assert_uint_eq(look_up(r, 410, KEY, NULL, 0), 1);
-  plan(r, 410);
+  /* a person terminated ev-1; reconcile_interval after the check at 200 */
+  ck_assert_uint_eq(look_up(r, 410, KEY, NULL, 0), 0);
+  ck_assert_uint_eq(look_up(r, 500, KEY, NULL, 0), 1);
+  plan(r, 500);
   ck_assert_int_eq(key_of(r, KEY)->ev, REC_EV_NONE);
   ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   for (int i = 0; i < 3; i++) {
     observe(r, mkrun("us1", RS_RESULT_FAIL, 190));
-    ck_assert_uint_eq(look_up(r, 420 + 10 * i, KEY, NULL, 0), 0);
-    plan(r, 420 + 10 * i);
+    ck_assert_uint_eq(look_up(r, 520 + 10 * i, KEY, NULL, 0), 0);
+    plan(r, 520 + 10 * i);
     ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   }
-  observe(r, mkrun("us1", RS_RESULT_FAIL, 490));
-  page_at(r, KEY, 500, "req-2");
-  look_up(r, 510, KEY, IDS("ev-2"));
-  plan(r, 510);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 590));
+  page_at(r, KEY, 600, "req-2");
+  look_up(r, 610, KEY, IDS("ev-2"));
+  plan(r, 610);
   ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
   recon_free(r);
 }
@@ -1789,6 +1791,85 @@ static TCase *add(Suite *s, const char *name, const TTest *fn, int rows) {
   return tc;
 }
 
+/* ---- confirming an open event before a new failure is its (issue 14) ---- */
+
+/* A new failing run of a key whose event is active is asked about (a
+ * confirmation, not a search); a person terminated the event: the run
+ * pages in that same cycle, not at the next reconciliation. */
+START_TEST(test_confirm_terminated_pages) {
+  struct recon *r = recon_new();
+  struct rec_key *k = make_active(r); /* failing at 90, checked at 110 */
+  ck_assert(!rec_lookup_confirms(k, &r->o, 120)); /* nothing new */
+  ck_assert_uint_eq(look_up(r, 120, KEY, NULL, 0), 0);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 130));
+  ck_assert(rec_lookup_confirms(k, &r->o, 140));
+  ck_assert_uint_eq(look_up(r, 140, KEY, NULL, 0), 1); /* ev-1 is over */
+  plan(r, 140);
+  ck_assert_uint_eq(count(r, REC_CREATE, KEY), 1);
+  ck_assert_int_eq(k->ev, REC_EV_NONE);
+  recon_free(r);
+}
+END_TEST
+
+/* Still open: the run is the event's, and is not asked about again; the
+ * next failing run is (once). */
+START_TEST(test_confirm_still_open) {
+  struct recon *r = recon_new();
+  struct rec_key *k = make_active(r);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 130));
+  ck_assert_uint_eq(look_up(r, 140, KEY, IDS("ev-1")), 1);
+  plan(r, 140);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  ck_assert_double_eq(k->alerted_through, 130);
+  ck_assert(!rec_lookup_confirms(k, &r->o, 150));
+  ck_assert_uint_eq(look_up(r, 150, KEY, IDS("ev-1")), 0);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 155));
+  ck_assert_uint_eq(look_up(r, 160, KEY, IDS("ev-1")), 1);
+  ck_assert_uint_eq(look_up(r, 170, KEY, IDS("ev-1")), 0);
+  recon_free(r);
+}
+END_TEST
+
+/* A confirmation that xMatters did not answer keeps today's rule: the
+ * event is taken as open, the run as its, and nothing pages. */
+START_TEST(test_confirm_failed_assumes_open) {
+  struct recon *r = recon_new();
+  struct rec_key *k = make_active(r);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 130));
+  size_t *which = NULL, n = 0;
+  ck_assert_int_eq(rec_plan_lookups(&r->st, &r->o, 140, &which, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  free(which);
+  rec_confirm_failed(k, &r->o);
+  ck_assert(!k->looked_up);
+  plan(r, 140);
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
+  ck_assert_double_eq(k->alerted_through, 130);
+  ck_assert_double_eq(k->checked_at, 110);
+  ck_assert_uint_eq(look_up(r, 150, KEY, IDS("ev-1")), 0);
+  recon_free(r);
+}
+END_TEST
+
+/* A pass, or a reconciliation due, is a search of the key's events, not
+ * a confirmation; so is a key without a known event. */
+START_TEST(test_confirm_only_new_failures) {
+  struct recon *r = recon_new();
+  struct rec_key *k = make_active(r);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 130));
+  ck_assert(rec_lookup_confirms(k, &r->o, 140));
+  ck_assert(!rec_lookup_confirms(k, &r->o, 110 + r->o.reconcile_interval));
+  observe(r, mkrun("us1", RS_RESULT_PASS, 135));
+  ck_assert(!rec_lookup_confirms(k, &r->o, 140));
+  struct recon *r2 = recon_new();
+  observe(r2, mkrun("us1", RS_RESULT_FAIL, 90));
+  ck_assert(!rec_lookup_confirms(key_of(r2, KEY), &r2->o, 100));
+  recon_free(r2);
+  recon_free(r);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("reconcile");
   add(s, "make_key", test_make_key, N_ROWS(key_rows));
@@ -1851,5 +1932,9 @@ Suite *unit_suite(void) {
   add(s, "maintenance_failure_pages_at_end",
       test_maintenance_failure_pages_at_end, 0);
   add(s, "maintenance_recoveries", test_maintenance_recoveries, 0);
+  add(s, "confirm_terminated_pages", test_confirm_terminated_pages, 0);
+  add(s, "confirm_still_open", test_confirm_still_open, 0);
+  add(s, "confirm_failed_assumes_open", test_confirm_failed_assumes_open, 0);
+  add(s, "confirm_only_new_failures", test_confirm_only_new_failures, 0);
   return s;
 }

@@ -426,21 +426,43 @@ START_TEST(trigger_basic) {
   answer(&fk, 202, "");
   answer(&fk, 200, "Accepted");
   answer(&fk, 201, "{\"id\": 2132004}");
+  answer(&fk, 202, "{\"requestId\": \"r7\"}");
   struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
   char id[XM_ID_MAX] = "stale";
   struct err err;
-  /* 202 without a body is accepted, with no requestId */
-  ck_assert_int_eq(xm_trigger(xm, TRIGGER, &req, id, sizeof(id), &err), 0);
+  /* a 2xx without a requestId leaves the create in doubt: -EPROTO, which
+   * xm_create_outcome calls XM_MAYBE_CREATED (issue 14) */
+  ck_assert_int_eq(xm_trigger(xm, TRIGGER, &req, id, sizeof(id), &err),
+                   -EPROTO);
   ck_assert_str_eq(id, "");
+  ck_assert_str_eq(err.msg, "xMatters API: POST " TRIGGER
+                            ": HTTP 202 answer without a requestId");
   assert_req(0, "POST", TRIGGER, USER, PASSWORD);
   /* so is a 2xx that is not JSON, or lacks requestId */
   strcpy(id, "stale");
   ck_assert_int_eq(xm_trigger(xm, TRIGGER "?x=1", &req, id, sizeof(id), &err),
-                   0);
+                   -EPROTO);
   ck_assert_str_eq(id, "");
+  ck_assert(strncmp(err.msg,
+                    "xMatters API: POST " TRIGGER
+                    "?x=1: HTTP 200 answer without a requestId: ",
+                    strlen("xMatters API: POST " TRIGGER "?x=1: HTTP 200 "
+                           "answer without a requestId: ")) == 0);
   assert_req(1, "POST", TRIGGER "?x=1", USER, PASSWORD);
   strcpy(id, "stale");
+  ck_assert_int_eq(xm_trigger(xm, TRIGGER, &req, id, sizeof(id), &err),
+                   -EPROTO);
+  ck_assert_str_eq(id, "");
   ck_assert_int_eq(xm_trigger(xm, TRIGGER, &req, id, sizeof(id), &err), 0);
+  ck_assert_str_eq(id, "r7");
+}
+END_TEST
+
+/* Forward mode's post takes any 2xx as accepted, as before. */
+START_TEST(post_json_any_2xx) {
+  answer(&fk, 200, "<html>OK</html>");
+  char id[XM_ID_MAX] = "stale";
+  ck_assert_int_eq(xm_post_json(xm, TRIGGER, "{}", 2, id, sizeof(id), NULL), 0);
   ck_assert_str_eq(id, "");
 }
 END_TEST
@@ -482,9 +504,18 @@ static const struct {
      "Request: The property runscope_key is not defined on this form"},
     {429, NULL, "", 60, -EAGAIN,
      "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 429"},
-    {503, NULL, "<html><body>\n\nUpstream down</body></html>", -1, -EAGAIN,
+    {503, NULL, "<html><body>\n\nUpstream down</body></html>", -1, -EREMOTEIO,
      "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 503: "
      "<html><body> Upstream down</body></html>"},
+    /* a gateway's answer may come after xMatters accepted the event */
+    {502, NULL, "Bad Gateway", -1, -EREMOTEIO,
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 502: Bad "
+     "Gateway"},
+    {504, NULL, "", -1, -EREMOTEIO,
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 504"},
+    /* xMatters' own error: nothing was created */
+    {500, NULL, "", -1, -EAGAIN,
+     "xMatters API: POST " TRIGGER "?apiKey=REDACTED&src=rs: HTTP 500"},
     /* an error body that echoes the key does not leak it */
     {401, NULL,
      "{\"code\": 401, \"reason\": \"Unauthorized\", \"message\": "
@@ -600,7 +631,8 @@ static const struct {
     /* never sent */
     {-ECONNREFUSED, XM_NOT_CREATED},
     {-ENOMEM, XM_NOT_CREATED},
-    /* a lost answer, or one of another kind: it may exist */
+    /* a lost answer, a gateway's, or one of another kind: it may exist */
+    {-EREMOTEIO, XM_MAYBE_CREATED},
     {-ETIMEDOUT, XM_MAYBE_CREATED},
     {-ECONNRESET, XM_MAYBE_CREATED},
     {-EIO, XM_MAYBE_CREATED},
@@ -617,23 +649,30 @@ END_TEST
 static const struct {
   int transport_rc; /* 0: the status below answers */
   long status;
+  const char *body;
   enum xm_create_outcome outcome;
 } trigger_outcomes[] = {
-    {0, 202, XM_CREATED},
-    {0, 200, XM_CREATED},
-    {0, 400, XM_NOT_CREATED},
-    {0, 401, XM_NOT_CREATED},
-    {0, 404, XM_NOT_CREATED},
-    {0, 429, XM_NOT_CREATED},
-    {0, 503, XM_NOT_CREATED},
-    {0, 302, XM_MAYBE_CREATED},
-    {-ETIMEDOUT, 0, XM_MAYBE_CREATED},
-    {-ECONNRESET, 0, XM_MAYBE_CREATED},
-    {-ECONNREFUSED, 0, XM_NOT_CREATED},
+    {0, 202, "{\"requestId\": \"r1\"}", XM_CREATED},
+    {0, 200, "{\"requestId\": \"r1\"}", XM_CREATED},
+    {0, 400, "{}", XM_NOT_CREATED},
+    {0, 401, "{}", XM_NOT_CREATED},
+    {0, 404, "{}", XM_NOT_CREATED},
+    {0, 429, "{}", XM_NOT_CREATED},
+    {0, 500, "{}", XM_NOT_CREATED},
+    /* answers that may come after xMatters accepted the event */
+    {0, 502, "<html>Bad Gateway</html>", XM_MAYBE_CREATED},
+    {0, 503, "{}", XM_MAYBE_CREATED},
+    {0, 504, "", XM_MAYBE_CREATED},
+    {0, 202, "<html>Accepted</html>", XM_MAYBE_CREATED},
+    {0, 200, "{}", XM_MAYBE_CREATED},
+    {0, 302, "{}", XM_MAYBE_CREATED},
+    {-ETIMEDOUT, 0, "", XM_MAYBE_CREATED},
+    {-ECONNRESET, 0, "", XM_MAYBE_CREATED},
+    {-ECONNREFUSED, 0, "", XM_NOT_CREATED},
 };
 
 START_TEST(trigger_outcome) {
-  answer(&fk, trigger_outcomes[_i].status, "{}");
+  answer(&fk, trigger_outcomes[_i].status, trigger_outcomes[_i].body);
   fk.answers[0].rc = trigger_outcomes[_i].transport_rc;
   struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
   char id[XM_ID_MAX];
@@ -920,13 +959,17 @@ END_TEST
   BASE "/api/xm/1/events?status=" statuses "&embed=properties&limit=100"
 #define CHECK_Q BASE "/api/xm/1/events?status=ACTIVE&limit=1"
 
+static bool capped; /* what the last xm_list_active said */
+
 START_TEST(list_active_pages) {
   answer_fixture(&fk, 200, "xmatters_events_page1.json");
   answer_fixture(&fk, 200, "xmatters_events_page2.json");
   struct xm_event *ev = NULL;
   size_t n = 0;
   struct err err;
-  ck_assert_int_eq(xm_list_active(xm, &ev, &n, &err), 0);
+  capped = true;
+  ck_assert_int_eq(xm_list_active(xm, NULL, &ev, &n, &capped, &err), 0);
+  ck_assert(!capped);
   ck_assert_uint_eq(fk.n_reqs, 2);
   assert_req(0, "GET", LIST_Q("ACTIVE,SUSPENDED"), USER, PASSWORD);
   assert_req(1, "GET",
@@ -951,7 +994,7 @@ START_TEST(list_active_keyless_dropped) {
   answer_fixture(&fk, 200, "xmatters_events.json");
   struct xm_event *ev = NULL;
   size_t n = 0;
-  ck_assert_int_eq(xm_list_active(xm, &ev, &n, NULL), 0);
+  ck_assert_int_eq(xm_list_active(xm, NULL, &ev, &n, &capped, NULL), 0);
   ck_assert_uint_eq(fk.n_reqs, 1);
   assert_req(0, "GET", LIST_Q("ACTIVE,SUSPENDED"), USER, PASSWORD);
   ck_assert_uint_eq(n, 1);
@@ -965,7 +1008,7 @@ START_TEST(list_active_keyless_dropped) {
          "{\"data\": [{\"id\": \"e1\", \"properties\": {\"runscope\": "
          "\"x\", \"runscope_keys\": \"y\"}}, {\"id\": \"e2\"}]}");
   n = 9;
-  ck_assert_int_eq(xm_list_active(xm, &ev, &n, NULL), 0);
+  ck_assert_int_eq(xm_list_active(xm, NULL, &ev, &n, &capped, NULL), 0);
   ck_assert_uint_eq(n, 0);
   free(ev);
 }
@@ -983,7 +1026,7 @@ START_TEST(list_active_status_fallback) {
          "{\"id\": \"e3\", \"status\": \"SUSPENDED\"}]}");
   struct xm_event *ev = NULL;
   size_t n = 0;
-  ck_assert_int_eq(xm_list_active(xm, &ev, &n, NULL), 0);
+  ck_assert_int_eq(xm_list_active(xm, NULL, &ev, &n, &capped, NULL), 0);
   ck_assert_uint_eq(fk.n_reqs, 3);
   assert_req(1, "GET", LIST_Q("ACTIVE"), USER, PASSWORD);
   assert_req(2, "GET", LIST_Q("SUSPENDED"), USER, PASSWORD);
@@ -1000,7 +1043,7 @@ START_TEST(list_active_no_credentials) {
   answer_fixture(&fk, 200, "xmatters_events_empty.json");
   struct xm_event *ev = NULL;
   size_t n = 9;
-  ck_assert_int_eq(xm_list_active(anon, &ev, &n, NULL), 0);
+  ck_assert_int_eq(xm_list_active(anon, NULL, &ev, &n, &capped, NULL), 0);
   ck_assert_uint_eq(n, 0);
   assert_req(0, "GET", LIST_Q("ACTIVE,SUSPENDED"), NULL, NULL);
   free(ev);
@@ -1015,7 +1058,7 @@ START_TEST(list_active_second_page_fails) {
   struct xm_event *ev = (struct xm_event *)&fk;
   size_t n = 9;
   struct err err;
-  ck_assert_int_eq(xm_list_active(xm, &ev, &n, &err), -EAGAIN);
+  ck_assert_int_eq(xm_list_active(xm, NULL, &ev, &n, &capped, &err), -EAGAIN);
   ck_assert_uint_eq(fk.n_reqs, 2);
   ck_assert_ptr_null(ev);
   ck_assert_uint_eq(n, 0);
@@ -1030,7 +1073,8 @@ START_TEST(list_status_errno) {
   struct xm_event *ev = (struct xm_event *)&fk;
   size_t n = 4;
   struct err err;
-  ck_assert_int_eq(xm_list_active(xm, &ev, &n, &err), find_statuses[_i].rc);
+  ck_assert_int_eq(xm_list_active(xm, NULL, &ev, &n, &capped, &err),
+                   find_statuses[_i].rc);
   ck_assert_str_eq(err.msg, find_statuses[_i].msg);
   assert_no_secrets(&err);
   ck_assert_ptr_null(ev);
@@ -1450,6 +1494,64 @@ START_TEST(terminate_body) {
 }
 END_TEST
 
+/* ---- the sweep: its page cap and its Plan and Form (issue 14) ---- */
+
+/* A list that goes on past the cap is a partial result: the events of the
+ * pages read, and capped; the key search stays bounded by an error. */
+START_TEST(list_active_capped) {
+  for (int i = 0; i < XM_SWEEP_PAGES_MAX + 5; i++) {
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"data\": [{\"id\": \"e%d\", \"status\": \"ACTIVE\", "
+             "\"properties\": {\"runscope_key#en\": \"b/t/e%d\"}}], "
+             "\"links\": {\"next\": \"/api/xm/1/events?offset=%d\"}}",
+             i, i, i + 1);
+    answer(&fk, 200, body);
+  }
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  struct err err = {{0}};
+  capped = false;
+  ck_assert_int_eq(xm_list_active(xm, NULL, &ev, &n, &capped, &err), 0);
+  ck_assert(capped);
+  ck_assert_uint_eq(fk.n_reqs, XM_SWEEP_PAGES_MAX);
+  ck_assert_uint_eq(n, XM_SWEEP_PAGES_MAX);
+  ck_assert_str_eq(ev[0].runscope_key, "b/t/e0");
+  ck_assert_str_eq(ev[n - 1].id, "e99");
+  ck_assert_str_eq(err.msg, "");
+  free(ev);
+}
+END_TEST
+
+/* Plan and Form narrow the sweep: sent encoded, as configured (a name or
+ * an id); "" is no filter. */
+START_TEST(list_active_scope) {
+  answer_fixture(&fk, 200, "xmatters_events_empty.json");
+  answer_fixture(&fk, 200, "xmatters_events_empty.json");
+  answer_fixture(&fk, 200, "xmatters_events_empty.json");
+  struct xm_event *ev = NULL;
+  size_t n = 0;
+  const struct xm_scope both = {"Runscope & Co", "Test failed"};
+  ck_assert_int_eq(xm_list_active(xm, &both, &ev, &n, &capped, NULL), 0);
+  assert_req(0, "GET",
+             BASE "/api/xm/1/events?status=ACTIVE,SUSPENDED&embed=properties"
+                  "&plan=Runscope%20%26%20Co&form=Test%20failed&limit=100",
+             USER, PASSWORD);
+  free(ev);
+  const struct xm_scope form_id = {"", "b593c84c-497d-461d-9521-7d9a2d09a4f3"};
+  ck_assert_int_eq(xm_list_active(xm, &form_id, &ev, &n, &capped, NULL), 0);
+  assert_req(1, "GET",
+             BASE "/api/xm/1/events?status=ACTIVE,SUSPENDED&embed=properties"
+                  "&form=b593c84c-497d-461d-9521-7d9a2d09a4f3&limit=100",
+             USER, PASSWORD);
+  free(ev);
+  const struct xm_scope none = {NULL, NULL};
+  ck_assert_int_eq(xm_list_active(xm, &none, &ev, &n, &capped, NULL), 0);
+  assert_req(2, "GET", LIST_Q("ACTIVE,SUSPENDED"), USER, PASSWORD);
+  free(ev);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("xmatters");
   TCase *tc = tcase_create("trigger body");
@@ -1470,6 +1572,7 @@ Suite *unit_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, trigger_api_key);
   tcase_add_test(tc, trigger_basic);
+  tcase_add_test(tc, post_json_any_2xx);
   tcase_add_test(tc, trigger_no_credentials);
   tcase_add_loop_test(tc, trigger_status_errno, 0, N(trigger_statuses));
   tcase_add_test(tc, trigger_transport_error);
@@ -1530,6 +1633,11 @@ Suite *unit_suite(void) {
   tcase_add_loop_test(tc, parse_event, 0, N(events));
   tcase_add_loop_test(tc, error_text, 0, N(error_texts));
   tcase_add_test(tc, terminate_body);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("the sweep's page cap, Plan and Form");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, list_active_capped);
+  tcase_add_test(tc, list_active_scope);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -4,10 +4,13 @@
  *
  * Open questions about the real API and what this side does about them
  * (docs/xmatters-api.md, sections 2-4, 7 and 9):
- *  - A trigger answers 202 {"requestId": ...}; an empty, non-JSON or
- *    requestId-less 2xx body still counts as accepted (request id ""): the
- *    event was probably created, and calling it a failure would make the
- *    caller trigger a duplicate.
+ *  - A trigger answers 202 {"requestId": ...}. A 2xx of xm_trigger whose
+ *    body is empty, not JSON or without a requestId is -EPROTO: something
+ *    (a proxy, a gateway) answered, and the event may or may not exist, so
+ *    the caller looks for it before sending again (xm_create_outcome). A
+ *    502, 503 or 504 to a trigger is -EREMOTEIO for the same reason: a
+ *    gateway may answer so after xMatters accepted the event. xm_post_json
+ *    (forward mode) still takes any 2xx as accepted.
  *  - Whether propertyName needs a language suffix is open; the plain name is
  *    sent.
  *  - xMatters' default propertyValueOperator, CONTAINS, would
@@ -38,7 +41,7 @@
 
 #define XM_EVENTS_PATH "/api/xm/1/events"
 #define XM_LIMIT 100
-#define XM_MAX_PAGES 100        /* 10000 events: a bound against loops */
+#define XM_MAX_PAGES XM_SWEEP_PAGES_MAX /* 10000 events */
 #define XM_BODY_MAX (64u << 20) /* outer bound; the http client's cap wins */
 #define XM_URL_MAX 4096
 #define XM_BODY_OUT_MAX (1u << 20) /* a body we send */
@@ -197,9 +200,36 @@ static int xm_get(struct xm_client *c, struct call *call, const char *url,
 
 /* ---- triggers ---- */
 
-int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
-                 size_t len, char *ret_request_id, size_t size,
-                 struct err *err) {
+/* A gateway's error: the request may have reached xMatters before it. */
+static bool gateway_status(long status) {
+  return status == 502 || status == 503 || status == 504;
+}
+
+/* Reads the requestId of a trigger's 2xx answer into ret_request_id. A
+ * strict caller gets -EPROTO, with err set, when there is none. */
+static int answer_request_id(const struct xm_client *c, const struct call *call,
+                             const struct http_response *resp, bool strict,
+                             char *ret_request_id, size_t size,
+                             struct err *err) {
+  char id[XM_ID_MAX] = "";
+  struct err cause = {{0}};
+  int rc = xm_parse_request_id(resp->body.data, resp->body.len, c->max_depth,
+                               id, sizeof(id), &cause);
+  if (size > 0)
+    snprintf(ret_request_id, size, "%s", rc == 0 ? id : "");
+  if (!strict || (rc == 0 && id[0] != '\0'))
+    return 0;
+  err_set(err, "HTTP %ld answer without a requestId%s%s", resp->status,
+          cause.msg[0] ? ": " : "", cause.msg);
+  call_error(c, call, err);
+  return -EPROTO;
+}
+
+/* POSTs body to trigger_url: xm_post_json, or, strict, xm_trigger (see
+ * the top of the file). */
+static int post_trigger(struct xm_client *c, const char *trigger_url,
+                        const char *body, size_t len, bool strict,
+                        char *ret_request_id, size_t size, struct err *err) {
   struct call call = {.method = "POST"};
   struct http_response resp;
   if (size > 0)
@@ -219,13 +249,19 @@ int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
   }
   http_response_init(&resp, XM_BODY_MAX);
   int rc = xm_do(c, &call, &hreq, &resp, err);
-  /* A 2xx is accepted whatever its body says (see the top of the file). */
-  if (rc == 0 && size > 0 &&
-      xm_parse_request_id(resp.body.data, resp.body.len, c->max_depth,
-                          ret_request_id, size, NULL) != 0)
-    ret_request_id[0] = '\0';
+  if (rc == 0)
+    rc = answer_request_id(c, &call, &resp, strict, ret_request_id, size, err);
+  else if (rc == -EAGAIN && gateway_status(resp.status))
+    rc = -EREMOTEIO;
   http_response_fini(&resp);
   return rc;
+}
+
+int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
+                 size_t len, char *ret_request_id, size_t size,
+                 struct err *err) {
+  return post_trigger(c, trigger_url, body, len, false, ret_request_id, size,
+                      err);
 }
 
 int xm_trigger(struct xm_client *c, const char *trigger_url,
@@ -242,8 +278,8 @@ int xm_trigger(struct xm_client *c, const char *trigger_url,
     err_set(err, "xMatters API: POST %s: cannot build the body (%s)", what,
             rc == -ENOMEM ? "out of memory" : "too large");
   } else {
-    rc = xm_post_json(c, trigger_url, body.data, body.len, ret_request_id, size,
-                      err);
+    rc = post_trigger(c, trigger_url, body.data, body.len, true, ret_request_id,
+                      size, err);
   }
   buf_fini(&body);
   return rc;
@@ -253,12 +289,13 @@ enum xm_create_outcome xm_create_outcome(int rc) {
   switch (rc) {
   case 0:
     return XM_CREATED;
-  case -EAGAIN: /* 429 or 5xx */
+  case -EAGAIN: /* 429, or a 5xx of xMatters itself (500, 501, ...) */
   case -EACCES: /* 401, 403 */
   case -ENOENT: /* 404 */
   case -EINVAL: /* another 4xx */
     return XM_NOT_CREATED;
-  case -EPROTO: /* an answer of another kind (1xx, 3xx) */
+  case -EREMOTEIO: /* 502, 503, 504: a gateway's, maybe after xMatters */
+  case -EPROTO:    /* a 2xx without a requestId, or a 1xx or 3xx */
     return XM_MAYBE_CREATED;
   default:
     return http_maybe_sent(rc) ? XM_MAYBE_CREATED : XM_NOT_CREATED;
@@ -277,6 +314,9 @@ struct pager {
   page_fn parse;
   void *ctx;
   bool first_only; /* read one page, leave its links.next unfollowed */
+  /* NULL: XM_MAX_PAGES pages and more is -EPROTO; else the list ends
+   * there, *capped set (a partial list) */
+  bool *capped;
 };
 
 /* Resolves a links.next value against the client's origin into url.
@@ -331,9 +371,9 @@ static int turn_page(const struct xm_client *c, const char *next, int page,
 }
 
 /* GETs url and, unless p->first_only, every page links.next leads to (up to
- * XM_MAX_PAGES), handing each to p->parse. url is used as scratch space.
- * Returns 0, an errno of xm_do, or that of parsing or following a page
- * with err naming the page's path. */
+ * XM_MAX_PAGES; see p->capped), handing each to p->parse. url is used as
+ * scratch space. Returns 0, an errno of xm_do, or that of parsing or following
+ * a page with err naming the page's path. */
 static int get_pages(struct xm_client *c, struct buf *url,
                      const struct pager *p, struct err *err) {
   struct call call = {.method = "GET", .api_key = ""};
@@ -351,6 +391,10 @@ static int get_pages(struct xm_client *c, struct buf *url,
                   sizeof(next), err);
     if (rc == 0 && (next[0] == '\0' || p->first_only))
       break;
+    if (rc == 0 && page == XM_MAX_PAGES && p->capped != NULL) {
+      *p->capped = true;
+      break;
+    }
     if (rc == 0)
       rc = turn_page(c, next, page, url, &spare, err);
     if (rc != 0) {
@@ -405,15 +449,22 @@ static void keep_matching(struct xm_event *v, size_t *n, size_t off,
   *n = k;
 }
 
+/* How to read an events list: limit a page, and as struct pager says. */
+struct list_opts {
+  int limit;
+  bool first_only;
+  bool *capped;
+};
+
 /* GETs base_url + XM_EVENTS_PATH + query + the URL-encoded value (none when
- * NULL, which what names in messages) + "&limit=" limit, and its pages
- * unless first_only. *ret (caller frees) is as list_done leaves it. */
+ * NULL, which what names in messages) + "&limit=" o->limit, and its pages
+ * as o says. *ret (caller frees) is as list_done leaves it. */
 static int find_events(struct xm_client *c, const char *query,
-                       const char *value, const char *what, int limit,
-                       bool first_only, struct xm_event **ret, size_t *ret_n,
-                       struct err *err) {
+                       const char *value, const char *what,
+                       const struct list_opts *o, struct xm_event **ret,
+                       size_t *ret_n, struct err *err) {
   struct events ctx = {ret, ret_n};
-  struct pager p = {events_page, &ctx, first_only};
+  struct pager p = {events_page, &ctx, o->first_only, o->capped};
   struct buf url;
   *ret = NULL;
   *ret_n = 0;
@@ -424,7 +475,7 @@ static int find_events(struct xm_client *c, const char *query,
   if (rc == 0 && value != NULL)
     rc = buf_put_urlenc(&url, value);
   if (rc == 0)
-    rc = buf_printf(&url, "&limit=%d", limit);
+    rc = buf_printf(&url, "&limit=%d", o->limit);
   if (rc != 0)
     err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": %s too long", what);
   else
@@ -458,13 +509,23 @@ static int append_events(struct xm_event **ret, size_t *ret_n,
   return v == NULL ? -ENOMEM : 0;
 }
 
-/* find_events with the query XM_EVENTS_PATH "?status=" status rest. */
+/* find_events with the query XM_EVENTS_PATH "?status=" status rest, every
+ * page (up to the cap: see struct pager). */
 static int find_status(struct xm_client *c, const char *status,
                        const char *rest, const char *value, const char *what,
-                       struct xm_event **ret, size_t *ret_n, struct err *err) {
-  char query[256];
-  snprintf(query, sizeof(query), XM_EVENTS_PATH "?status=%s%s", status, rest);
-  return find_events(c, query, value, what, XM_LIMIT, false, ret, ret_n, err);
+                       bool *capped, struct xm_event **ret, size_t *ret_n,
+                       struct err *err) {
+  char query[XM_URL_MAX];
+  const struct list_opts o = {XM_LIMIT, false, capped};
+  int n = snprintf(query, sizeof(query), XM_EVENTS_PATH "?status=%s%s", status,
+                   rest);
+  if (n < 0 || (size_t)n >= sizeof(query)) {
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": query too long");
+    *ret = NULL;
+    *ret_n = 0;
+    return -EMSGSIZE;
+  }
+  return find_events(c, query, value, what, &o, ret, ret_n, err);
 }
 
 /* find_events for the open events, ACTIVE and SUSPENDED, with the query
@@ -473,17 +534,18 @@ static int find_status(struct xm_client *c, const char *status,
  * once per status and merges the answers. *ret (caller frees) is as
  * list_done leaves it. */
 static int find_open(struct xm_client *c, const char *rest, const char *value,
-                     const char *what, struct xm_event **ret, size_t *ret_n,
-                     struct err *err) {
+                     const char *what, bool *capped, struct xm_event **ret,
+                     size_t *ret_n, struct err *err) {
   struct xm_event *more = NULL;
   size_t n_more = 0;
-  int rc =
-      find_status(c, "ACTIVE,SUSPENDED", rest, value, what, ret, ret_n, err);
+  int rc = find_status(c, "ACTIVE,SUSPENDED", rest, value, what, capped, ret,
+                       ret_n, err);
   if (rc != -EINVAL)
     return rc;
-  rc = find_status(c, "ACTIVE", rest, value, what, ret, ret_n, err);
+  rc = find_status(c, "ACTIVE", rest, value, what, capped, ret, ret_n, err);
   if (rc == 0)
-    rc = find_status(c, "SUSPENDED", rest, value, what, &more, &n_more, err);
+    rc = find_status(c, "SUSPENDED", rest, value, what, capped, &more, &n_more,
+                     err);
   if (rc == 0 && (rc = append_events(ret, ret_n, more, n_more)) != 0)
     err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": out of memory");
   if (rc != 0) {
@@ -498,7 +560,7 @@ int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
                    size_t *ret_n, struct err *err) {
   static const char rest[] = "&embed=properties&propertyValueOperator=EQUALS"
                              "&propertyName=" XM_KEY_PROPERTY "&propertyValue=";
-  int rc = find_open(c, rest, key, "key", ret, ret_n, err);
+  int rc = find_open(c, rest, key, "key", NULL, ret, ret_n, err);
   if (rc == 0)
     keep_key(*ret, ret_n, key);
   return rc;
@@ -506,17 +568,48 @@ int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
 
 int xm_find_by_request(struct xm_client *c, const char *request_id,
                        struct xm_event **ret, size_t *ret_n, struct err *err) {
+  const struct list_opts o = {XM_LIMIT, false, NULL};
   int rc = find_events(c, XM_EVENTS_PATH "?requestId=", request_id, "requestId",
-                       XM_LIMIT, false, ret, ret_n, err);
+                       &o, ret, ret_n, err);
   if (rc == 0)
     keep_matching(*ret, ret_n, offsetof(struct xm_event, request_id),
                   request_id);
   return rc;
 }
 
-int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
+/* Appends "&" name "=" the encoded value to q, unless value is NULL or "".
+ * Open question (xmatters-api.md 3.1 and 9.2): clients pass plan and form
+ * names; whether ids are accepted too is not documented. The value is sent
+ * as configured, so names work as documented, ids where xMatters takes
+ * them. */
+static int put_filter(struct buf *q, const char *name, const char *value) {
+  int rc = 0;
+  if (value != NULL && value[0] != '\0') {
+    rc = buf_printf(q, "&%s=", name);
+    if (rc == 0)
+      rc = buf_put_urlenc(q, value);
+  }
+  return rc;
+}
+
+int xm_list_active(struct xm_client *c, const struct xm_scope *scope,
+                   struct xm_event **ret, size_t *ret_n, bool *ret_capped,
                    struct err *err) {
-  int rc = find_open(c, "&embed=properties", NULL, "URL", ret, ret_n, err);
+  struct buf rest;
+  *ret = NULL;
+  *ret_n = 0;
+  *ret_capped = false;
+  buf_init(&rest, XM_URL_MAX);
+  int rc = buf_puts(&rest, "&embed=properties");
+  if (rc == 0 && scope != NULL)
+    rc = put_filter(&rest, "plan", scope->plan);
+  if (rc == 0 && scope != NULL)
+    rc = put_filter(&rest, "form", scope->form);
+  if (rc != 0)
+    err_set(err, "xMatters API: GET " XM_EVENTS_PATH ": Plan or Form too long");
+  else
+    rc = find_open(c, rest.data, NULL, "URL", ret_capped, ret, ret_n, err);
+  buf_fini(&rest);
   if (rc != 0)
     return rc;
   size_t kept = 0;
@@ -531,8 +624,9 @@ int xm_check_credentials(struct xm_client *c, struct err *err) {
   struct xm_event *ev = NULL;
   size_t n = 0;
   /* One page of one event: enough to learn whether the user is accepted. */
-  int rc = find_events(c, XM_EVENTS_PATH "?status=ACTIVE", NULL, "URL", 1, true,
-                       &ev, &n, err);
+  const struct list_opts o = {1, true, NULL};
+  int rc = find_events(c, XM_EVENTS_PATH "?status=ACTIVE", NULL, "URL", &o, &ev,
+                       &n, err);
   free(ev);
   return rc;
 }
@@ -567,7 +661,7 @@ int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
                        struct xm_delivery **ret, size_t *ret_n,
                        struct err *err) {
   struct deliveries ctx = {ret, ret_n};
-  struct pager p = {deliveries_page, &ctx, false};
+  struct pager p = {deliveries_page, &ctx, false, NULL};
   struct buf url;
   char at[CLOCK_ISO8601_MAX];
   *ret = NULL;

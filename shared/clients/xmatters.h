@@ -74,8 +74,12 @@ void xm_free(struct xm_client *c);
 
 /* POSTs the trigger body to trigger_url (an inbound integration or flow
  * HTTP trigger, authenticated by its own apiKey, or else by the client's
- * Basic credentials). On 2xx copies the requestId into ret_request_id ("" if
- * the answer had none). */
+ * Basic credentials). On 2xx copies the requestId into ret_request_id. Two
+ * answers leave the event in doubt (it may have been created):
+ *   -EREMOTEIO  502, 503 or 504 (a gateway's answer, maybe after xMatters
+ *               accepted the event)
+ *   -EPROTO     a 2xx whose body is not JSON with a requestId
+ * xm_create_outcome says what each return code means. */
 int xm_trigger(struct xm_client *c, const char *trigger_url,
                const struct xm_trigger_req *req, char *ret_request_id,
                size_t size, struct err *err);
@@ -85,9 +89,12 @@ int xm_trigger(struct xm_client *c, const char *trigger_url,
 enum xm_create_outcome {
   XM_CREATED,       /* 0: accepted (the requestId may be "") */
   XM_NOT_CREATED,   /* an explicit refusal (401, 403, 404, another 4xx, 429,
-                       5xx) or a request that was never sent: retry later */
-  XM_MAYBE_CREATED, /* the answer was lost (http_maybe_sent) or of another
-                       kind (-EPROTO): look for the event before resending */
+                       500 and the other 5xx of xMatters itself) or a
+                       request that was never sent: retry later */
+  XM_MAYBE_CREATED, /* the answer was lost (http_maybe_sent), a gateway's
+                       502/503/504 (-EREMOTEIO), a 2xx without a requestId
+                       or another kind (-EPROTO): look for the event (by key
+                       and requestId, for PendingTimeout) before resending */
 };
 
 /* Maps rc from xm_trigger or xm_post_json to what it means for the event:
@@ -96,8 +103,9 @@ enum xm_create_outcome xm_create_outcome(int rc);
 
 /* POSTs body[0..len) (JSON, prepared by the caller) to trigger_url,
  * authenticated and answered as xm_trigger: the same statuses give the same
- * errors, and a 2xx copies the requestId ("" if none) into ret_request_id.
- * For forward mode, whose body is Runscope's webhook payload. */
+ * errors, but any 2xx is 0 and copies the requestId ("" if none) into
+ * ret_request_id. For forward mode, whose body is Runscope's webhook
+ * payload. */
 int xm_post_json(struct xm_client *c, const char *trigger_url, const char *body,
                  size_t len, char *ret_request_id, size_t size,
                  struct err *err);
@@ -115,12 +123,26 @@ int xm_find_active(struct xm_client *c, const char *key, struct xm_event **ret,
 int xm_find_by_request(struct xm_client *c, const char *request_id,
                        struct xm_event **ret, size_t *ret_n, struct err *err);
 
-/* GET /api/xm/1/events?status=ACTIVE,SUSPENDED&embed=properties,
- * following links.next (on a 400, once per status, merged): the open events
- * that carry a runscope_key property (the others are left out). For
- * adopting events the state does not know. */
-int xm_list_active(struct xm_client *c, struct xm_event **ret, size_t *ret_n,
+/* What narrows xm_list_active: a plan and a form (xMatters' plan= and
+ * form= filters), each a name or an id; NULL or "" for any. */
+struct xm_scope {
+  const char *plan;
+  const char *form;
+};
+
+/* GET /api/xm/1/events?status=ACTIVE,SUSPENDED&embed=properties[&plan=P]
+ * [&form=F], following links.next (on a 400, once per status, merged): the
+ * open events that carry a runscope_key property (the others are left
+ * out). For adopting events the state does not know. scope may be NULL.
+ * A list longer than XM_SWEEP_PAGES_MAX pages is cut there: 0, with what
+ * was read and *ret_capped set (false otherwise). */
+int xm_list_active(struct xm_client *c, const struct xm_scope *scope,
+                   struct xm_event **ret, size_t *ret_n, bool *ret_capped,
                    struct err *err);
+
+/* How many pages of 100 events xm_list_active reads at most; every other
+ * list of more pages is -EPROTO (a bound against loops). */
+#define XM_SWEEP_PAGES_MAX 100
 
 /* Reads one page of one active event: 0 when the REST credentials are
  * accepted, -EACCES when not (or another error of the calls above). */

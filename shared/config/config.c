@@ -16,8 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SECRET_MAX 4096
-
 void cfg_init(struct cfg *c) {
   memset(c, 0, sizeof(*c));
   c->discovery_interval = 600;
@@ -36,6 +34,8 @@ void cfg_init(struct cfg *c) {
   c->xmatters.timeout = 10;
   c->xmatters.max_reruns_per_event = CFG_MAX_RERUNS_DEFAULT;
   cfg_alerting_init(c);
+  cfg_tls_proxy_init(&c->runscope.net);
+  cfg_tls_proxy_init(&c->xmatters.net);
 }
 
 void cfg_list_fini(struct cfg_list *l) {
@@ -84,10 +84,14 @@ void cfg_fini(struct cfg *c) {
       &c->xmatters.acknowledge_response,
       &c->xmatters.rerun_response,
       &c->maintenance_dir,
+      &c->xmatters.plan,
+      &c->xmatters.form,
   };
   for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
     free(*strings[i]);
   cfg_list_fini(&c->xmatters.recipients);
+  cfg_tls_proxy_fini(&c->runscope.net);
+  cfg_tls_proxy_fini(&c->xmatters.net);
   for (size_t i = 0; i < c->n_buckets; i++)
     bucket_fini(&c->buckets[i]);
   free(c->buckets);
@@ -173,73 +177,6 @@ int cfg_check_url(const char *key, const char *url, bool allow_plain_http,
     return -EINVAL;
   }
   return 0;
-}
-
-static void warn_if_readable(const char *key, const char *path, int fd,
-                             cfg_warn_fn warn, void *warn_ctx) {
-  struct stat st;
-  if (warn == NULL || fstat(fd, &st) != 0 || (st.st_mode & 077) == 0)
-    return;
-  char msg[ERR_MSG_MAX];
-  snprintf(msg, sizeof(msg),
-           "%s \"%s\" is readable by group or others (mode %04o); "
-           "chmod 600 it",
-           key, path, (unsigned)(st.st_mode & 07777));
-  warn(warn_ctx, msg);
-}
-
-/* Reads up to SECRET_MAX - 1 bytes of fd into buf (NUL-terminated). */
-static ssize_t read_all(int fd, char *buf, size_t size) {
-  size_t len = 0;
-  while (len < size - 1) {
-    ssize_t n = read(fd, buf + len, size - 1 - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -errno;
-    if (n == 0)
-      break;
-    len += (size_t)n;
-  }
-  buf[len] = '\0';
-  return (ssize_t)len;
-}
-
-int cfg_read_secret(const char *key, const char *path, char **ret,
-                    cfg_warn_fn warn, void *warn_ctx, struct err *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int rc = -errno;
-    err_set(err, "%s \"%s\": %s; create it (mode 0600) or fix the path", key,
-            path, err_errno_text(errno));
-    return rc;
-  }
-  warn_if_readable(key, path, fd, warn, warn_ctx);
-  char buf[SECRET_MAX];
-  ssize_t n = read_all(fd, buf, sizeof(buf));
-  close(fd);
-  if (n < 0) {
-    err_set(err, "%s \"%s\": %s", key, path, err_errno_text((int)-n));
-    return (int)n;
-  }
-  size_t len = strcspn(buf, "\r\n");
-  buf[len] = '\0';
-  if (len == sizeof(buf) - 1) { /* no line end in a full buffer */
-    explicit_bzero(buf, sizeof(buf));
-    err_set(err, "%s \"%s\": the first line is longer than %d bytes", key, path,
-            SECRET_MAX - 2);
-    return -EINVAL;
-  }
-  if (buf[0] == '\0') {
-    err_set(err,
-            "%s \"%s\": the file is empty; put the secret on its first "
-            "line",
-            key, path);
-    return -EINVAL;
-  }
-  *ret = strdup(buf);
-  explicit_bzero(buf, sizeof(buf));
-  return *ret ? 0 : -ENOMEM;
 }
 
 /* Token or TokenFile (exactly one), the latter read into token. */
@@ -340,6 +277,8 @@ static int finish_runscope(struct cfg_runscope *r, cfg_warn_fn warn,
                            void *warn_ctx, struct err *err) {
   int rc = cfg_check_url("<Runscope> BaseURL", r->base_url, r->allow_plain_http,
                          err);
+  if (rc == 0)
+    rc = cfg_tls_proxy_finish("<Runscope>", &r->net, warn, warn_ctx, err);
   if (rc != 0)
     return rc;
   return finish_secret("Runscope", "Token", &r->token, "TokenFile",
@@ -406,6 +345,8 @@ static int finish_rest_api(struct cfg_xmatters *x, cfg_warn_fn warn,
 static int finish_xmatters(struct cfg_xmatters *x, cfg_warn_fn warn,
                            void *warn_ctx, struct err *err) {
   int rc = check_trigger_urls(x, err);
+  if (rc == 0)
+    rc = cfg_tls_proxy_finish("<XMatters>", &x->net, warn, warn_ctx, err);
   if (rc == 0 && x->mode == CFG_MODE_MANAGE)
     rc = check_priority(x->priority, err);
   if (rc == 0)
@@ -442,6 +383,8 @@ static void warn_forward_ignored(const struct cfg *c, cfg_warn_fn warn,
       {"RerunResponse", x->rerun_response != NULL},
       {"RerunKeepsEventOpen", x->rerun_keeps_event_open},
       {"MaxRerunsPerEvent", x->max_reruns_per_event != CFG_MAX_RERUNS_DEFAULT},
+      {"Plan", x->plan != NULL},
+      {"Form", x->form != NULL},
   };
   char names[256] = "";
   size_t used = 0;
@@ -460,8 +403,8 @@ static void warn_forward_ignored(const struct cfg *c, cfg_warn_fn warn,
   snprintf(msg, sizeof(msg),
            "<XMatters> Mode \"forward\" ignores %s: the plan's inbound "
            "integration creates, de-duplicates and terminates the events; "
-           "forward mode uses only TestResultsTriggerURL, Timeout and "
-           "AllowPlainHTTP%s",
+           "forward mode uses only TestResultsTriggerURL, Timeout, "
+           "AllowPlainHTTP and the TLS and proxy options%s",
            names,
            rules ? " (and LiveTrafficTriggerURL and Recipient for the "
                    "<TrafficAlert> rules)"

@@ -46,6 +46,30 @@ struct cfg_bucket {
 };
 
 struct cfg_window; /* config/window.h: a <Maintenance> block */
+/* The TLS and proxy options of an API block (<Runscope>, <XMatters>,
+ * <Cluster>): set up with cfg_tls_proxy_init, checked and completed by
+ * cfg_tls_proxy_finish, freed (secrets wiped) by cfg_tls_proxy_fini. */
+struct cfg_tls_proxy {
+  char *ca_cert;               /* CACert: a PEM file of trusted CAs */
+  char *ca_path;               /* CAPath: a directory of hashed CA files */
+  bool verify_peer;            /* VerifyPeer, default true */
+  bool verify_host;            /* VerifyHost, default true */
+  char *client_cert;           /* ClientCert: PEM */
+  char *client_key;            /* ClientKey: PEM */
+  char *client_key_pass;       /* ClientKeyPass (secret) */
+  char *client_key_pass_file;  /* ClientKeyPassFile */
+  char *proxy;                 /* Proxy: http://, https:// or socks5h:// URL */
+  char *proxy_user_file;       /* ProxyUserFile: "user:password" */
+  struct cfg_list no_proxy;    /* NoProxy: hosts, domains, addresses */
+  char *proxy_ca_cert;         /* ProxyCACert: CAs of an https:// proxy */
+  bool proxy_from_environment; /* ProxyFromEnvironment, default false */
+  /* Filled by cfg_tls_proxy_finish: the proxy URL without credentials,
+   * and the user and password from ProxyUserFile ("user:password") or from
+   * the URL (percent-decoded), or NULL. The password is a secret. */
+  char *proxy_url;
+  char *proxy_user;
+  char *proxy_password;
+};
 
 struct cfg_runscope {
   char *base_url;
@@ -53,6 +77,7 @@ struct cfg_runscope {
   char *token_file;
   double timeout;
   bool allow_plain_http;
+  struct cfg_tls_proxy net; /* CACert, Proxy, ... */
 };
 
 enum cfg_mode { CFG_MODE_MANAGE = 0, CFG_MODE_FORWARD };
@@ -73,6 +98,10 @@ struct cfg_xmatters {
   enum cfg_mode mode;
   double timeout;
   bool allow_plain_http;
+  struct cfg_tls_proxy net; /* CACert, Proxy, ... */
+  /* narrow the sweep of open events (names or ids); NULL: every plan/form */
+  char *plan;
+  char *form;
 };
 
 struct cfg {
@@ -162,5 +191,24 @@ int cfg_check_url(const char *key, const char *url, bool allow_plain_http,
  * and path. */
 int cfg_read_secret(const char *key, const char *path, char **ret,
                     cfg_warn_fn warn, void *warn_ctx, struct err *err);
+
+/* Sets the defaults of the TLS and proxy options (VerifyPeer and
+ * VerifyHost true, everything else unset). */
+void cfg_tls_proxy_init(struct cfg_tls_proxy *t);
+
+/* Frees what the options hold, wiping the secrets first; t is then as
+ * cfg_tls_proxy_init left it. */
+void cfg_tls_proxy_fini(struct cfg_tls_proxy *t);
+
+/* Checks and completes the TLS and proxy options of the block named title
+ * ("<XMatters>"): the files and directories exist and are readable, the
+ * proxy URL's scheme is http, https or socks5h, ClientKeyPass(File) and
+ * Proxy credentials come from one place; reads ClientKeyPassFile and
+ * ProxyUserFile (warning when group- or world-readable), splits inline
+ * credentials off the proxy URL (with a warning). Warns at every start
+ * when VerifyPeer or VerifyHost is off. Returns 0, -ENOMEM or -EINVAL with
+ * err naming the key and the fix. */
+int cfg_tls_proxy_finish(const char *title, struct cfg_tls_proxy *t,
+                         cfg_warn_fn warn, void *warn_ctx, struct err *err);
 
 #endif

@@ -224,5 +224,6 @@ void cat_set_detail(struct cat_test *t, struct rs_test_detail *d, double now) {
 }
 
 bool cat_detail_due(const struct cat_test *t, double now, double max_age) {
-  return t->detail_at <= 0 || now - t->detail_at >= max_age;
+  return t->detail_at <= 0 || now - t->detail_at >= max_age ||
+         t->unreadable.detail;
 }

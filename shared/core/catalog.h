@@ -18,6 +18,18 @@ struct cat_listing {
   double last_run_at;
 };
 
+/* A test whose own reads fail while the API answers the others: its
+ * results or its detail come malformed, of the wrong types, oversized or
+ * as a 404. The test alone waits; the API is not backed off. */
+struct cat_unreadable {
+  bool results;       /* its last results read failed */
+  bool detail;        /* its last detail read failed: asked again next cycle */
+  double since;       /* the first failure of the streak; 0: readable */
+  bool warned;        /* its WARNING notification went out */
+  double log_next_at; /* its log line's growing gaps (say_gap_due) */
+  double log_gap;
+};
+
 struct cat_test {
   struct rs_test_detail detail; /* id, name, trigger_url, environments */
   bool has_detail;              /* false: the detail could not be read yet */
@@ -25,6 +37,7 @@ struct cat_test {
   struct cat_listing list;
   struct due_test due; /* which cycles read its results (due.h) */
   double fwd_newest;   /* forward mode: newest forwardable run read */
+  struct cat_unreadable unreadable;
 };
 
 /* An index of a bucket's tests by id: open addressing over a power of two
@@ -77,8 +90,8 @@ void cat_unlist(struct catalog *cat);
 /* Takes the detail *d over (zeroing it) as t's, read at now. */
 void cat_set_detail(struct cat_test *t, struct rs_test_detail *d, double now);
 
-/* True when t's detail is to be read at now: never read, or older than
- * max_age. */
+/* True when t's detail is to be read at now: never read, older than
+ * max_age, or its last read failed. */
 bool cat_detail_due(const struct cat_test *t, double now, double max_age);
 
 /* The bucket with the given key, or NULL. */

@@ -389,9 +389,25 @@ static bool needs_lookup(const struct rec_key *k, const struct rec_opts *o,
   case REC_EV_REQUESTED:
     return true;
   case REC_EV_ACTIVE:
-    return would_close(k, o, v) || now - k->checked_at >= o->reconcile_interval;
+    /* A new failure is the open event's only once xMatters confirms that
+     * the event is still open (a person may have terminated it). */
+    return would_close(k, o, v) ||
+           now - k->checked_at >= o->reconcile_interval ||
+           (v == REC_FAILING && has_new_failure(k, o));
   }
   return false;
+}
+
+bool rec_lookup_confirms(const struct rec_key *k, const struct rec_opts *o,
+                         double now) {
+  return k->ev == REC_EV_ACTIVE && k->n_events > 0 &&
+         now - k->checked_at < o->reconcile_interval &&
+         rec_verdict(k, o) == REC_FAILING && has_new_failure(k, o);
+}
+
+void rec_confirm_failed(struct rec_key *k, const struct rec_opts *o) {
+  if (k->ev == REC_EV_ACTIVE)
+    cover_failures(k, o);
 }
 
 int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
@@ -404,9 +420,9 @@ int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
     bool due = needs_lookup(k, o, now);
     /* A failure seen while an event is open is that event's: if a person
      * closes it, only a later failure pages again. Unless xMatters is asked
-     * about the key in this cycle: then its answer decides, as the event may
-     * be gone (closed by a person, or by a terminate whose outcome a crash
-     * lost). */
+     * about the key in this cycle (a new failure is always asked about):
+     * then its answer decides, as the event may be gone (closed by a
+     * person, or by a terminate whose outcome a crash lost). */
     if (k->ev == REC_EV_ACTIVE && !due)
       cover_failures(k, o);
     if (!due)

@@ -226,10 +226,27 @@ const struct rec_run *rec_newest_failure(const struct rec_key *k,
                                          const struct rec_opts *o);
 
 /* Clears every key's looked_up mark, counts the failures of keys with an
- * active event as covered by it, and appends to *ret (grown, caller frees)
- * the indices of the keys xMatters must be asked about now. */
+ * active event as covered by it (but a failing run newer than the last
+ * check: the key is asked about, see rec_lookup_confirms), and appends to
+ * *ret (grown, caller frees) the indices of the keys xMatters must be asked
+ * about now. */
 int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
                      size_t **ret, size_t *ret_n);
+
+/* True when the lookup rec_plan_lookups planned for k is only to confirm
+ * that its known events are still open before a new failing run is taken
+ * as theirs (a person may have terminated them since the last check): the
+ * caller asks for the events by id (one request while the first is still
+ * open) and reports the ids still open with rec_apply_lookup; none left,
+ * and the new failure pages. Otherwise the key's events are searched. */
+bool rec_lookup_confirms(const struct rec_key *k, const struct rec_opts *o,
+                         double now);
+
+/* Reports that the check of rec_lookup_confirms failed (xMatters did not
+ * answer): the key's events are taken as still open and the new failure as
+ * theirs, so it neither pages nor is asked about again (the key's next
+ * reconciliation tells). The key is not marked looked up. */
+void rec_confirm_failed(struct rec_key *k, const struct rec_opts *o);
 
 /* Reports what xMatters holds for key k: the ids of its active events
  * (n may be 0). Marks the key looked up. */

@@ -5,8 +5,16 @@
 #include <errno.h>
 #include <stdio.h>
 
+/* The API behind a client, for its problem lines. */
+struct api_name {
+  const char *api;   /* "Runscope" */
+  const char *block; /* "<Runscope>" */
+};
+
 static struct http_client *new_http(const struct cfg *cfg, double timeout,
-                                    size_t parallel) {
+                                    size_t parallel,
+                                    const struct cfg_tls_proxy *net,
+                                    const struct api_name *name) {
   char agent[64];
   snprintf(agent, sizeof(agent), "collectd-runscope/%s", RUNSCOPE_VERSION);
   struct http_opts o = {
@@ -14,6 +22,9 @@ static struct http_client *new_http(const struct cfg *cfg, double timeout,
       .max_response_bytes = (size_t)cfg->max_response_bytes,
       .user_agent = agent,
       .max_parallel = parallel,
+      .net = net,
+      .api = name->api,
+      .block = name->block,
   };
   return http_new(&o);
 }
@@ -40,9 +51,12 @@ static void rate_cap(struct http_client *h, struct limiter *l,
 
 int connect_open(struct engine *e) {
   const struct cfg *c = e->cfg;
+  static const struct api_name rs_name = {"Runscope", "<Runscope>"};
+  static const struct api_name xm_name = {"xMatters", "<XMatters>"};
   e->rs_http =
-      new_http(c, c->runscope.timeout, (size_t)c->max_concurrent_requests);
-  e->xm_http = new_http(c, c->xmatters.timeout, 1);
+      new_http(c, c->runscope.timeout, (size_t)c->max_concurrent_requests,
+               &c->runscope.net, &rs_name);
+  e->xm_http = new_http(c, c->xmatters.timeout, 1, &c->xmatters.net, &xm_name);
   if (e->rs_http == NULL || e->xm_http == NULL)
     return -ENOMEM;
   rate_cap(e->rs_http, &e->rs_rate, c->max_requests_per_second);
@@ -52,6 +66,21 @@ int connect_open(struct engine *e) {
   e->xm = xm_new(e->xm_http, c->xmatters.base_url ? c->xmatters.base_url : "",
                  c->xmatters.user, c->xmatters.password, c->max_json_depth);
   return (e->rs && e->xm) ? 0 : -ENOMEM;
+}
+
+/* Logs the problem of one client once per change; true when it has one. */
+static bool report_problem(struct engine *e, struct http_client *h) {
+  bool fresh = false;
+  const char *line = h ? http_problem(h, &fresh) : "";
+  if (fresh && line[0] != '\0')
+    say_log(&e->say, ENGINE_LOG_ERR, "%s", line);
+  return line[0] != '\0';
+}
+
+int connect_report(struct engine *e) {
+  bool rs = report_problem(e, e->rs_http);
+  bool xm = report_problem(e, e->xm_http);
+  return rs || xm ? -EACCES : 0;
 }
 
 void connect_close(struct engine *e) {

@@ -10,6 +10,14 @@
  * was made is released by connect_close). */
 int connect_open(struct engine *e);
 
+/* Logs (once per change, as an error) the TLS or proxy problem each API's
+ * client met, e.g. "xMatters https://127.0.0.1:4431: SSL certificate
+ * problem: unable to get local issuer certificate; check CACert/CAPath in
+ * <XMatters>" (see http_problem). Returns -EACCES while a client has one,
+ * so that a first cycle fails `collectd -T` as rejected credentials do;
+ * 0 otherwise. */
+int connect_report(struct engine *e);
+
 /* Releases what connect_open made; safe on a partial or zeroed one. */
 void connect_close(struct engine *e);
 

@@ -45,6 +45,7 @@ struct engine {
   bool started;            /* cycle.c: the first cycle has run */
   double discovered_at;    /* discover.c: when the buckets were read */
   double swept_at;         /* drive_events.c: every active event listed */
+  bool sweep_capped;       /* drive_events.c: the last sweep hit its cap */
   struct limiter triggers; /* handle_responses.c: 10 per 10 s per URL */
   bool traffic_started;    /* watch_traffic.c: it has run once */
 };

@@ -130,5 +130,6 @@ int engine_cycle(struct engine *e, double now) {
   double duration = clock_monotonic() - started;
   pace_cycle_end(&e->pace, now, duration, read.read, read.deferred);
   dispatch_self_values(e, now, duration);
-  return e->health.denied ? -EACCES : 0;
+  int net = connect_report(e); /* TLS and proxy problems: what to fix */
+  return e->health.denied || net != 0 ? -EACCES : 0;
 }

@@ -17,15 +17,68 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Keeps the ids of open events (ACTIVE, or SUSPENDED: paused, not over). */
+/* True for an open event: ACTIVE, or SUSPENDED (paused, not over). */
+static bool event_open(const struct xm_event *ev) {
+  return strcmp(ev->status, "ACTIVE") == 0 ||
+         strcmp(ev->status, "SUSPENDED") == 0;
+}
+
+/* Keeps the ids of open events. */
 static size_t open_event_ids(const struct xm_event *ev, size_t n,
                              const char **ids, size_t max) {
   size_t m = 0;
   for (size_t i = 0; i < n && m < max; i++)
-    if (strcmp(ev[i].status, "ACTIVE") == 0 ||
-        strcmp(ev[i].status, "SUSPENDED") == 0)
+    if (event_open(&ev[i]))
       ids[m++] = ev[i].id;
   return m;
+}
+
+/* Asks xMatters whether event id of k is still open: 1 when it is, 0 when
+ * it is over (terminated, unknown, or another key's), else the errno of
+ * the call, with err set. */
+static int event_still_open(struct engine *e, const struct rec_key *k,
+                            const char *id, struct err *err) {
+  struct xm_event ev;
+  int rc = xm_get_event(e->xm, id, &ev, err);
+  if (rc == 0 && event_open(&ev) &&
+      (ev.runscope_key[0] == '\0' || strcmp(ev.runscope_key, k->key) == 0))
+    return 1;
+  if (rc != 0 && rc != -ENOENT)
+    return rc;
+  say_log(&e->say, ENGINE_LOG_INFO,
+          "xMatters event %s of %s is over (%s): the key's new failing run "
+          "pages again.",
+          id, k->key, rc == -ENOENT ? "not found" : ev.status);
+  return 0;
+}
+
+/* Before a new failing run of k is taken as covered by k's open events:
+ * asks for them by id, up to the first still open (one request, as a
+ * rule), and keeps those not found over. When none is left the run pages
+ * (rec_plan_actions). When xMatters does not answer, the events are taken
+ * as still open, as they were before this check. */
+static void confirm_open(struct engine *e, struct rec_key *k, double now) {
+  char ids[REC_EVENTS_MAX][XM_ID_MAX];
+  const char *keep[REC_EVENTS_MAX];
+  size_t m = 0;
+  int open = 0;
+  for (size_t i = 0; i < k->n_events; i++) {
+    struct err err = {{0}};
+    if (open == 0)
+      open = event_still_open(e, k, k->event_ids[i], &err);
+    if (open < 0) {
+      health_xm_failed(&e->health, open, &err, now);
+      rec_confirm_failed(k, &e->opts);
+      return;
+    }
+    if (open == 1) {
+      str_copy(ids[m], sizeof(ids[m]), k->event_ids[i]);
+      keep[m] = ids[m];
+      m++;
+    }
+  }
+  health_up(&e->health.xm);
+  rec_apply_lookup(k, &e->opts, keep, m, now);
 }
 
 /* Asks xMatters for the key's active events, and, for a trigger whose
@@ -47,6 +100,10 @@ static void look_up_key(struct engine *e, struct rec_key *k, double now) {
     for (size_t i = 0; i < k->n_events; i++)
       ids[i] = k->event_ids[i];
     rec_apply_lookup(k, &e->opts, ids, k->n_events, now);
+    return;
+  }
+  if (rec_lookup_confirms(k, &e->opts, now)) {
+    confirm_open(e, k, now);
     return;
   }
   struct xm_event *ev = NULL;
@@ -103,17 +160,33 @@ static void adopt(struct engine *e, const struct xm_event *ev) {
           ev->id, k->key);
 }
 
+/* Says once (until a sweep is whole again) that the sweep read only its
+ * first pages. */
+static void say_capped(struct engine *e, bool capped, size_t n) {
+  if (capped && !e->sweep_capped)
+    say_log(&e->say, ENGINE_LOG_WARNING,
+            "The list of open xMatters events is longer than %d pages: "
+            "adopting the %zu events of runscope keys it read, not the "
+            "others. Set <XMatters> Plan and Form to narrow it.",
+            XM_SWEEP_PAGES_MAX, n);
+  e->sweep_capped = capped;
+}
+
 /* At start and every ReconcileInterval: lists every active event that
- * carries a runscope_key and adopts those the state does not know, so that
- * a lost or older state file cannot leave an event open after a pass. */
+ * carries a runscope_key (of the configured Plan and Form) and adopts
+ * those the state does not know, so that a lost or older state file cannot
+ * leave an event open after a pass. A list cut at its page cap is adopted
+ * as far as it was read. */
 void drive_events_adopt(struct engine *e, double now) {
   if (!e->cat.loaded || !health_xm_usable(&e->health) ||
       (e->swept_at > 0 && now - e->swept_at < e->cfg->reconcile_interval))
     return;
+  const struct xm_scope scope = {e->cfg->xmatters.plan, e->cfg->xmatters.form};
   struct xm_event *ev = NULL;
   size_t n = 0;
+  bool capped = false;
   struct err err = {{0}};
-  int rc = xm_list_active(e->xm, &ev, &n, &err);
+  int rc = xm_list_active(e->xm, &scope, &ev, &n, &capped, &err);
   if (rc != 0) {
     health_xm_failed(&e->health, rc, &err, now);
     free(ev);
@@ -121,6 +194,7 @@ void drive_events_adopt(struct engine *e, double now) {
   }
   health_up(&e->health.xm);
   e->swept_at = now;
+  say_capped(e, capped, n);
   for (size_t i = 0; i < n; i++)
     adopt(e, &ev[i]);
   free(ev);

@@ -77,7 +77,8 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
 /* Runs one poll cycle at time now (Unix seconds). Problems with the APIs are
  * logged (rate-limited), counted and retried on later cycles, and the cycle
  * returns 0. Returns -EACCES when an API rejected the credentials in this
- * cycle, so that the caller can fail a first cycle. */
+ * cycle, or a TLS or proxy problem stands (logged once per change, naming
+ * the option to check), so that the caller can fail a first cycle. */
 int engine_cycle(struct engine *e, double now);
 
 /* The seam of the engine's unit tests: every request to Runscope and

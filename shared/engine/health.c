@@ -115,10 +115,18 @@ bool health_waiting(const struct api_health *a, double now) {
   return backoff_active(&a->backoff, now);
 }
 
-bool health_failed(struct health *h, struct api_health *a, int rc,
-                   const struct err *err, double now) {
+bool health_api_wide(int rc) {
+  return rc != -ENOENT && rc != -EPROTO && rc != -EMSGSIZE && rc != -EINVAL;
+}
+
+void health_item_failed(struct health *h, struct api_health *a) {
   say_tally(h->say, SAY_API_ERRORS);
   a->errors++;
+}
+
+bool health_failed(struct health *h, struct api_health *a, int rc,
+                   const struct err *err, double now) {
+  health_item_failed(h, a);
   if (backs_off(rc))
     back_off(h, a, now);
   if (health_is_outage(rc)) {

@@ -76,6 +76,21 @@ void health_up(struct api_health *a);
 bool health_failed(struct health *h, struct api_health *a, int rc,
                    const struct err *err, double now);
 
+/* The one place that tells how far a failed read of one item (a test's
+ * results or detail) reaches. True when it says that the server or the
+ * path to it struggles (429, 5xx, a timeout, a refused or reset
+ * connection, any other transport error) or that the credentials are
+ * refused: a matter of the whole API, for health_failed. False for an
+ * answer that is wrong for this item alone (404, another 4xx, malformed
+ * JSON, wrong types, a body over MaxResponseBytes): the item waits, the
+ * others go on at the normal pace (health_item_failed). */
+bool health_api_wide(int rc);
+
+/* A read of one item failed for that item alone (!health_api_wide):
+ * counted with the API's errors; no back-off, no outage. The caller logs
+ * it and asks again in the next cycle. */
+void health_item_failed(struct health *h, struct api_health *a);
+
 /* An xMatters call failed: after an outage or rejected credentials the
  * rest of the cycle leaves xMatters alone. */
 void health_xm_failed(struct health *h, int rc, const struct err *err,

@@ -6,6 +6,8 @@
 #include "engine/read_results.h"
 
 #include "core/due.h"
+#include "core/report.h"
+#include "engine/key_view.h"
 #include "util/array.h"
 #include "util/str.h"
 
@@ -200,6 +202,139 @@ static void note_odd(struct engine *e, const char *bk, const struct cat_test *t,
           run->test_run_id, t->detail.name, bk, t->detail.id, run->result_text);
 }
 
+/* ---- tests that cannot be read ---- */
+
+/* A notification about one test, for each of its keys. */
+struct test_note {
+  struct engine *e;
+  enum engine_severity sev;
+  char msg[REPORT_MESSAGE_MAX]; /* cut to collectd's notification message */
+  char instance[REPORT_NAME_MAX];
+  struct engine_meta meta[3]; /* runscope_key (when known), test_id, name */
+};
+
+/* Sends n with the identifiers of a key's bool value (name) and the key
+ * ("": none known). */
+static void test_note_send(struct test_note *n, const char *key,
+                           const char *name) {
+  struct say_about about = {n->instance, "bool", name};
+  n->meta[0].value = key;
+  say_notify(&n->e->say, n->sev, &about, n->msg, key[0] ? n->meta : n->meta + 1,
+             key[0] ? 3 : 2);
+}
+
+/* Sends n on each key of test t (of bucket b) that the state knows.
+ * Returns how many. */
+static size_t note_state_keys(struct test_note *n, const struct cat_bucket *b,
+                              const struct cat_test *t) {
+  struct key_view_names bn;
+  size_t sent = 0;
+  if (key_view_names_init(n->e, b->info.key, &bn) != 0)
+    return 0;
+  for (size_t i = 0; i < bn.n; i++) {
+    const struct rec_key *k = n->e->state.keys[bn.idx[i]];
+    if (strcmp(k->test_id, t->detail.id) != 0 || bn.name[i][0] == '\0')
+      continue;
+    test_note_send(n, k->key, bn.name[i]);
+    sent++;
+  }
+  key_view_names_fini(&bn);
+  return sent;
+}
+
+/* Sends n on the keys of the selected environments t's detail names (a
+ * test never read yet). Returns how many. */
+static size_t note_detail_keys(struct test_note *n, const struct cat_bucket *b,
+                               const struct cat_test *t) {
+  size_t sent = 0;
+  for (size_t i = 0; i < t->detail.n_environments; i++) {
+    const struct rs_environment *env = &t->detail.environments[i];
+    char key[REC_KEY_MAX], name[REPORT_KEY_NAME_MAX];
+    struct report_key rk = {t->detail.name, env->name, t->detail.id, env->id};
+    if (!cat_env_selected(b, env->id, env->name) ||
+        rec_make_key(key, sizeof(key), b->info.key, t->detail.id, env->id) !=
+            0 ||
+        report_key_names(&rk, 1, &name) != 0)
+      continue;
+    test_note_send(n, key, name);
+    sent++;
+  }
+  return sent;
+}
+
+/* Sends notification sev with msg on each key of test t (of bucket b): the
+ * ones the state knows, else the ones its detail names, with the
+ * identifiers of the key's bool value; a test without either gets it on
+ * its sanitized name. */
+static void notify_test(struct engine *e, const struct cat_bucket *b,
+                        const struct cat_test *t, enum engine_severity sev,
+                        const char *msg) {
+  struct test_note n = {e,
+                        sev,
+                        "",
+                        "",
+                        {{"runscope_key", ""},
+                         {"test_id", t->detail.id},
+                         {"test_name", t->detail.name}}};
+  str_copy(n.msg, sizeof(n.msg), msg);
+  str_utf8_trim(n.msg);
+  report_bucket_instance(b->info.key, n.instance);
+  if (note_state_keys(&n, b, t) > 0 || note_detail_keys(&n, b, t) > 0)
+    return;
+  char name[REPORT_KEY_NAME_MAX];
+  report_sanitize(t->detail.name[0] ? t->detail.name : t->detail.id, name,
+                  sizeof(name));
+  test_note_send(&n, "", name);
+}
+
+/* A read of test t (its detail, or its results) failed with err for the
+ * test alone: counted, logged with growing gaps per test, asked again in
+ * the next cycle, and a WARNING on the test's keys once it has been
+ * unreadable for OutageThreshold. */
+static void test_unreadable(struct engine *e, const struct cat_bucket *b,
+                            struct cat_test *t, bool detail,
+                            const struct err *err, double now) {
+  struct cat_unreadable *u = &t->unreadable;
+  health_item_failed(&e->health, &e->health.rs);
+  *(detail ? &u->detail : &u->results) = true;
+  if (u->since <= 0)
+    u->since = now;
+  if (say_gap_due(&u->log_next_at, &u->log_gap, now))
+    say_log(&e->say, ENGINE_LOG_WARNING,
+            "Test \"%s\" (%s/%s) cannot be read: %s. Only this test waits "
+            "(asked again next cycle); the others are read as usual.",
+            t->detail.name, b->info.key, t->detail.id, err->msg);
+  if (u->warned || now - u->since < e->cfg->outage_threshold)
+    return;
+  char msg[ERR_MSG_MAX + RS_NAME_MAX + 64];
+  snprintf(msg, sizeof(msg),
+           "Runscope test \"%s\" has been unreadable for %.0f s: %s",
+           t->detail.name, now - u->since, err->msg);
+  notify_test(e, b, t, ENGINE_WARNING, msg);
+  u->warned = true;
+}
+
+/* A read of test t (its detail, or its results) succeeded: once neither
+ * fails any more the test is readable again (a log line after the
+ * complaint, an OKAY after the WARNING). */
+static void test_readable(struct engine *e, const struct cat_bucket *b,
+                          struct cat_test *t, bool detail) {
+  struct cat_unreadable *u = &t->unreadable;
+  *(detail ? &u->detail : &u->results) = false;
+  if (u->results || u->detail || u->since <= 0)
+    return;
+  if (u->log_gap > 0)
+    say_log(&e->say, ENGINE_LOG_NOTICE, "Test \"%s\" (%s/%s) is read again.",
+            t->detail.name, b->info.key, t->detail.id);
+  if (u->warned) {
+    char msg[RS_NAME_MAX + 64];
+    snprintf(msg, sizeof(msg), "Runscope test \"%s\" can be read again.",
+             t->detail.name);
+    notify_test(e, b, t, ENGINE_OKAY, msg);
+  }
+  memset(u, 0, sizeof(*u));
+}
+
 /* This cycle's reads of results. */
 struct reads {
   struct engine *e;
@@ -256,11 +391,17 @@ static bool on_runs(void *ctx, size_t i, int rc, const struct rs_run *runs,
                     size_t n, const struct err *err) {
   struct reads *r = ctx;
   struct engine *e = r->e;
+  struct due_item *it = &r->items[i];
   r->done[i] = true;
+  if (rc != 0 && !health_api_wide(rc)) { /* this test's alone */
+    test_unreadable(e, it->b, it->t, false, err, r->now);
+    return true;
+  }
   if (rc != 0) /* an outage stops the reads: the next cycle retries */
     return !health_failed(&e->health, &e->health.rs, rc, err, r->now);
   health_up(&e->health.rs);
   health_polled(&e->health, r->now);
+  test_readable(e, it->b, it->t, false);
   apply_runs(r, i, runs, n);
   return true;
 }
@@ -303,6 +444,7 @@ struct details {
   struct engine *e;
   double now;
   struct cat_test **tests;
+  struct cat_bucket **buckets; /* each test's */
 };
 
 static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
@@ -313,13 +455,16 @@ static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
   if (rc == 0) {
     health_up(&e->health.rs);
     cat_set_detail(t, d, x->now);
+    test_readable(e, x->buckets[i], t, true);
     return true;
   }
   /* A test the API does not show (any more) or shows wrongly keeps what it
-   * had, and is asked again after DiscoveryInterval. */
-  if (rc == -EACCES || rc == -ENOENT || rc == -EPROTO) {
-    say_log(&e->say, ENGINE_LOG_DEBUG, "%s", err->msg);
-    t->detail_at = x->now;
+   * had (a new one is read by its list's name), and is asked again in the
+   * next cycle. */
+  if (rc == -EACCES || !health_api_wide(rc)) {
+    if (t->detail_at <= 0)
+      t->detail_at = x->now;
+    test_unreadable(e, x->buckets[i], t, true, err, x->now);
     return true;
   }
   return !health_failed(&e->health, &e->health.rs, rc, err, x->now);
@@ -332,9 +477,10 @@ static void read_details(struct engine *e, double now, double deadline,
   size_t n = 0, total = 0;
   for (size_t i = 0; i < e->cat.n_buckets; i++)
     total += e->cat.buckets[i].n_tests;
-  struct details x = {e, now, calloc(total + 1, sizeof(*x.tests))};
+  struct details x = {e, now, calloc(total + 1, sizeof(*x.tests)),
+                      calloc(total + 1, sizeof(*x.buckets))};
   struct rs_test_ref *refs = calloc(total + 1, sizeof(*refs));
-  if (x.tests == NULL || refs == NULL) {
+  if (x.tests == NULL || x.buckets == NULL || refs == NULL) {
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the test details.");
     goto out;
   }
@@ -347,6 +493,7 @@ static void read_details(struct engine *e, double now, double deadline,
       if (!due)
         continue;
       x.tests[n] = t;
+      x.buckets[n] = b;
       refs[n++] = (struct rs_test_ref){b->info.key, t->detail.id, 0};
     }
   }
@@ -354,6 +501,7 @@ static void read_details(struct engine *e, double now, double deadline,
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the test details.");
 out:
   free(x.tests);
+  free(x.buckets);
   free(refs);
 }
 

@@ -58,14 +58,18 @@ uint64_t say_total(const struct say *s, enum say_counter c) {
   return s->counts[c];
 }
 
-bool say_complaint_due(struct complaint *c, double now) {
-  if (c->interval > 0 && now < c->next_at)
+bool say_gap_due(double *next_at, double *gap, double now) {
+  if (*gap > 0 && now < *next_at)
     return false;
-  c->interval = c->interval > 0 ? c->interval * 2 : COMPLAINT_FIRST;
-  if (c->interval > COMPLAINT_MAX)
-    c->interval = COMPLAINT_MAX;
-  c->next_at = now + c->interval;
+  *gap = *gap > 0 ? *gap * 2 : COMPLAINT_FIRST;
+  if (*gap > COMPLAINT_MAX)
+    *gap = COMPLAINT_MAX;
+  *next_at = now + *gap;
   return true;
+}
+
+bool say_complaint_due(struct complaint *c, double now) {
+  return say_gap_due(&c->next_at, &c->interval, now);
 }
 
 bool say_complaint_over(struct complaint *c) {

@@ -65,6 +65,11 @@ uint64_t say_total(const struct say *s, enum say_counter c);
  * to a day). */
 bool say_complaint_due(struct complaint *c, double now);
 
+/* say_complaint_due over a complaint kept as two fields of another
+ * record (a test's in the catalog): *next_at and *gap as in struct
+ * complaint. */
+bool say_gap_due(double *next_at, double *gap, double now);
+
 /* Ends complaint c; true when one was going on (worth a "back" line). */
 bool say_complaint_over(struct complaint *c);
 

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* strptime, timegm, memrchr, strncasecmp */
 
 #include "transport/http.h"
+#include "transport/net.h"
 #include "util/clock.h"
 #include "util/str.h"
 
@@ -59,6 +60,11 @@ struct http_client {
   struct http_stats stats;
   /* http_run's answers, one per slot (capped at max_response) */
   struct http_response *answers;
+  const struct cfg_tls_proxy *net; /* borrowed; NULL: libcurl's defaults */
+  const char *api, *block;         /* borrowed names for http_problem */
+  char *no_proxy;                  /* owned: NoProxy joined */
+  char problem[ERR_MSG_MAX];       /* see http_problem */
+  bool problem_new;
 };
 
 /* Sets one libcurl option unless an earlier one failed; keeps the first
@@ -239,8 +245,12 @@ struct http_client *http_new(const struct http_opts *opts) {
   c->slots = calloc(c->n_slots, sizeof(*c->slots));
   c->answers = calloc(c->n_slots, sizeof(*c->answers));
   c->multi = curl_multi_init();
+  c->net = opts->net;
+  c->api = opts->api ? opts->api : "HTTP";
+  c->block = opts->block ? opts->block : "the API's block";
+  int join = c->net ? net_join_no_proxy(&c->net->no_proxy, &c->no_proxy) : 0;
   if (c->user_agent == NULL || c->slots == NULL || c->answers == NULL ||
-      c->multi == NULL) {
+      c->multi == NULL || join != 0) {
     http_free(c);
     return NULL;
   }
@@ -267,7 +277,14 @@ void http_free(struct http_client *c) {
   free(c->slots);
   free(c->answers);
   free(c->user_agent);
+  free(c->no_proxy);
   free(c);
+}
+
+const char *http_problem(struct http_client *c, bool *ret_new) {
+  *ret_new = c->problem_new;
+  c->problem_new = false;
+  return c->problem;
 }
 
 const struct http_stats *http_stats(const struct http_client *c) {
@@ -378,6 +395,8 @@ static CURLcode set_fixed_opts(struct http_client *c, struct slot *sl) {
   SETOPT(h, CURLOPT_WRITEDATA, x, &e);
   SETOPT(h, CURLOPT_HEADERFUNCTION, on_header, &e);
   SETOPT(h, CURLOPT_HEADERDATA, x, &e);
+  if (e == CURLE_OK && c->net != NULL)
+    e = net_set_opts(h, c->net, c->no_proxy);
   return e;
 }
 
@@ -506,6 +525,66 @@ static void report_curl_error(const struct slot *sl, CURLcode e,
     set_error(err, req,
               sl->errbuf[0] != '\0' ? sl->errbuf : curl_easy_strerror(e));
   }
+}
+
+/* Scrubs the client's own secrets (ClientKeyPass, the proxy's password)
+ * from a message that may quote libcurl. */
+static void scrub_net_secrets(const struct http_client *c, struct err *err) {
+  if (c->net == NULL)
+    return;
+  err_scrub(err, c->net->client_key_pass);
+  err_scrub(err, c->net->proxy_password);
+}
+
+/* Records line as the client's problem; new when it changed. */
+static void note_problem(struct http_client *c, const char *line) {
+  if (strcmp(line, c->problem) == 0)
+    return;
+  str_copy(c->problem, sizeof(c->problem), line);
+  c->problem_new = true;
+}
+
+/* A transfer failed because of TLS or the proxy (see http_problem): err
+ * and the client's problem say what to check. Returns -ECONNREFUSED. */
+static int net_failed(struct http_client *c, const struct slot *sl, CURLcode e,
+                      const char *hint, struct err *err) {
+  char cause[ERR_MSG_MAX];
+  char origin[256];
+  const char *what = e == CURLE_OK
+                         ? "the proxy answered HTTP 407 (Proxy Authentication "
+                           "Required)"
+                     : sl->errbuf[0] != '\0' ? sl->errbuf
+                                             : curl_easy_strerror(e);
+  snprintf(cause, sizeof(cause), "%s; check %s in %s", what, hint, c->block);
+  set_error(err, &sl->req, cause);
+  scrub_net_secrets(c, err);
+  net_origin(sl->req.url, origin, sizeof(origin));
+  struct err line = {{0}};
+  err_set(&line, "%s %s: %s", c->api, origin, cause);
+  scrub_net_secrets(c, &line);
+  err_scrub(&line, sl->req.password);
+  err_scrub(&line, sl->req.bearer);
+  note_problem(c, line.msg);
+  return -ECONNREFUSED;
+}
+
+/* The result of a finished transfer: 0 for a complete answer (which ends
+ * the client's problem), else an errno with err set. */
+static int transfer_result(struct http_client *c, const struct slot *sl,
+                           CURLcode e, struct err *err) {
+  const char *hint =
+      c->net ? net_hint(c->net, sl->easy, e, sl->resp->status, sl->errbuf)
+             : NULL;
+  if (hint != NULL)
+    return net_failed(c, sl, e, hint, err);
+  int rc = map_curl_error(e, sl->x.write_rc);
+  if (rc == 0) {
+    c->problem[0] = '\0';
+    return 0;
+  }
+  report_curl_error(sl, e, err);
+  scrub_net_secrets(c, err);
+  return rc;
 }
 
 /* The most body bytes resp may take: its own cap and the client's. */
@@ -699,9 +778,7 @@ static size_t reap(struct http_client *c, const struct source *src,
         CURLE_OK)
       sl->resp->status = status;
     struct err err = {{0}};
-    int rc = map_curl_error(e, sl->x.write_rc);
-    if (rc != 0)
-      report_curl_error(sl, e, &err);
+    int rc = transfer_result(c, sl, e, &err);
     slot_clear(sl);
     ended++;
     if (!finish(c, src, &sl->req, sl->tag, rc, sl->resp, &err))

@@ -3,6 +3,7 @@
 #ifndef RUNSCOPE_HTTP_H
 #define RUNSCOPE_HTTP_H
 
+#include "config/config.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -57,6 +58,12 @@ struct http_opts {
   size_t max_response_bytes; /* a larger answer is -EMSGSIZE */
   const char *user_agent;    /* copied */
   size_t max_parallel;       /* requests of a batch at a time; 0 means 1 */
+  /* The TLS and proxy options of the API's block (borrowed: they must
+   * outlive the client), or NULL for libcurl's defaults (the environment's
+   * proxy variables then apply). */
+  const struct cfg_tls_proxy *net;
+  const char *api;   /* "xMatters": names the API in http_problem (borrowed) */
+  const char *block; /* "<XMatters>": where net's options are (borrowed) */
 };
 
 /* Counters since http_new, for the plugin's own health values. */
@@ -74,6 +81,20 @@ struct http_client;
  * transfer handles. Returns NULL when memory runs out. Free with http_free.
  * curl_global_init must have run before. */
 struct http_client *http_new(const struct http_opts *opts);
+
+/* The TLS or proxy problem the client's transfers met, as one line for the
+ * log: "<api> <scheme://host:port>: <libcurl's error>; check <options> in
+ * <block>", e.g. "xMatters https://127.0.0.1:4431: SSL certificate
+ * problem: unable to get local issuer certificate; check CACert/CAPath in
+ * <XMatters>". Such a transfer ends with -ECONNREFUSED (nothing reached
+ * the API) and err carries the same cause and hint. The problems: a
+ * certificate that does not verify, a client certificate the server
+ * rejects, a proxy that refuses the credentials (407), a CONNECT that
+ * fails. "" when there is none, or a transfer got a complete answer since.
+ * *ret_new is true when the text changed since the last call, so that the
+ * caller logs each problem once. The text is the client's (valid until its
+ * next transfer); its secrets are scrubbed. */
+const char *http_problem(struct http_client *c, bool *ret_new);
 
 /* Frees the client; NULL is a no-op. */
 void http_free(struct http_client *c);

@@ -123,11 +123,13 @@ def write_secret(path, text):
     return path
 
 
-def clean_env():
-    """The environment for collectd: no proxies whatsoever."""
+def clean_env(extra=None):
+    """The environment for collectd: no proxies whatsoever, then the
+    variables of extra (e.g. an http_proxy the plugin must ignore)."""
     env = {k: v for k, v in os.environ.items()
            if not k.lower().endswith("_proxy")}
     env["no_proxy"] = env["NO_PROXY"] = "*"
+    env.update(extra or {})
     return env
 
 
@@ -153,18 +155,24 @@ class Harness:
         self.csv_dir = os.path.join(self.tmp, "csv")
         self._console = None
         self.runs = 0
+        self.extra_env = {}  # more environment for collectd (clean_env)
 
     # ----- fakes
 
-    def start_fakes(self, rs_options=None, xm_options=None):
+    def start_fakes(self, rs_options=None, xm_options=None, tls=None):
         """Starts both fakes on ephemeral loopback ports with this
-        harness's secrets; returns (rs, xm)."""
+        harness's secrets; returns (rs, xm). tls: the keywords of
+        FakeServer.use_tls (certfile, keyfile, client_ca) for HTTPS."""
         self.rs = fake_runscope.FakeRunscope(
-            token=self.token, **(rs_options or {})).start()
+            token=self.token, **(rs_options or {}))
         self.xm = fake_xmatters.FakeXMatters(
             user="runscope", password=self.password,
             functions={self.function: self.api_key},
-            **(xm_options or {})).start()
+            **(xm_options or {}))
+        for fake in (self.rs, self.xm):
+            if tls:
+                fake.use_tls(**tls)
+            fake.start()
         return self.rs, self.xm
 
     @property
@@ -316,7 +324,7 @@ class Harness:
         self.proc = subprocess.Popen(
             self._command("-f", isolate_network), cwd=self.tmp,
             stdin=subprocess.DEVNULL, stdout=self._open_console(),
-            stderr=subprocess.STDOUT, env=clean_env())
+            stderr=subprocess.STDOUT, env=clean_env(self.extra_env))
         if wait:
             self.wait_for(lambda: "Initialization complete" in self.log(),
                           WAIT, "collectd to start")
@@ -363,7 +371,8 @@ class Harness:
             proc = subprocess.run(
                 self._command("-T", isolate_network), cwd=self.tmp,
                 stdin=subprocess.DEVNULL, stdout=self._open_console(),
-                stderr=subprocess.STDOUT, env=clean_env(), timeout=timeout)
+                stderr=subprocess.STDOUT, env=clean_env(self.extra_env),
+                timeout=timeout)
         except subprocess.TimeoutExpired:
             raise AssertionError("collectd -T did not finish within %s s"
                                  % timeout)

@@ -9,9 +9,10 @@ Every test checks the same promises: no crash, the API backs off (calls are
 spaced out, "Backing off" is logged once), the error is logged rate-limited
 and counted in the plugin's own values, the read callback keeps returning 0
 (collectd never logs that it suspends it), and once the fault clears the page
-happens exactly once. Creates are idempotent: a trigger whose answer was
-lost is looked for, not resent; an explicit rejection is retried after the
-back-off.
+happens exactly once. Runscope's bad answers go to the tests list: a bad
+answer of one test's results costs that test alone (test_one_bad_test.py).
+Creates are idempotent: a trigger whose answer was lost is looked for, not
+resent; an explicit rejection is retried after the back-off.
 """
 
 import glob
@@ -243,20 +244,22 @@ class ApiFaultsTest(FaultTestCase):
                      errors=FAULTS, min_last_gap=0.9, rs_path="/tests$")
 
     def test_malformed_json(self):
-        self.generic({"action": "malformed"}, {"action": "malformed"},
-                     RS + r"GET .*/results.*JSON",
-                     XM + r"GET .*events.*JSON")
+        self.generic({"action": "malformed", "path": "/tests$"},
+                     {"action": "malformed"},
+                     RS + r"GET .*/tests.*JSON",
+                     XM + r"GET .*events.*JSON", rs_path="/tests$")
 
     def test_wrong_json_types(self):
         self.generic(
-            {"action": "status", "status": 200,
+            {"action": "status", "status": 200, "path": "/tests$",
              "body": {"data": {"test_run_id": "x"}, "error": None,
                       "meta": {"status": "success"}}},
             {"action": "status", "status": 200,
              "body": {"count": "1", "total": 1, "data": "none",
                       "links": {"self": "/api/xm/1/events"}}},
-            RS + r"GET .*/results.*\"data\" is a JSON object",
-            XM + r"GET .*events.*\"data\" is a JSON string")
+            RS + r"GET .*/tests.*\"data\" is a JSON object",
+            XM + r"GET .*events.*\"data\" is a JSON string",
+            rs_path="/tests$")
 
     def test_unexpected_envelopes(self):
         self.generic(
@@ -274,29 +277,31 @@ class ApiFaultsTest(FaultTestCase):
     def test_html_instead_of_json(self):
         page = "<html><body><h1>502 Bad Gateway</h1></body></html>"
         self.generic({"action": "status", "status": 200, "body": page,
-                      "content_type": "text/html"},
+                      "content_type": "text/html", "path": "/tests$"},
                      {"action": "status", "status": 200, "body": page,
                       "content_type": "text/html"},
-                     RS + r"GET .*/results",
-                     XM + r"GET .*events")
+                     RS + r"GET .*/tests",
+                     XM + r"GET .*events", rs_path="/tests$")
 
     def test_bodies_over_max_response_bytes(self):
         big = '{"data": [], "pad": "%s"}' % ("x" * 200000)
-        self.generic({"action": "status", "status": 200, "body": big},
+        self.generic({"action": "status", "status": 200, "body": big,
+                      "path": "/tests$"},
                      {"action": "status", "status": 200, "body": big},
-                     RS + r"GET .*/results.*larger than 65536",
+                     RS + r"GET .*/tests.*larger than 65536",
                      XM + r"GET .*events.*larger than 65536",
-                     plugin_options={"MaxResponseBytes": 65536})
+                     plugin_options={"MaxResponseBytes": 65536},
+                     rs_path="/tests$")
 
     def test_nesting_deeper_than_max_json_depth(self):
         self.generic({"action": "status", "status": 200,
-                      "body": nested(100)},
+                      "body": nested(100), "path": "/tests$"},
                      {"action": "status", "status": 200,
                       "body": '{"count": 0, "data": %s}' % (
                           "[" * 100 + "]" * 100)},
-                     RS + r"GET .*/results.*(?i:deep|depth|nest)",
+                     RS + r"GET .*/tests.*(?i:deep|depth|nest)",
                      XM + r"GET .*events.*(?i:deep|depth|nest)",
-                     plugin_options={"MaxJSONDepth": 32})
+                     plugin_options={"MaxJSONDepth": 32}, rs_path="/tests$")
 
 
 class RefusedTest(FaultTestCase):
@@ -365,10 +370,12 @@ class CreateFaultsTest(FaultTestCase):
         self.assertEqual(len(self.trigger_posts()), 1, "sent once")
 
     def test_rejected_trigger_is_retried_after_the_backoff(self):
+        # 500: xMatters' own refusal (a gateway's 502-504 leaves the
+        # create in doubt instead: test_events_in_doubt.py)
         t, key, run = self.story(xm_fault={"method": "POST",
                                            "path": self.TRIGGER,
                                            "action": "status",
-                                           "status": 503, "count": 3})
+                                           "status": 500, "count": 3})
         self.assert_paged_once(key, t["id"])
         posts = self.trigger_posts()
         self.assertEqual(len(posts), 4, "3 rejected, then accepted")
@@ -391,7 +398,7 @@ class CreateFaultsTest(FaultTestCase):
 
     def test_rejected_trigger_leaves_the_cycles_other_trigger_unsent(self):
         # Two tests fail in one cycle. Both triggers are recorded as
-        # possibly sent before the first goes out (write-ahead); its 503
+        # possibly sent before the first goes out (write-ahead); its 500
         # ends the cycle's sends, so the second is marked as not sent
         # again: it goes out after the back-off, instead of being looked
         # for as a trigger whose answer was lost (PendingTimeout).
@@ -404,7 +411,7 @@ class CreateFaultsTest(FaultTestCase):
                                      t["environments"][0]["id"]))
             self.rs.add_run(BUCKET, t["id"], "Production", "fail")
         self.xm.inject_fault(method="POST", path=self.TRIGGER,
-                             action="status", status=503, count=1)
+                             action="status", status=500, count=1)
         self.h.write_config(buckets=[BUCKET], plugin_options={
             "OutageThreshold": 3600, "PendingTimeout": 300})
         self.h.start()

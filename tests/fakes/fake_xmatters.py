@@ -34,7 +34,13 @@ API routes:
         them, "name#en"; numbers, booleans and lists as sent),
         responseOptions and recipients from the body. With
         visibility_delay > 0 the event is invisible to the REST API for
-        that many seconds (eventual consistency).
+        that many seconds (eventual consistency). trigger_answers (a list,
+        one item used up per accepted trigger) replaces the 202 after the
+        event was created, as a gateway or proxy in front of xMatters may:
+        {"status": 502, "body": "<html>...", "content_type": "text/html"}
+        (a 502/503/504 that hides a created event, or a 200 whose body is
+        not JSON); with "created": false the trigger never reached
+        xMatters (no event: a proxy answered).
     GET  /api/xm/1/events?status=&propertyName=&propertyValue=
                          &propertyValueOperator=&requestId=&plan=&form=
                          &embed=&limit=&offset=
@@ -44,7 +50,8 @@ API routes:
         as propertyValueOperator says: CONTAINS (xMatters' default: a
         case-insensitive substring, so "b/t/e" finds "b/t/e2") or EQUALS;
         another operator -> 400. limit
-        defaults to 100 and is capped by the page_size option. Answers
+        defaults to 100 and is capped by the page_size option (a server
+        that pages in fewer: a long list then needs many pages). Answers
         {count, total, data, links{self[, next]}} with relative links;
         "next" only when more pages exist. Events carry properties only
         with embed=properties (responseOptions, recipients likewise).
@@ -80,7 +87,8 @@ faults, config):
 
 Options (constructor keywords or POST /_control/config): user, password,
 functions ({uuid: apiKey}), visibility_delay (0 s), page_size (None: only
-limit counts), trigger_creates_event (True), plan_name, form_name.
+limit counts), trigger_creates_event (True), plan_name, form_name,
+trigger_answers ([]: every accepted trigger answers 202 {"requestId"}).
 """
 
 import base64
@@ -178,6 +186,7 @@ class FakeXMatters(fakebase.FakeServer):
         "trigger_creates_event": True,
         "plan_name": "Runscope",
         "form_name": "Runscope test failed",
+        "trigger_answers": [],
     }
     CLI_OPTIONS = {"user": "the REST API's user",
                    "password": "its password"}
@@ -465,9 +474,28 @@ class FakeXMatters(fakebase.FakeServer):
                 400, "The request body must be a JSON object"), 400)
         request_id = str(uuid.uuid4())
         rec["requestId"] = request_id
-        if self.options["trigger_creates_event"]:
+        answer = None
+        if self.options["trigger_answers"]:
+            answers = list(self.options["trigger_answers"])
+            self.options["trigger_answers"] = answers[1:]
+            answer = answers[0]
+        if self.options["trigger_creates_event"] and (
+                answer is None or answer.get("created", True)):
             rec["event_id"] = self._new_event(request_id, body)["id"]
+        if answer is not None:
+            return self._after_trigger(answer)
         return json_response({"requestId": request_id}, 202)
+
+    @staticmethod
+    def _after_trigger(answer):
+        """What a gateway or proxy answers instead of the trigger's 202."""
+        status = int(answer.get("status", 502))
+        body = answer.get("body")
+        if body is None:
+            body = "<html><body><h1>%d %s</h1></body></html>" % (
+                status, REASONS.get(status, "Error"))
+        return fakebase.Response(status, body, None,
+                                 answer.get("content_type", "text/html"))
 
     def _r_events(self, req, m):
         with self.lock:

@@ -51,12 +51,19 @@ A fault rule (POST /_control/faults) is a JSON object:
     delay        seconds to sleep first (any action; default 0)
 
 Faulted requests appear in the request log with "fault": action.
+
+HTTPS: `use_tls(certfile, keyfile, client_ca=None)` before `start()` makes
+the fake speak TLS only (base_url turns https://); with client_ca it
+requires a client certificate that this CA signed, as a server behind a
+mutual-TLS gateway does: a handshake without one fails with the TLS alert
+"certificate required". Failed handshakes are counted (`tls_failures`).
 """
 
 import copy
 import json
 import re
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -171,6 +178,20 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.fake.verbose:
             super().log_message(fmt, *args)
 
+    def setup(self):
+        # The TLS handshake runs here, in the connection's own thread, not
+        # in the accepting one: a client that stalls it blocks no other.
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            try:
+                self.request.do_handshake()
+            except (ssl.SSLError, OSError):
+                self.server.fake._tls_failed()
+                _linger(self.request)
+                raise
+            self.request.settimeout(None)
+        super().setup()
+
     def _read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
@@ -219,14 +240,37 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(resp.body)
 
 
+def _linger(sock):
+    """After a failed handshake (the alert is sent): reads what the client
+    still sends until it closes, so that closing does not answer its
+    request with a reset that could destroy the alert before it is read."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and \
+                socket.socket.recv(sock, 4096):
+            pass
+    except OSError:
+        pass
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    ssl_context = None  # set for HTTPS (FakeServer.use_tls)
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        if self.ssl_context is not None:
+            sock = self.ssl_context.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
     def handle_error(self, request, client_address):
         import sys
-        if isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout)):
-            return  # the client went away (timeouts, fault tests): normal
+        if isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout,
+                                          ssl.SSLError)):
+            return  # the client went away (timeouts, fault tests, TLS): normal
         super().handle_error(request, client_address)
 
 
@@ -254,6 +298,8 @@ class FakeServer:
         self._log = []
         self._seq = 0
         self._faults = []
+        self._tls = None
+        self.tls_failures = 0
         self._routes = [(re.compile(m), re.compile(p + r"\Z"), f)
                         for m, p, f in self.routes()]
         self._control = [(re.compile(m), re.compile(p + r"\Z"), f)
@@ -268,6 +314,7 @@ class FakeServer:
         daemon thread. Returns self."""
         self._httpd = _Server((LOOPBACK, self._want_port), _Handler)
         self._httpd.fake = self
+        self._httpd.ssl_context = self._tls
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.1},
                                         name=self.name, daemon=True)
@@ -304,7 +351,24 @@ class FakeServer:
 
     @property
     def base_url(self):
-        return "http://%s:%d" % (LOOPBACK, self.port)
+        scheme = "https" if self._tls is not None else "http"
+        return "%s://%s:%d" % (scheme, LOOPBACK, self.port)
+
+    def use_tls(self, certfile, keyfile, client_ca=None):
+        """Serves HTTPS only with this certificate (PEM files), from the
+        next start(); with client_ca, only to clients whose certificate
+        that CA signed. Returns self."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(certfile, keyfile)
+        if client_ca is not None:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(client_ca)
+        self._tls = ctx
+        return self
+
+    def _tls_failed(self):
+        with self.lock:
+            self.tls_failures += 1
 
     # ----- Python API common to both fakes
 

@@ -76,6 +76,8 @@ EXPECTED_PATHS = {
     "/usr/lib/collectd/runscope.so": "file",
     CONFFILE: "file",
     "/usr/share/man/man5/collectd-runscope.5.gz": "file",
+    "/usr/bin/runscopectl": "file",
+    "/usr/share/man/man1/runscopectl.1.gz": "file",
     "/usr/share/doc/collectd-runscope/README.md.gz": "file",
     "/usr/share/doc/collectd-runscope/copyright": "file",
     STATE_DIR: "dir",

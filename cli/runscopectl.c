@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/* runscopectl: the runscope plugin's state and silences from the shell
+ * (runscopectl(1)). */
+#include "ctl.h"
+#include "ctl_conf.h"
+#include "ctl_silence.h"
+#include "ctl_status.h"
+#include "ctl_windows.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#ifndef RUNSCOPECTL_CONF
+#define RUNSCOPECTL_CONF "/etc/collectd/collectd.conf"
+#endif
+#ifndef RUNSCOPECTL_SNIPPET
+#define RUNSCOPECTL_SNIPPET "/etc/collectd/collectd.conf.d/runscope.conf"
+#endif
+#ifndef RUNSCOPECTL_STATE_FILE
+#define RUNSCOPECTL_STATE_FILE "/var/lib/collectd/runscope/state.json"
+#endif
+#ifndef RUNSCOPE_VERSION
+#define RUNSCOPE_VERSION "unknown"
+#endif
+
+static const char usage_text[] =
+    "usage: runscopectl [-c CONF] [-s STATEFILE] [-m DIR] COMMAND ...\n"
+    "\n"
+    "  status [--json] [KEY|TEST|BUCKET ...]\n"
+    "      the keys of the state file: verdict per location, open event,\n"
+    "      silences that apply now\n"
+    "  silence --bucket B [--test T] [--environment E]\n"
+    "          (--for 2h | --until TIME) [--start TIME] [--reason TEXT]\n"
+    "          [--name NAME]\n"
+    "      writes a maintenance window file into MaintenanceDir, prints "
+    "its name\n"
+    "  silences [--json]\n"
+    "      lists the window files: active, future, expired, bad\n"
+    "  unsilence NAME ...\n"
+    "      removes window files\n"
+    "\n"
+    "  -c CONF   collectd's config, read for the runscope plugin's StateFile\n"
+    "            and MaintenanceDir (default " RUNSCOPECTL_CONF ",\n"
+    "            else " RUNSCOPECTL_SNIPPET ")\n"
+    "  -s FILE   the state file (--state; default: StateFile, else\n"
+    "            " RUNSCOPECTL_STATE_FILE ")\n"
+    "  -m DIR    the MaintenanceDir (--maintenance-dir)\n"
+    "\n"
+    "Exit status: 0 done, 1 failed, 2 bad arguments, 3 the configuration\n"
+    "lacks what the command needs. See runscopectl(1).\n";
+
+/* A command: its name, the options it takes, whether it takes operands,
+ * and whether it works on the MaintenanceDir. (Room for more, such as a
+ * cluster's leader.) */
+struct command {
+  const char *name;
+  unsigned opts;
+  bool operands;
+  bool needs_dir;
+};
+
+static const struct command commands[] = {
+    {"status", CTL_OPT_JSON, true, false},
+    {"silence",
+     CTL_OPT_BUCKET | CTL_OPT_TEST | CTL_OPT_ENVIRONMENT | CTL_OPT_FOR |
+         CTL_OPT_UNTIL | CTL_OPT_START | CTL_OPT_REASON | CTL_OPT_NAME,
+     false, true},
+    {"silences", CTL_OPT_JSON, false, true},
+    {"unsilence", 0, true, true},
+};
+
+enum { OPT_LONG_ONLY = 256 };
+
+static const struct option long_opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"state", required_argument, NULL, 's'},
+    {"maintenance-dir", required_argument, NULL, 'm'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"json", no_argument, NULL, OPT_LONG_ONLY + 0},
+    {"bucket", required_argument, NULL, OPT_LONG_ONLY + 1},
+    {"test", required_argument, NULL, OPT_LONG_ONLY + 2},
+    {"environment", required_argument, NULL, OPT_LONG_ONLY + 3},
+    {"for", required_argument, NULL, OPT_LONG_ONLY + 4},
+    {"until", required_argument, NULL, OPT_LONG_ONLY + 5},
+    {"start", required_argument, NULL, OPT_LONG_ONLY + 6},
+    {"reason", required_argument, NULL, OPT_LONG_ONLY + 7},
+    {"name", required_argument, NULL, OPT_LONG_ONLY + 8},
+    {NULL, 0, NULL, 0},
+};
+
+/* A command option (--json ... --name) into a. */
+static void take_long(struct ctl_args *a, int i) {
+  const char **slot[] = {NULL,     &a->bucket, &a->test,  &a->environment,
+                         &a->for_, &a->until,  &a->start, &a->reason,
+                         &a->name};
+  a->given |= 1u << i;
+  if (slot[i] != NULL)
+    *slot[i] = optarg;
+}
+
+/* Reads the options into a; returns -1 to go on, or an exit code. */
+static int parse_options(int argc, char **argv, struct ctl_args *a) {
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":c:s:m:hV", long_opts, NULL)) != -1) {
+    if (c == 'c')
+      a->conf = optarg;
+    else if (c == 's')
+      a->state_file = optarg;
+    else if (c == 'm')
+      a->maint_dir = optarg;
+    else if (c == 'h')
+      return fputs(usage_text, stdout) < 0 ? CTL_FAIL : CTL_OK;
+    else if (c == 'V')
+      return printf("runscopectl %s\n", RUNSCOPE_VERSION) < 0 ? CTL_FAIL
+                                                              : CTL_OK;
+    else if (c >= OPT_LONG_ONLY)
+      take_long(a, c - OPT_LONG_ONLY);
+    else if (c == ':')
+      return ctl_fail(CTL_USAGE, "%s needs a value (runscopectl --help)",
+                      argv[optind - 1]);
+    else
+      return ctl_fail(CTL_USAGE, "unknown option %s (runscopectl --help)",
+                      argv[optind - 1]);
+  }
+  return -1;
+}
+
+/* The name of the first option of given that cmd does not take. */
+static const char *foreign_option(unsigned given, const struct command *cmd) {
+  for (int i = 0; long_opts[i].name != NULL; i++)
+    if (long_opts[i].val >= OPT_LONG_ONLY) {
+      unsigned bit = 1u << (long_opts[i].val - OPT_LONG_ONLY);
+      if ((given & bit) && !(cmd->opts & bit))
+        return long_opts[i].name;
+    }
+  return NULL;
+}
+
+/* The command named by the first operand, checked against the options. */
+static int find_command(struct ctl_args *a, const struct command **ret) {
+  if (a->n_operands == 0) {
+    fputs(usage_text, stderr);
+    return CTL_USAGE;
+  }
+  const char *name = a->operands[0];
+  a->operands++;
+  a->n_operands--;
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    if (strcmp(commands[i].name, name) != 0)
+      continue;
+    const char *bad = foreign_option(a->given, &commands[i]);
+    if (bad != NULL)
+      return ctl_fail(CTL_USAGE, "%s does not take --%s", name, bad);
+    if (!commands[i].operands && a->n_operands > 0)
+      return ctl_fail(CTL_USAGE, "%s: unexpected argument %s", name,
+                      a->operands[0]);
+    *ret = &commands[i];
+    return CTL_OK;
+  }
+  return ctl_fail(CTL_USAGE,
+                  "unknown command %s: status, silence, silences or "
+                  "unsilence (runscopectl --help)",
+                  name);
+}
+
+/* The config read into conf when a path is still missing, then the paths:
+ * the options first, then the config, then the packaged defaults. */
+static int resolve_paths(const struct ctl_args *a, struct ctl_conf *conf,
+                         struct ctl_paths *p) {
+  const char *path = a->conf != NULL ? a->conf : RUNSCOPECTL_CONF;
+  if (a->conf != NULL || a->state_file == NULL || a->maint_dir == NULL) {
+    struct err err = {{0}};
+    int rc = ctl_conf_read(path, conf, &err);
+    if (rc == -ENOENT && a->conf == NULL) {
+      /* collectd's own config is not installed: the package's snippet */
+      path = RUNSCOPECTL_SNIPPET;
+      rc = ctl_conf_read(path, conf, &err);
+    }
+    if (rc == 0)
+      p->conf = path;
+    else if (rc != -ENOENT || a->conf != NULL)
+      return ctl_fail(CTL_CONFIG,
+                      "reading collectd's config: %s (fix it, give another "
+                      "with -c CONF, or give -s FILE and -m DIR)",
+                      err.msg);
+  }
+  p->state_file = a->state_file      ? a->state_file
+                  : conf->state_file ? conf->state_file
+                                     : RUNSCOPECTL_STATE_FILE;
+  p->maint_dir = a->maint_dir ? a->maint_dir : conf->maint_dir;
+  return CTL_OK;
+}
+
+/* Checks that the MaintenanceDir is set and is a directory. */
+static int check_dir(const struct ctl_paths *p, const struct ctl_conf *conf) {
+  if (p->maint_dir == NULL && p->conf == NULL)
+    return ctl_fail(CTL_CONFIG,
+                    "no MaintenanceDir: there is no config at %s nor %s; "
+                    "give the runscope plugin's MaintenanceDir with -m DIR, "
+                    "or collectd's config with -c CONF",
+                    RUNSCOPECTL_CONF, RUNSCOPECTL_SNIPPET);
+  if (p->maint_dir == NULL)
+    return ctl_fail(CTL_CONFIG,
+                    "MaintenanceDir is not set in <Plugin runscope> of %s%s: "
+                    "add MaintenanceDir \"DIR\" there (and restart "
+                    "collectd), or give the directory with -m DIR",
+                    p->conf,
+                    conf->found_plugin ? "" : " (it has no such block)");
+  struct stat sb;
+  if (stat(p->maint_dir, &sb) != 0) {
+    int e = errno;
+    return ctl_fail(CTL_FAIL, "MaintenanceDir %s: %s%s", p->maint_dir,
+                    err_errno_text(e),
+                    e == ENOENT ? ": create it (install -d -m 0755 DIR) or "
+                                  "fix MaintenanceDir"
+                                : "");
+  }
+  if (!S_ISDIR(sb.st_mode))
+    return ctl_fail(CTL_FAIL, "MaintenanceDir %s is not a directory",
+                    p->maint_dir);
+  return CTL_OK;
+}
+
+/* status: the config's windows and those of the MaintenanceDir, if any. */
+static int run_status(const struct ctl_args *a, const struct ctl_paths *p,
+                      const struct ctl_conf *conf, double now) {
+  struct ctl_wfiles files = {0};
+  struct err err = {{0}};
+  if (p->maint_dir != NULL &&
+      ctl_wfiles_load(p->maint_dir, now, &files, &err) != 0)
+    fprintf(stderr, "runscopectl: warning: %s: silences not shown\n", err.msg);
+  size_t n = 0;
+  const struct cfg_window **windows =
+      calloc(conf->n_windows + files.n + 1, sizeof(*windows));
+  if (windows == NULL) {
+    ctl_wfiles_fini(&files);
+    return ctl_fail(CTL_FAIL, "out of memory");
+  }
+  for (size_t i = 0; i < conf->n_windows; i++)
+    windows[n++] = &conf->windows[i];
+  for (size_t i = 0; i < files.n; i++)
+    if (!files.v[i].bad)
+      windows[n++] = &files.v[i].w;
+  struct ctl_status_opts o = {(a->given & CTL_OPT_JSON) != 0,
+                              a->operands,
+                              a->n_operands,
+                              windows,
+                              n,
+                              now};
+  int code = ctl_status(p->state_file, &o);
+  free(windows);
+  ctl_wfiles_fini(&files);
+  return code;
+}
+
+static int run(const struct command *cmd, const struct ctl_args *a,
+               const struct ctl_paths *p, const struct ctl_conf *conf) {
+  double now = (double)time(NULL);
+  if (!cmd->needs_dir)
+    return run_status(a, p, conf, now);
+  int code = check_dir(p, conf);
+  if (code != CTL_OK)
+    return code;
+  if (strcmp(cmd->name, "silence") == 0)
+    return ctl_cmd_silence(a, p->maint_dir, now);
+  if (strcmp(cmd->name, "silences") == 0)
+    return ctl_cmd_silences(a, p->maint_dir, now);
+  return ctl_cmd_unsilence(a, p->maint_dir, now);
+}
+
+int main(int argc, char **argv) {
+  struct ctl_args a;
+  memset(&a, 0, sizeof(a));
+  int code = parse_options(argc, argv, &a);
+  if (code >= 0)
+    return code;
+  a.operands = argv + optind;
+  a.n_operands = (size_t)(argc - optind);
+  const struct command *cmd = NULL;
+  code = find_command(&a, &cmd);
+  if (code != CTL_OK)
+    return code;
+  struct ctl_conf conf;
+  struct ctl_paths paths = {0};
+  ctl_conf_init(&conf);
+  code = resolve_paths(&a, &conf, &paths);
+  if (code == CTL_OK)
+    code = run(cmd, &a, &paths, &conf);
+  ctl_conf_fini(&conf);
+  return code;
+}
