@@ -2,6 +2,9 @@
 /* <Plugin runscope> (collectd's oconfig tree) -> struct cfg. */
 #include "config_parse.h"
 
+#include "config/alerting.h"
+#include "util/clock.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -17,6 +20,8 @@ enum kind {
   K_INT,     /* a whole number: int */
   K_LIST,    /* a string, repeatable: struct cfg_list */
   K_MODE,    /* "manage" or "forward": enum cfg_mode */
+  K_TIME,    /* an ISO-8601 time, UTC: double (Unix seconds) */
+  K_WEEKLY,  /* "Sat 22:00-Sun 02:00": a struct cfg_window's weekly span */
   K_BLOCK,   /* a nested block: see block */
 };
 
@@ -44,6 +49,8 @@ static const char *const kind_example[] = {
     [K_INT] = "a whole number",
     [K_LIST] = "one quoted string (repeat the line for more)",
     [K_MODE] = "\"manage\" or \"forward\"",
+    [K_TIME] = "an ISO-8601 time in UTC such as \"2026-12-24T18:00:00Z\"",
+    [K_WEEKLY] = "a weekly span in UTC such as \"Sat 22:00-Sun 02:00\"",
     [K_BLOCK] = "a block",
 };
 
@@ -125,6 +132,16 @@ static int set_value(const struct key_spec *k, const oconfig_item_t *ci,
     return 0;
   case K_MODE:
     return get_mode(ci, field);
+  case K_TIME:
+    if (!one_value(ci, OCONFIG_TYPE_STRING))
+      return -EINVAL;
+    return clock_parse_iso8601(ci->values[0].value.string, field) == 0
+               ? 0
+               : -EINVAL;
+  case K_WEEKLY:
+    if (!one_value(ci, OCONFIG_TYPE_STRING))
+      return -EINVAL;
+    return cfg_window_weekly(field, ci->values[0].value.string, err);
   case K_BLOCK:
     return k->block(ci, base, err);
   }
@@ -145,7 +162,7 @@ static void list_known(const struct block_spec *b, char *out, size_t size) {
 
 static int unknown_key(const struct block_spec *b, const oconfig_item_t *ci,
                        struct err *err) {
-  char known[400];
+  char known[800];
   list_known(b, known, sizeof(known));
   const char *hint = strcasecmp(ci->key, "Interval") == 0
                          ? " (Interval belongs in <LoadPlugin runscope>)"
@@ -231,6 +248,9 @@ static const struct key_spec bucket_keys[] = {
     {"Test", K_LIST, F(struct cfg_bucket, tests), NULL},
     {"Environment", K_LIST, F(struct cfg_bucket, environments), NULL},
     {"TrafficAlert", K_BLOCK, 0, parse_alert},
+    {"FailureThreshold", K_INT, F(struct cfg_bucket, failure_threshold), NULL},
+    {"RecoveryThreshold", K_INT, F(struct cfg_bucket, recovery_threshold),
+     NULL},
 };
 
 static int parse_bucket(const oconfig_item_t *ci, void *base, struct err *err) {
@@ -247,6 +267,30 @@ static int parse_bucket(const oconfig_item_t *ci, void *base, struct err *err) {
   return parse_children(&spec, ci, b, err);
 }
 
+static const struct key_spec maintenance_keys[] = {
+    {"Bucket", K_LIST, F(struct cfg_window, buckets), NULL},
+    {"Test", K_LIST, F(struct cfg_window, tests), NULL},
+    {"Environment", K_LIST, F(struct cfg_window, environments), NULL},
+    {"Start", K_TIME, F(struct cfg_window, start), NULL},
+    {"End", K_TIME, F(struct cfg_window, end), NULL},
+    {"Weekly", K_WEEKLY, 0, NULL},
+    {"Reason", K_STRING, F(struct cfg_window, reason), NULL},
+};
+
+static int parse_maintenance(const oconfig_item_t *ci, void *base,
+                             struct err *err) {
+  const char *name;
+  struct cfg_window *w;
+  int rc = block_name(ci, "Maintenance", &name, err);
+  if (rc == 0)
+    rc = cfg_add_window(base, name, &w);
+  if (rc != 0)
+    return rc;
+  char title[300];
+  snprintf(title, sizeof(title), "<Maintenance \"%s\">", name);
+  struct block_spec spec = {title, maintenance_keys, N(maintenance_keys)};
+  return parse_children(&spec, ci, w, err);
+}
 /* The TLS and proxy keys of an API block whose struct (type) holds a
  * struct cfg_tls_proxy named field: one line in the block's table,
  * e.g. TLS_PROXY_KEYS(struct cfg_runscope, net), */
@@ -362,6 +406,14 @@ static const struct key_spec plugin_keys[] = {
     {"XMatters", K_BLOCK, 0, parse_xmatters},
     {"Bucket", K_BLOCK, 0, parse_bucket},
     {"Cluster", K_BLOCK, 0, parse_cluster},
+    {"FailureThreshold", K_INT, F(struct cfg, failure_threshold), NULL},
+    {"RecoveryThreshold", K_INT, F(struct cfg, recovery_threshold), NULL},
+    {"FlapDetection", K_BOOL, F(struct cfg, flap_detection), NULL},
+    {"FlapWindow", K_INT, F(struct cfg, flap_window), NULL},
+    {"FlapLowThreshold", K_NUMBER, F(struct cfg, flap_low_threshold), NULL},
+    {"FlapHighThreshold", K_NUMBER, F(struct cfg, flap_high_threshold), NULL},
+    {"MaintenanceDir", K_STRING, F(struct cfg, maintenance_dir), NULL},
+    {"Maintenance", K_BLOCK, 0, parse_maintenance},
 };
 
 int cfgp_parse(const oconfig_item_t *ci, struct cfg *c, struct err *err) {

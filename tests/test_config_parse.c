@@ -4,6 +4,7 @@
 #include "config_parse.h"
 
 #include "config/config.h"
+#include "config/window.h"
 #include "testutil.h"
 #include "util/err.h"
 
@@ -869,6 +870,135 @@ static void add(Suite *s, const char *name, const TTest *fn, int rows) {
   unit_add_case(s, name, fn, rows, NULL, NULL);
 }
 
+/* ---- alert semantics: thresholds, flap damping, maintenance (issue 15) */
+
+#define MAINT(name, ...) block("Maintenance", name, __VA_ARGS__, NULL)
+
+/* A config that cfg_finish accepts, with extra top-level items. */
+static int parse_finish(oconfig_item_t *extra1, oconfig_item_t *extra2,
+                        struct cfg *c, struct err *err) {
+  oconfig_item_t *root = PLUGIN(
+      RUNSCOPE(S("BaseURL", "http://127.0.0.1:18080"), S("Token", "tok")),
+      XMATTERS(S("BaseURL", "http://127.0.0.1:18081"), S("User", "runscope"),
+               S("Password", "pw"),
+               S("TestResultsTriggerURL", "http://127.0.0.1:18081/t")),
+      extra1, extra2);
+  int rc = parse(root, c, err);
+  return rc != 0 ? rc : cfg_finish(c, NULL, NULL, err);
+}
+
+START_TEST(test_alerting_options) {
+  struct cfg c;
+  struct err err = {{0}};
+  cfg_init(&c);
+  ck_assert_int_eq(c.failure_threshold, 1);
+  ck_assert_int_eq(c.recovery_threshold, 1);
+  ck_assert(!c.flap_detection);
+  ck_assert_int_eq(c.flap_window, 21);
+  ck_assert_double_eq(c.flap_low_threshold, 25);
+  ck_assert_double_eq(c.flap_high_threshold, 50);
+  cfg_fini(&c);
+  int rc = parse_finish(
+      BUCKET("bkt", NUM("FailureThreshold", 3), NUM("RecoveryThreshold", 2)),
+      MAINT("deploy", S("Bucket", "bkt"), S("Bucket", "Shop"),
+            S("Test", "Checkout API"), S("Weekly", "Sat 22:00-Sun 02:00"),
+            S("Reason", "release")),
+      &c, &err);
+  ck_assert_msg(rc == 0, "%s", err.msg);
+  ck_assert_int_eq(c.buckets[0].failure_threshold, 3);
+  ck_assert_int_eq(c.buckets[0].recovery_threshold, 2);
+  ck_assert_uint_eq(c.n_windows, 1);
+  ck_assert_str_eq(c.windows[0].name, "deploy");
+  ck_assert_uint_eq(c.windows[0].buckets.n, 2);
+  ck_assert(c.windows[0].weekly);
+  ck_assert_int_eq(c.windows[0].week_start, 5 * 86400 + 22 * 3600);
+  ck_assert_int_eq(c.windows[0].week_len, 4 * 3600);
+  cfg_fini(&c);
+  oconfig_item_t *root =
+      PLUGIN(NUM("FailureThreshold", 2), NUM("RecoveryThreshold", 4),
+             BOOL("FlapDetection", true), NUM("FlapWindow", 10),
+             NUM("FlapLowThreshold", 20), NUM("FlapHighThreshold", 40),
+             S("MaintenanceDir", "/tmp/mw"),
+             MAINT("once", S("Start", "2026-12-24T18:00:00Z"),
+                   S("End", "2026-12-27T08:00:00Z")));
+  ck_assert_int_eq(parse(root, &c, &err), 0);
+  ck_assert_int_eq(c.failure_threshold, 2);
+  ck_assert_int_eq(c.recovery_threshold, 4);
+  ck_assert(c.flap_detection);
+  ck_assert_int_eq(c.flap_window, 10);
+  ck_assert_double_eq(c.flap_low_threshold, 20);
+  ck_assert_double_eq(c.flap_high_threshold, 40);
+  ck_assert_str_eq(c.maintenance_dir, "/tmp/mw");
+  ck_assert(!c.windows[0].weekly);
+  ck_assert_double_eq(c.windows[0].start, 1798135200);
+  ck_assert_double_eq(c.windows[0].end, 1798358400);
+  cfg_fini(&c);
+}
+END_TEST
+
+static const struct {
+  const char *key;
+  double value;
+  const char *want;
+} bad_alerting[] = {
+    {"FailureThreshold", 0, "FailureThreshold must be a whole number"},
+    {"RecoveryThreshold", 1001, "RecoveryThreshold must be"},
+    {"FailureThreshold", 1.5, "FailureThreshold: expects a whole number"},
+    {"FlapWindow", 2, "FlapWindow must be"},
+    {"FlapLowThreshold", 60, "FlapLowThreshold (60) must not be above"},
+    {"FlapHighThreshold", 101, "FlapHighThreshold are percents"},
+};
+
+START_TEST(test_alerting_bad_numbers) {
+  struct cfg c;
+  struct err err = {{0}};
+  int rc = parse_finish(NUM(bad_alerting[_i].key, bad_alerting[_i].value),
+                        NUM("MaxJSONDepth", 64), &c, &err);
+  ck_assert_int_eq(rc, -EINVAL);
+  ck_assert_has(err.msg, bad_alerting[_i].want);
+  cfg_fini(&c);
+}
+END_TEST
+
+static oconfig_item_t *t_maint_bad_time(void) {
+  return MAINT("m", S("End", "tomorrow"));
+}
+static oconfig_item_t *t_maint_bad_weekly(void) {
+  return MAINT("m", S("Weekly", "Sat 22:00"));
+}
+static oconfig_item_t *t_maint_no_end(void) {
+  return MAINT("m", S("Bucket", "b"));
+}
+static oconfig_item_t *t_maint_backwards(void) {
+  return MAINT("m", S("Start", "2026-12-27T00:00:00Z"),
+               S("End", "2026-12-24T00:00:00Z"));
+}
+static oconfig_item_t *t_bucket_threshold(void) {
+  return BUCKET("b", NUM("RecoveryThreshold", 0));
+}
+
+static const struct {
+  oconfig_item_t *(*tree)(void);
+  const char *want;
+} bad_windows[] = {
+    {t_maint_bad_time, "<Maintenance \"m\"> End: expects an ISO-8601 time"},
+    {t_maint_bad_weekly, "Weekly \"Sat 22:00\": no '-'"},
+    {t_maint_no_end, "<Maintenance \"m\">: no End and no Weekly"},
+    {t_maint_backwards, "<Maintenance \"m\">: Start is not before End"},
+    {t_bucket_threshold, "<Bucket \"b\"> RecoveryThreshold must be"},
+};
+
+START_TEST(test_alerting_bad_windows) {
+  struct cfg c;
+  struct err err = {{0}};
+  int rc =
+      parse_finish(bad_windows[_i].tree(), NUM("MaxJSONDepth", 64), &c, &err);
+  ck_assert_int_eq(rc, -EINVAL);
+  ck_assert_has(err.msg, bad_windows[_i].want);
+  cfg_fini(&c);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("config_parse");
   add(s, "full_tree", test_full_tree, 0);
@@ -883,6 +1013,11 @@ Suite *unit_suite(void) {
   add(s, "errors", test_errors, N_ROWS(bad_cases));
   add(s, "errors_null_err", test_errors_null_err, N_ROWS(bad_cases));
   add(s, "responses_keys", test_responses_keys, N_ROWS(reruns_keys));
+  add(s, "alerting_options", test_alerting_options, 0);
+  add(s, "alerting_bad_numbers", test_alerting_bad_numbers,
+      N_ROWS(bad_alerting));
+  add(s, "alerting_bad_windows", test_alerting_bad_windows,
+      N_ROWS(bad_windows));
   add(s, "tls_proxy_keys", test_tls_proxy_keys, 0);
   add(s, "tls_proxy_defaults_and_errors", test_tls_proxy_defaults_and_errors,
       0);

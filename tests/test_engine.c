@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define N_ROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -907,6 +908,113 @@ START_TEST(test_server_trouble_backs_off) {
 }
 END_TEST
 
+/* ---- thresholds, flap damping, maintenance windows (issue 15) ---- */
+
+/* A <Bucket> FailureThreshold 2: the first failure pages nobody, and its
+ * streak survives a restart, so the second pages once. */
+START_TEST(test_bucket_threshold_survives_restart) {
+  h.cfg.buckets[0].failure_threshold = 2;
+  start(T0);
+  run("fail", T0 - 30);
+  cycle_ok(T0);
+  cycle_ok(T0 + 60);
+  ck_assert_uint_eq(triggers(0), 0);
+  ck_assert_uint_eq(notes(ENGINE_FAILURE, KEY), 0);
+  stop();
+  start(T0 + 100);
+  run("fail", T0 + 90);
+  cycle_ok(T0 + 120);
+  ck_assert_uint_eq(triggers(0), 1);
+  ck_assert_uint_eq(notes(ENGINE_FAILURE, KEY), 1);
+}
+END_TEST
+
+/* FlapDetection: an alternating key gets a WARNING and a log line once,
+ * then no more triggers or terminates while it flaps; passes end it with
+ * an OKAY. */
+START_TEST(test_flapping_warns_once) {
+  h.cfg.flap_detection = true;
+  h.cfg.flap_window = 6;
+  start(T0);
+  double t = T0;
+  for (int i = 0; i < 6; i++, t += 60) {
+    run(i % 2 ? "pass" : "fail", t - 30);
+    cycle_ok(t);
+  }
+  ck_assert_uint_eq(notes(ENGINE_WARNING, KEY), 1);
+  ck_assert(logged("is flapping"));
+  size_t mark = h.f.n_reqs;
+  for (int i = 0; i < 4; i++, t += 60) {
+    run(i % 2 ? "pass" : "fail", t - 30);
+    cycle_ok(t);
+  }
+  ck_assert_uint_eq(triggers(mark), 0);
+  ck_assert_uint_eq(terminates(mark), 0);
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 1);
+  ck_assert_uint_eq(notes(ENGINE_WARNING, KEY), 1);
+  for (int i = 0; i < 8; i++, t += 60) {
+    run("pass", t - 30);
+    cycle_ok(t);
+  }
+  ck_assert(logged("stopped flapping"));
+  ck_assert_uint_eq(ef_events_of(&h.f, KEY, true), 0);
+}
+END_TEST
+
+/* Writes a MaintenanceDir file name (under dir) holding text. */
+static void window_file(const char *dir, const char *name, const char *text) {
+  char p[256];
+  snprintf(p, sizeof(p), "%s/%s", dir, name);
+  FILE *f = fopen(p, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* A window file naming the bucket by name silences a failure (a bad file
+ * beside it is logged once); when it ends the key pages once, saying it
+ * failed in the window. */
+START_TEST(test_maintenance_dir) {
+  char dir[128];
+  snprintf(dir, sizeof(dir), "%s/mw", h.dir);
+  ck_assert_int_eq(mkdir(dir, 0700), 0);
+  set(&h.cfg.maintenance_dir, dir);
+  window_file(dir, "deploy.json",
+              "{\"bucket\": \"" EF_BUCKET_NAME "\", "
+              "\"end\": \"2023-11-14T22:23:20Z\"}");
+  window_file(dir, "bad.json", "{\"end\": 5}");
+  start(T0);
+  run("fail", T0 - 30);
+  cycle_ok(T0);
+  cycle_ok(T0 + 60);
+  ck_assert_uint_eq(triggers(0), 0);
+  ck_assert_uint_eq(notes(ENGINE_FAILURE, KEY), 0);
+  ck_assert(logged(KEY " is in maintenance window \"deploy\" until "
+                       "2023-11-14T22:23:20Z"));
+  const char *bad = strstr(h.told.log, "bad.json");
+  ck_assert_ptr_nonnull(bad);
+  ck_assert_ptr_null(strstr(bad + 1, "bad.json"));
+  cycle_ok(T0 + 600);
+  ck_assert(logged("left maintenance window \"deploy\""));
+  ck_assert_uint_eq(triggers(0), 1);
+  json_object *root =
+      json_tokener_parse(ef_first(&h.f, EF_TRIGGER, KEY, 0)->body);
+  json_object *props = NULL;
+  ck_assert(json_object_object_get_ex(root, "properties", &props));
+  assert_prop(props, "maintenance_window", "deploy");
+  assert_prop(props, "failing_since", "2023-11-14T22:12:50Z");
+  json_object_put(root);
+  cycle_ok(T0 + 660);
+  ck_assert_uint_eq(triggers(0), 1);
+  unlink(strcat(dir, "/deploy.json"));
+  dir[strlen(dir) - strlen("/deploy.json")] = '\0';
+  char bad_path[160];
+  snprintf(bad_path, sizeof(bad_path), "%s/bad.json", dir);
+  unlink(bad_path);
+  rmdir(dir);
+}
+END_TEST
+
 /* ---- the suite ---- */
 
 static void add(Suite *s, const char *name, const TTest *fn, int rows) {
@@ -1046,5 +1154,9 @@ Suite *unit_suite(void) {
   add(s, "still_open_confirmed_once", test_still_open_confirmed_once, 0);
   add(s, "confirm_error_stays_quiet", test_confirm_error_stays_quiet, 0);
   add(s, "trigger_in_doubt", test_trigger_in_doubt, N_ROWS(doubt_rows));
+  add(s, "bucket_threshold_survives_restart",
+      test_bucket_threshold_survives_restart, 0);
+  add(s, "flapping_warns_once", test_flapping_warns_once, 0);
+  add(s, "maintenance_dir", test_maintenance_dir, 0);
   return s;
 }

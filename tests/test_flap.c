@@ -116,6 +116,22 @@ START_TEST(test_between_thresholds) {
 }
 END_TEST
 
+/* flap_decide decides on the history as it is: recorded elsewhere, one
+ * decision per cycle, and a second decision changes nothing. */
+START_TEST(test_decide_idempotent) {
+  const struct flap_opts o = {21, 25, 50};
+  struct flap_history h = history("FPFPFPFPFPFPFPFPFPFPF");
+  ck_assert_int_eq(flap_decide(&h, &o), FLAP_STARTED);
+  ck_assert_int_eq(flap_decide(&h, &o), FLAP_SAME);
+  ck_assert(h.flapping);
+  for (int i = 0; i < 21; i++)
+    flap_record(&h, false);
+  ck_assert_int_eq(flap_decide(&h, &o), FLAP_STOPPED);
+  ck_assert_int_eq(flap_decide(&h, &o), FLAP_SAME);
+  ck_assert(!h.flapping);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("flap");
   TCase *tc = tcase_create("percent");
@@ -126,6 +142,9 @@ Suite *unit_suite(void) {
   tc = tcase_create("thresholds");
   tcase_add_test(tc, test_hysteresis);
   tcase_add_test(tc, test_between_thresholds);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("decide");
+  tcase_add_test(tc, test_decide_idempotent);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1561,6 +1561,222 @@ START_TEST(test_cursor_set_find) {
 }
 END_TEST
 
+/* ---- thresholds, flap damping, maintenance windows (issue 15) ---- */
+
+/* One cycle at now for KEY: looked up (xMatters holds event, or nothing
+ * when NULL), then planned. */
+static void cycle_at(struct recon *r, double now, const char *event) {
+  const char *ids[] = {event};
+  look_up(r, now, KEY, ids, event ? 1 : 0);
+  plan(r, now);
+}
+
+/* FailureThreshold 2, one location: the first failure pages nobody and
+ * announces nothing, the second in a row pages once. */
+START_TEST(test_failure_threshold) {
+  struct recon *r = recon_new();
+  r->o.failure_threshold = 2;
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  ck_assert_uint_eq(look_up(r, 100, KEY, NULL, 0), 0);
+  plan(r, 100);
+  ck_assert_uint_eq(r->last.n, 0);
+  ck_assert_int_eq(rec_alert_verdict(key_of(r, KEY), &r->o), REC_UNKNOWN);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 190));
+  ck_assert_int_eq(rec_alert_verdict(key_of(r, KEY), &r->o), REC_FAILING);
+  page_at(r, KEY, 200, "req-1");
+  ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, KEY), 1);
+  cycle_at(r, 300, "ev-1");
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  recon_free(r);
+}
+END_TEST
+
+/* Fail, pass, fail in one location, and one failure in each of two:
+ * nothing pages at FailureThreshold 2. */
+START_TEST(test_failure_threshold_broken_streaks) {
+  struct recon *r = recon_new();
+  r->o.failure_threshold = 2;
+  const enum rs_result seq[] = {RS_RESULT_FAIL, RS_RESULT_PASS, RS_RESULT_FAIL};
+  for (int i = 0; i < 3; i++) {
+    observe(r, mkrun("us1", seq[i], 90 + 100 * i));
+    cycle_at(r, 100 + 100 * i, NULL);
+    ck_assert_uint_eq(r->last.n, 0);
+  }
+  observe(r, mkrun("eu1", RS_RESULT_FAIL, 395));
+  cycle_at(r, 400, NULL);
+  ck_assert_uint_eq(r->last.n, 0);
+  ck_assert_uint_eq(key_of(r, KEY)->locs[0].streak, 1);
+  recon_free(r);
+}
+END_TEST
+
+/* A run that is no verdict (unfinished, cancelled) neither counts nor
+ * breaks a streak. */
+START_TEST(test_threshold_no_verdict_run) {
+  struct recon *r = recon_new();
+  r->o.failure_threshold = 2;
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  struct rs_run odd = mkrun("us1", RS_RESULT_CANCELLED, 150);
+  ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &odd), 0);
+  cycle_at(r, 160, NULL);
+  ck_assert_uint_eq(r->last.n, 0);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 190));
+  page_at(r, KEY, 200, "req-1");
+  recon_free(r);
+}
+END_TEST
+
+/* RecoveryThreshold 2: one pass per region closes nothing and announces
+ * nothing; two in a row in each close the event, with one OKAY. */
+START_TEST(test_recovery_threshold) {
+  struct recon *r = recon_new();
+  r->o.recovery_threshold = 2;
+  observe(r, mkrun("eu1", RS_RESULT_FAIL, 80));
+  make_active(r);
+  observe(r, mkrun("us1", RS_RESULT_PASS, 190));
+  observe(r, mkrun("eu1", RS_RESULT_PASS, 190));
+  ck_assert_int_eq(verdict_of(r, KEY), REC_PASSING);
+  cycle_at(r, 200, "ev-1");
+  ck_assert_uint_eq(r->last.n, 0);
+  observe(r, mkrun("us1", RS_RESULT_PASS, 290));
+  cycle_at(r, 300, "ev-1");
+  ck_assert_uint_eq(r->last.n, 0); /* eu1 passed once only */
+  observe(r, mkrun("eu1", RS_RESULT_PASS, 390));
+  cycle_at(r, 400, "ev-1");
+  ck_assert(plans_terminate(r, "ev-1"));
+  ck_assert_uint_eq(count(r, REC_NOTIFY_OKAY, KEY), 1);
+  recon_free(r);
+}
+END_TEST
+
+/* A <Bucket> overrides the plugin's thresholds for its keys only. */
+START_TEST(test_threshold_per_bucket) {
+  struct recon *r = recon_new();
+  const struct rec_bucket_opts b[] = {{BUCKET, 3, 0}, {"other", 1, 1}};
+  r->o.failure_threshold = 1;
+  r->o.buckets = b;
+  r->o.n_buckets = 2;
+  for (int i = 0; i < 2; i++) {
+    observe(r, mkrun("us1", RS_RESULT_FAIL, 90 + 100 * i));
+    cycle_at(r, 100 + 100 * i, NULL);
+    ck_assert_uint_eq(r->last.n, 0);
+  }
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 290));
+  page_at(r, KEY, 300, "req-1");
+  recon_free(r);
+}
+END_TEST
+
+/* FlapDetection: an alternating key with an open event is seen flapping
+ * (one FLAPPING notice), its event stays open however it alternates, and
+ * a run of passes ends it (one FLAP_ENDED), then the normal rules close
+ * the event. */
+START_TEST(test_flapping_keeps_event) {
+  struct recon *r = recon_new();
+  r->o.flap_detection = true;
+  make_active(r);
+  size_t flapping = 0, terminates = 0;
+  double t = 200;
+  for (int i = 0; i < 21; i++, t += 100) {
+    observe(r, mkrun("us1", i % 2 ? RS_RESULT_FAIL : RS_RESULT_PASS, t - 10));
+    cycle_at(r, t, "ev-1");
+    flapping += count(r, REC_NOTIFY_FLAPPING, KEY);
+    terminates += count(r, REC_TERMINATE, NULL);
+    ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  }
+  ck_assert_uint_eq(flapping, 1);
+  ck_assert(rec_flapping(key_of(r, KEY), &r->o));
+  ck_assert_uint_le(terminates, 5); /* before it was seen flapping */
+  size_t ended = 0;
+  for (int i = 0; i < 21 && ended == 0; i++, t += 100) {
+    observe(r, mkrun("us1", RS_RESULT_PASS, t - 10));
+    cycle_at(r, t, "ev-1");
+    ended += count(r, REC_NOTIFY_FLAP_ENDED, KEY);
+    if (ended == 0)
+      ck_assert_uint_eq(count(r, REC_TERMINATE, NULL), 0);
+  }
+  ck_assert_uint_eq(ended, 1);
+  ck_assert(plans_terminate(r, "ev-1"));
+  recon_free(r);
+}
+END_TEST
+
+/* A key that starts flapping with no open event gets one event (once),
+ * which flap_paged remembers; without FlapDetection it is not flapping. */
+START_TEST(test_flapping_creates_once) {
+  struct recon *r = recon_new();
+  r->o.flap_detection = true;
+  size_t creates = 0;
+  double t = 100;
+  for (int i = 0; i < 30; i++, t += 100) {
+    observe(r, mkrun("us1", i % 2 ? RS_RESULT_FAIL : RS_RESULT_PASS, t - 10));
+    cycle_at(r, t, NULL);
+    size_t c = count(r, REC_CREATE, KEY);
+    if (c > 0)
+      rec_create_done(key_of(r, KEY), &r->o, REC_CREATED, "req", t);
+    creates += rec_flapping(key_of(r, KEY), &r->o) ? c : 0;
+    /* a person closes it at once: it is not created again */
+    struct rec_key *k = key_of(r, KEY);
+    k->ev = REC_EV_NONE;
+  }
+  ck_assert_uint_eq(creates, 1);
+  ck_assert(key_of(r, KEY)->flap_paged);
+  r->o.flap_detection = false;
+  ck_assert(!rec_flapping(key_of(r, KEY), &r->o));
+  recon_free(r);
+}
+END_TEST
+
+/* Inside a maintenance window a failure pages nobody and announces
+ * nothing; when the window ends, a key still failing pages once. */
+START_TEST(test_maintenance_failure_pages_at_end) {
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  rec_set_maintenance(key_of(r, KEY), "deploy", 95);
+  ck_assert_uint_eq(look_up(r, 100, KEY, NULL, 0), 0);
+  plan(r, 100);
+  ck_assert_uint_eq(r->last.n, 0);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 190));
+  cycle_at(r, 200, NULL);
+  ck_assert_uint_eq(r->last.n, 0);
+  rec_set_maintenance(key_of(r, KEY), NULL, 250);
+  struct rec_key *k = key_of(r, KEY);
+  ck_assert_str_eq(k->last_maintenance, "deploy");
+  ck_assert_double_eq(k->maintenance_ended, 250);
+  ck_assert_double_eq(k->maintenance_started, 95);
+  ck_assert_double_eq(k->failing_since, 90);
+  page_at(r, KEY, 300, "req-1");
+  ck_assert_uint_eq(count(r, REC_NOTIFY_FAILURE, KEY), 1);
+  cycle_at(r, 400, "ev-1");
+  ck_assert_uint_eq(count(r, REC_CREATE, NULL), 0);
+  recon_free(r);
+}
+END_TEST
+
+/* A pass inside a window still terminates an open event (with its OKAY);
+ * a failure that recovered inside the window pages nobody after it. */
+START_TEST(test_maintenance_recoveries) {
+  struct recon *r = recon_new();
+  make_active(r);
+  rec_set_maintenance(key_of(r, KEY), "deploy", 150);
+  observe(r, mkrun("us1", RS_RESULT_PASS, 190));
+  cycle_at(r, 200, "ev-1");
+  ck_assert(plans_terminate(r, "ev-1"));
+  ck_assert_uint_eq(count(r, REC_NOTIFY_OKAY, KEY), 1);
+  rec_terminate_done(key_of(r, KEY), "ev-1", true);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 290));
+  cycle_at(r, 300, NULL);
+  ck_assert_uint_eq(r->last.n, 0);
+  observe(r, mkrun("us1", RS_RESULT_PASS, 390));
+  cycle_at(r, 400, NULL);
+  rec_set_maintenance(key_of(r, KEY), "", 450);
+  cycle_at(r, 500, NULL);
+  ck_assert_uint_eq(r->last.n, 0);
+  ck_assert_double_eq(key_of(r, KEY)->failing_since, 0);
+  recon_free(r);
+}
+END_TEST
+
 /* ---- the suite ---- */
 
 #define N_ROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -1705,6 +1921,17 @@ Suite *unit_suite(void) {
   add(s, "events_before_notification", test_events_before_notification, 0);
   add(s, "cursor_next", test_cursor_next, N_ROWS(cursor_rows));
   add(s, "cursor_set_find", test_cursor_set_find, 0);
+  add(s, "failure_threshold", test_failure_threshold, 0);
+  add(s, "failure_threshold_broken_streaks",
+      test_failure_threshold_broken_streaks, 0);
+  add(s, "threshold_no_verdict_run", test_threshold_no_verdict_run, 0);
+  add(s, "recovery_threshold", test_recovery_threshold, 0);
+  add(s, "threshold_per_bucket", test_threshold_per_bucket, 0);
+  add(s, "flapping_keeps_event", test_flapping_keeps_event, 0);
+  add(s, "flapping_creates_once", test_flapping_creates_once, 0);
+  add(s, "maintenance_failure_pages_at_end",
+      test_maintenance_failure_pages_at_end, 0);
+  add(s, "maintenance_recoveries", test_maintenance_recoveries, 0);
   add(s, "confirm_terminated_pages", test_confirm_terminated_pages, 0);
   add(s, "confirm_still_open", test_confirm_still_open, 0);
   add(s, "confirm_failed_assumes_open", test_confirm_failed_assumes_open, 0);

@@ -54,7 +54,12 @@ static struct rec_key *key_with_events(struct rec_state *st,
   ck_assert_int_eq(rec_key_get(st, "bkt", "test-1", "env-1", &k), 0);
   for (size_t i = 0; i < n; i++)
     ck_assert_int_eq(
-        rec_adopt_event(k, &(struct rec_opts){86400, 60, 300}, ids[i]), 1);
+        rec_adopt_event(k,
+                        &(struct rec_opts){.location_window = 86400,
+                                           .pending_timeout = 60,
+                                           .reconcile_interval = 300},
+                        ids[i]),
+        1);
   return k;
 }
 

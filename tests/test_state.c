@@ -1725,6 +1725,84 @@ START_TEST(test_fixture_same_bytes) {
 }
 END_TEST
 
+/* ---- alert semantics' memory (issue 15) ---- */
+
+/* Streaks, the verdict history, flapping and maintenance survive a save
+ * and a load; a key without them writes none of their members. */
+START_TEST(test_alerting_fields_roundtrip) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  struct rec_key *k = add_key(&st, "b1", "t1", "e1");
+  struct rec_run *l = new_loc(k);
+  set_loc(l, "us1", "run-1", true, 1700000000, 1700000001, 1);
+  l->streak = 7;
+  k->flap.fails = 0xAAAAAAAAAAAAAAAAull;
+  k->flap.n = 64;
+  k->flap.flapping = true;
+  k->flap_announced = true;
+  k->flap_paged = true;
+  k->failing_since = 1699999000.5;
+  snprintf(k->maintenance, sizeof(k->maintenance), "deploy");
+  snprintf(k->last_maintenance, sizeof(k->last_maintenance), "weekly");
+  k->maintenance_started = 1699980000;
+  k->maintenance_ended = 1699990000;
+  add_key(&st, "b1", "t2", "e1"); /* none of them */
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  from_text(text.data, &back, &err);
+  struct rec_key *g = back.keys[0];
+  ck_assert_uint_eq(g->locs[0].streak, 7);
+  ck_assert(g->flap.fails == 0xAAAAAAAAAAAAAAAAull);
+  ck_assert_uint_eq(g->flap.n, 64);
+  ck_assert(g->flap.flapping && g->flap_announced && g->flap_paged);
+  ck_assert_double_eq(g->failing_since, 1699999000.5);
+  ck_assert_str_eq(g->maintenance, "deploy");
+  ck_assert_str_eq(g->last_maintenance, "weekly");
+  ck_assert_double_eq(g->maintenance_started, 1699980000);
+  ck_assert_double_eq(g->maintenance_ended, 1699990000);
+  const char *second = strstr(text.data, "\"test_id\":\"t2\"");
+  ck_assert_ptr_nonnull(second);
+  ck_assert_ptr_null(strstr(second, "verdicts"));
+  ck_assert_ptr_null(strstr(second, "maintenance"));
+  buf_fini(&text);
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* A file written before them loads with no streak (counted as 1), no
+ * history and no window; a streak or history out of range is refused. */
+START_TEST(test_alerting_fields_old_and_bad) {
+  struct rec_state st;
+  struct err err = {{0}};
+  from_text(KEY_WITH("\"locations\":[{\"location\":\"us1\",\"failed\":true,"
+                     "\"started_at\":5}]"),
+            &st, &err);
+  struct rec_key *k = rec_key_find(&st, "b/t2/e");
+  ck_assert_ptr_nonnull(k);
+  ck_assert_uint_eq(k->locs[0].streak, 0);
+  ck_assert_uint_eq(k->flap.n, 0);
+  ck_assert_str_eq(k->maintenance, "");
+  struct rec_opts o;
+  rec_opts_default(&o);
+  ck_assert_int_eq(rec_alert_verdict(k, &o), REC_FAILING);
+  o.failure_threshold = 2;
+  ck_assert_int_eq(rec_alert_verdict(k, &o), REC_UNKNOWN);
+  rec_state_fini(&st);
+  const char *bad[] = {KEY_WITH("\"n_verdicts\":65"),
+                       KEY_WITH("\"locations\":[{\"streak\":1001}]"),
+                       KEY_WITH("\"verdicts\":\"xyz\"")};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    rec_state_init(&st);
+    ck_assert_int_eq(state_from_json(bad[i], strlen(bad[i]), DEPTH, &st, &err),
+                     -EBADMSG);
+    rec_state_fini(&st);
+  }
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
@@ -1782,5 +1860,7 @@ Suite *unit_suite(void) {
   tc = tcase_create("field_kinds_invalid");
   tcase_add_test(tc, test_field_kinds_invalid);
   suite_add_tcase(s, tc);
+  add_case(s, "alerting_fields_roundtrip", test_alerting_fields_roundtrip);
+  add_case(s, "alerting_fields_old_and_bad", test_alerting_fields_old_and_bad);
   return s;
 }

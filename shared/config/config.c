@@ -2,6 +2,7 @@
 /* The plugin's configuration as a plain struct: defaults, checks, secrets. */
 #include "config/config.h"
 
+#include "config/alerting.h"
 #include "util/url.h"
 
 #include <arpa/inet.h>
@@ -32,6 +33,7 @@ void cfg_init(struct cfg *c) {
   c->runscope.timeout = 10;
   c->xmatters.timeout = 10;
   c->xmatters.max_reruns_per_event = CFG_MAX_RERUNS_DEFAULT;
+  cfg_alerting_init(c);
   cfg_tls_proxy_init(&c->runscope.net);
   cfg_tls_proxy_init(&c->xmatters.net);
   cfg_tls_proxy_init(&c->cluster.net);
@@ -83,6 +85,7 @@ void cfg_fini(struct cfg *c) {
       &c->xmatters.priority,
       &c->xmatters.acknowledge_response,
       &c->xmatters.rerun_response,
+      &c->maintenance_dir,
       &c->xmatters.plan,
       &c->xmatters.form,
       &c->cluster.name,
@@ -101,6 +104,7 @@ void cfg_fini(struct cfg *c) {
   for (size_t i = 0; i < c->n_buckets; i++)
     bucket_fini(&c->buckets[i]);
   free(c->buckets);
+  cfg_alerting_fini(c);
   cfg_init(c);
 }
 
@@ -142,6 +146,7 @@ int cfg_add_bucket(struct cfg *c, const char *key, struct cfg_bucket **ret) {
   memset(b, 0, sizeof(*b));
   if ((b->key = strdup(key)) == NULL)
     return -ENOMEM;
+  b->failure_threshold = b->recovery_threshold = -1;
   c->n_buckets++;
   *ret = b;
   return 0;
@@ -587,5 +592,7 @@ int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,
     rc = check_buckets(c, err);
   if (rc == 0)
     rc = finish_cluster(&c->cluster, warn, warn_ctx, err);
+  if (rc == 0)
+    rc = cfg_alerting_check(c, err);
   return rc == -ENOMEM ? rc : (rc != 0 ? -EINVAL : 0);
 }

@@ -41,8 +41,11 @@ struct cfg_bucket {
   struct cfg_list environments; /* ids or names; empty: all */
   struct cfg_alert *alerts;
   size_t n_alerts;
+  int failure_threshold;  /* FailureThreshold; -1: the plugin's */
+  int recovery_threshold; /* RecoveryThreshold; -1: the plugin's */
 };
 
+struct cfg_window; /* config/window.h: a <Maintenance> block */
 /* The TLS and proxy options of an API block (<Runscope>, <XMatters>,
  * <Cluster>): set up with cfg_tls_proxy_init, checked and completed by
  * cfg_tls_proxy_finish, freed (secrets wiped) by cfg_tls_proxy_fini. */
@@ -141,6 +144,16 @@ struct cfg {
   struct cfg_bucket *buckets;
   size_t n_buckets;
   struct cfg_cluster cluster;
+  /* alert semantics (config/alerting.h checks them) */
+  int failure_threshold;      /* FailureThreshold; default 1 */
+  int recovery_threshold;     /* RecoveryThreshold; default 1 */
+  bool flap_detection;        /* FlapDetection; default false */
+  int flap_window;            /* FlapWindow, verdicts; default 21 */
+  double flap_low_threshold;  /* FlapLowThreshold, percent; default 25 */
+  double flap_high_threshold; /* FlapHighThreshold, percent; default 50 */
+  char *maintenance_dir;      /* MaintenanceDir; NULL: none */
+  struct cfg_window *windows; /* <Maintenance> blocks */
+  size_t n_windows;
 };
 
 /* MaxRerunsPerEvent's default. */

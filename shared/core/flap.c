@@ -42,6 +42,11 @@ double flap_percent(const struct flap_history *h, size_t window) {
 enum flap_change flap_update(struct flap_history *h, bool failed,
                              const struct flap_opts *o) {
   flap_record(h, failed);
+  return flap_decide(h, o);
+}
+
+enum flap_change flap_decide(struct flap_history *h,
+                             const struct flap_opts *o) {
   double pct = flap_percent(h, o->window);
   if (!h->flapping && pct >= o->high) {
     h->flapping = true;

@@ -29,7 +29,7 @@ struct flap_opts {
  * and whether the key is flapping now. Zeroed means no verdict yet. */
 struct flap_history {
   uint64_t fails;
-  uint8_t n; /* verdicts held, at most FLAP_WINDOW_MAX */
+  unsigned n; /* verdicts held, at most FLAP_WINDOW_MAX */
   bool flapping;
 };
 
@@ -45,6 +45,12 @@ void flap_record(struct flap_history *h, bool failed);
  * A history shorter than the window counts as if its oldest verdict had
  * come before it, so the first verdicts can never look like flapping. */
 double flap_percent(const struct flap_history *h, size_t window);
+
+/* Decides with Nagios's hysteresis on h's verdicts as they are: a key
+ * that is not flapping starts at a percent at or above o->high; a flapping
+ * key stops below o->low. Deciding twice changes nothing the second time.
+ * Returns what changed. */
+enum flap_change flap_decide(struct flap_history *h, const struct flap_opts *o);
 
 /* Records a verdict and decides with Nagios's hysteresis: a key that is
  * not flapping starts at a percent at or above o->high; a flapping key

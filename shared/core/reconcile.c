@@ -41,6 +41,14 @@ void rec_opts_default(struct rec_opts *o) {
   o->location_window = 86400;
   o->pending_timeout = 60;
   o->reconcile_interval = 300;
+  o->failure_threshold = 1;
+  o->recovery_threshold = 1;
+  o->buckets = NULL;
+  o->n_buckets = 0;
+  o->flap_detection = false;
+  o->flap.window = FLAP_DEFAULT_WINDOW;
+  o->flap.low = FLAP_DEFAULT_LOW;
+  o->flap.high = FLAP_DEFAULT_HIGH;
 }
 
 int rec_make_key(char *out, size_t size, const char *bucket_key,
@@ -179,6 +187,33 @@ static bool run_after(const struct rs_run *run, const struct rec_run *l) {
   return strcmp(run->test_run_id, l->test_run_id) > 0;
 }
 
+/* The streak of l once run, newer, is its latest. */
+static unsigned next_streak(const struct rec_run *l, bool own,
+                            const struct rs_run *run) {
+  bool failed = run->result == RS_RESULT_FAIL;
+  if (!own || l->test_run_id[0] == '\0' || l->failed != failed)
+    return 1;
+  unsigned n = l->streak > 0 ? l->streak : 1;
+  return n < REC_STREAK_MAX ? n + 1 : n;
+}
+
+static bool any_location_fails(const struct rec_key *k) {
+  for (size_t i = 0; i < k->n_locs; i++)
+    if (k->locs[i].failed)
+      return true;
+  return false;
+}
+
+/* After l took a new run: the key's verdict history and since when it
+ * fails. */
+static void note_verdict(struct rec_key *k, const struct rec_run *l) {
+  flap_record(&k->flap, l->failed);
+  if (l->failed && k->failing_since == 0)
+    k->failing_since = l->started_at;
+  else if (!any_location_fails(k))
+    k->failing_since = 0;
+}
+
 int rec_observe_run(struct rec_state *st, const char *bucket_key,
                     const struct rs_run *run) {
   if (run->result != RS_RESULT_PASS && run->result != RS_RESULT_FAIL)
@@ -202,7 +237,10 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
   /* A new location older than every one kept is the oldest: dropped. */
   if (!own && !fresh && run->started_at < l->started_at)
     return 0;
+  unsigned streak = next_streak(l, own, run);
   loc_fill(l, location, run);
+  l->streak = streak;
+  note_verdict(k, l);
   return 1;
 }
 
@@ -233,6 +271,70 @@ enum rec_verdict rec_verdict(const struct rec_key *k,
   return recent > 0 ? REC_PASSING : REC_UNKNOWN;
 }
 
+/* The key's bucket's threshold (failure or recovery), at least 1. */
+static unsigned threshold_of(const struct rec_key *k, const struct rec_opts *o,
+                             bool failure) {
+  unsigned n = failure ? o->failure_threshold : o->recovery_threshold;
+  for (size_t i = 0; i < o->n_buckets; i++) {
+    const struct rec_bucket_opts *b = &o->buckets[i];
+    if (strcmp(b->bucket_key, k->bucket_key) != 0)
+      continue;
+    unsigned own = failure ? b->failure_threshold : b->recovery_threshold;
+    if (own > 0)
+      n = own;
+  }
+  return n > 0 ? n : 1;
+}
+
+enum rec_verdict rec_alert_verdict(const struct rec_key *k,
+                                   const struct rec_opts *o) {
+  unsigned fail_n = threshold_of(k, o, true);
+  unsigned pass_n = threshold_of(k, o, false);
+  double newest = newest_start(k);
+  size_t recent = 0;
+  bool all_pass = true;
+  for (size_t i = 0; i < k->n_locs; i++) {
+    const struct rec_run *l = &k->locs[i];
+    if (!loc_recent(l, newest, o))
+      continue;
+    unsigned streak = l->streak > 0 ? l->streak : 1;
+    if (l->failed && streak >= fail_n)
+      return REC_FAILING;
+    if (l->failed || streak < pass_n)
+      all_pass = false;
+    recent++;
+  }
+  return recent > 0 && all_pass ? REC_PASSING : REC_UNKNOWN;
+}
+
+bool rec_flapping(const struct rec_key *k, const struct rec_opts *o) {
+  return o->flap_detection && k->flap.flapping;
+}
+
+/* Brings the key's flapping up to date with its verdicts; a key that
+ * stops flapping may page again as flapping later. */
+static void decide_flapping(struct rec_key *k, const struct rec_opts *o) {
+  if (o->flap_detection && flap_decide(&k->flap, &o->flap) == FLAP_STOPPED)
+    k->flap_paged = false;
+}
+
+static bool in_maintenance(const struct rec_key *k) {
+  return k->maintenance[0] != '\0';
+}
+
+void rec_set_maintenance(struct rec_key *k, const char *window, double now) {
+  const char *w = window != NULL ? window : "";
+  if (strcmp(k->maintenance, w) == 0)
+    return;
+  if (in_maintenance(k)) {
+    str_copy(k->last_maintenance, sizeof(k->last_maintenance), k->maintenance);
+    k->maintenance_ended = now;
+  }
+  if (w[0] != '\0')
+    k->maintenance_started = now;
+  str_copy(k->maintenance, sizeof(k->maintenance), w);
+}
+
 const struct rec_run *rec_newest_failure(const struct rec_key *k,
                                          const struct rec_opts *o) {
   double newest = newest_start(k);
@@ -259,18 +361,38 @@ static void cover_failures(struct rec_key *k, const struct rec_opts *o) {
     k->alerted_through = f->started_at;
 }
 
+/* True when the key would page now if xMatters holds nothing for it:
+ * never inside a maintenance window; once when it starts flapping; else
+ * for a failure past the thresholds that no event covered yet. */
+static bool would_page(const struct rec_key *k, const struct rec_opts *o,
+                       enum rec_verdict v) {
+  if (in_maintenance(k))
+    return false;
+  if (rec_flapping(k, o))
+    return !k->flap_paged;
+  return v == REC_FAILING && has_new_failure(k, o);
+}
+
+/* True when the key's open events are to be terminated now: it recovered
+ * past the threshold and does not flap. */
+static bool would_close(const struct rec_key *k, const struct rec_opts *o,
+                        enum rec_verdict v) {
+  return v == REC_PASSING && !rec_flapping(k, o);
+}
+
 static bool needs_lookup(const struct rec_key *k, const struct rec_opts *o,
                          double now) {
-  enum rec_verdict v = rec_verdict(k, o);
+  enum rec_verdict v = rec_alert_verdict(k, o);
   switch (k->ev) {
   case REC_EV_NONE:
-    return v == REC_FAILING && has_new_failure(k, o);
+    return would_page(k, o, v);
   case REC_EV_REQUESTED:
     return true;
   case REC_EV_ACTIVE:
     /* A new failure is the open event's only once xMatters confirms that
      * the event is still open (a person may have terminated it). */
-    return v == REC_PASSING || now - k->checked_at >= o->reconcile_interval ||
+    return would_close(k, o, v) ||
+           now - k->checked_at >= o->reconcile_interval ||
            (v == REC_FAILING && has_new_failure(k, o));
   }
   return false;
@@ -294,6 +416,7 @@ int rec_plan_lookups(struct rec_state *st, const struct rec_opts *o, double now,
   for (size_t i = 0; i < st->n_keys; i++) {
     struct rec_key *k = st->keys[i];
     k->looked_up = false;
+    decide_flapping(k, o);
     bool due = needs_lookup(k, o, now);
     /* A failure seen while an event is open is that event's: if a person
      * closes it, only a later failure pages again. Unless xMatters is asked
@@ -402,9 +525,29 @@ static int push(struct rec_actions *out, enum rec_action_type type, size_t key,
   return 0;
 }
 
+/* WARNING when the key starts flapping, OKAY when it stops; while it
+ * flaps, no FAILURE and no OKAY of its verdict. */
+static int plan_flap_notification(struct rec_key *k, size_t i,
+                                  const struct rec_opts *o,
+                                  struct rec_actions *out) {
+  bool flapping = rec_flapping(k, o);
+  if (flapping == k->flap_announced)
+    return 0;
+  k->flap_announced = flapping;
+  return push(out, flapping ? REC_NOTIFY_FLAPPING : REC_NOTIFY_FLAP_ENDED, i,
+              NULL);
+}
+
+/* FAILURE and OKAY follow the paged state: a failure past the threshold
+ * (not inside a maintenance window), a recovery past the threshold of a
+ * failure announced. */
 static int plan_notification(struct rec_key *k, size_t i, enum rec_verdict v,
+                             const struct rec_opts *o,
                              struct rec_actions *out) {
-  if (v == REC_FAILING && !k->notified_failing) {
+  int rc = plan_flap_notification(k, i, o, out);
+  if (rc != 0 || rec_flapping(k, o))
+    return rc;
+  if (v == REC_FAILING && !k->notified_failing && !in_maintenance(k)) {
     k->notified_failing = true;
     return push(out, REC_NOTIFY_FAILURE, i, NULL);
   }
@@ -419,9 +562,9 @@ static int plan_events(const struct rec_key *k, size_t i, enum rec_verdict v,
                        const struct rec_opts *o, struct rec_actions *out) {
   if (!k->looked_up)
     return 0;
-  if (v == REC_FAILING && k->ev == REC_EV_NONE && has_new_failure(k, o))
+  if (k->ev == REC_EV_NONE && would_page(k, o, v))
     return push(out, REC_CREATE, i, NULL);
-  if (v != REC_PASSING || k->ev != REC_EV_ACTIVE)
+  if (!would_close(k, o, v) || k->ev != REC_EV_ACTIVE)
     return 0;
   for (size_t e = 0; e < k->n_events; e++) {
     int rc = push(out, REC_TERMINATE, i, k->event_ids[e]);
@@ -436,11 +579,12 @@ int rec_plan_actions(struct rec_state *st, const struct rec_opts *o, double now,
   (void)now;
   for (size_t i = 0; i < st->n_keys; i++) {
     struct rec_key *k = st->keys[i];
-    enum rec_verdict v = rec_verdict(k, o);
+    decide_flapping(k, o);
+    enum rec_verdict v = rec_alert_verdict(k, o);
     /* Events first: a FAILURE notification can then name the request. */
     int rc = plan_events(k, i, v, o, out);
     if (rc == 0)
-      rc = plan_notification(k, i, v, out);
+      rc = plan_notification(k, i, v, o, out);
     if (rc != 0)
       return rc;
   }
@@ -450,7 +594,9 @@ int rec_plan_actions(struct rec_state *st, const struct rec_opts *o, double now,
 void rec_create_done(struct rec_key *k, const struct rec_opts *o,
                      enum rec_create_outcome outcome, const char *request_id,
                      double now) {
-  (void)o;
+  /* the event of a flapping key is its flapping's (once per flapping) */
+  if (rec_flapping(k, o))
+    k->flap_paged = outcome != REC_NOT_CREATED;
   if (outcome == REC_NOT_CREATED) {
     /* Undoes a REC_MAYBE_SENT recorded before sending (write-ahead). */
     if (k->ev == REC_EV_REQUESTED) {

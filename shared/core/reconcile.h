@@ -27,6 +27,7 @@
 
 #include "clients/runscope.h"
 #include "clients/xmatters.h"
+#include "core/flap.h"
 #include "core/forward.h"
 #include "core/traffic.h"
 
@@ -34,8 +35,9 @@
 #include <stddef.h>
 
 #define REC_KEY_MAX XM_KEY_MAX
-#define REC_LOC_MAX 16    /* locations per key; the oldest is dropped */
-#define REC_EVENTS_MAX 16 /* active events remembered per key */
+#define REC_LOC_MAX 16          /* locations per key; the oldest is dropped */
+#define REC_EVENTS_MAX 16       /* active events remembered per key */
+#define REC_WINDOW_NAME_MAX 128 /* a maintenance window's name, kept */
 
 struct resp_event; /* responses.h */
 
@@ -50,7 +52,12 @@ struct rec_run {
   long scripts_failed;
   long variables_failed;
   long requests_executed;
+  /* verdict runs in a row of this location with the latest's verdict (0
+   * in an older state file: counts as 1), at most REC_STREAK_MAX */
+  unsigned streak;
 };
+
+#define REC_STREAK_MAX 1000
 
 enum rec_event_state {
   REC_EV_NONE = 0,  /* no event known */
@@ -82,6 +89,18 @@ struct rec_key {
   double checked_at;     /* when xMatters was last asked about this key */
   bool notified_failing; /* a FAILURE notification went out, no OKAY yet */
   bool looked_up;        /* transient: answered in this cycle */
+  /* the key's verdicts, newest first, and whether it flaps (flap.h) */
+  struct flap_history flap;
+  bool flap_announced; /* a WARNING said it flaps, no OKAY yet */
+  bool flap_paged;     /* an event was created for this flapping */
+  /* start of the oldest failing run of the failure going on; 0: passing */
+  double failing_since;
+  /* the maintenance window the key is in now ("": none), set every cycle
+   * by rec_set_maintenance, and the last one it was in */
+  char maintenance[REC_WINDOW_NAME_MAX];
+  char last_maintenance[REC_WINDOW_NAME_MAX];
+  double maintenance_started; /* when it entered the window it is or was in */
+  double maintenance_ended;   /* when it left last_maintenance */
 };
 
 /* Where reading a test's results resumes: the `since` of the next call. */
@@ -108,19 +127,36 @@ struct rec_state {
   struct tr_state traffic;
 };
 
+/* FailureThreshold and RecoveryThreshold of one <Bucket> (0: the
+ * plugin's). */
+struct rec_bucket_opts {
+  const char *bucket_key;
+  unsigned failure_threshold, recovery_threshold;
+};
+
 struct rec_opts {
   double location_window;    /* seconds; default 86400 */
   double pending_timeout;    /* seconds a requested event may stay unseen; 60 */
   double reconcile_interval; /* seconds between checks of an active key; 300 */
+  /* a key pages when a location's latest failure_threshold verdicts
+   * failed, and recovers when every recent location's latest
+   * recovery_threshold passed; default 1 and 1 */
+  unsigned failure_threshold, recovery_threshold;
+  const struct rec_bucket_opts *buckets; /* borrowed; overrides per bucket */
+  size_t n_buckets;
+  bool flap_detection;   /* FlapDetection; default false */
+  struct flap_opts flap; /* FlapWindow, FlapLowThreshold, FlapHighThreshold */
 };
 
 enum rec_verdict { REC_UNKNOWN = 0, REC_PASSING, REC_FAILING };
 
 enum rec_action_type {
-  REC_CREATE,         /* trigger an event for the key */
-  REC_TERMINATE,      /* terminate event_id */
-  REC_NOTIFY_FAILURE, /* the key started failing */
-  REC_NOTIFY_OKAY,    /* the key recovered */
+  REC_CREATE,            /* trigger an event for the key */
+  REC_TERMINATE,         /* terminate event_id */
+  REC_NOTIFY_FAILURE,    /* the key started failing */
+  REC_NOTIFY_OKAY,       /* the key recovered */
+  REC_NOTIFY_FLAPPING,   /* the key started flapping (a WARNING) */
+  REC_NOTIFY_FLAP_ENDED, /* the key stopped flapping (an OKAY) */
 };
 
 struct rec_action {
@@ -170,6 +206,20 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
 
 /* The key's verdict from its recent locations. */
 enum rec_verdict rec_verdict(const struct rec_key *k, const struct rec_opts *o);
+
+/* The key's verdict for paging, with the thresholds: REC_FAILING when a
+ * recent location's latest FailureThreshold runs failed, REC_PASSING when
+ * every recent location's latest RecoveryThreshold runs passed, else
+ * REC_UNKNOWN (neither: the key stays as it is). */
+enum rec_verdict rec_alert_verdict(const struct rec_key *k,
+                                   const struct rec_opts *o);
+
+/* True when k flaps and flap damping is on. */
+bool rec_flapping(const struct rec_key *k, const struct rec_opts *o);
+
+/* Says which maintenance window (name; NULL or "": none) applies to k now:
+ * inside one nothing pages for k. Leaving one is remembered with now. */
+void rec_set_maintenance(struct rec_key *k, const char *window, double now);
 
 /* The newest failing run among the key's recent locations, or NULL. */
 const struct rec_run *rec_newest_failure(const struct rec_key *k,

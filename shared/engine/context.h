@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/catalog.h"
 #include "core/reconcile.h"
+#include "engine/alerting.h"
 #include "engine/cluster.h"
 #include "engine/engine.h"
 #include "engine/health.h"
@@ -36,11 +37,12 @@ struct engine {
   struct rec_state state; /* the reconciler's memory, the state file's */
   struct rec_opts opts;
   /* the services */
-  struct say say;         /* log lines, values, notifications, counters */
-  struct health health;   /* how both APIs are doing */
-  struct persist persist; /* the state file */
-  struct pace pace;       /* the cycle's time */
-  struct cluster cluster; /* the leader's lease on etcd (<Cluster>) */
+  struct say say;           /* log lines, values, notifications, counters */
+  struct health health;     /* how both APIs are doing */
+  struct persist persist;   /* the state file */
+  struct pace pace;         /* the cycle's time */
+  struct cluster cluster;   /* the leader's lease on etcd (<Cluster>) */
+  struct alerting alerting; /* thresholds, flap options, windows */
   /* the memory of one stage across cycles, read by no other file */
   bool started;            /* cycle.c: the first cycle has run */
   double discovered_at;    /* discover.c: when the buckets were read */

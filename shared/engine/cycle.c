@@ -40,7 +40,8 @@ struct engine *engine_new(const struct cfg *cfg, const struct engine_sink *sink,
   e->opts.location_window = cfg->location_window;
   e->opts.pending_timeout = cfg->pending_timeout;
   e->opts.reconcile_interval = cfg->reconcile_interval;
-  if (connect_open(e) != 0 || cluster_open(&e->cluster, cfg, &e->say) != 0) {
+  if (alerting_init(e) != 0 || connect_open(e) != 0 ||
+      cluster_open(&e->cluster, cfg, &e->say) != 0) {
     err_set(err, "out of memory");
     engine_free(e);
     return NULL;
@@ -81,6 +82,7 @@ void engine_free(struct engine *e) {
   cat_fini(&e->cat);
   limiter_fini(&e->triggers);
   rec_state_fini(&e->state);
+  alerting_fini(e);
   free(e);
 }
 
@@ -144,6 +146,7 @@ int engine_cycle(struct engine *e, double now) {
     drive_events_check(e, now);
   e->started = true;
   read_runscope(e, now, deadline, &read);
+  alerting_mark(e, now); /* the maintenance windows that apply now */
   drive_xmatters(e, now, forward, &read);
   run_queue_fini(&read.fwd);
   watch_traffic(e, now);

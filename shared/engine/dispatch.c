@@ -12,9 +12,44 @@
 
 /* ---- notifications ---- */
 
+/* WARNING when a key starts flapping, OKAY when it stops, with a log
+ * line: the identifiers of the key's other notifications. */
+static void notify_flap(struct engine *e, const struct key_notice *kn) {
+  const struct rec_key *k = kn->k;
+  struct key_view v;
+  key_view_init(e, k, &v);
+  bool started = kn->severity == ENGINE_WARNING;
+  char msg[REPORT_MESSAGE_MAX], instance[REPORT_NAME_MAX];
+  char name[REPORT_KEY_NAME_MAX];
+  snprintf(msg, sizeof(msg),
+           "Runscope test \"%s\" in environment \"%s\" %s flapping: %.0f%% "
+           "state changes over its last %zu results%s",
+           v.test_name, v.env_name, started ? "is" : "stopped",
+           flap_percent(&k->flap, e->opts.flap.window), e->opts.flap.window,
+           started ? "; no event is created or terminated for it until it "
+                     "settles"
+                   : "");
+  say_log(&e->say, started ? ENGINE_LOG_WARNING : ENGINE_LOG_NOTICE, "%s: %s.",
+          k->key, msg);
+  key_view_ids(e, k, instance, name);
+  const struct engine_meta meta[] = {
+      {"runscope_key", k->key},
+      {"test_id", k->test_id},
+      {"environment_id", k->environment_id},
+      {"flapping", started ? "true" : "false"},
+  };
+  struct say_about about = {instance, "bool", name};
+  say_notify(&e->say, kn->severity, &about, msg, meta,
+             sizeof(meta) / sizeof(meta[0]));
+}
+
 /* FAILURE when a key starts failing, OKAY when it recovers: plugin instance
  * the bucket, type bool and the key's name, as its passing value. */
 static void notify_key(struct engine *e, const struct key_notice *kn) {
+  if (kn->flap) {
+    notify_flap(e, kn);
+    return;
+  }
   const struct rec_key *k = kn->k;
   struct key_view v;
   key_view_init(e, k, &v);

@@ -9,6 +9,7 @@
 #include "engine/key_view.h"
 
 #include "util/array.h"
+#include "util/clock.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -229,18 +230,37 @@ void drive_events_look_up(struct engine *e, double now) {
   { .name = (n), .type = XM_PROP_NUMBER, .number = (double)(v) }
 
 /* The summary property of the key's event. */
-static void summary_of(const struct key_view *v, char *out, size_t size) {
+static void summary_of(const struct key_view *v, bool flapping, char *out,
+                       size_t size) {
+  if (flapping) {
+    snprintf(out, size,
+             "Runscope test \"%s\" is flapping in environment \"%s\": it "
+             "keeps changing between pass and fail",
+             v->test_name, v->env_name);
+    return;
+  }
   snprintf(out, size, "Runscope test \"%s\" failed in environment \"%s\"%s%s",
            v->test_name, v->env_name, v->region[0] || v->agent[0] ? " at " : "",
            v->region[0] ? v->region : v->agent);
+}
+
+/* The maintenance window that held the key's page back, when the key
+ * pages as that window ended: its failure started before the window
+ * ended ("" otherwise). */
+static const char *failed_in_window(const struct rec_key *k) {
+  bool inside = k->last_maintenance[0] != '\0' && k->failing_since > 0 &&
+                k->failing_since < k->maintenance_ended;
+  return inside ? k->last_maintenance : "";
 }
 
 /* Sends the Test Results trigger for the key. Returns the trigger's errno. */
 static int send_trigger(struct engine *e, const struct key_view *v,
                         char *request_id, size_t size, struct err *err) {
   const struct rec_run *r = v->run;
-  char summary[768];
-  summary_of(v, summary, sizeof(summary));
+  char summary[768], since[32];
+  bool flapping = rec_flapping(v->k, &e->opts);
+  summary_of(v, flapping, summary, sizeof(summary));
+  clock_iso8601(v->k->failing_since, since, sizeof(since));
   const struct xm_prop props[] = {
       TEXT(XM_KEY_PROPERTY, v->k->key),
       TEXT("summary", summary),
@@ -263,6 +283,9 @@ static int send_trigger(struct engine *e, const struct key_view *v,
       NUMBER("variables_failed", r ? r->variables_failed : 0),
       NUMBER("requests_executed", r ? r->requests_executed : 0),
       TEXT("collectd_host", e->hostname),
+      TEXT("flapping", flapping ? "true" : "false"),
+      TEXT("failing_since", since),
+      TEXT("maintenance_window", failed_in_window(v->k)),
   };
   const struct cfg_xmatters *x = &e->cfg->xmatters;
   struct xm_trigger_req req = {
@@ -391,7 +414,10 @@ static void add_notice(struct engine *e, struct key_notices *out,
   }
   struct key_notice *kn = &out->v[out->n++];
   kn->k = k;
-  kn->severity = a->type == REC_NOTIFY_FAILURE ? ENGINE_FAILURE : ENGINE_OKAY;
+  kn->severity = a->type == REC_NOTIFY_FAILURE    ? ENGINE_FAILURE
+                 : a->type == REC_NOTIFY_FLAPPING ? ENGINE_WARNING
+                                                  : ENGINE_OKAY;
+  kn->flap = a->type == REC_NOTIFY_FLAPPING || a->type == REC_NOTIFY_FLAP_ENDED;
   str_copy(kn->closed_event, sizeof(kn->closed_event),
            closed->k == k ? closed->event_id : "");
 }

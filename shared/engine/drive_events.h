@@ -13,6 +13,7 @@ struct key_notice {
   const struct rec_key *k; /* valid while the key is in the state */
   enum engine_severity severity;
   char closed_event[XM_ID_MAX]; /* the key's event the actions just ended */
+  bool flap; /* WARNING: it started flapping; OKAY: it stopped */
 };
 
 /* What the actions of one cycle hand on: the notifications to dispatch, in

@@ -110,11 +110,44 @@ static void write_value(struct jw *w, const struct fld_field *f,
   }
 }
 
+/* The bytes of a plain member of kind k that say it is zero (a string:
+ * its first). */
+static size_t member_size(enum fld_kind k) {
+  switch (k) {
+  case FLD_STR:
+    return 1;
+  case FLD_NUM:
+    return sizeof(double);
+  case FLD_LONG:
+    return sizeof(long);
+  case FLD_UINT:
+    return sizeof(unsigned);
+  case FLD_BOOL:
+    return sizeof(bool);
+  case FLD_HEX64:
+    return sizeof(uint64_t);
+  default:
+    return 0;
+  }
+}
+
+/* True when f is FLD_OMIT_ZERO and its member holds only zero bytes. */
+static bool zero_omitted(const struct fld_field *f, const void *rec) {
+  if (!(f->flags & FLD_OMIT_ZERO))
+    return false;
+  const unsigned char *m = (const unsigned char *)rec + f->off;
+  size_t n = member_size(f->kind);
+  for (size_t i = 0; i < n; i++)
+    if (m[i] != 0)
+      return false;
+  return n > 0;
+}
+
 void fld_write(struct jw *w, const struct fld_record *r, const void *rec) {
   jw_open(w, '{');
   for (size_t i = 0; i < r->n_fields; i++) {
     const struct fld_field *f = &r->fields[i];
-    if (f->omit != NULL && f->omit(rec))
+    if ((f->omit != NULL && f->omit(rec)) || zero_omitted(f, rec))
       continue;
     jw_member(w, f->quoted, f->quoted_len);
     write_value(w, f, rec);

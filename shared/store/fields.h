@@ -55,6 +55,9 @@ enum fld_store {
 };
 
 #define FLD_REQUIRED 1u /* reading: absent or null is an error */
+/* writing: a plain member (STR, NUM, LONG, UINT, BOOL, HEX64) left out
+ * while it is zero, so that a file without it keeps its shape */
+#define FLD_OMIT_ZERO 2u
 
 struct fld_record;
 

@@ -59,6 +59,7 @@ static const struct fld_field run_fields[] = {
     FLD_LONG("scripts_failed", struct rec_run, scripts_failed, 0),
     FLD_LONG("variables_failed", struct rec_run, variables_failed, 0),
     FLD_LONG("requests_executed", struct rec_run, requests_executed, 0),
+    FLD_UINT("streak", struct rec_run, streak, REC_STREAK_MAX, FLD_OMIT_ZERO),
 };
 static const struct fld_record run_record =
     FLD_RECORD(struct rec_run, run_fields, NULL, NULL);
@@ -111,6 +112,20 @@ static const struct fld_field key_fields[] = {
     FLD_NUM("alerted_through", struct rec_key, alerted_through, 0),
     FLD_NUM("checked_at", struct rec_key, checked_at, 0),
     FLD_BOOL("notified_failing", struct rec_key, notified_failing, 0),
+    FLD_HEX64("verdicts", struct rec_key, flap.fails, FLD_OMIT_ZERO),
+    FLD_UINT("n_verdicts", struct rec_key, flap.n, FLAP_WINDOW_MAX,
+             FLD_OMIT_ZERO),
+    FLD_BOOL("flapping", struct rec_key, flap.flapping, FLD_OMIT_ZERO),
+    FLD_BOOL("flap_announced", struct rec_key, flap_announced, FLD_OMIT_ZERO),
+    FLD_BOOL("flap_paged", struct rec_key, flap_paged, FLD_OMIT_ZERO),
+    FLD_NUM("failing_since", struct rec_key, failing_since, FLD_OMIT_ZERO),
+    FLD_STR("maintenance", struct rec_key, maintenance, FLD_OMIT_ZERO),
+    FLD_STR("last_maintenance", struct rec_key, last_maintenance,
+            FLD_OMIT_ZERO),
+    FLD_NUM("maintenance_started", struct rec_key, maintenance_started,
+            FLD_OMIT_ZERO),
+    FLD_NUM("maintenance_ended", struct rec_key, maintenance_ended,
+            FLD_OMIT_ZERO),
 };
 static const struct fld_record key_record =
     FLD_RECORD(struct rec_key, key_fields, key_check, key_fini);
