@@ -10,11 +10,21 @@ it done), so that every verdict is seen in its order. Waits are bounded.
 import json
 import os
 import re
+import subprocess
 import time
 import unittest
 
 import harness
 from harness import WAIT, runscope_key
+
+CTL = os.path.join(harness.REPO, "build", "runscopectl")
+
+
+def ctl(*args):
+    """Runs runscopectl; returns (exit code, stdout, stderr)."""
+    p = subprocess.run([CTL] + list(args), capture_output=True, text=True,
+                       timeout=30, env=harness.clean_env())
+    return p.returncode, p.stdout, p.stderr
 
 BUCKET = "shop1bucket0"
 
@@ -233,6 +243,32 @@ class AlertingTest(harness.CollectdTestCase):
         self.wait_event()
         self.h.wait_cycles(self.test["id"], 2)
         self.assertEqual(len(self.triggers()), 1)
+
+    @unittest.skipUnless(os.access(CTL, os.X_OK),
+                         "build/runscopectl not built (make)")
+    def test_runscopectl_silence_and_unsilence_drive_the_same(self):
+        self.start(MaintenanceDir=self.window_dir())
+        conf = ["-c", self.h.conf_path]
+        self.assertEqual(ctl(*conf, "silence", "--bucket", "Shop",
+                             "--test", "Checkout API", "--for", "10m",
+                             "--reason", "release 43", "--name", "rel43"),
+                         (0, "rel43\n", ""))
+        self.h.wait_for(lambda: self.h.log_lines(
+            r'in maintenance window "rel43"'), WAIT, "the silence applied")
+        self.add_run("fail")
+        self.add_run("fail")
+        self.assertEqual(self.triggers(), [])
+        self.assertEqual(self.notifications("FAILURE"), [])
+        rc, out, err = ctl(*conf, "unsilence", "rel43")
+        self.assertEqual(rc, 0, err)
+        self.h.wait_for(lambda: self.h.log_lines(
+            r'left maintenance window "rel43"'), WAIT, "the silence ended")
+        self.wait_event()
+        self.h.wait_cycles(self.test["id"], 3)
+        calls = self.triggers()
+        self.assertEqual(len(calls), 1)
+        self.assertEqual(calls[0]["body"]["properties"]["maintenance_window"],
+                         "rel43")
 
     def test_collectd_T_refuses_bad_alert_options(self):
         self.rs.add_bucket(BUCKET, "Shop")
