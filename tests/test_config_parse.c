@@ -999,6 +999,27 @@ START_TEST(test_alerting_bad_windows) {
 }
 END_TEST
 
+/* <XMatters> Plan and Form narrow the sweep; unset they stay NULL. */
+START_TEST(test_xmatters_plan_form) {
+  struct cfg c;
+  struct err err = {{0}};
+  ck_assert_int_eq(parse(PLUGIN(XMATTERS(S("Plan", "Runscope Plan"),
+                                         S("form", "Test Results"))),
+                         &c, &err),
+                   0);
+  ck_assert_str_eq(c.xmatters.plan, "Runscope Plan");
+  ck_assert_str_eq(c.xmatters.form, "Test Results");
+  cfg_fini(&c);
+  ck_assert_int_eq(parse(PLUGIN(XMATTERS(S("User", "u"))), &c, &err), 0);
+  ck_assert_ptr_null(c.xmatters.plan);
+  ck_assert_ptr_null(c.xmatters.form);
+  cfg_fini(&c);
+  ck_assert_int_eq(parse(PLUGIN(XMATTERS(NUM("Plan", 3))), &c, &err), -EINVAL);
+  ck_assert_has(err.msg, "Plan");
+  cfg_fini(&c);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("config_parse");
   add(s, "full_tree", test_full_tree, 0);
@@ -1022,5 +1043,6 @@ Suite *unit_suite(void) {
   add(s, "tls_proxy_defaults_and_errors", test_tls_proxy_defaults_and_errors,
       0);
   add(s, "cluster_block", test_cluster_block, 0);
+  add(s, "xmatters_plan_form", test_xmatters_plan_form, 0);
   return s;
 }
