@@ -380,6 +380,24 @@ START_TEST(test_lease_lost_mid_cycle_stops_acting) {
 }
 END_TEST
 
+/* Forward mode: a leader posts a run; stalled mid-cycle past its lease,
+ * it posts nothing (the guard stands before forward mode's posts too). */
+START_TEST(test_lease_lost_stops_forward_posts) {
+  h.cfg.xmatters.mode = CFG_MODE_FORWARD;
+  bool stall = _i == 1;
+  start();
+  cycle(0);
+  ck_assert_double_eq(h.leader_value, 1);
+  ef_add_run(&h.f, 0, "us1", "fail", T0 - 30);
+  h.etcd.jump_on_read = stall ? 5 : 0;
+  size_t mark = h.f.n_reqs;
+  cycle(1);
+  ck_assert_uint_ge(ef_count(&h.f, EF_RESULTS, TEST_ID, mark), 1);
+  ck_assert_uint_eq(ef_count(&h.f, EF_TRIGGER, NULL, mark), (stall ? 0 : 1));
+  ck_assert(logged("could not renew its lease before it expired") == stall);
+}
+END_TEST
+
 /* A lost transaction (the leader key is no longer this agent's): nothing
  * written, said in the log. */
 START_TEST(test_lost_transaction) {
@@ -472,6 +490,8 @@ Suite *unit_suite(void) {
                 test_leader_works_and_hands_over, 0, setup, teardown);
   unit_add_case(s, "lease_lost_mid_cycle",
                 test_lease_lost_mid_cycle_stops_acting, 0, setup, teardown);
+  unit_add_case(s, "lease_lost_stops_forward_posts",
+                test_lease_lost_stops_forward_posts, 2, setup, teardown);
   unit_add_case(s, "lost_transaction", test_lost_transaction, 0, setup,
                 teardown);
   unit_add_case(s, "fail_open", test_fail_open, 0, setup, teardown);

@@ -17,6 +17,7 @@
 #include "engine/post_runs.h"
 
 #include "core/forward.h"
+#include "engine/event_ops.h"
 #include "util/buf.h"
 
 #include <errno.h>
@@ -100,6 +101,8 @@ static int post(struct engine *e, struct fwd_test *ft,
                 const struct queued_run *it, const struct buf *body,
                 double now) {
   const char *id = it->run.test_run_id;
+  if (!event_ops_may_act(e))
+    return -EAGAIN; /* the cluster's lease ran out: not sent, tried later */
   if (strcmp(ft->sending, id) == 0)
     say_log(&e->say, ENGINE_LOG_NOTICE,
             "Posting run %s of test \"%s\" again: an earlier post of it may "

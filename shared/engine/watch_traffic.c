@@ -21,6 +21,7 @@
 
 #include "core/report.h"
 #include "core/traffic.h"
+#include "engine/event_ops.h"
 #include "util/clock.h"
 #include "util/str.h"
 
@@ -229,6 +230,8 @@ static void send_one(struct engine *e, const char *bucket_key,
             "DryRun: would create an FYI event: %s.", v.summary);
   else if (!health_xm_usable(&e->health))
     rc = -EAGAIN; /* not tried: xMatters is out for this cycle */
+  else if (!event_ops_may_act(e))
+    rc = -EAGAIN; /* not tried: the cluster's lease ran out */
   else
     rc = trigger(e, s->rule, &v, request_id, sizeof(request_id), &err);
   s->state->sending[0] = '\0';
