@@ -101,6 +101,9 @@ struct rec_key {
   char last_maintenance[REC_WINDOW_NAME_MAX];
   double maintenance_started; /* when it entered the window it is or was in */
   double maintenance_ended;   /* when it left last_maintenance */
+  /* while ev is not REC_EV_NONE: when the plugin requested the event, or
+   * first saw it (an event it adopted); 0 without an event */
+  double event_since;
 };
 
 /* Where reading a test's results resumes: the `since` of the next call. */
@@ -108,6 +111,11 @@ struct rec_cursor {
   char bucket_key[RS_ID_MAX];
   char test_id[RS_ID_MAX];
   double since;
+};
+
+/* When Runscope, xMatters and etcd (in a cluster) last answered. */
+struct rec_answered {
+  double runscope, xmatters, etcd;
 };
 
 /* Everything the reconciler remembers. Arrays are sorted (keys by key,
@@ -125,6 +133,9 @@ struct rec_state {
   struct fwd_state fwd; /* forward mode's delivery memory (forward.h) */
   /* traffic alerts' read cursors and flood control (traffic.h) */
   struct tr_state traffic;
+  /* when each API last answered a call of a cycle (0: not yet), set at the
+   * cycle's end, for runscopectl status */
+  struct rec_answered answered;
 };
 
 /* FailureThreshold and RecoveryThreshold of one <Bucket> (0: the

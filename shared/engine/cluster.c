@@ -188,6 +188,7 @@ enum cluster_role cluster_tick(struct cluster *c) {
   if (rc == 0)
     rc = campaign(c, &leads, &err);
   double now = http_now(c->http);
+  c->answered = rc == 0;
   if (rc == 0) {
     c->answered_at = now;
     say_complaint_over(&c->complaint);

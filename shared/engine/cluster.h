@@ -42,6 +42,7 @@ struct cluster {
   int64_t lease;                      /* 0: none */
   double lease_until; /* monotonic: the lease surely lives before this */
   double answered_at; /* monotonic: etcd's last answer */
+  bool answered;      /* etcd answered the last cluster_tick's calls */
   enum cluster_role role;
   bool announced;                /* the role was logged once */
   char leader[CLUSTER_NAME_MAX]; /* the leader's name as last seen */
