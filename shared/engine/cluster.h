@@ -49,6 +49,13 @@ struct cluster {
   struct complaint complaint;    /* calls to etcd that fail */
 };
 
+/* The keys of a cluster under prefix (<Cluster> Prefix): the leader key
+ * "<prefix>leader" (its value the leader's Name, bound to its lease) and
+ * the prefix of the state's parts "<prefix>state/". -ENAMETOOLONG when
+ * they do not fit CLUSTER_KEY_MAX. */
+int cluster_keys(const char *prefix, char leader_key[CLUSTER_KEY_MAX],
+                 char state_prefix[CLUSTER_KEY_MAX]);
+
 /* Sets c up for cfg's <Cluster> (role CLUSTER_NONE without one): its own
  * HTTP client (timeout half the lease, at least 1 s) and etcd client.
  * interval is the poll interval: a lease shorter than two of them would
