@@ -271,9 +271,8 @@ enum rec_verdict rec_verdict(const struct rec_key *k,
   return recent > 0 ? REC_PASSING : REC_UNKNOWN;
 }
 
-/* The key's bucket's threshold (failure or recovery), at least 1. */
-static unsigned threshold_of(const struct rec_key *k, const struct rec_opts *o,
-                             bool failure) {
+unsigned rec_threshold(const struct rec_key *k, const struct rec_opts *o,
+                       bool failure) {
   unsigned n = failure ? o->failure_threshold : o->recovery_threshold;
   for (size_t i = 0; i < o->n_buckets; i++) {
     const struct rec_bucket_opts *b = &o->buckets[i];
@@ -288,8 +287,8 @@ static unsigned threshold_of(const struct rec_key *k, const struct rec_opts *o,
 
 enum rec_verdict rec_alert_verdict(const struct rec_key *k,
                                    const struct rec_opts *o) {
-  unsigned fail_n = threshold_of(k, o, true);
-  unsigned pass_n = threshold_of(k, o, false);
+  unsigned fail_n = rec_threshold(k, o, true);
+  unsigned pass_n = rec_threshold(k, o, false);
   double newest = newest_start(k);
   size_t recent = 0;
   bool all_pass = true;
@@ -305,6 +304,27 @@ enum rec_verdict rec_alert_verdict(const struct rec_key *k,
     recent++;
   }
   return recent > 0 && all_pass ? REC_PASSING : REC_UNKNOWN;
+}
+
+void rec_streaks(const struct rec_key *k, const struct rec_opts *o,
+                 unsigned *ret_fail, unsigned *ret_pass) {
+  double newest = newest_start(k);
+  unsigned fail = 0, pass = 0;
+  bool all_pass = true;
+  for (size_t i = 0; i < k->n_locs; i++) {
+    const struct rec_run *l = &k->locs[i];
+    if (!loc_recent(l, newest, o))
+      continue;
+    unsigned streak = l->streak > 0 ? l->streak : 1;
+    if (l->failed) {
+      all_pass = false;
+      fail = streak > fail ? streak : fail;
+    } else if (pass == 0 || streak < pass) {
+      pass = streak;
+    }
+  }
+  *ret_fail = fail;
+  *ret_pass = all_pass ? pass : 0;
 }
 
 bool rec_flapping(const struct rec_key *k, const struct rec_opts *o) {

@@ -225,6 +225,18 @@ enum rec_verdict rec_verdict(const struct rec_key *k, const struct rec_opts *o);
 enum rec_verdict rec_alert_verdict(const struct rec_key *k,
                                    const struct rec_opts *o);
 
+/* The FailureThreshold (failure true) or RecoveryThreshold of k's bucket,
+ * at least 1. */
+unsigned rec_threshold(const struct rec_key *k, const struct rec_opts *o,
+                       bool failure);
+
+/* k's streaks over its recent locations, as rec_alert_verdict weighs
+ * them: *ret_fail the longest run of failures that is a location's latest
+ * (0: none fails), *ret_pass the shortest run of passes when every recent
+ * location passes (0: one fails, or none is known). */
+void rec_streaks(const struct rec_key *k, const struct rec_opts *o,
+                 unsigned *ret_fail, unsigned *ret_pass);
+
 /* True when k flaps and flap damping is on. */
 bool rec_flapping(const struct rec_key *k, const struct rec_opts *o);
 
