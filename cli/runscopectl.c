@@ -177,28 +177,47 @@ static int find_command(struct ctl_args *a, const struct command **ret) {
                   name);
 }
 
-/* The config read into conf when a path is still missing, then the paths:
- * the options first, then the config, then the packaged defaults. */
+/* Reads collectd's config (-c CONF, else the default, else the package's
+ * snippet; none installed is no error) into conf. With -s and -m (and no
+ * -c), a config that cannot be read is only a warning: those paths are
+ * given, and the thresholds and flap options keep their defaults. */
+static int read_conf(const struct ctl_args *a, bool spared,
+                     struct ctl_conf *conf, struct ctl_paths *p) {
+  const char *path = a->conf != NULL ? a->conf : RUNSCOPECTL_CONF;
+  struct err err = {{0}};
+  int rc = ctl_conf_read(path, conf, &err);
+  if (rc == -ENOENT && a->conf == NULL) {
+    /* collectd's own config is not installed: the package's snippet */
+    path = RUNSCOPECTL_SNIPPET;
+    rc = ctl_conf_read(path, conf, &err);
+  }
+  if (rc == 0)
+    p->conf = path;
+  if (rc == 0 || (rc == -ENOENT && a->conf == NULL))
+    return CTL_OK;
+  if (!spared)
+    return ctl_fail(CTL_CONFIG,
+                    "reading collectd's config: %s (fix it, give another "
+                    "with -c CONF, or give -s FILE and -m DIR)",
+                    err.msg);
+  fprintf(stderr,
+          "runscopectl: warning: reading collectd's config: %s; going on "
+          "with -s and -m, and the defaults of the thresholds\n",
+          err.msg);
+  ctl_conf_fini(conf);
+  ctl_conf_init(conf);
+  return CTL_OK;
+}
+
+/* The config read into conf, then the paths: the options first, then the
+ * config, then the packaged defaults. */
 static int resolve_paths(const struct ctl_args *a, const struct command *cmd,
                          struct ctl_conf *conf, struct ctl_paths *p) {
-  const char *path = a->conf != NULL ? a->conf : RUNSCOPECTL_CONF;
-  if (a->conf != NULL || a->state_file == NULL || a->maint_dir == NULL ||
-      strcmp(cmd->name, "leader") == 0) {
-    struct err err = {{0}};
-    int rc = ctl_conf_read(path, conf, &err);
-    if (rc == -ENOENT && a->conf == NULL) {
-      /* collectd's own config is not installed: the package's snippet */
-      path = RUNSCOPECTL_SNIPPET;
-      rc = ctl_conf_read(path, conf, &err);
-    }
-    if (rc == 0)
-      p->conf = path;
-    else if (rc != -ENOENT || a->conf != NULL)
-      return ctl_fail(CTL_CONFIG,
-                      "reading collectd's config: %s (fix it, give another "
-                      "with -c CONF, or give -s FILE and -m DIR)",
-                      err.msg);
-  }
+  bool spared = a->conf == NULL && a->state_file != NULL &&
+                a->maint_dir != NULL && strcmp(cmd->name, "leader") != 0;
+  int code = read_conf(a, spared, conf, p);
+  if (code != CTL_OK)
+    return code;
   p->state_file = a->state_file      ? a->state_file
                   : conf->state_file ? conf->state_file
                                      : RUNSCOPECTL_STATE_FILE;
@@ -361,7 +380,9 @@ static int run_leader(const struct ctl_args *a, struct ctl_conf *conf) {
 
 static int run(const struct command *cmd, const struct ctl_args *a,
                const struct ctl_paths *p, struct ctl_conf *conf) {
-  double now = (double)time(NULL);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
   if (strcmp(cmd->name, "status") == 0)
     return run_status(a, p, conf, now);
   if (strcmp(cmd->name, "leader") == 0)
