@@ -122,7 +122,7 @@ static void text_source(struct buf *b, const struct ctl_status_opts *o) {
   if (s->cluster == NULL)
     return;
   if (s->leader == NULL)
-    buf_puts(b, "leader:      unknown (etcd not asked)\n");
+    buf_puts(b, "leader:      unknown: etcd did not answer\n");
   else if (s->leader->name[0] == '\0')
     buf_puts(b, "leader:      none: no agent holds the leader key\n");
   else if (s->leader->ttl >= 0)
