@@ -5,6 +5,7 @@
 
 #include "ctl_tree.h"
 #include "util/clock.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -222,8 +223,11 @@ static int read_opts(const struct ctl_node *block, const struct opt *t,
     const struct ctl_node *n = &block->kids[i];
     const struct opt *o = find_opt(t, n_t, n->key);
     int rc = o != NULL ? set_opt(o, n, base, err) : 0;
-    if (rc == -EINVAL)
-      err_prefix(err, "%s:%d: <%s>", n->file, n->line, block->key);
+    if (rc == -EINVAL) {
+      char msg[ERR_MSG_MAX];
+      str_copy(msg, sizeof(msg), err->msg);
+      err_set(err, "%s:%d: <%s> %s", n->file, n->line, block->key, msg);
+    }
     if (rc != 0)
       return rc;
   }
