@@ -107,6 +107,15 @@ $(B)/tests/test_config_parse: tests/test_config_parse.c $(B)/tests/runner.o \
 		-Itests -o $@ $< $(B)/tests/runner.o $(B)/plugin/config_parse.o \
 		$(B)/libcore.a $(PKG_LIBS) $(CHECK_LIBS)
 
+# runscopectl's reader of collectd's config: the cli objects it needs.
+CTL_CONF_OBJ := $(B)/cli/ctl_conf.o $(B)/cli/ctl_tree.o $(B)/cli/ctl_util.o
+$(B)/tests/test_ctl_conf: tests/test_ctl_conf.c $(B)/tests/runner.o \
+		$(CTL_CONF_OBJ) $(B)/libcore.a $(wildcard tests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ishared -Icli -Itests -o $@ $< \
+		$(B)/tests/runner.o $(CTL_CONF_OBJ) $(B)/libcore.a $(PKG_LIBS) \
+		$(CHECK_LIBS) -lm
+
 # Every suite runs through the one main of tests/runner.c.
 $(B)/tests/runner.o: tests/runner.c
 	@mkdir -p $(@D)

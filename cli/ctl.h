@@ -14,6 +14,7 @@
 #define CTL_FAIL 1   /* the command failed: a file missing or unwritable */
 #define CTL_USAGE 2  /* bad arguments */
 #define CTL_CONFIG 3 /* the configuration lacks what the command needs */
+#define CTL_ETCD 4   /* the cluster's etcd could not be asked */
 
 /* Where the plugin keeps its files, from the options or the config. */
 struct ctl_paths {
@@ -60,6 +61,10 @@ bool ctl_name_ok(const char *name);
 
 /* "2026-12-07T06:45:00Z" for t, or "-" when there is no time. */
 const char *ctl_time_text(double t, char out[32]);
+
+/* A duration for people: "42 s", "17 min", "3 h 5 min", "2 d 4 h" (a
+ * negative one, from a clock that went back, as "0 s"). */
+const char *ctl_age_text(double seconds, char out[32]);
 
 /* Writes out's text to stdout. Returns CTL_OK, or CTL_FAIL with a message
  * on stderr when the write failed. */

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* runscopectl: what it needs of collectd's config, read without collectd:
- * the runscope plugin's StateFile, MaintenanceDir and <Maintenance> blocks.
+ * the runscope plugin's StateFile, MaintenanceDir and <Maintenance> blocks,
+ * its alert options (FailureThreshold, RecoveryThreshold, also of each
+ * <Bucket>, and the Flap* options) and its <Cluster> block with the TLS and
+ * proxy options (as config.h's option tables name them).
  *
  * A minimal reader of collectd's syntax: "Key value ..." lines, <Block
  * value> ... </Block>, quoted strings with \" and \\, # comments, lines
@@ -10,6 +13,7 @@
 #ifndef RUNSCOPE_CLI_CTL_CONF_H
 #define RUNSCOPE_CLI_CTL_CONF_H
 
+#include "config/config.h"
 #include "config/window.h"
 #include "util/err.h"
 
@@ -22,6 +26,9 @@ struct ctl_conf {
   char *maint_dir;            /* NULL: not set */
   struct cfg_window *windows; /* the <Maintenance> blocks, checked */
   size_t n_windows;
+  /* the alert options, <Bucket> blocks (their thresholds) and <Cluster>
+   * as read, unchecked; every other option at its default (cfg_init) */
+  struct cfg cfg;
 };
 
 void ctl_conf_init(struct ctl_conf *c);

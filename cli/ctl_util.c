@@ -103,6 +103,19 @@ const char *ctl_time_text(double t, char out[32]) {
   return out;
 }
 
+const char *ctl_age_text(double seconds, char out[32]) {
+  long s = seconds > 0 && seconds < 1e12 ? (long)seconds : 0;
+  if (s < 120)
+    snprintf(out, 32, "%ld s", s);
+  else if (s < 3600)
+    snprintf(out, 32, "%ld min", s / 60);
+  else if (s < 86400)
+    snprintf(out, 32, "%ld h %ld min", s / 3600, s % 3600 / 60);
+  else
+    snprintf(out, 32, "%ld d %ld h", s / 86400, s % 86400 / 3600);
+  return out;
+}
+
 int ctl_print_buf(const struct buf *out) {
   if (out->len > 0 && fwrite(out->data, 1, out->len, stdout) != out->len)
     return ctl_fail(CTL_FAIL, "writing the output failed");

@@ -3,9 +3,11 @@
  * (runscopectl(1)). */
 #include "ctl.h"
 #include "ctl_conf.h"
+#include "ctl_etcd.h"
 #include "ctl_silence.h"
 #include "ctl_status.h"
 #include "ctl_windows.h"
+#include "engine/alerting.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -32,8 +34,12 @@ static const char usage_text[] =
     "usage: runscopectl [-c CONF] [-s STATEFILE] [-m DIR] COMMAND ...\n"
     "\n"
     "  status [--json] [KEY|TEST|BUCKET ...]\n"
-    "      the keys of the state file: verdict per location, open event,\n"
-    "      silences that apply now\n"
+    "      when each API last answered, the leader (with a <Cluster>), and\n"
+    "      per key: verdict and streaks per location, flapping, open event\n"
+    "      and since when, silences that apply now; from the state file,\n"
+    "      or in a cluster from the leader's state in etcd unless -s FILE\n"
+    "  leader [--json]\n"
+    "      the agent that leads the cluster, and its lease's seconds left\n"
     "  silence --bucket B [--test T] [--environment E]\n"
     "          (--for 2h | --until TIME) [--start TIME] [--reason TEXT]\n"
     "          [--name NAME]\n"
@@ -51,12 +57,12 @@ static const char usage_text[] =
     "            " RUNSCOPECTL_STATE_FILE ")\n"
     "  -m DIR    the MaintenanceDir (--maintenance-dir)\n"
     "\n"
-    "Exit status: 0 done, 1 failed, 2 bad arguments, 3 the configuration\n"
-    "lacks what the command needs. See runscopectl(1).\n";
+    "Exit status: 0 done, 1 failed (leader: no agent leads), 2 bad\n"
+    "arguments, 3 the configuration lacks what the command needs, 4 etcd\n"
+    "could not be asked. See runscopectl(1).\n";
 
 /* A command: its name, the options it takes, whether it takes operands,
- * and whether it works on the MaintenanceDir. (Room for more, such as a
- * cluster's leader.) */
+ * and whether it works on the MaintenanceDir. */
 struct command {
   const char *name;
   unsigned opts;
@@ -72,6 +78,7 @@ static const struct command commands[] = {
      false, true},
     {"silences", CTL_OPT_JSON, false, true},
     {"unsilence", 0, true, true},
+    {"leader", CTL_OPT_JSON, false, false},
 };
 
 enum { OPT_LONG_ONLY = 256 };
@@ -165,32 +172,52 @@ static int find_command(struct ctl_args *a, const struct command **ret) {
     return CTL_OK;
   }
   return ctl_fail(CTL_USAGE,
-                  "unknown command %s: status, silence, silences or "
-                  "unsilence (runscopectl --help)",
+                  "unknown command %s: status, leader, silence, silences "
+                  "or unsilence (runscopectl --help)",
                   name);
 }
 
-/* The config read into conf when a path is still missing, then the paths:
- * the options first, then the config, then the packaged defaults. */
-static int resolve_paths(const struct ctl_args *a, struct ctl_conf *conf,
-                         struct ctl_paths *p) {
+/* Reads collectd's config (-c CONF, else the default, else the package's
+ * snippet; none installed is no error) into conf. With -s and -m (and no
+ * -c), a config that cannot be read is only a warning: those paths are
+ * given, and the thresholds and flap options keep their defaults. */
+static int read_conf(const struct ctl_args *a, bool spared,
+                     struct ctl_conf *conf, struct ctl_paths *p) {
   const char *path = a->conf != NULL ? a->conf : RUNSCOPECTL_CONF;
-  if (a->conf != NULL || a->state_file == NULL || a->maint_dir == NULL) {
-    struct err err = {{0}};
-    int rc = ctl_conf_read(path, conf, &err);
-    if (rc == -ENOENT && a->conf == NULL) {
-      /* collectd's own config is not installed: the package's snippet */
-      path = RUNSCOPECTL_SNIPPET;
-      rc = ctl_conf_read(path, conf, &err);
-    }
-    if (rc == 0)
-      p->conf = path;
-    else if (rc != -ENOENT || a->conf != NULL)
-      return ctl_fail(CTL_CONFIG,
-                      "reading collectd's config: %s (fix it, give another "
-                      "with -c CONF, or give -s FILE and -m DIR)",
-                      err.msg);
+  struct err err = {{0}};
+  int rc = ctl_conf_read(path, conf, &err);
+  if (rc == -ENOENT && a->conf == NULL) {
+    /* collectd's own config is not installed: the package's snippet */
+    path = RUNSCOPECTL_SNIPPET;
+    rc = ctl_conf_read(path, conf, &err);
   }
+  if (rc == 0)
+    p->conf = path;
+  if (rc == 0 || (rc == -ENOENT && a->conf == NULL))
+    return CTL_OK;
+  if (!spared)
+    return ctl_fail(CTL_CONFIG,
+                    "reading collectd's config: %s (fix it, give another "
+                    "with -c CONF, or give -s FILE and -m DIR)",
+                    err.msg);
+  fprintf(stderr,
+          "runscopectl: warning: reading collectd's config: %s; going on "
+          "with -s and -m, and the defaults of the thresholds\n",
+          err.msg);
+  ctl_conf_fini(conf);
+  ctl_conf_init(conf);
+  return CTL_OK;
+}
+
+/* The config read into conf, then the paths: the options first, then the
+ * config, then the packaged defaults. */
+static int resolve_paths(const struct ctl_args *a, const struct command *cmd,
+                         struct ctl_conf *conf, struct ctl_paths *p) {
+  bool spared = a->conf == NULL && a->state_file != NULL &&
+                a->maint_dir != NULL && strcmp(cmd->name, "leader") != 0;
+  int code = read_conf(a, spared, conf, p);
+  if (code != CTL_OK)
+    return code;
   p->state_file = a->state_file      ? a->state_file
                   : conf->state_file ? conf->state_file
                                      : RUNSCOPECTL_STATE_FILE;
@@ -228,43 +255,138 @@ static int check_dir(const struct ctl_paths *p, const struct ctl_conf *conf) {
   return CTL_OK;
 }
 
-/* status: the config's windows and those of the MaintenanceDir, if any. */
-static int run_status(const struct ctl_args *a, const struct ctl_paths *p,
-                      const struct ctl_conf *conf, double now) {
-  struct ctl_wfiles files = {0};
+/* The config's windows and those of the MaintenanceDir, if any, into
+ * *ret (the caller frees it; it borrows from conf and files). */
+static int gather_windows(const struct ctl_paths *p,
+                          const struct ctl_conf *conf, double now,
+                          struct ctl_wfiles *files,
+                          const struct cfg_window ***ret, size_t *ret_n) {
   struct err err = {{0}};
   if (p->maint_dir != NULL &&
-      ctl_wfiles_load(p->maint_dir, now, &files, &err) != 0)
+      ctl_wfiles_load(p->maint_dir, now, files, &err) != 0)
     fprintf(stderr, "runscopectl: warning: %s: silences not shown\n", err.msg);
   size_t n = 0;
   const struct cfg_window **windows =
-      calloc(conf->n_windows + files.n + 1, sizeof(*windows));
-  if (windows == NULL) {
-    ctl_wfiles_fini(&files);
+      calloc(conf->n_windows + files->n + 1, sizeof(*windows));
+  if (windows == NULL)
     return ctl_fail(CTL_FAIL, "out of memory");
-  }
   for (size_t i = 0; i < conf->n_windows; i++)
     windows[n++] = &conf->windows[i];
-  for (size_t i = 0; i < files.n; i++)
-    if (!files.v[i].bad)
-      windows[n++] = &files.v[i].w;
-  struct ctl_status_opts o = {(a->given & CTL_OPT_JSON) != 0,
-                              a->operands,
-                              a->n_operands,
-                              windows,
-                              n,
-                              now};
-  int code = ctl_status(p->state_file, &o);
+  for (size_t i = 0; i < files->n; i++)
+    if (!files->v[i].bad)
+      windows[n++] = &files->v[i].w;
+  *ret = windows;
+  *ret_n = n;
+  return CTL_OK;
+}
+
+/* In a cluster: the leader, and the leader's state from etcd unless a
+ * state file was given (-s), into o's source and *st. Without -s, etcd
+ * must answer; with it, a failure to name the leader is a warning. */
+static int cluster_state(const struct ctl_args *a, struct ctl_etcd *e,
+                         struct ctl_leader *leader, struct rec_state *st,
+                         struct ctl_source *src) {
+  struct err err = {{0}};
+  src->cluster = e->cfg;
+  src->state_prefix = e->state_prefix;
+  if (ctl_etcd_leader(e, leader, &err) == 0)
+    src->leader = leader;
+  else if (a->state_file == NULL)
+    return ctl_etcd_fail(e, "reading the leader key", &err);
+  else
+    fprintf(stderr, "runscopectl: warning: the leader is not known: %s\n",
+            err.msg);
+  if (a->state_file != NULL)
+    return ctl_status_load_file(a->state_file, st);
+  int rc = ctl_etcd_state(e, 64, st, &err);
+  if (rc == -ENOENT)
+    return ctl_fail(CTL_FAIL,
+                    "etcd holds no state under %s yet: the leader writes it "
+                    "at its first cycle; is a runscope plugin with this "
+                    "<Cluster> Prefix leading? (-s FILE reads a state file)",
+                    e->state_prefix);
+  if (rc == -EBADMSG)
+    return ctl_fail(CTL_FAIL,
+                    "the state in etcd is not one the plugin wrote: "
+                    "%s",
+                    err.msg);
+  return rc == 0 ? CTL_OK : ctl_etcd_fail(e, "reading the state", &err);
+}
+
+/* The state and where it came from: the leader's in etcd in a cluster
+ * (unless -s), else the state file. */
+static int load_status(const struct ctl_args *a, const struct ctl_paths *p,
+                       struct ctl_conf *conf, struct ctl_etcd *e,
+                       struct ctl_leader *leader, struct rec_state *st,
+                       struct ctl_source *src) {
+  if (!conf->cfg.cluster.enabled) {
+    src->state_file = p->state_file;
+    return ctl_status_load_file(p->state_file, st);
+  }
+  int code = ctl_etcd_open(&conf->cfg, e);
+  src->state_file = a->state_file;
+  return code == CTL_OK ? cluster_state(a, e, leader, st, src) : code;
+}
+
+/* status: the state with the thresholds, flap options and windows of the
+ * config. */
+static int run_status(const struct ctl_args *a, const struct ctl_paths *p,
+                      struct ctl_conf *conf, double now) {
+  struct ctl_wfiles files = {0};
+  struct ctl_etcd e = {0};
+  struct ctl_leader leader;
+  struct rec_state st;
+  struct rec_bucket_opts *buckets = NULL;
+  struct ctl_status_opts o = {.json = (a->given & CTL_OPT_JSON) != 0,
+                              .filters = a->operands,
+                              .n_filters = a->n_operands,
+                              .now = now};
+  struct rec_opts rec;
+  rec_opts_default(&rec);
+  rec_state_init(&st);
+  const struct cfg_window **windows = NULL;
+  int code = gather_windows(p, conf, now, &files, &windows, &o.n_windows);
+  if (code == CTL_OK && alerting_rec_opts(&conf->cfg, &rec, &buckets) != 0)
+    code = ctl_fail(CTL_FAIL, "out of memory");
+  if (code == CTL_OK)
+    code = load_status(a, p, conf, &e, &leader, &st, &o.source);
+  o.windows = windows;
+  o.rec = &rec;
+  if (code == CTL_OK)
+    code = ctl_status(&st, &o);
+  rec_state_fini(&st);
+  ctl_etcd_close(&e);
+  free(buckets);
   free(windows);
   ctl_wfiles_fini(&files);
   return code;
 }
 
+/* leader: the leader key's holder, and its lease's seconds left. */
+static int run_leader(const struct ctl_args *a, struct ctl_conf *conf) {
+  struct ctl_etcd e;
+  struct ctl_leader l;
+  struct err err = {{0}};
+  int code = ctl_etcd_open(&conf->cfg, &e);
+  if (code == CTL_OK && ctl_etcd_leader(&e, &l, &err) != 0)
+    code = ctl_etcd_fail(&e, "reading the leader key", &err);
+  if (code == CTL_OK)
+    code = ctl_leader_print(&l, e.leader_key, (a->given & CTL_OPT_JSON) != 0);
+  if (code == CTL_OK && l.name[0] == '\0')
+    code = CTL_FAIL; /* nobody leads: etcd answered, but no leader */
+  ctl_etcd_close(&e);
+  return code;
+}
+
 static int run(const struct command *cmd, const struct ctl_args *a,
-               const struct ctl_paths *p, const struct ctl_conf *conf) {
-  double now = (double)time(NULL);
-  if (!cmd->needs_dir)
+               const struct ctl_paths *p, struct ctl_conf *conf) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  if (strcmp(cmd->name, "status") == 0)
     return run_status(a, p, conf, now);
+  if (strcmp(cmd->name, "leader") == 0)
+    return run_leader(a, conf);
   int code = check_dir(p, conf);
   if (code != CTL_OK)
     return code;
@@ -290,7 +412,7 @@ int main(int argc, char **argv) {
   struct ctl_conf conf;
   struct ctl_paths paths = {0};
   ctl_conf_init(&conf);
-  code = resolve_paths(&a, &conf, &paths);
+  code = resolve_paths(&a, cmd, &conf, &paths);
   if (code == CTL_OK)
     code = run(cmd, &a, &paths, &conf);
   ctl_conf_fini(&conf);

@@ -206,6 +206,13 @@ static int parse_children(const struct block_spec *b, const oconfig_item_t *ci,
 #define F(type, field) offsetof(type, field)
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Rows of a block's table from config.h's option lists: ROW for a
+ * member of the block's struct (type), TLS_ROW for a member of its TLS and
+ * proxy options (type's net). */
+#define ROW(type, name, kind, member) {name, K_##kind, F(type, member), NULL},
+#define TLS_ROW(type, name, kind, member)                                      \
+  {name, K_##kind, F(type, net) + F(struct cfg_tls_proxy, member), NULL},
+
 static const struct key_spec alert_keys[] = {
     {"Method", K_LIST, F(struct cfg_alert, methods), NULL},
     {"Path", K_STRING, F(struct cfg_alert, path), NULL},
@@ -248,10 +255,7 @@ static const struct key_spec bucket_keys[] = {
     {"Test", K_LIST, F(struct cfg_bucket, tests), NULL},
     {"Environment", K_LIST, F(struct cfg_bucket, environments), NULL},
     {"TrafficAlert", K_BLOCK, 0, parse_alert},
-    {"FailureThreshold", K_INT, F(struct cfg_bucket, failure_threshold), NULL},
-    {"RecoveryThreshold", K_INT, F(struct cfg_bucket, recovery_threshold),
-     NULL},
-};
+    CFG_BUCKET_ALERT_OPTIONS(ROW, struct cfg_bucket)};
 
 static int parse_bucket(const oconfig_item_t *ci, void *base, struct err *err) {
   const char *key;
@@ -291,36 +295,13 @@ static int parse_maintenance(const oconfig_item_t *ci, void *base,
   struct block_spec spec = {title, maintenance_keys, N(maintenance_keys)};
   return parse_children(&spec, ci, w, err);
 }
-/* The TLS and proxy keys of an API block whose struct (type) holds a
- * struct cfg_tls_proxy named field: one line in the block's table,
- * e.g. TLS_PROXY_KEYS(struct cfg_runscope, net), */
-#define TLS_PROXY_KEY(name, kind, type, field, member)                         \
-  { name, kind, F(type, field) + F(struct cfg_tls_proxy, member), NULL }
-#define TLS_PROXY_KEYS(type, field)                                            \
-  TLS_PROXY_KEY("CACert", K_STRING, type, field, ca_cert),                     \
-      TLS_PROXY_KEY("CAPath", K_STRING, type, field, ca_path),                 \
-      TLS_PROXY_KEY("VerifyPeer", K_BOOL, type, field, verify_peer),           \
-      TLS_PROXY_KEY("VerifyHost", K_BOOL, type, field, verify_host),           \
-      TLS_PROXY_KEY("ClientCert", K_STRING, type, field, client_cert),         \
-      TLS_PROXY_KEY("ClientKey", K_STRING, type, field, client_key),           \
-      TLS_PROXY_KEY("ClientKeyPass", K_STRING, type, field, client_key_pass),  \
-      TLS_PROXY_KEY("ClientKeyPassFile", K_STRING, type, field,                \
-                    client_key_pass_file),                                     \
-      TLS_PROXY_KEY("Proxy", K_STRING, type, field, proxy),                    \
-      TLS_PROXY_KEY("ProxyUserFile", K_STRING, type, field, proxy_user_file),  \
-      TLS_PROXY_KEY("NoProxy", K_LIST, type, field, no_proxy),                 \
-      TLS_PROXY_KEY("ProxyCACert", K_STRING, type, field, proxy_ca_cert),      \
-      TLS_PROXY_KEY("ProxyFromEnvironment", K_BOOL, type, field,               \
-                    proxy_from_environment)
-
 static const struct key_spec runscope_keys[] = {
     {"BaseURL", K_STRING, F(struct cfg_runscope, base_url), NULL},
     {"Token", K_STRING, F(struct cfg_runscope, token), NULL},
     {"TokenFile", K_STRING, F(struct cfg_runscope, token_file), NULL},
     {"Timeout", K_SECONDS, F(struct cfg_runscope, timeout), NULL},
     {"AllowPlainHTTP", K_BOOL, F(struct cfg_runscope, allow_plain_http), NULL},
-    TLS_PROXY_KEYS(struct cfg_runscope, net),
-};
+    CFG_TLS_PROXY_OPTIONS(TLS_ROW, struct cfg_runscope)};
 
 static int parse_runscope(const oconfig_item_t *ci, void *base,
                           struct err *err) {
@@ -349,10 +330,9 @@ static const struct key_spec xmatters_keys[] = {
     {"Mode", K_MODE, F(struct cfg_xmatters, mode), NULL},
     {"Timeout", K_SECONDS, F(struct cfg_xmatters, timeout), NULL},
     {"AllowPlainHTTP", K_BOOL, F(struct cfg_xmatters, allow_plain_http), NULL},
-    TLS_PROXY_KEYS(struct cfg_xmatters, net),
     {"Plan", K_STRING, F(struct cfg_xmatters, plan), NULL},
     {"Form", K_STRING, F(struct cfg_xmatters, form), NULL},
-};
+    CFG_TLS_PROXY_OPTIONS(TLS_ROW, struct cfg_xmatters)};
 
 static int parse_xmatters(const oconfig_item_t *ci, void *base,
                           struct err *err) {
@@ -361,16 +341,8 @@ static int parse_xmatters(const oconfig_item_t *ci, void *base,
 }
 
 static const struct key_spec cluster_keys[] = {
-    {"Endpoint", K_LIST, F(struct cfg_cluster, endpoints), NULL},
-    {"Name", K_STRING, F(struct cfg_cluster, name), NULL},
-    {"LeaseTTL", K_SECONDS, F(struct cfg_cluster, lease_ttl), NULL},
-    {"Prefix", K_STRING, F(struct cfg_cluster, prefix), NULL},
-    {"User", K_STRING, F(struct cfg_cluster, user), NULL},
-    {"Password", K_STRING, F(struct cfg_cluster, password), NULL},
-    {"PasswordFile", K_STRING, F(struct cfg_cluster, password_file), NULL},
-    {"AllowPlainHTTP", K_BOOL, F(struct cfg_cluster, allow_plain_http), NULL},
-    TLS_PROXY_KEYS(struct cfg_cluster, net),
-};
+    CFG_CLUSTER_OPTIONS(ROW, struct cfg_cluster)
+        CFG_TLS_PROXY_OPTIONS(TLS_ROW, struct cfg_cluster)};
 
 static int parse_cluster(const oconfig_item_t *ci, void *base,
                          struct err *err) {
@@ -406,15 +378,9 @@ static const struct key_spec plugin_keys[] = {
     {"XMatters", K_BLOCK, 0, parse_xmatters},
     {"Bucket", K_BLOCK, 0, parse_bucket},
     {"Cluster", K_BLOCK, 0, parse_cluster},
-    {"FailureThreshold", K_INT, F(struct cfg, failure_threshold), NULL},
-    {"RecoveryThreshold", K_INT, F(struct cfg, recovery_threshold), NULL},
-    {"FlapDetection", K_BOOL, F(struct cfg, flap_detection), NULL},
-    {"FlapWindow", K_INT, F(struct cfg, flap_window), NULL},
-    {"FlapLowThreshold", K_NUMBER, F(struct cfg, flap_low_threshold), NULL},
-    {"FlapHighThreshold", K_NUMBER, F(struct cfg, flap_high_threshold), NULL},
     {"MaintenanceDir", K_STRING, F(struct cfg, maintenance_dir), NULL},
     {"Maintenance", K_BLOCK, 0, parse_maintenance},
-};
+    CFG_ALERT_OPTIONS(ROW, struct cfg)};
 
 int cfgp_parse(const oconfig_item_t *ci, struct cfg *c, struct err *err) {
   struct block_spec spec = {"", plugin_keys, N(plugin_keys)};

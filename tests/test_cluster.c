@@ -341,6 +341,23 @@ START_TEST(test_standby_polls_nothing) {
 }
 END_TEST
 
+/* The times each API last answered are in part 0 of the state in etcd
+ * alone (they change every cycle): at, the last cycle's, for all three. */
+static void assert_answered_in_part_0(double at) {
+  char want[128];
+  const char *names[] = {"runscope", "xmatters", "etcd"};
+  struct fe_kv *part0 = fe_find(&h.etcd, STATE_PREFIX "00");
+  ck_assert_ptr_nonnull(part0);
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(want, sizeof(want), "\"%s_answered_at\":%.0f", names[i], at);
+    ck_assert_msg(strstr(part0->value, want) != NULL, "%s not in %s", want,
+                  part0->value);
+  }
+  for (size_t i = 0; i < h.etcd.n_kv; i++)
+    if (strcmp(h.etcd.kv[i].key, STATE_PREFIX "00") != 0)
+      ck_assert_ptr_null(strstr(h.etcd.kv[i].value, "answered_at"));
+}
+
 /* Leader: pages, writes its state to etcd in parts, and only what changed
  * afterwards; on shutdown revokes its lease (the key goes with it). */
 START_TEST(test_leader_works_and_hands_over) {
@@ -354,8 +371,11 @@ START_TEST(test_leader_works_and_hands_over) {
   size_t puts = h.etcd.puts;
   cycle(1);
   cycle(2);
-  ck_assert_uint_le(h.etcd.puts - puts, 2); /* only what changed */
+  /* only what changed: part 0, which holds when each API answered, in
+   * each cycle, and at most two others */
+  ck_assert_uint_le(h.etcd.puts - puts, 2 + 2);
   ck_assert_uint_eq(triggers(0), 1);
+  assert_answered_in_part_0(T0 + 2);
   engine_free(h.e);
   h.e = NULL;
   ck_assert_uint_eq(h.etcd.revokes, 1);

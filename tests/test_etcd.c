@@ -188,6 +188,26 @@ START_TEST(test_keepalive_stream_error) {
 }
 END_TEST
 
+/* A reader's look at a lease: the seconds it has left, without renewing
+ * it; a lease that is gone answers a TTL of -1; garbage is -EPROTO. */
+START_TEST(test_lease_ttl) {
+  answer_fixture(&fk, 200, "etcd_timetolive.json");
+  answer_fixture(&fk, 200, "etcd_timetolive_gone.json");
+  answer(&fk, 200, "{\"ID\":\"" LEASE_S "\",\"TTL\":\"soon\"}");
+  int64_t ttl = 0;
+  struct err err = {""};
+  ck_assert_int_eq(etcd_lease_ttl(etcd, LEASE, &ttl, &err), 0);
+  ck_assert(ttl == 8);
+  assert_req(0, EP1 "/v3/lease/timetolive", "{\"ID\":\"" LEASE_S "\"}");
+  ck_assert_int_eq(etcd_lease_ttl(etcd, LEASE, &ttl, &err), -ENOENT);
+  ck_assert(ttl == 0);
+  ck_assert_str_eq(err.msg, "etcd: POST /v3/lease/timetolive: lease " LEASE_S
+                            " is gone (expired or revoked)");
+  ck_assert_int_eq(etcd_lease_ttl(etcd, LEASE, &ttl, &err), -EPROTO);
+  ck_assert_ptr_nonnull(strstr(err.msg, "TTL is not an integer"));
+}
+END_TEST
+
 START_TEST(test_grant_refused_ttl) {
   int64_t id = 5;
   struct err err = {""};
@@ -943,6 +963,7 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, test_lease_gone);
   tcase_add_test(tc, test_keepalive_no_answer);
   tcase_add_test(tc, test_keepalive_stream_error);
+  tcase_add_test(tc, test_lease_ttl);
   tcase_add_test(tc, test_grant_refused_ttl);
   suite_add_tcase(s, tc);
 

@@ -1870,8 +1870,63 @@ START_TEST(test_confirm_only_new_failures) {
 }
 END_TEST
 
+/* ---- since when a key's event is open (runscopectl status) ---- */
+
+/* Requested at 100: open since 100, when it is seen (110) and later
+ * (200); terminated: no time. A create refused leaves none. */
+START_TEST(test_event_since_requested) {
+  struct recon *r = recon_new();
+  struct rec_key *k = make_active(r);
+  ck_assert_double_eq(k->event_since, 100);
+  look_up(r, 200, KEY, IDS("ev-1"));
+  plan(r, 200);
+  ck_assert_double_eq(k->event_since, 100);
+  rec_terminate_done(k, "ev-1", true);
+  ck_assert_int_eq(k->ev, REC_EV_NONE);
+  ck_assert_double_eq(k->event_since, 0);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 290));
+  look_up(r, 300, KEY, NULL, 0);
+  plan(r, 300);
+  rec_create_done(k, &r->o, REC_MAYBE_SENT, NULL, 300);
+  ck_assert_double_eq(k->event_since, 300);
+  rec_create_done(k, &r->o, REC_NOT_CREATED, NULL, 301);
+  ck_assert_double_eq(k->event_since, 0);
+  recon_free(r);
+}
+END_TEST
+
+/* An event the plugin did not request is open since it first saw it:
+ * adopted from a list (the next plan, at 100), or found by a lookup
+ * (450); a person terminating it clears the time. A requested event of a
+ * state written without the field is open since its request. */
+START_TEST(test_event_since_adopted) {
+  struct recon *r = recon_new();
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 90));
+  struct rec_key *k = key_of(r, KEY);
+  ck_assert_int_eq(rec_adopt_event(k, &r->o, "ext-1"), 1);
+  plan(r, 100);
+  ck_assert_double_eq(k->event_since, 100);
+  /* due for reconciliation: a person terminated it */
+  ck_assert_uint_eq(look_up(r, 400, KEY, NULL, 0), 1);
+  ck_assert_double_eq(k->event_since, 0);
+  observe(r, mkrun("us1", RS_RESULT_FAIL, 440));
+  ck_assert_uint_eq(look_up(r, 450, KEY, IDS("ext-2")), 1);
+  ck_assert_double_eq(k->event_since, 450);
+  ck_assert_uint_eq(look_up(r, 800, KEY, IDS("ext-2")), 1);
+  ck_assert_double_eq(k->event_since, 450);
+  k->ev = REC_EV_REQUESTED; /* as an older state file holds it */
+  k->requested_at = 855;
+  k->event_since = 0;
+  plan(r, 870);
+  ck_assert_double_eq(k->event_since, 855);
+  recon_free(r);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("reconcile");
+  add(s, "event_since_requested", test_event_since_requested, 0);
+  add(s, "event_since_adopted", test_event_since_adopted, 0);
   add(s, "make_key", test_make_key, N_ROWS(key_rows));
   add(s, "key_get_too_long", test_key_get_too_long, 0);
   /* Generous for valgrind (make memcheck), which runs it ~50x slower. */

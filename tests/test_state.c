@@ -1803,6 +1803,69 @@ START_TEST(test_alerting_fields_old_and_bad) {
 }
 END_TEST
 
+/* ---- what runscopectl status shows (issues 15, 16) ---- */
+
+/* When each API answered and since when a key's event is open survive a
+ * save and a load; zero, they are not written. */
+START_TEST(test_status_fields_roundtrip) {
+  struct rec_state st, back;
+  struct err err = {{0}};
+  rec_state_init(&st);
+  st.answered.runscope = 1700000100.25;
+  st.answered.xmatters = 1700000090;
+  st.answered.etcd = 1700000101;
+  struct rec_key *k = add_key(&st, "b1", "t1", "e1");
+  k->ev = REC_EV_ACTIVE;
+  k->n_events = 1;
+  snprintf(k->event_ids[0], sizeof(k->event_ids[0]), "ev-1");
+  k->event_since = 1699990000.5;
+  add_key(&st, "b1", "t2", "e1"); /* no event */
+  struct buf text;
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  from_text(text.data, &back, &err);
+  ck_assert_double_eq(back.answered.runscope, 1700000100.25);
+  ck_assert_double_eq(back.answered.xmatters, 1700000090);
+  ck_assert_double_eq(back.answered.etcd, 1700000101);
+  ck_assert_double_eq(back.keys[0]->event_since, 1699990000.5);
+  ck_assert_double_eq(back.keys[1]->event_since, 0);
+  const char *second = strstr(text.data, "\"test_id\":\"t2\"");
+  ck_assert_ptr_nonnull(second);
+  ck_assert_ptr_null(strstr(second, "event_since"));
+  rec_state_fini(&back);
+  rec_state_fini(&st);
+  /* an empty state writes none of the times */
+  rec_state_init(&st);
+  buf_reset(&text);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  ck_assert_ptr_null(strstr(text.data, "answered_at"));
+  buf_fini(&text);
+  rec_state_fini(&st);
+}
+END_TEST
+
+/* A file written before them loads with no times; a time of the wrong
+ * type is refused. */
+START_TEST(test_status_fields_old_and_bad) {
+  struct rec_state st;
+  struct err err = {{0}};
+  from_text(KEY_WITH("\"event\":\"active\",\"event_ids\":[\"x\"]"), &st, &err);
+  ck_assert_double_eq(st.answered.runscope, 0);
+  ck_assert_double_eq(st.answered.etcd, 0);
+  ck_assert_double_eq(rec_key_find(&st, "b/t2/e")->event_since, 0);
+  rec_state_fini(&st);
+  const char *bad[] = {
+      HDR "\"runscope_answered_at\":\"now\",\"keys\":[],\"cursors\":[]}",
+      KEY_WITH("\"event_since\":true")};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    rec_state_init(&st);
+    ck_assert_int_eq(state_from_json(bad[i], strlen(bad[i]), DEPTH, &st, &err),
+                     -EBADMSG);
+    rec_state_fini(&st);
+  }
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
@@ -1862,5 +1925,7 @@ Suite *unit_suite(void) {
   suite_add_tcase(s, tc);
   add_case(s, "alerting_fields_roundtrip", test_alerting_fields_roundtrip);
   add_case(s, "alerting_fields_old_and_bad", test_alerting_fields_old_and_bad);
+  add_case(s, "status_fields_roundtrip", test_status_fields_roundtrip);
+  add_case(s, "status_fields_old_and_bad", test_status_fields_old_and_bad);
   return s;
 }

@@ -144,6 +144,12 @@ int etcd_lease_grant(struct etcd_client *c, int64_t ttl, int64_t *ret_id,
 int etcd_lease_keepalive(struct etcd_client *c, int64_t id, int64_t *ret_ttl,
                          struct err *err);
 
+/* The seconds lease id has left into *ret_ttl, without renewing it (POST
+ * /v3/lease/timetolive: a reader's look, e.g. at the leader's lease).
+ * -ENOENT when the lease is gone (etcd answers a TTL of -1). */
+int etcd_lease_ttl(struct etcd_client *c, int64_t id, int64_t *ret_ttl,
+                   struct err *err);
+
 /* Revokes lease id, deleting the keys bound to it. -ENOENT when it was
  * already gone. */
 int etcd_lease_revoke(struct etcd_client *c, int64_t id, struct err *err);

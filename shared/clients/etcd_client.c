@@ -512,6 +512,28 @@ int etcd_lease_keepalive(struct etcd_client *c, int64_t id, int64_t *ret_ttl,
   return rc;
 }
 
+int etcd_lease_ttl(struct etcd_client *c, int64_t id, int64_t *ret_ttl,
+                   struct err *err) {
+  json_object *root = NULL;
+  int64_t ttl = 0;
+  *ret_ttl = 0;
+  int rc = call_i64(c, "/v3/lease/timetolive", "ID", id, &root, err);
+  if (rc == 0 &&
+      (rc = etcd_json_i64(root, "TTL", &ttl, "the answer", err)) != 0)
+    err_prefix(err, "etcd: POST /v3/lease/timetolive");
+  if (rc == 0 && ttl < 0) {
+    err_set(err,
+            "etcd: POST /v3/lease/timetolive: lease %" PRId64
+            " is gone (expired or revoked)",
+            id);
+    rc = -ENOENT;
+  }
+  if (rc == 0)
+    *ret_ttl = ttl;
+  json_object_put(root);
+  return rc;
+}
+
 int etcd_lease_revoke(struct etcd_client *c, int64_t id, struct err *err) {
   json_object *root = NULL;
   int rc = call_i64(c, "/v3/lease/revoke", "ID", id, &root, err);

@@ -551,9 +551,8 @@ static int check_cluster(struct cfg_cluster *k, struct err *err) {
   return 0;
 }
 
-/* <Cluster>, when present: its checks, defaults and password. */
-static int finish_cluster(struct cfg_cluster *k, cfg_warn_fn warn,
-                          void *warn_ctx, struct err *err) {
+int cfg_cluster_finish(struct cfg_cluster *k, cfg_warn_fn warn, void *warn_ctx,
+                       struct err *err) {
   if (!k->enabled)
     return 0;
   if (default_string(&k->prefix, "/collectd-runscope/") != 0) {
@@ -591,7 +590,7 @@ int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,
   if (rc == 0)
     rc = check_buckets(c, err);
   if (rc == 0)
-    rc = finish_cluster(&c->cluster, warn, warn_ctx, err);
+    rc = cfg_cluster_finish(&c->cluster, warn, warn_ctx, err);
   if (rc == 0)
     rc = cfg_alerting_check(c, err);
   return rc == -ENOMEM ? rc : (rc != 0 ? -EINVAL : 0);

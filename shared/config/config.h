@@ -71,6 +71,56 @@ struct cfg_tls_proxy {
   char *proxy_password;
 };
 
+/* Option tables, one line per option: X(ctx, "Name", KIND, member), KIND
+ * one of STRING, BOOL, SECONDS (a number >= 0), NUMBER, INT, LIST (a
+ * repeatable string), member the field of the block's struct. The plugin's
+ * parser (plugin/config_parse.c) and runscopectl's reader of collectd's
+ * config (cli/ctl_conf.c) both expand them, so that each option is named
+ * in one place. */
+
+/* The TLS and proxy options of an API block, members of struct
+ * cfg_tls_proxy. */
+#define CFG_TLS_PROXY_OPTIONS(X, ctx)                                          \
+  X(ctx, "CACert", STRING, ca_cert)                                            \
+  X(ctx, "CAPath", STRING, ca_path)                                            \
+  X(ctx, "VerifyPeer", BOOL, verify_peer)                                      \
+  X(ctx, "VerifyHost", BOOL, verify_host)                                      \
+  X(ctx, "ClientCert", STRING, client_cert)                                    \
+  X(ctx, "ClientKey", STRING, client_key)                                      \
+  X(ctx, "ClientKeyPass", STRING, client_key_pass)                             \
+  X(ctx, "ClientKeyPassFile", STRING, client_key_pass_file)                    \
+  X(ctx, "Proxy", STRING, proxy)                                               \
+  X(ctx, "ProxyUserFile", STRING, proxy_user_file)                             \
+  X(ctx, "NoProxy", LIST, no_proxy)                                            \
+  X(ctx, "ProxyCACert", STRING, proxy_ca_cert)                                 \
+  X(ctx, "ProxyFromEnvironment", BOOL, proxy_from_environment)
+
+/* <Cluster>'s own options (struct cfg_cluster; its TLS and proxy options
+ * are in net). */
+#define CFG_CLUSTER_OPTIONS(X, ctx)                                            \
+  X(ctx, "Endpoint", LIST, endpoints)                                          \
+  X(ctx, "Name", STRING, name)                                                 \
+  X(ctx, "LeaseTTL", SECONDS, lease_ttl)                                       \
+  X(ctx, "Prefix", STRING, prefix)                                             \
+  X(ctx, "User", STRING, user)                                                 \
+  X(ctx, "Password", STRING, password)                                         \
+  X(ctx, "PasswordFile", STRING, password_file)                                \
+  X(ctx, "AllowPlainHTTP", BOOL, allow_plain_http)
+
+/* The alert semantics' options of <Plugin runscope> (struct cfg). */
+#define CFG_ALERT_OPTIONS(X, ctx)                                              \
+  X(ctx, "FailureThreshold", INT, failure_threshold)                           \
+  X(ctx, "RecoveryThreshold", INT, recovery_threshold)                         \
+  X(ctx, "FlapDetection", BOOL, flap_detection)                                \
+  X(ctx, "FlapWindow", INT, flap_window)                                       \
+  X(ctx, "FlapLowThreshold", NUMBER, flap_low_threshold)                       \
+  X(ctx, "FlapHighThreshold", NUMBER, flap_high_threshold)
+
+/* Those of a <Bucket> (struct cfg_bucket). */
+#define CFG_BUCKET_ALERT_OPTIONS(X, ctx)                                       \
+  X(ctx, "FailureThreshold", INT, failure_threshold)                           \
+  X(ctx, "RecoveryThreshold", INT, recovery_threshold)
+
 struct cfg_runscope {
   char *base_url;
   char *token;
@@ -196,6 +246,15 @@ typedef void (*cfg_warn_fn)(void *ctx, const char *msg);
  * \"/etc/x\": No such file or directory". */
 int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,
                struct err *err);
+
+/* Completes and checks <Cluster> when present (c->enabled): Prefix's
+ * default, the endpoints (as cfg_check_url), LeaseTTL, Name, the TLS and
+ * proxy options (cfg_tls_proxy_finish) and User with PasswordFile (read,
+ * warning through warn when group- or world-readable) or Password. Name
+ * keeps NULL when not set (the caller's default). Returns 0, -ENOMEM or
+ * -EINVAL with err naming the key and the fix. */
+int cfg_cluster_finish(struct cfg_cluster *c, cfg_warn_fn warn, void *warn_ctx,
+                       struct err *err);
 
 /* Checks that url is http(s) and that plain http goes to a loopback host
  * unless allow_plain_http. key names the option in the message. Returns 0 or

@@ -271,9 +271,8 @@ enum rec_verdict rec_verdict(const struct rec_key *k,
   return recent > 0 ? REC_PASSING : REC_UNKNOWN;
 }
 
-/* The key's bucket's threshold (failure or recovery), at least 1. */
-static unsigned threshold_of(const struct rec_key *k, const struct rec_opts *o,
-                             bool failure) {
+unsigned rec_threshold(const struct rec_key *k, const struct rec_opts *o,
+                       bool failure) {
   unsigned n = failure ? o->failure_threshold : o->recovery_threshold;
   for (size_t i = 0; i < o->n_buckets; i++) {
     const struct rec_bucket_opts *b = &o->buckets[i];
@@ -288,8 +287,8 @@ static unsigned threshold_of(const struct rec_key *k, const struct rec_opts *o,
 
 enum rec_verdict rec_alert_verdict(const struct rec_key *k,
                                    const struct rec_opts *o) {
-  unsigned fail_n = threshold_of(k, o, true);
-  unsigned pass_n = threshold_of(k, o, false);
+  unsigned fail_n = rec_threshold(k, o, true);
+  unsigned pass_n = rec_threshold(k, o, false);
   double newest = newest_start(k);
   size_t recent = 0;
   bool all_pass = true;
@@ -305,6 +304,27 @@ enum rec_verdict rec_alert_verdict(const struct rec_key *k,
     recent++;
   }
   return recent > 0 && all_pass ? REC_PASSING : REC_UNKNOWN;
+}
+
+void rec_streaks(const struct rec_key *k, const struct rec_opts *o,
+                 unsigned *ret_fail, unsigned *ret_pass) {
+  double newest = newest_start(k);
+  unsigned fail = 0, pass = 0;
+  bool all_pass = true;
+  for (size_t i = 0; i < k->n_locs; i++) {
+    const struct rec_run *l = &k->locs[i];
+    if (!loc_recent(l, newest, o))
+      continue;
+    unsigned streak = l->streak > 0 ? l->streak : 1;
+    if (l->failed) {
+      all_pass = false;
+      fail = streak > fail ? streak : fail;
+    } else if (pass == 0 || streak < pass) {
+      pass = streak;
+    }
+  }
+  *ret_fail = fail;
+  *ret_pass = all_pass ? pass : 0;
 }
 
 bool rec_flapping(const struct rec_key *k, const struct rec_opts *o) {
@@ -449,8 +469,21 @@ static void cover_request(struct rec_key *k, const struct rec_opts *o) {
 
 static void forget_request(struct rec_key *k) {
   k->ev = REC_EV_NONE;
+  k->event_since = 0;
   k->request_id[0] = '\0';
   k->request_confirmed = false;
+}
+
+/* Keeps event_since with ev: set once an event is known (at now for one
+ * the plugin did not request, or that a state without the field holds),
+ * cleared when none is. */
+static void note_event_since(struct rec_key *k, double now) {
+  if (k->ev == REC_EV_NONE)
+    k->event_since = 0;
+  else if (k->event_since == 0)
+    k->event_since = k->ev == REC_EV_REQUESTED && k->requested_at > 0
+                         ? k->requested_at
+                         : now;
 }
 
 /* No event showed up for a request. A confirmed request (202) that never
@@ -478,12 +511,12 @@ void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
     k->request_id[0] = '\0';
     k->request_confirmed = false;
     cover_failures(k, o);
-    return;
-  }
-  if (k->ev == REC_EV_REQUESTED)
+  } else if (k->ev == REC_EV_REQUESTED) {
     request_unseen(k, o, now);
-  else
+  } else {
     k->ev = REC_EV_NONE; /* terminated elsewhere (a person): forget it */
+  }
+  note_event_since(k, now);
 }
 
 void rec_request_ended(struct rec_key *k, const struct rec_opts *o,
@@ -576,9 +609,9 @@ static int plan_events(const struct rec_key *k, size_t i, enum rec_verdict v,
 
 int rec_plan_actions(struct rec_state *st, const struct rec_opts *o, double now,
                      struct rec_actions *out) {
-  (void)now;
   for (size_t i = 0; i < st->n_keys; i++) {
     struct rec_key *k = st->keys[i];
+    note_event_since(k, now); /* events adopted from a list since */
     decide_flapping(k, o);
     enum rec_verdict v = rec_alert_verdict(k, o);
     /* Events first: a FAILURE notification can then name the request. */
@@ -599,13 +632,12 @@ void rec_create_done(struct rec_key *k, const struct rec_opts *o,
     k->flap_paged = outcome != REC_NOT_CREATED;
   if (outcome == REC_NOT_CREATED) {
     /* Undoes a REC_MAYBE_SENT recorded before sending (write-ahead). */
-    if (k->ev == REC_EV_REQUESTED) {
-      k->ev = REC_EV_NONE;
-      k->request_id[0] = '\0';
-      k->request_confirmed = false;
-    }
+    if (k->ev == REC_EV_REQUESTED)
+      forget_request(k);
     return;
   }
+  if (k->ev == REC_EV_NONE)
+    k->event_since = now;
   k->ev = REC_EV_REQUESTED;
   k->requested_at = now;
   k->request_confirmed = outcome == REC_CREATED;
@@ -631,8 +663,10 @@ void rec_terminate_done(struct rec_key *k, const char *event_id, bool gone) {
     k->n_events--;
     break;
   }
-  if (k->n_events == 0 && k->ev == REC_EV_ACTIVE)
+  if (k->n_events == 0 && k->ev == REC_EV_ACTIVE) {
     k->ev = REC_EV_NONE;
+    k->event_since = 0;
+  }
 }
 
 /* Orders cursors by test; the key is a struct rs_test_ref. */

@@ -101,6 +101,9 @@ struct rec_key {
   char last_maintenance[REC_WINDOW_NAME_MAX];
   double maintenance_started; /* when it entered the window it is or was in */
   double maintenance_ended;   /* when it left last_maintenance */
+  /* while ev is not REC_EV_NONE: when the plugin requested the event, or
+   * first saw it (an event it adopted); 0 without an event */
+  double event_since;
 };
 
 /* Where reading a test's results resumes: the `since` of the next call. */
@@ -108,6 +111,11 @@ struct rec_cursor {
   char bucket_key[RS_ID_MAX];
   char test_id[RS_ID_MAX];
   double since;
+};
+
+/* When Runscope, xMatters and etcd (in a cluster) last answered. */
+struct rec_answered {
+  double runscope, xmatters, etcd;
 };
 
 /* Everything the reconciler remembers. Arrays are sorted (keys by key,
@@ -125,6 +133,9 @@ struct rec_state {
   struct fwd_state fwd; /* forward mode's delivery memory (forward.h) */
   /* traffic alerts' read cursors and flood control (traffic.h) */
   struct tr_state traffic;
+  /* when each API last answered a call of a cycle (0: not yet), set at the
+   * cycle's end, for runscopectl status */
+  struct rec_answered answered;
 };
 
 /* FailureThreshold and RecoveryThreshold of one <Bucket> (0: the
@@ -213,6 +224,18 @@ enum rec_verdict rec_verdict(const struct rec_key *k, const struct rec_opts *o);
  * REC_UNKNOWN (neither: the key stays as it is). */
 enum rec_verdict rec_alert_verdict(const struct rec_key *k,
                                    const struct rec_opts *o);
+
+/* The FailureThreshold (failure true) or RecoveryThreshold of k's bucket,
+ * at least 1. */
+unsigned rec_threshold(const struct rec_key *k, const struct rec_opts *o,
+                       bool failure);
+
+/* k's streaks over its recent locations, as rec_alert_verdict weighs
+ * them: *ret_fail the longest run of failures that is a location's latest
+ * (0: none fails), *ret_pass the shortest run of passes when every recent
+ * location passes (0: one fails, or none is known). */
+void rec_streaks(const struct rec_key *k, const struct rec_opts *o,
+                 unsigned *ret_fail, unsigned *ret_pass);
 
 /* True when k flaps and flap damping is on. */
 bool rec_flapping(const struct rec_key *k, const struct rec_opts *o);

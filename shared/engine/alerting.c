@@ -17,32 +17,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int alerting_init(struct engine *e) {
-  const struct cfg *c = e->cfg;
-  struct alerting *a = &e->alerting;
-  e->opts.failure_threshold = (unsigned)c->failure_threshold;
-  e->opts.recovery_threshold = (unsigned)c->recovery_threshold;
-  e->opts.flap_detection = c->flap_detection;
-  e->opts.flap.window = (size_t)c->flap_window;
-  e->opts.flap.low = c->flap_low_threshold;
-  e->opts.flap.high = c->flap_high_threshold;
+int alerting_rec_opts(const struct cfg *c, struct rec_opts *o,
+                      struct rec_bucket_opts **ret_buckets) {
+  o->failure_threshold = (unsigned)c->failure_threshold;
+  o->recovery_threshold = (unsigned)c->recovery_threshold;
+  o->flap_detection = c->flap_detection;
+  o->flap.window = (size_t)c->flap_window;
+  o->flap.low = c->flap_low_threshold;
+  o->flap.high = c->flap_high_threshold;
+  *ret_buckets = NULL;
+  o->buckets = NULL;
+  o->n_buckets = 0;
   if (c->n_buckets == 0)
     return 0;
-  a->buckets = calloc(c->n_buckets, sizeof(*a->buckets));
-  if (a->buckets == NULL)
+  struct rec_bucket_opts *b = calloc(c->n_buckets, sizeof(*b));
+  if (b == NULL)
     return -ENOMEM;
   for (size_t i = 0; i < c->n_buckets; i++) {
-    const struct cfg_bucket *b = &c->buckets[i];
-    a->buckets[i].bucket_key = b->key;
-    a->buckets[i].failure_threshold =
-        b->failure_threshold > 0 ? (unsigned)b->failure_threshold : 0;
-    a->buckets[i].recovery_threshold =
-        b->recovery_threshold > 0 ? (unsigned)b->recovery_threshold : 0;
+    const struct cfg_bucket *cb = &c->buckets[i];
+    b[i].bucket_key = cb->key;
+    b[i].failure_threshold =
+        cb->failure_threshold > 0 ? (unsigned)cb->failure_threshold : 0;
+    b[i].recovery_threshold =
+        cb->recovery_threshold > 0 ? (unsigned)cb->recovery_threshold : 0;
   }
-  a->n_buckets = c->n_buckets;
-  e->opts.buckets = a->buckets;
-  e->opts.n_buckets = a->n_buckets;
+  *ret_buckets = b;
+  o->buckets = b;
+  o->n_buckets = c->n_buckets;
   return 0;
+}
+
+int alerting_init(struct engine *e) {
+  struct alerting *a = &e->alerting;
+  int rc = alerting_rec_opts(e->cfg, &e->opts, &a->buckets);
+  a->n_buckets = e->opts.n_buckets;
+  return rc;
 }
 
 static void files_fini(struct alerting *a) {

@@ -6,6 +6,7 @@
 #ifndef RUNSCOPE_ALERTING_H
 #define RUNSCOPE_ALERTING_H
 
+#include "config/config.h"
 #include "config/window.h"
 #include "core/reconcile.h"
 
@@ -32,8 +33,15 @@ struct alerting {
   bool dir_complained; /* MaintenanceDir could not be read: logged */
 };
 
+/* The thresholds and the flap options of c into *o (the other fields of
+ * *o stay), with the <Bucket> thresholds in *ret_buckets (the caller
+ * frees it; it borrows c's bucket keys), which o->buckets points to.
+ * Returns 0 or -ENOMEM. */
+int alerting_rec_opts(const struct cfg *c, struct rec_opts *o,
+                      struct rec_bucket_opts **ret_buckets);
+
 /* Hands the thresholds and the flap options of the config to the
- * reconciler's options. Returns 0 or -ENOMEM. */
+ * reconciler's options (alerting_rec_opts). Returns 0 or -ENOMEM. */
 int alerting_init(struct engine *e);
 void alerting_fini(struct engine *e);
 

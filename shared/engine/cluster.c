@@ -45,6 +45,15 @@ static struct http_client *new_http(const struct cfg *cfg, double ttl) {
   return http_new(&o);
 }
 
+int cluster_keys(const char *prefix, char leader_key[CLUSTER_KEY_MAX],
+                 char state_prefix[CLUSTER_KEY_MAX]) {
+  int a = snprintf(leader_key, CLUSTER_KEY_MAX, "%sleader", prefix);
+  int b = snprintf(state_prefix, CLUSTER_KEY_MAX, "%sstate/", prefix);
+  return a < 0 || b < 0 || a >= CLUSTER_KEY_MAX || b >= CLUSTER_KEY_MAX
+             ? -ENAMETOOLONG
+             : 0;
+}
+
 int cluster_open(struct cluster *c, const struct cfg *cfg, struct say *say) {
   memset(c, 0, sizeof(*c));
   c->cfg = &cfg->cluster;
@@ -52,10 +61,7 @@ int cluster_open(struct cluster *c, const struct cfg *cfg, struct say *say) {
   if (!cfg->cluster.enabled)
     return 0;
   c->ttl = lease_seconds(cfg, say);
-  snprintf(c->leader_key, sizeof(c->leader_key), "%sleader",
-           cfg->cluster.prefix);
-  snprintf(c->state_prefix, sizeof(c->state_prefix), "%sstate/",
-           cfg->cluster.prefix);
+  cluster_keys(cfg->cluster.prefix, c->leader_key, c->state_prefix);
   c->http = new_http(cfg, c->ttl);
   struct etcd_opts o = {
       .endpoints = (const char *const *)cfg->cluster.endpoints.v,
@@ -188,6 +194,7 @@ enum cluster_role cluster_tick(struct cluster *c) {
   if (rc == 0)
     rc = campaign(c, &leads, &err);
   double now = http_now(c->http);
+  c->answered = rc == 0;
   if (rc == 0) {
     c->answered_at = now;
     say_complaint_over(&c->complaint);

@@ -42,11 +42,19 @@ struct cluster {
   int64_t lease;                      /* 0: none */
   double lease_until; /* monotonic: the lease surely lives before this */
   double answered_at; /* monotonic: etcd's last answer */
+  bool answered;      /* etcd answered the last cluster_tick's calls */
   enum cluster_role role;
   bool announced;                /* the role was logged once */
   char leader[CLUSTER_NAME_MAX]; /* the leader's name as last seen */
   struct complaint complaint;    /* calls to etcd that fail */
 };
+
+/* The keys of a cluster under prefix (<Cluster> Prefix): the leader key
+ * "<prefix>leader" (its value the leader's Name, bound to its lease) and
+ * the prefix of the state's parts "<prefix>state/". -ENAMETOOLONG when
+ * they do not fit CLUSTER_KEY_MAX. */
+int cluster_keys(const char *prefix, char leader_key[CLUSTER_KEY_MAX],
+                 char state_prefix[CLUSTER_KEY_MAX]);
 
 /* Sets c up for cfg's <Cluster> (role CLUSTER_NONE without one): its own
  * HTTP client (timeout half the lease, at least 1 s) and etcd client.

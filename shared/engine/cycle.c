@@ -128,6 +128,8 @@ static bool cluster_gate(struct engine *e, double now) {
   say_value(&e->say, &about, ENGINE_GAUGE, role == CLUSTER_LEADER);
   if (role == CLUSTER_LEADER && was != CLUSTER_LEADER)
     persist_take_over(&e->persist, &e->state, was == CLUSTER_ALONE, now);
+  if (e->cluster.answered)
+    e->state.answered.etcd = now; /* after a take-over's load */
   if (role != CLUSTER_STANDBY && was == CLUSTER_STANDBY)
     e->started = false; /* it checks xMatters first, as at any start */
   return role != CLUSTER_STANDBY;
@@ -154,6 +156,7 @@ int engine_cycle(struct engine *e, double now) {
    * time (not in forward mode, which has no REST API to ask) */
   if (!forward && health_xm_probe_due(&e->health))
     drive_events_check(e, now);
+  health_answered(&e->health, &e->state.answered, now);
   persist_save(&e->persist, &e->state, now);
   health_cycle_end(&e->health);
   dispatch_key_values(e);

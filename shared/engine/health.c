@@ -163,6 +163,14 @@ bool health_xm_probe_due(const struct health *h) {
          !a->backoff_this_cycle;
 }
 
+void health_answered(const struct health *h, struct rec_answered *t,
+                     double now) {
+  if (h->rs.ok_this_cycle)
+    t->runscope = now;
+  if (h->xm.ok_this_cycle)
+    t->xmatters = now;
+}
+
 /* Ends the failure complaint of an API that had none in this cycle, and
  * the back-off of one that answered every call of the cycle (not just one:
  * lookups that work must not hide triggers that keep failing). */

@@ -6,6 +6,7 @@
 #include "clients/runscope.h"
 #include "clients/xmatters.h"
 #include "config/config.h"
+#include "core/reconcile.h"
 #include "engine/say.h"
 #include "util/backoff.h"
 #include "util/err.h"
@@ -109,6 +110,11 @@ void health_polled(struct health *h, double now);
 /* True when xMatters is down and nothing asked it anything in this cycle:
  * a probe then lets its WARNING and OKAY notifications come on time. */
 bool health_xm_probe_due(const struct health *h);
+
+/* Before a cycle's end: the time of each API that answered a call in this
+ * cycle into *t (saved with the state, for runscopectl status). */
+void health_answered(const struct health *h, struct rec_answered *t,
+                     double now);
 
 /* At a cycle's end: the failure complaint of an API that had none ends,
  * the back-off of one that answered every call ends, and an outage that

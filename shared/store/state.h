@@ -3,14 +3,20 @@
  *
  * The file is JSON:
  *   {"format": "collectd-runscope-state", "version": 1,
+ *    "runscope_answered_at", "xmatters_answered_at", "etcd_answered_at",
  *    "keys": [{"key", "bucket_key", "test_id", "environment_id",
  *              "locations": [{"location", "test_run_id", "failed",
  *                             "started_at", "finished_at",
  *                             "assertions_failed", "scripts_failed",
- *                             "variables_failed", "requests_executed"}],
+ *                             "variables_failed", "requests_executed",
+ *                             "streak"}],
  *              "event": "none" | "requested" | "active", "event_ids": [...],
  *              "request_id", "request_confirmed", "requested_at",
- *              "alerted_through", "checked_at", "notified_failing"}],
+ *              "alerted_through", "checked_at", "notified_failing",
+ *              "verdicts", "n_verdicts", "flapping", "flap_announced",
+ *              "flap_paged", "failing_since", "maintenance",
+ *              "last_maintenance", "maintenance_started",
+ *              "maintenance_ended", "event_since"}],
  *    "cursors": [{"bucket_key", "test_id", "since"}],
  *    "forward": [{"bucket_key", "test_id", "through", "through_id",
  *                 "delivered": [...], "sending", "sending_at"}]}
@@ -37,6 +43,9 @@
  * Of a response record only event_id is required; the same event_id twice,
  * more seen responses or runs than fit, or an unknown rerun state make the
  * file corrupt.
+ * The three "..._answered_at" (when each API last answered a call of a
+ * cycle; etcd's in a cluster) and the fields of a key from "verdicts" on
+ * are written only when not zero; a file without them loads them as zero.
  * Every field of struct rec_key but the transient looked_up is saved. Times
  * are written with the fewest digits that read back as the same double
  * (a NaN or infinity, which JSON cannot hold, as null).

@@ -52,13 +52,22 @@ static int append_all(json_object *to, json_object *from) {
   return 0;
 }
 
-/* Empty parts: the root's other members, and an empty array for each of
- * its arrays. */
+/* True for the members every part carries as they are: the format and
+ * version that make a part a state document of its own. */
+static bool in_every_part(const char *name) {
+  return strcmp(name, "format") == 0 || strcmp(name, "version") == 0;
+}
+
+/* Empty parts: an empty array for each of the root's arrays, the format
+ * and version in each, and the root's other members (times that change
+ * every cycle) in part 0 alone, so that they rewrite one part, not all. */
 static int new_parts(json_object *root, json_object *parts[]) {
   for (size_t i = 0; i < STATE_ETCD_PARTS; i++) {
     if ((parts[i] = json_object_new_object()) == NULL)
       return -ENOMEM;
     json_object_object_foreach(root, name, v) {
+      if (!is_array(v) && i > 0 && !in_every_part(name))
+        continue;
       json_object *m =
           is_array(v) ? json_object_new_array() : json_object_get(v);
       if (m == NULL || json_object_object_add(parts[i], name, m) != 0)

@@ -7,8 +7,10 @@
  * forward, traffic) goes to the part that the FNV-1a hash of its identity
  * picks (its "key", else its "bucket_key" and "test_id"), so a part changes
  * only when one of its entries does, and 5,000 tests come to about 80 per
- * part, far below etcd's value limit (1.5 MiB by default). Loading merges
- * the arrays of every part into one document read by state_from_json. */
+ * part, far below etcd's value limit (1.5 MiB by default). The state's
+ * other top-level members (when each API last answered) are in part 0
+ * alone. Loading merges the arrays of every part into one document read by
+ * state_from_json. */
 #ifndef RUNSCOPE_STATE_ETCD_H
 #define RUNSCOPE_STATE_ETCD_H
 

@@ -126,6 +126,7 @@ static const struct fld_field key_fields[] = {
             FLD_OMIT_ZERO),
     FLD_NUM("maintenance_ended", struct rec_key, maintenance_ended,
             FLD_OMIT_ZERO),
+    FLD_NUM("event_since", struct rec_key, event_since, FLD_OMIT_ZERO),
 };
 static const struct fld_record key_record =
     FLD_RECORD(struct rec_key, key_fields, key_check, key_fini);
@@ -331,6 +332,11 @@ static bool no_traffic(const void *rec) {
 static const struct fld_field state_fields[] = {
     FLD_TAG("format", STATE_FORMAT),
     FLD_VERSION("version", STATE_VERSION),
+    FLD_NUM("runscope_answered_at", struct rec_state, answered.runscope,
+            FLD_OMIT_ZERO),
+    FLD_NUM("xmatters_answered_at", struct rec_state, answered.xmatters,
+            FLD_OMIT_ZERO),
+    FLD_NUM("etcd_answered_at", struct rec_state, answered.etcd, FLD_OMIT_ZERO),
     FLD_PLIST("keys", struct rec_state, keys, n_keys, SIZE_MAX, &key_record,
               key_add, NULL),
     FLD_LIST("cursors", struct rec_state, cursors, n_cursors, SIZE_MAX,

@@ -18,6 +18,11 @@ ports) and two real collectd daemons with the plugin, sharing the fakes.
   openssl): with CACert, ClientCert and ClientKey in <Cluster> the agent
   leads, pages and keeps its state in etcd; without ClientCert it logs the
   failed lease grant and works alone.
+- runscopectl with an agent's config: `leader` names the leader (and,
+  after kill -9 of it, the new one), `status` reads the leader's state
+  from etcd (a standby's own state file is never written) and names the
+  leader; etcd gone: exit 4; no <Cluster>: exit 3. Over TLS with the
+  <Cluster> TLS options as well.
 """
 
 import base64
@@ -38,6 +43,7 @@ import urllib.request
 import harness
 import test_tls_proxy
 from harness import runscope_key
+from test_runscopectl import ctl, ctl_available
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 BUCKET = "shop1bucket0"
@@ -298,6 +304,81 @@ class ClusterTest(harness.CollectdTestCase):
         self.assertEqual(self.xm.events(key=key, status="ACTIVE"), [])
         self.assertEqual(len(self.xm.events(key=key)), 1)
 
+    def ctl_json(self, *args):
+        rc, out, err = ctl(*args)
+        self.assertEqual(rc, 0, err)
+        return json.loads(out)
+
+    @unittest.skipUnless(ctl_available(), "build/runscopectl not built")
+    def test_runscopectl_leader_and_status_from_etcd(self):
+        t, key = self.shop()
+        self.add(t, "pass")
+        self.start_agents()
+        first = self.wait_one_leader()
+        other = "b" if first == "a" else "a"
+        standby = self.agents[other]
+        rc, out, err = ctl("-c", standby.conf_path, "leader")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"^agent-%s \(lease: [0-9]+ s left\)\n$" % first)
+        doc = self.ctl_json("-c", standby.conf_path, "leader", "--json")
+        self.assertEqual((doc["leader"], doc["key"]),
+                         ("agent-" + first, "/e2e/leader"))
+        self.assertTrue(0 <= doc["lease_ttl"] <= LEASE_TTL, doc)
+        # a failure pages; the standby's config reads the leader's state
+        self.add(t, "fail")
+        ev = self.wait_event(key)[0]
+
+        def open_in_etcd():
+            doc = self.ctl_json("-c", standby.conf_path, "status", "--json")
+            keys = [k for k in doc["keys"] if k["key"] == key]
+            return keys and keys[0]["event"]["state"] == "open" and doc
+        doc = self.h.wait_for(open_in_etcd, 20, "the open event in etcd",
+                              while_running=False)
+        self.assertFalse(os.path.exists(standby.state_path))  # never written
+        self.assertEqual(doc["source"], {"kind": "etcd",
+                                         "prefix": "/e2e/state/"})
+        self.assertEqual(doc["leader"]["name"], "agent-" + first)
+        [k] = [k for k in doc["keys"] if k["key"] == key]
+        self.assertEqual(k["event"]["ids"], [ev["id"]])
+        self.assertIsNotNone(k["event"]["since"])
+        for api in ("runscope", "xmatters", "etcd"):
+            self.assertLessEqual(doc["apis"][api]["age"], 5, doc["apis"])
+        rc, out, err = ctl("-c", standby.conf_path, "status")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("state:       etcd %s, keys /e2e/state/* (the "
+                      "leader's)\n" % self.etcd.url, out)
+        self.assertRegex(out, r"leader:      agent-%s \(lease: " % first)
+        self.assertIn("etcd:        last answered ", out)
+        # -s: that file, the leader still named
+        leader = self.agents[first]
+        doc = self.ctl_json("-c", leader.conf_path, "-s", leader.state_path,
+                            "status", "--json", key)
+        self.assertEqual(doc["source"], {"kind": "file",
+                                         "path": leader.state_path})
+        self.assertEqual(doc["leader"]["name"], "agent-" + first)
+        # kill -9 of the leader: leader names the other once it took over
+        leader.kill()
+        self.h.wait_for(lambda: ctl("-c", standby.conf_path, "leader")[1]
+                        .startswith("agent-%s " % other), 20,
+                        "runscopectl leader to name agent-%s" % other,
+                        while_running=False)
+        self.etcd.stop()
+        for cmd in (("leader",), ("status",)):
+            rc, out, err = ctl("-c", standby.conf_path, *cmd)
+            self.assertEqual((rc, out), (4, ""), err)
+            self.assertIn("runscopectl: reading the leader key: etcd: ", err)
+        # a config without <Cluster>
+        rc, _, err = ctl("-c", self.no_cluster(), "leader")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("no <Cluster> block", err)
+
+    def no_cluster(self):
+        path = os.path.join(self.h.tmp, "plain.conf")
+        with open(path, "w") as f:
+            f.write('<Plugin runscope>\n  StateFile "%s"\n</Plugin>\n'
+                    % self.h.state_path)
+        return path
+
     def test_kill_the_leader_at_random_moments(self):
         rounds = int(os.environ.get("CLUSTER_ROUNDS", "6"))
         seed = int(os.environ.get("CLUSTER_SEED", str(random.randrange(1 << 30))))
@@ -388,6 +469,14 @@ class ClusterTLSTest(harness.CollectdTestCase):
         self.h.wait_for(lambda: any(
             k == key for k in self.etcd.state_keys()), 20,
             "the key's state in etcd")
+        if not ctl_available():
+            return
+        # runscopectl reaches the same etcd with the same TLS options
+        rc, out, err = ctl("-c", self.h.conf_path, "leader")
+        self.assertEqual((rc, out.split(" ")[0]), (0, "agent-tls"), err)
+        rc, out, err = ctl("-c", self.h.conf_path, "status", "--json")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([k["key"] for k in json.loads(out)["keys"]], [key])
 
     def test_no_client_certificate_names_the_option(self):
         self.h.write_config(buckets=[BUCKET], interval=INTERVAL,

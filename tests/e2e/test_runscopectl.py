@@ -50,6 +50,13 @@ def parse_iso(s):
                  - time.timezone)
 
 
+def keys_part(text):
+    """status's text split in two: the header (the state's source, the
+    leader, when each API answered) and the keys after the blank line."""
+    head, _, keys = text.partition("\n\n")
+    return head + "\n", keys
+
+
 @unittest.skipUnless(ctl_available(), "build/runscopectl not built (make)")
 class SilenceTest(unittest.TestCase):
 
@@ -248,6 +255,46 @@ class SilenceTest(unittest.TestCase):
 
 
 @unittest.skipUnless(ctl_available(), "build/runscopectl not built (make)")
+class OldStateTest(unittest.TestCase):
+    """A state file written before the plugin kept when each API answered
+    and since when an event is open: status reads it and says "never"."""
+
+    def test_state_without_the_newer_fields(self):
+        tmp = tempfile.mkdtemp(prefix="runscopectl-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "state.json")
+        with open(path, "w") as f:
+            json.dump({"format": "collectd-runscope-state", "version": 1,
+                       "keys": [{"bucket_key": "b", "test_id": "t",
+                                 "environment_id": "e",
+                                 "locations": [{"location": "us1",
+                                                "test_run_id": "r1",
+                                                "failed": True,
+                                                "started_at": 1.7e9,
+                                                "finished_at": 1.7e9 + 5}],
+                                 "event": "active", "event_ids": ["ev-1"],
+                                 "requested_at": 1.7e9 + 10}],
+                       "cursors": []}, f)
+        rc, out, err = ctl("-s", path, "-m", tmp, "status", "--json")
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)
+        self.assertEqual(doc["apis"], {
+            "runscope": {"answered_at": None, "age": None},
+            "xmatters": {"answered_at": None, "age": None}})
+        self.assertIsNone(doc["leader"])
+        self.assertEqual(doc["source"], {"kind": "file", "path": path})
+        [k] = doc["keys"]
+        self.assertEqual(k["locations"][0]["streak"], 1)  # no streak: 1
+        self.assertEqual(k["event"]["state"], "open")
+        self.assertIsNone(k["event"]["since"])
+        self.assertEqual(k["flap"]["percent"], None)
+        rc, out, err = ctl("-s", path, "-m", tmp, "status")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Runscope:    last answered never\n", out)
+        self.assertIn("event:       open ev-1\n", out)
+
+
+@unittest.skipUnless(ctl_available(), "build/runscopectl not built (make)")
 @unittest.skipUnless(harness.collectd_available(), "collectd not installed")
 @unittest.skipUnless(harness.plugin_available(),
                      "build/runscope.so not built (run make)")
@@ -294,15 +341,17 @@ class StatusTest(harness.CollectdTestCase):
         self.assertTrue(set(k["event"]["ids"]) & {ev["id"], ev["eventId"]},
                         (k["event"], ev))
         self.assertEqual(k["silences"], [])
-        text = self.status(key)
+        head, text = keys_part(self.status(key))
+        self.assertIn("state:       file %s\n" % self.h.state_path, head)
         self.assertTrue(text.startswith(key + "\n"), text)
         self.assertIn("verdict:     failing", text)
-        self.assertIn("location us1: failed", text)
-        self.assertIn("event:       open %s" % k["event"]["ids"][0], text)
-        self.assertEqual(self.status(BUCKET), text)
+        self.assertIn("location us1: failed 1 in a row", text)
+        self.assertIn("event:       open %s since " % k["event"]["ids"][0],
+                      text)
+        self.assertEqual(keys_part(self.status(BUCKET))[1], text)
         # by the config's StateFile as well
         rc, out, err = ctl("-c", self.h.conf_path, "status", key)
-        self.assertEqual((rc, out), (0, text), err)
+        self.assertEqual((rc, keys_part(out)[1]), (0, text), err)
         rc, _, err = ctl("-s", self.h.state_path, "status", "nosuch/key/x")
         self.assertEqual(rc, FAIL)
         self.assertIn("no key of %s matches nosuch/key/x" % self.h.state_path,
@@ -338,6 +387,96 @@ class StatusTest(harness.CollectdTestCase):
         self.assertEqual(rc, 0, err)
         [k] = json.loads(out)["keys"]
         self.assertEqual([s["name"] for s in k["silences"]], ["db move"])
+
+    def json_status(self, key):
+        rc, out, err = ctl("-c", self.h.conf_path, "-m", self.dir, "status",
+                           "--json", key)
+        self.assertEqual(rc, 0, err)
+        return json.loads(out)
+
+    def test_streaks_since_and_when_each_api_answered(self):
+        """FailureThreshold 2 and FlapDetection, read from collectd's config:
+        one failure in us1 beside two passes in eu1 is a failure streak of
+        1 that pages nobody; the second pages, and the event is open since
+        its request. The APIs' times are the plugin's: they stay and age
+        once collectd stops."""
+        self.dir = os.path.join(self.h.tmp, "maintenance")
+        os.mkdir(self.dir)
+        self.rs.add_bucket(BUCKET, "Shop")
+        t = self.rs.add_test(BUCKET, "Checkout API", environments=[
+            {"name": "Production", "regions": ["us1", "eu1"]}])
+        key = runscope_key(BUCKET, t["id"], t["environments"][0]["id"])
+        now = time.time()
+        self.rs.add_run(BUCKET, t["id"], None, "pass", region="eu1",
+                        started_at=now - 20)
+        self.rs.add_run(BUCKET, t["id"], None, "pass", region="eu1",
+                        started_at=now - 10)
+        first = self.rs.add_run(BUCKET, t["id"], None, "fail", region="us1",
+                                started_at=now - 5)
+        self.h.write_config(buckets=[BUCKET], plugin_options={
+            "FailureThreshold": 2, "FlapDetection": True})
+        self.h.start()
+
+        def in_state(pred):
+            if not os.path.exists(self.h.state_path):
+                return None
+            keys = self.json_status(key)["keys"]
+            return keys and pred(keys[0]) and keys[0]
+        k = self.h.wait_for(lambda: in_state(
+            lambda k: len(k["locations"]) == 2), WAIT, "both locations")
+        doc = self.json_status(key)
+        self.assertEqual({loc["location"]: (loc["result"], loc["streak"])
+                          for loc in k["locations"]},
+                         {"us1": ("fail", 1), "eu1": ("pass", 2)})
+        self.assertEqual(k["streaks"], {"failure": 1, "recovery": 0,
+                                        "failure_threshold": 2,
+                                        "recovery_threshold": 1})
+        self.assertEqual((k["verdict"], k["alert_verdict"]),
+                         ("failing", "unknown"))
+        self.assertEqual(k["event"]["state"], "none")
+        self.assertIsNone(k["event"]["since"])
+        self.assertEqual(k["failing_since"], iso(first["started_at"]))
+        self.assertEqual((k["flap"]["verdicts"], k["flap"]["window"],
+                          k["flap"]["detection"], k["flap"]["flapping"]),
+                         (3, 21, True, False))
+        self.assertIsInstance(k["flap"]["percent"], (int, float))
+        for api in ("runscope", "xmatters"):
+            self.assertLessEqual(doc["apis"][api]["age"], 5, doc["apis"])
+        self.assertNotIn("etcd", doc["apis"])  # no <Cluster>
+        self.assertEqual(self.xm.events(key=key), [])
+        # the second failure in a row pages; the event is open since then
+        before = time.time()
+        self.rs.add_run(BUCKET, t["id"], None, "fail", region="us1")
+        self.h.wait_for(lambda: self.xm.events(key=key), WAIT, "the page")
+        k = self.h.wait_for(lambda: in_state(
+            lambda k: k["event"]["state"] == "open"), WAIT, "the open event")
+        self.assertEqual(k["streaks"]["failure"], 2)
+        self.assertEqual(k["alert_verdict"], "failing")
+        since = parse_iso(k["event"]["since"])
+        self.assertGreaterEqual(since, int(before))
+        self.assertLessEqual(since, time.time())
+        self.assertGreaterEqual(k["event"]["open_for"], 0)
+        rc, out, err = ctl("-c", self.h.conf_path, "status", key)
+        self.assertEqual(rc, 0, err)
+        head, text = keys_part(out)
+        self.assertIn("streaks:     2 failed (FailureThreshold 2), 0 passed "
+                      "(RecoveryThreshold 1)", text)
+        self.assertIn("location us1: failed 2 in a row", text)
+        self.assertIn("location eu1: passed 2 in a row", text)
+        self.assertIn(" since %s (" % k["event"]["since"], text)
+        self.assertIn("Runscope:    last answered ", head)
+        self.h.stop()
+        apis = self.json_status(key)["apis"]
+        time.sleep(2)  # the ages count from the plugin's last cycle
+        later = self.json_status(key)
+        self.assertEqual(later["apis"]["runscope"]["answered_at"],
+                         apis["runscope"]["answered_at"])
+        self.assertGreaterEqual(later["apis"]["runscope"]["age"],
+                                apis["runscope"]["age"] + 1)
+        self.assertAlmostEqual(later["apis"]["runscope"]["age"],
+                               parse_iso(later["now"]) -
+                               parse_iso(apis["runscope"]["answered_at"]),
+                               delta=1)
 
     def test_status_never_writes_the_state_file(self):
         self.failing_key_with_event()
