@@ -17,6 +17,16 @@ void persist_init(struct persist *p, const struct cfg *cfg, struct say *say) {
 static void start_from(struct persist *p, const struct rec_state *st) {
   p->loaded = true;
   p->known = state_digest(st, &p->digest) == 0;
+  p->answered = st->answered;
+}
+
+/* True when some API answered PERSIST_ANSWERED_REFRESH seconds after the
+ * time saved (a first answer counts). */
+static bool answers_stale(const struct rec_answered *saved,
+                          const struct rec_answered *now) {
+  return now->runscope - saved->runscope >= PERSIST_ANSWERED_REFRESH ||
+         now->xmatters - saved->xmatters >= PERSIST_ANSWERED_REFRESH ||
+         now->etcd - saved->etcd >= PERSIST_ANSWERED_REFRESH;
 }
 
 int persist_load(struct persist *p, struct rec_state *st, double now,
@@ -52,7 +62,8 @@ static void save_etcd(struct persist *p, const struct rec_state *st,
   struct cluster *c = p->cluster;
   if (c == NULL || c->role != CLUSTER_LEADER)
     return;
-  if (known && p->etcd_known && digest == p->etcd_digest)
+  if (known && p->etcd_known && digest == p->etcd_digest &&
+      !answers_stale(&p->etcd_answered, &st->answered))
     return;
   struct err err = {{0}};
   struct etcd_compare leading = cluster_leading(c);
@@ -70,6 +81,7 @@ static void save_etcd(struct persist *p, const struct rec_state *st,
             "again.");
   p->etcd_digest = digest;
   p->etcd_known = known;
+  p->etcd_answered = st->answered;
 }
 
 void persist_take_over(struct persist *p, struct rec_state *st, bool was_alone,
@@ -111,7 +123,8 @@ void persist_save(struct persist *p, const struct rec_state *st, double now) {
   uint64_t digest;
   bool known = state_digest(st, &digest) == 0;
   save_etcd(p, st, digest, known, now);
-  if (known && p->known && digest == p->digest)
+  if (known && p->known && digest == p->digest &&
+      !answers_stale(&p->answered, &st->answered))
     return;
   struct err err = {{0}};
   if (state_save(p->cfg->state_file, st, &err) != 0) {
@@ -124,4 +137,5 @@ void persist_save(struct persist *p, const struct rec_state *st, double now) {
             p->cfg->state_file);
   p->digest = digest;
   p->known = known;
+  p->answered = st->answered;
 }

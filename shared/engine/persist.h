@@ -21,14 +21,20 @@ struct persist {
   bool loaded;     /* the engine started from the file (or its absence) */
   uint64_t digest; /* of the last text loaded or saved */
   bool known;      /* digest is known */
-  struct complaint complaint; /* saves that fail */
+  struct complaint complaint;   /* saves that fail */
+  struct rec_answered answered; /* the answer times the file holds */
   /* in a cluster: the copy in etcd, written while this agent leads */
-  struct cluster *cluster;         /* NULL: none */
-  struct state_etcd parts;         /* what etcd holds, part by part */
-  uint64_t etcd_digest;            /* of the state last written there */
-  bool etcd_known;                 /* etcd_digest is known */
-  struct complaint etcd_complaint; /* writes to etcd that fail */
+  struct cluster *cluster;           /* NULL: none */
+  struct state_etcd parts;           /* what etcd holds, part by part */
+  uint64_t etcd_digest;              /* of the state last written there */
+  bool etcd_known;                   /* etcd_digest is known */
+  struct rec_answered etcd_answered; /* the answer times etcd holds */
+  struct complaint etcd_complaint;   /* writes to etcd that fail */
 };
+
+/* How stale the answer times in the state file and in etcd may grow while
+ * nothing else changes (what runscopectl status shows as "last answered"). */
+#define PERSIST_ANSWERED_REFRESH 300.0
 
 /* Sets p up for cfg and say (both borrowed). */
 void persist_init(struct persist *p, const struct cfg *cfg, struct say *say);
@@ -43,10 +49,12 @@ int persist_load(struct persist *p, struct rec_state *st, double now,
 /* The one way the engine saves: unless in DryRun or before a successful
  * persist_load (a file that could not be read is never overwritten), *st
  * is written when its digest differs from that of the text last saved or
- * loaded. Callers call it before a request whose crash safety needs the
- * state on disk (the write-ahead of triggers, terminates and posts) and at
- * the end of a cycle. A failed save is logged (rate-limited) and tried
- * again by the next call. */
+ * loaded, or when the times the APIs last answered (left out of the
+ * digest) are PERSIST_ANSWERED_REFRESH seconds newer than those saved: a
+ * quiet cycle writes nothing. Callers call it before a request whose crash
+ * safety needs the state on disk (the write-ahead of triggers, terminates and
+ * posts) and at the end of a cycle. A failed save is logged (rate-limited) and
+ * tried again by the next call. */
 void persist_save(struct persist *p, const struct rec_state *st, double now);
 
 /* In a cluster (persist's cluster set), when this agent becomes the

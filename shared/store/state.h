@@ -113,8 +113,9 @@ int state_save(const char *path, const struct rec_state *st, struct err *err);
 int state_to_json(const struct rec_state *st, struct buf *out);
 
 /* A digest of the JSON text of *st (FNV-1a, without writing the text
- * anywhere): equal states give equal digests, so a save can be skipped
- * when the digest is that of the last save. Returns 0, or an error of
+ * anywhere) leaving out the times the APIs last answered, which move every
+ * cycle: equal states give equal digests, so a save can be skipped when the
+ * digest is that of the last save. Returns 0, or an error of
  * state_to_json. */
 int state_digest(const struct rec_state *st, uint64_t *ret);
 
