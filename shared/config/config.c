@@ -188,6 +188,34 @@ int cfg_check_url(const char *key, const char *url, bool allow_plain_http,
   return 0;
 }
 
+/* True for runscope.com and the hosts under it. */
+static bool runscope_host(const char *host) {
+  static const char domain[] = "runscope.com";
+  size_t n = strlen(host), d = sizeof(domain) - 1;
+  if (n < d || strcasecmp(host + n - d, domain) != 0)
+    return false;
+  return n == d || host[n - d - 1] == '.';
+}
+
+int cfg_check_trigger_url(const struct cfg_runscope *r, const char *what,
+                          const char *url, struct err *err) {
+  char host[256], base[256];
+  int rc = cfg_check_url(what, url, r->allow_plain_http, err);
+  if (rc != 0)
+    return rc;
+  url_host(url, host, sizeof(host)); /* cfg_check_url read it */
+  if (runscope_host(host))
+    return 0;
+  if (r->base_url != NULL && url_host(r->base_url, base, sizeof(base)) == 0 &&
+      strcasecmp(host, base) == 0)
+    return 0;
+  err_set(err,
+          "%s: %s is not a Runscope host (runscope.com or a host under it, "
+          "or the host of <Runscope> BaseURL)",
+          what, host);
+  return -EINVAL;
+}
+
 /* Token or TokenFile (exactly one), the latter read into token. */
 static int finish_secret(const char *block, const char *inline_key,
                          char **secret, const char *file_key, const char *file,

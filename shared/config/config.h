@@ -203,6 +203,15 @@ int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,
 int cfg_check_url(const char *key, const char *url, bool allow_plain_http,
                   struct err *err);
 
+/* Checks a trigger URL that Runscope's API gave (a test's detail) before
+ * the plugin POSTs to it: cfg_check_url's rule with <Runscope>
+ * AllowPlainHTTP, and a Runscope host: runscope.com, a host under it
+ * (*.runscope.com), or the host of <Runscope> BaseURL. what names the URL in
+ * the message. Returns 0 or -EINVAL (err says why; it shows the host, never
+ * the URL). */
+int cfg_check_trigger_url(const struct cfg_runscope *r, const char *what,
+                          const char *url, struct err *err);
+
 /* Reads a secret from path: the first line, without the line end; an empty
  * secret is an error. *ret is the caller's to free. Warns when the file is
  * group- or world-readable. Returns 0, -EINVAL (empty, or a first line

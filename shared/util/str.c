@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* String copies that report truncation, snippets for messages, scrubbing
- * of secrets. */
+ * of secrets, control characters kept out of log lines. */
 #include "util/str.h"
 
 #include <errno.h>
@@ -66,4 +66,16 @@ void str_scrub(char *out, size_t size, const char *in, const char *secret) {
     }
   }
   out[o] = '\0';
+}
+
+size_t str_printable(char *s) {
+  size_t n = 0;
+  for (; *s != '\0'; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch < 0x20 || ch == 0x7f) {
+      *s = '?';
+      n++;
+    }
+  }
+  return n;
 }
