@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -127,6 +128,24 @@ START_TEST(test_printable) {
 }
 END_TEST
 
+/* ---- wiping secrets ---- */
+
+/* str_wipe zeroes the string's bytes, and only those. */
+START_TEST(test_wipe) {
+  char s[] = "s3cr3t-token\0tail";
+  str_wipe(s);
+  for (size_t i = 0; i < 12; i++)
+    ck_assert_int_eq(s[i], 0);
+  ck_assert_str_eq(s + 13, "tail");
+  str_wipe(NULL); /* no-op */
+  char empty[] = "";
+  str_wipe(empty);
+  ck_assert_int_eq(empty[0], 0);
+  str_free_secret(NULL); /* no-op */
+  str_free_secret(strdup("pw"));
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("str");
   TCase *tc = tcase_create("str_copy");
@@ -140,6 +159,7 @@ Suite *unit_suite(void) {
   tcase_add_loop_test(tc, test_utf8_trim, 0, N(utf8_cases));
   tcase_add_loop_test(tc, test_snippet, 0, N(snippet_cases));
   tcase_add_loop_test(tc, test_printable, 0, N(printable_cases));
+  tcase_add_test(tc, test_wipe);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -41,7 +41,7 @@ void rs_free(struct rs_client *c) {
   if (c == NULL)
     return;
   free(c->base_url);
-  free(c->token);
+  str_free_secret(c->token);
   free(c);
 }
 

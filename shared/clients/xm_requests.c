@@ -33,6 +33,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/jscan.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -127,8 +128,8 @@ void xm_free(struct xm_client *c) {
     return;
   free(c->base_url);
   free(c->origin);
-  free(c->user);
-  free(c->password);
+  str_free_secret(c->user);
+  str_free_secret(c->password);
   free(c);
 }
 

@@ -433,12 +433,20 @@ static int add_header(struct curl_slist **list, const char *prefix,
     else
       *list = l;
   }
-  buf_fini(&line);
+  buf_fini_wipe(&line); /* an Authorization header's credential */
   return rc == -EMSGSIZE ? -EINVAL : rc;
 }
 
+/* Frees the header lines of list, wiped first: the Authorization lines
+ * hold a token. */
+static void free_headers(struct curl_slist *list) {
+  for (struct curl_slist *l = list; l != NULL; l = l->next)
+    str_wipe(l->data);
+  curl_slist_free_all(list);
+}
+
 /* Builds the request's header lines into *list (the caller frees it with
- * curl_slist_free_all, also after an error). Returns 0, -EINVAL or -ENOMEM. */
+ * free_headers, also after an error). Returns 0, -EINVAL or -ENOMEM. */
 static int build_headers(const struct http_request *req,
                          struct curl_slist **list) {
   /* curl would otherwise wait for "100 Continue" before a large body. */
@@ -721,7 +729,7 @@ static int slot_start(struct http_client *c, struct slot *sl, struct err *err) {
  * the connection stays in the multi handle's cache. */
 static void slot_clear(struct slot *sl) {
   curl_easy_reset(sl->easy);
-  curl_slist_free_all(sl->headers);
+  free_headers(sl->headers);
   sl->headers = NULL;
   sl->busy = false;
 }
@@ -746,7 +754,7 @@ static int start_next(struct http_client *c, const struct source *src,
   }
   if (sl->easy != NULL)
     curl_easy_reset(sl->easy);
-  curl_slist_free_all(sl->headers);
+  free_headers(sl->headers);
   sl->headers = NULL;
   if (!finish(c, src, &sl->req, sl->tag, rc, sl->resp, &err))
     *stop = true;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int str_copy(char *dst, size_t size, const char *src) {
@@ -78,4 +79,14 @@ size_t str_printable(char *s) {
     }
   }
   return n;
+}
+
+void str_wipe(char *s) {
+  if (s != NULL)
+    explicit_bzero(s, strlen(s));
+}
+
+void str_free_secret(char *s) {
+  str_wipe(s);
+  free(s);
 }
