@@ -1558,19 +1558,15 @@ END_TEST
 
 /* A list page of n items (each item), with a next link. Caller frees. */
 static char *big_page(size_t n, const char *item) {
-  size_t len = strlen(item);
-  char *p = malloc(n * (len + 1) + 256);
-  ck_assert_ptr_nonnull(p);
-  size_t o =
-      (size_t)sprintf(p, "{\"count\": %zu, \"total\": %zu, \"data\": [", n, n);
-  for (size_t i = 0; i < n; i++) {
-    memcpy(p + o, item, len);
-    o += len;
-    if (i + 1 < n)
-      p[o++] = ',';
-  }
-  strcpy(p + o, "], \"links\": {\"self\": \"/api/xm/1/events\"}}");
-  return p;
+  struct buf b;
+  buf_init(&b, n * (strlen(item) + 1) + 256);
+  ck_assert_int_eq(
+      buf_printf(&b, "{\"count\": %zu, \"total\": %zu, \"data\": [", n, n), 0);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_int_eq(buf_printf(&b, "%s%s", i ? "," : "", item), 0);
+  ck_assert_int_eq(
+      buf_puts(&b, "], \"links\": {\"self\": \"/api/xm/1/events\"}}"), 0);
+  return b.data; /* the caller frees */
 }
 
 /* Items asked for a page (limit=100), then more, then a flood. */
