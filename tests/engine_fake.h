@@ -29,6 +29,8 @@
 #define EF_BUCKET "bkt1"
 #define EF_BUCKET_NAME "Checkout team"
 #define EF_KEY_PROPERTY "runscope_key"
+/* The trigger URL of every test's detail, unless the test gives its own. */
+#define EF_RS_TRIGGER_URL EF_RS_BASE "/radar/trigger-1/trigger"
 
 #define EF_ID_MAX 64
 #define EF_KEY_MAX 256
@@ -46,6 +48,7 @@ enum ef_route {
   EF_TESTS,      /* GET /buckets/{key}/tests?count&offset */
   EF_TEST,       /* GET /buckets/{key}/tests/{id} */
   EF_RESULTS,    /* GET /buckets/{key}/tests/{id}/results?since&count */
+  EF_RS_TRIGGER, /* POST a test's trigger URL (/radar/{id}/trigger) */
   EF_TRIGGER,    /* POST the Test Results trigger URL */
   EF_EVENTS,     /* GET /api/xm/1/events?... */
   EF_EVENT,      /* GET /api/xm/1/events/{id} */
@@ -67,7 +70,8 @@ enum ef_bad {
 struct ef_test {
   char id[EF_ID_MAX], name[EF_ID_MAX];
   char env[EF_ID_MAX], env_name[EF_ID_MAX]; /* its one environment */
-  enum ef_bad results_bad, detail_bad;      /* how its answers are broken */
+  char trigger_url[EF_KEY_MAX];        /* its detail's; "": EF_RS_TRIGGER_URL */
+  enum ef_bad results_bad, detail_bad; /* how its answers are broken */
 };
 
 struct ef_run {
@@ -83,6 +87,9 @@ struct ef_event {
   char key[EF_KEY_MAX]; /* its runscope_key property */
   char status[16];      /* ACTIVE, SUSPENDED, TERMINATED */
   double visible_at;    /* the REST API shows it from then on */
+  /* One person's response, as user-deliveries shows it ("": none). */
+  char resp_user[EF_KEY_MAX], resp_text[EF_ID_MAX];
+  double resp_at;
 };
 
 /* A request to fail: the next `times` requests of route. rc != 0 is a
@@ -373,6 +380,8 @@ static inline enum ef_route ef_route_of(const struct http_request *req,
   ef_copy(path, sizeof(path),
           req->url + (rs ? sizeof(EF_RS_BASE) : sizeof(EF_XM_BASE)) - 1);
   path[strcspn(path, "?#")] = '\0';
+  if (rs && strcmp(req->method, "POST") == 0)
+    return strncmp(path, "/radar/", 7) == 0 ? EF_RS_TRIGGER : EF_UNKNOWN;
   if (rs)
     return strcmp(req->method, "GET") == 0 ? ef_rs_route(path, subject)
                                            : EF_UNKNOWN;
@@ -543,7 +552,8 @@ static inline void ef_test_detail(const struct ef_test *t,
   json_object_array_add(schedules, sch);
   ef_put(o, "id", ef_s(t->id));
   ef_put(o, "name", ef_s(t->name));
-  ef_put(o, "trigger_url", ef_s(EF_RS_BASE "/radar/trigger-1/trigger"));
+  ef_put(o, "trigger_url",
+         ef_s(t->trigger_url[0] ? t->trigger_url : EF_RS_TRIGGER_URL));
   ef_put(o, "default_environment_id", ef_s(t->env));
   ef_put(o, "environments", envs);
   ef_put(o, "schedules", schedules);
@@ -633,11 +643,29 @@ static inline void ef_runscope_route(struct efake *f, const char *url,
   }
 }
 
+/* A trigger's answer: 201, one run started (the documented shape). */
+static inline void ef_rs_trigger(struct efake *f, struct ef_answer *a) {
+  json_object *data = json_object_new_object(), *run = json_object_new_object();
+  json_object *runs = json_object_new_array();
+  char id[EF_ID_MAX];
+  snprintf(id, sizeof(id), "rerun-%d", ++f->next_id);
+  ef_put(run, "test_run_id", ef_s(id));
+  ef_put(run, "environment_id", ef_s(f->tests[0].env));
+  ef_put(run, "region", ef_s("us1"));
+  ef_put(run, "status", ef_s("init"));
+  json_object_array_add(runs, run);
+  ef_put(data, "runs", runs);
+  ef_put(data, "runs_started", json_object_new_int(1));
+  ef_reply(a, 201, ef_envelope(data));
+}
+
 static inline void ef_serve_runscope(struct efake *f,
                                      const struct http_request *req,
                                      const struct ef_req *r,
                                      struct ef_answer *a) {
-  if (req->bearer == NULL || strcmp(req->bearer, EF_TOKEN) != 0)
+  if (r->route == EF_RS_TRIGGER) /* the URL is its own credential */
+    ef_rs_trigger(f, a);
+  else if (req->bearer == NULL || strcmp(req->bearer, EF_TOKEN) != 0)
     ef_refuse(a, r->route, 403,
               "You must provide a valid Authorization header to use the "
               "Runscope API.");
@@ -765,6 +793,26 @@ static inline void ef_status(struct efake *f, const struct ef_req *r,
   }
 }
 
+/* The user-deliveries of e: its one response, if a person responded. */
+static inline void ef_deliveries(const struct ef_event *e,
+                                 struct ef_answer *a) {
+  json_object *data = json_object_new_array();
+  if (e->resp_text[0] != '\0') {
+    json_object *o = json_object_new_object(), *ev = json_object_new_object();
+    json_object *who = json_object_new_object(), *r = json_object_new_object();
+    ef_put(ev, "id", ef_s(e->id));
+    ef_put(who, "targetName", ef_s(e->resp_user));
+    ef_put(r, "text", ef_s(e->resp_text));
+    ef_put(r, "received", json_object_new_double(e->resp_at * 1000.0));
+    ef_put(o, "event", ev);
+    ef_put(o, "person", who);
+    ef_put(o, "deliveryStatus", ef_s("RESPONDED"));
+    ef_put(o, "response", r);
+    json_object_array_add(data, o);
+  }
+  ef_reply(a, 200, ef_xm_list(data, EF_EVENTS_PATH "/x/deliv"));
+}
+
 static inline bool ef_xm_authorized(const struct http_request *req,
                                     enum ef_route route) {
   char key[64];
@@ -793,9 +841,8 @@ static inline void ef_serve_xmatters(struct efake *f,
     ef_refuse(a, r->route, 404, "No event with that id");
   else if (r->route == EF_EVENT)
     ef_reply(a, 200, ef_event_json(e, true));
-  else /* nobody responded */
-    ef_reply(a, 200,
-             ef_xm_list(json_object_new_array(), EF_EVENTS_PATH "/x/deliv"));
+  else
+    ef_deliveries(e, a);
 }
 
 /* ---- the transport ---- */

@@ -93,6 +93,18 @@ START_TEST(test_retry_after_starts_a_backoff) {
 }
 END_TEST
 
+/* Every Retry-After is capped the same way (an API's, a trigger's). */
+static const double cap_cases[][2] = {
+    {-1, -1},     {0, 0},      {30, 30},      {3600, 3600},
+    {3601, 3600}, {1e7, 3600}, {1e300, 3600},
+};
+
+START_TEST(test_cap_retry_after) {
+  ck_assert_double_eq(backoff_cap_retry_after(cap_cases[_i][0]),
+                      cap_cases[_i][1]);
+}
+END_TEST
+
 /* ---- backoff_jitter ---- */
 
 START_TEST(test_jitter_in_range_and_varied) {
@@ -125,6 +137,8 @@ Suite *unit_suite(void) {
   tc = tcase_create("retry_after");
   tcase_add_test(tc, test_retry_after_inside_a_backoff_lengthens_it);
   tcase_add_test(tc, test_retry_after_starts_a_backoff);
+  tcase_add_loop_test(tc, test_cap_retry_after, 0,
+                      sizeof(cap_cases) / sizeof(cap_cases[0]));
   suite_add_tcase(s, tc);
   tc = tcase_create("jitter");
   tcase_add_test(tc, test_jitter_in_range_and_varied);

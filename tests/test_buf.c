@@ -197,6 +197,22 @@ START_TEST(test_detach_after_reset) {
 }
 END_TEST
 
+/* buf_fini_wipe releases like buf_fini: empty, same maximum, usable. */
+START_TEST(test_fini_wipe) {
+  struct buf b;
+  buf_init(&b, 64);
+  ck_assert_int_eq(buf_puts(&b, "Authorization: Bearer s3cr3t"), 0);
+  buf_fini_wipe(&b);
+  ck_assert_ptr_null(b.data);
+  ck_assert_uint_eq(b.len, 0);
+  ck_assert_uint_eq(b.max, 64);
+  buf_fini_wipe(&b); /* twice: nothing to wipe */
+  ck_assert_int_eq(buf_puts(&b, "x"), 0);
+  ck_assert_str_eq(b.data, "x");
+  buf_fini(&b);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("buf");
   TCase *tc = tcase_create("append_bounds");
@@ -205,6 +221,7 @@ Suite *unit_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("reset");
   tcase_add_test(tc, test_reset_and_reuse);
+  tcase_add_test(tc, test_fini_wipe);
   suite_add_tcase(s, tc);
   tc = tcase_create("printf");
   tcase_add_loop_test(tc, test_printf, 0, N(printf_cases));

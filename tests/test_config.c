@@ -48,14 +48,23 @@ static void base_config(struct cfg *c) {
   set(&c->xmatters.test_results_trigger_url, TRIGGER_URL);
 }
 
-/* Collects the warnings cfg_finish and cfg_read_secret pass on. */
+/* Collects the warnings cfg_finish and cfg_read_secret pass on; those
+ * about base_config's own inline Token and Password are counted apart. */
 struct warns {
   int n;
   char last[ERR_MSG_MAX];
+  int base_inline;
 };
 
 static void collect_warn(void *ctx, const char *msg) {
   struct warns *w = ctx;
+  if (strncmp(msg, "<Runscope> Token holds the API token inline; ", 45) == 0 ||
+      strncmp(msg,
+              "<XMatters> Password holds the REST user's password inline; ",
+              59) == 0) {
+    w->base_inline++;
+    return;
+  }
   w->n++;
   snprintf(w->last, sizeof(w->last), "%s", msg);
 }
@@ -359,6 +368,74 @@ START_TEST(test_check_url_null_err) {
   ck_assert_int_eq(cfg_check_url("K", "http://example.com/", false, NULL),
                    -EINVAL);
   ck_assert_int_eq(cfg_check_url("K", "https://example.com/", false, NULL), 0);
+}
+END_TEST
+
+/* ---- cfg_check_trigger_url ---- */
+
+/* A trigger URL from Runscope's API, against <Runscope> BaseURL and
+ * AllowPlainHTTP: rc, and what the message says when refused. */
+static const struct {
+  const char *base_url;
+  bool allow_plain_http;
+  const char *url;
+  int rc;
+  const char *want;
+} trigger_cases[] = {
+    {"https://api.runscope.com", false,
+     "https://api.runscope.com/radar/abc/trigger", 0, NULL},
+    {"https://api.runscope.com", false,
+     "https://API.Runscope.COM/radar/abc/trigger?x=1", 0, NULL},
+    {"https://api.runscope.com", false, "https://runscope.com/radar/t", 0,
+     NULL},
+    {"https://api.runscope.com", false, "https://a.b.runscope.com:8443/r", 0,
+     NULL},
+    /* the BaseURL's host, whatever the port */
+    {"https://rs.example.com:8443", false, "https://rs.example.com/radar/t", 0,
+     NULL},
+    {"http://127.0.0.1:9000", false, "http://127.0.0.1:9001/radar/t", 0, NULL},
+    {"http://rs.example.com", true, "http://rs.example.com/radar/t", 0, NULL},
+    {"https://api.runscope.com", true, "http://api.runscope.com/radar/t", 0,
+     NULL},
+    /* refused */
+    {"https://api.runscope.com", false, "https://evil.example/radar/t", -EINVAL,
+     "evil.example is not a Runscope host"},
+    {"https://api.runscope.com", false, "https://evilrunscope.com/radar/t",
+     -EINVAL, "evilrunscope.com is not a Runscope host"},
+    {"https://api.runscope.com", false,
+     "https://runscope.com.evil.example/radar/t", -EINVAL,
+     "runscope.com.evil.example is not a Runscope host"},
+    {"https://api.runscope.com", false,
+     "https://api.runscope.com@evil.example/radar/t", -EINVAL,
+     "evil.example is not a Runscope host"},
+    {"https://api.runscope.com", false, "https://api.runscope.com./radar/t",
+     -EINVAL, "api.runscope.com. is not a Runscope host"},
+    {"https://rs.example.com", false, "https://other.example.com/radar/t",
+     -EINVAL, "other.example.com is not a Runscope host"},
+    {"http://127.0.0.1:9000", false, "http://127.0.0.2:9000/radar/t", -EINVAL,
+     "127.0.0.2 is not a Runscope host"},
+    {"https://api.runscope.com", false, "http://api.runscope.com/radar/t",
+     -EINVAL, "plain http:// to api.runscope.com"},
+    {"https://api.runscope.com", true, "ftp://api.runscope.com/radar/t",
+     -EINVAL, "not an http(s) URL"},
+    {"https://api.runscope.com", false, "", -EINVAL, "not an http(s) URL"},
+};
+
+START_TEST(test_check_trigger_url) {
+  struct cfg_runscope r = {
+      .base_url = (char *)trigger_cases[_i].base_url,
+      .allow_plain_http = trigger_cases[_i].allow_plain_http,
+  };
+  struct err err = {{0}};
+  int rc =
+      cfg_check_trigger_url(&r, "the trigger URL", trigger_cases[_i].url, &err);
+  ck_assert_msg(rc == trigger_cases[_i].rc, "\"%s\": rc %d, expected %d (%s)",
+                trigger_cases[_i].url, rc, trigger_cases[_i].rc, err.msg);
+  if (rc == 0)
+    return;
+  ck_assert_has(err.msg, "the trigger URL: ");
+  ck_assert_has(err.msg, trigger_cases[_i].want);
+  ck_assert_lacks(err.msg, "/radar/");
 }
 END_TEST
 
@@ -1392,6 +1469,8 @@ Suite *unit_suite(void) {
   add(s, "check_url_hides_secrets", test_check_url_hides_secrets,
       N_ROWS(secret_urls), false);
   add(s, "check_url_null_err", test_check_url_null_err, 0, false);
+  add(s, "check_trigger_url", test_check_trigger_url, N_ROWS(trigger_cases),
+      false);
   add(s, "read_secret", test_read_secret, N_ROWS(secret_cases), true);
   add(s, "read_secret_missing", test_read_secret_missing, 0, true);
   add(s, "read_secret_directory", test_read_secret_directory, 0, true);

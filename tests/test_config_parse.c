@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "config/window.h"
 #include "testutil.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #include <check.h>
@@ -450,6 +451,57 @@ START_TEST(test_parse_and_finish) {
   ck_assert_msg(rc == 0, "cfg_finish: %d: %s", rc, err.msg);
   ck_assert_str_eq(c.dashboard_url, "https://www.runscope.com");
   cfg_fini(&c);
+}
+END_TEST
+
+/* ---- secrets written inline in the config ---- */
+
+/* Collects the warnings of cfg_finish, one per line. */
+static void collect_lines(void *ctx, const char *msg) {
+  struct buf *b = ctx;
+  ck_assert_int_eq(buf_printf(b, "%s\n", msg), 0);
+}
+
+/* Every secret written inline (Token, Password of <XMatters> and
+ * <Cluster>, ClientKeyPass, a Proxy with credentials) gets one warning of
+ * the same shape, naming the file option and never the secret. */
+START_TEST(test_inline_secrets_warn) {
+  oconfig_item_t *root = PLUGIN(
+      RUNSCOPE(S("Token", "tok-SECRET1"), S("ClientCert", "/etc/passwd"),
+               S("ClientKey", "/etc/passwd"), S("ClientKeyPass", "kp-SECRET2")),
+      XMATTERS(S("BaseURL", "https://x.example.com"), S("User", "runscope"),
+               S("Password", "pw-SECRET3"),
+               S("Proxy", "http://bob:px-SECRET4@proxy.example:3128"),
+               S("TestResultsTriggerURL", "https://x.example.com/t?apiKey=K")),
+      block("Cluster", NULL, S("Endpoint", "https://etcd.example.com:2379"),
+            S("User", "u"), S("Password", "etcd-SECRET5"), NULL));
+  struct cfg c;
+  struct err err = {{0}};
+  struct buf w;
+  buf_init(&w, 8192);
+  ck_assert_int_eq(parse(root, &c, &err), 0);
+  ck_assert_msg(cfg_finish(&c, collect_lines, &w, &err) == 0, "%s", err.msg);
+  static const char *const want[] = {
+      "<Runscope> ClientKeyPass holds the client key's passphrase inline; put "
+      "it on the first line of a file of mode 0600 and name that file with "
+      "ClientKeyPassFile\n",
+      "<Runscope> Token holds the API token inline; put it on the first line "
+      "of a file of mode 0600 and name that file with TokenFile\n",
+      "<XMatters> Proxy holds the proxy's credentials inline; put "
+      "\"user:password\" on the first line of a file of mode 0600 and name "
+      "that file with ProxyUserFile\n",
+      "<XMatters> Password holds the REST user's password inline; put it on "
+      "the first line of a file of mode 0600 and name that file with "
+      "PasswordFile\n",
+      "<Cluster> Password holds etcd's password inline; put it on the first "
+      "line of a file of mode 0600 and name that file with PasswordFile\n",
+  };
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+    ck_assert_msg(strstr(w.data, want[i]) != NULL, "no \"%s\" in:\n%s", want[i],
+                  w.data);
+  ck_assert_msg(strstr(w.data, "SECRET") == NULL, "%s", w.data);
+  cfg_fini(&c);
+  buf_fini(&w);
 }
 END_TEST
 
@@ -1031,6 +1083,7 @@ Suite *unit_suite(void) {
   add(s, "numbers", test_numbers, 0);
   add(s, "empty", test_empty, 0);
   add(s, "parse_and_finish", test_parse_and_finish, 0);
+  add(s, "inline_secrets_warn", test_inline_secrets_warn, 0);
   add(s, "errors", test_errors, N_ROWS(bad_cases));
   add(s, "errors_null_err", test_errors_null_err, N_ROWS(bad_cases));
   add(s, "responses_keys", test_responses_keys, N_ROWS(reruns_keys));

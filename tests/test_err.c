@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -114,6 +115,42 @@ START_TEST(test_err_scrub_full) {
 }
 END_TEST
 
+/* A secret that straddles the cut (v of its bytes before the "..."):
+ * scrubbed from the whole text first, no part of it is left; err_set then
+ * err_scrub would leave those v bytes. */
+START_TEST(test_err_set_scrubbed_straddle) {
+  static const char secret[] = "S3CRETPASSWORD";
+  size_t visible = 1 + (size_t)_i; /* 1 .. strlen(secret) - 1 */
+  char text[2 * ERR_MSG_MAX];
+  size_t at = ERR_MSG_MAX - 4 - visible; /* msg[ERR_MSG_MAX - 4] is '.' */
+  memset(text, 'a', at);
+  snprintf(text + at, sizeof(text) - at, "%s and a tail", secret);
+  const char *const secrets[] = {NULL, "tail", secret};
+  struct err e;
+  err_set_scrubbed(&e, text, secrets, 3);
+  ck_assert_uint_eq(strlen(e.msg), ERR_MSG_MAX - 1);
+  ck_assert_str_eq(e.msg + ERR_MSG_MAX - 4, "...");
+  char part[sizeof(secret)];
+  snprintf(part, visible + 1, "%s", secret);
+  ck_assert_msg(strncmp(e.msg + at, "REDACTED", visible < 8 ? visible : 8) == 0,
+                "%s", e.msg + at);
+  if (visible >= 2)
+    ck_assert_ptr_null(strstr(e.msg, part));
+  err_set_scrubbed(NULL, text, secrets, 3); /* no-op */
+}
+END_TEST
+
+/* A short text: every secret scrubbed, nothing cut. */
+START_TEST(test_err_set_scrubbed_short) {
+  const char *const secrets[] = {"pw12", "tok-9", NULL, "pw"};
+  struct err e;
+  err_set_scrubbed(&e, "user pw12 token tok-9, pw12 again, pw short", secrets,
+                   4);
+  ck_assert_str_eq(e.msg, "user REDACTED token REDACTED, REDACTED again, pw "
+                          "short");
+}
+END_TEST
+
 /* ---- err_errno_text ---- */
 
 START_TEST(test_errno_text) {
@@ -134,6 +171,8 @@ Suite *unit_suite(void) {
   tc = tcase_create("scrub");
   tcase_add_loop_test(tc, test_err_scrub, 0, N(scrub_cases));
   tcase_add_test(tc, test_err_scrub_full);
+  tcase_add_loop_test(tc, test_err_set_scrubbed_straddle, 0, 13);
+  tcase_add_test(tc, test_err_set_scrubbed_short);
   suite_add_tcase(s, tc);
   tc = tcase_create("errno_text");
   tcase_add_test(tc, test_errno_text);

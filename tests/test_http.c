@@ -1394,6 +1394,74 @@ START_TEST(test_proxy_407) {
 }
 END_TEST
 
+/* A secret of the client's own (the proxy's password, ClientKeyPass) that
+ * libcurl's cause quotes right at the message's cut: scrubbed before the
+ * cut, no part of it left. Row: the secret is a word of the cause, the
+ * proxy's 407 (net_failed) or a refused connection (another failure). */
+static const struct {
+  bool proxy;
+  const char *secret; /* a word of the cause, at least 4 bytes */
+} cut_rows[] = {{true, "Authentication"}, {false, "Failed"}};
+
+/* GETs path through c; the message in err. */
+static int get_path(struct http_client *c, int port, size_t pad,
+                    struct err *err) {
+  char url[2 * ERR_MSG_MAX], path[ERR_MSG_MAX];
+  memset(path, 'a', pad);
+  path[pad] = '\0';
+  snprintf(url, sizeof(url), "http://%s:%d/%s",
+           port > 0 ? "127.0.0.1" : "api.example.invalid", port > 0 ? port : 80,
+           path);
+  return get(c, url, err);
+}
+
+START_TEST(test_net_secret_at_cut) {
+  static const struct srv_reply r[] = {
+      {SRV_REPLY, 407, "Proxy-Authenticate: Basic realm=\"p\"\r\n", "no", 0},
+      {SRV_REPLY, 407, "Proxy-Authenticate: Basic realm=\"p\"\r\n", "no", 0}};
+  const char *secret = cut_rows[_i / 2].secret;
+  size_t visible = 4 + (size_t)(_i % 2); /* of its bytes before the cut */
+  struct srv *s = NULL;
+  int port = 0, fd = -1;
+  char proxy[128];
+  struct cfg_tls_proxy t;
+  cfg_tls_proxy_init(&t);
+  if (cut_rows[_i / 2].proxy) {
+    s = srv_start(r, 2);
+    url_for(proxy, sizeof(proxy), s->port, "");
+    t.proxy_url = proxy;
+    t.proxy_user = "bob";
+    t.proxy_password = (char *)secret;
+  } else {
+    fd = bind_loopback(&port);
+    t.client_key_pass = (char *)secret;
+  }
+  struct http_client *c = net_client(&t);
+  struct err err = {{0}};
+  /* where the cause quotes the secret with a short path */
+  ck_assert_int_ne(get_path(c, port, 1, &err), 0);
+  const char *at = strstr(err.msg, "REDACTED");
+  ck_assert_msg(at != NULL, "%s", err.msg);
+  size_t want = ERR_MSG_MAX - 4 - visible;
+  ck_assert_uint_lt((size_t)(at - err.msg), want);
+  /* a longer path moves it to the cut */
+  ck_assert_int_ne(get_path(c, port, 1 + want - (size_t)(at - err.msg), &err),
+                   0);
+  char part[32];
+  snprintf(part, visible + 1, "%s", secret);
+  ck_assert_msg(strcmp(err.msg + ERR_MSG_MAX - 4, "...") == 0, "%s", err.msg);
+  ck_assert_msg(strstr(err.msg, part) == NULL, "%s leaked at the cut: %s", part,
+                err.msg + want - 8);
+  ck_assert_msg(strncmp(err.msg + want, "REDACTED", visible) == 0, "%s",
+                err.msg + want);
+  http_free(c);
+  if (s)
+    srv_stop(s);
+  if (fd >= 0)
+    close(fd);
+}
+END_TEST
+
 /* Without Proxy the environment's proxy is ignored (the request reaches
  * the server, not the dead proxy of http_proxy); with
  * ProxyFromEnvironment, and without net at all, it is used. */
@@ -1512,6 +1580,7 @@ Suite *unit_suite(void) {
   suite_add_tcase(s, tc);
   tc = tcase_create("net");
   tcase_add_test(tc, test_proxy_407);
+  tcase_add_loop_test(tc, test_net_secret_at_cut, 0, 2 * N(cut_rows));
   tcase_add_test(tc, test_environment_proxy_ignored);
   tcase_add_test(tc, test_no_proxy_from_config_only);
   suite_add_tcase(s, tc);

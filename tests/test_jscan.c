@@ -288,6 +288,34 @@ START_TEST(list_agrees_on_damage) {
 }
 END_TEST
 
+/* ---- counting a page's items ---- */
+
+static const struct {
+  const char *text;
+  size_t stop;
+  long want;
+} counts[] = {
+    {"{\"data\": []}", 3, 0},
+    {"{\"data\": [1, {\"a\": [2, 3]}, \"x\"]}", 3, 3},
+    {"{\"meta\": {\"data\": [1, 2, 3, 4]}, \"data\": [1, 2]}", 1, 2},
+    {"{\"data\": [1, 2, 3, 4, 5, 6]}", 3, 4}, /* stops at stop + 1 */
+    /* the scanner stops before the damage past stop + 1 */
+    {"{\"data\": [1, 2, 3, 4, 5, oops", 3, 4},
+    {"{\"data\": [1, 2, oops]}", 3, -EPROTO},
+    {"{\"data\": {\"a\": 1}}", 3, -EPROTO},
+    {"{\"other\": [1, 2]}", 3, -EPROTO},
+    {"[1, 2]", 3, -EPROTO},
+    {"", 3, -EPROTO},
+    {"{\"data\": [[[[[[1]]]]]]}", 3, -EPROTO}, /* deeper than allowed */
+};
+
+START_TEST(count_items) {
+  ck_assert_int_eq(jscan_count_items(counts[_i].text, strlen(counts[_i].text),
+                                     5, "data", counts[_i].stop),
+                   counts[_i].want);
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("jscan");
   TCase *tc = tcase_create("documents");
@@ -298,6 +326,7 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, strings_and_numbers);
   tcase_add_test(tc, keys);
   tcase_add_test(tc, arrays);
+  tcase_add_loop_test(tc, count_items, 0, N(counts));
   suite_add_tcase(s, tc);
   tc = tcase_create("the tests list reads as with the tree");
   tcase_set_timeout(tc, 30);

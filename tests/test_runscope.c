@@ -1420,6 +1420,50 @@ START_TEST(call_get_message) {
 }
 END_TEST
 
+/* ---- pages that hold more than asked ---- */
+
+/* Items in one page: as asked (count=50, errors count=100), one more, a
+ * flood. Row i: page size i / 3, list i % 3 (tests, results, errors). */
+static const struct {
+  int n_tests; /* tests and results pages; errors pages hold twice this */
+  int rc;
+} oversize[] = {{50, 0}, {51, -EPROTO}, {1000, -EPROTO}};
+
+START_TEST(call_page_over_count_refused) {
+  int n = oversize[_i / 3].n_tests, list = _i % 3;
+  struct err err = {{0}};
+  size_t got = 0;
+  int rc;
+  void *v = NULL;
+  if (list == 0) {
+    answer_owned(&fk, 200, tests_body(0, n));
+    answer_owned(&fk, 200, tests_body(n, 0));
+    rc = rs_list_tests(rs, "b", (struct rs_test **)&v, &got, &err);
+  } else if (list == 1) {
+    answer_owned(&fk, 200, runs_body(0, n, 1700000000));
+    answer_owned(&fk, 200, runs_body(n, 0, 1700000000));
+    rc = rs_list_results(rs, "b", "t", 0, (struct rs_run **)&v, &got, &err);
+  } else {
+    bool truncated;
+    answer_owned(&fk, 200, messages_body(0, 2 * n, 1700000500.5));
+    rc = rs_list_errors(rs, "b", 0, (struct rs_message **)&v, &got, &truncated,
+                        &err);
+  }
+  free(v);
+  ck_assert_msg(rc == oversize[_i / 3].rc, "row %d: rc %d (%s)", _i, rc,
+                err.msg);
+  if (rc == 0)
+    return;
+  ck_assert_uint_eq(got, 0);
+  ck_assert_msg(strstr(err.msg, list == 2 ? "the page holds more than the "
+                                            "100 items asked for"
+                                          : "the page holds more than the "
+                                            "50 items asked for") != NULL,
+                "%s", err.msg);
+  ck_assert_ptr_nonnull(strstr(err.msg, "Runscope API: GET /buckets/b/"));
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("runscope");
   TCase *tc = tcase_create("parsers read the documented shapes");
@@ -1467,6 +1511,10 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, call_list_results_ignored_before);
   tcase_add_test(tc, call_list_results_cap);
   tcase_add_test(tc, call_list_results_error);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("pages over the count");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_loop_test(tc, call_page_over_count_refused, 0, 3 * N(oversize));
   suite_add_tcase(s, tc);
   tc = tcase_create("statuses map to errnos");
   tcase_add_checked_fixture(tc, setup, teardown);

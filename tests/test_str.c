@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -101,6 +102,50 @@ START_TEST(test_snippet) {
 }
 END_TEST
 
+/* ---- str_printable ---- */
+
+static const struct {
+  const char *in, *want;
+  size_t replaced;
+} printable_cases[] = {
+    {"Ann Smith", "Ann Smith", 0},
+    /* a forged second line, a terminal escape, a tab, DEL */
+    {"Ann\n<13>collectd: root login", "Ann?<13>collectd: root login", 1},
+    {"\x1b[31mred\x1b[0m", "?[31mred?[0m", 2},
+    {"a\tb\rc\x7f", "a?b?c?", 3},
+    {"\x01\x1f ", "?? ", 2},
+    /* UTF-8 (2, 3 and 4 bytes) and C1-looking continuation bytes stay */
+    {"J\xc3\xa9r\xc3\xb4me \xe2\x9c\x93 \xf0\x9f\x98\x80 \xc2\x85",
+     "J\xc3\xa9r\xc3\xb4me \xe2\x9c\x93 \xf0\x9f\x98\x80 \xc2\x85", 0},
+    {"", "", 0},
+};
+
+START_TEST(test_printable) {
+  char s[64];
+  ck_assert_int_eq(str_copy(s, sizeof(s), printable_cases[_i].in), 0);
+  ck_assert_uint_eq(str_printable(s), printable_cases[_i].replaced);
+  ck_assert_str_eq(s, printable_cases[_i].want);
+}
+END_TEST
+
+/* ---- wiping secrets ---- */
+
+/* str_wipe zeroes the string's bytes, and only those. */
+START_TEST(test_wipe) {
+  char s[] = "s3cr3t-token\0tail";
+  str_wipe(s);
+  for (size_t i = 0; i < 12; i++)
+    ck_assert_int_eq(s[i], 0);
+  ck_assert_str_eq(s + 13, "tail");
+  str_wipe(NULL); /* no-op */
+  char empty[] = "";
+  str_wipe(empty);
+  ck_assert_int_eq(empty[0], 0);
+  str_free_secret(NULL); /* no-op */
+  str_free_secret(strdup("pw"));
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("str");
   TCase *tc = tcase_create("str_copy");
@@ -113,6 +158,8 @@ Suite *unit_suite(void) {
   tc = tcase_create("text");
   tcase_add_loop_test(tc, test_utf8_trim, 0, N(utf8_cases));
   tcase_add_loop_test(tc, test_snippet, 0, N(snippet_cases));
+  tcase_add_loop_test(tc, test_printable, 0, N(printable_cases));
+  tcase_add_test(tc, test_wipe);
   suite_add_tcase(s, tc);
   return s;
 }

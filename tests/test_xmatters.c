@@ -1086,7 +1086,9 @@ END_TEST
 
 START_TEST(check_credentials_one_page) {
   /* a next link is not followed: one request */
-  answer_fixture(&fk, 200, "xmatters_events_page1.json");
+  answer(&fk, 200,
+         "{\"count\": 1, \"total\": 3, \"data\": [{\"id\": \"e1\"}], "
+         "\"links\": {\"next\": \"/api/xm/1/events?offset=1&limit=1\"}}");
   answer_fixture(&fk, 200, "xmatters_events_page2.json");
   struct err err;
   ck_assert_int_eq(xm_check_credentials(xm, &err), 0);
@@ -1552,6 +1554,67 @@ START_TEST(list_active_scope) {
 }
 END_TEST
 
+/* ---- pages that hold more than asked ---- */
+
+/* A list page of n items (each item), with a next link. Caller frees. */
+static char *big_page(size_t n, const char *item) {
+  struct buf b;
+  buf_init(&b, n * (strlen(item) + 1) + 256);
+  ck_assert_int_eq(
+      buf_printf(&b, "{\"count\": %zu, \"total\": %zu, \"data\": [", n, n), 0);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_int_eq(buf_printf(&b, "%s%s", i ? "," : "", item), 0);
+  ck_assert_int_eq(
+      buf_puts(&b, "], \"links\": {\"self\": \"/api/xm/1/events\"}}"), 0);
+  return b.data; /* the caller frees */
+}
+
+/* Items asked for a page (limit=100), then more, then a flood. */
+static const struct {
+  size_t n;
+  int rc;
+} page_sizes[] = {{100, 0}, {101, -EPROTO}, {100000, -EPROTO}};
+
+/* Events pages and user-deliveries pages: a page of at most the limit is
+ * read; one with more is refused as a bad answer (-EPROTO), before it is
+ * parsed, naming the call. */
+START_TEST(page_over_limit_refused) {
+  size_t n = page_sizes[_i / 2].n;
+  bool of_events = _i % 2 == 0;
+  char *body = big_page(n, of_events ? "{\"id\": \"e\", \"properties\": "
+                                       "{\"runscope_key#en\": \"k\"}}"
+                                     : "{\"event\": {\"id\": \"" EV_ID
+                                       "\"}, \"person\": {\"targetName\": "
+                                       "\"amy\"}, \"response\": {\"text\": "
+                                       "\"Rerun\"}}");
+  answer(&fk, 200, body);
+  free(body);
+  struct err err = {{0}};
+  size_t got = 0;
+  int rc;
+  if (of_events) {
+    struct xm_event *ev = NULL;
+    rc = xm_find_active(xm, "k", &ev, &got, &err);
+    free(ev);
+  } else {
+    struct xm_delivery *d = NULL;
+    rc = xm_user_deliveries(xm, EV_ID, 1700000000, &d, &got, &err);
+    free(d);
+  }
+  ck_assert_msg(rc == page_sizes[_i / 2].rc, "%zu items: rc %d (%s)", n, rc,
+                err.msg);
+  if (rc == 0) {
+    ck_assert_uint_eq(got, n);
+    return;
+  }
+  ck_assert_uint_eq(got, 0);
+  ck_assert_msg(strstr(err.msg, "the page holds more than the 100 items "
+                                "asked for") != NULL,
+                "%s", err.msg);
+  ck_assert_ptr_nonnull(strstr(err.msg, "xMatters API: GET /api/xm/1/events"));
+}
+END_TEST
+
 Suite *unit_suite(void) {
   Suite *s = suite_create("xmatters");
   TCase *tc = tcase_create("trigger body");
@@ -1567,6 +1630,10 @@ Suite *unit_suite(void) {
   tcase_add_loop_test(tc, parse_request_id, 0, N(request_ids));
   tcase_add_loop_test(tc, list_pages_refuse_alike, 0, N(bad_list_pages));
   tcase_add_test(tc, list_pages_grow);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("pages over the limit");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_loop_test(tc, page_over_limit_refused, 0, 2 * N(page_sizes));
   suite_add_tcase(s, tc);
   tc = tcase_create("trigger posts with the right auth");
   tcase_add_checked_fixture(tc, setup, teardown);

@@ -119,9 +119,9 @@ void etcd_free(struct etcd_client *c) {
   for (size_t i = 0; i < c->n_endpoints; i++)
     free(c->endpoints[i]);
   free(c->endpoints);
-  free(c->user);
-  free(c->password);
-  free(c->token);
+  str_free_secret(c->user);
+  str_free_secret(c->password);
+  str_free_secret(c->token);
   free(c);
 }
 
@@ -320,6 +320,11 @@ static int auth_body(const struct etcd_client *c, struct buf *out) {
               : NULL;
   if (rc == 0)
     rc = text ? buf_puts(out, text) : -ENOMEM;
+  /* json-c's copies of the password (the member, the printed text) */
+  json_object *pw = NULL;
+  if (o != NULL && json_object_object_get_ex(o, "password", &pw))
+    str_wipe((char *)json_object_get_string(pw));
+  str_wipe((char *)text);
   json_object_put(o);
   return rc;
 }
@@ -349,21 +354,22 @@ static int take_token(struct etcd_client *c, const struct http_response *resp,
 static int authenticate(struct etcd_client *c, struct err *err) {
   struct buf body;
   struct http_response resp;
-  free(c->token);
+  str_free_secret(c->token);
   c->token = NULL;
   buf_init(&body, ETCD_REQUEST_MAX);
   int rc = auth_body(c, &body);
   if (rc != 0) {
     err_set(err, "etcd: POST " ETCD_AUTH_PATH ": cannot build the body");
-    buf_fini(&body);
+    buf_fini_wipe(&body);
     return rc;
   }
   http_response_init(&resp, ETCD_ANSWER_MAX);
   rc = post_any(c, ETCD_AUTH_PATH, body.data, body.len, &resp, err);
   if (rc == 0)
     rc = take_token(c, &resp, err);
+  buf_fini_wipe(&resp.body); /* the token */
   http_response_fini(&resp);
-  buf_fini(&body);
+  buf_fini_wipe(&body);
   scrub(c, err);
   return rc;
 }

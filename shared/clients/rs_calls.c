@@ -133,6 +133,7 @@ static int tests_path(void *kind, size_t i, struct rs_path *p,
   int rc = rs_path_init(p, k->keys[i], NULL, "/tests", NULL);
   if (rc == 0)
     rc = buf_printf(&p->b, "?count=%d&offset=%zu", RS_PAGE, k->items[i].offset);
+  p->page_max = RS_PAGE;
   if (rc != 0)
     err_set(err, "Runscope API: bucket key too long");
   return rc;
@@ -342,6 +343,7 @@ static int results_path(void *kind, size_t i, struct rs_path *p,
   int rc = rs_path_init(p, t->bucket_key, t->test_id, "/results", NULL);
   if (rc == 0)
     rc = buf_printf(&p->b, "?count=%d", RS_PAGE);
+  p->page_max = RS_PAGE;
   if (rc == 0 && t->since > 0)
     rc = buf_printf(&p->b, "&since=%.6f", t->since);
   if (rc == 0 && before > 0)

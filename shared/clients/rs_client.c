@@ -6,6 +6,7 @@
 #include "clients/rs_internal.h"
 
 #include "util/array.h"
+#include "util/jscan.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -40,7 +41,7 @@ void rs_free(struct rs_client *c) {
   if (c == NULL)
     return;
   free(c->base_url);
-  free(c->token);
+  str_free_secret(c->token);
   free(c);
 }
 
@@ -67,6 +68,7 @@ int rs_path_init(struct rs_path *p, const char *bucket, const char *test,
   if (rc == 0 && leaf != NULL)
     rc = buf_put_urlenc(&p->b, leaf);
   p->object_len = p->b.len;
+  p->page_max = 0;
   return rc;
 }
 
@@ -164,14 +166,31 @@ static int get(struct rs_client *c, const struct rs_path *p,
   return answer_status(c, "GET", p->b.data, (int)p->object_len, resp, err);
 }
 
+/* A page of p (a list asked with a count) that holds more items than
+ * asked for is refused before it is parsed: its tree could cost far more
+ * than its bytes. Returns 0, or -EPROTO with err set. */
+static int page_fits(const struct rs_client *c, const struct rs_path *p,
+                     const struct http_response *resp, struct err *err) {
+  if (p->page_max <= 0)
+    return 0;
+  long n = jscan_count_items(resp->body.data, resp->body.len, c->max_depth - 1,
+                             "data", (size_t)p->page_max);
+  if (n <= p->page_max)
+    return 0;
+  err_set(err, "the page holds more than the %d items asked for", p->page_max);
+  return -EPROTO;
+}
+
 int rs_fetch(struct rs_client *c, const struct rs_path *p, json_type want,
              rs_data_fn fn, void *arg, struct err *err) {
   struct http_response resp;
   http_response_init(&resp, RS_BODY_MAX);
   int rc = get(c, p, &resp, err);
   if (rc == 0) {
-    rc = rs_parse_body(resp.body.data, resp.body.len, c->max_depth, want, fn,
-                       arg, err);
+    rc = page_fits(c, p, &resp, err);
+    if (rc == 0)
+      rc = rs_parse_body(resp.body.data, resp.body.len, c->max_depth, want, fn,
+                         arg, err);
     if (rc != 0)
       parse_failed(c, p, err);
   }
@@ -310,6 +329,10 @@ static int many_answer(struct many *m, struct many_req *r, int rc,
   rc = answer_status(c, "GET", r->p.b.data, (int)r->p.object_len, resp, err);
   if (rc != 0)
     return rc;
+  if ((rc = page_fits(c, &r->p, resp, err)) != 0) {
+    parse_failed(c, &r->p, err);
+    return rc;
+  }
   if (m->ops->raw != NULL) {
     rc = m->ops->raw(m->kind, r->i, resp->body.data, resp->body.len,
                      c->max_depth, err);

@@ -129,6 +129,7 @@ int rs_scan_tests(const char *body, size_t len, int max_depth,
 struct rs_path {
   struct buf b;
   size_t object_len;
+  int page_max; /* a list page: the count asked for (0: not a page) */
 };
 
 /* Starts p (release p->b with buf_fini, also after an error) with

@@ -237,6 +237,7 @@ static int errors_page(struct rs_client *c, const char *bucket_key,
   int rc = rs_path_init(&p, bucket_key, NULL, "/errors", NULL);
   if (rc == 0)
     rc = buf_printf(&p.b, "?count=%d", RS_MSG_PAGE);
+  p.page_max = RS_MSG_PAGE;
   if (rc == 0 && since > 0)
     rc = buf_printf(&p.b, "&since=%lld", secs_down(since));
   if (rc == 0 && before > 0)

@@ -32,6 +32,8 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/jscan.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -126,8 +128,8 @@ void xm_free(struct xm_client *c) {
     return;
   free(c->base_url);
   free(c->origin);
-  free(c->user);
-  free(c->password);
+  str_free_secret(c->user);
+  str_free_secret(c->password);
   free(c);
 }
 
@@ -317,7 +319,21 @@ struct pager {
   /* NULL: XM_MAX_PAGES pages and more is -EPROTO; else the list ends
    * there, *capped set (a partial list) */
   bool *capped;
+  int limit; /* items asked for a page: a page with more is refused */
 };
+
+/* A page with more items than the limit asked for is refused before it is
+ * parsed: its tree could cost far more than its bytes. Returns 0, or
+ * -EPROTO with err set. */
+static int page_fits(const struct xm_client *c, const struct pager *p,
+                     const struct http_response *resp, struct err *err) {
+  long n = jscan_count_items(resp->body.data, resp->body.len, c->max_depth - 1,
+                             "data", (size_t)p->limit);
+  if (n <= p->limit)
+    return 0;
+  err_set(err, "the page holds more than the %d items asked for", p->limit);
+  return -EPROTO;
+}
 
 /* Resolves a links.next value against the client's origin into url.
  * Returns 0 or -EPROTO (another origin, or too long). */
@@ -387,8 +403,10 @@ static int get_pages(struct xm_client *c, struct buf *url,
     rc = xm_get(c, &call, url->data, &resp, err);
     if (rc != 0)
       break;
-    rc = p->parse(p->ctx, resp.body.data, resp.body.len, c->max_depth, next,
-                  sizeof(next), err);
+    rc = page_fits(c, p, &resp, err);
+    if (rc == 0)
+      rc = p->parse(p->ctx, resp.body.data, resp.body.len, c->max_depth, next,
+                    sizeof(next), err);
     if (rc == 0 && (next[0] == '\0' || p->first_only))
       break;
     if (rc == 0 && page == XM_MAX_PAGES && p->capped != NULL) {
@@ -464,7 +482,7 @@ static int find_events(struct xm_client *c, const char *query,
                        const struct list_opts *o, struct xm_event **ret,
                        size_t *ret_n, struct err *err) {
   struct events ctx = {ret, ret_n};
-  struct pager p = {events_page, &ctx, o->first_only, o->capped};
+  struct pager p = {events_page, &ctx, o->first_only, o->capped, o->limit};
   struct buf url;
   *ret = NULL;
   *ret_n = 0;
@@ -661,7 +679,7 @@ int xm_user_deliveries(struct xm_client *c, const char *event_id, double now,
                        struct xm_delivery **ret, size_t *ret_n,
                        struct err *err) {
   struct deliveries ctx = {ret, ret_n};
-  struct pager p = {deliveries_page, &ctx, false, NULL};
+  struct pager p = {deliveries_page, &ctx, false, NULL, XM_LIMIT};
   struct buf url;
   char at[CLOCK_ISO8601_MAX];
   *ret = NULL;

@@ -3,6 +3,7 @@
 #include "config/config.h"
 
 #include "config/alerting.h"
+#include "util/str.h"
 #include "util/url.h"
 
 #include <arpa/inet.h>
@@ -95,7 +96,7 @@ void cfg_fini(struct cfg *c) {
       &c->cluster.password_file,
   };
   for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-    free(*strings[i]);
+    str_free_secret(*strings[i]); /* a few are secrets: wipe them all */
   cfg_list_fini(&c->xmatters.recipients);
   cfg_tls_proxy_fini(&c->runscope.net);
   cfg_tls_proxy_fini(&c->xmatters.net);
@@ -112,7 +113,7 @@ int cfg_set_string(char **dst, const char *src) {
   char *copy = strdup(src);
   if (copy == NULL)
     return -ENOMEM;
-  free(*dst);
+  str_free_secret(*dst); /* it may have been a secret */
   *dst = copy;
   return 0;
 }
@@ -188,10 +189,46 @@ int cfg_check_url(const char *key, const char *url, bool allow_plain_http,
   return 0;
 }
 
-/* Token or TokenFile (exactly one), the latter read into token. */
-static int finish_secret(const char *block, const char *inline_key,
-                         char **secret, const char *file_key, const char *file,
-                         cfg_warn_fn warn, void *warn_ctx, struct err *err) {
+/* True for runscope.com and the hosts under it. */
+static bool runscope_host(const char *host) {
+  static const char domain[] = "runscope.com";
+  size_t n = strlen(host), d = sizeof(domain) - 1;
+  if (n < d || strcasecmp(host + n - d, domain) != 0)
+    return false;
+  return n == d || host[n - d - 1] == '.';
+}
+
+int cfg_check_trigger_url(const struct cfg_runscope *r, const char *what,
+                          const char *url, struct err *err) {
+  char host[256], base[256];
+  int rc = cfg_check_url(what, url, r->allow_plain_http, err);
+  if (rc != 0)
+    return rc;
+  url_host(url, host, sizeof(host)); /* cfg_check_url read it */
+  if (runscope_host(host))
+    return 0;
+  if (r->base_url != NULL && url_host(r->base_url, base, sizeof(base)) == 0 &&
+      strcasecmp(host, base) == 0)
+    return 0;
+  err_set(err,
+          "%s: %s is not a Runscope host (runscope.com or a host under it, "
+          "or the host of <Runscope> BaseURL)",
+          what, host);
+  return -EINVAL;
+}
+
+/* A secret and its file option: Token and TokenFile of <Runscope>, ... */
+struct secret_keys {
+  const char *block, *inline_key, *what, *file_key;
+};
+
+/* Token or TokenFile (exactly one), the latter read into token; an inline
+ * one is warned about. */
+static int finish_secret(const struct secret_keys *k, char **secret,
+                         const char *file, cfg_warn_fn warn, void *warn_ctx,
+                         struct err *err) {
+  const char *block = k->block, *inline_key = k->inline_key;
+  const char *file_key = k->file_key;
   char key[64];
   snprintf(key, sizeof(key), "<%s> %s", block, file_key);
   if (*secret != NULL && file != NULL) {
@@ -199,8 +236,12 @@ static int finish_secret(const char *block, const char *inline_key,
             file_key);
     return -EINVAL;
   }
-  if (*secret != NULL)
+  if (*secret != NULL) {
+    char title[64];
+    snprintf(title, sizeof(title), "<%s>", block);
+    cfg_warn_inline(warn, warn_ctx, title, inline_key, k->what, "it", file_key);
     return 0;
+  }
   if (file == NULL) {
     err_set(err, "<%s>: %s (or %s) is required", block, file_key, inline_key);
     return -EINVAL;
@@ -290,8 +331,9 @@ static int finish_runscope(struct cfg_runscope *r, cfg_warn_fn warn,
     rc = cfg_tls_proxy_finish("<Runscope>", &r->net, warn, warn_ctx, err);
   if (rc != 0)
     return rc;
-  return finish_secret("Runscope", "Token", &r->token, "TokenFile",
-                       r->token_file, warn, warn_ctx, err);
+  static const struct secret_keys k = {"Runscope", "Token", "the API token",
+                                       "TokenFile"};
+  return finish_secret(&k, &r->token, r->token_file, warn, warn_ctx, err);
 }
 
 static int check_priority(const char *priority, struct err *err) {
@@ -347,8 +389,9 @@ static int finish_rest_api(struct cfg_xmatters *x, cfg_warn_fn warn,
                  "web service user");
     return -EINVAL;
   }
-  return finish_secret("XMatters", "Password", &x->password, "PasswordFile",
-                       x->password_file, warn, warn_ctx, err);
+  static const struct secret_keys k = {
+      "XMatters", "Password", "the REST user's password", "PasswordFile"};
+  return finish_secret(&k, &x->password, x->password_file, warn, warn_ctx, err);
 }
 
 static int finish_xmatters(struct cfg_xmatters *x, cfg_warn_fn warn,
@@ -569,8 +612,10 @@ int cfg_cluster_finish(struct cfg_cluster *k, cfg_warn_fn warn, void *warn_ctx,
     err_set(err, "<Cluster> User is required with a password");
     return -EINVAL;
   }
-  return finish_secret("Cluster", "Password", &k->password, "PasswordFile",
-                       k->password_file, warn, warn_ctx, err);
+  static const struct secret_keys sk = {"Cluster", "Password",
+                                        "etcd's password", "PasswordFile"};
+  return finish_secret(&sk, &k->password, k->password_file, warn, warn_ctx,
+                       err);
 }
 
 int cfg_finish(struct cfg *c, cfg_warn_fn warn, void *warn_ctx,

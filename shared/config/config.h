@@ -262,6 +262,23 @@ int cfg_cluster_finish(struct cfg_cluster *c, cfg_warn_fn warn, void *warn_ctx,
 int cfg_check_url(const char *key, const char *url, bool allow_plain_http,
                   struct err *err);
 
+/* Checks a trigger URL that Runscope's API gave (a test's detail) before
+ * the plugin POSTs to it: cfg_check_url's rule with <Runscope>
+ * AllowPlainHTTP, and a Runscope host: runscope.com, a host under it
+ * (*.runscope.com), or the host of <Runscope> BaseURL. what names the URL in
+ * the message. Returns 0 or -EINVAL (err says why; it shows the host, never
+ * the URL). */
+int cfg_check_trigger_url(const struct cfg_runscope *r, const char *what,
+                          const char *url, struct err *err);
+
+/* Warns through warn (NULL: no-op) that title's key holds what (a secret)
+ * inline, where whoever reads the config reads it: "<Runscope> Token holds
+ * the API token inline; put it on the first line of a file of mode 0600
+ * and name that file with TokenFile" (put: what the file is to hold). */
+void cfg_warn_inline(cfg_warn_fn warn, void *warn_ctx, const char *title,
+                     const char *key, const char *what, const char *put,
+                     const char *file_key);
+
 /* Reads a secret from path: the first line, without the line end; an empty
  * secret is an error. *ret is the caller's to free. Warns when the file is
  * group- or world-readable. Returns 0, -EINVAL (empty, or a first line

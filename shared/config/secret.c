@@ -26,6 +26,19 @@ static void warn_if_readable(const char *key, const char *path, int fd,
   warn(warn_ctx, msg);
 }
 
+void cfg_warn_inline(cfg_warn_fn warn, void *warn_ctx, const char *title,
+                     const char *key, const char *what, const char *put,
+                     const char *file_key) {
+  if (warn == NULL)
+    return;
+  char msg[ERR_MSG_MAX];
+  snprintf(msg, sizeof(msg),
+           "%s %s holds %s inline; put %s on the first line of a file of "
+           "mode 0600 and name that file with %s",
+           title, key, what, put, file_key);
+  warn(warn_ctx, msg);
+}
+
 /* Reads up to SECRET_MAX - 1 bytes of fd into buf (NUL-terminated). */
 static ssize_t read_all(int fd, char *buf, size_t size) {
   size_t len = 0;
@@ -56,7 +69,8 @@ int cfg_read_secret(const char *key, const char *path, char **ret,
   char buf[SECRET_MAX];
   ssize_t n = read_all(fd, buf, sizeof(buf));
   close(fd);
-  if (n < 0) {
+  if (n < 0) { /* what was read before the error may be a part */
+    explicit_bzero(buf, sizeof(buf));
     err_set(err, "%s \"%s\": %s", key, path, err_errno_text((int)-n));
     return (int)n;
   }
@@ -69,6 +83,7 @@ int cfg_read_secret(const char *key, const char *path, char **ret,
     return -EINVAL;
   }
   if (buf[0] == '\0') {
+    explicit_bzero(buf, sizeof(buf)); /* the lines after the first */
     err_set(err,
             "%s \"%s\": the file is empty; put the secret on its first "
             "line",

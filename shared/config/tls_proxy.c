@@ -2,6 +2,7 @@
 /* The TLS and proxy options of an API block: defaults, checks, secrets. */
 #define _GNU_SOURCE /* memrchr */
 #include "config/config.h"
+#include "util/str.h"
 
 #include "util/url.h"
 
@@ -20,14 +21,6 @@ void cfg_tls_proxy_init(struct cfg_tls_proxy *t) {
   t->verify_host = true;
 }
 
-/* Frees a string that may hold a secret, wiping it first. */
-static void wipe_free(char *s) {
-  if (s == NULL)
-    return;
-  explicit_bzero(s, strlen(s));
-  free(s);
-}
-
 void cfg_tls_proxy_fini(struct cfg_tls_proxy *t) {
   char *plain[] = {t->ca_cert,
                    t->ca_path,
@@ -40,10 +33,10 @@ void cfg_tls_proxy_fini(struct cfg_tls_proxy *t) {
   for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
     free(plain[i]);
   /* The proxy URL may carry credentials inline. */
-  wipe_free(t->proxy);
-  wipe_free(t->client_key_pass);
-  wipe_free(t->proxy_user);
-  wipe_free(t->proxy_password);
+  str_free_secret(t->proxy);
+  str_free_secret(t->client_key_pass);
+  str_free_secret(t->proxy_user);
+  str_free_secret(t->proxy_password);
   for (size_t i = 0; i < t->no_proxy.n; i++)
     free(t->no_proxy.v[i]);
   free(t->no_proxy.v);
@@ -147,6 +140,9 @@ static int finish_client(const char *title, struct cfg_tls_proxy *t,
             title);
     return -EINVAL;
   }
+  if (t->client_key_pass != NULL)
+    cfg_warn_inline(warn, warn_ctx, title, "ClientKeyPass",
+                    "the client key's passphrase", "it", "ClientKeyPassFile");
   if (t->client_key_pass_file == NULL)
     return 0;
   char key[64];
@@ -182,8 +178,8 @@ static int set_credentials(struct cfg_tls_proxy *t, const char *s, size_t n,
   size_t ulen = colon ? (size_t)(colon - s) : n;
   const char *p = colon ? colon + 1 : s + n;
   size_t plen = n - (size_t)(p - s);
-  wipe_free(t->proxy_user);
-  wipe_free(t->proxy_password);
+  str_free_secret(t->proxy_user);
+  str_free_secret(t->proxy_password);
   t->proxy_user = decode ? percent_decode(s, ulen) : strndup(s, ulen);
   t->proxy_password = decode ? percent_decode(p, plen) : strndup(p, plen);
   return t->proxy_user && t->proxy_password ? 0 : -ENOMEM;
@@ -229,15 +225,8 @@ static int split_proxy_url(const char *title, struct cfg_tls_proxy *t,
     return -ENOMEM;
   memcpy(t->proxy_url, t->proxy, scheme);
   memcpy(t->proxy_url + scheme, at + 1, rest + 1);
-  if (warn != NULL) {
-    char msg[ERR_MSG_MAX];
-    snprintf(msg, sizeof(msg),
-             "%s Proxy holds the proxy's credentials inline; put "
-             "\"user:password\" in a file of mode 0600 and name it with "
-             "ProxyUserFile",
-             title);
-    warn(warn_ctx, msg);
-  }
+  cfg_warn_inline(warn, warn_ctx, title, "Proxy", "the proxy's credentials",
+                  "\"user:password\"", "ProxyUserFile");
   return set_credentials(t, auth, (size_t)(at - auth), true);
 }
 
@@ -257,7 +246,7 @@ static int read_proxy_user(const char *title, struct cfg_tls_proxy *t,
   } else {
     rc = set_credentials(t, line, strlen(line), false);
   }
-  wipe_free(line);
+  str_free_secret(line);
   return rc;
 }
 

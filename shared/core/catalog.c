@@ -90,6 +90,15 @@ const struct cat_test *cat_test_find(const struct cat_bucket *b,
   return i < 0 ? NULL : &b->tests[i];
 }
 
+struct cat_test *cat_test_get(struct catalog *cat, const char *bucket_key,
+                              const char *test_id) {
+  const struct cat_bucket *b = cat_bucket_find(cat, bucket_key);
+  if (b == NULL)
+    return NULL;
+  long i = index_find(&b->index, b->tests, b->n_tests, test_id);
+  return i < 0 ? NULL : &cat->buckets[b - cat->buckets].tests[i];
+}
+
 const char *cat_env_name(const struct cat_test *t, const char *env_id) {
   for (size_t i = 0; t != NULL && i < t->detail.n_environments; i++)
     if (strcmp(t->detail.environments[i].id, env_id) == 0)

@@ -38,6 +38,8 @@ struct cat_test {
   struct due_test due; /* which cycles read its results (due.h) */
   double fwd_newest;   /* forward mode: newest forwardable run read */
   struct cat_unreadable unreadable;
+  /* its refused trigger URL's log line's growing gaps (say_gap_due) */
+  double trigger_log_next_at, trigger_log_gap;
 };
 
 /* An index of a bucket's tests by id: open addressing over a power of two
@@ -101,6 +103,10 @@ const struct cat_bucket *cat_bucket_find(const struct catalog *cat,
 /* The test with the given id in bucket b, or NULL. */
 const struct cat_test *cat_test_find(const struct cat_bucket *b,
                                      const char *test_id);
+
+/* The test test_id of bucket bucket_key, to be changed, or NULL. */
+struct cat_test *cat_test_get(struct catalog *cat, const char *bucket_key,
+                              const char *test_id);
 
 /* The name of an environment of t, or NULL when unknown. */
 const char *cat_env_name(const struct cat_test *t, const char *env_id);

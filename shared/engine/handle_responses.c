@@ -14,6 +14,7 @@
 #include "engine/event_ops.h"
 #include "engine/key_view.h"
 
+#include "util/backoff.h"
 #include "util/clock.h"
 #include "util/limiter.h"
 #include "util/str.h"
@@ -274,7 +275,7 @@ static void trigger_failed(struct engine *e, const struct rec_key *k,
                            struct resp_event *ev, const char *url, int rc,
                            const struct err *err, double now, double done) {
   if (rc == -EAGAIN) {
-    double wait = rs_retry_after(e->rs);
+    double wait = backoff_cap_retry_after(rs_retry_after(e->rs));
     if (wait <= 0)
       wait = TRIGGER_RETRY;
     limiter_block(&e->triggers, url, done, done + wait);
@@ -342,6 +343,26 @@ static void send_trigger(struct engine *e, const struct rec_key *k,
   free(runs);
 }
 
+/* True when t's trigger URL (from Runscope's API) may be POSTed to: the
+ * rule of cfg_check_trigger_url. A refused one drops the Rerun response of
+ * ev, and says why on a log line with growing gaps per test. */
+static bool trigger_url_ok(struct engine *e, const struct rec_key *k,
+                           struct resp_event *ev, double now) {
+  struct cat_test *t = cat_test_get(&e->cat, k->bucket_key, k->test_id);
+  struct err err = {{0}};
+  if (t == NULL ||
+      cfg_check_trigger_url(&e->cfg->runscope, "the trigger URL from Runscope",
+                            t->detail.trigger_url, &err) == 0)
+    return true;
+  resp_rerun_not_sent(ev, true);
+  if (say_gap_due(&t->trigger_log_next_at, &t->trigger_log_gap, now))
+    say_log(&e->say, ENGINE_LOG_WARNING,
+            "Not running test \"%s\" (%s) again for xMatters event %s: %s "
+            "(<Runscope> block); that Rerun response is dropped.",
+            t->detail.name, k->key, ev->event_id, err.msg);
+  return false;
+}
+
 /* Runs the test of k again for ev (or, in DryRun, says it would). */
 static void run_again(struct engine *e, const struct rec_key *k,
                       struct resp_event *ev, double now) {
@@ -349,6 +370,8 @@ static void run_again(struct engine *e, const struct rec_key *k,
     return; /* the trigger URL comes with the test's detail */
   const struct cat_test *t = test_of(e, k);
   const char *url = t && t->detail.trigger_url ? t->detail.trigger_url : "";
+  if (url[0] != '\0' && !trigger_url_ok(e, k, ev, now))
+    return;
   if (url[0] == '\0') {
     resp_rerun_not_sent(ev, true);
     say_log(&e->say, ENGINE_LOG_WARNING,

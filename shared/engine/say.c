@@ -4,6 +4,8 @@
  * The one place that builds them for the sink. */
 #include "engine/say.h"
 
+#include "util/str.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -14,8 +16,13 @@ void say_log(struct say *s, enum engine_log_level level, const char *fmt, ...) {
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
+  int n = vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
+  if (n >= (int)sizeof(msg))
+    str_utf8_trim(msg);
+  /* Lines quote texts of the APIs (user names, responses, test names,
+   * error messages): none may break the line or forge another. */
+  str_printable(msg);
   if (s->sink.log != NULL)
     s->sink.log(s->sink.ctx, level, msg);
 }
@@ -40,12 +47,16 @@ void say_notify(struct say *s, enum engine_severity sev,
                 const struct engine_meta *meta, size_t n_meta) {
   if (s->sink.notify == NULL)
     return;
+  char clean[1024]; /* collectd logs the message as a log line's */
+  if (str_copy(clean, sizeof(clean), message) != 0)
+    str_utf8_trim(clean);
+  str_printable(clean);
   struct engine_notification n = {
       .severity = sev,
       .plugin_instance = about->instance,
       .type = about->type,
       .type_instance = about->type_instance,
-      .message = message,
+      .message = clean,
       .meta = meta,
       .n_meta = n_meta,
   };

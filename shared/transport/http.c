@@ -433,12 +433,20 @@ static int add_header(struct curl_slist **list, const char *prefix,
     else
       *list = l;
   }
-  buf_fini(&line);
+  buf_fini_wipe(&line); /* an Authorization header's credential */
   return rc == -EMSGSIZE ? -EINVAL : rc;
 }
 
+/* Frees the header lines of list, wiped first: the Authorization lines
+ * hold a token. */
+static void free_headers(struct curl_slist *list) {
+  for (struct curl_slist *l = list; l != NULL; l = l->next)
+    str_wipe(l->data);
+  curl_slist_free_all(list);
+}
+
 /* Builds the request's header lines into *list (the caller frees it with
- * curl_slist_free_all, also after an error). Returns 0, -EINVAL or -ENOMEM. */
+ * free_headers, also after an error). Returns 0, -EINVAL or -ENOMEM. */
 static int build_headers(const struct http_request *req,
                          struct curl_slist **list) {
   /* curl would otherwise wait for "100 Continue" before a large body. */
@@ -494,46 +502,43 @@ static int map_curl_error(CURLcode e, int write_rc) {
 }
 
 /* Sets err to "<METHOD> <redacted url>: <cause>". The URL loses its
- * credentials, and the request's password and token are scrubbed from the
- * whole message in case libcurl's cause quotes them. */
-static void set_error(struct err *err, const struct http_request *req,
-                      const char *cause) {
-  char url[ERR_MSG_MAX];
-  char raw[2 * ERR_MSG_MAX]; /* longer than err: err_set marks the cut */
-  char pass1[2 * ERR_MSG_MAX];
-  char pass2[2 * ERR_MSG_MAX];
-  char pass3[2 * ERR_MSG_MAX];
+ * credentials, and the request's password and token, and net's
+ * ClientKeyPass and proxy password (net may be NULL), are scrubbed from the
+ * whole message in case libcurl's cause quotes them, before it is cut to
+ * its size. */
+static void describe(struct err *err, const struct cfg_tls_proxy *net,
+                     const struct http_request *req, const char *cause) {
+  char url[2 * ERR_MSG_MAX];
+  char raw[4 * ERR_MSG_MAX]; /* holds the parts whole: nothing cut yet */
   http_redact_url(req->url, url, sizeof(url));
   snprintf(raw, sizeof(raw), "%s %s: %s", req->method, url, cause);
-  str_scrub(pass1, sizeof(pass1), raw, req->password);
-  str_scrub(pass2, sizeof(pass2), pass1, req->bearer);
-  str_scrub(pass3, sizeof(pass3), pass2, req->authorization);
-  err_set(err, "%s", pass3);
+  const char *secrets[] = {req->password, req->bearer, req->authorization,
+                           net ? net->client_key_pass : NULL,
+                           net ? net->proxy_password : NULL};
+  err_set_scrubbed(err, raw, secrets, sizeof(secrets) / sizeof(secrets[0]));
 }
 
-/* Describes a failed transfer in err. */
-static void report_curl_error(const struct slot *sl, CURLcode e,
+/* describe for a request that has not reached libcurl's network code. */
+static void set_error(struct err *err, const struct http_request *req,
+                      const char *cause) {
+  describe(err, NULL, req, cause);
+}
+
+/* Describes a failed transfer of client c in err. */
+static void report_curl_error(const struct http_client *c,
+                              const struct slot *sl, CURLcode e,
                               struct err *err) {
   char cause[128];
   const struct http_request *req = &sl->req;
   if (e == CURLE_WRITE_ERROR && sl->x.write_rc == -EMSGSIZE) {
     snprintf(cause, sizeof(cause), "answer larger than %zu bytes", sl->x.cap);
-    set_error(err, req, cause);
+    describe(err, c->net, req, cause);
   } else if (e == CURLE_WRITE_ERROR && sl->x.write_rc == -ENOMEM) {
-    set_error(err, req, "out of memory for the answer");
+    describe(err, c->net, req, "out of memory for the answer");
   } else {
-    set_error(err, req,
-              sl->errbuf[0] != '\0' ? sl->errbuf : curl_easy_strerror(e));
+    describe(err, c->net, req,
+             sl->errbuf[0] != '\0' ? sl->errbuf : curl_easy_strerror(e));
   }
-}
-
-/* Scrubs the client's own secrets (ClientKeyPass, the proxy's password)
- * from a message that may quote libcurl. */
-static void scrub_net_secrets(const struct http_client *c, struct err *err) {
-  if (c->net == NULL)
-    return;
-  err_scrub(err, c->net->client_key_pass);
-  err_scrub(err, c->net->proxy_password);
 }
 
 /* Records line as the client's problem; new when it changed. */
@@ -556,14 +561,15 @@ static int net_failed(struct http_client *c, const struct slot *sl, CURLcode e,
                      : sl->errbuf[0] != '\0' ? sl->errbuf
                                              : curl_easy_strerror(e);
   snprintf(cause, sizeof(cause), "%s; check %s in %s", what, hint, c->block);
-  set_error(err, &sl->req, cause);
-  scrub_net_secrets(c, err);
+  describe(err, c->net, &sl->req, cause);
   net_origin(sl->req.url, origin, sizeof(origin));
+  char text[2 * ERR_MSG_MAX];
+  snprintf(text, sizeof(text), "%s %s: %s", c->api, origin, cause);
+  const char *secrets[] = {c->net->client_key_pass, c->net->proxy_password,
+                           sl->req.password, sl->req.bearer,
+                           sl->req.authorization};
   struct err line = {{0}};
-  err_set(&line, "%s %s: %s", c->api, origin, cause);
-  scrub_net_secrets(c, &line);
-  err_scrub(&line, sl->req.password);
-  err_scrub(&line, sl->req.bearer);
+  err_set_scrubbed(&line, text, secrets, sizeof(secrets) / sizeof(secrets[0]));
   note_problem(c, line.msg);
   return -ECONNREFUSED;
 }
@@ -582,8 +588,7 @@ static int transfer_result(struct http_client *c, const struct slot *sl,
     c->problem[0] = '\0';
     return 0;
   }
-  report_curl_error(sl, e, err);
-  scrub_net_secrets(c, err);
+  report_curl_error(c, sl, e, err);
   return rc;
 }
 
@@ -724,7 +729,7 @@ static int slot_start(struct http_client *c, struct slot *sl, struct err *err) {
  * the connection stays in the multi handle's cache. */
 static void slot_clear(struct slot *sl) {
   curl_easy_reset(sl->easy);
-  curl_slist_free_all(sl->headers);
+  free_headers(sl->headers);
   sl->headers = NULL;
   sl->busy = false;
 }
@@ -749,7 +754,7 @@ static int start_next(struct http_client *c, const struct source *src,
   }
   if (sl->easy != NULL)
     curl_easy_reset(sl->easy);
-  curl_slist_free_all(sl->headers);
+  free_headers(sl->headers);
   sl->headers = NULL;
   if (!finish(c, src, &sl->req, sl->tag, rc, sl->resp, &err))
     *stop = true;

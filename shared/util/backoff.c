@@ -4,6 +4,11 @@
 
 #include <string.h>
 
+double backoff_cap_retry_after(double retry_after) {
+  return retry_after > BACKOFF_RETRY_AFTER_MAX ? BACKOFF_RETRY_AFTER_MAX
+                                               : retry_after;
+}
+
 double backoff_delay(unsigned failures, double base, double cap,
                      double retry_after, double jitter) {
   if (!(base > 0))
@@ -18,15 +23,13 @@ double backoff_delay(unsigned failures, double base, double cap,
   if (d > cap)
     d = cap;
   d *= 0.5 + 0.5 * jitter;
-  if (retry_after > BACKOFF_RETRY_AFTER_MAX)
-    retry_after = BACKOFF_RETRY_AFTER_MAX;
+  retry_after = backoff_cap_retry_after(retry_after);
   return retry_after > d ? retry_after : d;
 }
 
 void backoff_failed(struct backoff *b, double now, double base, double cap,
                     double retry_after, double jitter) {
-  if (retry_after > BACKOFF_RETRY_AFTER_MAX)
-    retry_after = BACKOFF_RETRY_AFTER_MAX;
+  retry_after = backoff_cap_retry_after(retry_after);
   if (backoff_active(b, now)) {
     if (retry_after > 0 && now + retry_after > b->until)
       b->until = now + retry_after;

@@ -12,6 +12,11 @@
 #define BACKOFF_MAX 300.0
 #define BACKOFF_RETRY_AFTER_MAX 3600.0
 
+/* retry_after (seconds a Retry-After asked for, < 0 for none) at most
+ * BACKOFF_RETRY_AFTER_MAX: every wait a server asks for goes through it
+ * (an API's back-off, a rerun trigger's retry). */
+double backoff_cap_retry_after(double retry_after);
+
 /* The back-off of one API. Zeroed memory is "not backing off". */
 struct backoff {
   unsigned failures; /* consecutive failures that started or extended it */

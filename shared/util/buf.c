@@ -21,6 +21,12 @@ void buf_fini(struct buf *b) {
   buf_init(b, b->max);
 }
 
+void buf_fini_wipe(struct buf *b) {
+  if (b->data != NULL)
+    explicit_bzero(b->data, b->cap);
+  buf_fini(b);
+}
+
 void buf_reset(struct buf *b) {
   b->len = 0;
   if (b->data != NULL)

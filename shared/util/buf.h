@@ -21,6 +21,10 @@ void buf_init(struct buf *b, size_t max);
 /* Frees the contents; the buffer may be used again after buf_init. */
 void buf_fini(struct buf *b);
 
+/* buf_fini for a buffer that held a secret (an Authorization header, a
+ * body with a password): its memory is wiped before it is freed. */
+void buf_fini_wipe(struct buf *b);
+
 /* Empties the buffer, keeping its memory. */
 void buf_reset(struct buf *b);
 

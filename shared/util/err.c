@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void mark_truncated(struct err *e, int written) {
@@ -48,6 +49,29 @@ void err_scrub(struct err *e, const char *secret) {
   char out[ERR_MSG_MAX];
   str_scrub(out, sizeof(out), e->msg, secret);
   memcpy(e->msg, out, strlen(out) + 1);
+}
+
+void err_set_scrubbed(struct err *e, const char *text,
+                      const char *const *secrets, size_t n) {
+  if (e == NULL)
+    return;
+  char *cur = strdup(text);
+  for (size_t i = 0; cur != NULL && i < n; i++) {
+    /* A secret of at least ERR_SCRUB_MIN (4) bytes becomes REDACTED (8):
+     * the text at most doubles. */
+    size_t size = 2 * strlen(cur) + 1;
+    char *next = malloc(size);
+    if (next != NULL)
+      str_scrub(next, size, cur, secrets[i]);
+    free(cur);
+    cur = next;
+  }
+  if (cur == NULL) {
+    err_set(e, "(an error message, withheld: out of memory to scrub it)");
+    return;
+  }
+  err_set(e, "%s", cur);
+  free(cur);
 }
 
 const char *err_errno_text(int errnum) {

@@ -37,4 +37,11 @@ void err_clear(struct err *e);
 #define ERR_SCRUB_MIN 4
 void err_scrub(struct err *e, const char *secret);
 
+/* Sets the message to text with each of secrets[0..n) (NULL ones skipped)
+ * scrubbed from the whole text first, then cut as err_set cuts: no part of
+ * a secret is left at the cut, as err_scrub after a cut would leave it.
+ * Without the memory to scrub, the message says so and quotes nothing. */
+void err_set_scrubbed(struct err *e, const char *text,
+                      const char *const *secrets, size_t n);
+
 #endif

@@ -327,3 +327,32 @@ int jscan_end(struct jscan *s) {
   skip_ws(s);
   return !s->failed && s->p == s->end && s->depth == 0 ? 0 : -EPROTO;
 }
+
+/* Counts the items of the array that comes next, stopping at stop + 1. */
+static long count_array(struct jscan *s, size_t stop) {
+  size_t n = 0;
+  if (!jscan_enter(s, '['))
+    return -EPROTO;
+  while (n <= stop && jscan_item(s)) {
+    if (jscan_skip(s) != 0)
+      return -EPROTO;
+    n++;
+  }
+  return s->failed ? -EPROTO : (long)n;
+}
+
+long jscan_count_items(const char *text, size_t len, int max_depth,
+                       const char *key, size_t stop) {
+  struct jscan s;
+  char k[256];
+  jscan_init(&s, text, len, max_depth);
+  if (!jscan_enter(&s, '{'))
+    return -EPROTO;
+  while (jscan_member(&s, k, sizeof(k))) {
+    if (strcmp(k, key) == 0)
+      return count_array(&s, stop);
+    if (jscan_skip(&s) != 0)
+      return -EPROTO;
+  }
+  return -EPROTO;
+}

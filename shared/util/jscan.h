@@ -74,6 +74,15 @@ int jscan_number(struct jscan *s, double *ret);
  * or -EPROTO. */
 int jscan_skip(struct jscan *s);
 
+/* Counts the items of the array that is member key of the object
+ * text[0..len) (a page's "data"), stopping at stop + 1 items: what a page
+ * holds, read before a parser allocates anything for it. Returns the count
+ * (at most stop + 1), or -EPROTO when the scanner cannot tell (not such an
+ * object, no such array, or a syntax it does not read: the parser then
+ * decides). */
+long jscan_count_items(const char *text, size_t len, int max_depth,
+                       const char *key, size_t stop);
+
 /* After the top-level value: 0 when only whitespace follows and no error
  * happened, else -EPROTO. */
 int jscan_end(struct jscan *s);

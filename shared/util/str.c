@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* String copies that report truncation, snippets for messages, scrubbing
- * of secrets. */
+ * of secrets, control characters kept out of log lines. */
 #include "util/str.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int str_copy(char *dst, size_t size, const char *src) {
@@ -66,4 +67,26 @@ void str_scrub(char *out, size_t size, const char *in, const char *secret) {
     }
   }
   out[o] = '\0';
+}
+
+size_t str_printable(char *s) {
+  size_t n = 0;
+  for (; *s != '\0'; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch < 0x20 || ch == 0x7f) {
+      *s = '?';
+      n++;
+    }
+  }
+  return n;
+}
+
+void str_wipe(char *s) {
+  if (s != NULL)
+    explicit_bzero(s, strlen(s));
+}
+
+void str_free_secret(char *s) {
+  str_wipe(s);
+  free(s);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* String copies that report truncation, snippets for messages, scrubbing
- * of secrets. */
+ * of secrets, control characters kept out of log lines. */
 #ifndef RUNSCOPE_UTIL_STR_H
 #define RUNSCOPE_UTIL_STR_H
 
@@ -25,5 +25,20 @@ void str_snippet(const char *text, size_t len, char *out, size_t size);
  * rule as err_scrub. Scrub a message before cutting it to its final size,
  * so that no part of a secret is left at the cut. */
 void str_scrub(char *out, size_t size, const char *in, const char *secret);
+
+/* Overwrites s, up to its NUL, with zeros that the compiler does not
+ * optimise away (explicit_bzero): a secret leaves no copy in memory that
+ * is freed or reused. NULL is a no-op. */
+void str_wipe(char *s);
+
+/* str_wipe, then free: how a string that holds a secret (a token, a
+ * password, a passphrase, credentials) is freed. NULL is a no-op. */
+void str_free_secret(char *s);
+
+/* Replaces, in place, each control character of s (a byte below 0x20, or
+ * 0x7f) with '?', so that a text from an API (a user name, a response, a
+ * message) can neither break a log line nor forge one. Other bytes stay:
+ * UTF-8 text is kept as it is. Returns how many were replaced. */
+size_t str_printable(char *s);
 
 #endif

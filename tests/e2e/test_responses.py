@@ -342,6 +342,30 @@ class ResponsesTest(harness.CollectdTestCase):
         self.h.wait_cycles(t["id"], 2)
         self.assertEqual(len(self.accepted()), 1)
 
+    # ----- a trigger URL that is not Runscope's (issue 14, security)
+
+    def test_rerun_to_a_foreign_trigger_url_is_not_sent(self):
+        """The test detail's trigger_url names another host than the
+        BaseURL's (localhost: loopback, this very fake, yet not the host
+        configured): nothing is POSTed to it, the Rerun response is dropped
+        with one warning naming the test and why, the event stays open; a
+        pass still terminates it."""
+        self.rs.set_config(trigger_base="http://localhost:%d" % self.rs.port)
+        t, key, ev = self.open_event()
+        self.xm.add_response(ev["id"], "jdoe", "Rerun")
+        line = self.h.wait_for(lambda: self.h.log_lines(
+            r"Not running test \"Checkout API\" \(%s\) again for xMatters "
+            r"event %s: the trigger URL from Runscope: localhost is not a "
+            r"Runscope host" % (re.escape(key), re.escape(ev["id"]))), WAIT,
+            "the warning about the trigger URL")
+        self.assertNotIn("/radar/", line[0], "the URL is a credential")
+        self.wait_deliveries_reads(ev["id"])
+        self.assertEqual(self.rs.triggers(), [])
+        self.assertEqual(self.xm.event(ev["id"])["status"], "ACTIVE")
+        self.assertEqual(len(self.h.log_lines(r"Not running test")), 1)
+        self.rs.add_run(BUCKET, t["id"], "Production", "pass", region="us1")
+        self.wait_event(key, "TERMINATED")
+
 
 if __name__ == "__main__":
     unittest.main()

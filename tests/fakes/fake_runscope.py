@@ -108,7 +108,9 @@ messages_max (1000), errors_list_response (True: list items carry the
 response without its body; False: they leave "response" out, so that a
 client must read the detail for the status), max_count (None: when set,
 every list serves at most that many items a page, whatever count asks, as
-a server with a lower cap than documented would).
+a server with a lower cap than documented would), trigger_base (None: the
+trigger_url of a test's detail is on this fake; else it starts with this
+base URL instead, as an API answer the plugin must not trust would).
 """
 
 import collections
@@ -178,6 +180,7 @@ class FakeRunscope(fakebase.FakeServer):
         "messages_max": 1000,
         "errors_list_response": True,
         "max_count": None,
+        "trigger_base": None,
     }
     CLI_OPTIONS = {"token": "the Bearer token the API accepts"}
 
@@ -575,8 +578,9 @@ class FakeRunscope(fakebase.FakeServer):
 
     def _test_detail(self, t):
         return {
-            "trigger_url": "%s/radar/%s/trigger" % (self._base(),
-                                                    t["trigger_id"]),
+            "trigger_url": "%s/radar/%s/trigger" % (
+                self.options["trigger_base"] or self._base(),
+                t["trigger_id"]),
             "name": t["name"], "created_at": t["created_at"],
             "created_by": copy.deepcopy(t["created_by"]),
             "default_environment_id": t["default_environment_id"],

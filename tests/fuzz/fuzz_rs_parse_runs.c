@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: rs_parse_runs, a Runscope results list. */
-#include "fuzz.h"
 #include "clients/runscope.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct rs_run *runs = NULL;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: rs_parse_test_detail, one test with its environments
  * and schedules. */
-#include "fuzz.h"
 #include "clients/runscope.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct rs_test_detail d;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: xm_parse_events_page, a page of xMatters events (the
  * answers the plugin decides on whether to page again). */
-#include "fuzz.h"
 #include "clients/xmatters.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct xm_event *ev = NULL;

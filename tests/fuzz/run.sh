@@ -24,6 +24,13 @@ for bin in "$@"; do
 	fuzz_state_*) seeds="$here/seeds/state/*.json" ;;
 	*) seeds="$fixtures/*.json $here/seeds/state/*.json" ;;
 	esac
+	# seeds of their own: trigger answers (both APIs' and a gateway's),
+	# captured traffic, list pages
+	case $name in
+	*trigger*) seeds="$seeds $here/seeds/triggers/*" ;;
+	*messages*) seeds="$seeds $here/seeds/traffic/*" ;;
+	fuzz_jscan_*) seeds="$seeds $here/seeds/pages/*" ;;
+	esac
 	corpus=$out/corpus/$name
 	mkdir -p "$corpus"
 	# shellcheck disable=SC2086
