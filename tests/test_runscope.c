@@ -808,6 +808,29 @@ START_TEST(call_status_errno) {
 }
 END_TEST
 
+/* An error answer that echoes the token where the message is cut (the
+ * 511 bytes of an err, or the 160 of a non-JSON snippet) leaves no part of
+ * it: the token is scrubbed from the whole text, then the text is cut.
+ * _i pads the text so that the cut falls at every byte of the token. */
+START_TEST(call_status_token_at_the_cut) {
+  char body[1200], pad[700];
+  bool json = _i >= 40;
+  size_t n = json ? 360 + (size_t)_i : 100 + (size_t)_i;
+  memset(pad, 'x', n);
+  pad[n] = '\0';
+  if (json)
+    snprintf(body, sizeof(body), "{\"message\": \"%s " TOKEN " x\"}", pad);
+  else
+    snprintf(body, sizeof(body), "<html>%s " TOKEN " x</html>", pad);
+  answer(&fk, 403, body);
+  struct rs_bucket b;
+  struct err err;
+  err_clear(&err);
+  ck_assert_int_eq(rs_get_bucket(rs, "bk", &b, &err), -EACCES);
+  ck_assert_msg(strstr(err.msg, "tok-") == NULL, "%s", err.msg);
+}
+END_TEST
+
 START_TEST(call_transport_error) {
   fk.answers[0].rc = -ETIMEDOUT;
   fk.answers[0].retry_after = -1;
@@ -1519,6 +1542,7 @@ Suite *unit_suite(void) {
   tc = tcase_create("statuses map to errnos");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_loop_test(tc, call_status_errno, 0, N(statuses));
+  tcase_add_loop_test(tc, call_status_token_at_the_cut, 0, 40 + 120);
   tcase_add_test(tc, call_transport_error);
   suite_add_tcase(s, tc);
   tc = tcase_create("trigger URLs run a test again");

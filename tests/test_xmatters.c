@@ -546,6 +546,31 @@ START_TEST(trigger_status_errno) {
 }
 END_TEST
 
+/* A refusal that echoes the password or the apiKey where the message is
+ * cut leaves no part of either: scrubbed from the whole text, then cut.
+ * _i pads the text so that the cut falls at every byte of the secret. */
+START_TEST(trigger_secret_at_the_cut) {
+  char body[1200], pad[700];
+  size_t n = 260 + (size_t)_i % 120;
+  const char *secret = _i < 120 ? PASSWORD : API_KEY;
+  memset(pad, 'x', n);
+  pad[n] = '\0';
+  snprintf(body, sizeof(body),
+           "{\"reason\": \"Unauthorized\", \"message\": "
+           "\"%s %s x\"}",
+           pad, secret);
+  answer(&fk, 401, body);
+  struct xm_trigger_req req = {props, 1, NULL, 0, NULL, NULL, NULL};
+  char id[XM_ID_MAX];
+  struct err err;
+  ck_assert_int_eq(xm_trigger(xm, TRIGGER "?apiKey=" API_KEY "&src=rs", &req,
+                              id, sizeof(id), &err),
+                   -EACCES);
+  ck_assert_msg(strstr(err.msg, _i < 120 ? "pw-9" : "k-51") == NULL, "%s",
+                err.msg);
+}
+END_TEST
+
 START_TEST(trigger_transport_error) {
   fk.answers[0].rc = -ETIMEDOUT;
   fk.n_answers = 1;
@@ -1642,6 +1667,7 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, post_json_any_2xx);
   tcase_add_test(tc, trigger_no_credentials);
   tcase_add_loop_test(tc, trigger_status_errno, 0, N(trigger_statuses));
+  tcase_add_loop_test(tc, trigger_secret_at_the_cut, 0, 240);
   tcase_add_test(tc, trigger_transport_error);
   tcase_add_test(tc, post_json_body);
   tcase_add_loop_test(tc, post_json_status_errno, 0, N(trigger_statuses));

@@ -95,6 +95,7 @@ static void status_error(const struct rs_client *c, const char *method,
   long estatus;
   const char *msg = NULL;
   char text[RS_SNIPPET_MAX];
+  const char *secrets[] = {c->token};
   if (jsonx_parse(resp->body.data, resp->body.len, c->max_depth, &root, NULL) ==
       0) {
     msg = json_object_is_type(root, json_type_object)
@@ -105,17 +106,18 @@ static void status_error(const struct rs_client *c, const char *method,
     if (msg == NULL && json_object_is_type(root, json_type_string))
       msg = json_object_get_string(root);
   } else if (resp->body.len > 0) {
-    str_snippet(resp->body.data, resp->body.len, text, sizeof(text));
+    str_snippet_scrubbed(resp->body.data, resp->body.len, secrets, 1, text,
+                         sizeof(text));
     msg = text;
   }
+  /* The token is scrubbed from the whole text, then the text is cut. */
   if (msg != NULL && msg[0] != '\0')
-    err_set(err, "Runscope API: %s %.*s: HTTP %ld: %s", method, what_len, what,
-            resp->status, msg);
+    err_setf_scrubbed(err, secrets, 1, "Runscope API: %s %.*s: HTTP %ld: %s",
+                      method, what_len, what, resp->status, msg);
   else
-    err_set(err, "Runscope API: %s %.*s: HTTP %ld", method, what_len, what,
-            resp->status);
+    err_setf_scrubbed(err, secrets, 1, "Runscope API: %s %.*s: HTTP %ld",
+                      method, what_len, what, resp->status);
   json_object_put(root);
-  err_scrub(err, c->token);
 }
 
 /* 0 for a 2xx answer. Else err names the call (method what[0..what_len))

@@ -144,18 +144,25 @@ struct call {
   char api_key[256];     /* from a trigger URL, "" for none */
 };
 
-/* Sets err for an answer with an unexpected status. */
+/* Sets err for an answer with an unexpected status. The answer's text is
+ * read whole (its fields are no longer than the body, "reason: message" two
+ * bytes more), and the secrets are scrubbed from the whole message before
+ * err cuts it. */
 static void status_error(const struct xm_client *c, const struct call *call,
                          const struct http_response *resp, struct err *err) {
-  char text[ERR_MSG_MAX];
-  const char *t = xm_error_text(resp->body.data, resp->body.len, c->max_depth,
-                                text, sizeof(text));
+  const char *secrets[] = {c->password, call->api_key};
+  size_t size = resp->body.len + 3;
+  char *text = malloc(size);
+  const char *t = text == NULL ? NULL
+                               : xm_error_text(resp->body.data, resp->body.len,
+                                               c->max_depth, text, size);
   if (t != NULL)
-    err_set(err, "xMatters API: %s %s: HTTP %ld: %s", call->method, call->what,
-            resp->status, t);
+    err_setf_scrubbed(err, secrets, 2, "xMatters API: %s %s: HTTP %ld: %s",
+                      call->method, call->what, resp->status, t);
   else
-    err_set(err, "xMatters API: %s %s: HTTP %ld", call->method, call->what,
-            resp->status);
+    err_setf_scrubbed(err, secrets, 2, "xMatters API: %s %s: HTTP %ld",
+                      call->method, call->what, resp->status);
+  free(text);
 }
 
 /* Removes the client's secrets and the call's apiKey from err. */

@@ -55,23 +55,28 @@ void err_set_scrubbed(struct err *e, const char *text,
                       const char *const *secrets, size_t n) {
   if (e == NULL)
     return;
-  char *cur = strdup(text);
-  for (size_t i = 0; cur != NULL && i < n; i++) {
-    /* A secret of at least ERR_SCRUB_MIN (4) bytes becomes REDACTED (8):
-     * the text at most doubles. */
-    size_t size = 2 * strlen(cur) + 1;
-    char *next = malloc(size);
-    if (next != NULL)
-      str_scrub(next, size, cur, secrets[i]);
-    free(cur);
-    cur = next;
-  }
+  char *cur = str_scrub_all(text, secrets, n);
   if (cur == NULL) {
     err_set(e, "(an error message, withheld: out of memory to scrub it)");
     return;
   }
   err_set(e, "%s", cur);
   free(cur);
+}
+
+void err_setf_scrubbed(struct err *e, const char *const *secrets, size_t n,
+                       const char *fmt, ...) {
+  char *text = NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = vasprintf(&text, fmt, ap);
+  va_end(ap);
+  if (rc < 0) {
+    err_set(e, "(an error message, withheld: out of memory to scrub it)");
+    return;
+  }
+  err_set_scrubbed(e, text, secrets, n);
+  free(text);
 }
 
 const char *err_errno_text(int errnum) {

@@ -44,4 +44,10 @@ void err_scrub(struct err *e, const char *secret);
 void err_set_scrubbed(struct err *e, const char *text,
                       const char *const *secrets, size_t n);
 
+/* err_set_scrubbed of the text that fmt makes, whole (an answer's message
+ * quoted in it is not cut before the scrub). */
+void err_setf_scrubbed(struct err *e, const char *const *secrets, size_t n,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

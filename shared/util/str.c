@@ -69,6 +69,36 @@ void str_scrub(char *out, size_t size, const char *in, const char *secret) {
   out[o] = '\0';
 }
 
+char *str_scrub_all(const char *text, const char *const *secrets, size_t n) {
+  char *cur = strdup(text);
+  for (size_t i = 0; cur != NULL && i < n; i++) {
+    /* A secret of at least ERR_SCRUB_MIN (4) bytes becomes REDACTED (8):
+     * the text at most doubles. */
+    size_t size = 2 * strlen(cur) + 1;
+    char *next = malloc(size);
+    if (next != NULL)
+      str_scrub(next, size, cur, secrets[i]);
+    free(cur);
+    cur = next;
+  }
+  return cur;
+}
+
+void str_snippet_scrubbed(const char *text, size_t len,
+                          const char *const *secrets, size_t n, char *out,
+                          size_t size) {
+  out[0] = '\0';
+  char *whole = malloc(len + 1);
+  if (whole == NULL)
+    return;
+  str_snippet(text, len, whole, len + 1); /* the whole text, not cut */
+  char *clean = str_scrub_all(whole, secrets, n);
+  free(whole);
+  if (clean != NULL)
+    str_snippet(clean, strlen(clean), out, size);
+  free(clean);
+}
+
 size_t str_printable(char *s) {
   size_t n = 0;
   for (; *s != '\0'; s++) {

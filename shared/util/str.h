@@ -26,6 +26,19 @@ void str_snippet(const char *text, size_t len, char *out, size_t size);
  * so that no part of a secret is left at the cut. */
 void str_scrub(char *out, size_t size, const char *in, const char *secret);
 
+/* A copy of text (malloc'ed, for free) with each of secrets[0..n) (NULL
+ * ones skipped) scrubbed by str_scrub from the whole text; NULL without
+ * memory. Cut the result, never the text before it. */
+char *str_scrub_all(const char *text, const char *const *secrets, size_t n);
+
+/* str_snippet of text[0..len) into out, with each of secrets[0..n)
+ * scrubbed from the whole text before the cut (an answer that echoes a
+ * secret near the cut leaves no part of it). Without the memory to scrub,
+ * out is empty. */
+void str_snippet_scrubbed(const char *text, size_t len,
+                          const char *const *secrets, size_t n, char *out,
+                          size_t size);
+
 /* Overwrites s, up to its NUL, with zeros that the compiler does not
  * optimise away (explicit_bzero): a secret leaves no copy in memory that
  * is freed or reused. NULL is a no-op. */
