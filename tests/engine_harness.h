@@ -106,8 +106,18 @@ static inline const char *meta_of(const struct engine_notification *n,
   return "";
 }
 
+/* No notification carries a control character (a line break or an escape
+ * from an API's text could forge a line in whatever shows it). */
+static inline void assert_printable(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+    ck_assert_msg(*p >= 0x20 && *p != 0x7f, "control character in \"%s\"", s);
+}
+
 static inline void on_notify(void *ctx, const struct engine_notification *n) {
   struct told *t = ctx;
+  assert_printable(n->message);
+  for (size_t i = 0; i < n->n_meta; i++)
+    assert_printable(n->meta[i].value);
   ck_assert_uint_lt(t->n_notes, NOTES_MAX);
   struct note *x = &t->notes[t->n_notes++];
   x->sev = n->severity;

@@ -8,6 +8,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define COMPLAINT_FIRST 60.0
 #define COMPLAINT_MAX 86400.0
@@ -42,6 +44,31 @@ void say_value(struct say *s, const struct say_about *about,
   s->sink.value(s->sink.ctx, &ev);
 }
 
+/* True when s holds a control character (see str_printable). */
+static bool has_control(const char *s) {
+  for (; *s != '\0'; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      return true;
+  return false;
+}
+
+/* meta[0..n) into out, with a printable copy (in owned, for free) of each
+ * value that holds a control character: meta values quote the APIs' texts
+ * (a responder's name) as the message does. */
+static void printable_meta(const struct engine_meta *meta, size_t n,
+                           struct engine_meta *out, char **owned) {
+  for (size_t i = 0; i < n; i++) {
+    out[i] = meta[i];
+    owned[i] = NULL;
+    if (meta[i].value == NULL || !has_control(meta[i].value))
+      continue;
+    owned[i] = strdup(meta[i].value);
+    out[i].value = owned[i] != NULL ? owned[i] : "";
+    if (owned[i] != NULL)
+      str_printable(owned[i]);
+  }
+}
+
 void say_notify(struct say *s, enum engine_severity sev,
                 const struct say_about *about, const char *message,
                 const struct engine_meta *meta, size_t n_meta) {
@@ -51,16 +78,26 @@ void say_notify(struct say *s, enum engine_severity sev,
   if (str_copy(clean, sizeof(clean), message) != 0)
     str_utf8_trim(clean);
   str_printable(clean);
+  struct engine_meta *m = calloc(n_meta + 1, sizeof(*m));
+  char **owned = calloc(n_meta + 1, sizeof(*owned));
+  if (m != NULL && owned != NULL)
+    printable_meta(meta, n_meta, m, owned);
+  else
+    n_meta = 0; /* the message alone rather than an unclean meta */
   struct engine_notification n = {
       .severity = sev,
       .plugin_instance = about->instance,
       .type = about->type,
       .type_instance = about->type_instance,
       .message = clean,
-      .meta = meta,
+      .meta = n_meta > 0 ? m : NULL,
       .n_meta = n_meta,
   };
   s->sink.notify(s->sink.ctx, &n);
+  for (size_t i = 0; owned != NULL && i < n_meta; i++)
+    free(owned[i]);
+  free(owned);
+  free(m);
 }
 
 void say_tally(struct say *s, enum say_counter c) { s->counts[c]++; }
