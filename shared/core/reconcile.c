@@ -238,6 +238,9 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
   if (!own && !fresh && run->started_at < l->started_at)
     return 0;
   unsigned streak = next_streak(l, own, run);
+  if (own && l->started_at > 0)
+    k->run_gap = run->started_at - l->started_at;
+  k->news = true;
   loc_fill(l, location, run);
   l->streak = streak;
   note_verdict(k, l);

@@ -89,6 +89,12 @@ struct rec_key {
   double checked_at;     /* when xMatters was last asked about this key */
   bool notified_failing; /* a FAILURE notification went out, no OKAY yet */
   bool looked_up;        /* transient: answered in this cycle */
+  /* transient: a verdict run was recorded since the engine last sent the
+   * key's values (the engine clears it) */
+  bool news;
+  /* transient: seconds between the starts of the latest two verdict runs
+   * of one location (the pace of the key's runs); 0: not seen yet */
+  double run_gap;
   /* the key's verdicts, newest first, and whether it flaps (flap.h) */
   struct flap_history flap;
   bool flap_announced; /* a WARNING said it flaps, no OKAY yet */
@@ -199,8 +205,10 @@ int rec_key_get(struct rec_state *st, const char *bucket_key,
 
 /* Records a run of a test in bucket_key. Runs that are not a verdict
  * (unfinished, cancelled) and runs older than the location's latest are
- * ignored, so repeated and out-of-order observations are harmless. Returns 1
- * when the key's view changed, 0 when not, -ENOMEM or -ENAMETOOLONG. */
+ * ignored, so repeated and out-of-order observations are harmless. A run
+ * recorded sets the key's news, and its run_gap when the location had an
+ * older run. Returns 1 when the key's view changed, 0 when not, -ENOMEM or
+ * -ENAMETOOLONG. */
 int rec_observe_run(struct rec_state *st, const char *bucket_key,
                     const struct rs_run *run);
 

@@ -37,7 +37,8 @@
  * Of a response record only event_id is required; the same event_id twice,
  * more seen responses or runs than fit, or an unknown rerun state make the
  * file corrupt.
- * Every field of struct rec_key but the transient looked_up is saved. Times
+ * Every field of struct rec_key but the transient looked_up, news and
+ * run_gap is saved. Times
  * are written with the fewest digits that read back as the same double
  * (a NaN or infinity, which JSON cannot hold, as null).
  *

@@ -96,7 +96,7 @@ static int key_add(void *parent, void *elem, const char *where,
   return 0;
 }
 
-/* Every field but the transient looked_up. */
+/* Every field but the transient looked_up, news and run_gap. */
 static const struct fld_field key_fields[] = {
     FLD_STR("key", struct rec_key, key, 0),
     FLD_STR("bucket_key", struct rec_key, bucket_key, FLD_REQUIRED),

@@ -32,7 +32,8 @@ results.json as "parse". `bench.py --parse` runs only that part.
 
 Environment: BENCH_SIZES (e.g. "100,1000"), BENCH_INTERVAL (10),
 BENCH_IDLE (4), BENCH_BUSY (9), BENCH_OUT (build/bench), BENCH_PARSE
-(build/bench/parse_tests).
+(build/bench/parse_tests), BENCH_PERF (1: perf records collectd during
+the idle cycles; the top costs go to build/bench/perf-idle-T.txt).
 """
 
 import json
@@ -64,6 +65,7 @@ DRAIN = 2
 OUT = os.environ.get("BENCH_OUT", os.path.join(REPO, "build", "bench"))
 PARSE = os.environ.get("BENCH_PARSE", os.path.join(REPO, "build", "bench",
                                                    "parse_tests"))
+PERF = os.environ.get("BENCH_PERF", "") not in ("", "0")
 WARMUP_MAX = 300  # seconds
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -217,6 +219,33 @@ def baseline_memory():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def perf_start(pid, tmp):
+    """With BENCH_PERF: perf record of collectd (every thread), or None."""
+    if not PERF or shutil.which("perf") is None:
+        return None
+    return subprocess.Popen(
+        ["perf", "record", "-q", "-F", "999", "-g", "-p", str(pid), "-o",
+         os.path.join(tmp, "perf.data")], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+
+
+def perf_stop(perf, tmp, T):
+    """Ends the recording and writes the report's top lines (by self
+    time) to OUT/perf-idle-T.txt."""
+    if perf is None:
+        return
+    perf.send_signal(signal.SIGINT)
+    perf.wait(30)
+    out = subprocess.run(
+        ["perf", "report", "-i", os.path.join(tmp, "perf.data"),
+         "--no-children", "--stdio", "-g", "none", "--percent-limit", "1",
+         "--sort", "dso,symbol"], capture_output=True, text=True).stdout
+    path = os.path.join(OUT, "perf-idle-%d.txt" % T)
+    with open(path, "w") as f:
+        f.write(out)
+    log("perf of the idle cycles: %s" % path)
+
+
 # ----- cycles of the plugin, from the fake's request times
 
 def cycles_of(times, gap):
@@ -329,9 +358,11 @@ def run_size(T):
             T, time.time() - t_start, cycle_requests(first)))
         last_warm = warm[-1]["start"]
 
+        perf = perf_start(proc.pid, tmp)
         cpu0 = proc_cpu(proc.pid)
         idle = watch.wait_cycles(IDLE, last_warm, (IDLE + 3) * INTERVAL)
         cpu1 = proc_cpu(proc.pid)
+        perf_stop(perf, tmp, T)
         rs.resume()
         t_busy = time.time()
         log("T=%d: %d idle cycles; runs start" % (T, IDLE))
