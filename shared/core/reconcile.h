@@ -114,6 +114,10 @@ struct rec_cursor {
   char bucket_key[RS_ID_MAX];
   char test_id[RS_ID_MAX];
   double since;
+  /* a digest of the tests list's last_run id that the last read covered
+   * (due_run_digest), 0 when none or a run was left unfinished: a restart
+   * reads no test whose last_run is still that one */
+  uint64_t last_run;
 };
 
 /* Everything the reconciler remembers. Arrays are sorted (keys by key,

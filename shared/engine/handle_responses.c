@@ -8,6 +8,7 @@
  * recorded (state file, log, notification, counter). The decisions are
  * responses.c's; this file does the calls. */
 #include "engine/handle_responses.h"
+#include "engine/detail.h"
 
 #include "core/responses.h"
 
@@ -347,6 +348,8 @@ static void run_again(struct engine *e, const struct rec_key *k,
                       struct resp_event *ev, double now) {
   if (!e->cat.loaded)
     return; /* the trigger URL comes with the test's detail */
+  if (detail_ensure(e, k->bucket_key, k->test_id, now) != 0)
+    return; /* read when the Rerun needs it; tried again next cycle */
   const struct cat_test *t = test_of(e, k);
   const char *url = t && t->detail.trigger_url ? t->detail.trigger_url : "";
   if (url[0] == '\0') {

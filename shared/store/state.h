@@ -11,7 +11,7 @@
  *              "event": "none" | "requested" | "active", "event_ids": [...],
  *              "request_id", "request_confirmed", "requested_at",
  *              "alerted_through", "checked_at", "notified_failing"}],
- *    "cursors": [{"bucket_key", "test_id", "since"}],
+ *    "cursors": [{"bucket_key", "test_id", "since", "last_run"}],
  *    "forward": [{"bucket_key", "test_id", "through", "through_id",
  *                 "delivered": [...], "sending", "sending_at"}]}
  * "forward" (forward mode's delivery memory, forward.h) is written only when

@@ -130,7 +130,7 @@ static const struct fld_field key_fields[] = {
 static const struct fld_record key_record =
     FLD_RECORD(struct rec_key, key_fields, key_check, key_fini);
 
-/* ---- "cursors": [{"bucket_key", "test_id", "since"}] ---- */
+/* ---- "cursors": [{"bucket_key", "test_id", "since", "last_run"}] ---- */
 
 static int cursor_add(void *parent, void *elem, const char *where,
                       struct err *err) {
@@ -140,6 +140,8 @@ static int cursor_add(void *parent, void *elem, const char *where,
     return fld_bad(err, where, "", "the cursor of %s/%s appears twice",
                    c->bucket_key, c->test_id);
   int rc = rec_cursor_set(st, c->bucket_key, c->test_id, c->since);
+  if (rc == 0)
+    rec_cursor_find(st, c->bucket_key, c->test_id)->last_run = c->last_run;
   return rc == 0 ? 0 : rejected(rc, where, err);
 }
 
@@ -147,6 +149,7 @@ static const struct fld_field cursor_fields[] = {
     FLD_STR("bucket_key", struct rec_cursor, bucket_key, FLD_REQUIRED),
     FLD_STR("test_id", struct rec_cursor, test_id, FLD_REQUIRED),
     FLD_NUM("since", struct rec_cursor, since, FLD_REQUIRED),
+    FLD_HEX64("last_run", struct rec_cursor, last_run, FLD_OMIT_ZERO),
 };
 static const struct fld_record cursor_record =
     FLD_RECORD(struct rec_cursor, cursor_fields, NULL, NULL);
