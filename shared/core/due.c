@@ -3,6 +3,7 @@
 #include "core/due.h"
 
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/str.h"
 
 #include <string.h>
@@ -78,9 +79,7 @@ enum due_reason due_check(const struct due_test *t, const struct due_input *in,
 uint64_t due_run_digest(const char *id) {
   if (id == NULL || id[0] == '\0')
     return 0;
-  uint64_t h = 1469598103934665603u;
-  for (; *id != '\0'; id++)
-    h = (h ^ (unsigned char)*id) * 1099511628211u;
+  uint64_t h = hash_str(id);
   return h != 0 ? h : 1;
 }
 

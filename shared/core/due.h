@@ -85,7 +85,7 @@ struct due_opts {
 enum due_reason due_check(const struct due_test *t, const struct due_input *in,
                           const struct due_opts *o, double now);
 
-/* A digest of a last_run id (64-bit FNV-1a), never 0; 0 for "" or NULL.
+/* A digest of a last_run id (hash_str), never 0; 0 for "" or NULL.
  * What the due memory and the state file's cursors keep of the id. */
 uint64_t due_run_digest(const char *id);
 
