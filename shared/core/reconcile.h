@@ -75,7 +75,9 @@ struct rec_key {
   struct rec_run *locs;
   size_t n_locs, cap_locs;
   enum rec_event_state ev;
-  char event_ids[REC_EVENTS_MAX][XM_ID_MAX];
+  /* owned: room for REC_EVENTS_MAX ids, allocated with the key's first
+   * event (most keys never have one); NULL: none yet */
+  char (*event_ids)[XM_ID_MAX];
   size_t n_events;
   /* REC_EV_REQUESTED: the requestId ("" if none came back), whether the
    * trigger was accepted (false: the answer was lost), and when. */
@@ -198,7 +200,8 @@ struct rec_key *rec_key_find(struct rec_state *st, const char *key);
  * when k holds REC_LOC_MAX already or memory runs out. */
 struct rec_run *rec_key_add_loc(struct rec_key *k);
 
-/* Frees what k owns (its locations), leaving it without any. */
+/* Frees what k owns (its locations and event ids), leaving it without
+ * any. */
 void rec_key_fini(struct rec_key *k);
 
 /* The key's entry, added (empty) when absent. *ret is owned by st and stays
