@@ -252,6 +252,9 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
   if (own && l->started_at > 0)
     k->run_gap = run->started_at - l->started_at;
   k->news = true;
+  if (str_copy(k->environment_name, sizeof(k->environment_name),
+               run->environment_name) != 0)
+    k->environment_name[0] = '\0'; /* too long: the detail's or the id */
   loc_fill(l, location, run);
   l->streak = streak;
   note_verdict(k, l);

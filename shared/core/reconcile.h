@@ -38,6 +38,9 @@
 #define REC_LOC_MAX 16          /* locations per key; the oldest is dropped */
 #define REC_EVENTS_MAX 16       /* active events remembered per key */
 #define REC_WINDOW_NAME_MAX 128 /* a maintenance window's name, kept */
+/* an environment's name as a run gave it, kept (a longer one is not: a
+ * key's name from such a name is cut and hashed from its ids anyway) */
+#define REC_ENV_NAME_MAX 128
 
 struct resp_event; /* responses.h */
 
@@ -70,6 +73,10 @@ struct rec_key {
   char bucket_key[RS_ID_MAX];
   char test_id[RS_ID_MAX];
   char environment_id[RS_ID_MAX];
+  /* the environment's name as its latest run gave it ("": none yet), so
+   * that its values keep their names after a restart that reads neither a
+   * run nor the test's detail */
+  char environment_name[REC_ENV_NAME_MAX];
   /* owned: n_locs of cap_locs, at most REC_LOC_MAX (most keys have a few
    * locations; rec_key_add_loc grows it) */
   struct rec_run *locs;
@@ -92,8 +99,9 @@ struct rec_key {
   bool notified_failing; /* a FAILURE notification went out, no OKAY yet */
   bool looked_up;        /* transient: answered in this cycle */
   /* transient: a verdict run was recorded since the engine last sent the
-   * key's values (the engine clears it) */
-  bool news;
+   * key's values (the engine clears it), and whether it sent them since
+   * the key was loaded or made */
+  bool news, values_sent;
   /* transient: seconds between the starts of the latest two verdict runs
    * of one location (the pace of the key's runs); 0: not seen yet */
   double run_gap;

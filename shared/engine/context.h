@@ -50,7 +50,6 @@ struct engine {
   bool sweep_capped;       /* drive_events.c: the last sweep hit its cap */
   struct limiter triggers; /* handle_responses.c: 10 per 10 s per URL */
   bool traffic_started;    /* watch_traffic.c: it has run once */
-  bool values_primed;      /* dispatch.c: every key's values went out once */
 };
 
 #endif

@@ -128,10 +128,8 @@ static bool cluster_gate(struct engine *e, double now) {
   say_value(&e->say, &about, ENGINE_GAUGE, role == CLUSTER_LEADER);
   if (role == CLUSTER_LEADER && was != CLUSTER_LEADER)
     persist_take_over(&e->persist, &e->state, was == CLUSTER_ALONE, now);
-  if (role != CLUSTER_STANDBY && was == CLUSTER_STANDBY) {
-    e->started = false;       /* it checks xMatters first, as at any start */
-    e->values_primed = false; /* and sends every key's values once */
-  }
+  if (role != CLUSTER_STANDBY && was == CLUSTER_STANDBY)
+    e->started = false; /* it checks xMatters first, as at any start */
   return role != CLUSTER_STANDBY;
 }
 

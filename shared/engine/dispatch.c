@@ -131,9 +131,10 @@ static void report_key(struct engine *e, const struct say_about *key,
 
 /* Whether key k's values go out in this cycle: in every cycle with
  * ValuesEveryInterval; else when a verdict run of it was read, and once
- * after the start (or a take-over), so that collectd knows every key. */
+ * after the start (or a take-over, which loads the keys again), so that
+ * collectd knows every key. */
 static bool key_values_due(const struct engine *e, const struct rec_key *k) {
-  return e->cfg->values_every_interval || k->news || !e->values_primed;
+  return e->cfg->values_every_interval || k->news || !k->values_sent;
 }
 
 /* The seconds key k's values stand for (their interval, at least the read
@@ -177,6 +178,7 @@ static void report_due_keys(struct engine *e, const struct cat_bucket *b,
     struct say_about key = {instance, "bool", bn.name[i]};
     report_key(e, &key, key_interval(e, t, k), k, verdict);
     k->news = false;
+    k->values_sent = true;
   }
   key_view_names_fini(&bn);
 }
@@ -208,7 +210,6 @@ void dispatch_key_values(struct engine *e) {
     active += e->state.keys[i]->n_events;
   for (size_t i = 0; i < e->cat.n_buckets; i++)
     report_bucket(e, &e->cat.buckets[i]);
-  e->values_primed = true;
   value(e, "self", "count", "active_events", ENGINE_GAUGE, (double)active);
 }
 

@@ -449,7 +449,8 @@ void handle_responses(struct engine *e, double now) {
     /* Terminating an event changes the key's list: work on a copy. */
     char ids[REC_EVENTS_MAX][XM_ID_MAX];
     size_t n = k->n_events;
-    memcpy(ids, k->event_ids, n * sizeof(ids[0]));
+    if (n > 0) /* a key without events has no array */
+      memcpy(ids, k->event_ids, n * sizeof(ids[0]));
     for (size_t j = 0; j < n; j++)
       if (!event_ops_placeholder(ids[j]))
         handle_event(e, k, ids[j], now);

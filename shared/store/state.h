@@ -4,6 +4,7 @@
  * The file is JSON:
  *   {"format": "collectd-runscope-state", "version": 1,
  *    "keys": [{"key", "bucket_key", "test_id", "environment_id",
+ *              "environment_name" (when known),
  *              "locations": [{"location", "test_run_id", "failed",
  *                             "started_at", "finished_at",
  *                             "assertions_failed", "scripts_failed",
@@ -37,8 +38,8 @@
  * Of a response record only event_id is required; the same event_id twice,
  * more seen responses or runs than fit, or an unknown rerun state make the
  * file corrupt.
- * Every field of struct rec_key but the transient looked_up, news and
- * run_gap is saved. Times
+ * Every field of struct rec_key but the transient looked_up, news,
+ * values_sent and run_gap is saved. Times
  * are written with the fewest digits that read back as the same double
  * (a NaN or infinity, which JSON cannot hold, as null).
  *
@@ -104,9 +105,10 @@ int state_save(const char *path, const struct rec_state *st, struct err *err);
  * -ENOMEM. */
 int state_to_json(const struct rec_state *st, struct buf *out);
 
-/* A digest of the JSON text of *st (FNV-1a, without writing the text
- * anywhere): equal states give equal digests, so a save can be skipped
- * when the digest is that of the last save. Returns 0, or an error of
+/* A digest of *st, walked as state_to_json walks it but with numbers and
+ * strings as their bytes (no text is made: formatting it was most of an
+ * idle cycle's time): equal states give equal digests, so a save can be
+ * skipped when the digest is that of the last save. Returns 0, or an error of
  * state_to_json. */
 int state_digest(const struct rec_state *st, uint64_t *ret);
 

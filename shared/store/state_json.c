@@ -96,12 +96,14 @@ static int key_add(void *parent, void *elem, const char *where,
   return 0;
 }
 
-/* Every field but the transient looked_up, news and run_gap. */
+/* Every field but the transient looked_up, news, values_sent and run_gap. */
 static const struct fld_field key_fields[] = {
     FLD_STR("key", struct rec_key, key, 0),
     FLD_STR("bucket_key", struct rec_key, bucket_key, FLD_REQUIRED),
     FLD_STR("test_id", struct rec_key, test_id, FLD_REQUIRED),
     FLD_STR("environment_id", struct rec_key, environment_id, FLD_REQUIRED),
+    FLD_STR("environment_name", struct rec_key, environment_name,
+            FLD_OMIT_ZERO),
     FLD_LIST("locations", struct rec_key, locs, n_locs, REC_LOC_MAX,
              &run_record, loc_add, NULL),
     FLD_ENUM("event", struct rec_key, ev, ev_names, 0),
