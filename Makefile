@@ -258,8 +258,9 @@ crashtest: deps
 # make check.
 bench:
 	@packaging/install-deps.sh bench
-	$(MAKE) all $(B)/bench/parse_tests
-	BENCH_PARSE=$(B)/bench/parse_tests python3 tests/bench/bench.py
+	$(MAKE) all $(B)/bench/parse_tests $(B)/bench/footprint
+	BENCH_PARSE=$(B)/bench/parse_tests BENCH_FOOTPRINT=$(B)/bench/footprint \
+		python3 tests/bench/bench.py
 
 # The tests list's two parsers timed on one generated page (make bench
 # prints the figure; tests/test_jscan.c checks that they agree).
@@ -267,6 +268,12 @@ $(B)/bench/parse_tests: tests/bench/parse_tests.c tests/tests_page.h \
 		$(B)/libcore.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Ishared -Itests -o $@ $< $(B)/libcore.a $(PKG_LIBS)
+
+# The plugin's own heap per test: the engine over the transport seam on
+# generated tests (make bench prints the figure).
+$(B)/bench/footprint: tests/bench/footprint.c $(B)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ishared -o $@ $< $(B)/libcore.a $(PKG_LIBS) -lm
 
 .PHONY: sanitize fuzz crashtest bench
 

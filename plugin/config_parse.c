@@ -380,6 +380,8 @@ static const struct key_spec plugin_keys[] = {
     {"Cluster", K_BLOCK, 0, parse_cluster},
     {"MaintenanceDir", K_STRING, F(struct cfg, maintenance_dir), NULL},
     {"Maintenance", K_BLOCK, 0, parse_maintenance},
+    {"ValuesEveryInterval", K_BOOL, F(struct cfg, values_every_interval), NULL},
+    {"DetailedValues", K_BOOL, F(struct cfg, detailed_values), NULL},
     CFG_ALERT_OPTIONS(ROW, struct cfg)};
 
 int cfgp_parse(const oconfig_item_t *ci, struct cfg *c, struct err *err) {

@@ -37,6 +37,8 @@ static void dispatch_value(void *ctx, const struct engine_value *v) {
   sstrncpy(vl.plugin_instance, v->plugin_instance, sizeof(vl.plugin_instance));
   sstrncpy(vl.type, v->type, sizeof(vl.type));
   sstrncpy(vl.type_instance, v->type_instance, sizeof(vl.type_instance));
+  if (v->interval > 0)
+    vl.interval = DOUBLE_TO_CDTIME_T(v->interval);
   plugin_dispatch_values(&vl);
 }
 

@@ -339,7 +339,25 @@ static const struct {
     {"XMatters", "AllowPlainHTTP", false, NULL, true, true},
     {"XMatters", "AllowPlainHTTP", true, "true", false, true},
     {"XMatters", "AllowPlainHTTP", true, "false", false, false},
+    {NULL, "ValuesEveryInterval", false, NULL, true, true},
+    {NULL, "ValuesEveryInterval", true, "false", false, false},
+    {NULL, "ValuesEveryInterval", true, "yes", false, true},
+    {NULL, "DetailedValues", false, NULL, true, true},
+    {NULL, "DetailedValues", true, "False", false, false},
+    {NULL, "DetailedValues", true, "true", false, true},
 };
+
+/* The field of bool_cases[i] in the order of test_booleans' fields. */
+static int bool_target(int i) {
+  static const char *const top[] = {"DryRun", "", "", "ValuesEveryInterval",
+                                    "DetailedValues"};
+  if (bool_cases[i].block != NULL)
+    return strcmp(bool_cases[i].block, "Runscope") == 0 ? 1 : 2;
+  for (int k = 0; k < 5; k++)
+    if (strcmp(top[k], bool_cases[i].key) == 0)
+      return k;
+  return -1;
+}
 
 START_TEST(test_booleans) {
   /* The key twice: first the opposite, so that the value must change it. */
@@ -355,11 +373,11 @@ START_TEST(test_booleans) {
   struct err err = {{0}};
   ck_assert_int_eq(parse(root, &c, &err), 0);
   bool *fields[] = {&c.dry_run, &c.runscope.allow_plain_http,
-                    &c.xmatters.allow_plain_http};
-  int target = bool_cases[_i].block == NULL                    ? 0
-               : strcmp(bool_cases[_i].block, "Runscope") == 0 ? 1
-                                                               : 2;
-  for (int i = 0; i < 3; i++)
+                    &c.xmatters.allow_plain_http, &c.values_every_interval,
+                    &c.detailed_values};
+  int target = bool_target(_i);
+  ck_assert_int_ge(target, 0);
+  for (int i = 0; i < 5; i++)
     ck_assert_msg(*fields[i] == (i == target && bool_cases[_i].expect),
                   "field %d is %d", i, *fields[i]);
   cfg_fini(&c);
@@ -574,6 +592,12 @@ static oconfig_item_t *t_bool_maybe(void) {
   return PLUGIN(S("DryRun", "maybe"));
 }
 static oconfig_item_t *t_bool_number(void) { return PLUGIN(NUM("DryRun", 1)); }
+static oconfig_item_t *t_detailed_values_some(void) {
+  return PLUGIN(S("DetailedValues", "some"));
+}
+static oconfig_item_t *t_every_interval_number(void) {
+  return PLUGIN(NUM("ValuesEveryInterval", 1));
+}
 static oconfig_item_t *t_bool_runscope(void) {
   return PLUGIN(RUNSCOPE(S("AllowPlainHTTP", "sometimes")));
 }
@@ -709,6 +733,12 @@ static const struct {
      t_bool_maybe,
      {"DryRun: expects true or false", NULL, NULL}},
     {"DryRun 1", t_bool_number, {"DryRun: expects true or false", NULL, NULL}},
+    {"DetailedValues \"some\"",
+     t_detailed_values_some,
+     {"DetailedValues: expects true or false", NULL, NULL}},
+    {"ValuesEveryInterval 1",
+     t_every_interval_number,
+     {"ValuesEveryInterval: expects true or false", NULL, NULL}},
     {"AllowPlainHTTP \"sometimes\"",
      t_bool_runscope,
      {"<Runscope> AllowPlainHTTP: expects true or false", NULL, NULL}},

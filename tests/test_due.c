@@ -31,23 +31,34 @@ static const struct {
   double at, cursor;
   bool held;
   enum due_reason want;
+  const char *cursor_run; /* the cursor's last_run, NULL: none */
 } first_cases[] = {
     /* now is 10000 in every case */
-    {"never ran", true, true, "", 0, 0, false, DUE_NO},
-    {"never ran, with a cursor", true, true, "", 0, 5000, false, DUE_NO},
-    {"no last_run from the API", true, false, "", 0, 0, false, DUE_NEW},
-    {"not listed (its list failed)", false, false, "", 0, 0, false, DUE_NEW},
-    {"ran after the cursor", true, true, "r1", 9000, 8000, false, DUE_NEW},
-    {"ran just before the cursor", true, true, "r1", 7990, 8000, false,
-     DUE_NEW},
-    {"ran long before the cursor", true, true, "r1", 7000, 8000, false, DUE_NO},
+    {"never ran", true, true, "", 0, 0, false, DUE_NO, NULL},
+    {"never ran, with a cursor", true, true, "", 0, 5000, false, DUE_NO, NULL},
+    {"no last_run from the API", true, false, "", 0, 0, false, DUE_NEW, NULL},
+    {"not listed (its list failed)", false, false, "", 0, 0, false, DUE_NEW,
+     NULL},
+    {"ran after the cursor", true, true, "r1", 9000, 8000, false, DUE_NEW,
+     NULL},
+    {"ran just before the cursor", true, true, "r1", 7990, 8000, false, DUE_NEW,
+     NULL},
+    {"ran long before the cursor", true, true, "r1", 7000, 8000, false, DUE_NO,
+     NULL},
     {"no cursor, ran within MaxCatchUp", true, true, "r1", 9000, 0, false,
-     DUE_NEW},
+     DUE_NEW, NULL},
     {"no cursor, ran before MaxCatchUp", true, true, "r1", 5000, 0, false,
-     DUE_NO},
-    {"a last_run without a time", true, true, "r1", 0, 8000, false, DUE_NEW},
+     DUE_NO, NULL},
+    {"a last_run without a time", true, true, "r1", 0, 8000, false, DUE_NEW,
+     NULL},
     {"held back by forward mode", true, true, "r1", 7000, 8000, true,
-     DUE_PENDING},
+     DUE_PENDING, NULL},
+    {"a restart: the run the cursor's read covered", true, true, "r1", 8000,
+     8000, false, DUE_NO, "r1"},
+    {"a restart: another run since the cursor's read", true, true, "r2", 8000,
+     8000, false, DUE_NEW, "r1"},
+    {"a restart: held back by forward mode", true, true, "r1", 8000, 8000, true,
+     DUE_PENDING, "r1"},
 };
 
 START_TEST(first_sighting) {
@@ -58,6 +69,8 @@ START_TEST(first_sighting) {
                          .last_run_id = first_cases[_i].id,
                          .last_run_at = first_cases[_i].at,
                          .cursor = first_cases[_i].cursor,
+                         .cursor_run =
+                             due_run_digest(first_cases[_i].cursor_run),
                          .held = first_cases[_i].held};
   ck_assert_msg(due_check(&t, &in, &OPTS, 10000) == first_cases[_i].want,
                 "%s: got %s", first_cases[_i].name,
@@ -112,11 +125,11 @@ START_TEST(last_run_change) {
   ck_assert_int_eq(due_check(&t, &moved, &OPTS, 1020), DUE_CHANGED);
   due_read(&t, &other, false, 1020);
   ck_assert_int_eq(due_check(&t, &other, &OPTS, 1030), DUE_NO);
-  ck_assert_str_eq(t.run_id, "r2");
+  ck_assert(t.run == due_run_digest("r2"));
   /* a cycle whose list failed keeps what the last read saw */
   struct due_input unlisted = {.listed = false};
   due_read(&t, &unlisted, false, 1040);
-  ck_assert_str_eq(t.run_id, "r2");
+  ck_assert(t.run == due_run_digest("r2"));
   ck_assert_int_eq(due_check(&t, &other, &OPTS, 1050), DUE_NO);
 }
 END_TEST

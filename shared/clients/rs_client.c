@@ -6,6 +6,7 @@
 #include "clients/rs_internal.h"
 
 #include "util/array.h"
+#include "util/hash.h"
 #include "util/jscan.h"
 #include "util/str.h"
 
@@ -380,25 +381,58 @@ int rs_many_run(struct rs_client *c, const struct rs_many_ops *ops, void *kind,
 
 /* ---- lists read a page at a time ---- */
 
+/* The ids seen so far while merging pages: open addressing over the
+ * indices (+ 1) of the list's items, so that a list of n items merges in
+ * O(n) rather than O(n^2) string comparisons. */
+struct id_set {
+  size_t *slot;
+  size_t mask;
+};
+
+static int id_set_init(struct id_set *s, size_t n) {
+  size_t cap = 16;
+  while (cap < 2 * n)
+    cap *= 2;
+  s->slot = calloc(cap, sizeof(*s->slot));
+  s->mask = cap - 1;
+  return s->slot ? 0 : -ENOMEM;
+}
+
+/* True when id is the id of one of the items in set s (of all); else adds
+ * item index i (which holds id once copied) and returns false. */
+static bool id_set_seen(struct id_set *s, const char *all, size_t size,
+                        size_t id_off, const char *id, size_t i) {
+  size_t h = (size_t)hash_str(id) & s->mask;
+  for (; s->slot[h] != 0; h = (h + 1) & s->mask)
+    if (strcmp(all + (s->slot[h] - 1) * size + id_off, id) == 0)
+      return true;
+  s->slot[h] = i + 1;
+  return false;
+}
+
 long rs_merge_by_id(void *arrp, size_t *n, size_t *cap, const void *page,
                     size_t page_n, size_t size, size_t id_off) {
+  char *all;
+  struct id_set set;
+  /* room for every item first: the set holds indices, the array moves */
+  for (size_t k = *n; k < *n + page_n; k++)
+    if (array_reserve(arrp, cap, k, size, 16) != 0)
+      return -ENOMEM;
+  if (id_set_init(&set, *n + page_n) != 0)
+    return -ENOMEM;
+  memcpy(&all, arrp, sizeof(all));
+  for (size_t j = 0; j < *n; j++)
+    (void)id_set_seen(&set, all, size, id_off, all + j * size + id_off, j);
   long added = 0;
   for (size_t i = 0; i < page_n; i++) {
     const char *item = (const char *)page + i * size;
-    char *all;
-    memcpy(&all, arrp, sizeof(all));
-    bool seen = false;
-    for (size_t j = 0; j < *n && !seen; j++)
-      seen = strcmp(all + j * size + id_off, item + id_off) == 0;
-    if (seen)
+    if (id_set_seen(&set, all, size, id_off, item + id_off, *n))
       continue;
-    if (array_reserve(arrp, cap, *n, size, 16) != 0)
-      return -ENOMEM;
-    memcpy(&all, arrp, sizeof(all));
     memcpy(all + *n * size, item, size);
     (*n)++;
     added++;
   }
+  free(set.slot);
   return added;
 }
 

@@ -189,6 +189,12 @@ struct cfg {
   int max_json_depth;
   int max_concurrent_requests;    /* Runscope reads at a time */
   double max_requests_per_second; /* per API; 0: no cap */
+  /* ValuesEveryInterval: every key's values every cycle (dense series)
+   * instead of once per verdict run; default false */
+  bool values_every_interval;
+  /* DetailedValues: the four counts of a key's run beside bool and
+   * duration; default false */
+  bool detailed_values;
   struct cfg_runscope runscope;
   struct cfg_xmatters xmatters;
   struct cfg_bucket *buckets;

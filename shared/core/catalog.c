@@ -232,6 +232,25 @@ void cat_set_detail(struct cat_test *t, struct rs_test_detail *d, double now) {
   t->detail_at = now;
 }
 
+bool cat_detail_needed(const struct cat_test *t, bool always) {
+  /* the listing stays from the last list that held the test */
+  return always || !t->list.last_run_known;
+}
+
+int cat_note_env(struct cat_test *t, const char *id, const char *name) {
+  if (id[0] == '\0' || name[0] == '\0' || cat_env_name(t, id) != NULL)
+    return 0;
+  struct rs_environment *v = realloc(
+      t->detail.environments, (t->detail.n_environments + 1) * sizeof(*v));
+  if (v == NULL)
+    return -ENOMEM;
+  t->detail.environments = v;
+  struct rs_environment *env = &v[t->detail.n_environments++];
+  str_copy(env->id, sizeof(env->id), id);
+  str_copy(env->name, sizeof(env->name), name);
+  return 0;
+}
+
 bool cat_detail_due(const struct cat_test *t, double now, double max_age) {
   return t->detail_at <= 0 || now - t->detail_at >= max_age ||
          t->unreadable.detail;

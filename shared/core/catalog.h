@@ -96,6 +96,18 @@ void cat_set_detail(struct cat_test *t, struct rs_test_detail *d, double now);
  * max_age, or its last read failed. */
 bool cat_detail_due(const struct cat_test *t, double now, double max_age);
 
+/* True when watching t needs its detail: the tests list gives no last_run
+ * for it (its schedules then say when a run is due), or always is set
+ * (forward mode, whose payload carries the trigger URL). Otherwise the
+ * list says when to read its results, and its runs name its environments
+ * (cat_note_env): a cold start reads no detail. */
+bool cat_detail_needed(const struct cat_test *t, bool always);
+
+/* Adds environment id (named name) to t's environments when they do not
+ * hold it: a run names its environment, for a test whose detail was not
+ * read. Returns 0 (also when id or name is "", or known), or -ENOMEM. */
+int cat_note_env(struct cat_test *t, const char *id, const char *name);
+
 /* The bucket with the given key, or NULL. */
 const struct cat_bucket *cat_bucket_find(const struct catalog *cat,
                                          const char *key);

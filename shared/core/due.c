@@ -3,6 +3,7 @@
 #include "core/due.h"
 
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/str.h"
 
 #include <string.h>
@@ -17,6 +18,8 @@ static enum due_reason first_sighting(const struct due_input *in,
   const char *id = in->last_run_id ? in->last_run_id : "";
   if (id[0] == '\0' && in->last_run_at <= 0)
     return DUE_NO; /* never ran: a run to come changes last_run */
+  if (in->cursor_run != 0 && due_run_digest(id) == in->cursor_run)
+    return DUE_NO; /* the run the cursor's read covered: a restart */
   if (in->last_run_at <= 0)
     return DUE_NEW; /* a run without a time: cannot compare */
   double since = in->cursor > 0 ? in->cursor : now - o->max_catch_up;
@@ -63,7 +66,7 @@ enum due_reason due_check(const struct due_test *t, const struct due_input *in,
     return DUE_PENDING;
   if (in->listed && in->last_run_known) {
     const char *id = in->last_run_id ? in->last_run_id : "";
-    if (strcmp(id, t->run_id) != 0 || in->last_run_at != t->run_at)
+    if (due_run_digest(id) != t->run || in->last_run_at != t->run_at)
       return DUE_CHANGED;
   } else if (schedule_due(t, in, o, now)) {
     return DUE_SCHEDULE;
@@ -73,12 +76,18 @@ enum due_reason due_check(const struct due_test *t, const struct due_input *in,
   return DUE_NO;
 }
 
+uint64_t due_run_digest(const char *id) {
+  if (id == NULL || id[0] == '\0')
+    return 0;
+  uint64_t h = hash_str(id);
+  return h != 0 ? h : 1;
+}
+
 /* Remembers the list's last_run (kept when this cycle's list had none). */
 static void note_run(struct due_test *t, const struct due_input *in) {
   if (!in->listed || !in->last_run_known)
     return;
-  str_copy(t->run_id, sizeof(t->run_id),
-           in->last_run_id ? in->last_run_id : "");
+  t->run = due_run_digest(in->last_run_id);
   t->run_at = in->last_run_at;
 }
 

@@ -7,8 +7,9 @@
  * is read when
  *   - it is seen for the first time (the first cycle, or a test that
  *     appears), unless the list shows that nothing can be new: it never
- *     ran, its last run is older than the state file's cursor, or, without
- *     a cursor, older than MaxCatchUp;
+ *     ran, its last run is the one the state file's cursor says was read
+ *     (a restart), older than that cursor, or, without a cursor, older
+ *     than MaxCatchUp;
  *   - its last_run changed since its results were last read;
  *   - the last read left an unfinished run (the cursor holds below it), or
  *     the engine holds runs of it back (forward mode);
@@ -27,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Seconds before the state file's cursor within which a last_run still
  * counts as possibly unread on a first sighting: the list's created time
@@ -46,9 +48,9 @@ enum due_reason {
 /* What the engine remembers of one test between cycles (memory only). A
  * zeroed struct is a test never seen. */
 struct due_test {
-  bool known;             /* seen (read or skipped) before */
-  bool pending;           /* the last read left an unfinished run */
-  char run_id[RS_ID_MAX]; /* the list's last_run when last read */
+  bool known;   /* seen (read or skipped) before */
+  bool pending; /* the last read left an unfinished run */
+  uint64_t run; /* the list's last_run when last read (due_run_digest) */
   double run_at;
   double read_at; /* when the results were last read (or found current) */
 };
@@ -68,7 +70,9 @@ struct due_input {
   const struct due_schedule *schedules;
   size_t n_schedules;
   double cursor; /* the results cursor of the state file; 0: none */
-  bool held;     /* the engine holds runs of the test back */
+  /* the cursor's digest of the last_run its read covered; 0: none */
+  uint64_t cursor_run;
+  bool held; /* the engine holds runs of the test back */
 };
 
 struct due_opts {
@@ -80,6 +84,10 @@ struct due_opts {
 /* Whether and why the test's results must be read at now. */
 enum due_reason due_check(const struct due_test *t, const struct due_input *in,
                           const struct due_opts *o, double now);
+
+/* A digest of a last_run id (hash_str), never 0; 0 for "" or NULL.
+ * What the due memory and the state file's cursors keep of the id. */
+uint64_t due_run_digest(const char *id);
 
 /* The test's results were read at now: remembers the list's last_run (the
  * read covered it) and whether an unfinished run is pending. */

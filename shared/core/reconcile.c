@@ -89,6 +89,17 @@ void rec_key_fini(struct rec_key *k) {
   free(k->locs);
   k->locs = NULL;
   k->n_locs = k->cap_locs = 0;
+  free(k->event_ids);
+  k->event_ids = NULL;
+  k->n_events = 0;
+}
+
+/* Room for k's event ids: false when memory runs out (an id is then not
+ * remembered, as one over REC_EVENTS_MAX). */
+static bool events_room(struct rec_key *k) {
+  if (k->event_ids == NULL)
+    k->event_ids = calloc(REC_EVENTS_MAX, sizeof(*k->event_ids));
+  return k->event_ids != NULL;
 }
 
 static int key_fill(struct rec_key *k, const char *key, const char *bucket_key,
@@ -238,6 +249,12 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
   if (!own && !fresh && run->started_at < l->started_at)
     return 0;
   unsigned streak = next_streak(l, own, run);
+  if (own && l->started_at > 0)
+    k->run_gap = run->started_at - l->started_at;
+  k->news = true;
+  if (str_copy(k->environment_name, sizeof(k->environment_name),
+               run->environment_name) != 0)
+    k->environment_name[0] = '\0'; /* too long: the detail's or the id */
   loc_fill(l, location, run);
   l->streak = streak;
   note_verdict(k, l);
@@ -503,7 +520,8 @@ void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
   k->looked_up = true;
   k->checked_at = now;
   k->n_events = 0;
-  for (size_t i = 0; i < n && k->n_events < REC_EVENTS_MAX; i++)
+  for (size_t i = 0; i < n && k->n_events < REC_EVENTS_MAX && events_room(k);
+       i++)
     if (str_copy(k->event_ids[k->n_events], XM_ID_MAX, event_ids[i]) == 0)
       k->n_events++;
   if (k->n_events > 0) {
@@ -535,7 +553,7 @@ int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,
   for (size_t i = 0; i < k->n_events; i++)
     if (strcmp(k->event_ids[i], event_id) == 0)
       return 0;
-  if (k->n_events == REC_EVENTS_MAX ||
+  if (k->n_events == REC_EVENTS_MAX || !events_room(k) ||
       str_copy(k->event_ids[k->n_events], XM_ID_MAX, event_id) != 0)
     return 0;
   k->n_events++;

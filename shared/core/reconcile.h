@@ -38,6 +38,9 @@
 #define REC_LOC_MAX 16          /* locations per key; the oldest is dropped */
 #define REC_EVENTS_MAX 16       /* active events remembered per key */
 #define REC_WINDOW_NAME_MAX 128 /* a maintenance window's name, kept */
+/* an environment's name as a run gave it, kept (a longer one is not: a
+ * key's name from such a name is cut and hashed from its ids anyway) */
+#define REC_ENV_NAME_MAX 128
 
 struct resp_event; /* responses.h */
 
@@ -70,12 +73,18 @@ struct rec_key {
   char bucket_key[RS_ID_MAX];
   char test_id[RS_ID_MAX];
   char environment_id[RS_ID_MAX];
+  /* the environment's name as its latest run gave it ("": none yet), so
+   * that its values keep their names after a restart that reads neither a
+   * run nor the test's detail */
+  char environment_name[REC_ENV_NAME_MAX];
   /* owned: n_locs of cap_locs, at most REC_LOC_MAX (most keys have a few
    * locations; rec_key_add_loc grows it) */
   struct rec_run *locs;
   size_t n_locs, cap_locs;
   enum rec_event_state ev;
-  char event_ids[REC_EVENTS_MAX][XM_ID_MAX];
+  /* owned: room for REC_EVENTS_MAX ids, allocated with the key's first
+   * event (most keys never have one); NULL: none yet */
+  char (*event_ids)[XM_ID_MAX];
   size_t n_events;
   /* REC_EV_REQUESTED: the requestId ("" if none came back), whether the
    * trigger was accepted (false: the answer was lost), and when. */
@@ -89,6 +98,13 @@ struct rec_key {
   double checked_at;     /* when xMatters was last asked about this key */
   bool notified_failing; /* a FAILURE notification went out, no OKAY yet */
   bool looked_up;        /* transient: answered in this cycle */
+  /* transient: a verdict run was recorded since the engine last sent the
+   * key's values (the engine clears it), and whether it sent them since
+   * the key was loaded or made */
+  bool news, values_sent;
+  /* transient: seconds between the starts of the latest two verdict runs
+   * of one location (the pace of the key's runs); 0: not seen yet */
+  double run_gap;
   /* the key's verdicts, newest first, and whether it flaps (flap.h) */
   struct flap_history flap;
   bool flap_announced; /* a WARNING said it flaps, no OKAY yet */
@@ -111,6 +127,10 @@ struct rec_cursor {
   char bucket_key[RS_ID_MAX];
   char test_id[RS_ID_MAX];
   double since;
+  /* a digest of the tests list's last_run id that the last read covered
+   * (due_run_digest), 0 when none or a run was left unfinished: a restart
+   * reads no test whose last_run is still that one */
+  uint64_t last_run;
 };
 
 /* When Runscope, xMatters and etcd (in a cluster) last answered. */
@@ -199,7 +219,8 @@ struct rec_key *rec_key_find(struct rec_state *st, const char *key);
  * when k holds REC_LOC_MAX already or memory runs out. */
 struct rec_run *rec_key_add_loc(struct rec_key *k);
 
-/* Frees what k owns (its locations), leaving it without any. */
+/* Frees what k owns (its locations and event ids), leaving it without
+ * any. */
 void rec_key_fini(struct rec_key *k);
 
 /* The key's entry, added (empty) when absent. *ret is owned by st and stays
@@ -210,8 +231,10 @@ int rec_key_get(struct rec_state *st, const char *bucket_key,
 
 /* Records a run of a test in bucket_key. Runs that are not a verdict
  * (unfinished, cancelled) and runs older than the location's latest are
- * ignored, so repeated and out-of-order observations are harmless. Returns 1
- * when the key's view changed, 0 when not, -ENOMEM or -ENAMETOOLONG. */
+ * ignored, so repeated and out-of-order observations are harmless. A run
+ * recorded sets the key's news, and its run_gap when the location had an
+ * older run. Returns 1 when the key's view changed, 0 when not, -ENOMEM or
+ * -ENAMETOOLONG. */
 int rec_observe_run(struct rec_state *st, const char *bucket_key,
                     const struct rs_run *run);
 

@@ -209,6 +209,8 @@ static void log_change(struct engine *e, const struct rec_key *k,
 static void mark_key(struct engine *e, struct rec_key *k,
                      const struct cfg_window *const *all, size_t n,
                      double now) {
+  if (n == 0 && k->maintenance[0] == '\0')
+    return; /* no window, and in none: the names are not needed */
   struct key_view v;
   key_view_init(e, k, &v);
   struct maint_target t = {

@@ -9,6 +9,7 @@
 #include "engine/key_view.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* ---- notifications ---- */
 
@@ -96,51 +97,110 @@ static void value(struct engine *e, const char *instance, const char *type,
 }
 
 /* A count of the key's verdict run, type instance "<name>-<what>". */
-static void key_count(struct engine *e, const char *instance, const char *name,
-                      const char *what, long n) {
+static void key_count(struct engine *e, const struct say_about *key,
+                      double interval, const char *what, long n) {
   char ti[REPORT_NAME_MAX];
-  snprintf(ti, sizeof(ti), "%s-%s", name, what);
-  value(e, instance, "count", ti, ENGINE_GAUGE, (double)n);
+  snprintf(ti, sizeof(ti), "%s-%s", key->type_instance, what);
+  struct say_about about = {key->instance, "count", ti};
+  say_value_every(&e->say, &about, ENGINE_GAUGE, (double)n, interval);
 }
 
-/* The values of one key with a verdict. */
-static void report_key(struct engine *e, const char *instance, const char *name,
-                       const struct rec_key *k, enum rec_verdict verdict) {
-  value(e, instance, "bool", name, ENGINE_GAUGE, verdict == REC_PASSING);
+/* The values of one key with a verdict: bool and duration, and with
+ * DetailedValues the counts of its verdict run. */
+static void report_key(struct engine *e, const struct say_about *key,
+                       double interval, const struct rec_key *k,
+                       enum rec_verdict verdict) {
+  struct say_about about = *key;
+  about.type = "bool";
+  say_value_every(&e->say, &about, ENGINE_GAUGE, verdict == REC_PASSING,
+                  interval);
   const struct rec_run *r = key_view_run(e, k);
   if (r == NULL)
     return;
+  about.type = "duration";
   if (r->finished_at > 0 && r->finished_at >= r->started_at)
-    value(e, instance, "duration", name, ENGINE_GAUGE,
-          r->finished_at - r->started_at);
-  key_count(e, instance, name, "assertions_failed", r->assertions_failed);
-  key_count(e, instance, name, "scripts_failed", r->scripts_failed);
-  key_count(e, instance, name, "variables_failed", r->variables_failed);
-  key_count(e, instance, name, "requests_executed", r->requests_executed);
+    say_value_every(&e->say, &about, ENGINE_GAUGE,
+                    r->finished_at - r->started_at, interval);
+  if (!e->cfg->detailed_values)
+    return;
+  key_count(e, key, interval, "assertions_failed", r->assertions_failed);
+  key_count(e, key, interval, "scripts_failed", r->scripts_failed);
+  key_count(e, key, interval, "variables_failed", r->variables_failed);
+  key_count(e, key, interval, "requests_executed", r->requests_executed);
 }
 
-/* The values of the watched keys of a bucket with a verdict, and the
- * number of them that fail. */
-static void report_bucket(struct engine *e, const struct cat_bucket *b) {
-  char instance[REPORT_NAME_MAX];
-  report_bucket_instance(b->info.key, instance);
+/* Whether key k's values go out in this cycle: in every cycle with
+ * ValuesEveryInterval; else when a verdict run of it was read, and once
+ * after the start (or a take-over, which loads the keys again), so that
+ * collectd knows every key. */
+static bool key_values_due(const struct engine *e, const struct rec_key *k) {
+  return e->cfg->values_every_interval || k->news || !k->values_sent;
+}
+
+/* The seconds key k's values stand for (their interval, at least the read
+ * interval): the schedule of its environment when t's detail is known,
+ * else the time between its latest two runs in one location, else
+ * MaxResultAge, the longest its results go unread. 0 (the read interval)
+ * with ValuesEveryInterval. */
+static double key_interval(const struct engine *e, const struct cat_test *t,
+                           const struct rec_key *k) {
+  if (e->cfg->values_every_interval)
+    return 0;
+  double v = 0;
+  for (size_t i = 0; t->detail_at > 0 && i < t->detail.n_schedules; i++) {
+    const struct rs_schedule *s = &t->detail.schedules[i];
+    if (s->interval > 0 && (v <= 0 || s->interval < v) &&
+        strcmp(s->environment_id, k->environment_id) == 0)
+      v = s->interval;
+  }
+  if (v <= 0)
+    v = k->run_gap > 0 ? k->run_gap : e->cfg->max_result_age;
+  return v > e->cfg->interval ? v : e->cfg->interval;
+}
+
+/* The values of bucket b's keys that are due (key_values_due); names
+ * computes their names only when one is. */
+static void report_due_keys(struct engine *e, const struct cat_bucket *b,
+                            const char *instance) {
   struct key_view_names bn;
   if (key_view_names_init(e, b->info.key, &bn) != 0) {
     say_log(&e->say, ENGINE_LOG_ERR,
             "Out of memory naming the values of bucket %s.", b->info.key);
     return;
   }
-  size_t failing = 0;
   for (size_t i = 0; i < bn.n; i++) {
-    const struct rec_key *k = e->state.keys[bn.idx[i]];
+    struct rec_key *k = e->state.keys[bn.idx[i]];
     enum rec_verdict verdict = rec_verdict(k, &e->opts);
-    if (verdict == REC_UNKNOWN || cat_test_find(b, k->test_id) == NULL ||
-        bn.name[i][0] == '\0')
+    const struct cat_test *t = cat_test_find(b, k->test_id);
+    if (verdict == REC_UNKNOWN || t == NULL || bn.name[i][0] == '\0' ||
+        !key_values_due(e, k))
       continue;
-    failing += verdict == REC_FAILING;
-    report_key(e, instance, bn.name[i], k, verdict);
+    struct say_about key = {instance, "bool", bn.name[i]};
+    report_key(e, &key, key_interval(e, t, k), k, verdict);
+    k->news = false;
+    k->values_sent = true;
   }
   key_view_names_fini(&bn);
+}
+
+/* The values of the watched keys of a bucket with a verdict that are due,
+ * and (every cycle) the number of them that fail. */
+static void report_bucket(struct engine *e, const struct cat_bucket *b) {
+  char instance[REPORT_NAME_MAX];
+  report_bucket_instance(b->info.key, instance);
+  size_t failing = 0, due = 0;
+  for (size_t i = 0; i < e->state.n_keys; i++) {
+    const struct rec_key *k = e->state.keys[i];
+    if (strcmp(k->bucket_key, b->info.key) != 0)
+      continue;
+    enum rec_verdict verdict = rec_verdict(k, &e->opts);
+    if (verdict == REC_UNKNOWN || cat_test_find(b, k->test_id) == NULL)
+      continue;
+    failing += verdict == REC_FAILING;
+    due += key_values_due(e, k);
+  }
+  if (due > 0)
+    report_due_keys(e, b, instance);
   value(e, instance, "count", "failing_keys", ENGINE_GAUGE, (double)failing);
 }
 

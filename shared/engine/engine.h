@@ -36,6 +36,9 @@ struct engine_value {
   enum engine_value_kind kind;
   double gauge;
   int64_t derive;
+  /* seconds until the next value of the series is expected (collectd's
+   * value list interval); 0: the plugin's read interval */
+  double interval;
 };
 
 struct engine_meta {

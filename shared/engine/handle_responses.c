@@ -8,6 +8,7 @@
  * recorded (state file, log, notification, counter). The decisions are
  * responses.c's; this file does the calls. */
 #include "engine/handle_responses.h"
+#include "engine/detail.h"
 
 #include "core/responses.h"
 
@@ -368,6 +369,8 @@ static void run_again(struct engine *e, const struct rec_key *k,
                       struct resp_event *ev, double now) {
   if (!e->cat.loaded)
     return; /* the trigger URL comes with the test's detail */
+  if (detail_ensure(e, k->bucket_key, k->test_id, now) != 0)
+    return; /* read when the Rerun needs it; tried again next cycle */
   const struct cat_test *t = test_of(e, k);
   const char *url = t && t->detail.trigger_url ? t->detail.trigger_url : "";
   if (url[0] != '\0' && !trigger_url_ok(e, k, ev, now))
@@ -469,7 +472,8 @@ void handle_responses(struct engine *e, double now) {
     /* Terminating an event changes the key's list: work on a copy. */
     char ids[REC_EVENTS_MAX][XM_ID_MAX];
     size_t n = k->n_events;
-    memcpy(ids, k->event_ids, n * sizeof(ids[0]));
+    if (n > 0) /* a key without events has no array */
+      memcpy(ids, k->event_ids, n * sizeof(ids[0]));
     for (size_t j = 0; j < n; j++)
       if (!event_ops_placeholder(ids[j]))
         handle_event(e, k, ids[j], now);

@@ -10,6 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *key_view_env_name(const struct cat_test *t,
+                              const struct rec_key *k) {
+  const char *name = cat_env_name(t, k->environment_id);
+  if (name != NULL)
+    return name;
+  return k->environment_name[0] != '\0' ? k->environment_name : NULL;
+}
+
 static const struct rec_run *newest_run(const struct rec_key *k) {
   const struct rec_run *r = NULL;
   for (size_t i = 0; i < k->n_locs; i++)
@@ -31,7 +39,7 @@ void key_view_init(const struct engine *e, const struct rec_key *k,
   v->run = key_view_run(e, k);
   const struct cat_bucket *b = cat_bucket_find(&e->cat, k->bucket_key);
   const struct cat_test *t = cat_test_find(b, k->test_id);
-  const char *env = cat_env_name(t, k->environment_id);
+  const char *env = key_view_env_name(t, k);
   v->bucket_name = b ? b->info.name : k->bucket_key;
   v->test_name = t ? t->detail.name : k->test_id;
   v->env_name = env ? env : k->environment_id;
@@ -76,7 +84,7 @@ int key_view_names_init(const struct engine *e, const char *bucket_key,
     const struct cat_test *t = cat_test_find(b, k->test_id);
     rk[bn->n] = (struct report_key){
         .test_name = t ? t->detail.name : NULL,
-        .env_name = cat_env_name(t, k->environment_id),
+        .env_name = key_view_env_name(t, k),
         .test_id = k->test_id,
         .env_id = k->environment_id,
     };

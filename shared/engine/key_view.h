@@ -55,4 +55,9 @@ void key_view_ids(const struct engine *e, const struct rec_key *k,
                   char instance[REPORT_NAME_MAX],
                   char name[REPORT_KEY_NAME_MAX]);
 
+/* The name of k's environment: t's detail's (or what t's runs named),
+ * else the one k's latest run gave; NULL when neither is known. */
+const char *key_view_env_name(const struct cat_test *t,
+                              const struct rec_key *k);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "core/due.h"
 #include "core/report.h"
+#include "engine/detail.h"
 #include "engine/key_view.h"
 #include "util/array.h"
 #include "util/str.h"
@@ -88,6 +89,7 @@ static void due_input_of(struct engine *e, const struct cat_bucket *b,
   in->last_run_id = t->list.last_run_id;
   in->last_run_at = t->list.last_run_at;
   in->cursor = cur ? cur->since : 0;
+  in->cursor_run = cur ? cur->last_run : 0;
   in->held = forward_held(e, b, t, in->cursor);
   if (!in->listed || !in->last_run_known) {
     in->schedules = sched;
@@ -110,9 +112,15 @@ static int cmp_due(const void *a, const void *b) {
   return 0;
 }
 
+/* Whether watching t needs its detail (cat_detail_needed): forward mode
+ * always does. */
+static bool detail_needed(const struct engine *e, const struct cat_test *t) {
+  return cat_detail_needed(t, e->cfg->xmatters.mode == CFG_MODE_FORWARD);
+}
+
 /* The tests whose results this cycle reads, in order (*ret: caller frees).
- * A test without a detail yet waits for it (its names come from it; it
- * counts as deferred). First
+ * A test whose detail is needed and not read yet waits for it (it counts
+ * as deferred). First
  * sightings found current are remembered as read. Returns the count, or
  * -1 when memory runs out. */
 static long collect_due(struct engine *e, double now, struct due_item **ret,
@@ -130,9 +138,10 @@ static long collect_due(struct engine *e, double now, struct due_item **ret,
       enum due_reason why = due_check(&t->due, &in, &o, now);
       if (why == DUE_NO && !t->due.known)
         due_skip(&t->due, &in, now);
-      if (why != DUE_NO && t->detail_at <= 0)
+      bool waits = t->detail_at <= 0 && detail_needed(e, t);
+      if (why != DUE_NO && waits)
         (*deferred)++; /* waits for its detail */
-      if (why == DUE_NO || t->detail_at <= 0)
+      if (why == DUE_NO || waits)
         continue;
       if (array_reserve(&v, &cap, n, sizeof(*v), 64) != 0) {
         free(v);
@@ -306,6 +315,9 @@ static void test_unreadable(struct engine *e, const struct cat_bucket *b,
             t->detail.name, b->info.key, t->detail.id, err->msg);
   if (u->warned || now - u->since < e->cfg->outage_threshold)
     return;
+  /* a test never read: its detail names the keys the WARNING is on */
+  if (t->detail.n_environments == 0 && !detail)
+    (void)detail_ensure(e, b->info.key, t->detail.id, now);
   char msg[ERR_MSG_MAX + RS_NAME_MAX + 64];
   snprintf(msg, sizeof(msg),
            "Runscope test \"%s\" has been unreadable for %.0f s: %s",
@@ -363,6 +375,8 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
       continue;
     /* The results list names the test; make sure the key uses ours. */
     str_copy(run.test_id, sizeof(run.test_id), id);
+    if (cat_note_env(it->t, run.environment_id, run.environment_name) != 0)
+      say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for an environment.");
     rec_observe_run(&e->state, bk, &run);
     note_odd(e, bk, it->t, &run, r->now);
     if (run.result != RS_RESULT_UNFINISHED &&
@@ -383,8 +397,11 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
                          .last_run_known = l->last_run_known,
                          .last_run_id = l->last_run_id,
                          .last_run_at = l->last_run_at};
-  due_read(&it->t->due, &in,
-           due_pending(runs, n, r->now, e->cfg->max_run_duration), r->now);
+  bool pending = due_pending(runs, n, r->now, e->cfg->max_run_duration);
+  due_read(&it->t->due, &in, pending, r->now);
+  cur = rec_cursor_find(&e->state, bk, id);
+  if (cur != NULL) /* a restart need not read it again (due.h) */
+    cur->last_run = pending || !l->listed ? 0 : due_run_digest(l->last_run_id);
 }
 
 static bool on_runs(void *ctx, size_t i, int rc, const struct rs_run *runs,
@@ -470,8 +487,9 @@ static bool on_detail(void *ctx, size_t i, int rc, struct rs_test_detail *d,
   return !health_failed(&e->health, &e->health.rs, rc, err, x->now);
 }
 
-/* Reads the details of new tests (fresh: never answered) or of those older
- * than DiscoveryInterval, until the deadline. */
+/* Reads the details that watching needs (detail_needed) of new tests
+ * (fresh: never answered) or of those older than DiscoveryInterval, until
+ * the deadline. */
 static void read_details(struct engine *e, double now, double deadline,
                          bool fresh) {
   size_t n = 0, total = 0;
@@ -490,7 +508,7 @@ static void read_details(struct engine *e, double now, double deadline,
       struct cat_test *t = &b->tests[j];
       bool due = fresh ? t->detail_at <= 0
                        : cat_detail_due(t, now, e->cfg->discovery_interval);
-      if (!due)
+      if (!due || !detail_needed(e, t))
         continue;
       x.tests[n] = t;
       x.buckets[n] = b;

@@ -18,8 +18,9 @@ struct results_read {
 };
 
 /* Reads the new runs of the watched tests that may have some (due.h) into
- * the reconciler, many at a time, and the details of new tests and of
- * those older than DiscoveryInterval. No read starts after deadline (the
+ * the reconciler, many at a time, and the details that watching needs
+ * (cat_detail_needed) of new tests and of those older than
+ * DiscoveryInterval. No read starts after deadline (the
  * HTTP clients' monotonic clock; 0: none): what the cycle's time does not
  * allow waits for the next cycle and counts in out->deferred. In forward
  * mode the runs to post go to out->fwd. */

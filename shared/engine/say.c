@@ -31,6 +31,11 @@ void say_log(struct say *s, enum engine_log_level level, const char *fmt, ...) {
 
 void say_value(struct say *s, const struct say_about *about,
                enum engine_value_kind kind, double v) {
+  say_value_every(s, about, kind, v, 0);
+}
+
+void say_value_every(struct say *s, const struct say_about *about,
+                     enum engine_value_kind kind, double v, double interval) {
   if (s->sink.value == NULL)
     return;
   struct engine_value ev = {
@@ -40,6 +45,7 @@ void say_value(struct say *s, const struct say_about *about,
       .kind = kind,
       .gauge = v,
       .derive = (int64_t)v,
+      .interval = interval,
   };
   s->sink.value(s->sink.ctx, &ev);
 }

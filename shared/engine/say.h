@@ -52,6 +52,12 @@ void say_log(struct say *s, enum engine_log_level level, const char *fmt, ...)
 void say_value(struct say *s, const struct say_about *about,
                enum engine_value_kind kind, double v);
 
+/* The same with the value's interval: the seconds it stands for until the
+ * next one (a key's values come at the pace of its runs); 0 is the read
+ * interval, as say_value's. */
+void say_value_every(struct say *s, const struct say_about *about,
+                     enum engine_value_kind kind, double v, double interval);
+
 /* Dispatches one notification with its meta (borrowed for the call). */
 void say_notify(struct say *s, enum engine_severity sev,
                 const struct say_about *about, const char *message,

@@ -61,11 +61,18 @@ static void write_array(struct jw *w, const struct fld_field *f,
     jw_fail(w, -EINVAL);
     return;
   }
+  const char *strs = rec + f->off;
+  if (f->kind == FLD_STRS && f->store == FLD_HEAP)
+    memcpy(&strs, rec + f->off, sizeof(strs));
+  if (n > 0 && strs == NULL) {
+    jw_fail(w, -EINVAL);
+    return;
+  }
   jw_open(w, '[');
   for (size_t i = 0; i < n && w->rc == 0; i++) {
     jw_item(w);
     if (f->kind == FLD_STRS)
-      jw_string(w, rec + f->off + i * f->size);
+      jw_string(w, strs + i * f->size);
     else
       fld_write(w, f->rec, elem_at(f, rec, i));
   }
@@ -335,7 +342,14 @@ static int read_str_elem(json_object *s, const char *at,
                          const struct fld_field *f, char *rec,
                          struct err *err) {
   size_t *count = (size_t *)(rec + f->count_off);
-  if (copy_str(s, at, "", rec + f->off + *count * f->size, f->size, err))
+  char *strs = rec + f->off;
+  if (f->store == FLD_HEAP) {
+    memcpy(&strs, rec + f->off, sizeof(strs));
+    if (strs == NULL && (strs = calloc(f->max, f->size)) == NULL)
+      return -ENOMEM;
+    memcpy(rec + f->off, &strs, sizeof(strs));
+  }
+  if (copy_str(s, at, "", strs + *count * f->size, f->size, err))
     return -EBADMSG;
   (*count)++;
   return 0;

@@ -181,6 +181,16 @@ int fld_bad(struct err *err, const char *where, const char *name,
         .size = sizeof(FLD_M_(T, m)[0]), FLD_COUNT_(T, count),                 \
         .max = FLD_N_(FLD_M_(T, m))                                            \
   }
+/* Strings in a heap array: char (*m)[size] of room for maximum, allocated
+ * (calloc) with the first string read, and a size_t count of them used;
+ * the record's fini frees it. */
+#define FLD_STRS_HEAP(json, T, m, count, maximum)                              \
+  {                                                                            \
+    FLD_ROW_(json, FLD_STRS, T, m, 0,                                          \
+             FLD_IS_(FLD_M_(T, m), char(*)[sizeof(*FLD_M_(T, m))])),           \
+        .size = sizeof(*FLD_M_(T, m)), FLD_COUNT_(T, count), .max = (maximum), \
+        .store = FLD_HEAP                                                      \
+  }
 /* Records in the struct: m[max] (record: the elements' table). */
 #define FLD_RECS(json, T, m, count, record)                                    \
   {                                                                            \

@@ -64,7 +64,10 @@ void jw_close(struct jw *w, char bracket);
 
 /* Values. A string is escaped as JSON needs; a number is written with the
  * fewest digits (15 to 17) that read back as the same double, and as null
- * when it is not finite (JSON has no NaN). */
+ * when it is not finite (JSON has no NaN). Into a digest a finite number
+ * goes as its 8 bytes and a string as its bytes and NUL, unescaped (making
+ * the text cost most of a digest's time): equal states still give equal
+ * digests. */
 void jw_string(struct jw *w, const char *s);
 void jw_num(struct jw *w, double d);
 void jw_long(struct jw *w, long v);

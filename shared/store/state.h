@@ -5,6 +5,7 @@
  *   {"format": "collectd-runscope-state", "version": 1,
  *    "runscope_answered_at", "xmatters_answered_at", "etcd_answered_at",
  *    "keys": [{"key", "bucket_key", "test_id", "environment_id",
+ *              "environment_name" (when known),
  *              "locations": [{"location", "test_run_id", "failed",
  *                             "started_at", "finished_at",
  *                             "assertions_failed", "scripts_failed",
@@ -17,7 +18,7 @@
  *              "flap_paged", "failing_since", "maintenance",
  *              "last_maintenance", "maintenance_started",
  *              "maintenance_ended", "event_since"}],
- *    "cursors": [{"bucket_key", "test_id", "since"}],
+ *    "cursors": [{"bucket_key", "test_id", "since", "last_run"}],
  *    "forward": [{"bucket_key", "test_id", "through", "through_id",
  *                 "delivered": [...], "sending", "sending_at"}]}
  * "forward" (forward mode's delivery memory, forward.h) is written only when
@@ -46,7 +47,8 @@
  * The three "..._answered_at" (when each API last answered a call of a
  * cycle; etcd's in a cluster) and the fields of a key from "verdicts" on
  * are written only when not zero; a file without them loads them as zero.
- * Every field of struct rec_key but the transient looked_up is saved. Times
+ * Every field of struct rec_key but the transient looked_up, news,
+ * values_sent and run_gap is saved. Times
  * are written with the fewest digits that read back as the same double
  * (a NaN or infinity, which JSON cannot hold, as null).
  *
@@ -112,10 +114,11 @@ int state_save(const char *path, const struct rec_state *st, struct err *err);
  * -ENOMEM. */
 int state_to_json(const struct rec_state *st, struct buf *out);
 
-/* A digest of the JSON text of *st (FNV-1a, without writing the text
- * anywhere) leaving out the times the APIs last answered, which move every
- * cycle: equal states give equal digests, so a save can be skipped when the
- * digest is that of the last save. Returns 0, or an error of
+/* A digest of *st, walked as state_to_json walks it but with numbers and
+ * strings as their bytes (no text is made: formatting it was most of an
+ * idle cycle's time), leaving out the times the APIs last answered, which
+ * move every cycle: equal states give equal digests, so a save can be
+ * skipped when the digest is that of the last save. Returns 0, or an error of
  * state_to_json. */
 int state_digest(const struct rec_state *st, uint64_t *ret);
 

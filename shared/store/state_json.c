@@ -96,16 +96,19 @@ static int key_add(void *parent, void *elem, const char *where,
   return 0;
 }
 
-/* Every field but the transient looked_up. */
+/* Every field but the transient looked_up, news, values_sent and run_gap. */
 static const struct fld_field key_fields[] = {
     FLD_STR("key", struct rec_key, key, 0),
     FLD_STR("bucket_key", struct rec_key, bucket_key, FLD_REQUIRED),
     FLD_STR("test_id", struct rec_key, test_id, FLD_REQUIRED),
     FLD_STR("environment_id", struct rec_key, environment_id, FLD_REQUIRED),
+    FLD_STR("environment_name", struct rec_key, environment_name,
+            FLD_OMIT_ZERO),
     FLD_LIST("locations", struct rec_key, locs, n_locs, REC_LOC_MAX,
              &run_record, loc_add, NULL),
     FLD_ENUM("event", struct rec_key, ev, ev_names, 0),
-    FLD_STRS("event_ids", struct rec_key, event_ids, n_events),
+    FLD_STRS_HEAP("event_ids", struct rec_key, event_ids, n_events,
+                  REC_EVENTS_MAX),
     FLD_STR("request_id", struct rec_key, request_id, 0),
     FLD_BOOL("request_confirmed", struct rec_key, request_confirmed, 0),
     FLD_NUM("requested_at", struct rec_key, requested_at, 0),
@@ -131,7 +134,7 @@ static const struct fld_field key_fields[] = {
 static const struct fld_record key_record =
     FLD_RECORD(struct rec_key, key_fields, key_check, key_fini);
 
-/* ---- "cursors": [{"bucket_key", "test_id", "since"}] ---- */
+/* ---- "cursors": [{"bucket_key", "test_id", "since", "last_run"}] ---- */
 
 static int cursor_add(void *parent, void *elem, const char *where,
                       struct err *err) {
@@ -141,6 +144,8 @@ static int cursor_add(void *parent, void *elem, const char *where,
     return fld_bad(err, where, "", "the cursor of %s/%s appears twice",
                    c->bucket_key, c->test_id);
   int rc = rec_cursor_set(st, c->bucket_key, c->test_id, c->since);
+  if (rc == 0)
+    rec_cursor_find(st, c->bucket_key, c->test_id)->last_run = c->last_run;
   return rc == 0 ? 0 : rejected(rc, where, err);
 }
 
@@ -148,6 +153,7 @@ static const struct fld_field cursor_fields[] = {
     FLD_STR("bucket_key", struct rec_cursor, bucket_key, FLD_REQUIRED),
     FLD_STR("test_id", struct rec_cursor, test_id, FLD_REQUIRED),
     FLD_NUM("since", struct rec_cursor, since, FLD_REQUIRED),
+    FLD_HEX64("last_run", struct rec_cursor, last_run, FLD_OMIT_ZERO),
 };
 static const struct fld_record cursor_record =
     FLD_RECORD(struct rec_cursor, cursor_fields, NULL, NULL);

@@ -59,6 +59,23 @@ def note(n):
 collectd.register_notification(note)
 '''
 
+# A python write callback that writes each value of the plugin, with its
+# time and interval, as a JSON line (the csv plugin writes no interval).
+WRITES_PY = '''
+import collectd, json
+
+def write(v, data=None):
+    if v.plugin != "runscope":
+        return
+    with open(%r, "a") as f:
+        f.write(json.dumps({
+            "plugin_instance": v.plugin_instance, "type": v.type,
+            "type_instance": v.type_instance, "time": v.time,
+            "interval": v.interval, "values": list(v.values)}) + "\\n")
+
+collectd.register_write(write)
+'''
+
 
 @unittest.skipUnless(harness.collectd_available(), "collectd not installed")
 @unittest.skipUnless(harness.plugin_available(),
@@ -135,6 +152,33 @@ class ValuesTest(harness.CollectdTestCase):
                     % harness.quote(self.h.tmp))
         return out
 
+    def load_python_writes(self):
+        """Loads a python write callback into the config; returns the path
+        of its JSON lines (one per value, with its interval)."""
+        shutil.copy2(PYTHON_SO, self.h.plugin_dir)
+        out = os.path.join(self.h.tmp, "writes.jsonl")
+        with open(os.path.join(self.h.tmp, "runscope_writes.py"), "w") as f:
+            f.write(WRITES_PY % out)
+        with open(self.h.conf_path, "a") as f:
+            f.write('<LoadPlugin python>\n  Globals true\n</LoadPlugin>\n'
+                    '<Plugin python>\n  ModulePath %s\n'
+                    '  Import "runscope_writes"\n</Plugin>\n'
+                    % harness.quote(self.h.tmp))
+        return out
+
+    def writes(self, path, plugin_instance, type_, type_instance):
+        return [w for w in self.read_notes(path)
+                if (w["plugin_instance"], w["type"], w["type_instance"]) ==
+                (plugin_instance, type_, type_instance)]
+
+    def wait_cycles(self, path, n):
+        """Waits until n more cycles of the plugin have dispatched their
+        own values (self/duration-cycle)."""
+        before = len(self.writes(path, "self", "duration", "cycle"))
+        self.h.wait_for(
+            lambda: len(self.writes(path, "self", "duration", "cycle")) >=
+            before + n, WAIT, "%d more cycles" % n)
+
     @staticmethod
     def read_notes(path):
         try:
@@ -148,7 +192,8 @@ class ValuesTest(harness.CollectdTestCase):
     def test_values_follow_a_failing_then_recovering_test(self):
         t = self.shop()
         self.add_run(t, "pass", age=60)
-        self.h.write_config(buckets=[BUCKET])
+        self.h.write_config(buckets=[BUCKET],
+                            plugin_options={"DetailedValues": True})
         self.h.start()
         self.wait_value(BUCKET, "bool", NAME, 1)
         self.wait_value(BUCKET, "count", "failing_keys", 0)
@@ -198,6 +243,78 @@ class ValuesTest(harness.CollectdTestCase):
                                            fail["test_run_id"]))
         self.assertIn('Runscope test "Checkout API" passes again in '
                       'environment "Production".', okay["message"])
+
+    def test_key_values_come_once_per_run_with_the_schedule_interval(self):
+        # A tests list without last_run: the plugin reads the test's
+        # detail, and with it the schedule of its environment (5 minutes).
+        self.rs.options["list_last_run"] = False
+        if BUCKET not in [b["key"] for b in self.rs.state()["buckets"]]:
+            self.rs.add_bucket(BUCKET, "Shop")
+        t = self.rs.add_test(BUCKET, "Checkout API", environments=[
+            {"name": "Production", "regions": ["us1"]}],
+            schedules=[{"environment": "Production", "interval": "5m"}])
+        self.add_run(t, "pass", age=60)
+        self.h.write_config(buckets=[BUCKET])
+        out = self.load_python_writes()
+        self.h.start()
+        self.h.wait_for(lambda: self.writes(out, BUCKET, "bool", NAME), WAIT,
+                        "the key's first value")
+        self.wait_cycles(out, 5)
+        bools = self.writes(out, BUCKET, "bool", NAME)
+        self.assertEqual([(w["values"], w["interval"]) for w in bools],
+                         [([1], 300.0)])
+        durations = self.writes(out, BUCKET, "duration", NAME)
+        self.assertEqual([w["interval"] for w in durations], [300.0])
+        # bucket and plugin-health values stay per interval
+        failing = self.writes(out, BUCKET, "count", "failing_keys")
+        self.assertGreaterEqual(len(failing), 5)
+        self.assertEqual({w["interval"] for w in failing}, {1.0})
+        # the counts are behind DetailedValues
+        self.assertEqual(self.writes(out, BUCKET, "count",
+                                     NAME + "-assertions_failed"), [])
+
+        # a new verdict run: its values once more, and then nothing
+        self.add_run(t, "fail", duration=2.25, age=1.0)
+        self.h.wait_for(lambda: len(self.writes(out, BUCKET, "bool", NAME))
+                        >= 2, WAIT, "the failing run's value")
+        self.wait_cycles(out, 5)
+        bools = self.writes(out, BUCKET, "bool", NAME)
+        self.assertEqual([(w["values"], w["interval"]) for w in bools],
+                         [([1], 300.0), ([0], 300.0)])
+        self.assertEqual([w["values"] for w in self.writes(
+            out, BUCKET, "duration", NAME)], [[1.5], [2.25]])
+
+    def test_key_values_without_a_known_schedule_follow_the_runs(self):
+        # The list gives last_run: no detail is needed to watch the test,
+        # so its values' interval is the time between its last two runs.
+        t = self.shop()
+        self.add_run(t, "pass", age=130)
+        self.add_run(t, "pass", age=10)
+        self.h.write_config(buckets=[BUCKET])
+        out = self.load_python_writes()
+        self.h.start()
+        self.h.wait_for(lambda: self.writes(out, BUCKET, "bool", NAME), WAIT,
+                        "the key's first value")
+        self.wait_cycles(out, 3)
+        bools = self.writes(out, BUCKET, "bool", NAME)
+        self.assertEqual(len(bools), 1)
+        self.assertAlmostEqual(bools[0]["interval"], 120.0, delta=0.01)
+
+    def test_values_every_interval_restores_dense_series(self):
+        t = self.shop()
+        self.add_run(t, "pass", age=60)
+        self.h.write_config(buckets=[BUCKET], plugin_options={
+            "ValuesEveryInterval": True, "DetailedValues": True})
+        out = self.load_python_writes()
+        self.h.start()
+        self.h.wait_for(lambda: self.writes(out, BUCKET, "bool", NAME), WAIT,
+                        "the key's first value")
+        self.wait_cycles(out, 5)
+        bools = self.writes(out, BUCKET, "bool", NAME)
+        self.assertGreaterEqual(len(bools), 5)
+        self.assertEqual({w["interval"] for w in bools}, {1.0})
+        self.assertGreaterEqual(len(self.writes(
+            out, BUCKET, "count", NAME + "-requests_executed")), 5)
 
     def test_self_values(self):
         t = self.shop()
