@@ -6,6 +6,7 @@
 #include "core/maintenance.h"
 #include "store/jw.h"
 #include "store/state.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <math.h>
@@ -153,7 +154,7 @@ static void text_event(struct buf *b, const struct rec_key *k, double now) {
   buf_printf(b, "  event:       %s", event_text(k->ev));
   for (size_t i = 0; i < k->n_events; i++)
     buf_printf(b, " %s", k->event_ids[i]);
-  if (k->ev == REC_EV_REQUESTED && k->request_id[0] != '\0')
+  if (k->ev == REC_EV_REQUESTED && k->request_id != NULL)
     buf_printf(b, " (request %s)", k->request_id);
   if (k->ev != REC_EV_NONE && k->event_since > 0)
     buf_printf(b, " since %s", when_text(k->event_since, now, t));
@@ -185,7 +186,7 @@ static void text_flap(struct buf *b, const struct rec_key *k,
 static void text_windows(struct buf *b, const struct rec_key *k,
                          const struct ctl_status_opts *o) {
   char t[32];
-  if (k->maintenance[0] != '\0')
+  if (k->maintenance != NULL)
     buf_printf(b,
                "  window:      %s (as the plugin saw it at its last "
                "cycle)\n",
@@ -287,7 +288,7 @@ static void json_event(struct jw *w, const struct rec_key *k, double now) {
   }
   jw_close(w, ']');
   MEMBER(w, "request_id");
-  jw_string(w, k->request_id);
+  jw_string(w, str_or_empty(k->request_id));
   MEMBER(w, "requested_at");
   json_time(w, open ? k->requested_at : 0);
   MEMBER(w, "since");
@@ -380,7 +381,7 @@ static void json_key(struct jw *w, const struct rec_key *k,
   json_flap(w, k, o->rec, &f);
   json_event(w, k, o->now);
   MEMBER(w, "window");
-  if (k->maintenance[0] != '\0')
+  if (k->maintenance != NULL)
     jw_string(w, k->maintenance);
   else
     json_null(w);

@@ -4,6 +4,7 @@
  * cursor, each step called directly (whole cycles: test_engine.c). */
 #include "core/reconcile.h"
 #include "testutil.h"
+#include "util/str.h"
 
 #include <check.h>
 #include <errno.h>
@@ -719,7 +720,7 @@ START_TEST(test_pending_appears) {
   struct rec_key *k = key_of(r, KEY);
   ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
   ck_assert(k->request_confirmed);
-  ck_assert_str_eq(k->request_id, "req-1");
+  ck_assert_str_eq(str_or_empty(k->request_id), "req-1");
   ck_assert_double_eq(k->requested_at, 100);
   for (double t = 110; t < 125; t += 10) {
     ck_assert_uint_eq(look_up(r, t, KEY, NULL, 0), 1);
@@ -806,7 +807,7 @@ START_TEST(test_request_ended) {
   ck_assert_int_eq(k->ev, REC_EV_NONE);
   ck_assert(k->looked_up);
   ck_assert_double_eq(k->checked_at, 110);
-  ck_assert_str_eq(k->request_id, "");
+  ck_assert_str_eq(str_or_empty(k->request_id), "");
   ck_assert_double_eq(k->alerted_through, 90);
   ck_assert_uint_eq(look_up_none(&st, &o, 120), 0); /* nothing new */
   ck_assert_uint_eq(planned_creates(&st, &o, 120), 0);
@@ -916,7 +917,7 @@ static struct rec_key *lost_create(struct recon *r) {
   rec_create_done(k, &r->o, REC_MAYBE_SENT, NULL, 100);
   ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
   ck_assert(!k->request_confirmed);
-  ck_assert_str_eq(k->request_id, "");
+  ck_assert_str_eq(str_or_empty(k->request_id), "");
   return k;
 }
 
@@ -1279,11 +1280,11 @@ START_TEST(test_adopt_requested) {
                   row->outcome == REC_CREATED ? "req-1" : NULL, 100);
   look_up(r, 110, KEY, NULL, 0); /* not showing yet */
   ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
-  ck_assert_str_eq(k->request_id, row->request_id);
+  ck_assert_str_eq(str_or_empty(k->request_id), row->request_id);
   ck_assert(k->request_confirmed == (row->outcome == REC_CREATED));
   ck_assert_int_eq(rec_adopt_event(k, &r->o, "ev-1"), 1); /* listed at 130 */
   ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
-  ck_assert_str_eq(k->request_id, "");
+  ck_assert_str_eq(str_or_empty(k->request_id), "");
   ck_assert(!k->request_confirmed);
   ck_assert_uint_eq(k->n_events, 1);
   ck_assert_str_eq(k->event_ids[0], "ev-1");
@@ -1741,7 +1742,7 @@ START_TEST(test_maintenance_failure_pages_at_end) {
   ck_assert_uint_eq(r->last.n, 0);
   rec_set_maintenance(key_of(r, KEY), NULL, 250);
   struct rec_key *k = key_of(r, KEY);
-  ck_assert_str_eq(k->last_maintenance, "deploy");
+  ck_assert_str_eq(str_or_empty(k->last_maintenance), "deploy");
   ck_assert_double_eq(k->maintenance_ended, 250);
   ck_assert_double_eq(k->maintenance_started, 95);
   ck_assert_double_eq(k->failing_since, 90);

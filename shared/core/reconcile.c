@@ -92,6 +92,10 @@ void rec_key_fini(struct rec_key *k) {
   free(k->event_ids);
   k->event_ids = NULL;
   k->n_events = 0;
+  str_set(&k->environment_name, NULL, 0);
+  str_set(&k->request_id, NULL, 0);
+  str_set(&k->maintenance, NULL, 0);
+  str_set(&k->last_maintenance, NULL, 0);
 }
 
 /* Room for k's event ids: false when memory runs out (an id is then not
@@ -252,9 +256,12 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
   if (own && l->started_at > 0)
     k->run_gap = run->started_at - l->started_at;
   k->news = true;
-  if (str_copy(k->environment_name, sizeof(k->environment_name),
-               run->environment_name) != 0)
-    k->environment_name[0] = '\0'; /* too long: the detail's or the id */
+  /* too long: none (the detail's name or the id is used) */
+  const char *name = strlen(run->environment_name) < REC_ENV_NAME_MAX
+                         ? run->environment_name
+                         : "";
+  if (strcmp(str_or_empty(k->environment_name), name) != 0)
+    str_set(&k->environment_name, name, 0);
   loc_fill(l, location, run);
   l->streak = streak;
   note_verdict(k, l);
@@ -356,20 +363,22 @@ static void decide_flapping(struct rec_key *k, const struct rec_opts *o) {
 }
 
 static bool in_maintenance(const struct rec_key *k) {
-  return k->maintenance[0] != '\0';
+  return k->maintenance != NULL;
 }
 
 void rec_set_maintenance(struct rec_key *k, const char *window, double now) {
   const char *w = window != NULL ? window : "";
-  if (strcmp(k->maintenance, w) == 0)
+  if (strcmp(str_or_empty(k->maintenance), w) == 0)
     return;
   if (in_maintenance(k)) {
-    str_copy(k->last_maintenance, sizeof(k->last_maintenance), k->maintenance);
+    free(k->last_maintenance);
+    k->last_maintenance = k->maintenance;
+    k->maintenance = NULL;
     k->maintenance_ended = now;
   }
   if (w[0] != '\0')
     k->maintenance_started = now;
-  str_copy(k->maintenance, sizeof(k->maintenance), w);
+  str_set(&k->maintenance, w, REC_WINDOW_NAME_MAX);
 }
 
 const struct rec_run *rec_newest_failure(const struct rec_key *k,
@@ -487,7 +496,7 @@ static void cover_request(struct rec_key *k, const struct rec_opts *o) {
 static void forget_request(struct rec_key *k) {
   k->ev = REC_EV_NONE;
   k->event_since = 0;
-  k->request_id[0] = '\0';
+  str_set(&k->request_id, NULL, 0);
   k->request_confirmed = false;
 }
 
@@ -526,7 +535,7 @@ void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
       k->n_events++;
   if (k->n_events > 0) {
     k->ev = REC_EV_ACTIVE;
-    k->request_id[0] = '\0';
+    str_set(&k->request_id, NULL, 0);
     k->request_confirmed = false;
     cover_failures(k, o);
   } else if (k->ev == REC_EV_REQUESTED) {
@@ -558,7 +567,7 @@ int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,
     return 0;
   k->n_events++;
   k->ev = REC_EV_ACTIVE;
-  k->request_id[0] = '\0';
+  str_set(&k->request_id, NULL, 0);
   k->request_confirmed = false;
   cover_failures(k, o);
   return 1;
@@ -659,9 +668,8 @@ void rec_create_done(struct rec_key *k, const struct rec_opts *o,
   k->ev = REC_EV_REQUESTED;
   k->requested_at = now;
   k->request_confirmed = outcome == REC_CREATED;
-  k->request_id[0] = '\0';
-  if (outcome == REC_CREATED && request_id != NULL)
-    str_copy(k->request_id, sizeof(k->request_id), request_id);
+  str_set(&k->request_id, outcome == REC_CREATED ? request_id : NULL,
+          XM_ID_MAX);
 }
 
 bool rec_terminate_start(struct rec_key *k) {

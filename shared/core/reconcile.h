@@ -73,10 +73,11 @@ struct rec_key {
   char bucket_key[RS_ID_MAX];
   char test_id[RS_ID_MAX];
   char environment_id[RS_ID_MAX];
-  /* the environment's name as its latest run gave it ("": none yet), so
-   * that its values keep their names after a restart that reads neither a
-   * run nor the test's detail */
-  char environment_name[REC_ENV_NAME_MAX];
+  /* owned: the environment's name as its latest run gave it (NULL: none
+   * yet, or longer than REC_ENV_NAME_MAX - 1), so that its values keep
+   * their names after a restart that reads neither a run nor the test's
+   * detail */
+  char *environment_name;
   /* owned: n_locs of cap_locs, at most REC_LOC_MAX (most keys have a few
    * locations; rec_key_add_loc grows it) */
   struct rec_run *locs;
@@ -86,9 +87,10 @@ struct rec_key {
    * event (most keys never have one); NULL: none yet */
   char (*event_ids)[XM_ID_MAX];
   size_t n_events;
-  /* REC_EV_REQUESTED: the requestId ("" if none came back), whether the
-   * trigger was accepted (false: the answer was lost), and when. */
-  char request_id[XM_ID_MAX];
+  /* REC_EV_REQUESTED: the requestId (owned, at most XM_ID_MAX - 1 bytes;
+   * NULL if none came back), whether the trigger was accepted (false: the
+   * answer was lost), and when. */
+  char *request_id;
   bool request_confirmed;
   double requested_at;
   /* started_at of the newest failing run an event has covered: a key pages
@@ -111,10 +113,11 @@ struct rec_key {
   bool flap_paged;     /* an event was created for this flapping */
   /* start of the oldest failing run of the failure going on; 0: passing */
   double failing_since;
-  /* the maintenance window the key is in now ("": none), set every cycle
-   * by rec_set_maintenance, and the last one it was in */
-  char maintenance[REC_WINDOW_NAME_MAX];
-  char last_maintenance[REC_WINDOW_NAME_MAX];
+  /* owned: the maintenance window the key is in now (NULL: none), set
+   * every cycle by rec_set_maintenance, and the last one it was in (names
+   * cut to REC_WINDOW_NAME_MAX - 1 bytes) */
+  char *maintenance;
+  char *last_maintenance;
   double maintenance_started; /* when it entered the window it is or was in */
   double maintenance_ended;   /* when it left last_maintenance */
   /* while ev is not REC_EV_NONE: when the plugin requested the event, or
@@ -219,8 +222,8 @@ struct rec_key *rec_key_find(struct rec_state *st, const char *key);
  * when k holds REC_LOC_MAX already or memory runs out. */
 struct rec_run *rec_key_add_loc(struct rec_key *k);
 
-/* Frees what k owns (its locations and event ids), leaving it without
- * any. */
+/* Frees what k owns (its locations, event ids and strings), leaving it
+ * without any. */
 void rec_key_fini(struct rec_key *k);
 
 /* The key's entry, added (empty) when absent. *ret is owned by st and stays

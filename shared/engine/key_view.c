@@ -15,7 +15,7 @@ const char *key_view_env_name(const struct cat_test *t,
   const char *name = cat_env_name(t, k->environment_id);
   if (name != NULL)
     return name;
-  return k->environment_name[0] != '\0' ? k->environment_name : NULL;
+  return k->environment_name;
 }
 
 static const struct rec_run *newest_run(const struct rec_key *k) {
