@@ -86,6 +86,11 @@ struct rec_run *rec_key_add_loc(struct rec_key *k) {
 }
 
 void rec_key_fini(struct rec_key *k) {
+  char **ids[] = {&k->key, &k->bucket_key, &k->test_id, &k->environment_id};
+  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+    free(*ids[i]);
+    *ids[i] = NULL;
+  }
   free(k->locs);
   k->locs = NULL;
   k->n_locs = k->cap_locs = 0;
@@ -106,16 +111,22 @@ static bool events_room(struct rec_key *k) {
   return k->event_ids != NULL;
 }
 
+/* k, zeroed, with copies of its ids (freed by rec_key_fini). 0, -ENOMEM
+ * or -ENAMETOOLONG (an id of RS_ID_MAX bytes or more). */
 static int key_fill(struct rec_key *k, const char *key, const char *bucket_key,
                     const char *test_id, const char *environment_id) {
   memset(k, 0, sizeof(*k));
-  if (str_copy(k->key, sizeof(k->key), key) != 0 ||
-      str_copy(k->bucket_key, sizeof(k->bucket_key), bucket_key) != 0 ||
-      str_copy(k->test_id, sizeof(k->test_id), test_id) != 0 ||
-      str_copy(k->environment_id, sizeof(k->environment_id), environment_id) !=
-          0)
+  if (strlen(bucket_key) >= RS_ID_MAX || strlen(test_id) >= RS_ID_MAX ||
+      strlen(environment_id) >= RS_ID_MAX)
     return -ENAMETOOLONG;
-  return 0;
+  k->key = strdup(key);
+  k->bucket_key = strdup(bucket_key);
+  k->test_id = strdup(test_id);
+  k->environment_id = strdup(environment_id);
+  if (k->key && k->bucket_key && k->test_id && k->environment_id)
+    return 0;
+  rec_key_fini(k);
+  return -ENOMEM;
 }
 
 int rec_key_get(struct rec_state *st, const char *bucket_key,
@@ -138,6 +149,7 @@ int rec_key_get(struct rec_state *st, const char *bucket_key,
     rc = array_reserve(&st->keys, &st->cap_keys, st->n_keys, sizeof(*st->keys),
                        16);
   if (rc != 0) {
+    rec_key_fini(fresh);
     free(fresh);
     return rc;
   }

@@ -69,10 +69,12 @@ enum rec_event_state {
 };
 
 struct rec_key {
-  char key[REC_KEY_MAX];
-  char bucket_key[RS_ID_MAX];
-  char test_id[RS_ID_MAX];
-  char environment_id[RS_ID_MAX];
+  /* owned, never NULL in a key of a state: "<bucket>/<test>/<env>" (less
+   * than REC_KEY_MAX bytes) and its parts (less than RS_ID_MAX each) */
+  char *key;
+  char *bucket_key;
+  char *test_id;
+  char *environment_id;
   /* owned: the environment's name as its latest run gave it (NULL: none
    * yet, or longer than REC_ENV_NAME_MAX - 1), so that its values keep
    * their names after a restart that reads neither a run nor the test's

@@ -5,6 +5,7 @@
 #include "core/responses.h"
 #include "store/fields.h"
 #include "store/state.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -68,40 +69,55 @@ static const struct fld_record run_record =
 static int key_check(void *rec, const char *where, struct err *err) {
   struct rec_key *k = rec;
   char made[REC_KEY_MAX];
-  if (rec_make_key(made, sizeof(made), k->bucket_key, k->test_id,
-                   k->environment_id) != 0)
+  if (rec_make_key(made, sizeof(made), str_or_empty(k->bucket_key),
+                   str_or_empty(k->test_id),
+                   str_or_empty(k->environment_id)) != 0)
     return fld_bad(err, where, "key", "too long");
-  if (k->key[0] != '\0' && strcmp(k->key, made) != 0)
+  if (k->key != NULL && strcmp(k->key, made) != 0)
     return fld_bad(err, where, "key", "\"%s\" does not match its parts \"%s\"",
                    k->key, made);
-  memcpy(k->key, made, sizeof(made));
-  return 0;
+  return str_set(&k->key, made, 0) == 0 ? 0 : no_memory(where, err);
 }
 
 static void key_fini(void *rec) { rec_key_fini(rec); }
 
-/* A fresh entry, without locations: k's are handed over. */
+/* A fresh entry, without locations: k's are handed over, but for its ids
+ * (the entry's own are kept, k's freed). */
 static int key_add(void *parent, void *elem, const char *where,
                    struct err *err) {
   struct rec_state *st = parent;
   struct rec_key *k = elem, *slot = NULL;
   if (rec_key_find(st, k->key) != NULL)
     return fld_bad(err, where, "key", "\"%s\" appears twice", k->key);
-  int rc = rec_key_get(st, k->bucket_key, k->test_id, k->environment_id, &slot);
+  int rc =
+      rec_key_get(st, str_or_empty(k->bucket_key), str_or_empty(k->test_id),
+                  str_or_empty(k->environment_id), &slot);
   if (rc == -ENOMEM)
     return no_memory(where, err);
   if (rc != 0)
     return fld_bad(err, where, "key", "rejected: %s", err_errno_text(-rc));
+  struct rec_key ids = *slot;
   *slot = *k;
+  slot->key = ids.key;
+  slot->bucket_key = ids.bucket_key;
+  slot->test_id = ids.test_id;
+  slot->environment_id = ids.environment_id;
+  memset(&ids, 0, sizeof(ids));
+  ids.key = k->key; /* k's ids, freed with nothing else */
+  ids.bucket_key = k->bucket_key;
+  ids.test_id = k->test_id;
+  ids.environment_id = k->environment_id;
+  rec_key_fini(&ids);
   return 0;
 }
 
 /* Every field but the transient looked_up, news, values_sent and run_gap. */
 static const struct fld_field key_fields[] = {
-    FLD_STR("key", struct rec_key, key, 0),
-    FLD_STR("bucket_key", struct rec_key, bucket_key, FLD_REQUIRED),
-    FLD_STR("test_id", struct rec_key, test_id, FLD_REQUIRED),
-    FLD_STR("environment_id", struct rec_key, environment_id, FLD_REQUIRED),
+    FLD_STRP("key", struct rec_key, key, REC_KEY_MAX, 0),
+    FLD_STRP("bucket_key", struct rec_key, bucket_key, RS_ID_MAX, FLD_REQUIRED),
+    FLD_STRP("test_id", struct rec_key, test_id, RS_ID_MAX, FLD_REQUIRED),
+    FLD_STRP("environment_id", struct rec_key, environment_id, RS_ID_MAX,
+             FLD_REQUIRED),
     FLD_STRP("environment_name", struct rec_key, environment_name,
              REC_ENV_NAME_MAX, FLD_OMIT_ZERO),
     FLD_LIST("locations", struct rec_key, locs, n_locs, REC_LOC_MAX,
