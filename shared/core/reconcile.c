@@ -77,8 +77,8 @@ struct rec_key *rec_key_find(struct rec_state *st, const char *key) {
 struct rec_run *rec_key_add_loc(struct rec_key *k) {
   if (k->n_locs >= REC_LOC_MAX)
     return NULL;
-  /* 2, 4, 8, 16 = REC_LOC_MAX */
-  if (array_reserve(&k->locs, &k->cap_locs, k->n_locs, sizeof(*k->locs), 2))
+  /* 1, 2, 4, 8, 16 = REC_LOC_MAX: most keys have one location */
+  if (array_reserve(&k->locs, &k->cap_locs, k->n_locs, sizeof(*k->locs), 1))
     return NULL;
   struct rec_run *l = &k->locs[k->n_locs++];
   memset(l, 0, sizeof(*l));
