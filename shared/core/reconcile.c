@@ -23,6 +23,8 @@ void rec_state_fini(struct rec_state *st) {
     free(st->keys[i]);
   }
   free(st->keys);
+  for (size_t i = 0; i < st->n_cursors; i++)
+    rec_cursor_fini(&st->cursors[i]);
   free(st->cursors);
   free(st->responses);
   fwd_state_fini(&st->fwd);
@@ -725,6 +727,12 @@ static size_t cursor_index(const struct rec_state *st, const char *bucket_key,
   return i;
 }
 
+void rec_cursor_fini(struct rec_cursor *c) {
+  free(c->bucket_key);
+  free(c->test_id);
+  c->bucket_key = c->test_id = NULL;
+}
+
 struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
                                    const char *test_id) {
   bool found;
@@ -739,14 +747,19 @@ int rec_cursor_set(struct rec_state *st, const char *bucket_key,
     c->since = since;
     return 0;
   }
-  struct rec_cursor fresh = {.since = since};
-  if (str_copy(fresh.bucket_key, sizeof(fresh.bucket_key), bucket_key) != 0 ||
-      str_copy(fresh.test_id, sizeof(fresh.test_id), test_id) != 0)
+  if (strlen(bucket_key) >= RS_ID_MAX || strlen(test_id) >= RS_ID_MAX)
     return -ENAMETOOLONG;
-  int rc = array_reserve(&st->cursors, &st->cap_cursors, st->n_cursors,
-                         sizeof(*st->cursors), 16);
-  if (rc != 0)
+  struct rec_cursor fresh = {.since = since,
+                             .bucket_key = strdup(bucket_key),
+                             .test_id = strdup(test_id)};
+  int rc = fresh.bucket_key && fresh.test_id ? 0 : -ENOMEM;
+  if (rc == 0)
+    rc = array_reserve(&st->cursors, &st->cap_cursors, st->n_cursors,
+                       sizeof(*st->cursors), 16);
+  if (rc != 0) {
+    rec_cursor_fini(&fresh);
     return rc;
+  }
   bool found;
   size_t i = cursor_index(st, bucket_key, test_id, &found);
   memmove(&st->cursors[i + 1], &st->cursors[i],

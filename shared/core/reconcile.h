@@ -129,8 +129,10 @@ struct rec_key {
 
 /* Where reading a test's results resumes: the `since` of the next call. */
 struct rec_cursor {
-  char bucket_key[RS_ID_MAX];
-  char test_id[RS_ID_MAX];
+  /* owned, never NULL in a cursor of a state: the test's ids (less than
+   * RS_ID_MAX bytes each) */
+  char *bucket_key;
+  char *test_id;
   double since;
   /* a digest of the tests list's last_run id that the last read covered
    * (due_run_digest), 0 when none or a run was left unfinished: a restart
@@ -352,6 +354,9 @@ bool rec_terminate_start(struct rec_key *k);
 /* Outcome of a REC_TERMINATE: gone is true when the event is terminated or
  * does not exist any more. */
 void rec_terminate_done(struct rec_key *k, const char *event_id, bool gone);
+
+/* Frees c's ids, leaving it without any. */
+void rec_cursor_fini(struct rec_cursor *c);
 
 /* The cursor of a test, or NULL. */
 struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,

@@ -153,27 +153,35 @@ static const struct fld_record key_record =
 
 /* ---- "cursors": [{"bucket_key", "test_id", "since", "last_run"}] ---- */
 
+/* The state's cursor gets copies of c's ids; c's are freed once it has. */
 static int cursor_add(void *parent, void *elem, const char *where,
                       struct err *err) {
   struct rec_state *st = parent;
-  const struct rec_cursor *c = elem;
-  if (rec_cursor_find(st, c->bucket_key, c->test_id) != NULL)
-    return fld_bad(err, where, "", "the cursor of %s/%s appears twice",
-                   c->bucket_key, c->test_id);
-  int rc = rec_cursor_set(st, c->bucket_key, c->test_id, c->since);
-  if (rc == 0)
-    rec_cursor_find(st, c->bucket_key, c->test_id)->last_run = c->last_run;
-  return rc == 0 ? 0 : rejected(rc, where, err);
+  struct rec_cursor *c = elem;
+  const char *bucket = str_or_empty(c->bucket_key),
+             *test = str_or_empty(c->test_id);
+  if (rec_cursor_find(st, bucket, test) != NULL)
+    return fld_bad(err, where, "", "the cursor of %s/%s appears twice", bucket,
+                   test);
+  int rc = rec_cursor_set(st, bucket, test, c->since);
+  if (rc != 0)
+    return rejected(rc, where, err);
+  rec_cursor_find(st, bucket, test)->last_run = c->last_run;
+  rec_cursor_fini(c);
+  return 0;
 }
 
 static const struct fld_field cursor_fields[] = {
-    FLD_STR("bucket_key", struct rec_cursor, bucket_key, FLD_REQUIRED),
-    FLD_STR("test_id", struct rec_cursor, test_id, FLD_REQUIRED),
+    FLD_STRP("bucket_key", struct rec_cursor, bucket_key, RS_ID_MAX,
+             FLD_REQUIRED),
+    FLD_STRP("test_id", struct rec_cursor, test_id, RS_ID_MAX, FLD_REQUIRED),
     FLD_NUM("since", struct rec_cursor, since, FLD_REQUIRED),
     FLD_HEX64("last_run", struct rec_cursor, last_run, FLD_OMIT_ZERO),
 };
+static void cursor_fini(void *rec) { rec_cursor_fini(rec); }
+
 static const struct fld_record cursor_record =
-    FLD_RECORD(struct rec_cursor, cursor_fields, NULL, NULL);
+    FLD_RECORD(struct rec_cursor, cursor_fields, NULL, cursor_fini);
 
 /* ---- "responses": the responses to each event (responses.h) ---- */
 
