@@ -175,7 +175,7 @@ static int listing_set(struct cat_test *t, const struct rs_test *item) {
     rc = -ENOMEM;
   t->list.listed = true;
   t->list.last_run_known = item->last_run_known;
-  str_copy(t->list.last_run_id, sizeof(t->list.last_run_id), item->last_run_id);
+  t->list.last_run = due_run_digest(item->last_run_id);
   t->list.last_run_at = item->last_run_at;
   return rc;
 }
