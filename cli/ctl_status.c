@@ -166,9 +166,9 @@ static void text_locations(struct buf *b, const struct rec_key *k) {
   for (size_t i = 0; i < k->n_locs; i++) {
     const struct rec_run *r = &k->locs[i];
     buf_printf(b, "  location %s: %s %u in a row (run %s, finished %s)\n",
-               r->location[0] ? r->location : "-",
-               r->failed ? "failed" : "passed", r->streak ? r->streak : 1,
-               r->test_run_id, ctl_time_text(r->finished_at, t));
+               r->location ? r->location : "-", r->failed ? "failed" : "passed",
+               r->streak ? r->streak : 1, str_or_empty(r->test_run_id),
+               ctl_time_text(r->finished_at, t));
   }
 }
 
@@ -260,13 +260,13 @@ static void json_locations(struct jw *w, const struct rec_key *k) {
     jw_item(w);
     jw_open(w, '{');
     MEMBER(w, "location");
-    jw_string(w, r->location);
+    jw_string(w, str_or_empty(r->location));
     MEMBER(w, "result");
     jw_string(w, r->failed ? "fail" : "pass");
     MEMBER(w, "streak");
     jw_long(w, r->streak ? (long)r->streak : 1);
     MEMBER(w, "test_run_id");
-    jw_string(w, r->test_run_id);
+    jw_string(w, str_or_empty(r->test_run_id));
     MEMBER(w, "finished_at");
     json_time(w, r->finished_at);
     jw_close(w, '}');

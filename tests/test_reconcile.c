@@ -319,7 +319,7 @@ START_TEST(test_out_of_order) {
   ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &older), 0);
   struct rec_key *k = key_of(r, KEY);
   ck_assert_uint_eq(k->n_locs, 1);
-  ck_assert_str_eq(k->locs[0].test_run_id, newer.test_run_id);
+  ck_assert_str_eq(str_or_empty(k->locs[0].test_run_id), newer.test_run_id);
   ck_assert_int_eq(rec_verdict(k, &r->o), REC_PASSING);
   ck_assert_uint_eq(look_up(r, 210, NULL, NULL, 0), 0);
   plan(r, 210);
@@ -367,8 +367,8 @@ START_TEST(test_equal_start_same_location) {
   ck_assert_int_ge(rec_observe_run(&st2, BUCKET, &a), 0);
   ck_assert_uint_eq(st1.keys[0]->n_locs, 1);
   ck_assert_uint_eq(st2.keys[0]->n_locs, 1);
-  ck_assert_str_eq(st1.keys[0]->locs[0].test_run_id,
-                   st2.keys[0]->locs[0].test_run_id);
+  ck_assert_str_eq(str_or_empty(st1.keys[0]->locs[0].test_run_id),
+                   str_or_empty(st2.keys[0]->locs[0].test_run_id));
   ck_assert_int_eq(rec_verdict(st1.keys[0], &o), rec_verdict(st2.keys[0], &o));
   ck_assert_int_eq(rec_observe_run(&st1, BUCKET, &a), 0);
   ck_assert_int_eq(rec_observe_run(&st1, BUCKET, &b), 0);
@@ -405,8 +405,8 @@ START_TEST(test_observed_fields) {
   run.variables_failed = 5;
   ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &run), 1);
   const struct rec_run *l = &key_of(r, KEY)->locs[0];
-  ck_assert_str_eq(l->location, "agent:box-1");
-  ck_assert_str_eq(l->test_run_id, run.test_run_id);
+  ck_assert_str_eq(str_or_empty(l->location), "agent:box-1");
+  ck_assert_str_eq(str_or_empty(l->test_run_id), run.test_run_id);
   ck_assert(l->failed);
   ck_assert_double_eq(l->started_at, 123.5);
   ck_assert_double_eq(l->finished_at, 128.5);
@@ -456,9 +456,9 @@ START_TEST(test_agents) {
   observe(r, mkrun("agent:dc2", RS_RESULT_PASS, 102));
   struct rec_key *k = key_of(r, KEY);
   ck_assert_uint_eq(k->n_locs, 3);
-  ck_assert_str_eq(k->locs[0].location, "agent:us1");
-  ck_assert_str_eq(k->locs[1].location, "us1");
-  ck_assert_str_eq(k->locs[2].location, "agent:dc2");
+  ck_assert_str_eq(str_or_empty(k->locs[0].location), "agent:us1");
+  ck_assert_str_eq(str_or_empty(k->locs[1].location), "us1");
+  ck_assert_str_eq(str_or_empty(k->locs[2].location), "agent:dc2");
   ck_assert_int_eq(rec_verdict(k, &r->o), REC_FAILING);
   ck_assert_str_eq(rec_newest_failure(k, &r->o)->location, "agent:us1");
   page_at(r, KEY, 110, "req-1");
@@ -546,9 +546,11 @@ START_TEST(test_add_locations) {
     ck_assert_ptr_nonnull(l);
     ck_assert_uint_eq(k->n_locs, i + 1);
     ck_assert_ptr_eq(l, &k->locs[i]);
-    ck_assert_str_eq(l->location, "");
+    ck_assert_str_eq(str_or_empty(l->location), "");
     ck_assert_double_eq(l->started_at, 0);
-    snprintf(l->location, sizeof(l->location), "loc%zu", i);
+    char name[16];
+    snprintf(name, sizeof(name), "loc%zu", i);
+    str_set(&l->location, name, 0);
   }
   ck_assert_ptr_null(rec_key_add_loc(k));
   ck_assert_uint_eq(k->n_locs, REC_LOC_MAX);
@@ -556,7 +558,7 @@ START_TEST(test_add_locations) {
   for (size_t i = 0; i < REC_LOC_MAX; i++) {
     char want[16];
     snprintf(want, sizeof(want), "loc%zu", i);
-    ck_assert_str_eq(k->locs[i].location, want);
+    ck_assert_str_eq(str_or_empty(k->locs[i].location), want);
   }
   rec_key_fini(k);
   ck_assert_ptr_null(k->locs);
@@ -579,9 +581,9 @@ START_TEST(test_too_many_locations) {
   ck_assert_uint_eq(k->n_locs, REC_LOC_MAX);
   bool have_first = false, have_last = false;
   for (size_t i = 0; i < k->n_locs; i++) {
-    have_first |= strcmp(k->locs[i].location, "r00") == 0;
+    have_first |= strcmp(str_or_empty(k->locs[i].location), "r00") == 0;
     snprintf(loc, sizeof(loc), "r%02d", REC_LOC_MAX);
-    have_last |= strcmp(k->locs[i].location, loc) == 0;
+    have_last |= strcmp(str_or_empty(k->locs[i].location), loc) == 0;
   }
   ck_assert(!have_first);
   ck_assert(have_last);

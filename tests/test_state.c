@@ -134,8 +134,8 @@ static struct rec_run *new_loc(struct rec_key *k) {
 
 static void set_loc(struct rec_run *l, const char *location, const char *run,
                     bool failed, double started, double finished, long a) {
-  snprintf(l->location, sizeof(l->location), "%s", location);
-  snprintf(l->test_run_id, sizeof(l->test_run_id), "%s", run);
+  str_set(&l->location, location, 0);
+  str_set(&l->test_run_id, run, 0);
   l->failed = failed;
   l->started_at = started;
   l->finished_at = finished;
@@ -202,8 +202,8 @@ static void make_rich(struct rec_state *st) {
 }
 
 static void assert_run_eq(const struct rec_run *a, const struct rec_run *b) {
-  ck_assert_str_eq(a->location, b->location);
-  ck_assert_str_eq(a->test_run_id, b->test_run_id);
+  ck_assert_str_eq(str_or_empty(a->location), str_or_empty(b->location));
+  ck_assert_str_eq(str_or_empty(a->test_run_id), str_or_empty(b->test_run_id));
   ck_assert_int_eq(a->failed, b->failed);
   ck_assert_double_eq(a->started_at, b->started_at);
   ck_assert_double_eq(a->finished_at, b->finished_at);
@@ -345,7 +345,8 @@ START_TEST(test_roundtrip_escapes) {
   assert_state_eq(&st, &back);
   ck_assert_str_eq(back.keys[0]->test_id, ctl);
   ck_assert_str_eq(str_or_empty(back.keys[0]->request_id), "\\\\\"\"\\u0041");
-  ck_assert_str_eq(back.keys[0]->locs[0].location, "agent:\"x\"\n");
+  ck_assert_str_eq(str_or_empty(back.keys[0]->locs[0].location),
+                   "agent:\"x\"\n");
   buf_fini(&text);
   rec_state_fini(&back);
   rec_state_fini(&st);
@@ -494,7 +495,7 @@ START_TEST(test_read_lenient) {
   const struct rec_key *k = st.keys[0];
   ck_assert_str_eq(k->key, "b/t/e");
   ck_assert_uint_eq(k->n_locs, 1);
-  ck_assert_str_eq(k->locs[0].location, "");
+  ck_assert_str_eq(str_or_empty(k->locs[0].location), "");
   ck_assert_int_eq(k->locs[0].failed, false);
   ck_assert_double_eq(k->locs[0].started_at, 0);
   ck_assert_int_eq(k->locs[0].requests_executed, 0);

@@ -93,6 +93,10 @@ void rec_key_fini(struct rec_key *k) {
     free(*ids[i]);
     *ids[i] = NULL;
   }
+  for (size_t i = 0; i < k->n_locs; i++) {
+    free(k->locs[i].location);
+    free(k->locs[i].test_run_id);
+  }
   free(k->locs);
   k->locs = NULL;
   k->n_locs = k->cap_locs = 0;
@@ -172,11 +176,21 @@ static void run_location(const struct rs_run *run, char *out, size_t size) {
     out[0] = '\0';
 }
 
-static void loc_fill(struct rec_run *l, const char *location,
-                     const struct rs_run *run) {
+/* l becomes the latest run of its location: 0, or -ENOMEM with l as it
+ * was. */
+static int loc_fill(struct rec_run *l, const char *location,
+                    const struct rs_run *run) {
+  char *loc = NULL, *id = NULL;
+  if (str_set(&loc, location, 0) != 0 ||
+      str_set(&id, run->test_run_id, 0) != 0) {
+    free(loc);
+    return -ENOMEM;
+  }
+  free(l->location);
+  free(l->test_run_id);
   memset(l, 0, sizeof(*l));
-  str_copy(l->location, sizeof(l->location), location);
-  str_copy(l->test_run_id, sizeof(l->test_run_id), run->test_run_id);
+  l->location = loc;
+  l->test_run_id = id;
   l->failed = run->result == RS_RESULT_FAIL;
   l->started_at = run->started_at;
   l->finished_at = run->finished_at;
@@ -184,13 +198,14 @@ static void loc_fill(struct rec_run *l, const char *location,
   l->scripts_failed = run->scripts_failed;
   l->variables_failed = run->variables_failed;
   l->requests_executed = run->requests_executed;
+  return 0;
 }
 
 /* The slot for a location: its own, a new one, or the stalest one. NULL
  * when memory runs out. */
 static struct rec_run *loc_slot(struct rec_key *k, const char *location) {
   for (size_t i = 0; i < k->n_locs; i++)
-    if (strcmp(k->locs[i].location, location) == 0)
+    if (strcmp(str_or_empty(k->locs[i].location), location) == 0)
       return &k->locs[i];
   if (k->n_locs < REC_LOC_MAX) {
     struct rec_run *l = rec_key_add_loc(k);
@@ -213,14 +228,14 @@ static bool run_after(const struct rs_run *run, const struct rec_run *l) {
     return run->started_at > l->started_at;
   if (run->finished_at != l->finished_at)
     return run->finished_at > l->finished_at;
-  return strcmp(run->test_run_id, l->test_run_id) > 0;
+  return strcmp(run->test_run_id, str_or_empty(l->test_run_id)) > 0;
 }
 
 /* The streak of l once run, newer, is its latest. */
 static unsigned next_streak(const struct rec_run *l, bool own,
                             const struct rs_run *run) {
   bool failed = run->result == RS_RESULT_FAIL;
-  if (!own || l->test_run_id[0] == '\0' || l->failed != failed)
+  if (!own || l->test_run_id == NULL || l->failed != failed)
     return 1;
   unsigned n = l->streak > 0 ? l->streak : 1;
   return n < REC_STREAK_MAX ? n + 1 : n;
@@ -251,24 +266,28 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
   int rc = rec_key_get(st, bucket_key, run->test_id, run->environment_id, &k);
   if (rc != 0)
     return rc;
-  char location[RS_ID_MAX + 8];
+  char location[REC_LOCATION_MAX];
   run_location(run, location, sizeof(location));
   size_t n_before = k->n_locs;
   struct rec_run *l = loc_slot(k, location);
   if (l == NULL)
     return -ENOMEM;
   bool fresh = k->n_locs > n_before;
-  bool own = !fresh && strcmp(l->location, location) == 0;
-  bool same_run = l->test_run_id[0] != '\0' &&
-                  strcmp(l->test_run_id, run->test_run_id) == 0;
+  bool own = !fresh && strcmp(str_or_empty(l->location), location) == 0;
+  bool same_run =
+      l->test_run_id != NULL && strcmp(l->test_run_id, run->test_run_id) == 0;
   if (own && (same_run || !run_after(run, l)))
     return 0;
   /* A new location older than every one kept is the oldest: dropped. */
   if (!own && !fresh && run->started_at < l->started_at)
     return 0;
   unsigned streak = next_streak(l, own, run);
-  if (own && l->started_at > 0)
-    k->run_gap = run->started_at - l->started_at;
+  bool paced = own && l->started_at > 0;
+  double gap = run->started_at - l->started_at;
+  if (loc_fill(l, location, run) != 0)
+    return -ENOMEM;
+  if (paced)
+    k->run_gap = gap;
   k->news = true;
   /* too long: none (the detail's name or the id is used) */
   const char *name = strlen(run->environment_name) < REC_ENV_NAME_MAX
@@ -276,7 +295,6 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
                          : "";
   if (strcmp(str_or_empty(k->environment_name), name) != 0)
     str_set(&k->environment_name, name, 0);
-  loc_fill(l, location, run);
   l->streak = streak;
   note_verdict(k, l);
   return 1;

@@ -35,9 +35,10 @@
 #include <stddef.h>
 
 #define REC_KEY_MAX XM_KEY_MAX
-#define REC_LOC_MAX 16          /* locations per key; the oldest is dropped */
-#define REC_EVENTS_MAX 16       /* active events remembered per key */
-#define REC_WINDOW_NAME_MAX 128 /* a maintenance window's name, kept */
+#define REC_LOC_MAX 16 /* locations per key; the oldest is dropped */
+#define REC_LOCATION_MAX (RS_ID_MAX + 8) /* "agent:<id>" with its NUL */
+#define REC_EVENTS_MAX 16                /* active events remembered per key */
+#define REC_WINDOW_NAME_MAX 128          /* a maintenance window's name, kept */
 /* an environment's name as a run gave it, kept (a longer one is not: a
  * key's name from such a name is cut and hashed from its ids anyway) */
 #define REC_ENV_NAME_MAX 128
@@ -46,8 +47,11 @@ struct resp_event; /* responses.h */
 
 /* The latest finished verdict run of one location of a key. */
 struct rec_run {
-  char location[RS_ID_MAX + 8]; /* region, "agent:<name>", or "" */
-  char test_run_id[RS_ID_MAX];
+  /* owned, NULL when "" (read them with str_or_empty): the region,
+   * "agent:<name>" or none (less than REC_LOCATION_MAX bytes), and the
+   * run's id (less than RS_ID_MAX) */
+  char *location;
+  char *test_run_id;
   bool failed;
   double started_at;
   double finished_at;

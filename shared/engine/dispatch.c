@@ -69,7 +69,7 @@ static void notify_key(struct engine *e, const struct key_notice *kn) {
       {"test_name", v.test_name},
       {"environment_id", k->environment_id},
       {"environment_name", v.env_name},
-      {"test_run_id", v.run ? v.run->test_run_id : ""},
+      {"test_run_id", v.run ? str_or_empty(v.run->test_run_id) : ""},
       {"test_run_url", v.run_url},
       {"event_id", event_id},
       {"xmatters_request_id",

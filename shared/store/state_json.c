@@ -51,8 +51,8 @@ static int loc_add(void *parent, void *elem, const char *where,
 }
 
 static const struct fld_field run_fields[] = {
-    FLD_STR("location", struct rec_run, location, 0),
-    FLD_STR("test_run_id", struct rec_run, test_run_id, 0),
+    FLD_STRP("location", struct rec_run, location, REC_LOCATION_MAX, 0),
+    FLD_STRP("test_run_id", struct rec_run, test_run_id, RS_ID_MAX, 0),
     FLD_BOOL("failed", struct rec_run, failed, 0),
     FLD_NUM("started_at", struct rec_run, started_at, 0),
     FLD_NUM("finished_at", struct rec_run, finished_at, 0),
@@ -62,8 +62,14 @@ static const struct fld_field run_fields[] = {
     FLD_LONG("requests_executed", struct rec_run, requests_executed, 0),
     FLD_UINT("streak", struct rec_run, streak, REC_STREAK_MAX, FLD_OMIT_ZERO),
 };
+static void run_fini(void *rec) {
+  struct rec_run *l = rec;
+  free(l->location);
+  free(l->test_run_id);
+}
+
 static const struct fld_record run_record =
-    FLD_RECORD(struct rec_run, run_fields, NULL, NULL);
+    FLD_RECORD(struct rec_run, run_fields, NULL, run_fini);
 
 /* The key its parts make, which must match "key" when the file gives it. */
 static int key_check(void *rec, const char *where, struct err *err) {
