@@ -320,6 +320,41 @@ START_TEST(test_digest_follows_the_text) {
 }
 END_TEST
 
+/* The strings a key, its latest runs and a cursor hold on the heap. */
+static char **heap_string(struct rec_state *st, int i) {
+  struct rec_key *k = rec_key_find(st, "b1/t1/e1");
+  char **all[] = {&k->environment_name, &k->request_id,
+                  &k->maintenance,      &k->last_maintenance,
+                  &k->locs[0].location, &k->locs[0].test_run_id,
+                  &k->test_id,          &st->cursors[0].test_id};
+  return all[i];
+}
+
+/* The digest changes with each string held on the heap (set, changed or
+ * cleared) and comes back with it. */
+START_TEST(test_digest_follows_heap_strings) {
+  struct rec_state st;
+  rec_state_init(&st);
+  make_rich(&st);
+  ck_assert_int_eq(rec_cursor_set(&st, "b1", "t1", 5), 0);
+  char **p = heap_string(&st, _i);
+  char *was = *p != NULL ? strdup(*p) : NULL;
+  uint64_t d1, d2, d3, d4;
+  ck_assert_int_eq(state_digest(&st, &d1), 0);
+  ck_assert_int_eq(str_set(p, "changed", 0), 0);
+  ck_assert_int_eq(state_digest(&st, &d2), 0);
+  ck_assert_uint_ne(d1, d2);
+  ck_assert_int_eq(str_set(p, NULL, 0), 0);
+  ck_assert_int_eq(state_digest(&st, &d3), 0);
+  ck_assert_int_eq(str_set(p, was, 0), 0);
+  ck_assert_int_eq(state_digest(&st, &d4), 0);
+  ck_assert_uint_eq(d1, d4);
+  ck_assert(was == NULL || d3 != d1); /* cleared: "" or left out */
+  free(was);
+  rec_state_fini(&st);
+}
+END_TEST
+
 /* Strings that JSON must escape (quotes, backslashes, every control
  * character) and UTF-8 come back as they were, and the text is plain JSON
  * that json-c reads as the same strings. */
@@ -1898,6 +1933,9 @@ Suite *unit_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
   add_case(s, "digest_follows_the_text", test_digest_follows_the_text);
+  TCase *heap = tcase_create("digest_follows_heap_strings");
+  tcase_add_loop_test(heap, test_digest_follows_heap_strings, 0, 8);
+  suite_add_tcase(s, heap);
   add_case(s, "roundtrip_file", test_roundtrip_file);
   /* Generous for valgrind (make memcheck), which runs it ~50x slower. */
   tcase_set_timeout(
