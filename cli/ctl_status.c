@@ -6,6 +6,7 @@
 #include "core/maintenance.h"
 #include "store/jw.h"
 #include "store/state.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <math.h>
@@ -153,7 +154,7 @@ static void text_event(struct buf *b, const struct rec_key *k, double now) {
   buf_printf(b, "  event:       %s", event_text(k->ev));
   for (size_t i = 0; i < k->n_events; i++)
     buf_printf(b, " %s", k->event_ids[i]);
-  if (k->ev == REC_EV_REQUESTED && k->request_id[0] != '\0')
+  if (k->ev == REC_EV_REQUESTED && k->request_id != NULL)
     buf_printf(b, " (request %s)", k->request_id);
   if (k->ev != REC_EV_NONE && k->event_since > 0)
     buf_printf(b, " since %s", when_text(k->event_since, now, t));
@@ -165,9 +166,9 @@ static void text_locations(struct buf *b, const struct rec_key *k) {
   for (size_t i = 0; i < k->n_locs; i++) {
     const struct rec_run *r = &k->locs[i];
     buf_printf(b, "  location %s: %s %u in a row (run %s, finished %s)\n",
-               r->location[0] ? r->location : "-",
-               r->failed ? "failed" : "passed", r->streak ? r->streak : 1,
-               r->test_run_id, ctl_time_text(r->finished_at, t));
+               r->location ? r->location : "-", r->failed ? "failed" : "passed",
+               r->streak ? r->streak : 1, str_or_empty(r->test_run_id),
+               ctl_time_text(r->finished_at, t));
   }
 }
 
@@ -185,7 +186,7 @@ static void text_flap(struct buf *b, const struct rec_key *k,
 static void text_windows(struct buf *b, const struct rec_key *k,
                          const struct ctl_status_opts *o) {
   char t[32];
-  if (k->maintenance[0] != '\0')
+  if (k->maintenance != NULL)
     buf_printf(b,
                "  window:      %s (as the plugin saw it at its last "
                "cycle)\n",
@@ -259,13 +260,13 @@ static void json_locations(struct jw *w, const struct rec_key *k) {
     jw_item(w);
     jw_open(w, '{');
     MEMBER(w, "location");
-    jw_string(w, r->location);
+    jw_string(w, str_or_empty(r->location));
     MEMBER(w, "result");
     jw_string(w, r->failed ? "fail" : "pass");
     MEMBER(w, "streak");
     jw_long(w, r->streak ? (long)r->streak : 1);
     MEMBER(w, "test_run_id");
-    jw_string(w, r->test_run_id);
+    jw_string(w, str_or_empty(r->test_run_id));
     MEMBER(w, "finished_at");
     json_time(w, r->finished_at);
     jw_close(w, '}');
@@ -287,7 +288,7 @@ static void json_event(struct jw *w, const struct rec_key *k, double now) {
   }
   jw_close(w, ']');
   MEMBER(w, "request_id");
-  jw_string(w, k->request_id);
+  jw_string(w, str_or_empty(k->request_id));
   MEMBER(w, "requested_at");
   json_time(w, open ? k->requested_at : 0);
   MEMBER(w, "since");
@@ -380,7 +381,7 @@ static void json_key(struct jw *w, const struct rec_key *k,
   json_flap(w, k, o->rec, &f);
   json_event(w, k, o->now);
   MEMBER(w, "window");
-  if (k->maintenance[0] != '\0')
+  if (k->maintenance != NULL)
     jw_string(w, k->maintenance);
   else
     json_null(w);

@@ -26,16 +26,15 @@ static struct rs_test item(const char *id, const char *name,
 static void give_detail(struct cat_test *t, const char *env, double now) {
   struct rs_test_detail d;
   memset(&d, 0, sizeof(d));
-  str_copy(d.id, sizeof(d.id), t->detail.id);
-  str_copy(d.name, sizeof(d.name), "detail's name");
+  d.id = strdup(t->detail.id);
+  d.name = strdup("detail's name");
   d.trigger_url = strdup("https://api.runscope.test/radar/x/trigger");
   d.environments = calloc(1, sizeof(*d.environments));
   d.schedules = calloc(1, sizeof(*d.schedules));
   ck_assert_ptr_nonnull(d.environments);
   ck_assert_ptr_nonnull(d.schedules);
-  str_copy(d.environments[0].id, sizeof(d.environments[0].id), env);
-  str_copy(d.environments[0].name, sizeof(d.environments[0].name),
-           "Production");
+  d.environments[0].id = strdup(env);
+  d.environments[0].name = strdup("Production");
   d.n_environments = 1;
   str_copy(d.schedules[0].environment_id, sizeof(d.schedules[0].environment_id),
            env);
@@ -69,7 +68,7 @@ START_TEST(merge_keeps_what_stays) {
   struct cat_test *before = b.tests;
   ck_assert_int_eq(cat_merge_tests(&b, same, 2), 0);
   ck_assert_ptr_eq(b.tests, before);
-  ck_assert_str_eq(b.tests[0].list.last_run_id, "r2");
+  ck_assert(b.tests[0].list.last_run == due_run_digest("r2"));
   ck_assert(b.tests[0].list.listed);
   ck_assert(b.tests[0].has_detail);
   ck_assert_double_eq(b.tests[0].due.read_at, 123);
@@ -188,7 +187,7 @@ START_TEST(find_by_id) {
   /* A detail whose id differs keeps the listed id. */
   struct rs_test_detail d;
   memset(&d, 0, sizeof(d));
-  str_copy(d.id, sizeof(d.id), "T3");
+  d.id = strdup("T3");
   cat_set_detail(&b.tests[1], &d, 5);
   ck_assert_str_eq(b.tests[1].detail.id, "t3");
   ck_assert_ptr_eq(cat_test_find(&b, "t3"), &b.tests[1]);

@@ -17,7 +17,7 @@ static const struct due_opts OPTS = {
 static struct due_input listed(const char *id, double at) {
   struct due_input in = {.listed = true,
                          .last_run_known = true,
-                         .last_run_id = id,
+                         .last_run = due_run_digest(id),
                          .last_run_at = at};
   return in;
 }
@@ -66,7 +66,7 @@ START_TEST(first_sighting) {
   memset(&t, 0, sizeof(t));
   struct due_input in = {.listed = first_cases[_i].listed,
                          .last_run_known = first_cases[_i].known,
-                         .last_run_id = first_cases[_i].id,
+                         .last_run = due_run_digest(first_cases[_i].id),
                          .last_run_at = first_cases[_i].at,
                          .cursor = first_cases[_i].cursor,
                          .cursor_run =

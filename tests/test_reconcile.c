@@ -4,6 +4,7 @@
  * cursor, each step called directly (whole cycles: test_engine.c). */
 #include "core/reconcile.h"
 #include "testutil.h"
+#include "util/str.h"
 
 #include <check.h>
 #include <errno.h>
@@ -318,7 +319,7 @@ START_TEST(test_out_of_order) {
   ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &older), 0);
   struct rec_key *k = key_of(r, KEY);
   ck_assert_uint_eq(k->n_locs, 1);
-  ck_assert_str_eq(k->locs[0].test_run_id, newer.test_run_id);
+  ck_assert_str_eq(str_or_empty(k->locs[0].test_run_id), newer.test_run_id);
   ck_assert_int_eq(rec_verdict(k, &r->o), REC_PASSING);
   ck_assert_uint_eq(look_up(r, 210, NULL, NULL, 0), 0);
   plan(r, 210);
@@ -366,8 +367,8 @@ START_TEST(test_equal_start_same_location) {
   ck_assert_int_ge(rec_observe_run(&st2, BUCKET, &a), 0);
   ck_assert_uint_eq(st1.keys[0]->n_locs, 1);
   ck_assert_uint_eq(st2.keys[0]->n_locs, 1);
-  ck_assert_str_eq(st1.keys[0]->locs[0].test_run_id,
-                   st2.keys[0]->locs[0].test_run_id);
+  ck_assert_str_eq(str_or_empty(st1.keys[0]->locs[0].test_run_id),
+                   str_or_empty(st2.keys[0]->locs[0].test_run_id));
   ck_assert_int_eq(rec_verdict(st1.keys[0], &o), rec_verdict(st2.keys[0], &o));
   ck_assert_int_eq(rec_observe_run(&st1, BUCKET, &a), 0);
   ck_assert_int_eq(rec_observe_run(&st1, BUCKET, &b), 0);
@@ -404,8 +405,8 @@ START_TEST(test_observed_fields) {
   run.variables_failed = 5;
   ck_assert_int_eq(rec_observe_run(&r->st, BUCKET, &run), 1);
   const struct rec_run *l = &key_of(r, KEY)->locs[0];
-  ck_assert_str_eq(l->location, "agent:box-1");
-  ck_assert_str_eq(l->test_run_id, run.test_run_id);
+  ck_assert_str_eq(str_or_empty(l->location), "agent:box-1");
+  ck_assert_str_eq(str_or_empty(l->test_run_id), run.test_run_id);
   ck_assert(l->failed);
   ck_assert_double_eq(l->started_at, 123.5);
   ck_assert_double_eq(l->finished_at, 128.5);
@@ -455,9 +456,9 @@ START_TEST(test_agents) {
   observe(r, mkrun("agent:dc2", RS_RESULT_PASS, 102));
   struct rec_key *k = key_of(r, KEY);
   ck_assert_uint_eq(k->n_locs, 3);
-  ck_assert_str_eq(k->locs[0].location, "agent:us1");
-  ck_assert_str_eq(k->locs[1].location, "us1");
-  ck_assert_str_eq(k->locs[2].location, "agent:dc2");
+  ck_assert_str_eq(str_or_empty(k->locs[0].location), "agent:us1");
+  ck_assert_str_eq(str_or_empty(k->locs[1].location), "us1");
+  ck_assert_str_eq(str_or_empty(k->locs[2].location), "agent:dc2");
   ck_assert_int_eq(rec_verdict(k, &r->o), REC_FAILING);
   ck_assert_str_eq(rec_newest_failure(k, &r->o)->location, "agent:us1");
   page_at(r, KEY, 110, "req-1");
@@ -545,9 +546,11 @@ START_TEST(test_add_locations) {
     ck_assert_ptr_nonnull(l);
     ck_assert_uint_eq(k->n_locs, i + 1);
     ck_assert_ptr_eq(l, &k->locs[i]);
-    ck_assert_str_eq(l->location, "");
+    ck_assert_str_eq(str_or_empty(l->location), "");
     ck_assert_double_eq(l->started_at, 0);
-    snprintf(l->location, sizeof(l->location), "loc%zu", i);
+    char name[16];
+    snprintf(name, sizeof(name), "loc%zu", i);
+    str_set(&l->location, name, 0);
   }
   ck_assert_ptr_null(rec_key_add_loc(k));
   ck_assert_uint_eq(k->n_locs, REC_LOC_MAX);
@@ -555,7 +558,7 @@ START_TEST(test_add_locations) {
   for (size_t i = 0; i < REC_LOC_MAX; i++) {
     char want[16];
     snprintf(want, sizeof(want), "loc%zu", i);
-    ck_assert_str_eq(k->locs[i].location, want);
+    ck_assert_str_eq(str_or_empty(k->locs[i].location), want);
   }
   rec_key_fini(k);
   ck_assert_ptr_null(k->locs);
@@ -578,9 +581,9 @@ START_TEST(test_too_many_locations) {
   ck_assert_uint_eq(k->n_locs, REC_LOC_MAX);
   bool have_first = false, have_last = false;
   for (size_t i = 0; i < k->n_locs; i++) {
-    have_first |= strcmp(k->locs[i].location, "r00") == 0;
+    have_first |= strcmp(str_or_empty(k->locs[i].location), "r00") == 0;
     snprintf(loc, sizeof(loc), "r%02d", REC_LOC_MAX);
-    have_last |= strcmp(k->locs[i].location, loc) == 0;
+    have_last |= strcmp(str_or_empty(k->locs[i].location), loc) == 0;
   }
   ck_assert(!have_first);
   ck_assert(have_last);
@@ -719,7 +722,7 @@ START_TEST(test_pending_appears) {
   struct rec_key *k = key_of(r, KEY);
   ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
   ck_assert(k->request_confirmed);
-  ck_assert_str_eq(k->request_id, "req-1");
+  ck_assert_str_eq(str_or_empty(k->request_id), "req-1");
   ck_assert_double_eq(k->requested_at, 100);
   for (double t = 110; t < 125; t += 10) {
     ck_assert_uint_eq(look_up(r, t, KEY, NULL, 0), 1);
@@ -806,7 +809,7 @@ START_TEST(test_request_ended) {
   ck_assert_int_eq(k->ev, REC_EV_NONE);
   ck_assert(k->looked_up);
   ck_assert_double_eq(k->checked_at, 110);
-  ck_assert_str_eq(k->request_id, "");
+  ck_assert_str_eq(str_or_empty(k->request_id), "");
   ck_assert_double_eq(k->alerted_through, 90);
   ck_assert_uint_eq(look_up_none(&st, &o, 120), 0); /* nothing new */
   ck_assert_uint_eq(planned_creates(&st, &o, 120), 0);
@@ -916,7 +919,7 @@ static struct rec_key *lost_create(struct recon *r) {
   rec_create_done(k, &r->o, REC_MAYBE_SENT, NULL, 100);
   ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
   ck_assert(!k->request_confirmed);
-  ck_assert_str_eq(k->request_id, "");
+  ck_assert_str_eq(str_or_empty(k->request_id), "");
   return k;
 }
 
@@ -1279,11 +1282,11 @@ START_TEST(test_adopt_requested) {
                   row->outcome == REC_CREATED ? "req-1" : NULL, 100);
   look_up(r, 110, KEY, NULL, 0); /* not showing yet */
   ck_assert_int_eq(k->ev, REC_EV_REQUESTED);
-  ck_assert_str_eq(k->request_id, row->request_id);
+  ck_assert_str_eq(str_or_empty(k->request_id), row->request_id);
   ck_assert(k->request_confirmed == (row->outcome == REC_CREATED));
   ck_assert_int_eq(rec_adopt_event(k, &r->o, "ev-1"), 1); /* listed at 130 */
   ck_assert_int_eq(k->ev, REC_EV_ACTIVE);
-  ck_assert_str_eq(k->request_id, "");
+  ck_assert_str_eq(str_or_empty(k->request_id), "");
   ck_assert(!k->request_confirmed);
   ck_assert_uint_eq(k->n_events, 1);
   ck_assert_str_eq(k->event_ids[0], "ev-1");
@@ -1741,7 +1744,7 @@ START_TEST(test_maintenance_failure_pages_at_end) {
   ck_assert_uint_eq(r->last.n, 0);
   rec_set_maintenance(key_of(r, KEY), NULL, 250);
   struct rec_key *k = key_of(r, KEY);
-  ck_assert_str_eq(k->last_maintenance, "deploy");
+  ck_assert_str_eq(str_or_empty(k->last_maintenance), "deploy");
   ck_assert_double_eq(k->maintenance_ended, 250);
   ck_assert_double_eq(k->maintenance_started, 95);
   ck_assert_double_eq(k->failing_since, 90);

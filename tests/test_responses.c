@@ -2,6 +2,7 @@
 /* Unit tests of the responses module: which response texts count, which
  * responses are acted on (once), reruns and their results. */
 #include "core/responses.h"
+#include "util/str.h"
 
 #include <check.h>
 #include <errno.h>
@@ -338,8 +339,8 @@ static void add_loc(struct rec_key *k, const char *location, const char *run,
                     bool failed, double started) {
   struct rec_run *l = rec_key_add_loc(k);
   ck_assert_ptr_nonnull(l);
-  snprintf(l->location, sizeof(l->location), "%s", location);
-  snprintf(l->test_run_id, sizeof(l->test_run_id), "%s", run);
+  str_set(&l->location, location, 0);
+  str_set(&l->test_run_id, run, 0);
   l->failed = failed;
   l->started_at = started;
   l->finished_at = started + 1;
@@ -359,7 +360,7 @@ START_TEST(rerun_result_by_run_id) {
   /* a scheduled run that is not the rerun's does not decide */
   add_loc(&k, "us2", "scheduled", false, 120);
   ck_assert_int_eq(resp_rerun_result(&ev, &k), RESP_RESULT_NONE);
-  strcpy(k.locs[0].test_run_id, "rerun-1");
+  str_set(&k.locs[0].test_run_id, "rerun-1", 0);
   k.locs[0].started_at = 101;
   ck_assert_int_eq(resp_rerun_result(&ev, &k), RESP_RESULT_FAILED);
   ck_assert_int_eq(ev.rerun, RESP_RERUN_NONE);
@@ -383,8 +384,11 @@ START_TEST(rerun_result_by_location) {
   /* no run ids from the trigger: a run of us1 newer than the trigger */
   ck_assert_int_eq(resp_rerun_result(&ev, &k), RESP_RESULT_NONE);
   add_loc(&k, "us1", "newer-us", false, 131);
-  k.locs[0] = k.locs[2];
+  struct rec_run replaced = k.locs[0];
+  k.locs[0] = k.locs[2]; /* the newer run of us1 replaces the old */
   k.n_locs = 2;
+  free(replaced.location);
+  free(replaced.test_run_id);
   ck_assert_int_eq(resp_rerun_result(&ev, &k), RESP_RESULT_PASSED);
   /* a rerun of every location ("") takes the newer runs of any */
   ev.rerun = RESP_RERUN_AWAITING;

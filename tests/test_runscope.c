@@ -532,6 +532,16 @@ START_TEST(call_get_test_error_leaves_empty) {
   ck_assert_ptr_null(d.environments);
   ck_assert_uint_eq(d.n_environments, 0);
   rs_test_detail_fini(&d);
+  /* an environment read before the bad one is released (valgrind) */
+  answer(&fk, 200,
+         "{\"data\": {\"id\": \"t\", \"environments\": [{\"id\": \"e1\", "
+         "\"name\": \"Production\"}, {\"id\": "
+         "\"0123456789012345678901234567890123456789012345678901234"
+         "5678901234567890123456789\"}]}}");
+  ck_assert_int_eq(rs_get_test(rs, "b", "t", &d, &err), -EPROTO);
+  ck_assert_ptr_nonnull(strstr(err.msg, "data.environments[1].id"));
+  ck_assert_ptr_null(d.environments);
+  rs_test_detail_fini(&d);
 }
 END_TEST
 

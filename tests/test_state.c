@@ -13,6 +13,7 @@
 #include "testutil.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/str.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -133,8 +134,8 @@ static struct rec_run *new_loc(struct rec_key *k) {
 
 static void set_loc(struct rec_run *l, const char *location, const char *run,
                     bool failed, double started, double finished, long a) {
-  snprintf(l->location, sizeof(l->location), "%s", location);
-  snprintf(l->test_run_id, sizeof(l->test_run_id), "%s", run);
+  str_set(&l->location, location, 0);
+  str_set(&l->test_run_id, run, 0);
   l->failed = failed;
   l->started_at = started;
   l->finished_at = finished;
@@ -167,7 +168,7 @@ static void make_rich(struct rec_state *st) {
 
   k = add_key(st, "b1", "t2", "e1");
   k->ev = REC_EV_REQUESTED;
-  snprintf(k->request_id, sizeof(k->request_id), "req-123");
+  str_set(&k->request_id, "req-123", 0);
   k->request_confirmed = true;
   k->requested_at = 1712345678.999999;
   set_loc(new_loc(k), "", "run-noloc", true, 1712345600.000001, 1712345601, 1);
@@ -201,8 +202,8 @@ static void make_rich(struct rec_state *st) {
 }
 
 static void assert_run_eq(const struct rec_run *a, const struct rec_run *b) {
-  ck_assert_str_eq(a->location, b->location);
-  ck_assert_str_eq(a->test_run_id, b->test_run_id);
+  ck_assert_str_eq(str_or_empty(a->location), str_or_empty(b->location));
+  ck_assert_str_eq(str_or_empty(a->test_run_id), str_or_empty(b->test_run_id));
   ck_assert_int_eq(a->failed, b->failed);
   ck_assert_double_eq(a->started_at, b->started_at);
   ck_assert_double_eq(a->finished_at, b->finished_at);
@@ -217,6 +218,11 @@ static void assert_key_eq(const struct rec_key *a, const struct rec_key *b) {
   ck_assert_str_eq(a->bucket_key, b->bucket_key);
   ck_assert_str_eq(a->test_id, b->test_id);
   ck_assert_str_eq(a->environment_id, b->environment_id);
+  ck_assert_str_eq(str_or_empty(a->environment_name),
+                   str_or_empty(b->environment_name));
+  ck_assert_str_eq(str_or_empty(a->maintenance), str_or_empty(b->maintenance));
+  ck_assert_str_eq(str_or_empty(a->last_maintenance),
+                   str_or_empty(b->last_maintenance));
   ck_assert_uint_eq(a->n_locs, b->n_locs);
   for (size_t i = 0; i < a->n_locs; i++)
     assert_run_eq(&a->locs[i], &b->locs[i]);
@@ -224,7 +230,7 @@ static void assert_key_eq(const struct rec_key *a, const struct rec_key *b) {
   ck_assert_uint_eq(a->n_events, b->n_events);
   for (size_t i = 0; i < a->n_events; i++)
     ck_assert_str_eq(a->event_ids[i], b->event_ids[i]);
-  ck_assert_str_eq(a->request_id, b->request_id);
+  ck_assert_str_eq(str_or_empty(a->request_id), str_or_empty(b->request_id));
   ck_assert_int_eq(a->request_confirmed, b->request_confirmed);
   ck_assert_double_eq(a->requested_at, b->requested_at);
   ck_assert_double_eq(a->alerted_through, b->alerted_through);
@@ -314,6 +320,41 @@ START_TEST(test_digest_follows_the_text) {
 }
 END_TEST
 
+/* The strings a key, its latest runs and a cursor hold on the heap. */
+static char **heap_string(struct rec_state *st, int i) {
+  struct rec_key *k = rec_key_find(st, "b1/t1/e1");
+  char **all[] = {&k->environment_name, &k->request_id,
+                  &k->maintenance,      &k->last_maintenance,
+                  &k->locs[0].location, &k->locs[0].test_run_id,
+                  &k->test_id,          &st->cursors[0].test_id};
+  return all[i];
+}
+
+/* The digest changes with each string held on the heap (set, changed or
+ * cleared) and comes back with it. */
+START_TEST(test_digest_follows_heap_strings) {
+  struct rec_state st;
+  rec_state_init(&st);
+  make_rich(&st);
+  ck_assert_int_eq(rec_cursor_set(&st, "b1", "t1", 5), 0);
+  char **p = heap_string(&st, _i);
+  char *was = *p != NULL ? strdup(*p) : NULL;
+  uint64_t d1, d2, d3, d4;
+  ck_assert_int_eq(state_digest(&st, &d1), 0);
+  ck_assert_int_eq(str_set(p, "changed", 0), 0);
+  ck_assert_int_eq(state_digest(&st, &d2), 0);
+  ck_assert_uint_ne(d1, d2);
+  ck_assert_int_eq(str_set(p, NULL, 0), 0);
+  ck_assert_int_eq(state_digest(&st, &d3), 0);
+  ck_assert_int_eq(str_set(p, was, 0), 0);
+  ck_assert_int_eq(state_digest(&st, &d4), 0);
+  ck_assert_uint_eq(d1, d4);
+  ck_assert(was == NULL || d3 != d1); /* cleared: "" or left out */
+  free(was);
+  rec_state_fini(&st);
+}
+END_TEST
+
 /* Strings that JSON must escape (quotes, backslashes, every control
  * character) and UTF-8 come back as they were, and the text is plain JSON
  * that json-c reads as the same strings. */
@@ -326,7 +367,7 @@ START_TEST(test_roundtrip_escapes) {
     ctl[c - 1] = (char)c;
   ctl[0x1f] = '\0';
   struct rec_key *k = add_key(&st, "b\"q\\", ctl, "caf\xc3\xa9 \xe2\x82\xac/");
-  snprintf(k->request_id, sizeof(k->request_id), "%s", "\\\\\"\"\\u0041");
+  str_set(&k->request_id, "\\\\\"\"\\u0041", 0);
   set_loc(new_loc(k), "agent:\"x\"\n", "r\t1", true, 1700000000.5,
           1700000001.25, 0);
   struct buf text;
@@ -338,8 +379,9 @@ START_TEST(test_roundtrip_escapes) {
   from_text(text.data, &back, &err);
   assert_state_eq(&st, &back);
   ck_assert_str_eq(back.keys[0]->test_id, ctl);
-  ck_assert_str_eq(back.keys[0]->request_id, "\\\\\"\"\\u0041");
-  ck_assert_str_eq(back.keys[0]->locs[0].location, "agent:\"x\"\n");
+  ck_assert_str_eq(str_or_empty(back.keys[0]->request_id), "\\\\\"\"\\u0041");
+  ck_assert_str_eq(str_or_empty(back.keys[0]->locs[0].location),
+                   "agent:\"x\"\n");
   buf_fini(&text);
   rec_state_fini(&back);
   rec_state_fini(&st);
@@ -488,13 +530,13 @@ START_TEST(test_read_lenient) {
   const struct rec_key *k = st.keys[0];
   ck_assert_str_eq(k->key, "b/t/e");
   ck_assert_uint_eq(k->n_locs, 1);
-  ck_assert_str_eq(k->locs[0].location, "");
+  ck_assert_str_eq(str_or_empty(k->locs[0].location), "");
   ck_assert_int_eq(k->locs[0].failed, false);
   ck_assert_double_eq(k->locs[0].started_at, 0);
   ck_assert_int_eq(k->locs[0].requests_executed, 0);
   ck_assert_int_eq(k->ev, REC_EV_NONE);
   ck_assert_uint_eq(k->n_events, 0);
-  ck_assert_str_eq(k->request_id, "");
+  ck_assert_str_eq(str_or_empty(k->request_id), "");
   ck_assert_double_eq(k->checked_at, 0);
   ck_assert_uint_eq(st.n_cursors, 0);
   rec_state_fini(&st);
@@ -1763,8 +1805,8 @@ START_TEST(test_alerting_fields_roundtrip) {
   k->flap_announced = true;
   k->flap_paged = true;
   k->failing_since = 1699999000.5;
-  snprintf(k->maintenance, sizeof(k->maintenance), "deploy");
-  snprintf(k->last_maintenance, sizeof(k->last_maintenance), "weekly");
+  str_set(&k->maintenance, "deploy", 0);
+  str_set(&k->last_maintenance, "weekly", 0);
   k->maintenance_started = 1699980000;
   k->maintenance_ended = 1699990000;
   add_key(&st, "b1", "t2", "e1"); /* none of them */
@@ -1778,8 +1820,8 @@ START_TEST(test_alerting_fields_roundtrip) {
   ck_assert_uint_eq(g->flap.n, 64);
   ck_assert(g->flap.flapping && g->flap_announced && g->flap_paged);
   ck_assert_double_eq(g->failing_since, 1699999000.5);
-  ck_assert_str_eq(g->maintenance, "deploy");
-  ck_assert_str_eq(g->last_maintenance, "weekly");
+  ck_assert_str_eq(str_or_empty(g->maintenance), "deploy");
+  ck_assert_str_eq(str_or_empty(g->last_maintenance), "weekly");
   ck_assert_double_eq(g->maintenance_started, 1699980000);
   ck_assert_double_eq(g->maintenance_ended, 1699990000);
   const char *second = strstr(text.data, "\"test_id\":\"t2\"");
@@ -1804,7 +1846,7 @@ START_TEST(test_alerting_fields_old_and_bad) {
   ck_assert_ptr_nonnull(k);
   ck_assert_uint_eq(k->locs[0].streak, 0);
   ck_assert_uint_eq(k->flap.n, 0);
-  ck_assert_str_eq(k->maintenance, "");
+  ck_assert_str_eq(str_or_empty(k->maintenance), "");
   struct rec_opts o;
   rec_opts_default(&o);
   ck_assert_int_eq(rec_alert_verdict(k, &o), REC_FAILING);
@@ -1891,6 +1933,9 @@ Suite *unit_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
   add_case(s, "digest_follows_the_text", test_digest_follows_the_text);
+  TCase *heap = tcase_create("digest_follows_heap_strings");
+  tcase_add_loop_test(heap, test_digest_follows_heap_strings, 0, 8);
+  suite_add_tcase(s, heap);
   add_case(s, "roundtrip_file", test_roundtrip_file);
   /* Generous for valgrind (make memcheck), which runs it ~50x slower. */
   tcase_set_timeout(

@@ -128,6 +128,27 @@ START_TEST(test_printable) {
 }
 END_TEST
 
+/* ---- heap strings sized to their content ---- */
+
+/* str_set copies (cut to max - 1 bytes), keeps none for "" or NULL, and
+ * may copy from the string it replaces. */
+START_TEST(test_str_set) {
+  char *s = NULL;
+  ck_assert_int_eq(str_set(&s, "deploy", 0), 0);
+  ck_assert_str_eq(s, "deploy");
+  ck_assert_int_eq(str_set(&s, "weekly window", 7), 0);
+  ck_assert_str_eq(s, "weekly");
+  ck_assert_int_eq(str_set(&s, s + 2, 0), 0); /* from itself */
+  ck_assert_str_eq(s, "ekly");
+  ck_assert_int_eq(str_set(&s, "", 0), 0);
+  ck_assert_ptr_null(s);
+  ck_assert_str_eq(str_or_empty(s), "");
+  ck_assert_int_eq(str_set(&s, "x", 0), 0);
+  ck_assert_int_eq(str_set(&s, NULL, 0), 0);
+  ck_assert_ptr_null(s);
+}
+END_TEST
+
 /* ---- wiping secrets ---- */
 
 /* str_wipe zeroes the string's bytes, and only those. */
@@ -151,6 +172,7 @@ Suite *unit_suite(void) {
   TCase *tc = tcase_create("str_copy");
   tcase_add_loop_test(tc, test_str_copy, 0, N(copy_cases));
   tcase_add_test(tc, test_str_copy_zero);
+  tcase_add_test(tc, test_str_set);
   suite_add_tcase(s, tc);
   tc = tcase_create("str_scrub");
   tcase_add_test(tc, test_str_scrub_cut);

@@ -151,6 +151,8 @@ int rs_parse_items(json_object *arr, const struct rs_item_kind *kind,
     int rc = kind->parse(json_object_array_get_idx(arr, i), where,
                          v + n * kind->size, err);
     if (rc < 0) {
+      for (size_t j = 0; kind->fini != NULL && j < n; j++)
+        kind->fini(v + j * kind->size);
       free(v);
       return rc;
     }
@@ -196,7 +198,7 @@ static int parse_bucket(json_object *o, const char *where, void *dst,
 }
 
 static const struct rs_item_kind bucket_kind = {
-    sizeof(struct rs_bucket), parse_bucket, "data", "items", 0};
+    sizeof(struct rs_bucket), parse_bucket, "data", "items", 0, NULL};
 
 int rs_buckets_data(json_object *data, void *items, struct err *err) {
   return rs_parse_items(data, &bucket_kind, items, err);
@@ -277,8 +279,8 @@ static int parse_test(json_object *o, const char *where, void *dst,
   return rc;
 }
 
-static const struct rs_item_kind test_kind = {sizeof(struct rs_test),
-                                              parse_test, "data", "items", 0};
+static const struct rs_item_kind test_kind = {
+    sizeof(struct rs_test), parse_test, "data", "items", 0, NULL};
 
 int rs_tests_data(json_object *data, void *items, struct err *err) {
   return rs_parse_items(data, &test_kind, items, err);
@@ -352,10 +354,22 @@ double rs_parse_interval(const char *s) {
   return 0;
 }
 
+static void environment_fini(void *item) {
+  struct rs_environment *env = item;
+  free(env->id);
+  free(env->name);
+  env->id = env->name = NULL;
+}
+
 void rs_test_detail_fini(struct rs_test_detail *d) {
   if (d == NULL)
     return;
+  free(d->id);
+  free(d->name);
   free(d->trigger_url);
+  free(d->default_environment_id);
+  for (size_t i = 0; d->environments != NULL && i < d->n_environments; i++)
+    environment_fini(&d->environments[i]);
   free(d->environments);
   free(d->schedules);
   memset(d, 0, sizeof(*d));
@@ -366,12 +380,19 @@ void rs_test_detail_fini(struct rs_test_detail *d) {
 static int parse_environment(json_object *o, const char *where, void *dst,
                              struct err *err) {
   struct rs_environment *env = dst;
+  char id[RS_ID_MAX], name[RS_NAME_MAX];
   memset(env, 0, sizeof(*env));
-  int rc = jsonx_copy_id(o, "id", env->id, sizeof(env->id), where, err);
-  if (rc != 0 || env->id[0] == '\0')
+  int rc = jsonx_copy_id(o, "id", id, sizeof(id), where, err);
+  if (rc != 0 || id[0] == '\0')
     return rc != 0 ? rc : 1;
-  rs_copy_name(o, "name", env->name, sizeof(env->name));
-  return 0;
+  rs_copy_name(o, "name", name, sizeof(name));
+  env->id = strdup(id);
+  env->name = strdup(name);
+  if (env->id != NULL && env->name != NULL)
+    return 0;
+  environment_fini(env);
+  err_set(err, "%s: out of memory", where);
+  return -ENOMEM;
 }
 
 /* Reads an item of schedules[] into dst (struct rs_schedule): 0, 1 to skip
@@ -391,11 +412,18 @@ static int parse_schedule(json_object *o, const char *where, void *dst,
 }
 
 static const struct rs_item_kind environment_kind = {
-    sizeof(struct rs_environment), parse_environment, "data.environments",
-    "environments", 0};
-static const struct rs_item_kind schedule_kind = {
-    sizeof(struct rs_schedule), parse_schedule, "data.schedules", "schedules",
-    0};
+    sizeof(struct rs_environment),
+    parse_environment,
+    "data.environments",
+    "environments",
+    0,
+    environment_fini};
+static const struct rs_item_kind schedule_kind = {sizeof(struct rs_schedule),
+                                                  parse_schedule,
+                                                  "data.schedules",
+                                                  "schedules",
+                                                  0,
+                                                  NULL};
 
 /* Reads environments[] and schedules[] (absent or null: none). */
 static int parse_lists(json_object *data, struct rs_test_detail *d,
@@ -427,9 +455,24 @@ static int copy_trigger_url(json_object *data, struct rs_test_detail *d,
   return d->trigger_url == NULL ? -ENOMEM : 0;
 }
 
+/* The id key of data as the heap string *dst (NULL when "", unless
+ * keep_empty): 0, -EPROTO or -ENOMEM. */
+static int dup_id(json_object *data, const char *key, char **dst,
+                  bool keep_empty, struct err *err) {
+  char id[RS_ID_MAX];
+  int rc = jsonx_copy_id(data, key, id, sizeof(id), "data", err);
+  if (rc != 0)
+    return rc;
+  if (!keep_empty)
+    return str_set(dst, id, 0);
+  *dst = strdup(id);
+  return *dst != NULL ? 0 : -ENOMEM;
+}
+
 static int parse_test_detail(json_object *data, struct rs_test_detail *d,
                              struct err *err) {
-  int rc = jsonx_copy_id(data, "id", d->id, sizeof(d->id), "data", err);
+  char name[RS_NAME_MAX];
+  int rc = dup_id(data, "id", &d->id, true, err);
   if (rc == 0 && d->id[0] == '\0') {
     err_set(err, "data has no \"id\"");
     rc = -EPROTO;
@@ -437,14 +480,15 @@ static int parse_test_detail(json_object *data, struct rs_test_detail *d,
   if (rc == 0)
     rc = copy_trigger_url(data, d, err);
   if (rc == 0)
-    rc =
-        jsonx_copy_id(data, "default_environment_id", d->default_environment_id,
-                      sizeof(d->default_environment_id), "data", err);
+    rc = dup_id(data, "default_environment_id", &d->default_environment_id,
+                false, err);
   if (rc == 0)
     rc = parse_lists(data, d, err);
+  rs_copy_name(data, "name", name, sizeof(name));
+  if (rc == 0 && (d->name = strdup(name)) == NULL)
+    rc = -ENOMEM;
   if (rc == -ENOMEM)
     err_set(err, "out of memory");
-  rs_copy_name(data, "name", d->name, sizeof(d->name));
   return rc;
 }
 

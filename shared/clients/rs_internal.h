@@ -88,6 +88,9 @@ struct rs_item_kind {
   const char *prefix; /* names the array in messages: "data" */
   const char *noun;   /* names the items in messages: "runs" */
   size_t max;         /* the most items read (the rest is left), 0 for all */
+  /* not NULL: frees what a read item owns (the items read before an
+   * error are released with it) */
+  void (*fini)(void *item);
 };
 
 /* Reads the JSON array arr (NULL: none) into *out (zeroed first) as kind

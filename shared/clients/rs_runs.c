@@ -108,8 +108,8 @@ static int parse_run(json_object *o, const char *where, void *dst,
   return 0;
 }
 
-static const struct rs_item_kind run_kind = {sizeof(struct rs_run), parse_run,
-                                             "data", "runs", 0};
+static const struct rs_item_kind run_kind = {
+    sizeof(struct rs_run), parse_run, "data", "runs", 0, NULL};
 
 int rs_runs_data(json_object *data, void *items, struct err *err) {
   return rs_parse_items(data, &run_kind, items, err);
@@ -193,7 +193,7 @@ static int parse_step(json_object *o, const char *where, void *dst,
 }
 
 static const struct rs_item_kind step_kind = {
-    sizeof(struct rs_step), parse_step, "data.requests", "steps", 0};
+    sizeof(struct rs_step), parse_step, "data.requests", "steps", 0, NULL};
 
 /* Reads requests[] (absent or null: no steps). */
 static int parse_steps(json_object *data, struct rs_run_detail *d,
@@ -261,8 +261,11 @@ static int parse_started(json_object *o, const char *where, void *dst,
 }
 
 static const struct rs_item_kind started_kind = {sizeof(struct rs_started_run),
-                                                 parse_started, "data.runs",
-                                                 "runs", RS_STARTED_MAX};
+                                                 parse_started,
+                                                 "data.runs",
+                                                 "runs",
+                                                 RS_STARTED_MAX,
+                                                 NULL};
 
 static int trigger_data(json_object *data, void *items, struct err *err) {
   json_object *runs = jsonx_arr(data, "runs");

@@ -171,7 +171,7 @@ static int parse_list_item(json_object *o, const char *where, void *dst,
 }
 
 static const struct rs_item_kind message_kind = {
-    sizeof(struct rs_message), parse_list_item, "data", "messages", 0};
+    sizeof(struct rs_message), parse_list_item, "data", "messages", 0, NULL};
 
 /* The usable messages of a list's data[] into a struct rs_items. */
 static int messages_data(json_object *data, void *items, struct err *err) {

@@ -39,9 +39,12 @@ struct rs_test {
   bool last_run_known;
 };
 
+/* An environment of a test's detail: id and name owned (freed with the
+ * detail), never NULL (the name may be ""), sized to their content (less
+ * than RS_ID_MAX and RS_NAME_MAX bytes). */
 struct rs_environment {
-  char id[RS_ID_MAX];
-  char name[RS_NAME_MAX];
+  char *id;
+  char *name;
 };
 
 struct rs_schedule {
@@ -49,13 +52,15 @@ struct rs_schedule {
   double interval; /* seconds, from "1m", "5m", "1.0h", "1d"; 0 if unknown */
 };
 
-/* GET /buckets/{key}/tests/{id}. Owns its arrays: release with
- * rs_test_detail_fini. */
+/* GET /buckets/{key}/tests/{id}. Owns its strings and arrays: release
+ * with rs_test_detail_fini. Strings are sized to their content (less than
+ * RS_ID_MAX, RS_NAME_MAX, RS_URL_MAX bytes); id and name are never NULL in
+ * a parsed detail (the name may be ""). */
 struct rs_test_detail {
-  char id[RS_ID_MAX];
-  char name[RS_NAME_MAX];
-  char *trigger_url; /* owned; NULL when the test has none */
-  char default_environment_id[RS_ID_MAX];
+  char *id;
+  char *name;
+  char *trigger_url;            /* NULL when the test has none */
+  char *default_environment_id; /* NULL when the test has none */
   struct rs_environment *environments;
   size_t n_environments;
   struct rs_schedule *schedules;

@@ -154,14 +154,30 @@ void cat_unlist(struct catalog *cat) {
       cat->buckets[i].tests[j].list.listed = false;
 }
 
-/* The listing of an item of the tests list. */
-static void listing_set(struct cat_test *t, const struct rs_test *item) {
-  str_copy(t->detail.id, sizeof(t->detail.id), item->id);
-  str_copy(t->detail.name, sizeof(t->detail.name), item->name);
+/* Makes *dst (a heap string, NULL: none) a copy of src unless it is one
+ * already. 0, or -ENOMEM with *dst unchanged. */
+static int text_set(char **dst, const char *src) {
+  if (*dst != NULL && strcmp(*dst, src) == 0)
+    return 0;
+  char *copy = strdup(src);
+  if (copy == NULL)
+    return -ENOMEM;
+  free(*dst);
+  *dst = copy;
+  return 0;
+}
+
+/* The listing of an item of the tests list. -ENOMEM when the test's id or
+ * name could not be copied (a name it had stays). */
+static int listing_set(struct cat_test *t, const struct rs_test *item) {
+  int rc = text_set(&t->detail.id, item->id);
+  if (text_set(&t->detail.name, item->name) != 0)
+    rc = -ENOMEM;
   t->list.listed = true;
   t->list.last_run_known = item->last_run_known;
-  str_copy(t->list.last_run_id, sizeof(t->list.last_run_id), item->last_run_id);
+  t->list.last_run = due_run_digest(item->last_run_id);
   t->list.last_run_at = item->last_run_at;
+  return rc;
 }
 
 /* The common case: the list holds the same tests in the same order as
@@ -182,7 +198,7 @@ static bool merge_in_place(struct cat_bucket *b, const struct rs_test *tests,
   k = 0;
   for (size_t i = 0; i < n; i++)
     if (test_selected(b->cfg, &tests[i]))
-      listing_set(&b->tests[k++], &tests[i]);
+      (void)listing_set(&b->tests[k++], &tests[i]); /* ids are the same */
   return true;
 }
 
@@ -199,13 +215,19 @@ int cat_merge_tests(struct cat_bucket *b, const struct rs_test *tests,
   for (size_t i = 0; i < n; i++) {
     if (!test_selected(b->cfg, &tests[i]))
       continue;
-    struct cat_test *t = &next[kept++];
+    struct cat_test *t = &next[kept];
     long old = index_find(&b->index, b->tests, b->n_tests, tests[i].id);
     if (old >= 0) { /* moved: its detail's arrays change hands */
       *t = b->tests[old];
       memset(&b->tests[old], 0, sizeof(b->tests[old]));
     }
-    listing_set(t, &tests[i]);
+    if (listing_set(t, &tests[i]) != 0 &&
+        (t->detail.id == NULL || t->detail.name == NULL)) {
+      rs_test_detail_fini(&t->detail); /* no memory: the next list has it */
+      memset(t, 0, sizeof(*t));
+      continue;
+    }
+    kept++;
   }
   cat_bucket_fini(b); /* the tests no longer listed, the old index */
   b->tests = next;
@@ -215,19 +237,27 @@ int cat_merge_tests(struct cat_bucket *b, const struct rs_test *tests,
   return 0;
 }
 
+/* Puts the listed text *listed (taken over) in *detail's place when it is
+ * not "", or when the detail has none. */
+static void keep_listed(char **detail, char *listed) {
+  if (listed != NULL && (listed[0] != '\0' || *detail == NULL)) {
+    free(*detail);
+    *detail = listed;
+  } else {
+    free(listed);
+  }
+}
+
 void cat_set_detail(struct cat_test *t, struct rs_test_detail *d, double now) {
-  char id[RS_ID_MAX], name[RS_NAME_MAX];
   /* The list's name is the newer when they differ; its id is what the
    * bucket's index knows the test by. */
-  str_copy(id, sizeof(id), t->detail.id);
-  str_copy(name, sizeof(name), t->detail.name);
+  char *id = t->detail.id, *name = t->detail.name;
+  t->detail.id = t->detail.name = NULL;
   rs_test_detail_fini(&t->detail);
   t->detail = *d;
   memset(d, 0, sizeof(*d));
-  if (id[0] != '\0')
-    str_copy(t->detail.id, sizeof(t->detail.id), id);
-  if (name[0] != '\0')
-    str_copy(t->detail.name, sizeof(t->detail.name), name);
+  keep_listed(&t->detail.id, id);
+  keep_listed(&t->detail.name, name);
   t->has_detail = true;
   t->detail_at = now;
 }
@@ -240,14 +270,19 @@ bool cat_detail_needed(const struct cat_test *t, bool always) {
 int cat_note_env(struct cat_test *t, const char *id, const char *name) {
   if (id[0] == '\0' || name[0] == '\0' || cat_env_name(t, id) != NULL)
     return 0;
-  struct rs_environment *v = realloc(
-      t->detail.environments, (t->detail.n_environments + 1) * sizeof(*v));
-  if (v == NULL)
+  struct rs_environment env = {strndup(id, RS_ID_MAX - 1),
+                               strndup(name, RS_NAME_MAX - 1)};
+  struct rs_environment *v = NULL;
+  if (env.id != NULL && env.name != NULL)
+    v = realloc(t->detail.environments,
+                (t->detail.n_environments + 1) * sizeof(*v));
+  if (v == NULL) {
+    free(env.id);
+    free(env.name);
     return -ENOMEM;
+  }
   t->detail.environments = v;
-  struct rs_environment *env = &v[t->detail.n_environments++];
-  str_copy(env->id, sizeof(env->id), id);
-  str_copy(env->name, sizeof(env->name), name);
+  v[t->detail.n_environments++] = env;
   return 0;
 }
 

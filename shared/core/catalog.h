@@ -14,7 +14,7 @@
 struct cat_listing {
   bool listed;         /* the test was in this cycle's list */
   bool last_run_known; /* the item had a last_run (null: never ran) */
-  char last_run_id[RS_ID_MAX];
+  uint64_t last_run;   /* due_run_digest of the last_run's id, 0: none */
   double last_run_at;
 };
 

@@ -15,10 +15,9 @@ static enum due_reason first_sighting(const struct due_input *in,
     return DUE_PENDING;
   if (!in->listed || !in->last_run_known)
     return DUE_NEW;
-  const char *id = in->last_run_id ? in->last_run_id : "";
-  if (id[0] == '\0' && in->last_run_at <= 0)
+  if (in->last_run == 0 && in->last_run_at <= 0)
     return DUE_NO; /* never ran: a run to come changes last_run */
-  if (in->cursor_run != 0 && due_run_digest(id) == in->cursor_run)
+  if (in->cursor_run != 0 && in->last_run == in->cursor_run)
     return DUE_NO; /* the run the cursor's read covered: a restart */
   if (in->last_run_at <= 0)
     return DUE_NEW; /* a run without a time: cannot compare */
@@ -65,8 +64,7 @@ enum due_reason due_check(const struct due_test *t, const struct due_input *in,
   if (in->held || t->pending)
     return DUE_PENDING;
   if (in->listed && in->last_run_known) {
-    const char *id = in->last_run_id ? in->last_run_id : "";
-    if (due_run_digest(id) != t->run || in->last_run_at != t->run_at)
+    if (in->last_run != t->run || in->last_run_at != t->run_at)
       return DUE_CHANGED;
   } else if (schedule_due(t, in, o, now)) {
     return DUE_SCHEDULE;
@@ -87,7 +85,7 @@ uint64_t due_run_digest(const char *id) {
 static void note_run(struct due_test *t, const struct due_input *in) {
   if (!in->listed || !in->last_run_known)
     return;
-  t->run = due_run_digest(in->last_run_id);
+  t->run = in->last_run;
   t->run_at = in->last_run_at;
 }
 

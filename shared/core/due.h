@@ -65,8 +65,8 @@ struct due_schedule {
 struct due_input {
   bool listed;         /* the tests list gave the test in this cycle */
   bool last_run_known; /* ... with a last_run member (null: never ran) */
-  const char *last_run_id;
-  double last_run_at; /* 0 when the list gave no time */
+  uint64_t last_run;   /* due_run_digest of its id; 0: none */
+  double last_run_at;  /* 0 when the list gave no time */
   const struct due_schedule *schedules;
   size_t n_schedules;
   double cursor; /* the results cursor of the state file; 0: none */

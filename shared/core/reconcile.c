@@ -23,6 +23,8 @@ void rec_state_fini(struct rec_state *st) {
     free(st->keys[i]);
   }
   free(st->keys);
+  for (size_t i = 0; i < st->n_cursors; i++)
+    rec_cursor_fini(&st->cursors[i]);
   free(st->cursors);
   free(st->responses);
   fwd_state_fini(&st->fwd);
@@ -77,8 +79,8 @@ struct rec_key *rec_key_find(struct rec_state *st, const char *key) {
 struct rec_run *rec_key_add_loc(struct rec_key *k) {
   if (k->n_locs >= REC_LOC_MAX)
     return NULL;
-  /* 2, 4, 8, 16 = REC_LOC_MAX */
-  if (array_reserve(&k->locs, &k->cap_locs, k->n_locs, sizeof(*k->locs), 2))
+  /* 1, 2, 4, 8, 16 = REC_LOC_MAX: most keys have one location */
+  if (array_reserve(&k->locs, &k->cap_locs, k->n_locs, sizeof(*k->locs), 1))
     return NULL;
   struct rec_run *l = &k->locs[k->n_locs++];
   memset(l, 0, sizeof(*l));
@@ -86,12 +88,25 @@ struct rec_run *rec_key_add_loc(struct rec_key *k) {
 }
 
 void rec_key_fini(struct rec_key *k) {
+  char **ids[] = {&k->key, &k->bucket_key, &k->test_id, &k->environment_id};
+  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+    free(*ids[i]);
+    *ids[i] = NULL;
+  }
+  for (size_t i = 0; i < k->n_locs; i++) {
+    free(k->locs[i].location);
+    free(k->locs[i].test_run_id);
+  }
   free(k->locs);
   k->locs = NULL;
   k->n_locs = k->cap_locs = 0;
   free(k->event_ids);
   k->event_ids = NULL;
   k->n_events = 0;
+  str_set(&k->environment_name, NULL, 0);
+  str_set(&k->request_id, NULL, 0);
+  str_set(&k->maintenance, NULL, 0);
+  str_set(&k->last_maintenance, NULL, 0);
 }
 
 /* Room for k's event ids: false when memory runs out (an id is then not
@@ -102,16 +117,22 @@ static bool events_room(struct rec_key *k) {
   return k->event_ids != NULL;
 }
 
+/* k, zeroed, with copies of its ids (freed by rec_key_fini). 0, -ENOMEM
+ * or -ENAMETOOLONG (an id of RS_ID_MAX bytes or more). */
 static int key_fill(struct rec_key *k, const char *key, const char *bucket_key,
                     const char *test_id, const char *environment_id) {
   memset(k, 0, sizeof(*k));
-  if (str_copy(k->key, sizeof(k->key), key) != 0 ||
-      str_copy(k->bucket_key, sizeof(k->bucket_key), bucket_key) != 0 ||
-      str_copy(k->test_id, sizeof(k->test_id), test_id) != 0 ||
-      str_copy(k->environment_id, sizeof(k->environment_id), environment_id) !=
-          0)
+  if (strlen(bucket_key) >= RS_ID_MAX || strlen(test_id) >= RS_ID_MAX ||
+      strlen(environment_id) >= RS_ID_MAX)
     return -ENAMETOOLONG;
-  return 0;
+  k->key = strdup(key);
+  k->bucket_key = strdup(bucket_key);
+  k->test_id = strdup(test_id);
+  k->environment_id = strdup(environment_id);
+  if (k->key && k->bucket_key && k->test_id && k->environment_id)
+    return 0;
+  rec_key_fini(k);
+  return -ENOMEM;
 }
 
 int rec_key_get(struct rec_state *st, const char *bucket_key,
@@ -134,6 +155,7 @@ int rec_key_get(struct rec_state *st, const char *bucket_key,
     rc = array_reserve(&st->keys, &st->cap_keys, st->n_keys, sizeof(*st->keys),
                        16);
   if (rc != 0) {
+    rec_key_fini(fresh);
     free(fresh);
     return rc;
   }
@@ -154,11 +176,21 @@ static void run_location(const struct rs_run *run, char *out, size_t size) {
     out[0] = '\0';
 }
 
-static void loc_fill(struct rec_run *l, const char *location,
-                     const struct rs_run *run) {
+/* l becomes the latest run of its location: 0, or -ENOMEM with l as it
+ * was. */
+static int loc_fill(struct rec_run *l, const char *location,
+                    const struct rs_run *run) {
+  char *loc = NULL, *id = NULL;
+  if (str_set(&loc, location, 0) != 0 ||
+      str_set(&id, run->test_run_id, 0) != 0) {
+    free(loc);
+    return -ENOMEM;
+  }
+  free(l->location);
+  free(l->test_run_id);
   memset(l, 0, sizeof(*l));
-  str_copy(l->location, sizeof(l->location), location);
-  str_copy(l->test_run_id, sizeof(l->test_run_id), run->test_run_id);
+  l->location = loc;
+  l->test_run_id = id;
   l->failed = run->result == RS_RESULT_FAIL;
   l->started_at = run->started_at;
   l->finished_at = run->finished_at;
@@ -166,13 +198,14 @@ static void loc_fill(struct rec_run *l, const char *location,
   l->scripts_failed = run->scripts_failed;
   l->variables_failed = run->variables_failed;
   l->requests_executed = run->requests_executed;
+  return 0;
 }
 
 /* The slot for a location: its own, a new one, or the stalest one. NULL
  * when memory runs out. */
 static struct rec_run *loc_slot(struct rec_key *k, const char *location) {
   for (size_t i = 0; i < k->n_locs; i++)
-    if (strcmp(k->locs[i].location, location) == 0)
+    if (strcmp(str_or_empty(k->locs[i].location), location) == 0)
       return &k->locs[i];
   if (k->n_locs < REC_LOC_MAX) {
     struct rec_run *l = rec_key_add_loc(k);
@@ -195,14 +228,14 @@ static bool run_after(const struct rs_run *run, const struct rec_run *l) {
     return run->started_at > l->started_at;
   if (run->finished_at != l->finished_at)
     return run->finished_at > l->finished_at;
-  return strcmp(run->test_run_id, l->test_run_id) > 0;
+  return strcmp(run->test_run_id, str_or_empty(l->test_run_id)) > 0;
 }
 
 /* The streak of l once run, newer, is its latest. */
 static unsigned next_streak(const struct rec_run *l, bool own,
                             const struct rs_run *run) {
   bool failed = run->result == RS_RESULT_FAIL;
-  if (!own || l->test_run_id[0] == '\0' || l->failed != failed)
+  if (!own || l->test_run_id == NULL || l->failed != failed)
     return 1;
   unsigned n = l->streak > 0 ? l->streak : 1;
   return n < REC_STREAK_MAX ? n + 1 : n;
@@ -233,29 +266,35 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
   int rc = rec_key_get(st, bucket_key, run->test_id, run->environment_id, &k);
   if (rc != 0)
     return rc;
-  char location[RS_ID_MAX + 8];
+  char location[REC_LOCATION_MAX];
   run_location(run, location, sizeof(location));
   size_t n_before = k->n_locs;
   struct rec_run *l = loc_slot(k, location);
   if (l == NULL)
     return -ENOMEM;
   bool fresh = k->n_locs > n_before;
-  bool own = !fresh && strcmp(l->location, location) == 0;
-  bool same_run = l->test_run_id[0] != '\0' &&
-                  strcmp(l->test_run_id, run->test_run_id) == 0;
+  bool own = !fresh && strcmp(str_or_empty(l->location), location) == 0;
+  bool same_run =
+      l->test_run_id != NULL && strcmp(l->test_run_id, run->test_run_id) == 0;
   if (own && (same_run || !run_after(run, l)))
     return 0;
   /* A new location older than every one kept is the oldest: dropped. */
   if (!own && !fresh && run->started_at < l->started_at)
     return 0;
   unsigned streak = next_streak(l, own, run);
-  if (own && l->started_at > 0)
-    k->run_gap = run->started_at - l->started_at;
+  bool paced = own && l->started_at > 0;
+  double gap = run->started_at - l->started_at;
+  if (loc_fill(l, location, run) != 0)
+    return -ENOMEM;
+  if (paced)
+    k->run_gap = gap;
   k->news = true;
-  if (str_copy(k->environment_name, sizeof(k->environment_name),
-               run->environment_name) != 0)
-    k->environment_name[0] = '\0'; /* too long: the detail's or the id */
-  loc_fill(l, location, run);
+  /* too long: none (the detail's name or the id is used) */
+  const char *name = strlen(run->environment_name) < REC_ENV_NAME_MAX
+                         ? run->environment_name
+                         : "";
+  if (strcmp(str_or_empty(k->environment_name), name) != 0)
+    str_set(&k->environment_name, name, 0);
   l->streak = streak;
   note_verdict(k, l);
   return 1;
@@ -356,20 +395,22 @@ static void decide_flapping(struct rec_key *k, const struct rec_opts *o) {
 }
 
 static bool in_maintenance(const struct rec_key *k) {
-  return k->maintenance[0] != '\0';
+  return k->maintenance != NULL;
 }
 
 void rec_set_maintenance(struct rec_key *k, const char *window, double now) {
   const char *w = window != NULL ? window : "";
-  if (strcmp(k->maintenance, w) == 0)
+  if (strcmp(str_or_empty(k->maintenance), w) == 0)
     return;
   if (in_maintenance(k)) {
-    str_copy(k->last_maintenance, sizeof(k->last_maintenance), k->maintenance);
+    free(k->last_maintenance);
+    k->last_maintenance = k->maintenance;
+    k->maintenance = NULL;
     k->maintenance_ended = now;
   }
   if (w[0] != '\0')
     k->maintenance_started = now;
-  str_copy(k->maintenance, sizeof(k->maintenance), w);
+  str_set(&k->maintenance, w, REC_WINDOW_NAME_MAX);
 }
 
 const struct rec_run *rec_newest_failure(const struct rec_key *k,
@@ -487,7 +528,7 @@ static void cover_request(struct rec_key *k, const struct rec_opts *o) {
 static void forget_request(struct rec_key *k) {
   k->ev = REC_EV_NONE;
   k->event_since = 0;
-  k->request_id[0] = '\0';
+  str_set(&k->request_id, NULL, 0);
   k->request_confirmed = false;
 }
 
@@ -526,7 +567,7 @@ void rec_apply_lookup(struct rec_key *k, const struct rec_opts *o,
       k->n_events++;
   if (k->n_events > 0) {
     k->ev = REC_EV_ACTIVE;
-    k->request_id[0] = '\0';
+    str_set(&k->request_id, NULL, 0);
     k->request_confirmed = false;
     cover_failures(k, o);
   } else if (k->ev == REC_EV_REQUESTED) {
@@ -558,7 +599,7 @@ int rec_adopt_event(struct rec_key *k, const struct rec_opts *o,
     return 0;
   k->n_events++;
   k->ev = REC_EV_ACTIVE;
-  k->request_id[0] = '\0';
+  str_set(&k->request_id, NULL, 0);
   k->request_confirmed = false;
   cover_failures(k, o);
   return 1;
@@ -659,9 +700,8 @@ void rec_create_done(struct rec_key *k, const struct rec_opts *o,
   k->ev = REC_EV_REQUESTED;
   k->requested_at = now;
   k->request_confirmed = outcome == REC_CREATED;
-  k->request_id[0] = '\0';
-  if (outcome == REC_CREATED && request_id != NULL)
-    str_copy(k->request_id, sizeof(k->request_id), request_id);
+  str_set(&k->request_id, outcome == REC_CREATED ? request_id : NULL,
+          XM_ID_MAX);
 }
 
 bool rec_terminate_start(struct rec_key *k) {
@@ -705,6 +745,12 @@ static size_t cursor_index(const struct rec_state *st, const char *bucket_key,
   return i;
 }
 
+void rec_cursor_fini(struct rec_cursor *c) {
+  free(c->bucket_key);
+  free(c->test_id);
+  c->bucket_key = c->test_id = NULL;
+}
+
 struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
                                    const char *test_id) {
   bool found;
@@ -719,14 +765,19 @@ int rec_cursor_set(struct rec_state *st, const char *bucket_key,
     c->since = since;
     return 0;
   }
-  struct rec_cursor fresh = {.since = since};
-  if (str_copy(fresh.bucket_key, sizeof(fresh.bucket_key), bucket_key) != 0 ||
-      str_copy(fresh.test_id, sizeof(fresh.test_id), test_id) != 0)
+  if (strlen(bucket_key) >= RS_ID_MAX || strlen(test_id) >= RS_ID_MAX)
     return -ENAMETOOLONG;
-  int rc = array_reserve(&st->cursors, &st->cap_cursors, st->n_cursors,
-                         sizeof(*st->cursors), 16);
-  if (rc != 0)
+  struct rec_cursor fresh = {.since = since,
+                             .bucket_key = strdup(bucket_key),
+                             .test_id = strdup(test_id)};
+  int rc = fresh.bucket_key && fresh.test_id ? 0 : -ENOMEM;
+  if (rc == 0)
+    rc = array_reserve(&st->cursors, &st->cap_cursors, st->n_cursors,
+                       sizeof(*st->cursors), 16);
+  if (rc != 0) {
+    rec_cursor_fini(&fresh);
     return rc;
+  }
   bool found;
   size_t i = cursor_index(st, bucket_key, test_id, &found);
   memmove(&st->cursors[i + 1], &st->cursors[i],

@@ -35,9 +35,10 @@
 #include <stddef.h>
 
 #define REC_KEY_MAX XM_KEY_MAX
-#define REC_LOC_MAX 16          /* locations per key; the oldest is dropped */
-#define REC_EVENTS_MAX 16       /* active events remembered per key */
-#define REC_WINDOW_NAME_MAX 128 /* a maintenance window's name, kept */
+#define REC_LOC_MAX 16 /* locations per key; the oldest is dropped */
+#define REC_LOCATION_MAX (RS_ID_MAX + 8) /* "agent:<id>" with its NUL */
+#define REC_EVENTS_MAX 16                /* active events remembered per key */
+#define REC_WINDOW_NAME_MAX 128          /* a maintenance window's name, kept */
 /* an environment's name as a run gave it, kept (a longer one is not: a
  * key's name from such a name is cut and hashed from its ids anyway) */
 #define REC_ENV_NAME_MAX 128
@@ -46,8 +47,11 @@ struct resp_event; /* responses.h */
 
 /* The latest finished verdict run of one location of a key. */
 struct rec_run {
-  char location[RS_ID_MAX + 8]; /* region, "agent:<name>", or "" */
-  char test_run_id[RS_ID_MAX];
+  /* owned, NULL when "" (read them with str_or_empty): the region,
+   * "agent:<name>" or none (less than REC_LOCATION_MAX bytes), and the
+   * run's id (less than RS_ID_MAX) */
+  char *location;
+  char *test_run_id;
   bool failed;
   double started_at;
   double finished_at;
@@ -69,14 +73,17 @@ enum rec_event_state {
 };
 
 struct rec_key {
-  char key[REC_KEY_MAX];
-  char bucket_key[RS_ID_MAX];
-  char test_id[RS_ID_MAX];
-  char environment_id[RS_ID_MAX];
-  /* the environment's name as its latest run gave it ("": none yet), so
-   * that its values keep their names after a restart that reads neither a
-   * run nor the test's detail */
-  char environment_name[REC_ENV_NAME_MAX];
+  /* owned, never NULL in a key of a state: "<bucket>/<test>/<env>" (less
+   * than REC_KEY_MAX bytes) and its parts (less than RS_ID_MAX each) */
+  char *key;
+  char *bucket_key;
+  char *test_id;
+  char *environment_id;
+  /* owned: the environment's name as its latest run gave it (NULL: none
+   * yet, or longer than REC_ENV_NAME_MAX - 1), so that its values keep
+   * their names after a restart that reads neither a run nor the test's
+   * detail */
+  char *environment_name;
   /* owned: n_locs of cap_locs, at most REC_LOC_MAX (most keys have a few
    * locations; rec_key_add_loc grows it) */
   struct rec_run *locs;
@@ -86,9 +93,10 @@ struct rec_key {
    * event (most keys never have one); NULL: none yet */
   char (*event_ids)[XM_ID_MAX];
   size_t n_events;
-  /* REC_EV_REQUESTED: the requestId ("" if none came back), whether the
-   * trigger was accepted (false: the answer was lost), and when. */
-  char request_id[XM_ID_MAX];
+  /* REC_EV_REQUESTED: the requestId (owned, at most XM_ID_MAX - 1 bytes;
+   * NULL if none came back), whether the trigger was accepted (false: the
+   * answer was lost), and when. */
+  char *request_id;
   bool request_confirmed;
   double requested_at;
   /* started_at of the newest failing run an event has covered: a key pages
@@ -111,10 +119,11 @@ struct rec_key {
   bool flap_paged;     /* an event was created for this flapping */
   /* start of the oldest failing run of the failure going on; 0: passing */
   double failing_since;
-  /* the maintenance window the key is in now ("": none), set every cycle
-   * by rec_set_maintenance, and the last one it was in */
-  char maintenance[REC_WINDOW_NAME_MAX];
-  char last_maintenance[REC_WINDOW_NAME_MAX];
+  /* owned: the maintenance window the key is in now (NULL: none), set
+   * every cycle by rec_set_maintenance, and the last one it was in (names
+   * cut to REC_WINDOW_NAME_MAX - 1 bytes) */
+  char *maintenance;
+  char *last_maintenance;
   double maintenance_started; /* when it entered the window it is or was in */
   double maintenance_ended;   /* when it left last_maintenance */
   /* while ev is not REC_EV_NONE: when the plugin requested the event, or
@@ -124,8 +133,10 @@ struct rec_key {
 
 /* Where reading a test's results resumes: the `since` of the next call. */
 struct rec_cursor {
-  char bucket_key[RS_ID_MAX];
-  char test_id[RS_ID_MAX];
+  /* owned, never NULL in a cursor of a state: the test's ids (less than
+   * RS_ID_MAX bytes each) */
+  char *bucket_key;
+  char *test_id;
   double since;
   /* a digest of the tests list's last_run id that the last read covered
    * (due_run_digest), 0 when none or a run was left unfinished: a restart
@@ -219,8 +230,8 @@ struct rec_key *rec_key_find(struct rec_state *st, const char *key);
  * when k holds REC_LOC_MAX already or memory runs out. */
 struct rec_run *rec_key_add_loc(struct rec_key *k);
 
-/* Frees what k owns (its locations and event ids), leaving it without
- * any. */
+/* Frees what k owns (its locations, event ids and strings), leaving it
+ * without any. */
 void rec_key_fini(struct rec_key *k);
 
 /* The key's entry, added (empty) when absent. *ret is owned by st and stays
@@ -347,6 +358,9 @@ bool rec_terminate_start(struct rec_key *k);
 /* Outcome of a REC_TERMINATE: gone is true when the event is terminated or
  * does not exist any more. */
 void rec_terminate_done(struct rec_key *k, const char *event_id, bool gone);
+
+/* Frees c's ids, leaving it without any. */
+void rec_cursor_fini(struct rec_cursor *c);
 
 /* The cursor of a test, or NULL. */
 struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,

@@ -270,13 +270,13 @@ void resp_rerun_not_sent(struct resp_event *ev, bool final) {
  * trigger went out. */
 static bool rerun_run(const struct resp_event *ev, const struct rec_run *l) {
   for (size_t i = 0; i < ev->n_rerun_runs; i++)
-    if (strcmp(l->test_run_id, ev->rerun_runs[i]) == 0)
+    if (strcmp(str_or_empty(l->test_run_id), ev->rerun_runs[i]) == 0)
       return true;
   if (ev->n_rerun_runs > 0)
     return false;
   return l->started_at > ev->rerun_sent_at &&
          (ev->rerun_location[0] == '\0' ||
-          strcmp(l->location, ev->rerun_location) == 0);
+          strcmp(str_or_empty(l->location), ev->rerun_location) == 0);
 }
 
 enum resp_result resp_rerun_result(struct resp_event *ev,

@@ -209,7 +209,7 @@ static void log_change(struct engine *e, const struct rec_key *k,
 static void mark_key(struct engine *e, struct rec_key *k,
                      const struct cfg_window *const *all, size_t n,
                      double now) {
-  if (n == 0 && k->maintenance[0] == '\0')
+  if (n == 0 && k->maintenance == NULL)
     return; /* no window, and in none: the names are not needed */
   struct key_view v;
   key_view_init(e, k, &v);
@@ -226,10 +226,10 @@ static void mark_key(struct engine *e, struct rec_key *k,
   if (w != NULL) /* a name too long is cut, as the key keeps it */
     str_copy(name, sizeof(name),
              w->name != NULL && w->name[0] ? w->name : "(unnamed)");
-  if (strcmp(k->maintenance, name) == 0)
+  if (strcmp(str_or_empty(k->maintenance), name) == 0)
     return;
   char was[REC_WINDOW_NAME_MAX];
-  str_copy(was, sizeof(was), k->maintenance);
+  str_copy(was, sizeof(was), str_or_empty(k->maintenance));
   rec_set_maintenance(k, name, now);
   if (w != NULL || was[0] != '\0')
     log_change(e, k, was, w, now);

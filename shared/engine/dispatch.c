@@ -7,6 +7,7 @@
 
 #include "core/report.h"
 #include "engine/key_view.h"
+#include "util/str.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -68,10 +69,11 @@ static void notify_key(struct engine *e, const struct key_notice *kn) {
       {"test_name", v.test_name},
       {"environment_id", k->environment_id},
       {"environment_name", v.env_name},
-      {"test_run_id", v.run ? v.run->test_run_id : ""},
+      {"test_run_id", v.run ? str_or_empty(v.run->test_run_id) : ""},
       {"test_run_url", v.run_url},
       {"event_id", event_id},
-      {"xmatters_request_id", k->ev == REC_EV_REQUESTED ? k->request_id : ""},
+      {"xmatters_request_id",
+       k->ev == REC_EV_REQUESTED ? str_or_empty(k->request_id) : ""},
   };
   struct engine_meta meta[sizeof(all) / sizeof(all[0])];
   size_t n_meta = 0;

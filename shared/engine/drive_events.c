@@ -87,7 +87,7 @@ static int find_events(struct engine *e, const struct rec_key *k,
                        struct xm_event **ret, size_t *ret_n, struct err *err) {
   int rc = xm_find_active(e->xm, k->key, ret, ret_n, err);
   if (rc != 0 || *ret_n > 0 || k->ev != REC_EV_REQUESTED ||
-      k->request_id[0] == '\0')
+      k->request_id == NULL)
     return rc;
   free(*ret);
   *ret = NULL;
@@ -248,7 +248,7 @@ static void summary_of(const struct key_view *v, bool flapping, char *out,
  * pages as that window ended: its failure started before the window
  * ended ("" otherwise). */
 static const char *failed_in_window(const struct rec_key *k) {
-  bool inside = k->last_maintenance[0] != '\0' && k->failing_since > 0 &&
+  bool inside = k->last_maintenance != NULL && k->failing_since > 0 &&
                 k->failing_since < k->maintenance_ended;
   return inside ? k->last_maintenance : "";
 }
@@ -271,7 +271,7 @@ static int send_trigger(struct engine *e, const struct key_view *v,
       TEXT("bucket_name", v->bucket_name),
       TEXT("environment_id", v->k->environment_id),
       TEXT("environment_name", v->env_name),
-      TEXT("test_run_id", r ? r->test_run_id : ""),
+      TEXT("test_run_id", r ? str_or_empty(r->test_run_id) : ""),
       TEXT("test_url", v->test_url),
       TEXT("test_run_url", v->run_url),
       TEXT("region", v->region),

@@ -237,7 +237,8 @@ static void read_responses(struct engine *e, struct rec_key *k, const char *id,
       (out = calloc(n, sizeof(*out))) != NULL) {
     const struct rec_run *f = rec_newest_failure(k, &e->opts);
     struct resp_opts o = opts_of(e);
-    size_t m = resp_review(ev, &o, status, d, n, f ? f->location : "", out);
+    size_t m = resp_review(ev, &o, status, d, n,
+                           f ? str_or_empty(f->location) : "", out);
     for (size_t i = 0; i < m; i++)
       report_decision(e, k, ev, &d[out[i].delivery], out[i].verdict);
   }

@@ -15,7 +15,7 @@ const char *key_view_env_name(const struct cat_test *t,
   const char *name = cat_env_name(t, k->environment_id);
   if (name != NULL)
     return name;
-  return k->environment_name[0] != '\0' ? k->environment_name : NULL;
+  return k->environment_name;
 }
 
 static const struct rec_run *newest_run(const struct rec_key *k) {
@@ -43,7 +43,7 @@ void key_view_init(const struct engine *e, const struct rec_key *k,
   v->bucket_name = b ? b->info.name : k->bucket_key;
   v->test_name = t ? t->detail.name : k->test_id;
   v->env_name = env ? env : k->environment_id;
-  const char *loc = v->run ? v->run->location : "";
+  const char *loc = v->run ? str_or_empty(v->run->location) : "";
   bool agent = strncmp(loc, "agent:", 6) == 0;
   v->region = agent ? "" : loc;
   v->agent = agent ? loc + 6 : "";
@@ -51,7 +51,8 @@ void key_view_init(const struct engine *e, const struct rec_key *k,
   snprintf(v->test_url, sizeof(v->test_url), "%s/radar/%s/%s", dash,
            k->bucket_key, k->test_id);
   snprintf(v->run_url, sizeof(v->run_url), "%s/radar/%s/%s/results/%s", dash,
-           k->bucket_key, k->test_id, v->run ? v->run->test_run_id : "");
+           k->bucket_key, k->test_id,
+           v->run ? str_or_empty(v->run->test_run_id) : "");
   clock_iso8601(v->run ? v->run->started_at : 0, v->started,
                 sizeof(v->started));
   clock_iso8601(v->run ? v->run->finished_at : 0, v->finished,

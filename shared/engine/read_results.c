@@ -86,7 +86,7 @@ static void due_input_of(struct engine *e, const struct cat_bucket *b,
   memset(in, 0, sizeof(*in));
   in->listed = t->list.listed;
   in->last_run_known = t->list.last_run_known;
-  in->last_run_id = t->list.last_run_id;
+  in->last_run = t->list.last_run;
   in->last_run_at = t->list.last_run_at;
   in->cursor = cur ? cur->since : 0;
   in->cursor_run = cur ? cur->last_run : 0;
@@ -395,13 +395,13 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
   const struct cat_listing *l = &it->t->list;
   struct due_input in = {.listed = l->listed,
                          .last_run_known = l->last_run_known,
-                         .last_run_id = l->last_run_id,
+                         .last_run = l->last_run,
                          .last_run_at = l->last_run_at};
   bool pending = due_pending(runs, n, r->now, e->cfg->max_run_duration);
   due_read(&it->t->due, &in, pending, r->now);
   cur = rec_cursor_find(&e->state, bk, id);
   if (cur != NULL) /* a restart need not read it again (due.h) */
-    cur->last_run = pending || !l->listed ? 0 : due_run_digest(l->last_run_id);
+    cur->last_run = pending || !l->listed ? 0 : l->last_run;
 }
 
 static bool on_runs(void *ctx, size_t i, int rc, const struct rs_run *runs,

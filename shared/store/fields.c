@@ -3,6 +3,7 @@
 #include "store/fields.h"
 
 #include "util/jsonx.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -86,6 +87,9 @@ static void write_value(struct jw *w, const struct fld_field *f,
   case FLD_STR:
     jw_string(w, p);
     break;
+  case FLD_STRP:
+    jw_string(w, str_or_empty(*(char *const *)p));
+    break;
   case FLD_NUM:
     jw_num(w, *(const double *)p);
     break;
@@ -138,11 +142,14 @@ static size_t member_size(enum fld_kind k) {
   }
 }
 
-/* True when f is FLD_OMIT_ZERO and its member holds only zero bytes. */
+/* True when f is FLD_OMIT_ZERO and its member holds only zero bytes (a
+ * heap string: NULL or ""). */
 static bool zero_omitted(const struct fld_field *f, const void *rec) {
   if (!(f->flags & FLD_OMIT_ZERO))
     return false;
   const unsigned char *m = (const unsigned char *)rec + f->off;
+  if (f->kind == FLD_STRP)
+    return str_or_empty(*(char *const *)m)[0] == '\0';
   size_t n = member_size(f->kind);
   for (size_t i = 0; i < n; i++)
     if (m[i] != 0)
@@ -175,20 +182,49 @@ int fld_bad(struct err *err, const char *where, const char *name,
   return -EBADMSG;
 }
 
+/* The text of the string v, when it fits size bytes with its NUL: NULL
+ * with err set when it is not a string, holds a NUL or is too long. */
+static const char *str_of(json_object *v, const char *where, const char *name,
+                          size_t size, struct err *err) {
+  if (!json_object_is_type(v, json_type_string)) {
+    fld_bad(err, where, name, "not a string");
+    return NULL;
+  }
+  const char *s = json_object_get_string(v);
+  size_t n = (size_t)json_object_get_string_len(v);
+  if (memchr(s, '\0', n) != NULL) {
+    fld_bad(err, where, name, "contains a NUL byte");
+    return NULL;
+  }
+  if (n >= size) {
+    fld_bad(err, where, name, "too long (%zu bytes, at most %zu)", n, size - 1);
+    return NULL;
+  }
+  return s;
+}
+
 /* Copies the string v into dst[size]. 0 or -EBADMSG (not a string, a NUL
  * inside, too long). */
 static int copy_str(json_object *v, const char *where, const char *name,
                     char *dst, size_t size, struct err *err) {
-  if (!json_object_is_type(v, json_type_string))
-    return fld_bad(err, where, name, "not a string");
-  const char *s = json_object_get_string(v);
-  size_t n = (size_t)json_object_get_string_len(v);
-  if (memchr(s, '\0', n) != NULL)
-    return fld_bad(err, where, name, "contains a NUL byte");
-  if (n >= size)
-    return fld_bad(err, where, name, "too long (%zu bytes, at most %zu)", n,
-                   size - 1);
-  memcpy(dst, s, n + 1);
+  const char *s = str_of(v, where, name, size, err);
+  if (s == NULL)
+    return -EBADMSG;
+  memcpy(dst, s, strlen(s) + 1);
+  return 0;
+}
+
+/* The string v as the heap string *dst of at most size - 1 bytes (NULL
+ * when ""). 0, -EBADMSG (as copy_str) or -ENOMEM. */
+static int read_strp(json_object *v, const char *where, const char *name,
+                     char **dst, size_t size, struct err *err) {
+  const char *s = str_of(v, where, name, size, err);
+  if (s == NULL)
+    return -EBADMSG;
+  if (str_set(dst, s, 0) != 0) {
+    err_set(err, "%s%s%s: out of memory", where, where[0] ? "." : "", name);
+    return -ENOMEM;
+  }
   return 0;
 }
 
@@ -293,6 +329,8 @@ static int read_plain(json_object *v, const char *where,
   switch (f->kind) {
   case FLD_STR:
     return copy_str(v, where, f->name, p, f->size, err);
+  case FLD_STRP:
+    return read_strp(v, where, f->name, (char **)p, f->size, err);
   case FLD_NUM:
     return read_num(v, where, f->name, (double *)p, err);
   case FLD_LONG:

@@ -35,6 +35,7 @@
 
 enum fld_kind {
   FLD_STR,     /* char[size]: a string */
+  FLD_STRP,    /* char *, owned (NULL: ""): a string of at most size - 1 */
   FLD_NUM,     /* double: a number (not finite: written as null) */
   FLD_LONG,    /* long: an integer */
   FLD_UINT,    /* unsigned: an integer from 0 to max */
@@ -68,7 +69,8 @@ struct fld_field {
   enum fld_kind kind;
   unsigned flags;   /* FLD_REQUIRED */
   size_t off;       /* offsetof the member */
-  size_t size;      /* STR, STRS: the char array's size; RECS: an element's */
+  size_t size;      /* STR, STRS: the char array's size; STRP: the most bytes
+                     * with the NUL; RECS: an element's */
   size_t count_off; /* STRS, RECS: offsetof the size_t count */
   size_t max; /* STRS, RECS: the most elements; UINT: the largest; VERSION */
   const char *text;         /* TAG */
@@ -139,6 +141,14 @@ int fld_bad(struct err *err, const char *where, const char *name,
     FLD_ROW_(json, FLD_STR, T, m, fl,                                          \
              FLD_IS_(&FLD_M_(T, m), char(*)[sizeof(FLD_M_(T, m))])),           \
         .size = sizeof(FLD_M_(T, m))                                           \
+  }
+/* A heap string: char *m, NULL when empty, read with a copy of at most
+ * maximum - 1 bytes (a longer one is "too long"); the record's fini frees
+ * it. Written as "" when NULL (FLD_OMIT_ZERO: left out). */
+#define FLD_STRP(json, T, m, maximum, fl)                                      \
+  {                                                                            \
+    FLD_ROW_(json, FLD_STRP, T, m, fl, FLD_IS_(FLD_M_(T, m), char *)),         \
+        .size = (maximum)                                                      \
   }
 #define FLD_NUM(json, T, m, fl)                                                \
   { FLD_ROW_(json, FLD_NUM, T, m, fl, FLD_IS_(FLD_M_(T, m), double)) }

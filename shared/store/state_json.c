@@ -5,6 +5,7 @@
 #include "core/responses.h"
 #include "store/fields.h"
 #include "store/state.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -50,8 +51,8 @@ static int loc_add(void *parent, void *elem, const char *where,
 }
 
 static const struct fld_field run_fields[] = {
-    FLD_STR("location", struct rec_run, location, 0),
-    FLD_STR("test_run_id", struct rec_run, test_run_id, 0),
+    FLD_STRP("location", struct rec_run, location, REC_LOCATION_MAX, 0),
+    FLD_STRP("test_run_id", struct rec_run, test_run_id, RS_ID_MAX, 0),
     FLD_BOOL("failed", struct rec_run, failed, 0),
     FLD_NUM("started_at", struct rec_run, started_at, 0),
     FLD_NUM("finished_at", struct rec_run, finished_at, 0),
@@ -61,55 +62,76 @@ static const struct fld_field run_fields[] = {
     FLD_LONG("requests_executed", struct rec_run, requests_executed, 0),
     FLD_UINT("streak", struct rec_run, streak, REC_STREAK_MAX, FLD_OMIT_ZERO),
 };
+static void run_fini(void *rec) {
+  struct rec_run *l = rec;
+  free(l->location);
+  free(l->test_run_id);
+}
+
 static const struct fld_record run_record =
-    FLD_RECORD(struct rec_run, run_fields, NULL, NULL);
+    FLD_RECORD(struct rec_run, run_fields, NULL, run_fini);
 
 /* The key its parts make, which must match "key" when the file gives it. */
 static int key_check(void *rec, const char *where, struct err *err) {
   struct rec_key *k = rec;
   char made[REC_KEY_MAX];
-  if (rec_make_key(made, sizeof(made), k->bucket_key, k->test_id,
-                   k->environment_id) != 0)
+  if (rec_make_key(made, sizeof(made), str_or_empty(k->bucket_key),
+                   str_or_empty(k->test_id),
+                   str_or_empty(k->environment_id)) != 0)
     return fld_bad(err, where, "key", "too long");
-  if (k->key[0] != '\0' && strcmp(k->key, made) != 0)
+  if (k->key != NULL && strcmp(k->key, made) != 0)
     return fld_bad(err, where, "key", "\"%s\" does not match its parts \"%s\"",
                    k->key, made);
-  memcpy(k->key, made, sizeof(made));
-  return 0;
+  return str_set(&k->key, made, 0) == 0 ? 0 : no_memory(where, err);
 }
 
 static void key_fini(void *rec) { rec_key_fini(rec); }
 
-/* A fresh entry, without locations: k's are handed over. */
+/* A fresh entry, without locations: k's are handed over, but for its ids
+ * (the entry's own are kept, k's freed). */
 static int key_add(void *parent, void *elem, const char *where,
                    struct err *err) {
   struct rec_state *st = parent;
   struct rec_key *k = elem, *slot = NULL;
   if (rec_key_find(st, k->key) != NULL)
     return fld_bad(err, where, "key", "\"%s\" appears twice", k->key);
-  int rc = rec_key_get(st, k->bucket_key, k->test_id, k->environment_id, &slot);
+  int rc =
+      rec_key_get(st, str_or_empty(k->bucket_key), str_or_empty(k->test_id),
+                  str_or_empty(k->environment_id), &slot);
   if (rc == -ENOMEM)
     return no_memory(where, err);
   if (rc != 0)
     return fld_bad(err, where, "key", "rejected: %s", err_errno_text(-rc));
+  struct rec_key ids = *slot;
   *slot = *k;
+  slot->key = ids.key;
+  slot->bucket_key = ids.bucket_key;
+  slot->test_id = ids.test_id;
+  slot->environment_id = ids.environment_id;
+  memset(&ids, 0, sizeof(ids));
+  ids.key = k->key; /* k's ids, freed with nothing else */
+  ids.bucket_key = k->bucket_key;
+  ids.test_id = k->test_id;
+  ids.environment_id = k->environment_id;
+  rec_key_fini(&ids);
   return 0;
 }
 
 /* Every field but the transient looked_up, news, values_sent and run_gap. */
 static const struct fld_field key_fields[] = {
-    FLD_STR("key", struct rec_key, key, 0),
-    FLD_STR("bucket_key", struct rec_key, bucket_key, FLD_REQUIRED),
-    FLD_STR("test_id", struct rec_key, test_id, FLD_REQUIRED),
-    FLD_STR("environment_id", struct rec_key, environment_id, FLD_REQUIRED),
-    FLD_STR("environment_name", struct rec_key, environment_name,
-            FLD_OMIT_ZERO),
+    FLD_STRP("key", struct rec_key, key, REC_KEY_MAX, 0),
+    FLD_STRP("bucket_key", struct rec_key, bucket_key, RS_ID_MAX, FLD_REQUIRED),
+    FLD_STRP("test_id", struct rec_key, test_id, RS_ID_MAX, FLD_REQUIRED),
+    FLD_STRP("environment_id", struct rec_key, environment_id, RS_ID_MAX,
+             FLD_REQUIRED),
+    FLD_STRP("environment_name", struct rec_key, environment_name,
+             REC_ENV_NAME_MAX, FLD_OMIT_ZERO),
     FLD_LIST("locations", struct rec_key, locs, n_locs, REC_LOC_MAX,
              &run_record, loc_add, NULL),
     FLD_ENUM("event", struct rec_key, ev, ev_names, 0),
     FLD_STRS_HEAP("event_ids", struct rec_key, event_ids, n_events,
                   REC_EVENTS_MAX),
-    FLD_STR("request_id", struct rec_key, request_id, 0),
+    FLD_STRP("request_id", struct rec_key, request_id, XM_ID_MAX, 0),
     FLD_BOOL("request_confirmed", struct rec_key, request_confirmed, 0),
     FLD_NUM("requested_at", struct rec_key, requested_at, 0),
     FLD_NUM("alerted_through", struct rec_key, alerted_through, 0),
@@ -122,9 +144,10 @@ static const struct fld_field key_fields[] = {
     FLD_BOOL("flap_announced", struct rec_key, flap_announced, FLD_OMIT_ZERO),
     FLD_BOOL("flap_paged", struct rec_key, flap_paged, FLD_OMIT_ZERO),
     FLD_NUM("failing_since", struct rec_key, failing_since, FLD_OMIT_ZERO),
-    FLD_STR("maintenance", struct rec_key, maintenance, FLD_OMIT_ZERO),
-    FLD_STR("last_maintenance", struct rec_key, last_maintenance,
-            FLD_OMIT_ZERO),
+    FLD_STRP("maintenance", struct rec_key, maintenance, REC_WINDOW_NAME_MAX,
+             FLD_OMIT_ZERO),
+    FLD_STRP("last_maintenance", struct rec_key, last_maintenance,
+             REC_WINDOW_NAME_MAX, FLD_OMIT_ZERO),
     FLD_NUM("maintenance_started", struct rec_key, maintenance_started,
             FLD_OMIT_ZERO),
     FLD_NUM("maintenance_ended", struct rec_key, maintenance_ended,
@@ -136,27 +159,35 @@ static const struct fld_record key_record =
 
 /* ---- "cursors": [{"bucket_key", "test_id", "since", "last_run"}] ---- */
 
+/* The state's cursor gets copies of c's ids; c's are freed once it has. */
 static int cursor_add(void *parent, void *elem, const char *where,
                       struct err *err) {
   struct rec_state *st = parent;
-  const struct rec_cursor *c = elem;
-  if (rec_cursor_find(st, c->bucket_key, c->test_id) != NULL)
-    return fld_bad(err, where, "", "the cursor of %s/%s appears twice",
-                   c->bucket_key, c->test_id);
-  int rc = rec_cursor_set(st, c->bucket_key, c->test_id, c->since);
-  if (rc == 0)
-    rec_cursor_find(st, c->bucket_key, c->test_id)->last_run = c->last_run;
-  return rc == 0 ? 0 : rejected(rc, where, err);
+  struct rec_cursor *c = elem;
+  const char *bucket = str_or_empty(c->bucket_key),
+             *test = str_or_empty(c->test_id);
+  if (rec_cursor_find(st, bucket, test) != NULL)
+    return fld_bad(err, where, "", "the cursor of %s/%s appears twice", bucket,
+                   test);
+  int rc = rec_cursor_set(st, bucket, test, c->since);
+  if (rc != 0)
+    return rejected(rc, where, err);
+  rec_cursor_find(st, bucket, test)->last_run = c->last_run;
+  rec_cursor_fini(c);
+  return 0;
 }
 
 static const struct fld_field cursor_fields[] = {
-    FLD_STR("bucket_key", struct rec_cursor, bucket_key, FLD_REQUIRED),
-    FLD_STR("test_id", struct rec_cursor, test_id, FLD_REQUIRED),
+    FLD_STRP("bucket_key", struct rec_cursor, bucket_key, RS_ID_MAX,
+             FLD_REQUIRED),
+    FLD_STRP("test_id", struct rec_cursor, test_id, RS_ID_MAX, FLD_REQUIRED),
     FLD_NUM("since", struct rec_cursor, since, FLD_REQUIRED),
     FLD_HEX64("last_run", struct rec_cursor, last_run, FLD_OMIT_ZERO),
 };
+static void cursor_fini(void *rec) { rec_cursor_fini(rec); }
+
 static const struct fld_record cursor_record =
-    FLD_RECORD(struct rec_cursor, cursor_fields, NULL, NULL);
+    FLD_RECORD(struct rec_cursor, cursor_fields, NULL, cursor_fini);
 
 /* ---- "responses": the responses to each event (responses.h) ---- */
 

@@ -21,6 +21,15 @@ int str_copy(char *dst, size_t size, const char *src) {
   return -ENAMETOOLONG;
 }
 
+int str_set(char **dst, const char *src, size_t max) {
+  char *copy = NULL; /* made before *dst goes: src may lie in it */
+  if (src != NULL && src[0] != '\0')
+    copy = max ? strndup(src, max - 1) : strdup(src);
+  free(*dst);
+  *dst = copy;
+  return copy != NULL || src == NULL || src[0] == '\0' ? 0 : -ENOMEM;
+}
+
 void str_utf8_trim(char *s) {
   size_t n = strlen(s), i = n;
   while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)

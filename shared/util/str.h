@@ -12,6 +12,15 @@
  * -ENAMETOOLONG when src did not fit (dst then holds the truncated prefix). */
 int str_copy(char *dst, size_t size, const char *src);
 
+/* Replaces the heap string *dst (freed; NULL is none) with a copy of src
+ * cut to at most max - 1 bytes (max 0: not cut), or with NULL when src is
+ * NULL or "": a string sized to its content, none when empty. Returns 0,
+ * or -ENOMEM (*dst is then NULL). The caller frees *dst. */
+int str_set(char **dst, const char *src, size_t max);
+
+/* s, or "" when s is NULL: how a heap string set by str_set is read. */
+static inline const char *str_or_empty(const char *s) { return s ? s : ""; }
+
 /* Cuts a trailing incomplete UTF-8 sequence off s (after a truncation). */
 void str_utf8_trim(char *s);
 

@@ -3,10 +3,10 @@
  * runs a few cycles over the transport seam against T generated tests in
  * buckets of at most 500, each with one environment, one schedule and a
  * passing run in the last hour, as in the benchmark's fake; the heap in use
- * (mallinfo2) after the cycles, less that of the same engine with no test,
- * divided by T, is what the plugin's data costs per test: catalog, state,
- * due bookkeeping and whatever the reads leave behind. collectd's value
- * cache and the shared libraries are not in it.
+ * (mallinfo2: arenas and mapped blocks) after the cycles, less that of the same
+ * engine with no test, divided by T, is what the plugin's data costs per test:
+ * catalog, state, due bookkeeping and whatever the reads leave behind.
+ * collectd's value cache and the shared libraries are not in it.
  *
  * Usage: footprint [--json] T...   (prints one line or object per T) */
 #include "config/config.h"
@@ -215,6 +215,11 @@ static double cpu_s(void) {
   return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The bytes malloc has handed out: from its arenas, and the large blocks
+ * it maps one by one (an array of 128 KiB or more, such as a bucket's
+ * tests, is one of those until glibc raises its threshold). */
+static size_t heap_in_use(struct mallinfo2 m) { return m.uordblks + m.hblkhd; }
+
 /* Runs CYCLES cycles of an engine over T tests; fills *f. */
 static int measure(long tests, struct figures *f) {
   char dir[] = "/tmp/runscope-footprint-XXXXXX", state[64];
@@ -240,7 +245,7 @@ static int measure(long tests, struct figures *f) {
         f->requests = w.requests;
     }
     f->values = values;
-    f->heap = mallinfo2().uordblks - m0.uordblks;
+    f->heap = heap_in_use(mallinfo2()) - heap_in_use(m0);
     double c0 = cpu_s();
     for (int i = 0; i < IDLE; i++)
       engine_cycle(e, w.now += 10);

@@ -13,15 +13,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rs_test_detail_fini(&d); /* allowed after an error too */
     return 0;
   }
-  FUZZ_STR(d.id);
-  FUZZ_STR(d.name);
+  fuzz_assert(d.id != NULL && d.id[0] != '\0' && strlen(d.id) < RS_ID_MAX);
+  fuzz_assert(d.name != NULL && strlen(d.name) < RS_NAME_MAX);
   fuzz_assert(d.trigger_url == NULL ||
               (d.trigger_url[0] != '\0' && strlen(d.trigger_url) < RS_URL_MAX));
-  FUZZ_STR(d.default_environment_id);
+  fuzz_assert(d.default_environment_id == NULL ||
+              (d.default_environment_id[0] != '\0' &&
+               strlen(d.default_environment_id) < RS_ID_MAX));
   fuzz_assert(d.environments != NULL || d.n_environments == 0);
   for (size_t i = 0; i < d.n_environments; i++) {
-    FUZZ_STR(d.environments[i].id);
-    FUZZ_STR(d.environments[i].name);
+    fuzz_assert(d.environments[i].id != NULL &&
+                strlen(d.environments[i].id) < RS_ID_MAX);
+    fuzz_assert(d.environments[i].name != NULL &&
+                strlen(d.environments[i].name) < RS_NAME_MAX);
   }
   for (size_t i = 0; i < d.n_schedules; i++) {
     FUZZ_STR(d.schedules[i].environment_id);
