@@ -113,6 +113,104 @@ START_TEST(strings_and_numbers) {
 }
 END_TEST
 
+/* Numbers convert to the very double strtod gives (as json-c's do),
+ * whichever path converts them: the edges of the fast path (2^53, 19
+ * digits, 22 digits after the point) and random tokens of every length. */
+static void number_agrees(const char *tok) {
+  struct jscan s;
+  double got = 0, want = strtod(tok, NULL);
+  jscan_init(&s, tok, strlen(tok), DEPTH);
+  ck_assert_msg(jscan_number(&s, &got) == 0, "%s not read", tok);
+  ck_assert_msg(memcmp(&got, &want, sizeof(got)) == 0, "%s: %.17g, not %.17g",
+                tok, got, want);
+  ck_assert_int_eq(jscan_end(&s), 0);
+}
+
+START_TEST(numbers_convert_as_strtod) {
+  static const char *const edges[] = {"0",
+                                      "-0",
+                                      "-0.0",
+                                      "0.1",
+                                      "0.3",
+                                      "1764000000.123456",
+                                      "1764000000.5",
+                                      "9007199254740.992",
+                                      "9007199254740.993",
+                                      "900719925474099.3",
+                                      "9007199254740993.5",
+                                      "1234567890123456789.5",
+                                      "123456789012345.67891",
+                                      "0.0000000000000000000001",
+                                      "0.00000000000000000000001",
+                                      "1.7976931348623157e308",
+                                      "4.9e-324",
+                                      "-2.5e3",
+                                      "123456789012345",
+                                      "17640000001234567.25"};
+  char tok[64];
+  for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+    number_agrees(edges[i]);
+  srandom(17);
+  for (int i = 0; i < 200000; i++) {
+    int int_len = 1 + (int)(random() % 15), frac_len = 1 + (int)(random() % 24);
+    int n = snprintf(tok, sizeof(tok), "%s%d", random() % 2 ? "-" : "",
+                     1 + (int)(random() % 9));
+    for (int k = 1; k < int_len; k++)
+      tok[n++] = (char)('0' + random() % 10);
+    tok[n++] = '.';
+    for (int k = 0; k < frac_len; k++)
+      tok[n++] = (char)('0' + random() % 10);
+    tok[n] = '\0';
+    number_agrees(tok);
+  }
+}
+END_TEST
+
+/* Skipping checks a number as reading it would: no skip of what
+ * jscan_number refuses. */
+START_TEST(skipped_numbers_are_checked) {
+  static const struct {
+    const char *json;
+    bool ok;
+  } cases[] = {
+      {"[1e308]", true},
+      {"[1e309]", false},
+      {"[-1E+400]", false},
+      {"[123456789012345]", true},
+      {"[1234567890123456]", false},
+      {"[0.1234567890123456789012345678901234567890123456789012345]", true},
+      {"[0.12345678901234567890123456789012345678901234567890123456"
+       "789012345]",
+       false}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct jscan s;
+    jscan_init(&s, cases[i].json, strlen(cases[i].json), DEPTH);
+    int rc = jscan_skip(&s);
+    ck_assert_msg((rc == 0) == cases[i].ok, "%s: %d", cases[i].json, rc);
+  }
+}
+END_TEST
+
+/* A string cut to the buffer: at every size, across plain runs and escapes,
+ * the cut is the value's first bytes, terminated. */
+START_TEST(strings_cut_at_every_size) {
+  const char *j = "\"ab\\\"cd\\u00e9ef\\\\\"";
+  const char *whole = "ab\"cd\xc3\xa9"
+                      "ef\\";
+  char out[32];
+  for (size_t size = 1; size <= strlen(whole) + 1; size++) {
+    struct jscan s;
+    jscan_init(&s, j, strlen(j), DEPTH);
+    int rc = jscan_string(&s, out, size);
+    ck_assert_int_eq(rc, size > strlen(whole) ? 0 : -ENAMETOOLONG);
+    ck_assert_uint_eq(strlen(out),
+                      size - 1 < strlen(whole) ? size - 1 : strlen(whole));
+    ck_assert(strncmp(out, whole, strlen(out)) == 0);
+    ck_assert_int_eq(jscan_end(&s), 0);
+  }
+}
+END_TEST
+
 /* A key longer than the caller's buffer, or escaped, is an error (the
  * fast path then leaves the answer to json-c). */
 START_TEST(keys) {
@@ -326,6 +424,9 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, strings_and_numbers);
   tcase_add_test(tc, keys);
   tcase_add_test(tc, arrays);
+  tcase_add_test(tc, numbers_convert_as_strtod);
+  tcase_add_test(tc, skipped_numbers_are_checked);
+  tcase_add_test(tc, strings_cut_at_every_size);
   tcase_add_loop_test(tc, count_items, 0, N(counts));
   suite_add_tcase(s, tc);
   tc = tcase_create("the tests list reads as with the tree");

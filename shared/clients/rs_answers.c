@@ -296,7 +296,7 @@ int rs_tree_tests(const char *body, size_t len, int max_depth,
 
 int rs_parse_tests(const char *body, size_t len, int max_depth,
                    struct rs_test **ret, size_t *ret_n, struct err *err) {
-  int rc = rs_scan_tests(body, len, max_depth, ret, ret_n);
+  int rc = rs_scan_tests(body, len, max_depth, 0, ret, ret_n);
   if (rc == -ENOMEM)
     err_set(err, "out of memory for the tests list");
   if (rc != -EPROTO)

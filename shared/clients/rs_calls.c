@@ -177,13 +177,15 @@ static int tests_page(void *kind, size_t i, json_object *data,
 
 /* The page read without a tree when it is ordinary (rs_scan_tests). */
 static int tests_raw(void *kind, size_t i, const char *body, size_t len,
-                     int max_depth, struct err *err) {
+                     int max_depth, size_t max_items, struct err *err) {
   struct tests_item *it = &((struct tests_kind *)kind)->items[i];
   struct rs_test *page = NULL;
   size_t page_n = 0;
-  int rc = rs_scan_tests(body, len, max_depth, &page, &page_n);
+  int rc = rs_scan_tests(body, len, max_depth, max_items, &page, &page_n);
   if (rc == -EPROTO)
     return RS_MANY_TREE;
+  if (rc == -E2BIG)
+    return rc;
   if (rc != 0) {
     err_set(err, "out of memory for the tests list");
     return rc;

@@ -169,6 +169,12 @@ static int get(struct rs_client *c, const struct rs_path *p,
   return answer_status(c, "GET", p->b.data, (int)p->object_len, resp, err);
 }
 
+/* Refuses a page of p that holds more items than asked for: -EPROTO. */
+static int too_many_items(const struct rs_path *p, struct err *err) {
+  err_set(err, "the page holds more than the %d items asked for", p->page_max);
+  return -EPROTO;
+}
+
 /* A page of p (a list asked with a count) that holds more items than
  * asked for is refused before it is parsed: its tree could cost far more
  * than its bytes. Returns 0, or -EPROTO with err set. */
@@ -180,8 +186,7 @@ static int page_fits(const struct rs_client *c, const struct rs_path *p,
                              "data", (size_t)p->page_max);
   if (n <= p->page_max)
     return 0;
-  err_set(err, "the page holds more than the %d items asked for", p->page_max);
-  return -EPROTO;
+  return too_many_items(p, err);
 }
 
 int rs_fetch(struct rs_client *c, const struct rs_path *p, json_type want,
@@ -332,15 +337,19 @@ static int many_answer(struct many *m, struct many_req *r, int rc,
   rc = answer_status(c, "GET", r->p.b.data, (int)r->p.object_len, resp, err);
   if (rc != 0)
     return rc;
+  if (m->ops->raw != NULL) { /* counts the items as it reads them */
+    rc = m->ops->raw(m->kind, r->i, resp->body.data, resp->body.len,
+                     c->max_depth, (size_t)r->p.page_max, err);
+    if (rc == -E2BIG) {
+      rc = too_many_items(&r->p, err);
+      parse_failed(c, &r->p, err);
+    }
+    if (rc != RS_MANY_TREE)
+      return rc;
+  }
   if ((rc = page_fits(c, &r->p, resp, err)) != 0) {
     parse_failed(c, &r->p, err);
     return rc;
-  }
-  if (m->ops->raw != NULL) {
-    rc = m->ops->raw(m->kind, r->i, resp->body.data, resp->body.len,
-                     c->max_depth, err);
-    if (rc != RS_MANY_TREE)
-      return rc;
   }
   struct many_page pg = {m, r->i};
   rc = rs_parse_body(resp->body.data, resp->body.len, c->max_depth,

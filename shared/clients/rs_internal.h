@@ -121,9 +121,10 @@ void rs_run_detail_reset(struct rs_run_detail *d);
 /* ---- rs_scan.c: the tests list without a tree ---- */
 
 /* A tests list page read with jscan: 0 with *ret (caller frees), -EPROTO
- * when json-c's tree must read it, or -ENOMEM. Never returns what the tree
- * would not. */
-int rs_scan_tests(const char *body, size_t len, int max_depth,
+ * when json-c's tree must read it, -E2BIG when its data holds more than
+ * max_items items (0: no limit; reading stops at the one too many), or
+ * -ENOMEM. Never returns what the tree would not. */
+int rs_scan_tests(const char *body, size_t len, int max_depth, size_t max_items,
                   struct rs_test **ret, size_t *ret_n);
 
 /* ---- rs_client.c: requests ---- */
@@ -169,9 +170,11 @@ struct rs_many_ops {
    * holds. Returns false to stop. */
   bool (*finish)(void *kind, size_t i, int rc, const struct err *err);
   /* Optional: item i's 2xx answer read without a tree, as page returns,
-   * or RS_MANY_TREE to leave it to json-c and page. */
+   * or RS_MANY_TREE to leave it to json-c and page, or -E2BIG when it
+   * holds more than max_items (the count asked for; 0: not a page). The
+   * answer is then scanned once: its items are counted as they are read. */
   int (*raw)(void *kind, size_t i, const char *body, size_t len, int max_depth,
-             struct err *err);
+             size_t max_items, struct err *err);
 };
 
 #define RS_MANY_TREE 2

@@ -136,13 +136,18 @@ static int fast_test(struct jscan *s, struct rs_test *t) {
   return 0;
 }
 
-/* data[]: the items into a new array (*ret: caller frees). */
-static int fast_tests_data(struct jscan *s, struct rs_test **ret,
-                           size_t *ret_n) {
+/* data[]: the items into a new array (*ret: caller frees); -E2BIG at
+ * item max_items + 1 (max_items 0: no limit). */
+static int fast_tests_data(struct jscan *s, size_t max_items,
+                           struct rs_test **ret, size_t *ret_n) {
   size_t n = 0, cap = 0;
   struct rs_test *v = NULL;
   int rc = jscan_peek(s) == JSCAN_ARRAY && jscan_enter(s, '[') ? 0 : -EPROTO;
   while (rc == 0 && jscan_item(s)) {
+    if (max_items > 0 && n == max_items) {
+      rc = -E2BIG;
+      break;
+    }
     if (array_reserve(&v, &cap, n, sizeof(*v), 16) != 0) {
       rc = -ENOMEM;
       break;
@@ -154,14 +159,14 @@ static int fast_tests_data(struct jscan *s, struct rs_test **ret,
     rc = -EPROTO;
   if (rc != 0) {
     free(v);
-    return rc == -ENOMEM ? rc : -EPROTO;
+    return rc == -ENOMEM || rc == -E2BIG ? rc : -EPROTO;
   }
   *ret = v ? v : calloc(1, sizeof(*v));
   *ret_n = n;
   return *ret ? 0 : -ENOMEM;
 }
 
-int rs_scan_tests(const char *body, size_t len, int max_depth,
+int rs_scan_tests(const char *body, size_t len, int max_depth, size_t max_items,
                   struct rs_test **ret, size_t *ret_n) {
   struct jscan s;
   char key[FAST_KEY_MAX];
@@ -176,7 +181,7 @@ int rs_scan_tests(const char *body, size_t len, int max_depth,
   while (rc == 0 && jscan_member(&s, key, sizeof(key))) {
     if (strcmp(key, "data") == 0 && !data) {
       data = true;
-      rc = fast_tests_data(&s, ret, ret_n);
+      rc = fast_tests_data(&s, max_items, ret, ret_n);
     } else if (strcmp(key, "data") == 0 || strcmp(key, "error") == 0) {
       /* a second data (the tree keeps the last), or an error: the tree */
       rc = strcmp(key, "error") == 0 && jscan_peek(&s) == JSCAN_NULL

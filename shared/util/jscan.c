@@ -200,35 +200,48 @@ static int escape(struct jscan *s, char out[4]) {
   return c == 'u' ? unicode(s, out) : -EPROTO;
 }
 
+/* The end of the run of plain characters (no quote, backslash or control
+ * character) at p. */
+static const char *plain_run(const char *p, const char *end) {
+  while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+    p++;
+  return p;
+}
+
+/* Appends bytes[0..len) to out (size bytes, *n used, NUL kept room for);
+ * sets *cut when they do not all fit. */
+static void put_bytes(char *out, size_t size, size_t *n, const char *bytes,
+                      size_t len, bool *cut) {
+  if (out == NULL)
+    return;
+  size_t room = *n + 1 < size ? size - 1 - *n : 0;
+  if (len > room) {
+    len = room;
+    *cut = true;
+  }
+  memcpy(out + *n, bytes, len);
+  *n += len;
+}
+
 int jscan_string(struct jscan *s, char *out, size_t size) {
   size_t n = 0;
   bool cut = false;
   if (!expect(s, '"'))
     return -EPROTO;
-  while (s->p < s->end && *s->p != '"') {
-    unsigned char c = (unsigned char)*s->p;
-    char bytes[4];
-    int len = 1;
-    if (c < 0x20)
+  for (;;) {
+    const char *run = s->p;
+    s->p = plain_run(s->p, s->end);
+    put_bytes(out, size, &n, run, (size_t)(s->p - run), &cut);
+    if (s->p >= s->end || (unsigned char)*s->p < 0x20)
       return fail(s), -EPROTO;
-    if (c == '\\') {
-      s->p++;
-      if ((len = escape(s, bytes)) < 0)
-        return fail(s), -EPROTO;
-    } else {
-      bytes[0] = (char)c;
-      s->p++;
-    }
-    for (int i = 0; i < len; i++) {
-      if (out != NULL && n + 1 < size)
-        out[n++] = bytes[i];
-      else
-        cut = out != NULL;
-    }
+    if (*s->p++ == '"')
+      break;
+    char bytes[4];
+    int len = escape(s, bytes); /* after a backslash */
+    if (len < 0)
+      return fail(s), -EPROTO;
+    put_bytes(out, size, &n, bytes, (size_t)len, &cut);
   }
-  if (s->p >= s->end)
-    return fail(s), -EPROTO;
-  s->p++;
   if (out != NULL && size > 0)
     out[n] = '\0';
   return cut ? -ENAMETOOLONG : 0;
@@ -244,40 +257,116 @@ static size_t digits(struct jscan *s) {
   return n;
 }
 
-int jscan_number(struct jscan *s, double *ret) {
+/* A number token, checked and consumed. */
+struct number {
+  const char *start;
+  size_t len;
+  bool exact_int; /* no fraction, no exponent */
+  bool exponent;
+};
+
+/* Consumes the number at s->p into *n: 0, or -EPROTO (s failed) for a
+ * token RFC 8259 does not allow or one jscan_number would not convert (too
+ * long, or an integer of more than INT_DIGITS_MAX digits). */
+static int number_token(struct jscan *s, struct number *n) {
   skip_ws(s);
-  const char *start = s->p;
-  bool exact_int = true;
+  n->start = s->p;
+  n->exact_int = true;
+  n->exponent = false;
   if (s->p < s->end && *s->p == '-')
     s->p++;
   size_t int_digits = digits(s);
-  if (int_digits == 0 || (int_digits > 1 && start[start[0] == '-'] == '0'))
+  if (int_digits == 0 ||
+      (int_digits > 1 && n->start[n->start[0] == '-'] == '0'))
     return fail(s), -EPROTO;
   if (s->p < s->end && *s->p == '.') {
     s->p++;
-    exact_int = false;
+    n->exact_int = false;
     if (digits(s) == 0)
       return fail(s), -EPROTO;
   }
   if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
     s->p++;
-    exact_int = false;
+    n->exact_int = false;
+    n->exponent = true;
     if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
       s->p++;
     if (digits(s) == 0)
       return fail(s), -EPROTO;
   }
-  size_t len = (size_t)(s->p - start);
-  if (len >= NUMBER_MAX || (exact_int && int_digits > INT_DIGITS_MAX))
+  n->len = (size_t)(s->p - n->start);
+  if (n->len >= NUMBER_MAX || (n->exact_int && int_digits > INT_DIGITS_MAX))
     return fail(s), -EPROTO;
+  return 0;
+}
+
+/* Exact powers of ten as doubles (10^22 is the last one a double holds). */
+static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+#define FAST_DIGITS_MAX 19             /* a uint64_t holds any 19 digits */
+#define FAST_MANTISSA_MAX (1ULL << 53) /* integers a double holds exactly */
+
+/* A number without an exponent whose digits, the point left out, make an
+ * integer m a double holds exactly, and with at most 22 digits after the
+ * point: m / 10^k, one correctly rounded division of two exact doubles, is
+ * what strtod gives (Clinger's fast path). False when it does not apply. */
+static bool convert_fast(const struct number *n, double *ret) {
+  const char *p = n->start, *end = n->start + n->len;
+  bool neg = *p == '-';
+  uint64_t m = 0;
+  size_t count = 0, frac = 0;
+  bool point = false;
+  for (p += neg; p < end; p++) {
+    if (*p == '.') {
+      point = true;
+      continue;
+    }
+    if (++count > FAST_DIGITS_MAX)
+      return false;
+    m = m * 10 + (uint64_t)(*p - '0');
+    frac += point;
+  }
+  if (m > FAST_MANTISSA_MAX || frac >= sizeof(POW10) / sizeof(POW10[0]))
+    return false;
+  double d = (double)m / POW10[frac];
+  *ret = neg ? -d : d;
+  return true;
+}
+
+/* The token's value by strtod: 0, or -EPROTO when it is not finite. */
+static int convert_strtod(const struct number *n, double *ret) {
   char buf[NUMBER_MAX];
-  memcpy(buf, start, len);
-  buf[len] = '\0';
+  memcpy(buf, n->start, n->len);
+  buf[n->len] = '\0';
   char *end = NULL;
   double d = strtod(buf, &end);
-  if (end != buf + len || !isfinite(d))
+  if (end != buf + n->len || !isfinite(d))
+    return -EPROTO;
+  *ret = d;
+  return 0;
+}
+
+int jscan_number(struct jscan *s, double *ret) {
+  struct number n;
+  double d;
+  if (number_token(s, &n) != 0)
+    return -EPROTO;
+  if (!(!n.exponent && convert_fast(&n, &d)) && convert_strtod(&n, &d) != 0)
     return fail(s), -EPROTO;
   *ret = d;
+  return 0;
+}
+
+/* Skips a number: only one with an exponent can overflow, and is
+ * converted to find out (as jscan_number would refuse it). */
+static int skip_number(struct jscan *s) {
+  struct number n;
+  double d;
+  if (number_token(s, &n) != 0)
+    return -EPROTO;
+  if (n.exponent && convert_strtod(&n, &d) != 0)
+    return fail(s), -EPROTO;
   return 0;
 }
 
@@ -291,7 +380,6 @@ static int word(struct jscan *s, const char *w) {
 
 int jscan_skip(struct jscan *s) {
   char key[256];
-  double d;
   switch (jscan_peek(s)) {
   case JSCAN_OBJECT:
     if (!jscan_enter(s, '{'))
@@ -310,7 +398,7 @@ int jscan_skip(struct jscan *s) {
   case JSCAN_STRING:
     return jscan_string(s, NULL, 0) == 0 ? 0 : -EPROTO;
   case JSCAN_NUMBER:
-    return jscan_number(s, &d);
+    return skip_number(s);
   case JSCAN_TRUE:
     return word(s, "true");
   case JSCAN_FALSE:
