@@ -320,6 +320,81 @@ START_TEST(test_digest_follows_the_text) {
 }
 END_TEST
 
+/* The text of st without the times the APIs last answered (which the
+ * digest leaves out), into out (emptied first). */
+static void text_without_answered(const struct rec_state *st, struct buf *out) {
+  struct rec_state bare = *st; /* shallow: read only */
+  memset(&bare.answered, 0, sizeof(bare.answered));
+  buf_reset(out);
+  ck_assert_int_eq(state_to_json(&bare, out), 0);
+}
+
+/* Every digit and letter of a state's text changed in turn, the text read
+ * back: whenever the state written again differs from the original's text,
+ * its digest differs, and whenever it is the same text, so is the digest.
+ * Every field the fixtures hold is touched, whatever its kind. */
+static void digest_agrees_with_text(const char *orig) {
+  struct rec_state st;
+  struct buf want, got;
+  uint64_t d_want, d_got;
+  size_t len = strlen(orig), tried = 0, differed = 0;
+  char *text = strdup(orig);
+  buf_init(&want, 1 << 22);
+  buf_init(&got, 1 << 22);
+  rec_state_init(&st);
+  ck_assert_int_eq(state_from_json(orig, len, DEPTH, &st, NULL), 0);
+  text_without_answered(&st, &want);
+  ck_assert_int_eq(state_digest(&st, &d_want), 0);
+  for (size_t i = 0; i < len; i++) {
+    char c = orig[i];
+    if (c >= '0' && c <= '9')
+      text[i] = c == '9' ? '0' : (char)(c + 1);
+    else if (c >= 'a' && c <= 'z')
+      text[i] = c == 'z' ? 'a' : (char)(c + 1);
+    else
+      continue;
+    rec_state_fini(&st);
+    rec_state_init(&st);
+    if (state_from_json(text, len, DEPTH, &st, NULL) == 0) {
+      tried++;
+      text_without_answered(&st, &got);
+      ck_assert_int_eq(state_digest(&st, &d_got), 0);
+      bool same = strcmp(got.data, want.data) == 0;
+      differed += !same;
+      ck_assert_msg(same == (d_got == d_want),
+                    "byte %zu ('%c'): text %s, "
+                    "digest %s",
+                    i, c, same ? "same" : "changed",
+                    d_got == d_want ? "same" : "changed");
+    }
+    text[i] = c;
+  }
+  ck_assert_uint_gt(tried, 100);
+  ck_assert_uint_gt(differed, 100);
+  rec_state_fini(&st);
+  buf_fini(&want);
+  buf_fini(&got);
+  free(text);
+}
+
+START_TEST(test_digest_agrees_with_the_text_on_every_change) {
+  struct rec_state st;
+  struct buf text;
+  size_t len;
+  rec_state_init(&st);
+  make_rich(&st);
+  ck_assert_int_eq(rec_cursor_set(&st, "b1", "t1", 5), 0);
+  buf_init(&text, 1 << 20);
+  ck_assert_int_eq(state_to_json(&st, &text), 0);
+  digest_agrees_with_text(text.data);
+  buf_fini(&text);
+  rec_state_fini(&st);
+  char *old = fixture("state_v1_full.json", &len);
+  digest_agrees_with_text(old);
+  free(old);
+}
+END_TEST
+
 /* The strings a key, its latest runs and a cursor hold on the heap. */
 static char **heap_string(struct rec_state *st, int i) {
   struct rec_key *k = rec_key_find(st, "b1/t1/e1");
@@ -1933,6 +2008,8 @@ Suite *unit_suite(void) {
   Suite *s = suite_create("state");
   add_case(s, "roundtrip_json", test_roundtrip_json);
   add_case(s, "digest_follows_the_text", test_digest_follows_the_text);
+  add_case(s, "digest_agrees_with_the_text_on_every_change",
+           test_digest_agrees_with_the_text_on_every_change);
   TCase *heap = tcase_create("digest_follows_heap_strings");
   tcase_add_loop_test(heap, test_digest_follows_heap_strings, 0, 8);
   suite_add_tcase(s, heap);

@@ -2,6 +2,7 @@
 /* Records as JSON objects by their field tables: the one writer and reader. */
 #include "store/fields.h"
 
+#include "util/hash.h"
 #include "util/jsonx.h"
 #include "util/str.h"
 
@@ -167,6 +168,111 @@ void fld_write(struct jw *w, const struct fld_record *r, const void *rec) {
     write_value(w, f, rec);
   }
   jw_close(w, '}');
+}
+
+/* ---- digest: the values without the text ---- */
+
+/* Folds n bytes into *h, eight at a time: most of a digest is its bytes. */
+static void digest_bytes(uint64_t *h, const void *data, size_t n) {
+  const char *p = data;
+  uint64_t v = *h;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    memcpy(&word, p + i, sizeof(word));
+    v = (v ^ word) * HASH_FNV_PRIME;
+  }
+  *h = hash_fnv1a(v, p + i, n - i);
+}
+
+static void digest_u64(uint64_t *h, uint64_t v) {
+  *h = (*h ^ v) * HASH_FNV_PRIME;
+}
+
+static void digest_str(uint64_t *h, const char *s) {
+  digest_bytes(h, s, strlen(s) + 1);
+}
+
+/* A number as its bytes; both zeros (written "0") as one. */
+static void digest_num(uint64_t *h, double d) {
+  uint64_t bits = 0;
+  if (d != 0)
+    memcpy(&bits, &d, sizeof(bits));
+  digest_u64(h, bits);
+}
+
+static int digest_array(uint64_t *h, const struct fld_field *f,
+                        const char *rec) {
+  size_t n = count_of(f, rec);
+  if (n > f->max || (f->kind == FLD_RECS && f->rec->size != f->size))
+    return -EINVAL;
+  const char *strs = rec + f->off;
+  if (f->kind == FLD_STRS && f->store == FLD_HEAP)
+    memcpy(&strs, rec + f->off, sizeof(strs));
+  if (n > 0 && strs == NULL)
+    return -EINVAL;
+  digest_u64(h, n);
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (f->kind == FLD_STRS)
+      digest_str(h, strs + i * f->size);
+    else
+      rc = fld_digest(h, f->rec, elem_at(f, rec, i));
+  }
+  return rc;
+}
+
+/* One member's value; the rows whose text is fixed (TAG, VERSION) only by
+ * their row number, which the caller folds in. */
+static int digest_value(uint64_t *h, const struct fld_field *f,
+                        const char *rec) {
+  const void *p = rec + f->off;
+  switch (f->kind) {
+  case FLD_STR:
+    digest_str(h, p);
+    return 0;
+  case FLD_STRP:
+    digest_str(h, str_or_empty(*(char *const *)p));
+    return 0;
+  case FLD_NUM:
+    digest_num(h, *(const double *)p);
+    return 0;
+  case FLD_LONG:
+    digest_u64(h, (uint64_t) * (const long *)p);
+    return 0;
+  case FLD_UINT:
+  case FLD_ENUM:
+    if (f->kind == FLD_ENUM && *(const unsigned *)p >= f->n_names)
+      return -EINVAL;
+    digest_u64(h, *(const unsigned *)p);
+    return 0;
+  case FLD_BOOL:
+    digest_u64(h, *(const bool *)p);
+    return 0;
+  case FLD_HEX64:
+    digest_u64(h, *(const uint64_t *)p);
+    return 0;
+  case FLD_TAG:
+  case FLD_VERSION:
+    return 0;
+  case FLD_STRS:
+  case FLD_RECS:
+    return digest_array(h, f, rec);
+  }
+  return -EINVAL;
+}
+
+int fld_digest(uint64_t *h, const struct fld_record *r, const void *rec) {
+  int rc = 0;
+  for (size_t i = 0; i < r->n_fields && rc == 0; i++) {
+    const struct fld_field *f = &r->fields[i];
+    if ((f->omit != NULL && f->omit(rec)) || zero_omitted(f, rec))
+      continue;
+    digest_u64(h, i + 1);
+    rc = digest_value(h, f, rec);
+  }
+  digest_u64(h, 0); /* the record's end */
+  return rc;
 }
 
 /* ---- reading: one value ---- */

@@ -100,6 +100,15 @@ struct fld_record {
  * name for its value, makes the writing fail with -EINVAL (jw_fail). */
 void fld_write(struct jw *w, const struct fld_record *r, const void *rec);
 
+/* Folds rec into the digest *h (start with HASH_FNV_BASIS) without writing
+ * its text: the values of the members fld_write would write, each after
+ * its row's number, strings with their NUL, arrays with their count. Two
+ * records whose texts differ have different digests (unless the hash
+ * collides); equal records, equal digests. Returns 0, or -EINVAL where
+ * fld_write fails. A digest is only ever compared with digests of this
+ * function, never with a digest of text. */
+int fld_digest(uint64_t *h, const struct fld_record *r, const void *rec);
+
 /* Parses text[0..len) (nesting at most max_json_depth as json-c counts it;
  * <= 0: json-c's default) as one record of r into rec, which the caller
  * zeroed (and set up, when its arrays need it). Returns 0, -EBADMSG when the

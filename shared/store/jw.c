@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* A streaming JSON writer: text into a buffer, a file or a digest. */
+/* A streaming JSON writer: text into a buffer or a file. */
 #include "store/jw.h"
-
-#include "util/hash.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,27 +9,20 @@
 #include <string.h>
 #include <unistd.h>
 
-static void start(struct jw *w, struct buf *out, int fd, uint64_t *digest) {
+static void start(struct jw *w, struct buf *out, int fd) {
   memset(w, 0, sizeof(*w));
   w->out = out;
   w->start = out->len;
   w->fd = fd;
-  w->digest = digest;
   w->first = true;
 }
 
-void jw_to_buf(struct jw *w, struct buf *out) { start(w, out, -1, NULL); }
+void jw_to_buf(struct jw *w, struct buf *out) { start(w, out, -1); }
 
 void jw_to_fd(struct jw *w, int fd, size_t max) {
-  start(w, &w->chunk, fd, NULL);
+  start(w, &w->chunk, fd);
   buf_init(&w->chunk, JW_CHUNK * 2);
   w->max = max;
-}
-
-void jw_to_digest(struct jw *w, uint64_t *digest) {
-  start(w, &w->chunk, -1, digest);
-  buf_init(&w->chunk, JW_CHUNK * 2);
-  *digest = HASH_FNV_BASIS;
 }
 
 static int write_all(int fd, const char *data, size_t len) {
@@ -49,27 +40,10 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-/* Hands the chunk to the digest or the file and empties it. */
-/* FNV-1a over 8 bytes at a time (a digest is only ever compared with
- * digests of this function): most of a digest's time was its bytes. */
-static uint64_t digest_words(uint64_t h, const char *p, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t v;
-    memcpy(&v, p + i, sizeof(v));
-    h = (h ^ v) * HASH_FNV_PRIME;
-  }
-  return hash_fnv1a(h, p + i, n - i);
-}
-
+/* Hands the chunk to the file and empties it. */
 static void flush(struct jw *w) {
   if (w->rc != 0 || w->out->len == 0)
     return;
-  if (w->digest != NULL) {
-    *w->digest = digest_words(*w->digest, w->out->data, w->out->len);
-    buf_reset(w->out);
-    return;
-  }
   if (w->out->len > w->max - w->flushed) {
     w->rc = -EMSGSIZE;
     return;
@@ -128,10 +102,6 @@ void jw_close(struct jw *w, char bracket) {
 
 void jw_string(struct jw *w, const char *s) {
   static const char hex[] = "0123456789abcdef";
-  if (w->digest != NULL) { /* no text: the bytes and the NUL that ends them */
-    jw_raw(w, s, strlen(s) + 1);
-    return;
-  }
   jw_raw(w, "\"", 1);
   const char *run = s;
   for (; *s != '\0'; s++) {
@@ -171,13 +141,7 @@ static void format_double(double d, char *out, size_t size) {
  * digits. */
 void jw_num(struct jw *w, double d) {
   char s[64];
-  if (w->digest != NULL && isfinite(d)) {
-    /* a digest needs no text: equal numbers have equal bytes (but for
-     * the zeros, which the text writes as "0" too) */
-    if (d == 0)
-      d = 0;
-    jw_raw(w, (const char *)&d, sizeof(d));
-  } else if (!isfinite(d))
+  if (!isfinite(d))
     jw_raw(w, "null", 4);
   else if (d == 0)
     jw_raw(w, "0", 1);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A streaming JSON writer: text into a bounded buffer, or in chunks to a file
- * or into a digest as it is made.
+ * as it is made.
  *
  * The text is made without a JSON tree: with thousands of tests a tree costs
  * several times the text in memory and most of a save's time. A member or an
@@ -16,14 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JW_CHUNK (64u << 10) /* a file or a digest gets the text this often */
+#define JW_CHUNK (64u << 10) /* a file gets the text this often */
 
 struct jw {
   struct buf *out;  /* the text, or the chunk not yet handed on */
-  struct buf chunk; /* out for a file or a digest */
+  struct buf chunk; /* out for a file */
   size_t start;     /* out->len before the writing (jw_to_buf) */
   int fd;           /* >= 0: the chunks go to fd */
-  uint64_t *digest; /* not NULL: the chunks are hashed into it (FNV-1a) */
   size_t max;       /* the most bytes fd may receive */
   size_t flushed;   /* bytes written to fd */
   bool first;       /* the next member is the first of its object or array */
@@ -31,15 +30,13 @@ struct jw {
   bool io_error;    /* rc is a write to fd that failed */
 };
 
-/* Starts writing: appended to out (bounded by out's maximum); to the open
- * file fd (at most max bytes, else -EMSGSIZE; fd stays the caller's); or
- * hashed into *digest, which starts at HASH_FNV_BASIS. Each is ended by
- * jw_finish. */
+/* Starts writing: appended to out (bounded by out's maximum); or to the
+ * open file fd (at most max bytes, else -EMSGSIZE; fd stays the caller's).
+ * Each is ended by jw_finish. */
 void jw_to_buf(struct jw *w, struct buf *out);
 void jw_to_fd(struct jw *w, int fd, size_t max);
-void jw_to_digest(struct jw *w, uint64_t *digest);
 
-/* Ends the writing: hands the rest to the file or the digest and frees the
+/* Ends the writing: hands the rest to the file and frees the
  * chunk. Returns 0 or the first error (-EMSGSIZE, -ENOMEM, -EINVAL from
  * jw_fail, or a write's negative errno with io_error set); on error a
  * buffer is left as it was before the writing. */
@@ -64,10 +61,7 @@ void jw_close(struct jw *w, char bracket);
 
 /* Values. A string is escaped as JSON needs; a number is written with the
  * fewest digits (15 to 17) that read back as the same double, and as null
- * when it is not finite (JSON has no NaN). Into a digest a finite number
- * goes as its 8 bytes and a string as its bytes and NUL, unescaped (making
- * the text cost most of a digest's time): equal states still give equal
- * digests. */
+ * when it is not finite (JSON has no NaN). */
 void jw_string(struct jw *w, const char *s);
 void jw_num(struct jw *w, double d);
 void jw_long(struct jw *w, long v);

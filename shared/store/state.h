@@ -114,12 +114,12 @@ int state_save(const char *path, const struct rec_state *st, struct err *err);
  * -ENOMEM. */
 int state_to_json(const struct rec_state *st, struct buf *out);
 
-/* A digest of *st, walked as state_to_json walks it but with numbers and
- * strings as their bytes (no text is made: formatting it was most of an
- * idle cycle's time), leaving out the times the APIs last answered, which
- * move every cycle: equal states give equal digests, so a save can be
- * skipped when the digest is that of the last save. Returns 0, or an error of
- * state_to_json. */
+/* A digest of *st (fld_digest: the values state_to_json would write, as
+ * their bytes, without making the text, which was most of an idle cycle's
+ * time), leaving out the times the APIs last answered, which move every
+ * cycle: equal states give equal digests and states whose texts differ
+ * different ones, so a save can be skipped when the digest is that of the
+ * last save. Returns 0, or -EINVAL where state_to_json fails so. */
 int state_digest(const struct rec_state *st, uint64_t *ret);
 
 /* Parses text[0..len) into *st (initialised by the caller; left empty on

@@ -5,6 +5,7 @@
 #include "core/responses.h"
 #include "store/fields.h"
 #include "store/state.h"
+#include "util/hash.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -406,10 +407,8 @@ int state_to_json(const struct rec_state *st, struct buf *out) {
 int state_digest(const struct rec_state *st, uint64_t *ret) {
   struct rec_state bare = *st; /* shallow: read only, arrays shared */
   memset(&bare.answered, 0, sizeof(bare.answered));
-  struct jw w;
-  jw_to_digest(&w, ret);
-  state_json_write(&w, &bare);
-  return jw_finish(&w);
+  *ret = HASH_FNV_BASIS;
+  return fld_digest(ret, &state_record, &bare);
 }
 
 int state_from_json(const char *text, size_t len, int max_json_depth,
