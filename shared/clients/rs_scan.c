@@ -30,14 +30,28 @@ static int fast_id(struct jscan *s, char *dst, size_t size) {
   return jscan_string(s, dst, size) == 0 ? 0 : -EPROTO;
 }
 
-/* A time: a number (finite) or null (0). */
-static int fast_time(struct jscan *s, double *ret) {
-  *ret = 0;
-  if (jscan_peek(s) == JSCAN_NULL)
-    return jscan_skip(s);
-  if (jscan_peek(s) != JSCAN_NUMBER)
+/* A time: a number (finite) or null, checked and skipped; *at is where
+ * the number is (NULL for null), converted by time_value only when it is
+ * the time needed: most items carry three or four times and use one. */
+static int fast_time(struct jscan *s, const char **at) {
+  *at = NULL;
+  enum jscan_type type = jscan_peek(s);
+  if (type == JSCAN_NUMBER)
+    *at = s->p;
+  else if (type != JSCAN_NULL)
     return -EPROTO;
-  return jscan_number(s, ret);
+  return jscan_skip(s);
+}
+
+/* The value of a time fast_time skipped (end: the text's end); 0 for
+ * null. Returns 0 or -EPROTO. */
+static int time_value(const char *at, const char *end, double *ret) {
+  struct jscan n;
+  *ret = 0;
+  if (at == NULL)
+    return 0;
+  jscan_init(&n, at, (size_t)(end - at), 1);
+  return jscan_number(&n, ret);
 }
 
 /* An id or null (""). */
@@ -52,7 +66,7 @@ static int fast_last_run(struct jscan *s, struct rs_test *t) {
   static const char *const times[] = {"created_at", "started_at",
                                       "finished_at"};
   char key[FAST_KEY_MAX], id[RS_ID_MAX] = "", uuid[RS_ID_MAX] = "";
-  double at[3] = {0, 0, 0};
+  const char *at[3] = {NULL, NULL, NULL};
   int rc = jscan_enter(s, '{') ? 0 : -EPROTO;
   while (rc == 0 && jscan_member(s, key, sizeof(key))) {
     size_t k = 0;
@@ -71,8 +85,12 @@ static int fast_last_run(struct jscan *s, struct rs_test *t) {
     return -EPROTO;
   str_copy(t->last_run_id, sizeof(t->last_run_id), id[0] ? id : uuid);
   t->last_run_at = 0;
-  for (size_t k = 0; k < 3 && t->last_run_at <= 0; k++)
-    t->last_run_at = at[k] > 0 ? at[k] : 0;
+  for (size_t k = 0; k < 3 && t->last_run_at <= 0; k++) {
+    double v;
+    if (time_value(at[k], s->end, &v) != 0)
+      return -EPROTO;
+    t->last_run_at = v > 0 ? v : 0;
+  }
   return 0;
 }
 
@@ -106,6 +124,7 @@ static int fast_name(struct jscan *s, char *dst, size_t size) {
 /* One item of data[] (as rs_answers.c's parse_test). */
 static int fast_test(struct jscan *s, struct rs_test *t) {
   char key[FAST_KEY_MAX];
+  const char *created_at = NULL;
   double created = 0;
   memset(t, 0, sizeof(*t));
   int rc = jscan_peek(s) == JSCAN_OBJECT && jscan_enter(s, '{') ? 0 : -EPROTO;
@@ -124,12 +143,14 @@ static int fast_test(struct jscan *s, struct rs_test *t) {
       rc = fast_last_run_member(s, t);
     } else if (strcmp(key, "last_run_created_at") == 0) {
       t->last_run_known = true;
-      rc = fast_time(s, &created);
+      rc = fast_time(s, &created_at);
     } else {
       rc = jscan_skip(s);
     }
   }
   if (rc != 0 || s->failed || t->id[0] == '\0')
+    return -EPROTO;
+  if (t->last_run_at <= 0 && time_value(created_at, s->end, &created) != 0)
     return -EPROTO;
   if (t->last_run_at <= 0)
     t->last_run_at = created > 0 ? created : 0;

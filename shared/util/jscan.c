@@ -101,21 +101,25 @@ static bool separator(struct jscan *s) {
   return expect(s, ',');
 }
 
+/* The end of the run of plain characters (no quote, backslash or control
+ * character) at p. */
+static const char *plain_run(const char *p, const char *end) {
+  while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+    p++;
+  return p;
+}
+
 bool jscan_member(struct jscan *s, char *key, size_t size) {
   if (s->failed || close_container(s, '}') || !separator(s) || !expect(s, '"'))
     return false;
-  size_t n = 0;
-  while (s->p < s->end && *s->p != '"') {
-    unsigned char c = (unsigned char)*s->p;
-    if (c == '\\' || c < 0x20 || n + 1 >= size)
-      return fail(s); /* escaped or too long: not a key we read */
-    key[n++] = (char)c;
-    s->p++;
-  }
-  if (s->p >= s->end)
-    return fail(s);
-  s->p++;
+  const char *start = s->p;
+  s->p = plain_run(s->p, s->end);
+  size_t n = (size_t)(s->p - start);
+  if (s->p >= s->end || *s->p != '"' || n >= size)
+    return fail(s); /* escaped, too long or cut off: not a key we read */
+  memcpy(key, start, n);
   key[n] = '\0';
+  s->p++;
   return expect(s, ':');
 }
 
@@ -198,14 +202,6 @@ static int escape(struct jscan *s, char out[4]) {
     return 1;
   }
   return c == 'u' ? unicode(s, out) : -EPROTO;
-}
-
-/* The end of the run of plain characters (no quote, backslash or control
- * character) at p. */
-static const char *plain_run(const char *p, const char *end) {
-  while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
-    p++;
-  return p;
 }
 
 /* Appends bytes[0..len) to out (size bytes, *n used, NUL kept room for);
