@@ -211,6 +211,44 @@ START_TEST(test_make_key) {
 }
 END_TEST
 
+/* Every key of a bucket lies in its range, whatever the bucket keys
+ * around it sort like (characters just below and above '/', a '/' in a
+ * key, a prefix of another), and a range holds no key of a bucket that
+ * does not share the prefix. */
+START_TEST(test_key_range_holds_the_bucket) {
+  static const char *const buckets[] = {"a",  "a-", "a.", "a0", "a/b",
+                                        "ab", "b",  "",   "a/"};
+  static const char *const tests[] = {"t1", "/", "t.2", "z"};
+  struct rec_state st;
+  struct rec_key *k;
+  size_t nb = sizeof(buckets) / sizeof(buckets[0]), in_range = 0;
+  rec_state_init(&st);
+  for (size_t b = 0; b < nb; b++)
+    for (size_t t = 0; t < 4; t++)
+      ck_assert_int_eq(rec_key_get(&st, buckets[b], tests[t], "e", &k), 0);
+  for (size_t b = 0; b < nb; b++) {
+    size_t first, end, mine = 0;
+    rec_key_range(&st, buckets[b], &first, &end);
+    ck_assert_uint_le(end, st.n_keys);
+    for (size_t i = 0; i < st.n_keys; i++) {
+      bool same = strcmp(st.keys[i]->bucket_key, buckets[b]) == 0;
+      bool inside = i >= first && i < end;
+      ck_assert_msg(!same || inside, "bucket \"%s\": key %s outside",
+                    buckets[b], st.keys[i]->key);
+      ck_assert_msg(!inside || strncmp(st.keys[i]->key, buckets[b],
+                                       strlen(buckets[b])) == 0,
+                    "bucket \"%s\": key %s inside", buckets[b],
+                    st.keys[i]->key);
+      mine += same;
+    }
+    ck_assert_uint_eq(mine, 4);
+    in_range += end - first;
+  }
+  ck_assert_uint_lt(in_range, nb * st.n_keys / 2); /* ranges, not all */
+  rec_state_fini(&st);
+}
+END_TEST
+
 START_TEST(test_key_get_too_long) {
   struct rec_state st;
   struct rec_key *k = NULL;
@@ -1932,6 +1970,7 @@ Suite *unit_suite(void) {
   add(s, "event_since_adopted", test_event_since_adopted, 0);
   add(s, "make_key", test_make_key, N_ROWS(key_rows));
   add(s, "key_get_too_long", test_key_get_too_long, 0);
+  add(s, "key_range_holds_the_bucket", test_key_range_holds_the_bucket, 0);
   /* Generous for valgrind (make memcheck), which runs it ~50x slower. */
   tcase_set_timeout(add(s, "many_keys", test_many_keys, 0), 60);
   add(s, "repeated_observation", test_repeated_observation, 0);

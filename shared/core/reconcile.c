@@ -76,6 +76,21 @@ struct rec_key *rec_key_find(struct rec_state *st, const char *key) {
   return NULL;
 }
 
+void rec_key_range(const struct rec_state *st, const char *bucket_key,
+                   size_t *first, size_t *end) {
+  char from[RS_ID_MAX + 2], to[RS_ID_MAX + 2];
+  int n = snprintf(from, sizeof(from), "%s/", bucket_key);
+  if (n < 0 || (size_t)n >= sizeof(from)) { /* no such key: all of them */
+    *first = 0;
+    *end = st->n_keys;
+    return;
+  }
+  memcpy(to, from, (size_t)n + 1);
+  to[n - 1] = '/' + 1; /* the first string past every "bucket_key/..." */
+  *first = key_lower_bound(st, from);
+  *end = key_lower_bound(st, to);
+}
+
 struct rec_run *rec_key_add_loc(struct rec_key *k) {
   if (k->n_locs >= REC_LOC_MAX)
     return NULL;

@@ -226,6 +226,12 @@ int rec_make_key(char *out, size_t size, const char *bucket_key,
 /* The key's entry, or NULL. */
 struct rec_key *rec_key_find(struct rec_state *st, const char *key);
 
+/* The keys of bucket bucket_key lie in st->keys[*first, *end) (sorted by
+ * key, they share the prefix "bucket_key/"); others may too, when a bucket
+ * key holds a '/': callers check each key's bucket_key. */
+void rec_key_range(const struct rec_state *st, const char *bucket_key,
+                   size_t *first, size_t *end);
+
 /* Appends a zeroed location to k, growing its array. Returns it, or NULL
  * when k holds REC_LOC_MAX already or memory runs out. */
 struct rec_run *rec_key_add_loc(struct rec_key *k);

@@ -190,8 +190,9 @@ static void report_due_keys(struct engine *e, const struct cat_bucket *b,
 static void report_bucket(struct engine *e, const struct cat_bucket *b) {
   char instance[REPORT_NAME_MAX];
   report_bucket_instance(b->info.key, instance);
-  size_t failing = 0, due = 0;
-  for (size_t i = 0; i < e->state.n_keys; i++) {
+  size_t failing = 0, due = 0, first, end;
+  rec_key_range(&e->state, b->info.key, &first, &end);
+  for (size_t i = first; i < end; i++) {
     const struct rec_key *k = e->state.keys[i];
     if (strcmp(k->bucket_key, b->info.key) != 0)
       continue;

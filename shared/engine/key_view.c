@@ -68,8 +68,9 @@ void key_view_names_fini(struct key_view_names *bn) {
 int key_view_names_init(const struct engine *e, const char *bucket_key,
                         struct key_view_names *bn) {
   memset(bn, 0, sizeof(*bn));
-  size_t n = 0;
-  for (size_t i = 0; i < e->state.n_keys; i++)
+  size_t n = 0, first, end;
+  rec_key_range(&e->state, bucket_key, &first, &end);
+  for (size_t i = first; i < end; i++)
     n += strcmp(e->state.keys[i]->bucket_key, bucket_key) == 0;
   if (n == 0)
     return 0;
@@ -78,7 +79,7 @@ int key_view_names_init(const struct engine *e, const char *bucket_key,
   bn->name = calloc(n, sizeof(*bn->name));
   int rc = (rk && bn->idx && bn->name) ? 0 : -ENOMEM;
   const struct cat_bucket *b = cat_bucket_find(&e->cat, bucket_key);
-  for (size_t i = 0; rc == 0 && i < e->state.n_keys; i++) {
+  for (size_t i = first; rc == 0 && i < end; i++) {
     const struct rec_key *k = e->state.keys[i];
     if (strcmp(k->bucket_key, bucket_key) != 0)
       continue;
