@@ -44,8 +44,7 @@ void jscan_init(struct jscan *s, const char *text, size_t len, int max_depth) {
 }
 
 /* True when the literal word comes next (not consumed). */
-static bool at_word(const struct jscan *s, const char *w) {
-  size_t n = strlen(w);
+static bool at_word(const struct jscan *s, const char *w, size_t n) {
   return (size_t)(s->end - s->p) >= n && memcmp(s->p, w, n) == 0;
 }
 
@@ -62,11 +61,11 @@ enum jscan_type jscan_peek(struct jscan *s) {
     return JSCAN_STRING;
   if (c == '-' || (c >= '0' && c <= '9'))
     return JSCAN_NUMBER;
-  if (at_word(s, "true"))
+  if (at_word(s, "true", 4))
     return JSCAN_TRUE;
-  if (at_word(s, "false"))
+  if (at_word(s, "false", 5))
     return JSCAN_FALSE;
-  if (at_word(s, "null"))
+  if (at_word(s, "null", 4))
     return JSCAN_NULL;
   return JSCAN_ERROR;
 }
@@ -115,10 +114,12 @@ bool jscan_member(struct jscan *s, char *key, size_t size) {
   const char *start = s->p;
   s->p = plain_run(s->p, s->end);
   size_t n = (size_t)(s->p - start);
-  if (s->p >= s->end || *s->p != '"' || n >= size)
+  if (s->p >= s->end || *s->p != '"' || (key != NULL && n >= size))
     return fail(s); /* escaped, too long or cut off: not a key we read */
-  memcpy(key, start, n);
-  key[n] = '\0';
+  if (key != NULL) {
+    memcpy(key, start, n);
+    key[n] = '\0';
+  }
   s->p++;
   return expect(s, ':');
 }
@@ -366,21 +367,20 @@ static int skip_number(struct jscan *s) {
   return 0;
 }
 
-/* Skips a literal word. */
-static int word(struct jscan *s, const char *w) {
-  if (!at_word(s, w))
+/* Skips a literal word of n letters. */
+static int word(struct jscan *s, const char *w, size_t n) {
+  if (!at_word(s, w, n))
     return fail(s), -EPROTO;
-  s->p += strlen(w);
+  s->p += n;
   return 0;
 }
 
 int jscan_skip(struct jscan *s) {
-  char key[256];
   switch (jscan_peek(s)) {
   case JSCAN_OBJECT:
     if (!jscan_enter(s, '{'))
       return -EPROTO;
-    while (jscan_member(s, key, sizeof(key)))
+    while (jscan_member(s, NULL, 0))
       if (jscan_skip(s) != 0)
         return -EPROTO;
     return s->failed ? -EPROTO : 0;
@@ -396,11 +396,11 @@ int jscan_skip(struct jscan *s) {
   case JSCAN_NUMBER:
     return skip_number(s);
   case JSCAN_TRUE:
-    return word(s, "true");
+    return word(s, "true", 4);
   case JSCAN_FALSE:
-    return word(s, "false");
+    return word(s, "false", 5);
   case JSCAN_NULL:
-    return word(s, "null");
+    return word(s, "null", 4);
   case JSCAN_ERROR:
     break;
   }

@@ -51,9 +51,10 @@ enum jscan_type jscan_peek(struct jscan *s);
 bool jscan_enter(struct jscan *s, char open);
 
 /* In an object: reads the next member's key into key (size bytes, NUL
- * included; a longer or escaped key is an error) and the ':' after it,
- * and returns true; at the object's end consumes the '}' and returns
- * false. The member's value must be read or skipped next. */
+ * included; a longer or escaped key is an error; key NULL: the key is
+ * checked, not kept, whatever its length) and the ':' after it, and
+ * returns true; at the object's end consumes the '}' and returns false.
+ * The member's value must be read or skipped next. */
 bool jscan_member(struct jscan *s, char *key, size_t size);
 
 /* In an array: true when an item comes (to be read or skipped next); at
