@@ -262,8 +262,9 @@ static void same_reading(const char *body, size_t len, const char *what) {
       ck_assert_str_eq(a[i].default_environment_id,
                        b[i].default_environment_id);
       ck_assert_str_eq(a[i].last_run_id, b[i].last_run_id);
-      ck_assert_msg(a[i].last_run_at == b[i].last_run_at, "%s: %.6f, %.6f",
-                    what, a[i].last_run_at, b[i].last_run_at);
+      ck_assert_msg(
+          memcmp(&a[i].last_run_at, &b[i].last_run_at, sizeof(double)) == 0,
+          "%s: %.17g, %.17g", what, a[i].last_run_at, b[i].last_run_at);
       ck_assert_int_eq(a[i].last_run_known, b[i].last_run_known);
     }
   } else {
@@ -331,6 +332,17 @@ static const char *const variations[] = {
     "{\"data\": [{\"id\": \"a\", \"name\": \"\\ud800\"}]}",
     "{\"data\": [{\"id\": \"a\", \"last_run\": {\"created_at\": "
     "12345678901234567}}]}",
+    /* times: -0, 17 digits (strtod), exponents, the first positive one */
+    "{\"data\": [{\"id\": \"a\", \"last_run_created_at\": -0.0}]}",
+    "{\"data\": [{\"id\": \"a\", \"default_environment_id\": \"e\", "
+    "\"default_environment_id\": 4}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run\": {\"created_at\": -0, "
+    "\"started_at\": 0.0, \"finished_at\": 1.7640000001e9}}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run\": {\"created_at\": "
+    "1764000000.1234567, \"started_at\": 1e400}}]}",
+    "{\"data\": [{\"id\": \"a\", \"last_run\": {\"finished_at\": "
+    "17640000012345678.25, \"created_at\": 1764000000.123456}, "
+    "\"last_run_created_at\": 5}]}",
     "{\"data\": [{\"id\": "
     "\"0123456789012345678901234567890123456789012345678901234567890123456789"
     "0123456789\"}]}",

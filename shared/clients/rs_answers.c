@@ -255,8 +255,8 @@ static int parse_last_run(json_object *o, const char *where, struct rs_test *t,
                       json_object_object_get_ex(o, "last_run_created_at", NULL);
   if (t->last_run_at <= 0)
     t->last_run_at = jsonx_num(o, "last_run_created_at", 0);
-  if (t->last_run_at < 0)
-    t->last_run_at = 0;
+  if (!(t->last_run_at > 0))
+    t->last_run_at = 0; /* none: negative, -0 (as the scanner reads it) */
   return rc;
 }
 

@@ -134,6 +134,8 @@ static int fast_test(struct jscan *s, struct rs_test *t) {
     } else if (strcmp(key, "name") == 0) {
       rc = fast_name(s, t->name, sizeof(t->name));
     } else if (strcmp(key, "default_environment_id") == 0) {
+      /* not a string: none, as the tree reads it (the last one counts) */
+      t->default_environment_id[0] = '\0';
       rc = jscan_peek(s) == JSCAN_STRING
                ? fast_id(s, t->default_environment_id,
                          sizeof(t->default_environment_id))

@@ -29,7 +29,7 @@ for bin in "$@"; do
 	case $name in
 	*trigger*) seeds="$seeds $here/seeds/triggers/*" ;;
 	*messages*) seeds="$seeds $here/seeds/traffic/*" ;;
-	fuzz_jscan_*) seeds="$seeds $here/seeds/pages/*" ;;
+	fuzz_jscan_* | *fast_vs_tree*) seeds="$seeds $here/seeds/pages/*" ;;
 	esac
 	corpus=$out/corpus/$name
 	mkdir -p "$corpus"
