@@ -79,14 +79,16 @@ struct rec_key *rec_key_find(struct rec_state *st, const char *key) {
 void rec_key_range(const struct rec_state *st, const char *bucket_key,
                    size_t *first, size_t *end) {
   char from[RS_ID_MAX + 2], to[RS_ID_MAX + 2];
-  int n = snprintf(from, sizeof(from), "%s/", bucket_key);
-  if (n < 0 || (size_t)n >= sizeof(from)) { /* no such key: all of them */
+  size_t len = strlen(bucket_key);
+  if (len + 2 > sizeof(from)) { /* no such key: all of them */
     *first = 0;
     *end = st->n_keys;
     return;
   }
-  memcpy(to, from, (size_t)n + 1);
-  to[n - 1] = '/' + 1; /* the first string past every "bucket_key/..." */
+  memcpy(from, bucket_key, len);
+  memcpy(from + len, "/", 2);
+  memcpy(to, from, len + 2);
+  to[len] = '/' + 1; /* the first string past every "bucket_key/..." */
   *first = key_lower_bound(st, from);
   *end = key_lower_bound(st, to);
 }
