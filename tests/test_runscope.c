@@ -568,6 +568,31 @@ START_TEST(call_list_tests_pages) {
 }
 END_TEST
 
+/* A list that shifts while it is paged (a test added before the offset
+ * repeats items in the next page): every test once, in order, across
+ * pages that grow the set of ids kept from page to page past its first
+ * size. */
+START_TEST(call_list_tests_shifted_pages_hold_each_test_once) {
+  answer_owned(&fk, 200, tests_body(0, 50));
+  answer_owned(&fk, 200, tests_body(45, 50));  /* 5 seen, 45 new */
+  answer_owned(&fk, 200, tests_body(90, 50));  /* 5 seen, 45 new */
+  answer_owned(&fk, 200, tests_body(130, 10)); /* 5 seen, 5 new: the end */
+  struct rs_test *t = NULL;
+  size_t n = 0;
+  struct err err;
+  ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, &err), 0);
+  ck_assert_uint_eq(fk.n_reqs, 4);
+  assert_get(3, "/buckets/b/tests?count=50&offset=150");
+  ck_assert_uint_eq(n, 140);
+  for (size_t i = 0; i < n; i++) {
+    char id[32];
+    snprintf(id, sizeof(id), "t%03zu", i);
+    ck_assert_str_eq(t[i].id, id);
+  }
+  free(t);
+}
+END_TEST
+
 START_TEST(call_list_tests_capped_count) {
   /* A server that serves at most 20 whatever count asks: 120 tests in 6
    * pages; the next offset is what came, not what was asked. */
@@ -1530,6 +1555,7 @@ Suite *unit_suite(void) {
   tc = tcase_create("tests list pages with count and offset");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, call_list_tests_pages);
+  tcase_add_test(tc, call_list_tests_shifted_pages_hold_each_test_once);
   tcase_add_test(tc, call_list_tests_exact_pages);
   tcase_add_test(tc, call_list_tests_capped_count);
   tcase_add_test(tc, call_list_tests_capped_short_end);

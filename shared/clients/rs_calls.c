@@ -115,6 +115,7 @@ static int one_end(struct one *o, int run_rc, size_t *ret_n) {
 struct tests_item {
   struct rs_test *all;
   size_t n, cap;
+  struct rs_id_set ids; /* of all, kept from page to page */
   size_t pages;
   size_t offset; /* items served so far: the next page's offset */
   size_t widest; /* the longest page so far */
@@ -145,8 +146,9 @@ static int tests_path(void *kind, size_t i, struct rs_path *p,
  * asked. Takes page over. */
 static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
                      struct err *err) {
-  long added = rs_merge_by_id(&it->all, &it->n, &it->cap, page, page_n,
-                              sizeof(*page), offsetof(struct rs_test, id));
+  long added =
+      rs_merge_by_id(&it->all, &it->n, &it->cap, &it->ids, page, page_n,
+                     sizeof(*page), offsetof(struct rs_test, id));
   free(page);
   if (added < 0) {
     err_set(err, "out of memory for the tests list");
@@ -200,6 +202,7 @@ static bool tests_finish(void *kind, size_t i, int rc, const struct err *err) {
   bool go = k->done(k->ctx, i, rc, it->all ? it->all : &none,
                     rc == 0 ? it->n : 0, rc == 0 ? NULL : err);
   free(it->all);
+  rs_id_set_fini(&it->ids);
   memset(it, 0, sizeof(*it));
   return go;
 }
@@ -214,8 +217,10 @@ int rs_list_many_tests(struct rs_client *c, const char *const *bucket_keys,
   if (k.items == NULL)
     return -ENOMEM;
   int rc = rs_many_run(c, &tests_ops, &k, n, 0);
-  for (size_t i = 0; i < n; i++)
-    free(k.items[i].all); /* items stopped between pages */
+  for (size_t i = 0; i < n; i++) { /* items stopped between pages */
+    free(k.items[i].all);
+    rs_id_set_fini(&k.items[i].ids);
+  }
   free(k.items);
   return rc;
 }
@@ -370,7 +375,7 @@ static int results_page(void *kind, size_t i, json_object *data,
     return rc;
   struct rs_paged pg = {k->refs[i].since, it->before, 0, page.raw,
                         RS_PAGE,          0,          0, RS_RESULTS_MAX};
-  pg.added = rs_merge_by_id(&it->all.v, &it->all.n, &it->all.cap, page.v,
+  pg.added = rs_merge_by_id(&it->all.v, &it->all.n, &it->all.cap, NULL, page.v,
                             page.n, sizeof(struct rs_run),
                             offsetof(struct rs_run, test_run_id));
   pg.oldest = rs_oldest(page.v, page.n, sizeof(struct rs_run),

@@ -390,58 +390,70 @@ int rs_many_run(struct rs_client *c, const struct rs_many_ops *ops, void *kind,
 
 /* ---- lists read a page at a time ---- */
 
-/* The ids seen so far while merging pages: open addressing over the
- * indices (+ 1) of the list's items, so that a list of n items merges in
- * O(n) rather than O(n^2) string comparisons. */
-struct id_set {
-  size_t *slot;
-  size_t mask;
-};
-
-static int id_set_init(struct id_set *s, size_t n) {
+static int id_set_init(struct rs_id_set *s, size_t n) {
   size_t cap = 16;
   while (cap < 2 * n)
     cap *= 2;
   s->slot = calloc(cap, sizeof(*s->slot));
   s->mask = cap - 1;
+  s->n = 0;
   return s->slot ? 0 : -ENOMEM;
+}
+
+void rs_id_set_fini(struct rs_id_set *set) {
+  free(set->slot);
+  memset(set, 0, sizeof(*set));
 }
 
 /* True when id is the id of one of the items in set s (of all); else adds
  * item index i (which holds id once copied) and returns false. */
-static bool id_set_seen(struct id_set *s, const char *all, size_t size,
+static bool id_set_seen(struct rs_id_set *s, const char *all, size_t size,
                         size_t id_off, const char *id, size_t i) {
   size_t h = (size_t)hash_str(id) & s->mask;
   for (; s->slot[h] != 0; h = (h + 1) & s->mask)
     if (strcmp(all + (s->slot[h] - 1) * size + id_off, id) == 0)
       return true;
   s->slot[h] = i + 1;
+  s->n++;
   return false;
 }
 
-long rs_merge_by_id(void *arrp, size_t *n, size_t *cap, const void *page,
-                    size_t page_n, size_t size, size_t id_off) {
+/* Makes s hold the ids of all[0..n) with room for want of them at half
+ * load: kept when it does, else built anew. 0 or -ENOMEM. */
+static int id_set_fit(struct rs_id_set *s, const char *all, size_t n,
+                      size_t want, size_t size, size_t id_off) {
+  if (s->slot != NULL && s->n == n && 2 * want <= s->mask + 1)
+    return 0;
+  rs_id_set_fini(s);
+  if (id_set_init(s, want) != 0)
+    return -ENOMEM;
+  for (size_t j = 0; j < n; j++)
+    (void)id_set_seen(s, all, size, id_off, all + j * size + id_off, j);
+  return 0;
+}
+
+long rs_merge_by_id(void *arrp, size_t *n, size_t *cap, struct rs_id_set *ids,
+                    const void *page, size_t page_n, size_t size,
+                    size_t id_off) {
   char *all;
-  struct id_set set;
+  struct rs_id_set own = {NULL, 0, 0}, *set = ids ? ids : &own;
   /* room for every item first: the set holds indices, the array moves */
   for (size_t k = *n; k < *n + page_n; k++)
     if (array_reserve(arrp, cap, k, size, 16) != 0)
       return -ENOMEM;
-  if (id_set_init(&set, *n + page_n) != 0)
-    return -ENOMEM;
   memcpy(&all, arrp, sizeof(all));
-  for (size_t j = 0; j < *n; j++)
-    (void)id_set_seen(&set, all, size, id_off, all + j * size + id_off, j);
+  if (id_set_fit(set, all, *n, *n + page_n, size, id_off) != 0)
+    return -ENOMEM;
   long added = 0;
   for (size_t i = 0; i < page_n; i++) {
     const char *item = (const char *)page + i * size;
-    if (id_set_seen(&set, all, size, id_off, item + id_off, *n))
+    if (id_set_seen(set, all, size, id_off, item + id_off, *n))
       continue;
     memcpy(all + *n * size, item, size);
     (*n)++;
     added++;
   }
-  free(set.slot);
+  rs_id_set_fini(&own);
   return added;
 }
 

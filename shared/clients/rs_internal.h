@@ -186,12 +186,26 @@ int rs_many_run(struct rs_client *c, const struct rs_many_ops *ops, void *kind,
 
 /* ---- rs_client.c: lists read a page at a time ---- */
 
+/* The ids of a list being merged page by page: open addressing over the
+ * indices (+ 1) of its items, so that a list of n items merges in O(n)
+ * rather than O(n^2) string comparisons. Zeroed: empty. */
+struct rs_id_set {
+  size_t *slot;
+  size_t mask;
+  size_t n; /* items of the list it holds */
+};
+
+void rs_id_set_fini(struct rs_id_set *set);
+
 /* Appends to the array at arrp (T **; *n used, *cap allocated, size bytes
  * each) the elements of page[0..page_n) whose id, the string at id_off in
  * each, it does not hold yet: a list that shifts while it is paged repeats
- * items. Returns the number added, or -ENOMEM. */
-long rs_merge_by_id(void *arrp, size_t *n, size_t *cap, const void *page,
-                    size_t page_n, size_t size, size_t id_off);
+ * items. ids (NULL: a set for this page alone) keeps the list's ids from
+ * one page to the next, when the list changes only through this function;
+ * the caller finis it. Returns the number added, or -ENOMEM. */
+long rs_merge_by_id(void *arrp, size_t *n, size_t *cap, struct rs_id_set *ids,
+                    const void *page, size_t page_n, size_t size,
+                    size_t id_off);
 
 /* The earliest of the times (the double at time_off in each of n items of
  * size bytes), or 0 when n is 0. */

@@ -265,7 +265,7 @@ static int collect_messages(struct rs_client *c, const char *bucket_key,
     if (rc != 0)
       return rc;
     pg.added =
-        rs_merge_by_id(&all->v, &all->n, &all->cap, page.v, page.n,
+        rs_merge_by_id(&all->v, &all->n, &all->cap, NULL, page.v, page.n,
                        sizeof(*all->v), offsetof(struct rs_message, uuid));
     pg.oldest = rs_oldest(page.v, page.n, sizeof(*all->v),
                           offsetof(struct rs_message, timestamp));
