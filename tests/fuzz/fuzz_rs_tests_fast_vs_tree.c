@@ -13,8 +13,8 @@ static void same_test(const struct rs_test *a, const struct rs_test *b) {
   fuzz_assert(strcmp(a->default_environment_id, b->default_environment_id) ==
               0);
   fuzz_assert(strcmp(a->last_run_id, b->last_run_id) == 0);
-  fuzz_assert(memcmp(&a->last_run_at, &b->last_run_at,
-                     sizeof(a->last_run_at)) == 0);
+  fuzz_assert(
+      memcmp(&a->last_run_at, &b->last_run_at, sizeof(a->last_run_at)) == 0);
   fuzz_assert(a->last_run_known == b->last_run_known);
 }
 
@@ -25,8 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *text = (const char *)data;
   if (rs_scan_tests(text, size, FUZZ_DEPTH, 0, &fast, &n_fast) != 0)
     return 0; /* the tree decides: rs_parse_tests' own target */
-  fuzz_assert(rs_tree_tests(text, size, FUZZ_DEPTH, &tree, &n_tree, &err) ==
-              0);
+  fuzz_assert(rs_tree_tests(text, size, FUZZ_DEPTH, &tree, &n_tree, &err) == 0);
   fuzz_assert(n_fast == n_tree);
   for (size_t i = 0; i < n_fast; i++)
     same_test(&fast[i], &tree[i]);
