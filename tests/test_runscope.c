@@ -545,6 +545,15 @@ START_TEST(call_get_test_error_leaves_empty) {
 }
 END_TEST
 
+/* The tests t[0..n) are t000, t001, ... in that order (tests_body's). */
+static void assert_ids_in_order(const struct rs_test *t, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char id[32];
+    snprintf(id, sizeof(id), "t%03zu", i);
+    ck_assert_str_eq(t[i].id, id);
+  }
+}
+
 START_TEST(call_list_tests_pages) {
   /* 120 tests: 50 + 50 + 20 */
   answer_owned(&fk, 200, tests_body(0, 50));
@@ -559,11 +568,7 @@ START_TEST(call_list_tests_pages) {
   assert_get(1, "/buckets/bkt%2F1/tests?count=50&offset=50");
   assert_get(2, "/buckets/bkt%2F1/tests?count=50&offset=100");
   ck_assert_uint_eq(n, 120);
-  for (size_t i = 0; i < n; i++) {
-    char id[32];
-    snprintf(id, sizeof(id), "t%03zu", i);
-    ck_assert_str_eq(t[i].id, id);
-  }
+  assert_ids_in_order(t, n);
   free(t);
 }
 END_TEST
@@ -584,11 +589,7 @@ START_TEST(call_list_tests_shifted_pages_hold_each_test_once) {
   ck_assert_uint_eq(fk.n_reqs, 4);
   assert_get(3, "/buckets/b/tests?count=50&offset=150");
   ck_assert_uint_eq(n, 140);
-  for (size_t i = 0; i < n; i++) {
-    char id[32];
-    snprintf(id, sizeof(id), "t%03zu", i);
-    ck_assert_str_eq(t[i].id, id);
-  }
+  assert_ids_in_order(t, n);
   free(t);
 }
 END_TEST
