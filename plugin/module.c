@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 
 #include <curl/curl.h>
+#include <time.h>
 
 #define PLUGIN_NAME "runscope"
 
@@ -17,6 +18,26 @@ static struct cfg g_cfg;
 static bool g_configured;
 static struct engine *g_engine;
 static bool g_first_cycle_done;
+
+/* Values handed to collectd in a row, then a pause. collectd queues a copy
+ * of every value (some 750 bytes) for its write threads, and a cycle that
+ * dispatches every key's values at once (the first after a start or a
+ * takeover: 8,400 at 5,000 tests) outruns them: thousands of copies wait
+ * together, and the memory they held stays behind as holes among the value
+ * cache entries the write threads make meanwhile (2 MB at 5,000 tests, in
+ * make bench). With a pause of 1 ms after every 256 values the write
+ * threads keep up; such a cycle takes 33 ms longer, an ordinary one not
+ * at all. */
+#define VALUES_BEFORE_PAUSE 256
+#define VALUE_PAUSE_NS 1000000L
+static unsigned g_values_in_cycle;
+
+static void pause_after_many_values(void) {
+  if (++g_values_in_cycle % VALUES_BEFORE_PAUSE != 0)
+    return;
+  struct timespec pause = {.tv_sec = 0, .tv_nsec = VALUE_PAUSE_NS};
+  (void)nanosleep(&pause, NULL);
+}
 
 static void log_line(void *ctx, enum engine_log_level level, const char *msg) {
   (void)ctx;
@@ -40,6 +61,7 @@ static void dispatch_value(void *ctx, const struct engine_value *v) {
   if (v->interval > 0)
     vl.interval = DOUBLE_TO_CDTIME_T(v->interval);
   plugin_dispatch_values(&vl);
+  pause_after_many_values();
 }
 
 static void dispatch_notification(void *ctx,
@@ -88,6 +110,7 @@ static int rs_config(oconfig_item_t *ci) {
 
 static int rs_read(user_data_t *ud) {
   (void)ud;
+  g_values_in_cycle = 0;
   int rc = engine_cycle(g_engine, CDTIME_T_TO_DOUBLE(cdtime()));
   bool first = !g_first_cycle_done;
   g_first_cycle_done = true;
