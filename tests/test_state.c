@@ -395,13 +395,14 @@ START_TEST(test_digest_agrees_with_the_text_on_every_change) {
 }
 END_TEST
 
-/* The strings a key, its latest runs and a cursor hold on the heap. */
+/* The strings a key and its latest runs hold on the heap, each on its
+ * own (the ids of keys and cursors share a block with their key: the
+ * digest's agreement with the text covers them). */
 static char **heap_string(struct rec_state *st, int i) {
   struct rec_key *k = rec_key_find(st, "b1/t1/e1");
   char **all[] = {&k->environment_name, &k->request_id,
                   &k->maintenance,      &k->last_maintenance,
-                  &k->locs[0].location, &k->locs[0].test_run_id,
-                  &k->test_id,          &st->cursors[0].test_id};
+                  &k->locs[0].location, &k->locs[0].test_run_id};
   return all[i];
 }
 
@@ -2013,7 +2014,7 @@ Suite *unit_suite(void) {
                              test_digest_agrees_with_the_text_on_every_change),
                     120);
   TCase *heap = tcase_create("digest_follows_heap_strings");
-  tcase_add_loop_test(heap, test_digest_follows_heap_strings, 0, 8);
+  tcase_add_loop_test(heap, test_digest_follows_heap_strings, 0, 6);
   suite_add_tcase(s, heap);
   add_case(s, "roundtrip_file", test_roundtrip_file);
   /* Generous for valgrind (make memcheck), which runs it ~50x slower. */

@@ -22,12 +22,12 @@ struct cat_listing {
  * results or its detail come malformed, of the wrong types, oversized or
  * as a 404. The test alone waits; the API is not backed off. */
 struct cat_unreadable {
-  bool results;       /* its last results read failed */
-  bool detail;        /* its last detail read failed: asked again next cycle */
   double since;       /* the first failure of the streak; 0: readable */
-  bool warned;        /* its WARNING notification went out */
   double log_next_at; /* its log line's growing gaps (say_gap_due) */
   double log_gap;
+  bool results; /* its last results read failed */
+  bool detail;  /* its last detail read failed: asked again next cycle */
+  bool warned;  /* its WARNING notification went out */
 };
 
 struct cat_test {

@@ -105,11 +105,8 @@ struct rec_run *rec_key_add_loc(struct rec_key *k) {
 }
 
 void rec_key_fini(struct rec_key *k) {
-  char **ids[] = {&k->key, &k->bucket_key, &k->test_id, &k->environment_id};
-  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-    free(*ids[i]);
-    *ids[i] = NULL;
-  }
+  free(k->key); /* and the ids it holds */
+  k->key = k->bucket_key = k->test_id = k->environment_id = NULL;
   for (size_t i = 0; i < k->n_locs; i++) {
     free(k->locs[i].location);
     free(k->locs[i].test_run_id);
@@ -134,22 +131,24 @@ static bool events_room(struct rec_key *k) {
   return k->event_ids != NULL;
 }
 
-/* k, zeroed, with copies of its ids (freed by rec_key_fini). 0, -ENOMEM
- * or -ENAMETOOLONG (an id of RS_ID_MAX bytes or more). */
+/* k, zeroed, with copies of its ids in one block (k->key, freed by
+ * rec_key_fini). 0, -ENOMEM or -ENAMETOOLONG (an id of RS_ID_MAX bytes or
+ * more). */
 static int key_fill(struct rec_key *k, const char *key, const char *bucket_key,
                     const char *test_id, const char *environment_id) {
   memset(k, 0, sizeof(*k));
-  if (strlen(bucket_key) >= RS_ID_MAX || strlen(test_id) >= RS_ID_MAX ||
-      strlen(environment_id) >= RS_ID_MAX)
+  size_t nk = strlen(key) + 1, nb = strlen(bucket_key) + 1,
+         nt = strlen(test_id) + 1, ne = strlen(environment_id) + 1;
+  if (nb > RS_ID_MAX || nt > RS_ID_MAX || ne > RS_ID_MAX)
     return -ENAMETOOLONG;
-  k->key = strdup(key);
-  k->bucket_key = strdup(bucket_key);
-  k->test_id = strdup(test_id);
-  k->environment_id = strdup(environment_id);
-  if (k->key && k->bucket_key && k->test_id && k->environment_id)
-    return 0;
-  rec_key_fini(k);
-  return -ENOMEM;
+  char *ids = malloc(nk + nb + nt + ne);
+  if (ids == NULL)
+    return -ENOMEM;
+  k->key = memcpy(ids, key, nk);
+  k->bucket_key = memcpy(ids + nk, bucket_key, nb);
+  k->test_id = memcpy(k->bucket_key + nb, test_id, nt);
+  k->environment_id = memcpy(k->test_id + nt, environment_id, ne);
+  return 0;
 }
 
 int rec_key_get(struct rec_state *st, const char *bucket_key,
@@ -763,8 +762,7 @@ static size_t cursor_index(const struct rec_state *st, const char *bucket_key,
 }
 
 void rec_cursor_fini(struct rec_cursor *c) {
-  free(c->bucket_key);
-  free(c->test_id);
+  free(c->bucket_key); /* and test_id, in its block */
   c->bucket_key = c->test_id = NULL;
 }
 
@@ -782,19 +780,17 @@ int rec_cursor_set(struct rec_state *st, const char *bucket_key,
     c->since = since;
     return 0;
   }
-  if (strlen(bucket_key) >= RS_ID_MAX || strlen(test_id) >= RS_ID_MAX)
+  size_t nb = strlen(bucket_key) + 1, nt = strlen(test_id) + 1;
+  if (nb > RS_ID_MAX || nt > RS_ID_MAX)
     return -ENAMETOOLONG;
+  int rc = array_reserve(&st->cursors, &st->cap_cursors, st->n_cursors,
+                         sizeof(*st->cursors), 16);
+  char *ids = rc == 0 ? malloc(nb + nt) : NULL;
+  if (ids == NULL)
+    return rc != 0 ? rc : -ENOMEM;
   struct rec_cursor fresh = {.since = since,
-                             .bucket_key = strdup(bucket_key),
-                             .test_id = strdup(test_id)};
-  int rc = fresh.bucket_key && fresh.test_id ? 0 : -ENOMEM;
-  if (rc == 0)
-    rc = array_reserve(&st->cursors, &st->cap_cursors, st->n_cursors,
-                       sizeof(*st->cursors), 16);
-  if (rc != 0) {
-    rec_cursor_fini(&fresh);
-    return rc;
-  }
+                             .bucket_key = memcpy(ids, bucket_key, nb),
+                             .test_id = memcpy(ids + nb, test_id, nt)};
   bool found;
   size_t i = cursor_index(st, bucket_key, test_id, &found);
   memmove(&st->cursors[i + 1], &st->cursors[i],

@@ -73,8 +73,9 @@ enum rec_event_state {
 };
 
 struct rec_key {
-  /* owned, never NULL in a key of a state: "<bucket>/<test>/<env>" (less
-   * than REC_KEY_MAX bytes) and its parts (less than RS_ID_MAX each) */
+  /* never NULL in a key of a state: "<bucket>/<test>/<env>" (less than
+   * REC_KEY_MAX bytes) and its parts (less than RS_ID_MAX each), in one
+   * block that key owns (rec_key_get makes it, rec_key_fini frees it) */
   char *key;
   char *bucket_key;
   char *test_id;
@@ -88,35 +89,23 @@ struct rec_key {
    * locations; rec_key_add_loc grows it) */
   struct rec_run *locs;
   size_t n_locs, cap_locs;
-  enum rec_event_state ev;
   /* owned: room for REC_EVENTS_MAX ids, allocated with the key's first
    * event (most keys never have one); NULL: none yet */
   char (*event_ids)[XM_ID_MAX];
   size_t n_events;
   /* REC_EV_REQUESTED: the requestId (owned, at most XM_ID_MAX - 1 bytes;
-   * NULL if none came back), whether the trigger was accepted (false: the
-   * answer was lost), and when. */
+   * NULL if none came back) and when the trigger was sent (whether it was
+   * accepted: request_confirmed, below). */
   char *request_id;
-  bool request_confirmed;
   double requested_at;
   /* started_at of the newest failing run an event has covered: a key pages
    * again only for a failing run newer than this (so an event a person
    * terminated is not reopened for the same failure). */
   double alerted_through;
-  double checked_at;     /* when xMatters was last asked about this key */
-  bool notified_failing; /* a FAILURE notification went out, no OKAY yet */
-  bool looked_up;        /* transient: answered in this cycle */
-  /* transient: a verdict run was recorded since the engine last sent the
-   * key's values (the engine clears it), and whether it sent them since
-   * the key was loaded or made */
-  bool news, values_sent;
+  double checked_at; /* when xMatters was last asked about this key */
   /* transient: seconds between the starts of the latest two verdict runs
    * of one location (the pace of the key's runs); 0: not seen yet */
   double run_gap;
-  /* the key's verdicts, newest first, and whether it flaps (flap.h) */
-  struct flap_history flap;
-  bool flap_announced; /* a WARNING said it flaps, no OKAY yet */
-  bool flap_paged;     /* an event was created for this flapping */
   /* start of the oldest failing run of the failure going on; 0: passing */
   double failing_since;
   /* owned: the maintenance window the key is in now (NULL: none), set
@@ -129,12 +118,29 @@ struct rec_key {
   /* while ev is not REC_EV_NONE: when the plugin requested the event, or
    * first saw it (an event it adopted); 0 without an event */
   double event_since;
+  /* the key's verdicts, newest first, and whether it flaps (flap.h) */
+  struct flap_history flap;
+  /* The small fields last, so that they share a word (a state holds
+   * thousands of keys). */
+  enum rec_event_state ev;
+  /* REC_EV_REQUESTED: whether the trigger was accepted (false: the answer
+   * was lost) */
+  bool request_confirmed;
+  bool notified_failing; /* a FAILURE notification went out, no OKAY yet */
+  bool looked_up;        /* transient: answered in this cycle */
+  /* transient: a verdict run was recorded since the engine last sent the
+   * key's values (the engine clears it), and whether it sent them since
+   * the key was loaded or made */
+  bool news, values_sent;
+  bool flap_announced; /* a WARNING said it flaps, no OKAY yet */
+  bool flap_paged;     /* an event was created for this flapping */
 };
 
 /* Where reading a test's results resumes: the `since` of the next call. */
 struct rec_cursor {
-  /* owned, never NULL in a cursor of a state: the test's ids (less than
-   * RS_ID_MAX bytes each) */
+  /* never NULL in a cursor of a state: the test's ids (less than
+   * RS_ID_MAX bytes each), in one block that bucket_key owns
+   * (rec_cursor_set makes it, rec_cursor_fini frees it) */
   char *bucket_key;
   char *test_id;
   double since;
@@ -236,8 +242,8 @@ void rec_key_range(const struct rec_state *st, const char *bucket_key,
  * when k holds REC_LOC_MAX already or memory runs out. */
 struct rec_run *rec_key_add_loc(struct rec_key *k);
 
-/* Frees what k owns (its locations, event ids and strings), leaving it
- * without any. */
+/* Frees what k owns (its ids' block, locations, event ids and strings),
+ * leaving it without any. */
 void rec_key_fini(struct rec_key *k);
 
 /* The key's entry, added (empty) when absent. *ret is owned by st and stays
@@ -365,7 +371,7 @@ bool rec_terminate_start(struct rec_key *k);
  * does not exist any more. */
 void rec_terminate_done(struct rec_key *k, const char *event_id, bool gone);
 
-/* Frees c's ids, leaving it without any. */
+/* Frees c's ids' block, leaving it without any. */
 void rec_cursor_fini(struct rec_cursor *c);
 
 /* The cursor of a test, or NULL. */

@@ -86,7 +86,16 @@ static int key_check(void *rec, const char *where, struct err *err) {
   return str_set(&k->key, made, 0) == 0 ? 0 : no_memory(where, err);
 }
 
-static void key_fini(void *rec) { rec_key_fini(rec); }
+/* A key as read, whose ids are strings of their own (a state's key holds
+ * them in its key's block, rec_key_get). */
+static void key_fini(void *rec) {
+  struct rec_key *k = rec;
+  free(k->bucket_key);
+  free(k->test_id);
+  free(k->environment_id);
+  k->bucket_key = k->test_id = k->environment_id = NULL;
+  rec_key_fini(k);
+}
 
 /* A fresh entry, without locations: k's are handed over, but for its ids
  * (the entry's own are kept, k's freed). */
@@ -114,7 +123,7 @@ static int key_add(void *parent, void *elem, const char *where,
   ids.bucket_key = k->bucket_key;
   ids.test_id = k->test_id;
   ids.environment_id = k->environment_id;
-  rec_key_fini(&ids);
+  key_fini(&ids);
   return 0;
 }
 
@@ -160,6 +169,15 @@ static const struct fld_record key_record =
 
 /* ---- "cursors": [{"bucket_key", "test_id", "since", "last_run"}] ---- */
 
+/* A cursor as read, whose ids are strings of their own (a state's cursor
+ * holds them in one block, rec_cursor_set). */
+static void cursor_fini(void *rec) {
+  struct rec_cursor *c = rec;
+  free(c->test_id);
+  c->test_id = NULL;
+  rec_cursor_fini(c);
+}
+
 /* The state's cursor gets copies of c's ids; c's are freed once it has. */
 static int cursor_add(void *parent, void *elem, const char *where,
                       struct err *err) {
@@ -174,7 +192,7 @@ static int cursor_add(void *parent, void *elem, const char *where,
   if (rc != 0)
     return rejected(rc, where, err);
   rec_cursor_find(st, bucket, test)->last_run = c->last_run;
-  rec_cursor_fini(c);
+  cursor_fini(c);
   return 0;
 }
 
@@ -185,8 +203,6 @@ static const struct fld_field cursor_fields[] = {
     FLD_NUM("since", struct rec_cursor, since, FLD_REQUIRED),
     FLD_HEX64("last_run", struct rec_cursor, last_run, FLD_OMIT_ZERO),
 };
-static void cursor_fini(void *rec) { rec_cursor_fini(rec); }
-
 static const struct fld_record cursor_record =
     FLD_RECORD(struct rec_cursor, cursor_fields, NULL, cursor_fini);
 
