@@ -1602,6 +1602,41 @@ START_TEST(test_cursor_set_find) {
 }
 END_TEST
 
+/* A hinted lookup finds what rec_cursor_find finds whatever the hint:
+ * right, pointing at another cursor, past the end, or moved by a cursor
+ * added in front; it leaves the hint at the cursor found, and untouched
+ * when there is none. */
+START_TEST(test_cursor_find_hinted) {
+  struct rec_state st;
+  rec_state_init(&st);
+  size_t hint = 0;
+  ck_assert_ptr_null(rec_cursor_find_hinted(&st, "b", "t5", &hint));
+  ck_assert_uint_eq(hint, 0);
+  const char *tests[] = {"t2", "t5", "t8"};
+  for (size_t i = 0; i < 3; i++)
+    ck_assert_int_eq(rec_cursor_set(&st, "b", tests[i], (double)i), 0);
+  size_t hints[] = {0, 1, 2, 3, 1000, (size_t)-1};
+  for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+    hint = hints[i];
+    struct rec_cursor *c = rec_cursor_find_hinted(&st, "b", "t5", &hint);
+    ck_assert_ptr_eq(c, rec_cursor_find(&st, "b", "t5"));
+    ck_assert_uint_eq(hint, 1);
+  }
+  /* a cursor added in front moves t5 to 2: the old hint finds t2 there
+   * and searches */
+  ck_assert_int_eq(rec_cursor_set(&st, "a", "t0", 9), 0);
+  struct rec_cursor *c = rec_cursor_find_hinted(&st, "b", "t5", &hint);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_str_eq(c->test_id, "t5");
+  ck_assert_double_eq(c->since, 1);
+  ck_assert_uint_eq(hint, 2);
+  /* the same test of another bucket is not it */
+  ck_assert_ptr_null(rec_cursor_find_hinted(&st, "a", "t5", &hint));
+  ck_assert_uint_eq(hint, 2);
+  rec_state_fini(&st);
+}
+END_TEST
+
 /* ---- thresholds, flap damping, maintenance windows (issue 15) ---- */
 
 /* One cycle at now for KEY: looked up (xMatters holds event, or nothing
@@ -2018,6 +2053,7 @@ Suite *unit_suite(void) {
   add(s, "events_before_notification", test_events_before_notification, 0);
   add(s, "cursor_next", test_cursor_next, N_ROWS(cursor_rows));
   add(s, "cursor_set_find", test_cursor_set_find, 0);
+  add(s, "cursor_find_hinted", test_cursor_find_hinted, 0);
   add(s, "failure_threshold", test_failure_threshold, 0);
   add(s, "failure_threshold_broken_streaks",
       test_failure_threshold_broken_streaks, 0);

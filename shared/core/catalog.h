@@ -37,6 +37,7 @@ struct cat_test {
   struct cat_listing list;
   struct due_test due; /* which cycles read its results (due.h) */
   double fwd_newest;   /* forward mode: newest forwardable run read */
+  size_t cursor_hint;  /* its cursor's place (rec_cursor_find_hinted) */
   struct cat_unreadable unreadable;
   /* its refused trigger URL's log line's growing gaps (say_gap_due) */
   double trigger_log_next_at, trigger_log_gap;

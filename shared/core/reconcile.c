@@ -773,6 +773,20 @@ struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
   return found ? &st->cursors[i] : NULL;
 }
 
+struct rec_cursor *rec_cursor_find_hinted(struct rec_state *st,
+                                          const char *bucket_key,
+                                          const char *test_id, size_t *hint) {
+  struct rs_test_ref k = {.bucket_key = bucket_key, .test_id = test_id};
+  if (*hint < st->n_cursors && cursor_cmp(&st->cursors[*hint], &k) == 0)
+    return &st->cursors[*hint];
+  bool found;
+  size_t i = cursor_index(st, bucket_key, test_id, &found);
+  if (!found)
+    return NULL;
+  *hint = i;
+  return &st->cursors[i];
+}
+
 int rec_cursor_set(struct rec_state *st, const char *bucket_key,
                    const char *test_id, double since) {
   struct rec_cursor *c = rec_cursor_find(st, bucket_key, test_id);

@@ -378,6 +378,14 @@ void rec_cursor_fini(struct rec_cursor *c);
 struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
                                    const char *test_id);
 
+/* rec_cursor_find that first tries *hint, the cursor's place when it was
+ * last found (any value; cursors added or removed since move it), and sets
+ * it to the place found. A cycle looks up every test's cursor: with hints
+ * kept from the cycle before, nearly every lookup is one comparison. */
+struct rec_cursor *rec_cursor_find_hinted(struct rec_state *st,
+                                          const char *bucket_key,
+                                          const char *test_id, size_t *hint);
+
 /* Sets the cursor of a test (added when absent). 0, -ENOMEM, -ENAMETOOLONG. */
 int rec_cursor_set(struct rec_state *st, const char *bucket_key,
                    const char *test_id, double since);

@@ -79,10 +79,10 @@ static bool forward_held(struct engine *e, const struct cat_bucket *b,
 /* Fills in with what this cycle knows of t (sched: room for
  * SCHEDULES_MAX). */
 static void due_input_of(struct engine *e, const struct cat_bucket *b,
-                         const struct cat_test *t, struct due_schedule *sched,
+                         struct cat_test *t, struct due_schedule *sched,
                          struct due_input *in) {
-  const struct rec_cursor *cur =
-      rec_cursor_find(&e->state, b->info.key, t->detail.id);
+  const struct rec_cursor *cur = rec_cursor_find_hinted(
+      &e->state, b->info.key, t->detail.id, &t->cursor_hint);
   memset(in, 0, sizeof(*in));
   in->listed = t->list.listed;
   in->last_run_known = t->list.last_run_known;
