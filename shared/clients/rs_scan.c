@@ -171,7 +171,7 @@ static int fast_tests_data(struct jscan *s, size_t max_items,
       rc = -E2BIG;
       break;
     }
-    if (array_reserve(&v, &cap, n, sizeof(*v), 16) != 0) {
+    if (array_reserve(&v, &cap, n, sizeof(*v), max_items ? max_items : 16)) {
       rc = -ENOMEM;
       break;
     }
