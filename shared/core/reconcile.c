@@ -144,10 +144,14 @@ static int key_fill(struct rec_key *k, const char *key, const char *bucket_key,
   char *ids = malloc(nk + nb + nt + ne);
   if (ids == NULL)
     return -ENOMEM;
-  k->key = memcpy(ids, key, nk);
-  k->bucket_key = memcpy(ids + nk, bucket_key, nb);
-  k->test_id = memcpy(k->bucket_key + nb, test_id, nt);
-  k->environment_id = memcpy(k->test_id + nt, environment_id, ne);
+  k->key = ids;
+  k->bucket_key = ids + nk;
+  k->test_id = k->bucket_key + nb;
+  k->environment_id = k->test_id + nt;
+  memcpy(k->key, key, nk);
+  memcpy(k->bucket_key, bucket_key, nb);
+  memcpy(k->test_id, test_id, nt);
+  memcpy(k->environment_id, environment_id, ne);
   return 0;
 }
 
@@ -802,9 +806,10 @@ int rec_cursor_set(struct rec_state *st, const char *bucket_key,
   char *ids = rc == 0 ? malloc(nb + nt) : NULL;
   if (ids == NULL)
     return rc != 0 ? rc : -ENOMEM;
-  struct rec_cursor fresh = {.since = since,
-                             .bucket_key = memcpy(ids, bucket_key, nb),
-                             .test_id = memcpy(ids + nb, test_id, nt)};
+  struct rec_cursor fresh = {
+      .since = since, .bucket_key = ids, .test_id = ids + nb};
+  memcpy(fresh.bucket_key, bucket_key, nb);
+  memcpy(fresh.test_id, test_id, nt);
   bool found;
   size_t i = cursor_index(st, bucket_key, test_id, &found);
   memmove(&st->cursors[i + 1], &st->cursors[i],
