@@ -131,28 +131,39 @@ static bool events_room(struct rec_key *k) {
   return k->event_ids != NULL;
 }
 
+/* Copies the n strings src[] into one allocation: *dst[i] points at the
+ * copy of src[i], and *dst[0] is the allocation, which a single free
+ * releases. 0 or -ENOMEM (nothing set). */
+static int strings_in_one_block(size_t n, const char *const src[],
+                                char **const dst[]) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++)
+    total += strlen(src[i]) + 1;
+  char *block = malloc(total);
+  if (block == NULL)
+    return -ENOMEM;
+  for (size_t i = 0, at = 0; i < n; i++) {
+    size_t len = strlen(src[i]) + 1;
+    *dst[i] = block + at;
+    memcpy(block + at, src[i], len);
+    at += len;
+  }
+  return 0;
+}
+
 /* k, zeroed, with copies of its ids in one block (k->key, freed by
  * rec_key_fini). 0, -ENOMEM or -ENAMETOOLONG (an id of RS_ID_MAX bytes or
  * more). */
 static int key_fill(struct rec_key *k, const char *key, const char *bucket_key,
                     const char *test_id, const char *environment_id) {
   memset(k, 0, sizeof(*k));
-  size_t nk = strlen(key) + 1, nb = strlen(bucket_key) + 1,
-         nt = strlen(test_id) + 1, ne = strlen(environment_id) + 1;
-  if (nb > RS_ID_MAX || nt > RS_ID_MAX || ne > RS_ID_MAX)
+  if (strlen(bucket_key) >= RS_ID_MAX || strlen(test_id) >= RS_ID_MAX ||
+      strlen(environment_id) >= RS_ID_MAX)
     return -ENAMETOOLONG;
-  char *ids = malloc(nk + nb + nt + ne);
-  if (ids == NULL)
-    return -ENOMEM;
-  k->key = ids;
-  k->bucket_key = ids + nk;
-  k->test_id = k->bucket_key + nb;
-  k->environment_id = k->test_id + nt;
-  memcpy(k->key, key, nk);
-  memcpy(k->bucket_key, bucket_key, nb);
-  memcpy(k->test_id, test_id, nt);
-  memcpy(k->environment_id, environment_id, ne);
-  return 0;
+  const char *const src[] = {key, bucket_key, test_id, environment_id};
+  char **const dst[] = {&k->key, &k->bucket_key, &k->test_id,
+                        &k->environment_id};
+  return strings_in_one_block(4, src, dst);
 }
 
 int rec_key_get(struct rec_state *st, const char *bucket_key,
@@ -798,18 +809,17 @@ int rec_cursor_set(struct rec_state *st, const char *bucket_key,
     c->since = since;
     return 0;
   }
-  size_t nb = strlen(bucket_key) + 1, nt = strlen(test_id) + 1;
-  if (nb > RS_ID_MAX || nt > RS_ID_MAX)
+  if (strlen(bucket_key) >= RS_ID_MAX || strlen(test_id) >= RS_ID_MAX)
     return -ENAMETOOLONG;
+  struct rec_cursor fresh = {.since = since};
+  const char *const src[] = {bucket_key, test_id};
+  char **const dst[] = {&fresh.bucket_key, &fresh.test_id};
   int rc = array_reserve(&st->cursors, &st->cap_cursors, st->n_cursors,
                          sizeof(*st->cursors), 16);
-  char *ids = rc == 0 ? malloc(nb + nt) : NULL;
-  if (ids == NULL)
-    return rc != 0 ? rc : -ENOMEM;
-  struct rec_cursor fresh = {
-      .since = since, .bucket_key = ids, .test_id = ids + nb};
-  memcpy(fresh.bucket_key, bucket_key, nb);
-  memcpy(fresh.test_id, test_id, nt);
+  if (rc == 0)
+    rc = strings_in_one_block(2, src, dst);
+  if (rc != 0)
+    return rc;
   bool found;
   size_t i = cursor_index(st, bucket_key, test_id, &found);
   memmove(&st->cursors[i + 1], &st->cursors[i],
