@@ -7,6 +7,7 @@
 #include "util/str.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -781,13 +782,6 @@ void rec_cursor_fini(struct rec_cursor *c) {
   c->bucket_key = c->test_id = NULL;
 }
 
-struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
-                                   const char *test_id) {
-  bool found;
-  size_t i = cursor_index(st, bucket_key, test_id, &found);
-  return found ? &st->cursors[i] : NULL;
-}
-
 struct rec_cursor *rec_cursor_find_hinted(struct rec_state *st,
                                           const char *bucket_key,
                                           const char *test_id, size_t *hint) {
@@ -800,6 +794,12 @@ struct rec_cursor *rec_cursor_find_hinted(struct rec_state *st,
     return NULL;
   *hint = i;
   return &st->cursors[i];
+}
+
+struct rec_cursor *rec_cursor_find(struct rec_state *st, const char *bucket_key,
+                                   const char *test_id) {
+  size_t no_hint = SIZE_MAX;
+  return rec_cursor_find_hinted(st, bucket_key, test_id, &no_hint);
 }
 
 int rec_cursor_set(struct rec_state *st, const char *bucket_key,
