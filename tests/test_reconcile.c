@@ -457,6 +457,36 @@ START_TEST(test_observed_fields) {
 }
 END_TEST
 
+/* The key's environment name follows the runs that name it: a rename is
+ * taken, a run without a name keeps the one known, and a name too long
+ * for the key is none. */
+START_TEST(test_environment_name) {
+  static const struct {
+    const char *run_name, *want; /* want NULL: the key holds none */
+  } steps[] = {
+      {"Production", "Production"},
+      {"", "Production"},
+      {"Prod (EU)", "Prod (EU)"},
+      {"", "Prod (EU)"},
+  };
+  struct recon *r = recon_new();
+  for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+    struct rs_run run = mkrun("us1", RS_RESULT_PASS, 100.0 + (double)i);
+    snprintf(run.environment_name, sizeof(run.environment_name), "%s",
+             steps[i].run_name);
+    observe(r, run);
+    ck_assert_str_eq(str_or_empty(key_of(r, KEY)->environment_name),
+                     steps[i].want);
+  }
+  struct rs_run run = mkrun("us1", RS_RESULT_PASS, 200.0);
+  memset(run.environment_name, 'n', REC_ENV_NAME_MAX);
+  run.environment_name[REC_ENV_NAME_MAX] = '\0';
+  observe(r, run);
+  ck_assert_ptr_null(key_of(r, KEY)->environment_name);
+  recon_free(r);
+}
+END_TEST
+
 /* ---- locations ---- */
 
 /* A pass in region B never closes the page a failure in region A opened:
@@ -2015,6 +2045,7 @@ Suite *unit_suite(void) {
   add(s, "not_a_verdict", test_not_a_verdict, N_ROWS(non_verdicts));
   add(s, "cursor_odd_result", test_cursor_odd_result, 0);
   add(s, "observed_fields", test_observed_fields, 0);
+  add(s, "environment_name", test_environment_name, 0);
   add(s, "regions", test_regions, 0);
   add(s, "agents", test_agents, 0);
   add(s, "location_window", test_location_window, N_ROWS(window_rows));

@@ -321,11 +321,13 @@ int rec_observe_run(struct rec_state *st, const char *bucket_key,
   if (paced)
     k->run_gap = gap;
   k->news = true;
-  /* too long: none (the detail's name or the id is used) */
+  /* a run without a name keeps the one known; too long: none (the
+   * detail's name or the id is used) */
   const char *name = strlen(run->environment_name) < REC_ENV_NAME_MAX
                          ? run->environment_name
                          : "";
-  if (strcmp(str_or_empty(k->environment_name), name) != 0)
+  if (run->environment_name[0] != '\0' &&
+      strcmp(str_or_empty(k->environment_name), name) != 0)
     str_set(&k->environment_name, name, 0);
   l->streak = streak;
   note_verdict(k, l);

@@ -80,10 +80,11 @@ struct rec_key {
   char *bucket_key;
   char *test_id;
   char *environment_id;
-  /* owned: the environment's name as its latest run gave it (NULL: none
-   * yet, or longer than REC_ENV_NAME_MAX - 1), so that its values keep
-   * their names after a restart that reads neither a run nor the test's
-   * detail */
+  /* owned: the environment's name as its latest run that named it gave it
+   * (NULL: none yet, or longer than REC_ENV_NAME_MAX - 1), so that its
+   * values keep their names, and a bucket that selects environments by
+   * name its runs that come without one, after a restart that reads no
+   * test's detail; the catalog keeps no second copy */
   char *environment_name;
   /* owned: n_locs of cap_locs, at most REC_LOC_MAX (most keys have a few
    * locations; rec_key_add_loc grows it) */
