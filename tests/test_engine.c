@@ -275,6 +275,26 @@ START_TEST(test_restart) {
 }
 END_TEST
 
+/* A bucket that selects its environment by name reads a run that comes
+ * without a name by the name an earlier verdict run gave the key, also
+ * after a restart that reads no test detail: the state keeps the name. */
+START_TEST(test_env_name_kept_by_state) {
+  ck_assert_int_eq(cfg_list_add(&h.cfg.buckets[0].environments, ENV_NAME), 0);
+  start(T0);
+  run("pass", T0 - 30);
+  cycle_ok(T0);
+  stop();
+  h.f.tests[0].env_name[0] = '\0'; /* the runs name no environment now */
+  start(T0 + 50);
+  size_t mark = h.f.n_reqs;
+  run("fail", T0 + 40);
+  cycle_ok(T0 + 60);
+  ck_assert_uint_eq(ef_count(&h.f, EF_TEST, TEST_ID, mark), 0);
+  ck_assert_uint_eq(triggers(mark), 1);
+  assert_trigger(ef_first(&h.f, EF_TRIGGER, KEY, mark), h.f.runs[1].id);
+}
+END_TEST
+
 /* ---- lost answers ---- */
 
 struct lost_row {
@@ -863,6 +883,7 @@ Suite *unit_suite(void) {
   add(s, "fail_pages_once", test_fail_pages_once, 0);
   add(s, "pass_terminates", test_pass_terminates, 0);
   add(s, "restart", test_restart, N_ROWS(restart_rows));
+  add(s, "env_name_kept_by_state", test_env_name_kept_by_state, 0);
   add(s, "lost_answer", test_lost_answer, N_ROWS(lost_rows));
   add(s, "crash_during_trigger", test_crash_during_trigger, N_ROWS(crash_rows));
   add(s, "runscope_backoff", test_runscope_backoff, N_ROWS(rs_backoff_rows));

@@ -18,6 +18,17 @@ const char *key_view_env_name(const struct cat_test *t,
   return k->environment_name;
 }
 
+const char *key_view_env_name_of(struct engine *e, const char *bucket_key,
+                                 const struct cat_test *t, const char *env_id) {
+  const char *name = cat_env_name(t, env_id);
+  char key[REC_KEY_MAX];
+  if (name != NULL ||
+      rec_make_key(key, sizeof(key), bucket_key, t->detail.id, env_id) != 0)
+    return name;
+  const struct rec_key *k = rec_key_find(&e->state, key);
+  return k != NULL ? k->environment_name : NULL;
+}
+
 static const struct rec_run *newest_run(const struct rec_key *k) {
   const struct rec_run *r = NULL;
   for (size_t i = 0; i < k->n_locs; i++)

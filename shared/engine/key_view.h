@@ -60,4 +60,10 @@ void key_view_ids(const struct engine *e, const struct rec_key *k,
 const char *key_view_env_name(const struct cat_test *t,
                               const struct rec_key *k);
 
+/* The name of environment env_id of test t (of bucket bucket_key), where
+ * no key is at hand: as key_view_env_name, with the state's key of the
+ * three (the catalog keeps no second copy of a name a key holds). */
+const char *key_view_env_name_of(struct engine *e, const char *bucket_key,
+                                 const struct cat_test *t, const char *env_id);
+
 #endif

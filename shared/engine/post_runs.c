@@ -18,6 +18,7 @@
 
 #include "core/forward.h"
 #include "engine/event_ops.h"
+#include "engine/key_view.h"
 #include "util/buf.h"
 
 #include <errno.h>
@@ -65,9 +66,10 @@ static int read_steps(struct engine *e, const struct queued_run *it,
 static int build_body(struct engine *e, const struct queued_run *it,
                       const struct rs_run_detail *d, struct buf *body) {
   const struct rs_run *r = &it->run;
-  const char *env = r->environment_name[0]
-                        ? r->environment_name
-                        : cat_env_name(it->t, r->environment_id);
+  const char *env =
+      r->environment_name[0]
+          ? r->environment_name
+          : key_view_env_name_of(e, it->b->info.key, it->t, r->environment_id);
   struct fwd_run in = {
       .run = r,
       .bucket_key = it->b->info.key,

@@ -158,11 +158,12 @@ static long collect_due(struct engine *e, double now, struct due_item **ret,
 
 /* ---- reading results ---- */
 
-static bool run_selected(const struct cat_bucket *b, const struct cat_test *t,
-                         const struct rs_run *r) {
-  const char *name = r->environment_name[0]
-                         ? r->environment_name
-                         : cat_env_name(t, r->environment_id);
+static bool run_selected(struct engine *e, const struct cat_bucket *b,
+                         const struct cat_test *t, const struct rs_run *r) {
+  const char *name =
+      r->environment_name[0]
+          ? r->environment_name
+          : key_view_env_name_of(e, b->info.key, t, r->environment_id);
   return cat_env_selected(b, r->environment_id, name);
 }
 
@@ -371,13 +372,15 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
   bool held = !forward || !health_xm_usable(&e->health);
   for (size_t k = 0; k < n; k++) {
     struct rs_run run = runs[k];
-    if (!run_selected(it->b, it->t, &run))
+    if (!run_selected(e, it->b, it->t, &run))
       continue;
     /* The results list names the test; make sure the key uses ours. */
     str_copy(run.test_id, sizeof(run.test_id), id);
-    if (cat_note_env(it->t, run.environment_id, run.environment_name) != 0)
-      say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for an environment.");
     rec_observe_run(&e->state, bk, &run);
+    /* a name neither the detail nor the key (a verdict run's) holds */
+    if (key_view_env_name_of(e, bk, it->t, run.environment_id) == NULL &&
+        cat_note_env(it->t, run.environment_id, run.environment_name) != 0)
+      say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for an environment.");
     note_odd(e, bk, it->t, &run, r->now);
     if (run.result != RS_RESULT_UNFINISHED &&
         run.started_at > it->t->fwd_newest)
