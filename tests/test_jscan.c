@@ -228,6 +228,25 @@ START_TEST(keys) {
 }
 END_TEST
 
+/* A key read in place is compared whole: neither a prefix of the name
+ * nor a longer key that starts with it is the name. */
+START_TEST(keys_in_place) {
+  const char *j = "{\"i\":1,\"id\":2,\"ids\":3,\"\":4}";
+  static const bool is_id[] = {false, true, false, false};
+  struct jscan s;
+  struct jscan_key key;
+  jscan_init(&s, j, strlen(j), DEPTH);
+  ck_assert(jscan_enter(&s, '{'));
+  for (size_t i = 0; i < N(is_id); i++) {
+    ck_assert(jscan_member_at(&s, &key));
+    ck_assert_int_eq(jscan_key_is(key, "id"), is_id[i]);
+    ck_assert_int_eq(jscan_skip(&s), 0);
+  }
+  ck_assert(!jscan_member_at(&s, &key));
+  ck_assert_int_eq(jscan_end(&s), 0);
+}
+END_TEST
+
 START_TEST(arrays) {
   const char *j = "[ {\"a\": [1, 2]}, [], \"x\" ]";
   struct jscan s;
@@ -435,6 +454,7 @@ Suite *unit_suite(void) {
   tc = tcase_create("values");
   tcase_add_test(tc, strings_and_numbers);
   tcase_add_test(tc, keys);
+  tcase_add_test(tc, keys_in_place);
   tcase_add_test(tc, arrays);
   tcase_add_test(tc, numbers_convert_as_strtod);
   tcase_add_test(tc, skipped_numbers_are_checked);

@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FAST_KEY_MAX 64
-
 /* A string value into dst (size bytes): 0, or -EPROTO when it is not a
  * string or does not fit. */
 static int fast_id(struct jscan *s, char *dst, size_t size) {
@@ -63,21 +61,21 @@ static int fast_id_or_null(struct jscan *s, char *dst, size_t size) {
 /* last_run as an object: its id (id, else uuid) and its first positive
  * time among created_at, started_at and finished_at (as the tree does). */
 static int fast_last_run(struct jscan *s, struct rs_test *t) {
-  static const char *const times[] = {"created_at", "started_at",
-                                      "finished_at"};
-  char key[FAST_KEY_MAX], id[RS_ID_MAX] = "", uuid[RS_ID_MAX] = "";
-  const char *at[3] = {NULL, NULL, NULL};
+  struct jscan_key key;
+  char id[RS_ID_MAX] = "", uuid[RS_ID_MAX] = "";
+  const char *at[3] = {NULL, NULL, NULL}; /* created, started, finished */
   int rc = jscan_enter(s, '{') ? 0 : -EPROTO;
-  while (rc == 0 && jscan_member(s, key, sizeof(key))) {
-    size_t k = 0;
-    while (k < 3 && strcmp(key, times[k]) != 0)
-      k++;
-    if (strcmp(key, "id") == 0)
+  while (rc == 0 && jscan_member_at(s, &key)) {
+    if (jscan_key_is(key, "id"))
       rc = fast_id_or_null(s, id, sizeof(id));
-    else if (strcmp(key, "uuid") == 0)
+    else if (jscan_key_is(key, "uuid"))
       rc = fast_id_or_null(s, uuid, sizeof(uuid));
-    else if (k < 3)
-      rc = fast_time(s, &at[k]);
+    else if (jscan_key_is(key, "created_at"))
+      rc = fast_time(s, &at[0]);
+    else if (jscan_key_is(key, "started_at"))
+      rc = fast_time(s, &at[1]);
+    else if (jscan_key_is(key, "finished_at"))
+      rc = fast_time(s, &at[2]);
     else
       rc = jscan_skip(s);
   }
@@ -123,27 +121,27 @@ static int fast_name(struct jscan *s, char *dst, size_t size) {
 
 /* One item of data[] (as rs_answers.c's parse_test). */
 static int fast_test(struct jscan *s, struct rs_test *t) {
-  char key[FAST_KEY_MAX];
+  struct jscan_key key;
   const char *created_at = NULL;
   double created = 0;
   memset(t, 0, sizeof(*t));
   int rc = jscan_peek(s) == JSCAN_OBJECT && jscan_enter(s, '{') ? 0 : -EPROTO;
-  while (rc == 0 && jscan_member(s, key, sizeof(key))) {
-    if (strcmp(key, "id") == 0) {
+  while (rc == 0 && jscan_member_at(s, &key)) {
+    if (jscan_key_is(key, "id")) {
       rc = fast_id(s, t->id, sizeof(t->id));
-    } else if (strcmp(key, "name") == 0) {
+    } else if (jscan_key_is(key, "name")) {
       rc = fast_name(s, t->name, sizeof(t->name));
-    } else if (strcmp(key, "default_environment_id") == 0) {
+    } else if (jscan_key_is(key, "default_environment_id")) {
       /* not a string: none, as the tree reads it (the last one counts) */
       t->default_environment_id[0] = '\0';
       rc = jscan_peek(s) == JSCAN_STRING
                ? fast_id(s, t->default_environment_id,
                          sizeof(t->default_environment_id))
                : jscan_skip(s);
-    } else if (strcmp(key, "last_run") == 0) {
+    } else if (jscan_key_is(key, "last_run")) {
       t->last_run_known = true;
       rc = fast_last_run_member(s, t);
-    } else if (strcmp(key, "last_run_created_at") == 0) {
+    } else if (jscan_key_is(key, "last_run_created_at")) {
       t->last_run_known = true;
       rc = fast_time(s, &created_at);
     } else {
@@ -192,7 +190,7 @@ static int fast_tests_data(struct jscan *s, size_t max_items,
 int rs_scan_tests(const char *body, size_t len, int max_depth, size_t max_items,
                   struct rs_test **ret, size_t *ret_n) {
   struct jscan s;
-  char key[FAST_KEY_MAX];
+  struct jscan_key key;
   bool data = false;
   int rc = 0;
   *ret = NULL;
@@ -201,13 +199,13 @@ int rs_scan_tests(const char *body, size_t len, int max_depth, size_t max_items,
   jscan_init(&s, body, len, max_depth - 1);
   if (!jscan_enter(&s, '{'))
     return -EPROTO;
-  while (rc == 0 && jscan_member(&s, key, sizeof(key))) {
-    if (strcmp(key, "data") == 0 && !data) {
+  while (rc == 0 && jscan_member_at(&s, &key)) {
+    if (jscan_key_is(key, "data") && !data) {
       data = true;
       rc = fast_tests_data(&s, max_items, ret, ret_n);
-    } else if (strcmp(key, "data") == 0 || strcmp(key, "error") == 0) {
+    } else if (jscan_key_is(key, "data") || jscan_key_is(key, "error")) {
       /* a second data (the tree keeps the last), or an error: the tree */
-      rc = strcmp(key, "error") == 0 && jscan_peek(&s) == JSCAN_NULL
+      rc = jscan_key_is(key, "error") && jscan_peek(&s) == JSCAN_NULL
                ? jscan_skip(&s)
                : -EPROTO;
     } else {

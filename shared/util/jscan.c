@@ -138,20 +138,29 @@ static bool member_start(struct jscan *s) {
   return true;
 }
 
-bool jscan_member(struct jscan *s, char *key, size_t size) {
+bool jscan_member_at(struct jscan *s, struct jscan_key *key) {
   if (s->failed || !member_start(s))
     return false;
-  const char *start = s->p;
+  key->p = s->p;
   s->p = plain_run(s->p, s->end);
-  size_t n = (size_t)(s->p - start);
-  if (s->p >= s->end || *s->p != '"' || (key != NULL && n >= size))
-    return fail(s); /* escaped, too long or cut off: not a key we read */
-  if (key != NULL) {
-    memcpy(key, start, n);
-    key[n] = '\0';
-  }
+  key->len = (size_t)(s->p - key->p);
+  if (s->p >= s->end || *s->p != '"')
+    return fail(s); /* escaped or cut off: not a key we read */
   s->p++;
   return expect(s, ':');
+}
+
+bool jscan_member(struct jscan *s, char *key, size_t size) {
+  struct jscan_key at;
+  if (!jscan_member_at(s, &at))
+    return false;
+  if (key != NULL && at.len >= size)
+    return fail(s); /* too long: not a key we read */
+  if (key != NULL) {
+    memcpy(key, at.p, at.len);
+    key[at.len] = '\0';
+  }
+  return true;
 }
 
 bool jscan_item(struct jscan *s) {

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 enum jscan_type {
   JSCAN_ERROR = 0, /* not JSON here, or an error earlier */
@@ -56,6 +57,22 @@ bool jscan_enter(struct jscan *s, char open);
  * returns true; at the object's end consumes the '}' and returns false.
  * The member's value must be read or skipped next. */
 bool jscan_member(struct jscan *s, char *key, size_t size);
+
+/* A member's key where it lies in the text (unescaped: an escaped key is an
+ * error), valid while the text is. */
+struct jscan_key {
+  const char *p;
+  size_t len;
+};
+
+/* As jscan_member, with the key left in place instead of copied: the
+ * cheaper way for a reader that compares it with the names it wants. */
+bool jscan_member_at(struct jscan *s, struct jscan_key *key);
+
+/* True when key is name (a literal, whose length the compiler knows). */
+static inline bool jscan_key_is(struct jscan_key key, const char *name) {
+  return key.len == strlen(name) && memcmp(key.p, name, key.len) == 0;
+}
 
 /* In an array: true when an item comes (to be read or skipped next); at
  * the array's end consumes the ']' and returns false. */
