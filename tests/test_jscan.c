@@ -211,6 +211,49 @@ START_TEST(strings_cut_at_every_size) {
 }
 END_TEST
 
+/* Strings are read eight bytes at a time: every byte value at every place
+ * within and across those eight, after plain bytes (high ones too) and
+ * before bytes that the eight-at-a-time test could mistake for special
+ * ones, ends the run where it should: a quote ends the string, a backslash
+ * starts an escape, a control character is an error, any other byte is
+ * the string's own. */
+START_TEST(every_byte_at_every_offset) {
+  /* after the byte: ones a borrow from it could mark as special */
+  static const char tail[] = "#] !z";
+  for (size_t offset = 0; offset <= 17; offset++) {
+    for (int c = 1; c <= 0xff; c++) {
+      char text[64], want[64], out[64];
+      size_t n = 0, w = 0;
+      text[n++] = '"';
+      for (size_t i = 0; i < offset; i++)
+        text[n++] = want[w++] = i % 3 == 2 ? (char)0xe9 : (char)('a' + i);
+      size_t at = n;
+      text[n++] = (char)c;
+      if (c == '\\')
+        text[n++] = 'n';
+      if (c != '"')
+        want[w++] = c == '\\' ? '\n' : (char)c;
+      memcpy(want + w, tail, sizeof(tail));
+      memcpy(text + n, tail, sizeof(tail) - 1);
+      n += sizeof(tail) - 1;
+      text[n++] = '"';
+      struct jscan s;
+      jscan_init(&s, text, n, DEPTH);
+      int rc = jscan_string(&s, out, sizeof(out));
+      if (c < 0x20) {
+        ck_assert_msg(rc == -EPROTO, "byte %#x at %zu", c, offset);
+        continue;
+      }
+      ck_assert_msg(rc == 0, "byte %#x at %zu: %d", c, offset, rc);
+      if (c == '"')
+        want[offset] = '\0';
+      ck_assert_msg(strcmp(out, want) == 0, "byte %#x at %zu", c, offset);
+      ck_assert_ptr_eq(s.p, c == '"' ? text + at + 1 : text + n);
+    }
+  }
+}
+END_TEST
+
 /* A key longer than the caller's buffer, or escaped, is an error (the
  * fast path then leaves the answer to json-c). */
 START_TEST(keys) {
@@ -459,6 +502,7 @@ Suite *unit_suite(void) {
   tcase_add_test(tc, numbers_convert_as_strtod);
   tcase_add_test(tc, skipped_numbers_are_checked);
   tcase_add_test(tc, strings_cut_at_every_size);
+  tcase_add_test(tc, every_byte_at_every_offset);
   tcase_add_loop_test(tc, count_items, 0, N(counts));
   suite_add_tcase(s, tc);
   tc = tcase_create("the tests list reads as with the tree");

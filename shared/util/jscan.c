@@ -2,8 +2,10 @@
 /* A JSON reader that walks the text in place, without building a tree. */
 #include "util/jscan.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,8 +108,29 @@ static const bool PLAIN[256] = {[0x20 ... '"' - 1] = true,
                                 ['"' + 1 ... '\\' - 1] = true,
                                 ['\\' + 1 ... 0xff] = true};
 
-/* The end of the run of plain characters at p. */
+#define BYTES(b) (0x0101010101010101ULL * (b))
+
+/* The bytes of w (read little-endian) that are not PLAIN, as their top
+ * bits: a byte below 0x20, or one that equals '"' or '\\' (x - 1 borrows
+ * into the top bit only from a zero byte, x ^ c is zero where x is c). A
+ * borrow may also mark a byte above a marked one, never the lowest. */
+static uint64_t word_ends(uint64_t w) {
+  uint64_t quote = w ^ BYTES('"'), backslash = w ^ BYTES('\\');
+  return ((w - BYTES(0x20)) | (quote - BYTES(1)) | (backslash - BYTES(1))) &
+         ~w & BYTES(0x80);
+}
+
+/* The end of the run of plain characters at p: eight bytes at a time (a
+ * page is mostly the runs of its strings and keys), the last few one by
+ * one. */
 static const char *plain_run(const char *p, const char *end) {
+  uint64_t w, ends;
+  for (; end - p >= (ptrdiff_t)sizeof(w); p += sizeof(w)) {
+    memcpy(&w, p, sizeof(w));
+    w = le64toh(w);
+    if ((ends = word_ends(w)) != 0)
+      return p + __builtin_ctzll(ends) / 8;
+  }
   while (p < end && PLAIN[(unsigned char)*p])
     p++;
   return p;
