@@ -4,6 +4,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -366,10 +367,37 @@ static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 #define FAST_DIGITS_MAX 19             /* a uint64_t holds any 19 digits */
 #define FAST_MANTISSA_MAX (1ULL << 53) /* integers a double holds exactly */
 
+/* m / 10^k in the x87's extended precision (a 64-bit significand), where
+ * both are exact (m below 2^64, k at most 22) and the quotient is rounded
+ * once. Rounding that quotient to a double gives what rounding m / 10^k
+ * itself would, unless the quotient is exactly halfway between two doubles
+ * (its 11 bits below a double's are 0x400: the true quotient may lie on
+ * either side): false then, and where long double is not the x87's. */
+#if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__))
+static bool divide_extended(uint64_t m, size_t k, double *ret) {
+  long double q = (long double)m / (long double)POW10[k];
+  uint64_t significand;
+  memcpy(&significand, &q, sizeof(significand));
+  if ((significand & 0x7ff) == 0x400)
+    return false;
+  *ret = (double)q;
+  return true;
+}
+#else
+static bool divide_extended(uint64_t m, size_t k, double *ret) {
+  (void)m;
+  (void)k;
+  (void)ret;
+  return false;
+}
+#endif
+
 /* A number without an exponent whose digits, the point left out, make an
- * integer m a double holds exactly, and with at most 22 digits after the
- * point: m / 10^k, one correctly rounded division of two exact doubles, is
- * what strtod gives (Clinger's fast path). False when it does not apply. */
+ * integer m of at most 19 digits, with at most 22 digits after the point:
+ * converted to the very double strtod gives. When a double holds m
+ * exactly, m / 10^k is one correctly rounded division of two exact doubles
+ * (Clinger's fast path); a larger m (times with 17 digits, as some answers
+ * give) is divided in extended precision. False when neither applies. */
 static bool convert_fast(const struct number *n, double *ret) {
   const char *p = n->start, *end = n->start + n->len;
   bool neg = *p == '-';
@@ -386,9 +414,13 @@ static bool convert_fast(const struct number *n, double *ret) {
     m = m * 10 + (uint64_t)(*p - '0');
     frac += point;
   }
-  if (m > FAST_MANTISSA_MAX || frac >= sizeof(POW10) / sizeof(POW10[0]))
+  if (frac >= sizeof(POW10) / sizeof(POW10[0]))
     return false;
-  double d = (double)m / POW10[frac];
+  double d;
+  if (m <= FAST_MANTISSA_MAX)
+    d = (double)m / POW10[frac];
+  else if (!divide_extended(m, frac, &d))
+    return false;
   *ret = neg ? -d : d;
   return true;
 }
