@@ -140,16 +140,13 @@ static int tests_path(void *kind, size_t i, struct rs_path *p,
   return rc;
 }
 
-/* An empty page ends the list, and so does one shorter than an earlier
- * page; a page with nothing new means the server ignores offset. A first
- * page shorter than asked does not: the server may cap count lower than
- * asked. Takes page over. */
-static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
-                     struct err *err) {
-  long added =
-      rs_merge_by_id(&it->all, &it->n, &it->cap, &it->ids, page, page_n,
-                     sizeof(*page), offsetof(struct rs_test, id));
-  free(page);
+/* After a page of page_n items of which added were new (or -ENOMEM): an
+ * empty page ends the list, and so does one shorter than an earlier page;
+ * a page with nothing new means the server ignores offset. A first page
+ * shorter than asked does not: the server may cap count lower than asked.
+ * Returns 1 to go on, 0 at the end, or an errno. */
+static int tests_next(struct tests_item *it, size_t page_n, long added,
+                      struct err *err) {
   if (added < 0) {
     err_set(err, "out of memory for the tests list");
     return -ENOMEM;
@@ -167,6 +164,16 @@ static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
   return 1;
 }
 
+/* A page the tree read (taken over). */
+static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
+                     struct err *err) {
+  long added =
+      rs_merge_by_id(&it->all, &it->n, &it->cap, &it->ids, page, page_n,
+                     sizeof(*page), offsetof(struct rs_test, id));
+  free(page);
+  return tests_next(it, page_n, added, err);
+}
+
 static int tests_page(void *kind, size_t i, json_object *data,
                       struct err *err) {
   struct tests_item *it = &((struct tests_kind *)kind)->items[i];
@@ -181,9 +188,9 @@ static int tests_page(void *kind, size_t i, json_object *data,
 static int tests_raw(void *kind, size_t i, const char *body, size_t len,
                      int max_depth, size_t max_items, struct err *err) {
   struct tests_item *it = &((struct tests_kind *)kind)->items[i];
-  struct rs_test *page = NULL;
-  size_t page_n = 0;
-  int rc = rs_scan_tests(body, len, max_depth, max_items, &page, &page_n);
+  size_t kept = it->n;
+  int rc = rs_scan_tests_append(body, len, max_depth, max_items, &it->all,
+                                &it->n, &it->cap);
   if (rc == -EPROTO)
     return RS_MANY_TREE;
   if (rc == -E2BIG)
@@ -192,7 +199,11 @@ static int tests_raw(void *kind, size_t i, const char *body, size_t len,
     err_set(err, "out of memory for the tests list");
     return rc;
   }
-  return tests_add(it, page, page_n, err);
+  size_t page_n = it->n - kept;
+  it->n = kept; /* the page follows the items kept: only its new ones stay */
+  long added = rs_keep_new(it->all, &it->n, page_n, &it->ids, sizeof(*it->all),
+                           offsetof(struct rs_test, id));
+  return tests_next(it, page_n, added, err);
 }
 
 static bool tests_finish(void *kind, size_t i, int rc, const struct err *err) {

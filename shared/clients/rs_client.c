@@ -432,29 +432,38 @@ static int id_set_fit(struct rs_id_set *s, const char *all, size_t n,
   return 0;
 }
 
-long rs_merge_by_id(void *arrp, size_t *n, size_t *cap, struct rs_id_set *ids,
-                    const void *page, size_t page_n, size_t size,
-                    size_t id_off) {
-  char *all;
+long rs_keep_new(void *arr, size_t *n, size_t page_n, struct rs_id_set *ids,
+                 size_t size, size_t id_off) {
+  char *all = arr;
   struct rs_id_set own = {NULL, 0, 0}, *set = ids ? ids : &own;
-  /* room for every item first: the set holds indices, the array moves */
-  for (size_t k = *n; k < *n + page_n; k++)
-    if (array_reserve(arrp, cap, k, size, 16) != 0)
-      return -ENOMEM;
-  memcpy(&all, arrp, sizeof(all));
   if (id_set_fit(set, all, *n, *n + page_n, size, id_off) != 0)
     return -ENOMEM;
+  size_t first = *n;
   long added = 0;
   for (size_t i = 0; i < page_n; i++) {
-    const char *item = (const char *)page + i * size;
+    const char *item = all + (first + i) * size;
     if (id_set_seen(set, all, size, id_off, item + id_off, *n))
       continue;
-    memcpy(all + *n * size, item, size);
+    if (first + i != *n)
+      memcpy(all + *n * size, item, size);
     (*n)++;
     added++;
   }
   rs_id_set_fini(&own);
   return added;
+}
+
+long rs_merge_by_id(void *arrp, size_t *n, size_t *cap, struct rs_id_set *ids,
+                    const void *page, size_t page_n, size_t size,
+                    size_t id_off) {
+  char *all;
+  for (size_t k = *n; k < *n + page_n; k++)
+    if (array_reserve(arrp, cap, k, size, 16) != 0)
+      return -ENOMEM;
+  memcpy(&all, arrp, sizeof(all));
+  if (page_n > 0)
+    memcpy(all + *n * size, page, page_n * size);
+  return rs_keep_new(all, n, page_n, ids, size, id_off);
 }
 
 double rs_oldest(const void *items, size_t n, size_t size, size_t time_off) {

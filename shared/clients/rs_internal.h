@@ -127,6 +127,13 @@ void rs_run_detail_reset(struct rs_run_detail *d);
 int rs_scan_tests(const char *body, size_t len, int max_depth, size_t max_items,
                   struct rs_test **ret, size_t *ret_n);
 
+/* The same, with the page's items appended to the array *v (*n used, *cap
+ * allocated; it grows by doubling): the list's pages are read into one
+ * array without a copy of each page. On an error *n is as it was. */
+int rs_scan_tests_append(const char *body, size_t len, int max_depth,
+                         size_t max_items, struct rs_test **v, size_t *n,
+                         size_t *cap);
+
 /* ---- rs_client.c: requests ---- */
 
 /* A request path: the part before the query names the object in messages. */
@@ -201,11 +208,19 @@ void rs_id_set_fini(struct rs_id_set *set);
  * each) the elements of page[0..page_n) whose id, the string at id_off in
  * each, it does not hold yet: a list that shifts while it is paged repeats
  * items. ids (NULL: a set for this page alone) keeps the list's ids from
- * one page to the next, when the list changes only through this function;
- * the caller finis it. Returns the number added, or -ENOMEM. */
+ * one page to the next, when the list changes only through this function
+ * and rs_keep_new; the caller finis it. Returns the number added, or
+ * -ENOMEM. */
 long rs_merge_by_id(void *arrp, size_t *n, size_t *cap, struct rs_id_set *ids,
                     const void *page, size_t page_n, size_t size,
                     size_t id_off);
+
+/* The same for a page already in the array: its page_n items follow the
+ * *n kept (room the caller allocated), and the new ones among them move up
+ * to follow those, in their order. Returns the number kept, or -ENOMEM
+ * (*n unchanged). */
+long rs_keep_new(void *arr, size_t *n, size_t page_n, struct rs_id_set *ids,
+                 size_t size, size_t id_off);
 
 /* The earliest of the times (the double at time_off in each of n items of
  * size bytes), or 0 when n is 0. */

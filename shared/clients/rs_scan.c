@@ -157,44 +157,41 @@ static int fast_test(struct jscan *s, struct rs_test *t) {
   return 0;
 }
 
-/* data[]: the items into a new array (*ret: caller frees); -E2BIG at
- * item max_items + 1 (max_items 0: no limit). */
+/* data[]: the items appended to *v (*n used, *cap allocated); -E2BIG at
+ * item max_items + 1 (max_items 0: no limit). *n grows only on success. */
 static int fast_tests_data(struct jscan *s, size_t max_items,
-                           struct rs_test **ret, size_t *ret_n) {
-  size_t n = 0, cap = 0;
-  struct rs_test *v = NULL;
+                           struct rs_test **v, size_t *n, size_t *cap) {
+  size_t got = 0;
   int rc = jscan_peek(s) == JSCAN_ARRAY && jscan_enter(s, '[') ? 0 : -EPROTO;
   while (rc == 0 && jscan_item(s)) {
-    if (max_items > 0 && n == max_items) {
+    if (max_items > 0 && got == max_items) {
       rc = -E2BIG;
       break;
     }
-    if (array_reserve(&v, &cap, n, sizeof(*v), max_items ? max_items : 16)) {
+    if (array_reserve(v, cap, *n + got, sizeof(**v),
+                      max_items ? max_items : 16)) {
       rc = -ENOMEM;
       break;
     }
-    rc = fast_test(s, &v[n]);
-    n += rc == 0;
+    rc = fast_test(s, &(*v)[*n + got]);
+    got += rc == 0;
   }
   if (rc == 0 && s->failed)
     rc = -EPROTO;
-  if (rc != 0) {
-    free(v);
+  if (rc != 0)
     return rc == -ENOMEM || rc == -E2BIG ? rc : -EPROTO;
-  }
-  *ret = v ? v : calloc(1, sizeof(*v));
-  *ret_n = n;
-  return *ret ? 0 : -ENOMEM;
+  *n += got;
+  return 0;
 }
 
-int rs_scan_tests(const char *body, size_t len, int max_depth, size_t max_items,
-                  struct rs_test **ret, size_t *ret_n) {
+int rs_scan_tests_append(const char *body, size_t len, int max_depth,
+                         size_t max_items, struct rs_test **v, size_t *n,
+                         size_t *cap) {
   struct jscan s;
   struct jscan_key key;
+  size_t before = *n;
   bool data = false;
   int rc = 0;
-  *ret = NULL;
-  *ret_n = 0;
   /* one level less than json-c is given: never read what it would not */
   jscan_init(&s, body, len, max_depth - 1);
   if (!jscan_enter(&s, '{'))
@@ -202,7 +199,7 @@ int rs_scan_tests(const char *body, size_t len, int max_depth, size_t max_items,
   while (rc == 0 && jscan_member_at(&s, &key)) {
     if (jscan_key_is(key, "data") && !data) {
       data = true;
-      rc = fast_tests_data(&s, max_items, ret, ret_n);
+      rc = fast_tests_data(&s, max_items, v, n, cap);
     } else if (jscan_key_is(key, "data") || jscan_key_is(key, "error")) {
       /* a second data (the tree keeps the last), or an error: the tree */
       rc = jscan_key_is(key, "error") && jscan_peek(&s) == JSCAN_NULL
@@ -214,10 +211,24 @@ int rs_scan_tests(const char *body, size_t len, int max_depth, size_t max_items,
   }
   if (rc == 0 && (!data || jscan_end(&s) != 0))
     rc = -EPROTO;
+  if (rc != 0)
+    *n = before;
+  return rc;
+}
+
+int rs_scan_tests(const char *body, size_t len, int max_depth, size_t max_items,
+                  struct rs_test **ret, size_t *ret_n) {
+  struct rs_test *v = NULL;
+  size_t n = 0, cap = 0;
+  int rc = rs_scan_tests_append(body, len, max_depth, max_items, &v, &n, &cap);
+  if (rc == 0 && v == NULL && (v = calloc(1, sizeof(*v))) == NULL)
+    rc = -ENOMEM;
   if (rc != 0) {
-    free(*ret);
-    *ret = NULL;
-    *ret_n = 0;
+    free(v);
+    v = NULL;
+    n = 0;
   }
+  *ret = v;
+  *ret_n = n;
   return rc;
 }
