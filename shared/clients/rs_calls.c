@@ -12,6 +12,8 @@
  * by then). */
 #include "clients/rs_internal.h"
 
+#include "util/array.h"
+
 #include "util/str.h"
 
 #include <errno.h>
@@ -123,6 +125,7 @@ struct tests_item {
 
 struct tests_kind {
   const char *const *keys;
+  const size_t *expected; /* NULL: none */
   struct tests_item *items;
   rs_tests_fn done;
   void *ctx;
@@ -174,10 +177,20 @@ static int tests_add(struct tests_item *it, struct rs_test *page, size_t page_n,
   return tests_next(it, page_n, added, err);
 }
 
+/* Before a list's first page: room for the tests it held last time and a
+ * page more (no memory: it grows page by page). */
+static void tests_presize(const struct tests_kind *k, struct tests_item *it,
+                          size_t i) {
+  if (it->cap == 0 && k->expected != NULL && k->expected[i] > 0)
+    (void)array_reserve(&it->all, &it->cap, 0, sizeof(*it->all),
+                        k->expected[i] + RS_PAGE);
+}
+
 static int tests_page(void *kind, size_t i, json_object *data,
                       struct err *err) {
   struct tests_item *it = &((struct tests_kind *)kind)->items[i];
   struct rs_items page;
+  tests_presize(kind, it, i);
   int rc = rs_tests_data(data, &page, err);
   if (rc != 0)
     return rc;
@@ -188,6 +201,7 @@ static int tests_page(void *kind, size_t i, json_object *data,
 static int tests_raw(void *kind, size_t i, const char *body, size_t len,
                      int max_depth, size_t max_items, struct err *err) {
   struct tests_item *it = &((struct tests_kind *)kind)->items[i];
+  tests_presize(kind, it, i);
   size_t kept = it->n;
   int rc = rs_scan_tests_append(body, len, max_depth, max_items, &it->all,
                                 &it->n, &it->cap);
@@ -222,9 +236,10 @@ static const struct rs_many_ops tests_ops = {
     json_type_array, tests_path, tests_page, tests_finish, tests_raw};
 
 int rs_list_many_tests(struct rs_client *c, const char *const *bucket_keys,
-                       size_t n, rs_tests_fn done, void *ctx) {
-  struct tests_kind k = {bucket_keys, calloc(n ? n : 1, sizeof(*k.items)), done,
-                         ctx};
+                       const size_t *expected, size_t n, rs_tests_fn done,
+                       void *ctx) {
+  struct tests_kind k = {bucket_keys, expected,
+                         calloc(n ? n : 1, sizeof(*k.items)), done, ctx};
   if (k.items == NULL)
     return -ENOMEM;
   int rc = rs_many_run(c, &tests_ops, &k, n, 0);
@@ -245,8 +260,8 @@ static bool one_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
 int rs_list_tests(struct rs_client *c, const char *bucket_key,
                   struct rs_test **ret, size_t *ret_n, struct err *err) {
   struct one o = {-ENOMEM, err, NULL, 0};
-  int rc =
-      one_end(&o, rs_list_many_tests(c, &bucket_key, 1, one_tests, &o), ret_n);
+  int rc = one_end(
+      &o, rs_list_many_tests(c, &bucket_key, NULL, 1, one_tests, &o), ret_n);
   *ret = rc == 0 ? o.ret : NULL;
   return rc;
 }

@@ -206,12 +206,15 @@ int rs_list_results(struct rs_client *c, const char *bucket_key,
  * then gives the longest Retry-After of the answers. */
 
 /* The tests lists of n buckets (as rs_list_tests). tests[0..n_tests) is
- * borrowed for the call. */
+ * borrowed for the call. expected (NULL: none) holds each bucket's number
+ * of tests as last seen: its list's array is allocated for them at once,
+ * instead of growing page by page. */
 typedef bool (*rs_tests_fn)(void *ctx, size_t i, int rc,
                             const struct rs_test *tests, size_t n_tests,
                             const struct err *err);
 int rs_list_many_tests(struct rs_client *c, const char *const *bucket_keys,
-                       size_t n, rs_tests_fn done, void *ctx);
+                       const size_t *expected, size_t n, rs_tests_fn done,
+                       void *ctx);
 
 /* A test of a bucket, for the calls below. */
 struct rs_test_ref {

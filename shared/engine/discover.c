@@ -89,18 +89,25 @@ static bool on_tests(void *ctx, size_t i, int rc, const struct rs_test *tests,
 static void read_lists(struct engine *e, double now) {
   struct lists l = {e, now, 0};
   const char **keys = calloc(e->cat.n_buckets + 1, sizeof(*keys));
-  if (keys == NULL) {
+  size_t *expected = calloc(e->cat.n_buckets + 1, sizeof(*expected));
+  if (keys == NULL || expected == NULL) {
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
+    free(keys);
+    free(expected);
     return;
   }
-  for (size_t i = 0; i < e->cat.n_buckets; i++)
+  for (size_t i = 0; i < e->cat.n_buckets; i++) {
     keys[i] = e->cat.buckets[i].info.key;
+    expected[i] = e->cat.buckets[i].n_tests;
+  }
   cat_unlist(&e->cat);
-  if (rs_list_many_tests(e->rs, keys, e->cat.n_buckets, on_tests, &l) != 0)
+  if (rs_list_many_tests(e->rs, keys, expected, e->cat.n_buckets, on_tests,
+                         &l) != 0)
     say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for the tests lists.");
   else if (l.failed == 0)
     health_polled(&e->health, now); /* Runscope answered this cycle's poll */
   free(keys);
+  free(expected);
 }
 
 void discover(struct engine *e, double now) {
