@@ -854,7 +854,12 @@ static int run(struct http_client *c, const struct source *src) {
 
 int http_run(struct http_client *c, const struct http_batch *b) {
   struct source src = {b, NULL};
-  return run(c, &src);
+  int rc = run(c, &src);
+  /* The answers were handed to the batch's callbacks: their buffers (a
+   * tests list page's 64 KiB each) are not kept until the next batch. */
+  for (size_t i = 0; i < c->n_slots; i++)
+    buf_fini(&c->answers[i].body);
+  return rc;
 }
 
 /* http_do's batch of one. */
