@@ -594,21 +594,26 @@ START_TEST(call_list_tests_shifted_pages_hold_each_test_once) {
 }
 END_TEST
 
-/* A page the scanner gives up on after it has read some or all of its
- * items (an escaped key in its last item, or in the envelope after data)
- * is read by the tree instead: none of what the scanner read of it stays,
- * so every test is there once, in order, and the list goes on. */
-static const char *const spoiled_keys[] = {"\"name\": \"Test 99\"", "\"meta\""};
+/* 100 tests in two full pages: a full last page needs one more, empty,
+ * page. Also when the scanner gives up on the second page after it has
+ * read some or all of its items (an escaped key in its last item, or in
+ * the envelope after data; NULL: as served): the tree reads it instead and
+ * none of what the scanner read of it stays, so every test is there once,
+ * in order, and the list goes on. */
+static const char *const spoiled_keys[] = {NULL, "\"name\": \"Test 99\"",
+                                           "\"meta\""};
 
-START_TEST(call_list_tests_page_left_to_the_tree) {
-  char *body = tests_body(50, 50), *second = NULL;
-  char *at = strstr(body, spoiled_keys[_i]);
-  ck_assert_ptr_nonnull(at);
-  /* the key's second letter escaped: "n\u0061me", "m\u0065ta" */
-  ck_assert_int_ge(asprintf(&second, "%.*s\\u%04x%s", (int)(at + 2 - body),
-                            body, (unsigned char)at[2], at + 3),
-                   0);
-  free(body);
+START_TEST(call_list_tests_full_pages) {
+  char *body = tests_body(50, 50), *second = body;
+  if (spoiled_keys[_i] != NULL) {
+    char *at = strstr(body, spoiled_keys[_i]);
+    ck_assert_ptr_nonnull(at);
+    /* the key's second letter escaped: "n\u0061me", "m\u0065ta" */
+    ck_assert_int_ge(asprintf(&second, "%.*s\\u%04x%s", (int)(at + 2 - body),
+                              body, (unsigned char)at[2], at + 3),
+                     0);
+    free(body);
+  }
   answer_owned(&fk, 200, tests_body(0, 50));
   answer_owned(&fk, 200, second);
   answer_owned(&fk, 200, tests_body(100, 0));
@@ -663,20 +668,6 @@ START_TEST(call_list_tests_capped_short_end) {
   ck_assert_uint_eq(n, 7);
   ck_assert_uint_eq(fk.n_reqs, 5);
   assert_get(4, "/buckets/b/tests?count=50&offset=7");
-  free(t);
-}
-END_TEST
-
-START_TEST(call_list_tests_exact_pages) {
-  /* 100 tests: a full last page needs one more, empty, page */
-  answer_owned(&fk, 200, tests_body(0, 50));
-  answer_owned(&fk, 200, tests_body(50, 50));
-  answer_owned(&fk, 200, tests_body(100, 0));
-  struct rs_test *t = NULL;
-  size_t n = 0;
-  ck_assert_int_eq(rs_list_tests(rs, "b", &t, &n, NULL), 0);
-  ck_assert_uint_eq(fk.n_reqs, 3);
-  ck_assert_uint_eq(n, 100);
   free(t);
 }
 END_TEST
@@ -1586,9 +1577,8 @@ Suite *unit_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, call_list_tests_pages);
   tcase_add_test(tc, call_list_tests_shifted_pages_hold_each_test_once);
-  tcase_add_loop_test(tc, call_list_tests_page_left_to_the_tree, 0,
+  tcase_add_loop_test(tc, call_list_tests_full_pages, 0,
                       (int)(sizeof(spoiled_keys) / sizeof(spoiled_keys[0])));
-  tcase_add_test(tc, call_list_tests_exact_pages);
   tcase_add_test(tc, call_list_tests_capped_count);
   tcase_add_test(tc, call_list_tests_capped_short_end);
   tcase_add_test(tc, call_list_tests_ignored_offset);
