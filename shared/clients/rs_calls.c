@@ -13,7 +13,6 @@
 #include "clients/rs_internal.h"
 
 #include "util/array.h"
-
 #include "util/str.h"
 
 #include <errno.h>
