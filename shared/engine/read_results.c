@@ -378,7 +378,8 @@ static void apply_runs(struct reads *r, size_t i, const struct rs_run *runs,
     str_copy(run.test_id, sizeof(run.test_id), id);
     rec_observe_run(&e->state, bk, &run);
     /* a name neither the detail nor the key (a verdict run's) holds */
-    if (key_view_env_name_of(e, bk, it->t, run.environment_id) == NULL &&
+    if (run.environment_name[0] != '\0' &&
+        key_view_env_name_of(e, bk, it->t, run.environment_id) == NULL &&
         cat_note_env(it->t, run.environment_id, run.environment_name) != 0)
       say_log(&e->say, ENGINE_LOG_ERR, "Out of memory for an environment.");
     note_odd(e, bk, it->t, &run, r->now);
